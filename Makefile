@@ -1,0 +1,50 @@
+# shudata — the two commands of the README live here.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+.PHONY: demo test venv dev-venv browser lint bench-quick clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+venv: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+dev-venv: $(STAMP)
+
+## One command: set up, load the demo and serve on http://127.0.0.1:8000
+demo: venv
+	$(BIN)/shudata demo
+
+## Debian chromium for the browser tests (installed when missing and we are root)
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    echo "installing Debian chromium for the browser tests…"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null; \
+	  else \
+	    echo "Chromium is missing: run 'sudo apt-get install -y chromium' (browser tests will be skipped)"; \
+	  fi; \
+	fi
+
+## One command: set up and run the whole test suite (SQLite and PostgreSQL, browser tests)
+test: dev-venv browser
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest
+
+lint: dev-venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench-quick: dev-venv
+	@for f in bench/*.py; do echo "== $$f"; $(BIN)/python $$f --quick || exit 1; done
+
+clean:
+	rm -rf $(VENV) shudata-data .pytest_cache .mypy_cache .ruff_cache

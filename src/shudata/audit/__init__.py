@@ -1,0 +1,1 @@
+"""Tamper-evident audit trail: append-only, SM3 hash-chained, verifiable by command."""

@@ -1,0 +1,88 @@
+"""Append to the audit chain.
+
+Each entry's hash is SM3(prev_hash || canonical JSON of the entry). The head row is
+locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises writers) so concurrent
+appends cannot fork the chain.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from shudata.audit.events import AuditEvent
+from shudata.audit.models import AuditEntry, AuditHead
+from shudata.core.clock import utcnow
+from shudata.core.types import Actor
+from shudata.security.crypto.sm3 import sm3_hex
+
+GENESIS = "0" * 64
+
+
+def canonical(entry: AuditEntry) -> bytes:
+    """The bytes that are hashed: every field but the hashes, in a fixed form."""
+    payload: dict[str, Any] = {
+        "seq": entry.seq,
+        "ts": entry.ts.isoformat(timespec="microseconds"),
+        "actor": entry.actor,
+        "actor_user_id": entry.actor_user_id,
+        "actor_department_id": entry.actor_department_id,
+        "ip": entry.ip,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "resource_type": entry.resource_type,
+        "resource_id": entry.resource_id,
+        "details": entry.details,
+    }
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
+    return sm3_hex(prev_hash.encode() + canonical(entry))
+
+
+def _head(session: Session) -> AuditHead:
+    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def record(session: Session, actor: Actor, event: AuditEvent) -> AuditEntry:
+    """Append ``event`` in the caller's transaction (committed with the change it records)."""
+    head = _head(session)
+    ts = utcnow()
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        ts=ts,
+        actor=actor.username,
+        actor_user_id=actor.user_id,
+        actor_department_id=actor.department_id,
+        ip=actor.ip,
+        action=event.action,
+        outcome=event.outcome,
+        resource_type=event.resource_type,
+        resource_id=event.resource_id,
+        details=json.dumps(dict(event.details), ensure_ascii=False, sort_keys=True, default=str),
+        prev_hash=head.hash,
+        hash="",
+    )
+    entry.hash = chain_hash(head.hash, entry)
+    session.add(entry)
+    head.seq = entry.seq
+    head.hash = entry.hash
+    session.flush()
+    return entry
+
+
+def record_separately(engine: Engine, actor: Actor, event: AuditEvent) -> None:
+    """Append ``event`` in its own transaction: for denials and rejected input, whose
+    surrounding transaction is rolled back."""
+    with Session(engine, expire_on_commit=False) as session:
+        record(session, actor, event)
+        session.commit()

@@ -1,0 +1,1 @@
+"""L7 command line (Typer + Rich)."""

@@ -1,0 +1,29 @@
+"""``shudata audit verify``: check the hash chain of the audit trail."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.markup import escape
+
+from shudata.audit import service
+from shudata.cli.context import cli_actor, console, handle_errors, runtime
+
+audit_app = typer.Typer(help="审计日志 / audit trail", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+@handle_errors
+def verify() -> None:
+    """校验审计日志的 SM3 哈希链；发现篡改时退出码为 1 / verify the chain; exit 1 on tampering."""
+    rt = runtime()
+    with rt.transaction() as s:
+        report = service.verify(session=s, actor=cli_actor())
+    if report.ok:
+        console.print(f"[green]审计链完整[/]：已校验 {report.checked} 条记录 / chain intact")
+        return
+    console.print(f"[bold red]审计链被破坏[/]：{len(report.problems)} 处问题 / chain broken")
+    for p in report.problems:
+        console.print(f"  序号 {p.seq}  ({p.kind})  {escape(p.message)}")
+    sys.exit(1)

@@ -1,0 +1,70 @@
+"""Settings read from ``SHUDATA_*`` environment variables (pydantic-settings).
+
+Nothing is built at import time: call :func:`get_settings` (cached) or construct
+:class:`Settings` directly in tests.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "shudata-dev-secret-change-me"
+DEV_MASTER_KEY = "00112233445566778899aabbccddeeff"
+
+
+class Settings(BaseSettings):
+    """All configuration of one platform node. Every field is documented in README."""
+
+    model_config = SettingsConfigDict(env_prefix="SHUDATA_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = Field("dev", description="运行环境 dev/test/prod")
+    data_dir: Path = Field(Path("shudata-data"), description="数据目录：元数据库、数据湖、日志")
+    database_url: str | None = Field(None, description="元数据库 URL；默认数据目录中的 SQLite")
+    secret_key: str = Field(DEV_SECRET, description="会话签名与 CSRF 密钥")
+    master_key: str = Field(DEV_MASTER_KEY, description="SM4 主密钥（32 位十六进制），包裹数据密钥")
+    max_upload_mb: int = Field(1024, ge=1, description="单个上传文件大小上限 (MB)")
+    query_timeout_s: float = Field(30.0, gt=0, description="SQL 沙箱单条语句时间上限 (秒)")
+    query_max_rows: int = Field(100_000, ge=1, description="SQL 沙箱单次结果行数上限")
+    page_size_max: int = Field(1000, ge=1, description="分页接口每页最大行数")
+    default_language: Literal["zh-CN", "en"] = Field("zh-CN", description="默认界面语言")
+    node_code: str = Field("510000", description="本节点代码（行政区划代码）")
+    redis_url: str | None = Field(None, description="Redis URL（限流等，可选）")
+    session_max_age_s: int = Field(8 * 3600, ge=60, description="网页登录会话有效期 (秒)")
+    duckdb_threads: int = Field(2, ge=1, description="DuckDB 线程数")
+    duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.env == "prod":
+            if self.secret_key == DEV_SECRET:
+                raise ValueError("SHUDATA_SECRET_KEY must be set in prod (生产环境必须设置会话密钥)")
+            if self.master_key == DEV_MASTER_KEY:
+                raise ValueError("SHUDATA_MASTER_KEY must be set in prod (生产环境必须设置主密钥)")
+        if len(bytes.fromhex(self.master_key)) != 16:
+            raise ValueError("SHUDATA_MASTER_KEY must be 32 hex digits (128-bit SM4 key)")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'meta.db').resolve()}"
+
+    @property
+    def lake_dir(self) -> Path:
+        return self.data_dir / "lake"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return self.max_upload_mb * 1024 * 1024
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""L1: SQLAlchemy 2 plumbing (no domain tables)."""

@@ -1,0 +1,1 @@
+"""Engines behind one protocol. Only this package imports duckdb (and, lazily, pyspark)."""

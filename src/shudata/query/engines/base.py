@@ -1,0 +1,50 @@
+"""The engine-neutral interface every query engine implements.
+
+Callers give the SQL (already checked and rewritten by the sandbox, in the engine's
+``dialect``) and the tables it may read, each bound to the Parquet files of one lake
+version. Engines must not read anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """A table visible to one query: the Parquet files of one dataset version."""
+
+    name: str
+    files: Sequence[Path]
+    columns: Sequence[str] | None = None  # visible columns; None = all
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float = 30.0
+    max_rows: int | None = None
+
+
+class Engine(Protocol):
+    name: str
+    dialect: str  # sqlglot dialect name
+
+    def query(self, sql: str, tables: Mapping[str, TableSource], limits: Limits = ...) -> pa.Table:
+        """Run ``sql`` and return the whole result (at most ``limits.max_rows`` rows)."""
+        ...
+
+    def stream(self, sql: str, tables: Mapping[str, TableSource], limits: Limits = ...,
+               batch_rows: int = ...) -> Iterator[pa.RecordBatch]:
+        """Run ``sql`` and yield the result in Arrow batches."""
+        ...
+
+    def copy_to_parquet(self, sql: str, tables: Mapping[str, TableSource], dest: Path,
+                        limits: Limits = ...) -> int:
+        """Write the result of ``sql`` to a Parquet file at ``dest``; return the row count."""
+        ...

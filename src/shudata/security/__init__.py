@@ -1,0 +1,1 @@
+"""Accounts, departments, roles, tokens, authorization and classification (C10)."""

@@ -1,0 +1,53 @@
+"""SM2 signatures (GB/T 32918) with SM3 digest and the default user id, via ``gmssl``.
+
+>>> kp = generate_keypair()
+>>> sig = sign(kp.private_hex, kp.public_hex, b"message")
+>>> verify(kp.public_hex, b"message", sig)
+True
+>>> verify(kp.public_hex, b"tampered", sig)
+False
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from gmssl import sm2 as _sm2
+
+# SM2 recommended curve (GB/T 32918.5)
+_N = int("FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFF7203DF6B21C6052B53BBF40939D54123", 16)
+
+
+@dataclass(frozen=True)
+class KeyPair:
+    private_hex: str  # 64 hex digits
+    public_hex: str  # 128 hex digits (x || y), uncompressed without the 04 prefix
+
+
+def _crypt(private_hex: str | None, public_hex: str) -> _sm2.CryptSM2:
+    return _sm2.CryptSM2(private_key=private_hex, public_key=public_hex)
+
+
+def public_from_private(private_hex: str) -> str:
+    c = _crypt(private_hex, "")
+    return str(c._kg(int(private_hex, 16), _sm2.default_ecc_table["g"]))  # noqa: SLF001
+
+
+def generate_keypair() -> KeyPair:
+    d = secrets.randbelow(_N - 2) + 1
+    private_hex = f"{d:064x}"
+    return KeyPair(private_hex=private_hex, public_hex=public_from_private(private_hex))
+
+
+def sign(private_hex: str, public_hex: str, message: bytes) -> str:
+    """Hex signature (r || s) over SM3(Z || message)."""
+    c = _crypt(private_hex, public_hex)
+    return str(c.sign_with_sm3(message, secrets.token_hex(32)))
+
+
+def verify(public_hex: str, message: bytes, signature_hex: str) -> bool:
+    try:
+        return bool(_crypt(None, public_hex).verify_with_sm3(signature_hex, message))
+    except Exception:  # malformed signature or key
+        return False

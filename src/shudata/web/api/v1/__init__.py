@@ -1,0 +1,11 @@
+"""``/api/v1``: one router per capability, assembled here."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from shudata.web.api.v1 import admin, audit, auth, catalog, health, lake, privacy, quality, query
+
+api_router = APIRouter()
+for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy):
+    api_router.include_router(module.router)

@@ -1,0 +1,21 @@
+"""Health check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import text
+
+from shudata import __version__
+from shudata.web.deps import RuntimeDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/health", summary="健康检查 / health")
+def health(rt: RuntimeDep) -> dict[str, Any]:
+    with rt.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return {"status": "ok", "version": __version__, "database": rt.engine.dialect.name,
+            "node": rt.settings.node_code}

@@ -1,0 +1,7 @@
+"""/api/v1 routes of the quality capability (thin: parse, call the service, shape the answer)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["quality"])

@@ -1,0 +1,62 @@
+"""``create_app(settings)``: the FastAPI application factory (nothing built at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import resources
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from shudata import __version__
+from shudata.core.config import Settings, get_settings
+from shudata.db.runtime import Runtime
+from shudata.web import errors
+from shudata.web.api.v1 import api_router
+from shudata.web.middleware import BodyLimitMiddleware, CSRFMiddleware
+from shudata.web.ui import make_templates, ui_router
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
+               migrate: bool = True) -> FastAPI:
+    """Build the web application for one node.
+
+    Args:
+        settings: configuration (default: from the environment).
+        runtime: an existing runtime to share (tests, CLI ``serve``).
+        migrate: bring the metadata store to the newest schema at start-up.
+    """
+    settings = settings or (runtime.settings if runtime else get_settings())
+    rt = runtime or Runtime.build(settings)
+    if migrate:
+        rt.migrate()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if runtime is None:
+            rt.close()
+
+    app = FastAPI(
+        title="蜀数 shudata API",
+        version=__version__,
+        description="四川省大数据平台：政务信息资源目录、数据湖、SQL 沙箱、共享开放。错误格式："
+        '`{"error": {"code", "message"}}`，中文消息（`?lang=en` 或 `Accept-Language: en` 切换英文）。',
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = rt
+    app.state.templates = make_templates()
+    errors.install(app)
+    app.add_middleware(CSRFMiddleware)
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="shudata_session",
+                       max_age=settings.session_max_age_s, same_site="lax", https_only=settings.env == "prod")
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    static_dir = str(resources.files("shudata.web.ui").joinpath("static"))
+    app.mount("/static", StaticFiles(directory=static_dir), name="static")
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(ui_router)
+    return app

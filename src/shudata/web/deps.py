@@ -1,0 +1,108 @@
+"""Request dependencies as ``Annotated`` aliases: runtime, session, actor, language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from shudata.core.config import Settings
+from shudata.core.errors import Unauthenticated
+from shudata.core.i18n import pick_language
+from shudata.core.types import Actor
+from shudata.db.runtime import Runtime
+from shudata.security.service import actor_from_token
+
+
+def get_runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_settings_dep(rt: RuntimeDep) -> Settings:
+    return rt.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_session(request: Request, rt: RuntimeDep) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error."""
+    session = rt.sessions()
+    request.state.db_session = session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def _bearer(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return None
+
+
+def get_actor(request: Request, session: SessionDep) -> Actor:
+    """The caller: a bearer token, else the logged-in web session, else anonymous."""
+    ip = client_ip(request)
+    token = _bearer(request)
+    if token:
+        actor = actor_from_token(session=session, token=token, ip=ip)
+    else:
+        actor = actor_from_session(request, session) or Actor.anonymous(ip)
+    request.state.actor = actor
+    return actor
+
+
+def actor_from_session(request: Request, session: Session) -> Actor | None:
+    from shudata.security.models import User
+    from shudata.security.service import actor_for
+
+    sess = request.scope.get("session")
+    if not sess or "uid" not in sess:
+        return None
+    user = session.get(User, sess["uid"])
+    if user is None or not user.is_active:
+        sess.clear()
+        return None
+    return actor_for(user, ip=client_ip(request))
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def require_login(actor: ActorDep) -> Actor:
+    if not actor.is_authenticated:
+        raise Unauthenticated("请先登录或提供有效的 API 令牌", "Log in or send a valid API token first")
+    return actor
+
+
+UserDep = Annotated[Actor, Depends(require_login)]
+
+
+def get_lang(request: Request) -> str:
+    return pick_language(
+        query=request.query_params.get("lang"),
+        cookie=request.cookies.get("lang"),
+        accept=request.headers.get("accept-language"),
+    )
+
+
+LangDep = Annotated[str, Depends(get_lang)]

@@ -1,0 +1,119 @@
+"""The one mapping from errors to HTTP responses, and the audit of every refusal.
+
+API paths (``/api``, ``/delta-sharing``) answer ``{"error": {"code", "message", "details"}}``;
+pages answer an HTML error page. Every 4xx is recorded in the audit trail in its own
+transaction (the request's own transaction has been rolled back).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shudata.audit.events import AuditEvent
+from shudata.audit.ledger import record_separately
+from shudata.core.errors import PermissionDenied, ShudataError, Unauthenticated
+from shudata.core.types import Actor
+from shudata.web.deps import client_ip, get_lang
+from shudata.web.middleware import BodyTooLarge
+
+log = logging.getLogger("shudata.web")
+
+JSON_PREFIXES = ("/api", "/delta-sharing", "/catalog.", "/dataset/")
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(JSON_PREFIXES):
+        return True
+    return "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get(
+        "accept", "")
+
+
+def _audit(request: Request, status: int, code: str, message: str, details: Any) -> None:
+    rt = getattr(request.app.state, "runtime", None)
+    if rt is None or status in (404, 405) and not isinstance(details, dict):
+        return
+    actor: Actor = getattr(request.state, "actor", None) or Actor.anonymous(client_ip(request))
+    d = details if isinstance(details, dict) else {}
+    outcome = "denied" if status in (401, 403) else "rejected"
+    event = AuditEvent(
+        action=str(d.get("action") or f"http.{request.method.lower()}"),
+        outcome=outcome,
+        resource_type=d.get("resource_type"),
+        resource_id=d.get("resource_id") or request.url.path[:200],
+        details={"status": status, "code": code, "message": message[:500], "path": request.url.path[:300],
+                 "method": request.method},
+    )
+    try:
+        record_separately(rt.engine, actor, event)
+    except Exception:  # auditing must never turn a 4xx into a 500
+        log.exception("could not audit a refused request")
+
+
+def error_response(request: Request, status: int, code: str, zh: str, en: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> Response:
+    lang = get_lang(request)
+    message = en if lang == "en" else zh
+    _audit(request, status, code, message, details)
+    if wants_json(request):
+        body: dict[str, Any] = {"error": {"code": code, "message": message}}
+        if details is not None:
+            body["error"]["details"] = details
+        return JSONResponse(body, status_code=status, headers=headers)
+    templates = getattr(request.app.state, "templates", None)
+    if templates is None:
+        return HTMLResponse(f"<h1>{status}</h1><p>{message}</p>", status_code=status, headers=headers)
+    return templates.TemplateResponse(request, "pages/error.html",
+                                      {"status": status, "message": message, "code": code},
+                                      status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ShudataError)
+    async def _shudata(request: Request, exc: ShudataError) -> Response:
+        headers = {}
+        retry = getattr(exc, "retry_after", None)
+        if retry is not None:
+            headers["Retry-After"] = str(retry)
+        if isinstance(exc, Unauthenticated) and not wants_json(request):
+            from fastapi.responses import RedirectResponse
+
+            _audit(request, 401, exc.code, exc.zh, exc.details)
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        details = exc.details
+        if isinstance(exc, PermissionDenied | Unauthenticated) and isinstance(details, dict):
+            details = {k: v for k, v in details.items() if v is not None}
+        return error_response(request, exc.status, exc.code, exc.zh, exc.en, details, headers or None)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return error_response(request, 413, "payload_too_large", str(exc),
+                              "Upload larger than the size limit; split the file or ask the operator to raise "
+                              "SHUDATA_MAX_UPLOAD_MB")
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
+            problems.append({"field": loc, "message": str(err.get("msg", ""))})
+        summary = "；".join(f"{p['field']}: {p['message']}" for p in problems[:5])
+        return error_response(request, 422, "invalid_input", f"输入有误：{summary}", f"Invalid input: {summary}",
+                              {"problems": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        zh = {404: "页面或接口不存在", 405: "不支持该请求方法", 413: "上传内容过大"}.get(exc.status_code, str(exc.detail))
+        return error_response(request, exc.status_code, f"http_{exc.status_code}", zh, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s", request.url.path)
+        return error_response(request, 500, "internal_error", "服务器内部错误，已记录；请稍后重试或联系平台运维",
+                              "Internal error, logged; retry later or contact the platform operator")

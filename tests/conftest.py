@@ -1,0 +1,181 @@
+"""Shared fixtures: settings, metadata store on SQLite *and* PostgreSQL, app, client, actors.
+
+Every test that uses ``rt`` (or anything built on it) runs once per backend. Mark a test
+``@pytest.mark.sqlite_only`` when the backend does not matter to it (browser, big files).
+Backends are chosen by ``SHUDATA_TEST_DBS`` (default ``sqlite,postgresql``); PostgreSQL is
+``SHUDATA_TEST_PG`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``). When
+PostgreSQL is unreachable, its tests fail in CI and are skipped elsewhere with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from shudata.core.config import Settings
+from shudata.core.types import Actor, Role
+from shudata.db.base import Base
+from shudata.db.migrate import upgrade
+from shudata.db.registry import load_all_models
+from shudata.db.runtime import Runtime
+from shudata.standards.uscc import complete as complete_uscc
+
+PG_BASE = os.environ.get("SHUDATA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = [b.strip() for b in os.environ.get("SHUDATA_TEST_DBS", "sqlite,postgresql").split(",") if b.strip()]
+TEST_USCC = [complete_uscc(f"11510000000{i:06d}") for i in range(1, 41)]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: run on the SQLite backend only")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("sqlite_only")
+        metafunc.parametrize("backend", ["sqlite"] if only else BACKENDS, scope="session")
+
+
+# -- databases -----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (fast isolation)."""
+    path = tmp_path_factory.mktemp("tpl") / "template.db"
+    engine = create_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this test session, migrated once."""
+    name = f"shudata_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_BASE, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL not reachable at {PG_BASE}: {exc}")
+    url = PG_BASE.rsplit("/", 1)[0] + f"/{name}"
+    engine = create_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def _truncate_pg(url: str) -> None:
+    load_all_models()
+    engine = create_engine(url)
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "meta.db"
+        shutil.copy(template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("pg_url")
+    _truncate_pg(url)
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, db_url: str) -> Settings:
+    return Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, query_timeout_s=10)
+
+
+@pytest.fixture
+def rt(settings: Settings) -> Iterator[Runtime]:
+    runtime = Runtime.build(settings)
+    yield runtime
+    runtime.close()
+
+
+# -- actors --------------------------------------------------------------------------------
+
+SYSTEM = Actor.system()
+
+
+@pytest.fixture
+def make_department(rt: Runtime) -> Callable[..., int]:
+    from shudata.security.schemas import DepartmentCreate
+    from shudata.security.service import create_department
+
+    counter = iter(range(len(TEST_USCC)))
+
+    def make(name: str | None = None, region_code: str = "510000") -> int:
+        i = next(counter)
+        with rt.transaction() as s:
+            d = create_department(session=s, actor=SYSTEM, data=DepartmentCreate(
+                name=name or f"测试部门{i}", uscc=TEST_USCC[i], region_code=region_code))
+        return d.id
+
+    return make
+
+
+@pytest.fixture
+def make_user(rt: Runtime) -> Callable[..., Actor]:
+    from shudata.security.models import User
+    from shudata.security.schemas import UserCreate
+    from shudata.security.service import actor_for, create_user
+
+    def make(username: str, *roles: Role, department_id: int | None = None,
+             password: str = "Passw0rd!") -> Actor:
+        with rt.transaction() as s:
+            u = create_user(session=s, actor=SYSTEM, data=UserCreate(
+                username=username, display_name=username, password=password,
+                department_id=department_id, roles=list(roles) or [Role.DEPT_USER]))
+            row = s.get(User, u.id)
+            assert row is not None
+            return actor_for(row)
+
+    return make
+
+
+@pytest.fixture
+def token_for(rt: Runtime) -> Callable[[str], dict[str, str]]:
+    from shudata.security.schemas import TokenCreate
+    from shudata.security.service import create_token
+
+    def make(username: str, days: int | None = 30) -> dict[str, str]:
+        with rt.transaction() as s:
+            tok = create_token(session=s, actor=SYSTEM, data=TokenCreate(expires_in_days=days), username=username)
+        return {"Authorization": f"Bearer {tok.token}"}
+
+    return make
+
+
+# -- web -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def app(rt: Runtime) -> Any:
+    from shudata.web.app import create_app
+
+    return create_app(runtime=rt, migrate=False)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[Any]:
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as c:
+        yield c
