@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerate the initial migration from the models (only while no release exists).
 set -euo pipefail
+exec 9>/tmp/shudata-migration.lock; flock 9
 cd "$(dirname "$0")/.."
 rm -f src/shudata/db/migrations/versions/0001_initial.py
 tmp=$(mktemp -d)

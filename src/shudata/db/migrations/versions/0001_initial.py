@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 10:45:05.450835
+Create Date: 2026-11-29 10:47:47.039545
 """
 
 from collections.abc import Sequence
@@ -70,6 +70,50 @@ def upgrade() -> None:
         sa.UniqueConstraint("uscc", name=op.f("uq_security_department_uscc")),
     )
     op.create_table(
+        "catalog_resource",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("alias", sa.String(length=64), nullable=True),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("classification", sa.String(length=10), nullable=False),
+        sa.Column("category_path", sa.String(length=200), nullable=True),
+        sa.Column("abstract", sa.Text(), nullable=False),
+        sa.Column("provider_department_id", sa.Integer(), nullable=False),
+        sa.Column("format_category", sa.String(length=20), nullable=False),
+        sa.Column("format_type", sa.String(length=40), nullable=False),
+        sa.Column("information_items", sa.JSON(), nullable=False),
+        sa.Column("sharing_type", sa.Integer(), nullable=False),
+        sa.Column("sharing_condition", sa.Text(), nullable=True),
+        sa.Column("sharing_method", sa.String(length=10), nullable=False),
+        sa.Column("open_type", sa.String(length=10), nullable=False),
+        sa.Column("open_condition", sa.Text(), nullable=True),
+        sa.Column("update_cycle", sa.String(length=10), nullable=False),
+        sa.Column("publish_date", sa.Date(), nullable=True),
+        sa.Column("related_codes", sa.JSON(), nullable=False),
+        sa.Column("base_registry", sa.String(length=20), nullable=True),
+        sa.Column("tags", sa.JSON(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("is_deleted", sa.Boolean(), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["provider_department_id"],
+            ["security_department.id"],
+            name=op.f("fk_catalog_resource_provider_department_id_security_department"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_resource")),
+        sa.UniqueConstraint("alias", name=op.f("uq_catalog_resource_alias")),
+    )
+    with op.batch_alter_table("catalog_resource", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_catalog_resource_code"), ["code"], unique=True)
+        batch_op.create_index(batch_op.f("ix_catalog_resource_name"), ["name"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_catalog_resource_provider_department_id"), ["provider_department_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_catalog_resource_sharing_type"), ["sharing_type"], unique=False)
+        batch_op.create_index(batch_op.f("ix_catalog_resource_update_cycle"), ["update_cycle"], unique=False)
+
+    op.create_table(
         "security_user",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -91,6 +135,27 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("security_user", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_security_user_department_id"), ["department_id"], unique=False)
+
+    op.create_table(
+        "catalog_revision",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("snapshot", sa.JSON(), nullable=False),
+        sa.Column("changed_fields", sa.JSON(), nullable=False),
+        sa.Column("comment", sa.String(length=500), nullable=True),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["catalog_resource.id"],
+            name=op.f("fk_catalog_revision_resource_id_catalog_resource"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_revision")),
+        sa.UniqueConstraint("resource_id", "revision", name=op.f("uq_catalog_revision_resource_id")),
+    )
+    with op.batch_alter_table("catalog_revision", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_catalog_revision_resource_id"), ["resource_id"], unique=False)
 
     op.create_table(
         "security_api_token",
@@ -123,10 +188,22 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_security_api_token_prefix"))
 
     op.drop_table("security_api_token")
+    with op.batch_alter_table("catalog_revision", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_catalog_revision_resource_id"))
+
+    op.drop_table("catalog_revision")
     with op.batch_alter_table("security_user", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_security_user_department_id"))
 
     op.drop_table("security_user")
+    with op.batch_alter_table("catalog_resource", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_catalog_resource_update_cycle"))
+        batch_op.drop_index(batch_op.f("ix_catalog_resource_sharing_type"))
+        batch_op.drop_index(batch_op.f("ix_catalog_resource_provider_department_id"))
+        batch_op.drop_index(batch_op.f("ix_catalog_resource_name"))
+        batch_op.drop_index(batch_op.f("ix_catalog_resource_code"))
+
+    op.drop_table("catalog_resource")
     op.drop_table("security_department")
     op.drop_table("audit_head")
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:

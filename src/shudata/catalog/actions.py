@@ -1,0 +1,19 @@
+"""Actions of the catalog package."""
+
+from __future__ import annotations
+
+from shudata.core.types import Role
+from shudata.security.authz import STEWARD, Action
+
+RESOURCE_VIEW = Action("catalog.resource.view", "查看目录", "view the catalog", scope="authenticated")
+RESOURCE_CREATE = Action("catalog.resource.create", "登记目录条目", "register catalog entries", roles=STEWARD)
+RESOURCE_EDIT = Action("catalog.resource.edit", "编辑目录条目", "edit catalog entries", roles=STEWARD,
+                       scope="department")
+DATA_UPLOAD = Action("lake.version.create", "上传数据", "upload data", roles=STEWARD, scope="department")
+DATA_READ = Action("lake.version.read", "读取数据", "read data",
+                   roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}), scope="department")
+DEMAND_CREATE = Action("catalog.demand.create", "登记数据需求", "record data demands",
+                       roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}))
+DEMAND_LINK = Action("catalog.demand.link", "关联需求与目录", "link demands to entries", roles=STEWARD)
+
+ACTIONS = (RESOURCE_VIEW, RESOURCE_CREATE, RESOURCE_EDIT, DATA_UPLOAD, DATA_READ, DEMAND_CREATE, DEMAND_LINK)
