@@ -1,11 +1,11 @@
 """Text safety for exports: neutralise spreadsheet formula injection (CSV/XLSX).
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return is executed as
-a formula by Excel/WPS. Such text values get a leading apostrophe-free guard: a single
-quote character, as OWASP recommends. Numbers are left alone (``-3`` as a number is fine).
+a formula by Excel/WPS. Such text values get a leading single quote, as OWASP
+recommends. Numbers are left alone (``-3`` as a number is fine).
 
->>> safe_cell("=HYPERLINK(\\"http://x\\")")
-"'=HYPERLINK(\\"http://x\\")"
+>>> safe_cell("=1+2")
+"'=1+2"
 >>> safe_cell("-1+2"), safe_cell("成都市"), safe_cell(-3)
 ("'-1+2", '成都市', -3)
 """
