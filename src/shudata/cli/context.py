@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import typer
 from rich.console import Console
 
 from shudata.audit.events import AuditEvent

@@ -193,8 +193,10 @@ def create_token(*, session: Session, actor: Actor, data: TokenCreate, username:
     else:
         if actor.user_id is None:
             raise InvalidInput("需要指定用户名", "A username is required")
-        user = session.get(User, actor.user_id)
-        assert user is not None
+        found = session.get(User, actor.user_id)
+        if found is None:
+            raise NotFound("当前用户不存在", "Current user not found")
+        user = found
     if not user.is_active:
         raise InvalidInput(f"用户“{user.username}”已停用", f"User {user.username} is disabled")
     token = new_token()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 from dataclasses import dataclass
 from importlib import resources
 
@@ -30,8 +31,8 @@ class Region:
 
 def _rows(name: str) -> list[dict[str, str]]:
     path = resources.files("shudata.standards").joinpath("data", "regions", name)
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    text = path.read_text(encoding="utf-8")
+    return list(csv.DictReader(io.StringIO(text, newline="")))
 
 
 @functools.cache

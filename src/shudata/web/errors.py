@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shudata.audit.events import AuditEvent
+from shudata.audit.events import AuditEvent, Outcome
 from shudata.audit.ledger import record_separately
 from shudata.core.errors import PermissionDenied, ShudataError, Unauthenticated
 from shudata.core.types import Actor
@@ -37,11 +37,11 @@ def wants_json(request: Request) -> bool:
 
 def _audit(request: Request, status: int, code: str, message: str, details: Any) -> None:
     rt = getattr(request.app.state, "runtime", None)
-    if rt is None or status in (404, 405) and not isinstance(details, dict):
+    if rt is None or (status in (404, 405) and not isinstance(details, dict)):
         return
     actor: Actor = getattr(request.state, "actor", None) or Actor.anonymous(client_ip(request))
     d = details if isinstance(details, dict) else {}
-    outcome = "denied" if status in (401, 403) else "rejected"
+    outcome: Outcome = "denied" if status in (401, 403) else "rejected"
     event = AuditEvent(
         action=str(d.get("action") or f"http.{request.method.lower()}"),
         outcome=outcome,

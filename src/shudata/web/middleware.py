@@ -87,7 +87,8 @@ class CSRFMiddleware:
             body, receive = await _buffer(receive)
             from urllib.parse import parse_qs
 
-            sent = (parse_qs(body.decode("utf-8", "replace")).get("csrf_token") or [None])[0]
+            values = parse_qs(body.decode("utf-8", "replace")).get("csrf_token")
+            sent = values[0] if values else None
         elif sent is None and headers.get("content-type", "").startswith("multipart/form-data"):
             sent = _query_param(scope, "csrf_token")
         if not expected or not sent or not secrets.compare_digest(str(expected), str(sent)):

@@ -31,7 +31,7 @@ def _crypt(private_hex: str | None, public_hex: str) -> _sm2.CryptSM2:
 
 def public_from_private(private_hex: str) -> str:
     c = _crypt(private_hex, "")
-    return str(c._kg(int(private_hex, 16), _sm2.default_ecc_table["g"]))  # noqa: SLF001
+    return str(c._kg(int(private_hex, 16), _sm2.default_ecc_table["g"]))
 
 
 def generate_keypair() -> KeyPair:
