@@ -24,6 +24,7 @@ from shudata.web.middleware import BodyTooLarge
 
 log = logging.getLogger("shudata.web")
 
+HTTP_ZH = {404: "页面或接口不存在", 405: "不支持该请求方法", 413: "上传内容过大"}
 JSON_PREFIXES = ("/api", "/delta-sharing", "/catalog.", "/dataset/")
 
 
@@ -109,7 +110,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        zh = {404: "页面或接口不存在", 405: "不支持该请求方法", 413: "上传内容过大"}.get(exc.status_code, str(exc.detail))
+        zh = HTTP_ZH.get(exc.status_code, str(exc.detail))
         return error_response(request, exc.status_code, f"http_{exc.status_code}", zh, str(exc.detail))
 
     @app.exception_handler(Exception)
