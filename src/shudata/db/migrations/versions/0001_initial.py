@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 10:47:47.039545
+Create Date: 2026-11-29 10:52:42.811870
 """
 
 from collections.abc import Sequence
@@ -61,9 +61,7 @@ def upgrade() -> None:
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["parent_id"],
-            ["security_department.id"],
-            name=op.f("fk_security_department_parent_id_security_department"),
+            ["parent_id"], ["security_department.id"], name=op.f("fk_security_department_parent_id_security_department")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_security_department")),
         sa.UniqueConstraint("name", name=op.f("uq_security_department_name")),
@@ -147,15 +145,43 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=120), nullable=False),
         sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["resource_id"],
-            ["catalog_resource.id"],
-            name=op.f("fk_catalog_revision_resource_id_catalog_resource"),
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_catalog_revision_resource_id_catalog_resource")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_revision")),
         sa.UniqueConstraint("resource_id", "revision", name=op.f("uq_catalog_revision_resource_id")),
     )
     with op.batch_alter_table("catalog_revision", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_catalog_revision_resource_id"), ["resource_id"], unique=False)
+
+    op.create_table(
+        "lake_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("rows", sa.BigInteger(), nullable=False),
+        sa.Column("bytes", sa.BigInteger(), nullable=False),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("source_name", sa.String(length=255), nullable=False),
+        sa.Column("source_format", sa.String(length=20), nullable=False),
+        sa.Column("source_sha256", sa.String(length=64), nullable=True),
+        sa.Column("source_bytes", sa.BigInteger(), nullable=True),
+        sa.Column("encoding", sa.String(length=20), nullable=True),
+        sa.Column("header_row", sa.Integer(), nullable=True),
+        sa.Column("sheet", sa.String(length=120), nullable=True),
+        sa.Column("skipped_rows", sa.Integer(), nullable=False),
+        sa.Column("quarantined_rows", sa.BigInteger(), nullable=False),
+        sa.Column("storage_path", sa.String(length=400), nullable=False),
+        sa.Column("comment", sa.String(length=500), nullable=True),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_lake_version_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_lake_version")),
+        sa.UniqueConstraint("resource_id", "version", name=op.f("uq_lake_version_resource_id")),
+    )
+    with op.batch_alter_table("lake_version", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_lake_version_resource_id"), ["resource_id"], unique=False)
 
     op.create_table(
         "security_api_token",
@@ -188,6 +214,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_security_api_token_prefix"))
 
     op.drop_table("security_api_token")
+    with op.batch_alter_table("lake_version", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_lake_version_resource_id"))
+
+    op.drop_table("lake_version")
     with op.batch_alter_table("catalog_revision", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalog_revision_resource_id"))
 

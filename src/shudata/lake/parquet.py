@@ -1,0 +1,131 @@
+"""Atomic versioned Parquet writes and reads.
+
+A write goes to a staging directory, every file is fsynced, then the directory is
+renamed into place in one step (``publish``). Readers find versions through the
+database, whose row is committed only after publishing; so they see the previous
+version or the new one, never a partial one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from shudata.lake import layout
+
+ROW_GROUP_ROWS = 128 * 1024
+FILE_ROWS = 8 * 1024 * 1024
+COMPRESSION = "zstd"
+
+
+@dataclass
+class WriteResult:
+    """What a staged write produced."""
+
+    staging: Path
+    schema: pa.Schema
+    rows: int
+    bytes: int
+    files: int
+
+
+def fsync_path(path: Path) -> None:
+    """fsync a file or a directory (directories: so the rename itself is durable)."""
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _batches(data: pa.Table | Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    if isinstance(data, pa.Table):
+        yield from data.to_batches(max_chunksize=ROW_GROUP_ROWS)
+    else:
+        yield from data
+
+
+def write_staged(lake_dir: Path, data: pa.Table | Iterable[pa.RecordBatch],
+                 schema: pa.Schema | None = None) -> WriteResult:
+    """Stream ``data`` into Parquet files (zstd) in a new staging directory, fsynced.
+
+    The caller publishes the result with :func:`publish` or drops it with :func:`discard`.
+    An empty input still produces one (empty) file carrying the schema.
+    """
+    staging = layout.new_staging_dir(lake_dir)
+    try:
+        return _write_parts(staging, _batches(data), schema)
+    except BaseException:
+        discard(staging)
+        raise
+
+
+def _write_parts(staging: Path, batches: Iterator[pa.RecordBatch], schema: pa.Schema | None) -> WriteResult:
+    writer: pq.ParquetWriter | None = None
+    rows = file_rows = files = 0
+    try:
+        for batch in batches:
+            if schema is None:
+                schema = batch.schema
+            if writer is None or file_rows >= FILE_ROWS:
+                if writer is not None:
+                    writer.close()
+                writer = _open_writer(staging / layout.part_name(files), schema)
+                files += 1
+                file_rows = 0
+            out = batch.cast(schema) if batch.schema != schema else batch
+            writer.write_batch(out, row_group_size=ROW_GROUP_ROWS)
+            rows += batch.num_rows
+            file_rows += batch.num_rows
+        if writer is None:
+            if schema is None:
+                raise ValueError("no schema for an empty write")
+            writer = _open_writer(staging / layout.part_name(0), schema)
+            files = 1
+    finally:
+        if writer is not None:
+            writer.close()
+    assert schema is not None
+    size = 0
+    for f in sorted(staging.glob(layout.PART_GLOB)):
+        fsync_path(f)
+        size += f.stat().st_size
+    fsync_path(staging)
+    return WriteResult(staging=staging, schema=schema, rows=rows, bytes=size, files=files)
+
+
+def _open_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    return pq.ParquetWriter(path, schema, compression=COMPRESSION, use_dictionary=True,
+                            write_statistics=True)
+
+
+def publish(staging: Path, final: Path) -> None:
+    """Move a staged directory to its final place atomically and make the rename durable."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(staging, final)
+    fsync_path(final.parent)
+
+
+def discard(path: Path) -> None:
+    """Remove a staged or unpublished directory (ignoring one that is already gone)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def parts(directory: Path) -> list[Path]:
+    """The Parquet files of a version directory, in order."""
+    return sorted(directory.glob(layout.PART_GLOB))
+
+
+def read_table(files: Iterable[Path], columns: list[str] | None = None) -> pa.Table:
+    """Read whole files into one table (small versions, tests)."""
+    tables = [pq.read_table(f, columns=columns) for f in files]
+    if not tables:
+        return pa.table({})
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
