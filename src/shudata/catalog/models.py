@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shudata.core.clock import utcnow
@@ -60,3 +60,58 @@ class CatalogRevision(Base):
     comment: Mapped[str | None] = mapped_column(String(500))
     actor: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CatalogDemand(Base):
+    """需求清单: data a department needs, and the entry that answers it once linked."""
+
+    __tablename__ = "catalog_demand"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("security_department.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    wanted_fields: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)  # open/matched/closed
+    resource_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_resource.id"))
+    linked_by: Mapped[str | None] = mapped_column(String(120))
+    linked_at: Mapped[dt.datetime | None]
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class CatalogSearchTerm(Base):
+    """One posting of the portable inverted index: ``impact`` is the entry's field-weighted,
+    length-normalised term weight ×1000 (an integer, so ranking is identical on every backend)."""
+
+    __tablename__ = "catalog_search_term"
+    __table_args__ = (
+        Index("ix_catalog_search_term_rank", "term", "impact", "resource_id"),
+        {"sqlite_with_rowid": False},
+    )
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    resource_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    impact: Mapped[int] = mapped_column(Integer)
+
+
+class CatalogSearchDoc(Base):
+    """The terms an entry is indexed under (to remove its postings and keep ``df`` exact)."""
+
+    __tablename__ = "catalog_search_doc"
+
+    resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resource.id"), primary_key=True)
+    terms: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class CatalogSearchStat(Base):
+    """Document frequency per term; the reserved term ``#docs`` counts indexed entries."""
+
+    __tablename__ = "catalog_search_stat"
+
+    term: Mapped[str] = mapped_column(String(64), primary_key=True)
+    df: Mapped[int] = mapped_column(Integer, default=0)

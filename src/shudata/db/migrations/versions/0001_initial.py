@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 10:52:42.811870
+Create Date: 2026-11-29 10:53:03.175143
 """
 
 from collections.abc import Sequence
@@ -52,6 +52,23 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_head")),
     )
+    op.create_table(
+        "catalog_search_stat",
+        sa.Column("term", sa.String(length=64), nullable=False),
+        sa.Column("df", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("term", name=op.f("pk_catalog_search_stat")),
+    )
+    op.create_table(
+        "catalog_search_term",
+        sa.Column("term", sa.String(length=64), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("impact", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("term", "resource_id", name=op.f("pk_catalog_search_term")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("catalog_search_term", schema=None) as batch_op:
+        batch_op.create_index("ix_catalog_search_term_rank", ["term", "impact", "resource_id"], unique=False)
+
     op.create_table(
         "security_department",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -135,6 +152,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_security_user_department_id"), ["department_id"], unique=False)
 
     op.create_table(
+        "catalog_demand",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("wanted_fields", sa.JSON(), nullable=False),
+        sa.Column("purpose", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=True),
+        sa.Column("linked_by", sa.String(length=120), nullable=True),
+        sa.Column("linked_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["department_id"],
+            ["security_department.id"],
+            name=op.f("fk_catalog_demand_department_id_security_department"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_catalog_demand_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_catalog_demand")),
+    )
+    with op.batch_alter_table("catalog_demand", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_catalog_demand_department_id"), ["department_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_catalog_demand_status"), ["status"], unique=False)
+
+    op.create_table(
         "catalog_revision",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("resource_id", sa.Integer(), nullable=False),
@@ -153,6 +199,15 @@ def upgrade() -> None:
     with op.batch_alter_table("catalog_revision", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_catalog_revision_resource_id"), ["resource_id"], unique=False)
 
+    op.create_table(
+        "catalog_search_doc",
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("terms", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_catalog_search_doc_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("resource_id", name=op.f("pk_catalog_search_doc")),
+    )
     op.create_table(
         "lake_version",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -218,10 +273,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_lake_version_resource_id"))
 
     op.drop_table("lake_version")
+    op.drop_table("catalog_search_doc")
     with op.batch_alter_table("catalog_revision", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalog_revision_resource_id"))
 
     op.drop_table("catalog_revision")
+    with op.batch_alter_table("catalog_demand", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_catalog_demand_status"))
+        batch_op.drop_index(batch_op.f("ix_catalog_demand_department_id"))
+
+    op.drop_table("catalog_demand")
     with op.batch_alter_table("security_user", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_security_user_department_id"))
 
@@ -235,6 +296,11 @@ def downgrade() -> None:
 
     op.drop_table("catalog_resource")
     op.drop_table("security_department")
+    with op.batch_alter_table("catalog_search_term", schema=None) as batch_op:
+        batch_op.drop_index("ix_catalog_search_term_rank")
+
+    op.drop_table("catalog_search_term")
+    op.drop_table("catalog_search_stat")
     op.drop_table("audit_head")
     with op.batch_alter_table("audit_entry", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_entry_seq"))
