@@ -7,7 +7,7 @@ version. Engines must not read anything else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -23,6 +23,21 @@ class TableSource:
     files: Sequence[Path]
     columns: Sequence[str] | None = None  # visible columns; None = all
     meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ScalarUdf:
+    """A vectorised scalar function the SQL may call by ``name`` (e.g. keyed pseudonyms).
+
+    ``fn`` takes one Arrow array per argument and returns an Arrow array of the same
+    length (never a Python loop per row). Types are SQL type names understood by every
+    engine: ``VARCHAR``, ``BIGINT``, ``DOUBLE``, ``DATE``, ``BOOLEAN``.
+    """
+
+    name: str
+    fn: Callable[..., pa.Array]
+    arg_types: tuple[str, ...]
+    return_type: str
 
 
 @dataclass(frozen=True)
