@@ -1,0 +1,129 @@
+"""Department and user administration, and everyone's own API tokens."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from shudata.core.errors import ShudataError
+from shudata.core.types import Role
+from shudata.security import service
+from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate, UserUpdate
+from shudata.web.deps import LangDep, SessionDep, UserDep
+from shudata.web.ui.render import blank_to_none, flash, redirect, render, validation_messages
+
+router = APIRouter()
+
+
+def _departments_page(request: Request, session: SessionDep, actor: UserDep, errors: list[str] | None = None,
+                      form: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    departments = service.list_departments(session=session, actor=actor)
+    names = {d.id: d.name for d in departments}
+    return render(request, "pages/admin_departments.html",
+                  {"departments": departments, "names": names, "errors": errors or [], "form": form or {}},
+                  status_code=status_code)
+
+
+@router.get("/admin/departments")
+def departments_page(request: Request, session: SessionDep, actor: UserDep) -> Response:
+    return _departments_page(request, session, actor)
+
+
+@router.post("/admin/departments")
+def create_department(request: Request, session: SessionDep, actor: UserDep, lang: LangDep,
+                      name: str = Form(""), uscc: str = Form(""), region_code: str = Form(""),
+                      parent_id: str = Form("")) -> Response:
+    form = {"name": name, "uscc": uscc, "region_code": region_code, "parent_id": parent_id}
+    try:
+        data = DepartmentCreate(name=name.strip(), uscc=uscc, region_code=region_code,
+                                parent_id=int(parent_id) if parent_id.strip() else None)
+        dept = service.create_department(session=session, actor=actor, data=data)
+    except ValidationError as exc:
+        return _departments_page(request, session, actor, validation_messages(exc, lang), form, 422)
+    except ShudataError as exc:
+        if exc.status in (401, 403):
+            raise
+        session.rollback()
+        return _departments_page(request, session, actor, [exc.message(lang)], form, exc.status)
+    flash(request, "success", f"已新增部门“{dept.name}”", f"Department {dept.name} created")
+    return redirect("/admin/departments")
+
+
+def _users_page(request: Request, session: SessionDep, actor: UserDep, errors: list[str] | None = None,
+                form: dict[str, object] | None = None, status_code: int = 200) -> Response:
+    users = service.list_users(session=session, actor=actor)
+    departments = service.list_departments(session=session, actor=actor)
+    return render(request, "pages/admin_users.html",
+                  {"users": users, "departments": departments, "dept_names": {d.id: d.name for d in departments},
+                   "roles": list(Role), "errors": errors or [], "form": form or {}}, status_code=status_code)
+
+
+@router.get("/admin/users")
+def users_page(request: Request, session: SessionDep, actor: UserDep) -> Response:
+    return _users_page(request, session, actor)
+
+
+@router.post("/admin/users")
+def create_user(request: Request, session: SessionDep, actor: UserDep, lang: LangDep,
+                username: str = Form(""), display_name: str = Form(""), password: str = Form(""),
+                department_id: str = Form(""), roles: list[str] = Form([]), email: str = Form("")) -> Response:
+    form: dict[str, object] = {"username": username, "display_name": display_name, "department_id": department_id,
+                               "roles": roles, "email": email}
+    try:
+        data = UserCreate(username=username.strip(), display_name=display_name.strip() or username.strip(),
+                          password=password, department_id=int(department_id) if department_id.strip() else None,
+                          roles=[Role(r) for r in roles] or [Role.DEPT_USER], email=blank_to_none(email))
+        user = service.create_user(session=session, actor=actor, data=data)
+    except ValidationError as exc:
+        return _users_page(request, session, actor, validation_messages(exc, lang), form, 422)
+    except ShudataError as exc:
+        if exc.status in (401, 403):
+            raise
+        session.rollback()
+        return _users_page(request, session, actor, [exc.message(lang)], form, exc.status)
+    flash(request, "success", f"已新增用户“{user.username}”", f"User {user.username} created")
+    return redirect("/admin/users")
+
+
+@router.post("/admin/users/{user_id}/active")
+def set_user_active(request: Request, session: SessionDep, actor: UserDep, user_id: int,
+                    active: str = Form("0")) -> Response:
+    user = service.update_user(session=session, actor=actor, user_id=user_id,
+                               data=UserUpdate(is_active=active == "1"))
+    if user.is_active:
+        flash(request, "success", f"已启用用户“{user.username}”", f"User {user.username} enabled")
+    else:
+        flash(request, "warning", f"已停用用户“{user.username}”", f"User {user.username} disabled")
+    return redirect("/admin/users")
+
+
+# -- own API tokens ------------------------------------------------------------------------
+
+@router.get("/tokens")
+def tokens_page(request: Request, session: SessionDep, actor: UserDep) -> Response:
+    tokens = service.list_tokens(session=session, actor=actor)
+    return render(request, "pages/tokens.html", {"tokens": tokens, "created": None})
+
+
+@router.post("/tokens")
+def create_token(request: Request, session: SessionDep, actor: UserDep, lang: LangDep, name: str = Form("api"),
+                 expires_in_days: str = Form("90")) -> Response:
+    try:
+        days = int(expires_in_days) if expires_in_days.strip() else None
+        created = service.create_token(session=session, actor=actor,
+                                       data=TokenCreate(name=name.strip() or "api", expires_in_days=days))
+    except (ValidationError, ValueError) as exc:
+        msgs = validation_messages(exc, lang) if isinstance(exc, ValidationError) else [str(exc)]
+        tokens = service.list_tokens(session=session, actor=actor)
+        return render(request, "pages/tokens.html", {"tokens": tokens, "created": None, "errors": msgs}, 422)
+    tokens = service.list_tokens(session=session, actor=actor)
+    # Shown once, in this response only; never stored in the session or redirected.
+    return render(request, "pages/tokens.html", {"tokens": tokens, "created": created}, status_code=201)
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(request: Request, session: SessionDep, actor: UserDep, token_id: int) -> Response:
+    tok = service.revoke_token(session=session, actor=actor, token_id=token_id)
+    flash(request, "success", f"已吊销令牌“{tok.name}”", f"Token {tok.name} revoked")
+    return redirect("/tokens")

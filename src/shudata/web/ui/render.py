@@ -1,0 +1,68 @@
+"""Small helpers for page routes: render a template, redirect, flash a message, explain errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from shudata.core.i18n import tr
+
+
+def render(request: Request, name: str, ctx: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+    """Render ``name`` (a path under templates/) with the shared context."""
+    templates = request.app.state.templates
+    response: Response = templates.TemplateResponse(request, name, ctx or {}, status_code=status_code)
+    return response
+
+
+def redirect(url: str) -> Response:
+    """POST-redirect-GET."""
+    return RedirectResponse(url, status_code=303)
+
+
+def flash(request: Request, level: str, zh: str, en: str) -> None:
+    """Queue a message for the next page (``level`` is a Bootstrap alert colour)."""
+    request.session.setdefault("flash", [])
+    request.session["flash"] = [*request.session["flash"], (level, zh, en)]
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def validation_messages(exc: ValidationError, lang: str) -> list[str]:
+    """Readable lines for a form that did not validate (field: reason)."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err.get("loc", ()))
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        lines.append(f"{loc}: {msg}" if loc else msg)
+    return lines or [tr(lang, "输入有误", "Invalid input")]
+
+
+def blank_to_none(value: str | None) -> str | None:
+    """Form fields arrive as "" when left empty.
+
+    >>> blank_to_none("  "), blank_to_none(" a ")
+    (None, 'a')
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def page_window(total: int, offset: int, limit: int) -> dict[str, int]:
+    """Numbers for a pager.
+
+    >>> page_window(95, 40, 20)
+    {'page': 3, 'pages': 5, 'prev': 20, 'next': 60, 'offset': 40, 'limit': 20, 'total': 95}
+    """
+    pages = max(1, -(-total // limit))
+    page = offset // limit + 1
+    return {"page": page, "pages": pages, "prev": max(0, offset - limit),
+            "next": offset + limit if offset + limit < total else -1, "offset": offset, "limit": limit,
+            "total": total}

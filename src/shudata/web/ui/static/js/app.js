@@ -1,0 +1,40 @@
+/* shudata: small helpers shared by every page (no build step). */
+(function () {
+  "use strict";
+  window.sd = window.sd || {};
+  sd.csrf = function () {
+    var m = document.querySelector('meta[name="csrf-token"]');
+    return m ? m.getAttribute("content") : "";
+  };
+  sd.lang = function () { return document.body.dataset.lang || "zh-CN"; };
+  sd.t = function (zh, en) { return sd.lang() === "en" ? en : zh; };
+  /* fetch JSON with the CSRF header and the page language; throws Error(message) on 4xx/5xx. */
+  sd.fetchJSON = function (url, opts) {
+    opts = opts || {};
+    opts.headers = Object.assign({"X-CSRF-Token": sd.csrf(), "Accept": "application/json",
+                                  "Accept-Language": sd.lang()}, opts.headers || {});
+    opts.credentials = "same-origin";
+    return fetch(url, opts).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) {
+          var msg = (body && body.error && body.error.message) || (r.status + " " + r.statusText);
+          var err = new Error(msg); err.body = body; err.status = r.status; throw err;
+        }
+        return body;
+      });
+    });
+  };
+  /* The code-in-URL scheme of the catalog API: "/" stays, the rest is percent-encoded. */
+  sd.codePath = function (code) { return String(code).split("/").map(encodeURIComponent).join("/"); };
+})();
+/* Copy buttons: <button data-copy="#selector">. */
+document.addEventListener("click", function (ev) {
+  var btn = ev.target.closest && ev.target.closest("[data-copy]");
+  if (!btn) { return; }
+  var el = document.querySelector(btn.getAttribute("data-copy"));
+  if (!el) { return; }
+  el.select && el.select();
+  if (navigator.clipboard) { navigator.clipboard.writeText(el.value || el.textContent).catch(function () {}); }
+  else { document.execCommand("copy"); }
+  btn.classList.add("btn-success");
+});
