@@ -15,6 +15,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.lake.models",
     "shudata.quality.models",
     "shudata.privacy.models",
+    "shudata.sharing.models",
 )
 
 

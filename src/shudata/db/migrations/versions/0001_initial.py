@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 10:53:03.175143
+Create Date: 2026-11-29 10:54:34.703386
 """
 
 from collections.abc import Sequence
@@ -83,6 +83,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_security_department")),
         sa.UniqueConstraint("name", name=op.f("uq_security_department_name")),
         sa.UniqueConstraint("uscc", name=op.f("uq_security_department_uscc")),
+    )
+    op.create_table(
+        "sharing_calendar_override",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("is_workday", sa.Boolean(), nullable=False),
+        sa.Column("note", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_calendar_override")),
+        sa.UniqueConstraint("day", name=op.f("uq_sharing_calendar_override_day")),
     )
     op.create_table(
         "catalog_resource",
@@ -259,11 +268,182 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_security_api_token_prefix"), ["prefix"], unique=False)
         batch_op.create_index(batch_op.f("ix_security_api_token_user_id"), ["user_id"], unique=False)
 
+    op.create_table(
+        "sharing_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("provider_department_id", sa.Integer(), nullable=False),
+        sa.Column("requester_department_id", sa.Integer(), nullable=False),
+        sa.Column("requester", sa.String(length=64), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("purpose", sa.String(length=20), nullable=False),
+        sa.Column("purpose_text", sa.Text(), nullable=True),
+        sa.Column("basis", sa.Text(), nullable=False),
+        sa.Column("use_from", sa.Date(), nullable=False),
+        sa.Column("use_until", sa.Date(), nullable=False),
+        sa.Column("delivery_method", sa.String(length=10), nullable=False),
+        sa.Column("sharing_type", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("submitted_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=True),
+        sa.Column("escalated_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=64), nullable=True),
+        sa.Column("decision_reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["provider_department_id"],
+            ["security_department.id"],
+            name=op.f("fk_sharing_request_provider_department_id_security_department"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["requester_department_id"],
+            ["security_department.id"],
+            name=op.f("fk_sharing_request_requester_department_id_security_department"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_sharing_request_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_request")),
+    )
+    with op.batch_alter_table("sharing_request", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sharing_request_provider_department_id"), ["provider_department_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_sharing_request_requester_department_id"), ["requester_department_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_sharing_request_resource_id"), ["resource_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sharing_request_status"), ["status"], unique=False)
+
+    op.create_table(
+        "sharing_dispute",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("raised_by", sa.String(length=64), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("resolution", sa.Text(), nullable=True),
+        sa.Column("resolved_by", sa.String(length=64), nullable=True),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["request_id"], ["sharing_request.id"], name=op.f("fk_sharing_dispute_request_id_sharing_request")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_dispute")),
+    )
+    with op.batch_alter_table("sharing_dispute", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_dispute_request_id"), ["request_id"], unique=False)
+
+    op.create_table(
+        "sharing_grant",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("consumer_department_id", sa.Integer(), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("row_filter", sa.Text(), nullable=True),
+        sa.Column("masking_profile", sa.String(length=40), nullable=False),
+        sa.Column("purpose", sa.String(length=20), nullable=False),
+        sa.Column("expires_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("quota_rows_per_day", sa.Integer(), nullable=True),
+        sa.Column("quota_calls_per_day", sa.Integer(), nullable=True),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_by", sa.String(length=64), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["consumer_department_id"],
+            ["security_department.id"],
+            name=op.f("fk_sharing_grant_consumer_department_id_security_department"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"], ["sharing_request.id"], name=op.f("fk_sharing_grant_request_id_sharing_request")
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_sharing_grant_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_grant")),
+        sa.UniqueConstraint("request_id", name=op.f("uq_sharing_grant_request_id")),
+    )
+    with op.batch_alter_table("sharing_grant", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_sharing_grant_consumer_department_id"), ["consumer_department_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_sharing_grant_resource_id"), ["resource_id"], unique=False)
+
+    op.create_table(
+        "sharing_notification",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("username", sa.String(length=64), nullable=True),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("request_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["department_id"],
+            ["security_department.id"],
+            name=op.f("fk_sharing_notification_department_id_security_department"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["request_id"], ["sharing_request.id"], name=op.f("fk_sharing_notification_request_id_sharing_request")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_notification")),
+    )
+    with op.batch_alter_table("sharing_notification", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_notification_department_id"), ["department_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sharing_notification_username"), ["username"], unique=False)
+
+    op.create_table(
+        "sharing_delivery",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("grant_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("format", sa.String(length=20), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=False),
+        sa.Column("recipient", sa.String(length=64), nullable=False),
+        sa.Column("delivered_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["grant_id"], ["sharing_grant.id"], name=op.f("fk_sharing_delivery_grant_id_sharing_grant")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_delivery")),
+    )
+    with op.batch_alter_table("sharing_delivery", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_delivery_delivered_at"), ["delivered_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_sharing_delivery_grant_id"), ["grant_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("sharing_delivery", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_delivery_grant_id"))
+        batch_op.drop_index(batch_op.f("ix_sharing_delivery_delivered_at"))
+
+    op.drop_table("sharing_delivery")
+    with op.batch_alter_table("sharing_notification", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_notification_username"))
+        batch_op.drop_index(batch_op.f("ix_sharing_notification_department_id"))
+
+    op.drop_table("sharing_notification")
+    with op.batch_alter_table("sharing_grant", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_grant_resource_id"))
+        batch_op.drop_index(batch_op.f("ix_sharing_grant_consumer_department_id"))
+
+    op.drop_table("sharing_grant")
+    with op.batch_alter_table("sharing_dispute", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_dispute_request_id"))
+
+    op.drop_table("sharing_dispute")
+    with op.batch_alter_table("sharing_request", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_request_status"))
+        batch_op.drop_index(batch_op.f("ix_sharing_request_resource_id"))
+        batch_op.drop_index(batch_op.f("ix_sharing_request_requester_department_id"))
+        batch_op.drop_index(batch_op.f("ix_sharing_request_provider_department_id"))
+
+    op.drop_table("sharing_request")
     with op.batch_alter_table("security_api_token", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_security_api_token_user_id"))
         batch_op.drop_index(batch_op.f("ix_security_api_token_prefix"))
@@ -295,6 +475,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_catalog_resource_code"))
 
     op.drop_table("catalog_resource")
+    op.drop_table("sharing_calendar_override")
     op.drop_table("security_department")
     with op.batch_alter_table("catalog_search_term", schema=None) as batch_op:
         batch_op.drop_index("ix_catalog_search_term_rank")
