@@ -9,14 +9,51 @@ anything else even if it got past the sandbox.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
 
-from shudata.core.errors import BadRequest, QueryTimeout
+from shudata.core.errors import BadRequest, InvalidInput, PermissionDenied, QueryTimeout, ShudataError
 from shudata.query.engines.base import Limits, ScalarUdf, TableSource
+
+T = TypeVar("T")
+
+# Settings applied to every connection before the configuration is locked.
+LOCKDOWN = (
+    "SET python_enable_replacements=false",  # no scans of Python variables by name
+    "SET python_scan_all_frames=false",
+    "SET allow_community_extensions=false",
+    "SET enable_external_access=false",  # no files but allowed_paths, no URLs, no ATTACH
+)
+
+
+def translate_error(exc: BaseException, limits: Limits) -> ShudataError:
+    """A DuckDB error as a 4xx :class:`ShudataError` (timeouts 408, access 403, others 422).
+
+    >>> translate_error(duckdb.InterruptException("x"), Limits(timeout_s=2)).status
+    408
+    >>> translate_error(duckdb.BinderException('Referenced column "a" not found'), Limits()).code
+    'sql_invalid'
+    """
+    details = {"action": "query.run", "resource_type": "query", "engine": "duckdb"}
+    message = str(exc).split("\nLINE ")[0].strip()
+    if isinstance(exc, duckdb.InterruptException):
+        return QueryTimeout(f"查询超过时间上限 {limits.timeout_s:g} 秒，已中止；请缩小范围或增加筛选条件",
+                            f"Query exceeded the {limits.timeout_s:g} s time limit and was stopped",
+                            details=details)
+    if isinstance(exc, duckdb.PermissionException):
+        return PermissionDenied(f"查询试图访问沙箱之外的文件或设置：{message}",
+                                f"The query tried to reach files or settings outside the sandbox: {message}",
+                                code="sql_external_access", details=details)
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return BadRequest("查询所需内存超过上限；请缩小范围、增加筛选条件或先聚合",
+                          "The query needs more memory than allowed; narrow it, filter or aggregate first",
+                          code="query_memory_exceeded", details=details)
+    return InvalidInput(f"查询无法执行：{message}", f"The query cannot run: {message}", code="sql_invalid",
+                        details=details)
 
 
 def _quote_ident(name: str) -> str:
@@ -54,11 +91,12 @@ class DuckDBEngine:
         if self.temp_dir is not None:
             con.execute(f"SET temp_directory={_quote_str(str(self.temp_dir))}")
         con.execute("SET allowed_paths=[" + ",".join(_quote_str(p) for p in paths) + "]")
-        con.execute("SET enable_external_access=false")
+        for statement in LOCKDOWN:
+            con.execute(statement)
         for udf in self.udfs:
             con.create_function(udf.name, udf.fn, [duckdb.sqltype(t) for t in udf.arg_types],
                                 duckdb.sqltype(udf.return_type), type="arrow", side_effects=False,
-                                null_handling="special")
+                                null_handling="special")  # type: ignore[call-overload]
         for name, src in tables.items():
             files = "[" + ",".join(_quote_str(str(Path(f).resolve())) for f in src.files) + "]"
             cols = ", ".join(_quote_ident(c) for c in src.columns) if src.columns is not None else "*"
@@ -68,14 +106,15 @@ class DuckDBEngine:
         con.execute("SET lock_configuration=true")
         return con
 
-    def _run(self, con: duckdb.DuckDBPyConnection, fn: object, limits: Limits) -> object:
+    def _run(self, con: duckdb.DuckDBPyConnection, fn: Callable[[], T], limits: Limits) -> T:
+        """Run ``fn`` with the statement time limit; DuckDB errors become 4xx errors."""
         timer = threading.Timer(limits.timeout_s, con.interrupt)
+        timer.daemon = True
         timer.start()
         try:
-            return fn()  # type: ignore[operator]
-        except duckdb.InterruptException as exc:
-            raise QueryTimeout(f"查询超过时间上限 {limits.timeout_s:g} 秒，已中止；请缩小范围或增加筛选条件",
-                               f"Query exceeded the {limits.timeout_s:g} s time limit and was stopped") from exc
+            return fn()
+        except duckdb.Error as exc:
+            raise translate_error(exc, limits) from exc
         finally:
             timer.cancel()
 
@@ -88,17 +127,26 @@ class DuckDBEngine:
                     rel = rel.limit(limits.max_rows)
                 return rel.to_arrow_table()
 
-            return self._run(con, run, limits)  # type: ignore[return-value]
+            return self._run(con, run, limits)
         finally:
             con.close()
 
     def stream(self, sql: str, tables: Mapping[str, TableSource], limits: Limits = Limits(),
                batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Yield Arrow batches; the time limit covers the whole iteration."""
         con = self.connect(tables)
+        timer = threading.Timer(limits.timeout_s, con.interrupt)
+        timer.daemon = True
+        timer.start()
         try:
-            reader = self._run(con, lambda: con.sql(sql).to_arrow_reader(batch_rows), limits)
-            yield from reader  # type: ignore[attr-defined]
+            rel = con.sql(sql)
+            if limits.max_rows is not None:
+                rel = rel.limit(limits.max_rows)
+            yield from rel.to_arrow_reader(batch_rows)
+        except duckdb.Error as exc:
+            raise translate_error(exc, limits) from exc
         finally:
+            timer.cancel()
             con.close()
 
     def copy_to_parquet(self, sql: str, tables: Mapping[str, TableSource], dest: Path,
@@ -107,10 +155,11 @@ class DuckDBEngine:
         con = self.connect(tables, extra_paths=(dest,))
         try:
             def run() -> int:
-                res = con.execute(f"COPY ({sql}) TO {_quote_str(str(dest))} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)")
+                res = con.execute(f"COPY ({sql}) TO {_quote_str(str(dest))} "
+                                  "(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)")
                 rows = res.fetchall()
                 return int(rows[0][0]) if rows else 0
 
-            return self._run(con, run, limits)  # type: ignore[return-value]
+            return self._run(con, run, limits)
         finally:
             con.close()

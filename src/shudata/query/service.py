@@ -1,0 +1,179 @@
+"""Query use cases: run a caller's SQL in the sandbox over the catalog's resources.
+
+Called the same way by the API, the CLI and (later) sharing, the portal and the market.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from shudata.audit.events import AuditEvent
+from shudata.audit.ledger import record
+from shudata.core.config import Settings
+from shudata.core.errors import ShudataError
+from shudata.core.types import Actor
+from shudata.query.access import TableAccess
+from shudata.query.actions import QUERY_RUN
+from shudata.query.catalog_tables import CatalogResolver
+from shudata.query.engines.base import Engine
+from shudata.query.engines.duckdb import DuckDBEngine
+from shudata.query.errors import ACTION
+from shudata.query.limits import PageWindow, count_query, limits_for, page_query
+from shudata.query.sandbox import Sandboxed, sandbox
+from shudata.query.schemas import ColumnInfo, QueryResult, TableUsed
+from shudata.security.authz import require
+
+T = TypeVar("T")
+
+
+def default_engine(settings: Settings) -> Engine:
+    """The engine queries run on (DuckDB in-process)."""
+    return DuckDBEngine(threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
+
+
+@dataclass(frozen=True)
+class QueryTable:
+    """A whole (capped) result as Arrow, for downloads."""
+
+    table: pa.Table
+    truncated: bool
+    tables: list[TableUsed]
+
+
+def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, offset: int = 0,
+              limit: int | None = None, versions: Mapping[str, int] | None = None,
+              access_overrides: Mapping[str, TableAccess] | None = None, count: bool = True,
+              engine: Engine | None = None) -> QueryResult:
+    """Run ``sql`` for ``actor`` and return one page of the result.
+
+    Args:
+        sql: one read-only statement naming resources by code, alias or name.
+        offset, limit: the page (``limit`` defaults to and is capped by ``page_size_max``).
+        versions: resource (code/alias/name) -> version number, for time travel.
+        access_overrides: resource -> extra :class:`TableAccess` restrictions (masking,
+            grants), applied on top of the caller's own.
+        count: compute ``total`` with a second, counting run when the page does not tell.
+        engine: the engine (default: DuckDB from the settings).
+
+    Raises:
+        InvalidInput, NotFound, PermissionDenied, QueryTimeout: refused or failed queries.
+    """
+    require(actor, QUERY_RUN)
+    engine = engine or default_engine(settings)
+    cap = settings.query_max_rows
+    window = PageWindow.of(offset=offset, limit=limit, cap=cap, page_size_max=settings.page_size_max)
+    resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
+                               versions=versions, access_overrides=access_overrides)
+    started = time.perf_counter()
+    with _explained(resolver):
+        checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
+        page = engine.query(page_query(checked.tree, window).sql(engine.dialect, comments=False),
+                            resolver.sources, limits_for(settings, window.fetch))
+        shown, total, has_more, truncated = window.settle(fetched=page.num_rows, counted=None)
+        if count and total is None and has_more:
+            counted = _count(engine, checked, resolver, settings)
+            shown, total, has_more, truncated = window.settle(fetched=page.num_rows, counted=counted)
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    page = page.slice(0, shown)
+    _audit(session, actor, sql, resolver, rows=shown, truncated=truncated, elapsed_ms=elapsed_ms)
+    return QueryResult(
+        columns=[ColumnInfo(name=f.name, type=str(f.type)) for f in page.schema],
+        rows=rows_of(page), offset=window.offset, limit=window.limit, total=total, has_more=has_more,
+        truncated=truncated, max_rows=cap, elapsed_ms=elapsed_ms, tables=_used(resolver))
+
+
+def query_table(*, session: Session, settings: Settings, actor: Actor, sql: str,
+                versions: Mapping[str, int] | None = None,
+                access_overrides: Mapping[str, TableAccess] | None = None,
+                engine: Engine | None = None) -> QueryTable:
+    """Run ``sql`` for ``actor`` and return the whole result, up to the row cap (downloads)."""
+    require(actor, QUERY_RUN)
+    engine = engine or default_engine(settings)
+    cap = settings.query_max_rows
+    resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
+                               versions=versions, access_overrides=access_overrides)
+    started = time.perf_counter()
+    with _explained(resolver):
+        checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
+        table = engine.query(checked.sql, resolver.sources, limits_for(settings, cap + 1))
+    truncated = table.num_rows > cap
+    table = table.slice(0, cap)
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    _audit(session, actor, sql, resolver, rows=table.num_rows, truncated=truncated, elapsed_ms=elapsed_ms,
+           export=True)
+    return QueryTable(table=table, truncated=truncated, tables=_used(resolver))
+
+
+def _count(engine: Engine, checked: Sandboxed, resolver: CatalogResolver, settings: Settings) -> int:
+    result = engine.query(count_query(checked.tree).sql(engine.dialect, comments=False), resolver.sources,
+                          limits_for(settings))
+    return int(result.column(0)[0].as_py())
+
+
+@contextmanager
+def _explained(resolver: CatalogResolver) -> Iterator[None]:
+    """Give every refusal audit details naming the query action, and hide engine names."""
+    try:
+        yield
+    except ShudataError as exc:
+        if not isinstance(exc.details, dict):
+            exc.details = {}
+        exc.details.setdefault("action", ACTION)
+        exc.details.setdefault("resource_type", "query")
+        exc.zh, exc.en = resolver.scrub(exc.zh), resolver.scrub(exc.en)
+        exc.args = (exc.zh,)
+        raise
+
+
+def _used(resolver: CatalogResolver) -> list[TableUsed]:
+    return [TableUsed(**t) for t in resolver.audit_tables()]
+
+
+def _audit(session: Session, actor: Actor, sql: str, resolver: CatalogResolver, *, rows: int, truncated: bool,
+           elapsed_ms: float, export: bool = False) -> None:
+    tables = resolver.audit_tables()
+    record(session, actor, AuditEvent(
+        ACTION, resource_type="query", resource_id=",".join(t["code"] for t in tables)[:200] or None,
+        details={"sql": sql[:4000], "tables": tables, "rows": rows, "truncated": truncated,
+                 "elapsed_ms": elapsed_ms, "export": export}))
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-friendly form of one cell (dates ISO, decimals exact strings, bytes base64).
+
+    >>> json_value(dt.date(2024, 1, 2)), json_value(decimal.Decimal("1.50")), json_value(b"ab")
+    ('2024-01-02', '1.50', 'YWI=')
+    """
+    converters: dict[type, Callable[[Any], Any]] = {
+        dt.datetime: lambda v: v.isoformat(), dt.date: lambda v: v.isoformat(), dt.time: lambda v: v.isoformat(),
+        dt.timedelta: str, decimal.Decimal: str, uuid.UUID: str,
+        bytes: lambda v: base64.b64encode(v).decode("ascii"),
+    }
+    for kind, convert in converters.items():
+        if isinstance(value, kind):
+            return convert(value)
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):  # NaN and infinities are not JSON
+        return None if math.isnan(value) else str(value)
+    return value
+
+
+def rows_of(table: pa.Table) -> list[list[Any]]:
+    """The rows of an Arrow table as lists of JSON-friendly values."""
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return [[json_value(col[r]) for col in columns] for r in range(table.num_rows)]
