@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from shudata.audit import service
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
+from shudata.sharing.nodes import log as node_log
 
 audit_app = typer.Typer(help="审计日志 / audit trail", no_args_is_help=True)
 
@@ -16,14 +17,22 @@ audit_app = typer.Typer(help="审计日志 / audit trail", no_args_is_help=True)
 @audit_app.command("verify")
 @handle_errors
 def verify() -> None:
-    """校验审计日志的 SM3 哈希链；发现篡改时退出码为 1 / verify the chain; exit 1 on tampering."""
+    """校验审计日志与节点消息日志的 SM3 哈希链；发现篡改时退出码为 1 / verify both chains; exit 1 on tampering."""
     rt = runtime()
     with rt.transaction() as s:
         report = service.verify(session=s, actor=cli_actor())
+        message_log_problems = node_log.verify(s)
     if report.ok:
         console.print(f"[green]审计链完整[/]：已校验 {report.checked} 条记录 / chain intact")
-        return
-    console.print(f"[bold red]审计链被破坏[/]：{len(report.problems)} 处问题 / chain broken")
-    for p in report.problems:
-        console.print(f"  序号 {p.seq}  ({p.kind})  {escape(p.message)}")
-    sys.exit(1)
+    else:
+        console.print(f"[bold red]审计链被破坏[/]：{len(report.problems)} 处问题 / chain broken")
+        for p in report.problems:
+            console.print(f"  序号 {p.seq}  ({p.kind})  {escape(p.message)}")
+    if message_log_problems:
+        console.print(f"[bold red]节点消息日志被破坏[/]：{len(message_log_problems)} 处问题 / message log broken")
+        for problem in message_log_problems:
+            console.print(f"  {escape(problem)}")
+    else:
+        console.print("[green]节点消息日志完整[/] / federation message log intact")
+    if not report.ok or message_log_problems:
+        sys.exit(1)

@@ -16,6 +16,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.quality.models",
     "shudata.privacy.models",
     "shudata.sharing.models",
+    "shudata.sharing.nodes.models",
 )
 
 

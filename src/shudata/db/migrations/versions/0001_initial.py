@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 10:54:34.703386
+Create Date: 2026-11-29 10:57:40.071713
 """
 
 from collections.abc import Sequence
@@ -92,6 +92,85 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=200), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_calendar_override")),
         sa.UniqueConstraint("day", name=op.f("uq_sharing_calendar_override_day")),
+    )
+    op.create_table(
+        "sharing_federated_entry",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("node_code", sa.String(length=12), nullable=False),
+        sa.Column("code", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("abstract", sa.Text(), nullable=False),
+        sa.Column("provider_name", sa.String(length=200), nullable=False),
+        sa.Column("sharing_type", sa.Integer(), nullable=False),
+        sa.Column("update_cycle", sa.String(length=10), nullable=False),
+        sa.Column("information_items", sa.JSON(), nullable=False),
+        sa.Column("synced_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_federated_entry")),
+    )
+    with op.batch_alter_table("sharing_federated_entry", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_federated_entry_node_code"), ["node_code"], unique=False)
+
+    op.create_table(
+        "sharing_node_identity",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=12), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("public_key", sa.String(length=130), nullable=False),
+        sa.Column("private_key_wrapped", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_node_identity")),
+        sa.UniqueConstraint("code", name=op.f("uq_sharing_node_identity_code")),
+    )
+    op.create_table(
+        "sharing_node_message",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("direction", sa.String(length=3), nullable=False),
+        sa.Column("msg_id", sa.String(length=64), nullable=False),
+        sa.Column("msg_type", sa.String(length=40), nullable=False),
+        sa.Column("sender", sa.String(length=12), nullable=False),
+        sa.Column("recipient", sa.String(length=12), nullable=False),
+        sa.Column("sent_at", sa.String(length=40), nullable=False),
+        sa.Column("envelope", sa.Text(), nullable=False),
+        sa.Column("signature", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("logged_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("hash", sa.String(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_node_message")),
+        sa.UniqueConstraint("seq", name=op.f("uq_sharing_node_message_seq")),
+    )
+    with op.batch_alter_table("sharing_node_message", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_node_message_msg_id"), ["msg_id"], unique=False)
+
+    op.create_table(
+        "sharing_node_outbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("msg_id", sa.String(length=64), nullable=False),
+        sa.Column("peer_code", sa.String(length=12), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_node_outbox")),
+        sa.UniqueConstraint("msg_id", name=op.f("uq_sharing_node_outbox_msg_id")),
+    )
+    with op.batch_alter_table("sharing_node_outbox", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_node_outbox_peer_code"), ["peer_code"], unique=False)
+
+    op.create_table(
+        "sharing_node_peer",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("code", sa.String(length=12), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("base_url", sa.String(length=300), nullable=False),
+        sa.Column("public_key", sa.String(length=130), nullable=False),
+        sa.Column("enabled", sa.Boolean(), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_node_peer")),
+        sa.UniqueConstraint("code", name=op.f("uq_sharing_node_peer_code")),
     )
     op.create_table(
         "catalog_resource",
@@ -475,6 +554,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_catalog_resource_code"))
 
     op.drop_table("catalog_resource")
+    op.drop_table("sharing_node_peer")
+    with op.batch_alter_table("sharing_node_outbox", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_node_outbox_peer_code"))
+
+    op.drop_table("sharing_node_outbox")
+    with op.batch_alter_table("sharing_node_message", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_node_message_msg_id"))
+
+    op.drop_table("sharing_node_message")
+    op.drop_table("sharing_node_identity")
+    with op.batch_alter_table("sharing_federated_entry", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_federated_entry_node_code"))
+
+    op.drop_table("sharing_federated_entry")
     op.drop_table("sharing_calendar_override")
     op.drop_table("security_department")
     with op.batch_alter_table("catalog_search_term", schema=None) as batch_op:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shudata.web.api.v1 import admin, audit, auth, catalog, health, lake, privacy, quality, query
+from shudata.web.api.v1 import admin, audit, auth, catalog, federation, health, lake, privacy, quality, query
 
 api_router = APIRouter()
-for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy):
+for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation):
     api_router.include_router(module.router)

@@ -1,0 +1,1 @@
+"""Federation between platform nodes (互联互通): identities, signed messages, message logs."""

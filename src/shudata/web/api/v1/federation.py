@@ -1,0 +1,30 @@
+"""Federation between nodes: the signed-message inbox and this node's identity."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from shudata.sharing.nodes import service
+from shudata.web.deps import RuntimeDep, SessionDep, SettingsDep
+
+router = APIRouter(tags=["federation"])
+
+
+class InboxMessage(BaseModel):
+    envelope: dict[str, Any] = Field(description="{id, type, from, to, ts, body}")
+    signature: str = Field(max_length=200, description="SM2 签名（十六进制）")
+
+
+@router.post("/federation/inbox", summary="接收其他节点的签名消息 / receive a signed node message")
+def inbox(msg: InboxMessage, rt: RuntimeDep) -> dict[str, Any]:
+    return service.handle_inbox(sessions=rt.sessions, settings=rt.settings, envelope=msg.envelope,
+                                signature=msg.signature)
+
+
+@router.get("/federation/identity", summary="本节点身份与 SM2 公钥 / this node's identity")
+def identity(session: SessionDep, settings: SettingsDep) -> dict[str, str]:
+    node = service.identity(session, settings)
+    return {"code": node.code, "name": node.name, "public_key": node.public_key}
