@@ -57,12 +57,15 @@ def _build_router() -> APIRouter:
     from shudata.web.ui import (
         pages_admin,
         pages_audit,
+        pages_catalog,
         pages_core,
+        pages_data,
         pages_home,
     )
 
     router = APIRouter(include_in_schema=False)
-    for module in (pages_core, pages_home, pages_admin, pages_audit):
+    # pages_data (``/catalog/{code}/upload`` …) before pages_catalog's ``/catalog/{code}``.
+    for module in (pages_core, pages_home, pages_admin, pages_audit, pages_data, pages_catalog):
         router.include_router(module.router)
     return router
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from jinja2 import Environment
 
+from shudata.catalog.schemas import DATA_TYPE_LABELS, DataType
 from shudata.core.clock import ensure_aware
 from shudata.core.types import ROLE_LABELS, Role
+from shudata.web.ui.entry_view import field_label
 
 SHARING_LABELS = {1: ("无条件共享", "Unconditional"), 2: ("有条件共享", "Conditional"), 3: ("不予共享", "Not shared")}
 SHARING_BADGES = {1: "text-bg-success", 2: "text-bg-warning", 3: "text-bg-secondary"}
@@ -75,3 +77,49 @@ def install_filters(env: Environment) -> None:
     env.globals["role_label"] = role_label
     env.globals["sharing_label"] = sharing_label
     env.globals["sharing_badge"] = sharing_badge
+    env.globals["value_label"] = value_label
+    env.globals["type_label"] = type_label
+    env.globals["field_label"] = field_label
+    env.globals["url_with"] = url_with
+
+
+VALUE_LABELS_EN: dict[str, str] = {
+    "基础": "Base", "主题": "Thematic", "部门": "Departmental", "实时": "Real-time", "每日": "Daily", "每周": "Weekly",
+    "每月": "Monthly", "每季度": "Quarterly", "每年": "Yearly", "电子文件": "Electronic file",
+    "电子表格": "Spreadsheet",
+    "数据库": "Database", "图形图像": "Image", "流媒体": "Streaming media", "其他": "Other", "库表": "Table",
+    "接口": "API", "文件": "File", "无条件开放": "Open", "有条件开放": "Conditionally open", "不予开放": "Not open",
+    "无条件共享": "Unconditional", "有条件共享": "Conditional", "不予共享": "Not shared", "人口": "Population",
+    "法人": "Legal entities", "自然资源和地理空间": "Natural resources & geospatial", "社会信用": "Social credit",
+    "待匹配": "Open", "已匹配": "Matched", "已关闭": "Closed",
+}
+
+
+def value_label(value: Any, lang: str) -> str:
+    """A Chinese enum value, translated for the English UI.
+
+    >>> value_label("每月", "en"), value_label("每月", "zh-CN")
+    ('Monthly', '每月')
+    """
+    text = str(getattr(value, "value", value))
+    return VALUE_LABELS_EN.get(text, text) if lang == "en" else text
+
+
+def url_with(base: str, params: dict[str, Any], **changes: Any) -> str:
+    """``base`` with the query ``params`` updated (a value of ``None``/"" drops the key).
+
+    >>> url_with("/catalog", {"q": "企业", "format": ""}, format="数据库", offset=None)
+    '/catalog?q=%E4%BC%81%E4%B8%9A&format=%E6%95%B0%E6%8D%AE%E5%BA%93'
+    """
+    merged = {**params, **changes}
+    query = urlencode({k: v for k, v in merged.items() if v not in (None, "")})
+    return f"{base}?{query}" if query else base
+
+
+def type_label(value: Any, lang: str) -> str:
+    """The name of an information-item data type (C 字符型 …)."""
+    try:
+        zh, en = DATA_TYPE_LABELS[DataType(str(getattr(value, "value", value)))]
+    except ValueError:
+        return str(value)
+    return en if lang == "en" else zh

@@ -1,0 +1,101 @@
+/* Upload with a progress bar: XMLHttpRequest to POST /api/v1/resources/{code}/versions. */
+(function () {
+  "use strict";
+  var form = document.getElementById("upload-form");
+  if (!form) { return; }
+  var wrap = document.getElementById("upload-progress-wrap");
+  var bar = document.querySelector("#upload-progress .progress-bar");
+  var pct = document.getElementById("upload-pct");
+  var phase = document.getElementById("upload-phase");
+  var result = document.getElementById("upload-result");
+  var button = document.getElementById("upload-btn");
+
+  function esc(s) {
+    return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function setProgress(p) {
+    bar.style.width = p + "%";
+    pct.textContent = p + "%";
+    document.getElementById("upload-progress").setAttribute("aria-valuenow", p);
+  }
+  function list(title, items) {
+    if (!items || !items.length) { return ""; }
+    return "<div class='mt-1'><b>" + esc(title) + "</b> " + items.map(function (x) {
+      if (typeof x === "object") {
+        return esc(x.name || x.column || JSON.stringify(x)) + (x.expected ? " (" + esc(x.expected) + " ≠ " + esc(x.found || x.actual || "") + ")" : "");
+      }
+      return esc(x);
+    }).join("、") + "</div>";
+  }
+  function showError(status, body) {
+    var err = (body && body.error) || {};
+    var d = err.details || {};
+    var html = "<div class='alert alert-danger' role='alert' id='upload-error'><div class='fw-semibold'><i class='bi bi-x-octagon'></i> " +
+      esc(err.message || (sd.t("上传失败", "Upload failed") + " (" + status + ")")) + "</div>" +
+      list(sd.t("缺少的列：", "Missing columns:"), d.missing) +
+      list(sd.t("多出的列：", "Extra columns:"), d.extra) +
+      list(sd.t("类型不符的列：", "Mistyped columns:"), d.mistyped) +
+      (d.problems ? list(sd.t("问题：", "Problems:"), d.problems.map(function (p) { return (p.field ? p.field + ": " : "") + (p.message || p); })) : "") +
+      "</div>";
+    result.innerHTML = html;
+  }
+  function showOk(body) {
+    var v = body.version != null ? body.version : (body.data_version || {}).version;
+    var cols = (body.columns || []).map(function (c) { return esc(c.name || c); }).join("、");
+    result.innerHTML = "<div class='alert alert-success' role='status' id='upload-ok'><div class='fw-semibold'><i class='bi bi-check2-circle'></i> " +
+      sd.t("已保存为数据版本 v", "Stored as data version v") + esc(v) + "</div>" +
+      "<div class='small mt-1'>" + sd.t("行数：", "Rows: ") + esc(body.rows) +
+      (body.encoding ? " · " + sd.t("检测到的编码：", "Detected encoding: ") + "<b id='detected-encoding'>" + esc(body.encoding) + "</b>" : "") +
+      (body.header_row != null ? " · " + sd.t("表头行：", "Header row: ") + "<b id='detected-header'>" + esc(body.header_row) + "</b>" : "") +
+      (body.skipped_rows ? " · " + sd.t("跳过行：", "Skipped rows: ") + esc(body.skipped_rows) : "") + "</div>" +
+      (cols ? "<div class='small text-secondary'>" + sd.t("列：", "Columns: ") + cols + "</div>" : "") +
+      "<a class='btn btn-sm btn-success mt-2' id='view-entry' href='" + esc(form.dataset.entryUrl) + "'>" + sd.t("查看预览与图表", "See preview and chart") + "</a></div>";
+  }
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var file = form.elements.file;
+    if (!file.files.length) {
+      result.innerHTML = "<div class='alert alert-warning' role='alert'>" + sd.t("请先选择文件", "Choose a file first") + "</div>";
+      return;
+    }
+    var data = new FormData();
+    data.append("file", file.files[0]);
+    ["header_row", "skip_footer", "sheet", "encoding", "comment"].forEach(function (k) {
+      var val = (form.elements[k].value || "").trim();
+      if (val) { data.append(k, val); }
+    });
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.dataset.uploadUrl);
+    xhr.setRequestHeader("X-CSRF-Token", sd.csrf());
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("Accept-Language", sd.lang());
+    xhr.upload.addEventListener("progress", function (e) {
+      if (e.lengthComputable) { setProgress(Math.round(100 * e.loaded / e.total)); }
+    });
+    xhr.upload.addEventListener("load", function () {
+      setProgress(100);
+      phase.textContent = sd.t("服务器处理中（识别编码、校验列、写入 Parquet）…", "Processing (encoding, column check, Parquet)…");
+    });
+    xhr.addEventListener("load", function () {
+      var body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = {}; }
+      wrap.classList.add("d-none");
+      button.disabled = false;
+      if (xhr.status >= 200 && xhr.status < 300) { showOk(body); } else { showError(xhr.status, body); }
+    });
+    xhr.addEventListener("error", function () {
+      wrap.classList.add("d-none");
+      button.disabled = false;
+      showError(0, {error: {message: sd.t("网络错误，上传中断", "Network error, upload interrupted")}});
+    });
+    result.innerHTML = "";
+    setProgress(0);
+    phase.textContent = sd.t("上传中", "Uploading");
+    wrap.classList.remove("d-none");
+    button.disabled = true;
+    xhr.send(data);
+  });
+})();
