@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 10:57:40.071713
+Create Date: 2026-11-29 11:02:47.872756
 """
 
 from collections.abc import Sequence
@@ -68,6 +68,48 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("catalog_search_term", schema=None) as batch_op:
         batch_op.create_index("ix_catalog_search_term_rank", ["term", "impact", "resource_id"], unique=False)
+
+    op.create_table(
+        "privacy_dp_budget",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("consumer", sa.String(length=120), nullable=False),
+        sa.Column("epsilon_total", sa.Float(), nullable=False),
+        sa.Column("epsilon_spent", sa.Float(), nullable=False),
+        sa.Column("updated_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_dp_budget")),
+        sa.UniqueConstraint("consumer", name=op.f("uq_privacy_dp_budget_consumer")),
+    )
+    with op.batch_alter_table("privacy_dp_budget", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_dp_budget_consumer"), ["consumer"], unique=False)
+
+    op.create_table(
+        "privacy_key",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_id", sa.String(length=64), nullable=False),
+        sa.Column("purpose", sa.String(length=200), nullable=False),
+        sa.Column("wrapped", sa.LargeBinary(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_key")),
+    )
+    with op.batch_alter_table("privacy_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_key_key_id"), ["key_id"], unique=True)
+
+    op.create_table(
+        "privacy_policy",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("profile", sa.String(length=30), nullable=False),
+        sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_policy")),
+    )
+    with op.batch_alter_table("privacy_policy", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_policy_name"), ["name"], unique=True)
 
     op.create_table(
         "security_department",
@@ -217,6 +259,23 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_catalog_resource_update_cycle"), ["update_cycle"], unique=False)
 
     op.create_table(
+        "privacy_dp_spend",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("budget_id", sa.Integer(), nullable=False),
+        sa.Column("epsilon", sa.Float(), nullable=False),
+        sa.Column("mechanism", sa.String(length=40), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["budget_id"], ["privacy_dp_budget.id"], name=op.f("fk_privacy_dp_spend_budget_id_privacy_dp_budget")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_dp_spend")),
+    )
+    with op.batch_alter_table("privacy_dp_spend", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_dp_spend_budget_id"), ["budget_id"], unique=False)
+
+    op.create_table(
         "security_user",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -327,6 +386,127 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_lake_version_resource_id"), ["resource_id"], unique=False)
 
     op.create_table(
+        "privacy_risk_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("source", sa.String(length=300), nullable=False),
+        sa.Column("quasi_identifiers", sa.JSON(), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("before", sa.JSON(), nullable=False),
+        sa.Column("after", sa.JSON(), nullable=True),
+        sa.Column("result", sa.JSON(), nullable=True),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_privacy_risk_report_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_risk_report")),
+    )
+    with op.batch_alter_table("privacy_risk_report", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_risk_report_resource_id"), ["resource_id"], unique=False)
+
+    op.create_table(
+        "privacy_scan_report",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("source", sa.String(length=300), nullable=False),
+        sa.Column("rows", sa.Integer(), nullable=False),
+        sa.Column("report", sa.JSON(), nullable=False),
+        sa.Column("proposed_grade", sa.Integer(), nullable=False),
+        sa.Column("confirmed_grade", sa.Integer(), nullable=True),
+        sa.Column("confirmed_by", sa.String(length=120), nullable=True),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_privacy_scan_report_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_privacy_scan_report")),
+    )
+    with op.batch_alter_table("privacy_scan_report", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_privacy_scan_report_resource_id"), ["resource_id"], unique=False)
+
+    op.create_table(
+        "quality_lineage",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("source_version", sa.Integer(), nullable=False),
+        sa.Column("target_version", sa.Integer(), nullable=False),
+        sa.Column("pipeline", sa.String(length=80), nullable=False),
+        sa.Column("pipeline_revision", sa.Integer(), nullable=True),
+        sa.Column("steps", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_quality_lineage_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_lineage")),
+    )
+    with op.batch_alter_table("quality_lineage", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quality_lineage_resource_id"), ["resource_id"], unique=False)
+
+    op.create_table(
+        "quality_pipeline",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_quality_pipeline_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_pipeline")),
+        sa.UniqueConstraint("resource_id", "name", "revision", name=op.f("uq_quality_pipeline_resource_id")),
+    )
+    with op.batch_alter_table("quality_pipeline", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quality_pipeline_resource_id"), ["resource_id"], unique=False)
+
+    op.create_table(
+        "quality_rule_set",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("spec", sa.JSON(), nullable=False),
+        sa.Column("comment", sa.String(length=500), nullable=True),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_quality_rule_set_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_rule_set")),
+        sa.UniqueConstraint("resource_id", "revision", name=op.f("uq_quality_rule_set_resource_id")),
+    )
+    with op.batch_alter_table("quality_rule_set", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quality_rule_set_resource_id"), ["resource_id"], unique=False)
+
+    op.create_table(
+        "quality_run",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("rule_set_revision", sa.Integer(), nullable=True),
+        sa.Column("rows", sa.BigInteger(), nullable=False),
+        sa.Column("passed", sa.Boolean(), nullable=False),
+        sa.Column("overall_score", sa.Float(), nullable=True),
+        sa.Column("scores", sa.JSON(), nullable=False),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_quality_run_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_run")),
+    )
+    with op.batch_alter_table("quality_run", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quality_run_overall_score"), ["overall_score"], unique=False)
+        batch_op.create_index(batch_op.f("ix_quality_run_resource_id"), ["resource_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_quality_run_version"), ["version"], unique=False)
+
+    op.create_table(
         "security_api_token",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -393,6 +573,51 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_sharing_request_resource_id"), ["resource_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_sharing_request_status"), ["status"], unique=False)
+
+    op.create_table(
+        "quality_quarantine_row",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("run_id", sa.Integer(), nullable=True),
+        sa.Column("row_no", sa.BigInteger(), nullable=True),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("rules", sa.JSON(), nullable=False),
+        sa.Column("reasons", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("updated_by", sa.String(length=120), nullable=True),
+        sa.Column("updated_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["resource_id"],
+            ["catalog_resource.id"],
+            name=op.f("fk_quality_quarantine_row_resource_id_catalog_resource"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["quality_run.id"], name=op.f("fk_quality_quarantine_row_run_id_quality_run")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_quarantine_row")),
+    )
+    with op.batch_alter_table("quality_quarantine_row", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quality_quarantine_row_resource_id"), ["resource_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_quality_quarantine_row_run_id"), ["run_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_quality_quarantine_row_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_quality_quarantine_row_version"), ["version"], unique=False)
+
+    op.create_table(
+        "quality_result",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("run_id", sa.Integer(), nullable=False),
+        sa.Column("rule_key", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("failed", sa.BigInteger(), nullable=False),
+        sa.Column("passed", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["quality_run.id"], name=op.f("fk_quality_result_run_id_quality_run"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_quality_result")),
+    )
+    with op.batch_alter_table("quality_result", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_quality_result_run_id"), ["run_id"], unique=False)
 
     op.create_table(
         "sharing_dispute",
@@ -516,6 +741,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_sharing_dispute_request_id"))
 
     op.drop_table("sharing_dispute")
+    with op.batch_alter_table("quality_result", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quality_result_run_id"))
+
+    op.drop_table("quality_result")
+    with op.batch_alter_table("quality_quarantine_row", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quality_quarantine_row_version"))
+        batch_op.drop_index(batch_op.f("ix_quality_quarantine_row_status"))
+        batch_op.drop_index(batch_op.f("ix_quality_quarantine_row_run_id"))
+        batch_op.drop_index(batch_op.f("ix_quality_quarantine_row_resource_id"))
+
+    op.drop_table("quality_quarantine_row")
     with op.batch_alter_table("sharing_request", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sharing_request_status"))
         batch_op.drop_index(batch_op.f("ix_sharing_request_resource_id"))
@@ -528,6 +764,32 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_security_api_token_prefix"))
 
     op.drop_table("security_api_token")
+    with op.batch_alter_table("quality_run", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quality_run_version"))
+        batch_op.drop_index(batch_op.f("ix_quality_run_resource_id"))
+        batch_op.drop_index(batch_op.f("ix_quality_run_overall_score"))
+
+    op.drop_table("quality_run")
+    with op.batch_alter_table("quality_rule_set", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quality_rule_set_resource_id"))
+
+    op.drop_table("quality_rule_set")
+    with op.batch_alter_table("quality_pipeline", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quality_pipeline_resource_id"))
+
+    op.drop_table("quality_pipeline")
+    with op.batch_alter_table("quality_lineage", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_quality_lineage_resource_id"))
+
+    op.drop_table("quality_lineage")
+    with op.batch_alter_table("privacy_scan_report", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_privacy_scan_report_resource_id"))
+
+    op.drop_table("privacy_scan_report")
+    with op.batch_alter_table("privacy_risk_report", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_privacy_risk_report_resource_id"))
+
+    op.drop_table("privacy_risk_report")
     with op.batch_alter_table("lake_version", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lake_version_resource_id"))
 
@@ -546,6 +808,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_security_user_department_id"))
 
     op.drop_table("security_user")
+    with op.batch_alter_table("privacy_dp_spend", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_privacy_dp_spend_budget_id"))
+
+    op.drop_table("privacy_dp_spend")
     with op.batch_alter_table("catalog_resource", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalog_resource_update_cycle"))
         batch_op.drop_index(batch_op.f("ix_catalog_resource_sharing_type"))
@@ -570,6 +836,18 @@ def downgrade() -> None:
     op.drop_table("sharing_federated_entry")
     op.drop_table("sharing_calendar_override")
     op.drop_table("security_department")
+    with op.batch_alter_table("privacy_policy", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_privacy_policy_name"))
+
+    op.drop_table("privacy_policy")
+    with op.batch_alter_table("privacy_key", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_privacy_key_key_id"))
+
+    op.drop_table("privacy_key")
+    with op.batch_alter_table("privacy_dp_budget", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_privacy_dp_budget_consumer"))
+
+    op.drop_table("privacy_dp_budget")
     with op.batch_alter_table("catalog_search_term", schema=None) as batch_op:
         batch_op.drop_index("ix_catalog_search_term_rank")
 

@@ -1,0 +1,22 @@
+"""Actions of the quality package."""
+
+from __future__ import annotations
+
+from shudata.core.types import Role
+from shudata.security.authz import STAFF, STEWARD, Action
+
+RULES_EDIT = Action("quality.rules.edit", "编辑质量规则与清洗流程", "edit quality rules and cleaning pipelines",
+                    roles=STEWARD, scope="department")
+CHECK_RUN = Action("quality.check.run", "执行质量检查", "run quality checks", roles=STAFF, scope="department")
+REPORT_VIEW = Action("quality.report.view", "查看质量报告", "view quality reports", scope="authenticated")
+QUARANTINE_MANAGE = Action("quality.quarantine.manage", "处理隔离数据", "handle quarantined rows", roles=STEWARD,
+                           scope="department")
+CLEAN_RUN = Action("quality.clean.run", "执行数据清洗", "run cleaning pipelines", roles=STEWARD, scope="department")
+DASHBOARD_DEPT = Action("quality.dashboard.department", "查看部门质量看板", "view a department's quality dashboard",
+                        roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER, Role.AUDITOR}), scope="department")
+DASHBOARD_PLATFORM = Action("quality.dashboard.platform", "查看全平台质量看板", "view the platform quality dashboard",
+                            roles=frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR}))
+PROFILE_RUN = Action("quality.profile.run", "剖析数据文件", "profile data files", scope="authenticated")
+
+ACTIONS = (RULES_EDIT, CHECK_RUN, REPORT_VIEW, QUARANTINE_MANAGE, CLEAN_RUN, DASHBOARD_DEPT, DASHBOARD_PLATFORM,
+           PROFILE_RUN)

@@ -1,0 +1,368 @@
+"""Per-rule SQL: each row-level rule type → a failure predicate (a sqlglot expression).
+
+Templates are written once in DuckDB SQL, parsed by sqlglot and generated for the target
+dialect (``duckdb``, ``spark``), so the same rule runs on every engine. A predicate is TRUE
+exactly when a row fails; missing values (NULL, blank, placeholders) fail only completeness
+rules. Check digits are computed with integer arithmetic over substrings — vectorised in the
+engine, no Python per row. Region and cross-resource lookups are LEFT JOINs to small
+distinct tables (Spark forbids IN-subqueries in projections).
+
+>>> from shudata.quality.rules import parse_rule
+>>> rule = parse_rule({"type": "enum", "column": "性别", "values": ["男", "女"]})
+>>> chk = row_check(rule, 0, Ctx(placeholders=("-",)))
+>>> print(chk.fails.sql("duckdb"))
+NOT ("性别" IS NULL OR TRIM("性别") IN ('', '-')) AND NOT COALESCE("性别" IN ('男', '女'), FALSE)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from shudata.quality import rules as R
+from shudata.quality.checks import formats as F
+from shudata.standards.cn_id import WEIGHTS as ID_WEIGHTS
+from shudata.standards.uscc import ALPHABET as USCC_ALPHABET
+from shudata.standards.uscc import ORG_ALPHABET, ORG_WEIGHTS
+from shudata.standards.uscc import WEIGHTS as USCC_WEIGHTS
+
+DEFAULT_PLACEHOLDERS = ("N/A", "NA", "n/a", "无", "空", "-", "—", "NULL", "null")
+REGIONS_TABLE = "__ref_regions"
+STRING_TYPES = ("string", "large_string", "utf8", "large_utf8", "varchar")
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What the compiler needs to know about the checked table."""
+
+    column_types: Mapping[str, str] = field(default_factory=dict)  # Arrow type strings
+    placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS
+    as_of: dt.date = dt.date(2100, 1, 1)  # latest acceptable birth date etc.
+    ref_tables: Mapping[str, str] = field(default_factory=dict)  # rule key -> table name
+
+
+@dataclass(frozen=True)
+class Join:
+    """``LEFT JOIN (SELECT DISTINCT CAST(col AS VARCHAR) AS k FROM table) alias ON left = alias.k``."""
+
+    alias: str
+    table: str
+    column: str
+    left: str  # SQL (duckdb) over the row
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    key: str
+    fails: exp.Expr
+    sample: exp.Expr
+    helpers: tuple[tuple[str, str], ...] = ()  # (alias, duckdb SQL) computed in an inner projection
+    joins: tuple[Join, ...] = ()
+
+
+def qi(name: str) -> str:
+    """Quote an identifier (DuckDB syntax, parsed later)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ql(value: str) -> str:
+    """Quote a string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def parse(sql: str) -> exp.Expr:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def text(col: str, ctx: Ctx) -> str:
+    """The column as text (no cast when it already is a string)."""
+    t = ctx.column_types.get(col, "string").lower()
+    return qi(col) if t in STRING_TYPES else f"CAST({qi(col)} AS VARCHAR)"
+
+
+def is_missing(v: str, ctx: Ctx) -> str:
+    marks = ", ".join(ql(p) for p in ("", *ctx.placeholders))
+    return f"({v} IS NULL OR TRIM({v}) IN ({marks}))"
+
+
+def fails_when_invalid(v: str, valid: str, ctx: Ctx) -> exp.Expr:
+    """Present and not valid (NULL from the validity test counts as invalid)."""
+    return parse(f"NOT {is_missing(v, ctx)} AND NOT COALESCE({valid}, FALSE)")
+
+
+def regex(v: str, pattern: str) -> str:
+    return f"REGEXP_MATCHES({v}, {ql(pattern)})"
+
+
+# -- check digits in SQL -------------------------------------------------------------------
+
+def id_checksum_ok(v: str, digits17: str) -> str:
+    """ISO 7064 MOD 11-2 over the 17 digits held as a BIGINT helper column."""
+    terms = " + ".join(f"(({digits17} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    return f"SUBSTRING('10X98765432', (({terms}) % 11) + 1, 1) = UPPER(SUBSTRING({v}, 18, 1))"
+
+
+def id_birth_ok(v: str, as_of: dt.date, legacy: bool = False) -> str:
+    s = (f"'19' || SUBSTRING({v}, 7, 2) || '-' || SUBSTRING({v}, 9, 2) || '-' || SUBSTRING({v}, 11, 2)" if legacy
+         else f"SUBSTRING({v}, 7, 4) || '-' || SUBSTRING({v}, 11, 2) || '-' || SUBSTRING({v}, 13, 2)")
+    return f"TRY_CAST({s} AS DATE) BETWEEN DATE '1880-01-01' AND DATE '{as_of.isoformat()}'"
+
+
+def uscc_ok(v: str) -> str:
+    terms = " + ".join(f"(STRPOS('{USCC_ALPHABET}', SUBSTRING({v}, {i + 1}, 1)) - 1) * {w}"
+                       for i, w in enumerate(USCC_WEIGHTS))
+    return (f"{regex(v, F.USCC_RE)} AND SUBSTRING({v}, 1, 1) IN ('1','2','3','4','5','6','7','8','9','A','N','Y') "
+            f"AND SUBSTRING('{USCC_ALPHABET}', ((31 - ({terms}) % 31) % 31) + 1, 1) = SUBSTRING({v}, 18, 1)")
+
+
+def org_code_ok(v: str) -> str:
+    s = f"REPLACE(UPPER({v}), '-', '')"
+    terms = " + ".join(f"(STRPOS('{ORG_ALPHABET}', SUBSTRING({s}, {i + 1}, 1)) - 1) * {w}"
+                       for i, w in enumerate(ORG_WEIGHTS))
+    return (f"{regex(f'UPPER({v})', F.ORG_CODE_RE)} AND "
+            f"SUBSTRING('0123456789X0', 11 - (({terms}) % 11) + 1, 1) = SUBSTRING({s}, 9, 1)")
+
+
+def luhn_ok(v: str) -> str:
+    """Luhn over 12–19 digits: doubled digits looked up in '0246813579'."""
+    terms = []
+    for k in range(19):
+        d = f"SUBSTRING({v}, LENGTH({v}) - {k}, 1)"
+        val = f"TRY_CAST(SUBSTRING('0246813579', TRY_CAST({d} AS INTEGER) + 1, 1) AS INTEGER)" if k % 2 else \
+            f"TRY_CAST({d} AS INTEGER)"
+        terms.append(f"CASE WHEN LENGTH({v}) > {k} THEN {val} ELSE 0 END")
+    return f"{regex(v, F.BANK_CARD_RE)} AND ({' + '.join(terms)}) % 10 = 0"
+
+
+# -- builders per rule type ------------------------------------------------------------------
+
+Builder = Callable[[Any, int, Ctx], RowCheck]
+
+
+def _sample(v: str) -> exp.Expr:
+    return parse(v)
+
+
+def _multi_sample(cols: tuple[str, ...] | list[str], ctx: Ctx) -> exp.Expr:
+    return parse("CONCAT_WS(' | ', " + ", ".join(f"COALESCE({text(c, ctx)}, '∅')" for c in cols) + ")")
+
+
+def b_not_null(r: R.NotNull, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    cond = is_missing(v, ctx) if r.blank_is_null else f"{qi(r.column)} IS NULL"
+    return RowCheck(r.key, parse(cond), _sample(v))
+
+
+def b_required(r: R.Required, i: int, ctx: Ctx) -> RowCheck:
+    cond = " OR ".join(is_missing(text(c, ctx), ctx) for c in r.columns)
+    return RowCheck(r.key, parse(cond), _multi_sample(r.columns, ctx))
+
+
+def b_cn_id(r: R.CnId, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    d17 = f"__h{i}_d"
+    joins: tuple[Join, ...] = ()
+    region18 = region15 = "TRUE"
+    if r.check_region:
+        joins = (Join(f"__j{i}", REGIONS_TABLE, "code", f"SUBSTRING({v}, 1, 6)"),)
+        region18 = region15 = f"__j{i}.__k IS NOT NULL"
+    valid = (f"({regex(v, F.RESIDENT_ID_RE)} AND {id_birth_ok(v, ctx.as_of)} AND {id_checksum_ok(v, d17)} "
+             f"AND {region18})")
+    if r.allow_15:
+        valid += f" OR ({regex(v, F.RESIDENT_ID15_RE)} AND {id_birth_ok(v, ctx.as_of, legacy=True)} AND {region15})"
+    helper = (d17, f"TRY_CAST(SUBSTRING({v}, 1, 17) AS BIGINT)")
+    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), (helper,), joins)
+
+
+def b_simple(valid: Callable[[str], str]) -> Builder:
+    def build(r: Any, i: int, ctx: Ctx) -> RowCheck:
+        v = text(r.column, ctx)
+        return RowCheck(r.key, fails_when_invalid(v, f"({valid(v)})", ctx), _sample(v))
+
+    return build
+
+
+def _nospace(v: str) -> str:
+    return f"REPLACE({v}, ' ', '')"
+
+
+FORMAT_VALID: dict[str, Callable[[str], str]] = {
+    "mobile": lambda v: regex(_nospace(v), F.MOBILE_RE),
+    "landline": lambda v: regex(_nospace(v), F.LANDLINE_RE),
+    "phone": lambda v: f"{regex(_nospace(v), F.MOBILE_RE)} OR {regex(_nospace(v), F.LANDLINE_RE)}",
+    "email": lambda v: regex(v, F.EMAIL_RE),
+    "postal_code": lambda v: regex(v, F.POSTAL_RE),
+}
+
+
+def b_format(r: R.Format, i: int, ctx: Ctx) -> RowCheck:
+    return b_simple(FORMAT_VALID[r.format])(r, i, ctx)
+
+
+def b_region_code(r: R.RegionCode, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    j = Join(f"__j{i}", REGIONS_TABLE if r.historical else REGIONS_TABLE + "_current", "code", v)
+    return RowCheck(r.key, fails_when_invalid(v, f"({regex(v, '^[0-9]{6}$')} AND __j{i}.__k IS NOT NULL)", ctx),
+                    _sample(v), (), (j,))
+
+
+def date_valid(v: str, timestamp: bool) -> str:
+    if timestamp:
+        return f"{regex(v, F.ISO_TIMESTAMP_RE)} AND TRY_CAST({v} AS TIMESTAMP) IS NOT NULL"
+    return f"{regex(v, F.ISO_DATE_RE)} AND TRY_CAST({v} AS DATE) IS NOT NULL"
+
+
+def b_date(r: R.DateValid, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    valid = date_valid(v, r.timestamp)
+    if r.min:
+        valid += f" AND TRY_CAST(SUBSTRING({v}, 1, 10) AS DATE) >= DATE {ql(r.min)}"
+    if r.max:
+        valid += f" AND TRY_CAST(SUBSTRING({v}, 1, 10) AS DATE) <= DATE {ql(r.max)}"
+    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v))
+
+
+def b_enum(r: R.Enum, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    return RowCheck(r.key, fails_when_invalid(v, f"{v} IN ({', '.join(ql(x) for x in r.values)})", ctx), _sample(v))
+
+
+NUMBER_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+INTEGER_RE = r"^[+-]?[0-9]+$"
+
+
+def number(col: str, ctx: Ctx) -> str:
+    t = ctx.column_types.get(col, "string").lower()
+    if t.startswith(("int", "uint", "float", "double", "decimal", "halffloat")):
+        return f"CAST({qi(col)} AS DOUBLE)"
+    return f"TRY_CAST(TRIM({text(col, ctx)}) AS DOUBLE)"
+
+
+def b_range(r: R.Range, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    n = number(r.column, ctx)
+    conds = [f"{n} IS NOT NULL"]
+    if r.min is not None:
+        conds.append(f"{n} >= {r.min!r}")
+    if r.max is not None:
+        conds.append(f"{n} <= {r.max!r}")
+    return RowCheck(r.key, fails_when_invalid(v, "(" + " AND ".join(conds) + ")", ctx), _sample(v))
+
+
+def b_regex(r: R.Regex, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    return RowCheck(r.key, fails_when_invalid(v, regex(v, r.pattern), ctx), _sample(v))
+
+
+def b_length(r: R.Length, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    conds = [f"LENGTH({v}) >= {r.min}" if r.min is not None else "TRUE"]
+    if r.max is not None:
+        conds.append(f"LENGTH({v}) <= {r.max}")
+    return RowCheck(r.key, fails_when_invalid(v, "(" + " AND ".join(conds) + ")", ctx), _sample(v))
+
+
+BOOL_VALUES = ("true", "false", "True", "False", "TRUE", "FALSE", "1", "0", "是", "否", "Y", "N", "y", "n")
+
+
+def b_data_type(r: R.DataTypeMatch, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    t = r.data_type
+    valid = {"N": regex(f"TRIM({v})", NUMBER_RE), "Y": regex(f"TRIM({v})", NUMBER_RE),
+             "F": regex(f"TRIM({v})", NUMBER_RE), "I": regex(f"TRIM({v})", INTEGER_RE),
+             "D": date_valid(f"SUBSTRING({v}, 1, 10)", False), "T": date_valid(v, True),
+             "L": f"TRIM({v}) IN ({', '.join(ql(b) for b in BOOL_VALUES)})"}.get(t, "TRUE")
+    if r.length and t in ("C", "M", "N", "Y", "F", "I"):
+        valid = f"({valid}) AND LENGTH({v}) <= {r.length}"
+    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v))
+
+
+def b_unique(r: R.Unique, i: int, ctx: Ctx) -> RowCheck:
+    cnt = f"__h{i}_n"
+    part = ", ".join(qi(c) for c in r.columns)
+    present = " AND ".join(f"NOT {is_missing(text(c, ctx), ctx)}" for c in r.columns)
+    return RowCheck(r.key, parse(f"{present} AND {cnt} > 1"), _multi_sample(r.columns, ctx),
+                    ((cnt, f"COUNT(*) OVER (PARTITION BY {part})"),))
+
+
+def flexible_date(v: str) -> str:
+    """``YYYY-MM-DD`` or compact ``YYYYMMDD`` as a DATE (NULL otherwise)."""
+    compact = f"SUBSTRING({v}, 1, 4) || '-' || SUBSTRING({v}, 5, 2) || '-' || SUBSTRING({v}, 7, 2)"
+    return (f"CASE WHEN {regex(v, '^[0-9]{8}$')} THEN TRY_CAST({compact} AS DATE) "
+            f"WHEN {regex(v, '^[0-9]{4}-[0-9]{2}-[0-9]{2}')} THEN TRY_CAST(SUBSTRING({v}, 1, 10) AS DATE) END")
+
+
+def both_present(a: str, b: str, ctx: Ctx) -> str:
+    return f"NOT {is_missing(a, ctx)} AND NOT {is_missing(b, ctx)}"
+
+
+def b_id_birth(r: R.IdBirth, i: int, ctx: Ctx) -> RowCheck:
+    idv, b = text(r.id_column, ctx), text(r.birth_column, ctx)
+    id_date = (f"TRY_CAST(SUBSTRING({idv}, 7, 4) || '-' || SUBSTRING({idv}, 11, 2) || '-' "
+               f"|| SUBSTRING({idv}, 13, 2) AS DATE)")
+    cond = (f"{both_present(idv, b, ctx)} AND {regex(idv, F.RESIDENT_ID_RE)} "
+            f"AND COALESCE({flexible_date(b)} <> {id_date}, TRUE)")
+    return RowCheck(r.key, parse(cond), _multi_sample([r.id_column, r.birth_column], ctx))
+
+
+MALE = ("男", "M", "m", "male", "Male", "1")
+FEMALE = ("女", "F", "f", "female", "Female", "2", "0")
+
+
+def b_id_sex(r: R.IdSex, i: int, ctx: Ctx) -> RowCheck:
+    idv, s = text(r.id_column, ctx), text(r.sex_column, ctx)
+    odd = f"TRY_CAST(SUBSTRING({idv}, 17, 1) AS INTEGER) % 2 = 1"
+    sex = (f"CASE WHEN TRIM({s}) IN ({', '.join(ql(x) for x in MALE)}) THEN TRUE "
+           f"WHEN TRIM({s}) IN ({', '.join(ql(x) for x in FEMALE)}) THEN FALSE END")
+    cond = f"{both_present(idv, s, ctx)} AND {regex(idv, F.RESIDENT_ID_RE)} AND COALESCE(({sex}) <> ({odd}), TRUE)"
+    return RowCheck(r.key, parse(cond), _multi_sample([r.id_column, r.sex_column], ctx))
+
+
+def b_id_region(r: R.IdRegion, i: int, ctx: Ctx) -> RowCheck:
+    idv, g = text(r.id_column, ctx), text(r.region_column, ctx)
+    n = {"province": 2, "city": 4, "county": 6}[r.level]
+    cond = (f"{both_present(idv, g, ctx)} AND {regex(idv, '^[0-9]{6}')} "
+            f"AND SUBSTRING({idv}, 1, {n}) <> SUBSTRING(TRIM({g}), 1, {n})")
+    return RowCheck(r.key, parse(cond), _multi_sample([r.id_column, r.region_column], ctx))
+
+
+def _typed(col: str, as_type: str, ctx: Ctx) -> str:
+    if as_type == "number":
+        return number(col, ctx)
+    if as_type == "date":
+        return flexible_date(text(col, ctx))
+    return text(col, ctx)
+
+
+def b_compare(r: R.Compare, i: int, ctx: Ctx) -> RowCheck:
+    a, b = text(r.left, ctx), text(r.right, ctx)
+    op = "<>" if r.op == "!=" else r.op
+    cond = (f"{both_present(a, b, ctx)} AND NOT COALESCE({_typed(r.left, r.as_type, ctx)} {op} "
+            f"{_typed(r.right, r.as_type, ctx)}, FALSE)")
+    return RowCheck(r.key, parse(cond), _multi_sample([r.left, r.right], ctx))
+
+
+def b_reference(r: R.Reference, i: int, ctx: Ctx) -> RowCheck:
+    v = text(r.column, ctx)
+    table = ctx.ref_tables.get(r.key, f"__ref{i}")
+    j = Join(f"__j{i}", table, r.ref_column, v)
+    return RowCheck(r.key, fails_when_invalid(v, f"__j{i}.__k IS NOT NULL", ctx), _sample(v), (), (j,))
+
+
+BUILDERS: dict[str, Builder] = {
+    "not_null": b_not_null, "required": b_required, "cn_id": b_cn_id, "uscc": b_simple(uscc_ok),
+    "org_code": b_simple(org_code_ok), "bank_card": b_simple(luhn_ok), "region_code": b_region_code,
+    "format": b_format, "date": b_date, "enum": b_enum, "range": b_range, "regex": b_regex, "length": b_length,
+    "data_type": b_data_type, "unique": b_unique, "id_birth": b_id_birth, "id_sex": b_id_sex,
+    "id_region": b_id_region, "compare": b_compare, "reference": b_reference,
+}
+
+
+def row_check(rule: R.RuleBase, index: int, ctx: Ctx) -> RowCheck:
+    """The failure predicate of a row-level rule (``index`` keeps helper names unique)."""
+    return BUILDERS[rule.type](rule, index, ctx)

@@ -1,0 +1,265 @@
+"""Quality use cases: save rule sets (validated when saved), run checks, read runs and scores.
+
+Every function is keyword-only with ``session`` and ``actor`` first, checks authorisation
+first and records an audit event in the same transaction; none commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shudata.audit.events import AuditEvent
+from shudata.audit.ledger import record
+from shudata.catalog.access import find_resource, require_read_data, resource_ref
+from shudata.catalog.models import CatalogResource
+from shudata.catalog.schemas import UPDATE_CYCLE_DAYS, UpdateCycle
+from shudata.core.config import Settings
+from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
+from shudata.core.types import Actor
+from shudata.lake.models import LakeVersion
+from shudata.lake.service import get_version, latest_version, version_files
+from shudata.quality import actions as A
+from shudata.quality.models import QualityResult, QualityRuleSet, QualityRun
+from shudata.quality.reference import region_sources
+from shudata.quality.rules import Reference, RuleSet, parse_rule_set
+from shudata.quality.run import Target, evaluate
+from shudata.quality.schemas import CheckReport, ColumnStat, RuleResult, RuleSetRead, RunRead
+from shudata.query.engines.base import Engine, TableSource
+from shudata.query.service import default_engine
+from shudata.security.authz import require
+
+
+def ref_cache_dir(settings: Settings) -> Path:
+    return settings.data_dir / "quality" / "ref"
+
+
+def engine_for(settings: Settings) -> Engine:
+    return default_engine(settings)
+
+
+def version_columns(v: LakeVersion | None) -> dict[str, str]:
+    return {c["name"]: c.get("type", "string") for c in (v.columns if v else [])}
+
+
+def known_columns(session: Session, res: CatalogResource) -> set[str]:
+    """Column names a rule may use: the entry's information items and its latest data's columns."""
+    items = {str(i.get("name")) for i in (res.information_items or []) if isinstance(i, dict)}
+    return items | set(version_columns(latest_version(session, res.id)))
+
+
+def _missing_columns_error(missing: Sequence[str], known: set[str]) -> InvalidInput:
+    shown = "、".join(sorted(known)) or "（无）"
+    return InvalidInput(f"规则引用了不存在的列：{'、'.join(missing)}；可用列：{shown}",
+                        f"Rules reference missing columns: {', '.join(missing)}; "
+                        f"known columns: {', '.join(sorted(known))}",
+                        code="rule_missing_column", details={"missing": list(missing)})
+
+
+def validate_rule_set(session: Session, actor: Actor, res: CatalogResource, rs: RuleSet) -> None:
+    """Refuse a rule set that could not run: missing columns, unreadable or unknown references."""
+    known = known_columns(session, res)
+    missing = sorted(rs.columns_used() - known)
+    if missing:
+        raise _missing_columns_error(missing, known)
+    for r in rs.rules:
+        if isinstance(r, Reference):
+            ref = find_resource(session, r.resource)
+            if not _can_read(actor, ref):
+                raise PermissionDenied(
+                    f"规则“{r.key}”引用的资源“{ref.name}”您无权读取，不能保存该跨资源规则",
+                    f"Rule {r.key!r} references {ref.code}, which you may not read", code="rule_reference_denied")
+            ref_cols = known_columns(session, ref)
+            if r.ref_column not in ref_cols:
+                raise _missing_columns_error([f"{ref.name}.{r.ref_column}"], ref_cols)
+
+
+def _can_read(actor: Actor, res: CatalogResource) -> bool:
+    try:
+        require_read_data(actor, res)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def _current_row(session: Session, resource_id: int) -> QualityRuleSet | None:
+    stmt = (select(QualityRuleSet).where(QualityRuleSet.resource_id == resource_id)
+            .order_by(QualityRuleSet.revision.desc()).limit(1))
+    return session.scalars(stmt).first()
+
+
+def _rule_set_read(res: CatalogResource, row: QualityRuleSet) -> RuleSetRead:
+    return RuleSetRead(resource_id=res.id, resource_code=res.code, revision=row.revision, spec=row.spec,
+                       comment=row.comment, created_by=row.created_by, created_at=row.created_at)
+
+
+def save_rule_set(*, session: Session, actor: Actor, resource: str, spec: Any,
+                  comment: str | None = None) -> RuleSetRead:
+    """Validate and store a new revision of an entry's rule set."""
+    res = find_resource(session, resource)
+    require(actor, A.RULES_EDIT, resource_ref(res))
+    rs = parse_rule_set(spec)
+    validate_rule_set(session, actor, res, rs)
+    current = _current_row(session, res.id)
+    row = QualityRuleSet(resource_id=res.id, revision=(current.revision + 1) if current else 1,
+                         spec=rs.model_dump(mode="json", exclude_none=True), comment=comment,
+                         created_by=actor.username)
+    session.add(row)
+    session.flush()
+    record(session, actor, AuditEvent("quality.rules.edit", resource_type="catalog.resource", resource_id=res.code,
+                                      details={"revision": row.revision, "rules": len(rs.rules)}))
+    return _rule_set_read(res, row)
+
+
+def current_rule_set(session: Session, resource_id: int) -> tuple[RuleSet, int | None]:
+    """The rule set in force (empty, revision ``None``, when none was saved)."""
+    row = _current_row(session, resource_id)
+    return (parse_rule_set(row.spec), row.revision) if row else (RuleSet(), None)
+
+
+def get_rule_set(*, session: Session, actor: Actor, resource: str) -> RuleSetRead | None:
+    res = find_resource(session, resource)
+    require(actor, A.REPORT_VIEW, resource_ref(res))
+    row = _current_row(session, res.id)
+    return _rule_set_read(res, row) if row else None
+
+
+def rule_set_history(*, session: Session, actor: Actor, resource: str) -> list[RuleSetRead]:
+    res = find_resource(session, resource)
+    require(actor, A.REPORT_VIEW, resource_ref(res))
+    rows = session.scalars(select(QualityRuleSet).where(QualityRuleSet.resource_id == res.id)
+                           .order_by(QualityRuleSet.revision.desc()))
+    return [_rule_set_read(res, r) for r in rows]
+
+
+def target_of(settings: Settings, v: LakeVersion, name: str = "t") -> Target:
+    cols = version_columns(v)
+    return Target(TableSource(name, version_files(settings, v)), tuple(cols), cols)
+
+
+def _previous(session: Session, settings: Settings, v: LakeVersion) -> Target | None:
+    stmt = (select(LakeVersion).where(LakeVersion.resource_id == v.resource_id, LakeVersion.version < v.version)
+            .order_by(LakeVersion.version.desc()).limit(1))
+    prev = session.scalars(stmt).first()
+    return target_of(settings, prev, "__prev") if prev else None
+
+
+def lookups_for(session: Session, settings: Settings, actor: Actor, rs: RuleSet) -> dict[str, TableSource]:
+    """Region tables plus, for each cross-resource rule, the referenced entry's latest data."""
+    out: dict[str, TableSource] = dict(region_sources(ref_cache_dir(settings)))
+    for i, r in enumerate(rs.row_rules()):
+        if isinstance(r, Reference):
+            ref = find_resource(session, r.resource)
+            require_read_data(actor, ref)
+            v = get_version(session, ref.id)
+            out[f"__ref{i}"] = TableSource(f"__ref{i}", version_files(settings, v))
+    return out
+
+
+def max_age_days(res: CatalogResource) -> int | None:
+    try:
+        return UPDATE_CYCLE_DAYS[UpdateCycle(res.update_cycle)]
+    except ValueError:
+        return None
+
+
+def run_checks(*, session: Session, settings: Settings, actor: Actor, res: CatalogResource, v: LakeVersion,
+               rs: RuleSet, engine: Engine | None = None, as_of: dt.date | None = None) -> CheckReport:
+    """Evaluate ``rs`` on version ``v`` (no authorisation here: callers have checked)."""
+    return evaluate(engine or engine_for(settings), target_of(settings, v), rs,
+                    lookups=lookups_for(session, settings, actor, rs), as_of=as_of,
+                    previous=_previous(session, settings, v), max_age_days=max_age_days(res),
+                    version_created_at=v.created_at)
+
+
+def store_run(session: Session, actor: Actor, res: CatalogResource, version: int | None, kind: str,
+              revision: int | None, report: CheckReport) -> QualityRun:
+    run = QualityRun(resource_id=res.id, version=version, kind=kind, rule_set_revision=revision, rows=report.rows,
+                     passed=report.passed, overall_score=report.scores.get("overall"), scores=report.scores,
+                     columns=[c.model_dump() for c in report.columns], created_by=actor.username)
+    session.add(run)
+    session.flush()
+    for r in report.results:
+        session.add(QualityResult(run_id=run.id, rule_key=r.key, payload=r.model_dump(mode="json"),
+                                  failed=r.failed, passed=r.passed))
+    session.flush()
+    return run
+
+
+def check(*, session: Session, settings: Settings, actor: Actor, resource: str, version: int | None = None,
+          engine: Engine | None = None, as_of: dt.date | None = None) -> RunRead:
+    """Run the entry's rule set on a version (the newest by default) and store the results."""
+    res = find_resource(session, resource)
+    require(actor, A.CHECK_RUN, resource_ref(res))
+    v = get_version(session, res.id, version)
+    rs, revision = current_rule_set(session, res.id)
+    report = run_checks(session=session, settings=settings, actor=actor, res=res, v=v, rs=rs, engine=engine,
+                        as_of=as_of)
+    run = store_run(session, actor, res, v.version, "check", revision, report)
+    record(session, actor, AuditEvent("quality.check.run", resource_type="catalog.resource", resource_id=res.code,
+                                      details={"version": v.version, "run": run.id,
+                                               "score": report.scores.get("overall"),
+                                               "failed_rules": [r.key for r in report.results if not r.passed]}))
+    return run_read(session, run)
+
+
+def run_read(session: Session, run: QualityRun, with_results: bool = True) -> RunRead:
+    results: list[RuleResult] = []
+    if with_results:
+        rows = session.scalars(select(QualityResult).where(QualityResult.run_id == run.id).order_by(QualityResult.id))
+        results = [RuleResult.model_validate(r.payload) for r in rows]
+    return RunRead(id=run.id, resource_id=run.resource_id, version=run.version, kind=run.kind,
+                   rule_set_revision=run.rule_set_revision, rows=run.rows, passed=run.passed, scores=run.scores,
+                   created_by=run.created_by, created_at=run.created_at, results=results,
+                   columns=[ColumnStat.model_validate(c) for c in run.columns or []])
+
+
+def list_runs(*, session: Session, actor: Actor, resource: str, limit: int = 50) -> list[RunRead]:
+    """Runs of an entry, newest first (the trend across versions)."""
+    res = find_resource(session, resource)
+    require(actor, A.REPORT_VIEW, resource_ref(res))
+    rows = session.scalars(select(QualityRun).where(QualityRun.resource_id == res.id)
+                           .order_by(QualityRun.id.desc()).limit(limit))
+    return [run_read(session, r, with_results=False) for r in rows]
+
+
+def get_run(*, session: Session, actor: Actor, run_id: int) -> RunRead:
+    run = session.get(QualityRun, run_id)
+    if run is None:
+        raise NotFound(f"质量检查记录 {run_id} 不存在", f"Quality run {run_id} not found", code="run_not_found")
+    res = session.get(CatalogResource, run.resource_id)
+    assert res is not None
+    require(actor, A.REPORT_VIEW, resource_ref(res))
+    return run_read(session, run)
+
+
+def latest_scores(session: Session, resource_ids: Iterable[int]) -> dict[int, float]:
+    """Overall score of the newest scored run per resource (for catalog search sorting/filtering)."""
+    ids = list(resource_ids)
+    if not ids:
+        return {}
+    newest = (select(QualityRun.resource_id, func.max(QualityRun.id).label("rid"))
+              .where(QualityRun.resource_id.in_(ids), QualityRun.overall_score.is_not(None))
+              .group_by(QualityRun.resource_id).subquery())
+    stmt = select(QualityRun.resource_id, QualityRun.overall_score).join(newest, QualityRun.id == newest.c.rid)
+    return {int(rid): float(score) for rid, score in session.execute(stmt) if score is not None}
+
+
+def latest_score(session: Session, resource_id: int) -> float | None:
+    """Overall score (0–100) of the newest scored run of a resource, ``None`` when never checked."""
+    return latest_scores(session, [resource_id]).get(resource_id)
+
+
+def scores_trend(session: Session, resource_id: int) -> list[Mapping[str, Any]]:
+    """Scores of the newest run per version, oldest version first."""
+    rows = session.scalars(select(QualityRun).where(QualityRun.resource_id == resource_id,
+                                                    QualityRun.version.is_not(None)).order_by(QualityRun.id))
+    per_version: dict[int, QualityRun] = {}
+    for r in rows:
+        per_version[int(r.version or 0)] = r
+    return [{"version": v, "run": r.id, "scores": r.scores} for v, r in sorted(per_version.items())]
