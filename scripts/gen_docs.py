@@ -1,0 +1,220 @@
+#!/usr/bin/env python
+"""Regenerate the generated parts of the docs (cog-style marker blocks).
+
+    .venv/bin/python scripts/gen_docs.py          # rewrite README.md, docs/cli.md, docs/api.md
+    .venv/bin/python scripts/gen_docs.py --check  # exit 1 when a committed file differs
+
+A block is delimited by ``<!-- [[[cog:NAME]]] -->`` and ``<!-- [[[end]]] -->``; everything
+between them is replaced by the output of the generator ``NAME``:
+
+- ``config``: the table of every field of :class:`shudata.core.config.Settings`;
+- ``cli``: ``--help`` of every command of the Typer app, sub-apps included;
+- ``api``: every ``/api/v1`` route of ``create_app()`` with its summary;
+- ``packages``: the subpackages of ``shudata`` with the first line of their docstring.
+
+``tests/unit/test_docs.py`` runs :func:`drifted` so the committed files never drift.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = tuple(ROOT / f for f in ("README.md", "docs/cli.md", "docs/api.md", "docs/configuration.md",
+                                  "docs/architecture.md"))
+BLOCK_RE = re.compile(r"(<!-- \[\[\[cog:(?P<name>[a-z_]+)\]\]\] -->\n)(?P<body>.*?)(<!-- \[\[\[end\]\]\] -->)",
+                      re.DOTALL)
+HELP_WIDTH = 100
+
+CONFIG_EN = {
+    "env": "runtime environment; prod refuses the development secrets",
+    "data_dir": "data folder: metadata database (SQLite), lake, logs",
+    "database_url": "metadata database URL; default SQLite file in the data folder",
+    "secret_key": "signs web sessions and CSRF tokens",
+    "master_key": "SM4 master key (32 hex digits) wrapping data keys",
+    "max_upload_mb": "largest accepted upload (MB)",
+    "query_timeout_s": "time limit of one SQL sandbox statement (s)",
+    "query_max_rows": "row cap of one SQL sandbox result",
+    "page_size_max": "largest page size of paged endpoints",
+    "default_language": "default UI language",
+    "node_code": "this node's code (region code)",
+    "redis_url": "Redis URL (rate limits, optional)",
+    "session_max_age_s": "lifetime of a web login session (s)",
+    "duckdb_threads": "DuckDB threads",
+    "duckdb_memory_limit": "DuckDB memory limit",
+}
+
+
+# -- configuration ------------------------------------------------------------------------------
+
+def _default(field: Any) -> str:
+    if field.is_required():
+        return "（必填 / required）"
+    value = field.get_default(call_default_factory=True)
+    if value is None:
+        return "（空 / unset）"
+    return f"`{value}`"
+
+
+def config_block() -> str:
+    """Markdown table: setting, environment variable, default, meaning (zh / en)."""
+    from shudata.core.config import Settings
+
+    lines = ["| 设置 setting | 环境变量 env var | 默认值 default | 含义 meaning |", "|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        meaning = " / ".join(p for p in (field.description or "", CONFIG_EN.get(name, "")) if p)
+        lines.append(f"| `{name}` | `SHUDATA_{name.upper()}` | {_default(field)} | {meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+def cli_commands() -> list[tuple[str, ...]]:
+    """Every command path of the Typer app, groups included, e.g. ``("catalog", "import")``."""
+    import typer
+
+    from shudata.cli.main import app
+
+    def walk(cmd: Any, path: tuple[str, ...]) -> Iterator[tuple[str, ...]]:
+        yield path
+        if hasattr(cmd, "list_commands"):  # a group (Typer vendors its own click)
+            ctx = typer.Context(cmd)
+            for name in sorted(cmd.list_commands(ctx)):
+                sub = cmd.get_command(ctx, name)
+                if sub is not None and not sub.hidden:
+                    yield from walk(sub, (*path, name))
+
+    return list(walk(typer.main.get_command(app), ()))
+
+
+def _help(path: tuple[str, ...]) -> str:
+    import typer.rich_utils as ru
+    from typer.testing import CliRunner
+
+    from shudata.cli.main import app
+
+    ru.MAX_WIDTH, ru.FORCE_TERMINAL, ru.COLOR_SYSTEM = HELP_WIDTH, False, None
+    result = CliRunner().invoke(app, [*path, "--help"], prog_name="shudata",
+                                env={"COLUMNS": str(HELP_WIDTH), "NO_COLOR": "1"})
+    text = "\n".join(line.rstrip() for line in result.output.splitlines())
+    return text.strip("\n")
+
+
+def cli_block() -> str:
+    """One section per command with its ``--help`` output."""
+    parts = []
+    for path in cli_commands():
+        title = " ".join(("shudata", *path))
+        parts.append(f"### `{title}`\n\n```text\n{_help(path)}\n```\n")
+    return "\n".join(parts)
+
+
+# -- API -----------------------------------------------------------------------------------------
+
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The OpenAPI document of an app built on a throw-away data folder (no database is touched)."""
+    from shudata.core.config import Settings
+    from shudata.web.app import create_app
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(env="test", data_dir=Path(tmp)), migrate=False)
+        try:
+            return app.openapi()
+        finally:
+            app.state.runtime.close()
+
+
+def api_routes() -> list[tuple[str, str, str, str]]:
+    """``(path, METHOD, tag, summary)`` of every ``/api/v1`` operation, sorted by tag then path."""
+    rows = []
+    for path, item in openapi_schema()["paths"].items():
+        if not path.startswith("/api/v1"):
+            continue
+        for method in HTTP_METHODS:
+            if (op := item.get(method)) is not None:
+                tag = str((op.get("tags") or [""])[0])
+                summary = op.get("summary") or (op.get("description") or "").strip().split("\n")[0]
+                rows.append((path, method.upper(), tag, summary.replace("|", "\\|")))
+    return sorted(rows, key=lambda r: (r[2], r[0], HTTP_METHODS.index(r[1].lower())))
+
+
+def api_block() -> str:
+    """Markdown table of the routes, grouped by tag."""
+    lines = ["| 方法 method | 路径 path | 分组 tag | 说明 summary |", "|---|---|---|---|"]
+    for path, methods, tag, summary in api_routes():
+        lines.append(f"| {methods} | `{path}` | {tag} | {summary} |")
+    return "\n".join(lines) + "\n"
+
+
+# -- packages ------------------------------------------------------------------------------------
+
+def packages_block() -> str:
+    """Markdown table of the subpackages of ``shudata`` with the first line of their docstring."""
+    import importlib
+    import pkgutil
+
+    import shudata
+
+    lines = ["| 包 package | 职责 responsibility |", "|---|---|"]
+    for info in sorted(pkgutil.iter_modules(shudata.__path__), key=lambda i: i.name):
+        if info.ispkg:
+            doc = (importlib.import_module(f"shudata.{info.name}").__doc__ or "").strip().split("\n")[0]
+            cell = doc.replace("|", "\\|")
+            lines.append(f"| `shudata.{info.name}` | {cell} |")
+    return "\n".join(lines) + "\n"
+
+
+GENERATORS: dict[str, Callable[[], str]] = {"config": config_block, "cli": cli_block, "api": api_block,
+                                            "packages": packages_block}
+
+
+# -- files ---------------------------------------------------------------------------------------
+
+def render(text: str, cache: dict[str, str] | None = None) -> str:
+    """``text`` with every marker block regenerated (unknown block names are an error)."""
+    cache = {} if cache is None else cache
+
+    def body(m: re.Match[str]) -> str:
+        name = m["name"]
+        if name not in GENERATORS:
+            raise KeyError(f"unknown generated block {name!r}")
+        if name not in cache:
+            cache[name] = GENERATORS[name]()
+        return m.group(1) + cache[name] + m.group(4)
+
+    return BLOCK_RE.sub(body, text)
+
+
+def drifted(files: tuple[Path, ...] = FILES) -> list[Path]:
+    """Files whose generated blocks differ from what the generators produce now."""
+    cache: dict[str, str] = {}
+    return [p for p in files if p.exists() and render(p.read_text(encoding="utf-8"), cache)
+            != p.read_text(encoding="utf-8")]
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        stale = drifted()
+        for p in stale:
+            print(f"out of date: {p.relative_to(ROOT)} (run scripts/gen_docs.py)")
+        return 1 if stale else 0
+    cache: dict[str, str] = {}
+    for p in FILES:
+        old = p.read_text(encoding="utf-8")
+        new = render(old, cache)
+        if new != old:
+            p.write_text(new, encoding="utf-8")
+            print(f"updated {p.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
