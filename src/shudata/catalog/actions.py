@@ -16,4 +16,11 @@ DEMAND_CREATE = Action("catalog.demand.create", "登记数据需求", "record da
                        roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}))
 DEMAND_LINK = Action("catalog.demand.link", "关联需求与目录", "link demands to entries", roles=STEWARD)
 
-ACTIONS = (RESOURCE_VIEW, RESOURCE_CREATE, RESOURCE_EDIT, DATA_UPLOAD, DATA_READ, DEMAND_CREATE, DEMAND_LINK)
+DEMAND_VIEW = Action("catalog.demand.view", "查看需求清单", "view demand lists", scope="authenticated")
+DASHBOARD_VIEW = Action("catalog.dashboard.view", "查看部门目录看板", "view a department's catalog dashboard",
+                        roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER, Role.AUDITOR}), scope="department")
+PLATFORM_DASHBOARD = Action("catalog.dashboard.platform", "查看全平台目录看板", "view the platform catalog dashboard",
+                            roles=frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR}))
+
+ACTIONS = (RESOURCE_VIEW, RESOURCE_CREATE, RESOURCE_EDIT, DATA_UPLOAD, DATA_READ, DEMAND_CREATE, DEMAND_LINK,
+           DEMAND_VIEW, DASHBOARD_VIEW, PLATFORM_DASHBOARD)

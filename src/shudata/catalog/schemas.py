@@ -212,6 +212,163 @@ class ResourceRead(ResourceBase):
     latest_data_version: int | None = Field(None, description="最新数据版本号")
     latest_data_at: dt.datetime | None = Field(None, description="最新数据版本时间")
     overdue: bool = Field(False, description="数据是否超过更新周期未更新")
+    freshness: str = Field("no_data", description="fresh 按期更新 / overdue 超期未更新 / no_data 尚无数据")
     quality_score: float | None = Field(None, description="最新数据版本的质量得分（数据质量模块）")
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+# -- versions, templates ---------------------------------------------------------------------
+
+class RevisionRead(BaseModel):
+    """One catalog version of an entry (目录变更记录)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    revision: int
+    snapshot: dict[str, object]
+    changed_fields: list[str]
+    comment: str | None
+    actor: str
+    created_at: dt.datetime
+
+
+class TemplateRead(BaseModel):
+    """A base-registry template (基础库模板)."""
+
+    key: str
+    name: str
+    category_code: str
+    category_path: str
+    abstract: str
+    information_items: list[InformationItem]
+
+
+# -- demand and sharing lists ------------------------------------------------------------------
+
+class DemandStatus(StrEnum):
+    OPEN = "open"
+    MATCHED = "matched"
+    CLOSED = "closed"
+
+
+DEMAND_STATUS_LABELS = {"open": ("待匹配", "open"), "matched": ("已匹配", "matched"), "closed": ("已关闭", "closed")}
+
+
+class DemandCreate(BaseModel):
+    title: str = Field(min_length=2, max_length=200, description="需求名称")
+    description: str = Field("", max_length=4000, description="需求描述")
+    wanted_fields: list[str] = Field(default_factory=list, description="需要的信息项")
+    purpose: str = Field("", max_length=2000, description="用途")
+    department_id: int | None = Field(None, description="需求部门（默认：当前用户的部门）")
+
+
+class DemandLink(BaseModel):
+    resource_code: str | None = Field(None, description="满足需求的资源代码；为空且 close=true 时关闭需求")
+    close: bool = Field(False, description="关闭需求（无法满足或已撤回）")
+    comment: str | None = Field(None, max_length=500)
+
+
+class DemandRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    department_id: int
+    department_name: str
+    title: str
+    description: str
+    wanted_fields: list[str]
+    purpose: str
+    status: DemandStatus
+    resource_code: str | None = None
+    resource_name: str | None = None
+    linked_by: str | None = None
+    linked_at: dt.datetime | None = None
+    created_by: str
+    created_at: dt.datetime
+
+
+class SharingListRow(BaseModel):
+    """One line of a department's 共享清单."""
+
+    code: str
+    name: str
+    provider_name: str
+    sharing_type: int
+    sharing_label: str
+    sharing_condition: str | None
+    sharing_method: str
+    update_cycle: str
+    format_category: str
+    items: str
+    freshness: str
+
+
+# -- search ----------------------------------------------------------------------------------
+
+class SearchFilters(BaseModel):
+    provider: int | None = Field(None, description="提供方部门 id")
+    classification: Classification | None = None
+    sharing_type: SharingType | None = None
+    format: FormatCategory | None = Field(None, description="资源格式分类")
+    update_cycle: UpdateCycle | None = None
+
+
+class SearchHit(BaseModel):
+    resource: ResourceRead
+    score: float
+
+
+class FacetValue(BaseModel):
+    value: str
+    label: str
+    count: int
+
+
+class SearchResult(BaseModel):
+    query: str
+    total: int = Field(description="匹配条目数（exact=false 时为候选集内的估计）")
+    exact: bool = True
+    offset: int = 0
+    limit: int = 20
+    hits: list[SearchHit]
+    facets: dict[str, list[FacetValue]]
+
+
+# -- import / export, dashboard ----------------------------------------------------------------
+
+class RowError(BaseModel):
+    sheet: str
+    row: int
+    column: str | None
+    message: str
+
+
+class ImportReport(BaseModel):
+    created: list[str] = Field(default_factory=list, description="新登记的资源代码")
+    updated: list[str] = Field(default_factory=list, description="更新的资源代码")
+    skipped_rows: int = 0
+    errors: list[RowError] = Field(default_factory=list)
+
+
+class DepartmentDashboard(BaseModel):
+    department_id: int
+    department_name: str
+    entries: int
+    overdue: int
+    no_data: int
+    fresh: int
+    demands_open: int
+    demands_matched: int
+    demands_closed: int
+    overdue_entries: list[ResourceRead] = Field(default_factory=list)
+    no_data_entries: list[ResourceRead] = Field(default_factory=list)
+
+
+class PlatformDashboard(BaseModel):
+    departments: list[DepartmentDashboard]
+    entries: int
+    overdue: int
+    no_data: int
+    demands_open: int
+    demands_matched: int
