@@ -15,6 +15,7 @@ from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.web import errors
 from shudata.web.api.v1 import api_router
+from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, CSRFMiddleware
 from shudata.web.ui import make_templates, ui_router
 
@@ -58,5 +59,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     static_dir = str(resources.files("shudata.web.ui").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(delta_sharing_router)
     app.include_router(ui_router)
     return app

@@ -66,6 +66,8 @@ def error_response(request: Request, status: int, code: str, zh: str, en: str, d
         body: dict[str, Any] = {"error": {"code": code, "message": message}}
         if details is not None:
             body["error"]["details"] = details
+        if request.url.path.startswith("/delta-sharing"):  # the protocol's own error fields
+            body.update({"errorCode": code.upper(), "message": message})
         return JSONResponse(body, status_code=status, headers=headers)
     templates = getattr(request.app.state, "templates", None)
     if templates is None:

@@ -1,0 +1,1 @@
+"""The open Delta Sharing protocol (parquet response format) over grants."""

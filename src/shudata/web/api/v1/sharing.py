@@ -1,0 +1,121 @@
+"""Sharing workflow and masked delivery (/api/v1/sharing, /api/v1/shared)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from shudata.query.export import to_csv_bytes, to_parquet_bytes, to_xlsx_bytes
+from shudata.security.schemas import TokenCreate
+from shudata.security.service import create_token
+from shudata.sharing import delivery, service
+from shudata.sharing.delta_sharing.server import profile
+from shudata.sharing.schemas import (
+    DecisionCreate,
+    DisputeCreate,
+    DisputeResolve,
+    GrantRead,
+    RequestCreate,
+    RequestRead,
+    RevokeCreate,
+)
+from shudata.web.deps import SessionDep, SettingsDep, UserDep
+
+router = APIRouter(tags=["sharing"])
+
+
+@router.post("/sharing/requests", response_model=RequestRead, status_code=201, summary="提交共享申请")
+def create_request(data: RequestCreate, session: SessionDep, settings: SettingsDep, actor: UserDep) -> RequestRead:
+    return service.request_access(session=session, actor=actor, settings=settings, data=data)
+
+
+@router.get("/sharing/requests", response_model=list[RequestRead], summary="共享申请队列 / request queue")
+def list_requests(session: SessionDep, actor: UserDep, box: Literal["incoming", "outgoing"] = "incoming",
+                  status: str | None = None, overdue: bool = False) -> list[RequestRead]:
+    return service.list_requests(session=session, actor=actor, box=box, status=status, overdue_only=overdue)
+
+
+@router.post("/sharing/requests/{request_id}/decision", response_model=RequestRead, summary="审核共享申请")
+def decide(request_id: int, data: DecisionCreate, session: SessionDep, settings: SettingsDep,
+           actor: UserDep) -> RequestRead:
+    return service.decide(session=session, actor=actor, settings=settings, request_id=request_id, data=data)
+
+
+@router.post("/sharing/requests/{request_id}/dispute", response_model=RequestRead, summary="提出争议")
+def dispute(request_id: int, data: DisputeCreate, session: SessionDep, actor: UserDep) -> RequestRead:
+    return service.raise_dispute(session=session, actor=actor, request_id=request_id, data=data)
+
+
+@router.post("/sharing/requests/{request_id}/resolve", response_model=RequestRead, summary="协调争议（平台管理员）")
+def resolve(request_id: int, data: DisputeResolve, session: SessionDep, settings: SettingsDep,
+            actor: UserDep) -> RequestRead:
+    return service.resolve_dispute(session=session, actor=actor, settings=settings, request_id=request_id, data=data)
+
+
+@router.post("/sharing/grants/{grant_id}/revoke", response_model=GrantRead, summary="撤销授权")
+def revoke(grant_id: int, data: RevokeCreate, session: SessionDep, actor: UserDep) -> GrantRead:
+    return service.revoke_grant(session=session, actor=actor, grant_id=grant_id, data=data)
+
+
+@router.get("/sharing/grants", response_model=list[GrantRead], summary="本部门有效授权 / my department's grants")
+def my_grants(session: SessionDep, actor: UserDep) -> list[GrantRead]:
+    if actor.department_id is None:
+        return []
+    return [GrantRead.model_validate(g) for g in service.grants_of_department(session, actor.department_id)]
+
+
+@router.get("/sharing/notifications", summary="站内通知 / notifications")
+def notifications(session: SessionDep, actor: UserDep) -> list[dict[str, Any]]:
+    return [{"id": n.id, "kind": n.kind, "message": n.message, "request_id": n.request_id,
+             "created_at": n.created_at.isoformat()} for n in service.notifications(session=session, actor=actor)]
+
+
+@router.post("/sharing/profile", summary="下载 Delta Sharing 配置文件（含新令牌）")
+def delta_profile(request: Request, session: SessionDep, actor: UserDep,
+                  days: int = Query(90, ge=1, le=365)) -> Response:
+    tok = create_token(session=session, actor=actor, data=TokenCreate(name="delta-sharing", expires_in_days=days))
+    body = profile(str(request.base_url).rstrip("/") + "/delta-sharing", tok.token)
+    return Response(json.dumps(body, indent=2), media_type="application/json",
+                    headers={"Content-Disposition": 'attachment; filename="shudata.share"'})
+
+
+def _download(data: bytes, media: str, name: str) -> Response:
+    return Response(data, media_type=media,
+                    headers={"Content-Disposition": f"attachment; filename=\"shared\"; filename*=UTF-8''{quote(name)}"})
+
+
+@router.get("/shared/rows", summary="按授权获取脱敏数据 / masked rows under a grant")
+def shared_rows(session: SessionDep, settings: SettingsDep, actor: UserDep,
+                resource: str = Query(..., description="资源代码、别名或名称"), version: int | None = None,
+                offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=10_000),
+                format: Literal["json", "csv", "xlsx", "parquet"] = "json",
+                filter: str | None = Query(None, description="进一步缩小范围的行过滤条件（不能扩大授权）")) -> Any:
+    view = delivery.grant_view(session=session, settings=settings, actor=actor, resource_key=resource,
+                               version=version, extra_filter=filter)
+    page, total = delivery.fetch_page(session=session, settings=settings, actor=actor, view=view, offset=offset,
+                                      limit=limit)
+    if format == "json":
+        return {"resource": view.resource.code, "version": view.version.version, "grant": view.grant.id,
+                "columns": page.schema.names, "rows": [list(r.values()) for r in page.to_pylist()], "total": total,
+                "offset": offset, "limit": limit}
+    stem = f"{view.resource.name}-v{view.version.version}"
+    if format == "csv":
+        return _download(to_csv_bytes(page), "text/csv; charset=utf-8", f"{stem}.csv")
+    if format == "xlsx":
+        return _download(to_xlsx_bytes(page), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                         f"{stem}.xlsx")
+    return _download(to_parquet_bytes(page), "application/vnd.apache.parquet", f"{stem}.parquet")
+
+
+@router.get("/shared/changes", summary="增量数据（自版本 N 起新增或变化的行）")
+def shared_changes(session: SessionDep, settings: SettingsDep, actor: UserDep, resource: str = Query(...),
+                   since_version: int = Query(..., ge=1), key: str = Query(..., description="声明的主键信息项")
+                   ) -> dict[str, Any]:
+    view, table = delivery.changes_since(session=session, settings=settings, actor=actor, resource_key=resource,
+                                         since_version=since_version, key=key)
+    return {"resource": view.resource.code, "version": view.version.version, "since_version": since_version,
+            "columns": table.schema.names, "rows": [list(r.values()) for r in table.to_pylist()]}

@@ -1,0 +1,157 @@
+"""Masked delivery under grants: only granted fields and rows, masking applied, every denial audited.
+
+The masking profile is the desensitization engine's job; here it is replaced at its one
+seam (``shudata.sharing.masking.profile_exprs``) by a fixed rewrite so that delivery is
+tested on its own. tests/integration/test_delta_sharing.py uses the real engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import func, select, update
+from sqlglot import parse_one
+
+from shudata.audit.models import AuditEntry
+from shudata.catalog.access import find_resource
+from shudata.core.types import Actor
+from shudata.lake.service import write_version
+from shudata.sharing import delivery, service
+from shudata.sharing.models import SharingDelivery, SharingGrant
+from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate
+
+TODAY = dt.date.today()
+ROWS = pa.table({"统一社会信用代码": ["91510100MA6CB8AG5D", "91510100MA6CB8AG6B", "91510100MA6CB8AG7X"],
+                 "机构名称": ["成都甲公司", "成都乙公司", "绵阳丙公司"],
+                 "法定代表人": ["张三", "李四", "王五"],
+                 "注册资本": ["100", "2000", "50"]})
+
+
+@pytest.fixture(autouse=True)
+def fixed_masking(monkeypatch):
+    """Mask 机构名称 to its first character + '**' (stands in for the privacy engine's profile)."""
+    mask = {"机构名称": parse_one("left(机构名称, 1) || '**'")}
+    monkeypatch.setattr(delivery, "profile_exprs", lambda session, resource, profile, columns: mask)
+
+
+@pytest.fixture
+def shared(rt, world, client, token_for):
+    with rt.transaction() as s:
+        for code in ("201001/000001", "201001/000002"):
+            write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, code),
+                          batches_or_table=ROWS, source_name="企业.csv", source_format="csv")
+        r = service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
+            resource="201001/000002", fields=["统一社会信用代码", "机构名称", "注册资本"], purpose="业务协同",
+            basis="《税收征收管理法》", use_from=TODAY, use_until=TODAY + dt.timedelta(days=30)))
+        service.decide(session=s, actor=world.steward, settings=rt.settings, request_id=r.id, data=DecisionCreate(
+            decision="approve_partial", reason="仅成都企业", fields=["统一社会信用代码", "机构名称"],
+            row_filter="统一社会信用代码 LIKE '915101%' AND 机构名称 LIKE '成都%'", quota_calls_per_day=5))
+    return {"user": token_for("c_user"), "steward": token_for("p_steward"), "other": token_for("c_steward"),
+            "grant": r.id}
+
+
+def test_grant_delivers_only_granted_fields_and_rows_masked(client, shared):
+    r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002"}, headers=shared["user"])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["columns"] == ["统一社会信用代码", "机构名称"]
+    assert body["total"] == 2
+    assert sorted(row[1] for row in body["rows"]) == ["成**", "成**"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
+def test_ungranted_column_never_appears_in_any_format(client, shared, fmt):
+    r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002", "format": fmt},
+                   headers=shared["user"])
+    assert r.status_code == 200
+    if fmt == "parquet":
+        t = pq.read_table(io.BytesIO(r.content))
+        assert t.column_names == ["统一社会信用代码", "机构名称"]
+        assert "成都甲公司" not in t.column("机构名称").to_pylist()
+    elif fmt == "csv":
+        text = r.content.decode("utf-8-sig")
+        assert "法定代表人" not in text and "张三" not in text and "绵阳" not in text and "成都甲公司" not in text
+    else:
+        from openpyxl import load_workbook
+
+        cells = [c.value for row in load_workbook(io.BytesIO(r.content)).active.iter_rows() for c in row]
+        assert "法定代表人" not in cells and "张三" not in cells and "成都甲公司" not in cells
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "1=1 OR 机构名称 LIKE '%'",  # tries to widen: still ANDed with the grant's filter
+        "法定代表人 = '张三'",  # an ungranted column
+        "统一社会信用代码 IN (SELECT 统一社会信用代码 FROM t)",  # a subquery
+    ],
+)
+def test_query_parameter_filter_cannot_widen_the_grant(client, shared, hostile):
+    r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002", "filter": hostile},
+                   headers=shared["user"])
+    if r.status_code == 200:
+        assert r.json()["total"] <= 2
+        assert all("绵阳" not in str(row) for row in r.json()["rows"])
+    else:
+        assert r.status_code == 422
+
+
+def test_no_grant_and_other_departments_are_403_and_audited(client, shared, rt):
+    no_grant = client.get("/api/v1/shared/rows", params={"resource": "201001/000001"}, headers=shared["user"])
+    assert no_grant.status_code == 403 and "申请" in no_grant.json()["error"]["message"]
+    other = client.get("/api/v1/shared/rows", params={"resource": "201001/000002"}, headers=shared["steward"])
+    assert other.status_code == 403
+    with rt.transaction() as s:
+        denied = s.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.outcome == "denied", AuditEntry.action == "sharing.grant.use"))
+    assert denied == 2
+
+
+def test_revoked_grant_is_403_on_the_next_call(client, shared, rt, world):
+    assert client.get("/api/v1/shared/rows", params={"resource": "201001/000002"},
+                      headers=shared["user"]).status_code == 200
+    with rt.transaction() as s:
+        grant = s.scalar(select(SharingGrant))
+        service.revoke_grant(session=s, actor=world.steward, grant_id=grant.id, data=RevokeCreate(reason="停止协作"))
+    r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002"}, headers=shared["user"])
+    assert r.status_code == 403 and "撤销" in r.json()["error"]["message"]
+
+
+def test_expired_grant_is_403(client, shared, rt):
+    with rt.transaction() as s:
+        s.execute(update(SharingGrant).values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+    r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002"}, headers=shared["user"])
+    assert r.status_code == 403 and "过期" in r.json()["error"]["message"]
+
+
+def test_call_quota_gives_429_with_reset_time(client, shared):
+    for _ in range(5):
+        assert client.get("/api/v1/shared/rows", params={"resource": "201001/000002"},
+                          headers=shared["user"]).status_code == 200
+    r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002"}, headers=shared["user"])
+    assert r.status_code == 429
+    assert int(r.headers["Retry-After"]) > 0 and "重置" in r.json()["error"]["message"]
+
+
+def test_every_delivery_records_recipient_version_and_grant(client, shared, rt):
+    client.get("/api/v1/shared/rows", params={"resource": "201001/000002", "format": "csv"}, headers=shared["user"])
+    with rt.transaction() as s:
+        d = s.scalars(select(SharingDelivery)).one()
+    assert (d.recipient, d.version, d.channel) == ("c_user", 1, "rest")
+
+
+def test_incremental_feed_returns_changed_rows_only(client, shared, rt):
+    changed = pa.concat_tables([ROWS, pa.table({"统一社会信用代码": ["91510100MA6CB8AG8Y"], "机构名称": ["成都丁公司"],
+                                                "法定代表人": ["赵六"], "注册资本": ["10"]})])
+    with rt.transaction() as s:
+        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, "201001/000002"),
+                      batches_or_table=changed, source_name="企业2.csv", source_format="csv")
+    r = client.get("/api/v1/shared/changes", params={"resource": "201001/000002", "since_version": 1,
+                                                     "key": "统一社会信用代码"}, headers=shared["user"])
+    assert r.status_code == 200, r.text
+    assert r.json()["version"] == 2
+    assert r.json()["rows"] == [["91510100MA6CB8AG8Y", "成**"]]  # only the new row, masked
