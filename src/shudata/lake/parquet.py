@@ -101,6 +101,26 @@ def _write_parts(staging: Path, batches: Iterator[pa.RecordBatch], schema: pa.Sc
     return WriteResult(staging=staging, schema=schema, rows=rows, bytes=size, files=files)
 
 
+def new_staging(lake_dir: Path) -> Path:
+    """An empty staging directory for writers that produce their own part files."""
+    return layout.new_staging_dir(lake_dir)
+
+
+def finish_staged(staging: Path) -> WriteResult:
+    """Seal a staging directory filled by other writers: fsync every part, read the totals."""
+    files = parts(staging)
+    if not files:
+        raise ValueError("nothing staged")
+    schema = pq.read_schema(files[0])
+    rows = size = 0
+    for f in files:
+        rows += pq.ParquetFile(f).metadata.num_rows
+        fsync_path(f)
+        size += f.stat().st_size
+    fsync_path(staging)
+    return WriteResult(staging=staging, schema=schema, rows=rows, bytes=size, files=len(files))
+
+
 def _open_writer(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
     return pq.ParquetWriter(path, schema, compression=COMPRESSION, use_dictionary=True,
                             write_statistics=True)

@@ -87,7 +87,8 @@ def write_version(
     settings: Settings,
     actor: Actor,
     resource: CatalogResource,
-    batches_or_table: pa.Table | Iterable[pa.RecordBatch],
+    batches_or_table: pa.Table | Iterable[pa.RecordBatch] | None = None,
+    staged: parquet.WriteResult | None = None,
     source_name: str,
     source_format: str,
     schema: pa.Schema | None = None,
@@ -103,14 +104,26 @@ def write_version(
 ) -> LakeVersion:
     """Store data as the next numbered version of ``resource``, atomically, and audit it.
 
+    Give the data as ``batches_or_table`` (written here) or as ``staged`` files already
+    sealed with :func:`shudata.lake.parquet.finish_staged` (the ingest pipeline writes
+    parts in parallel). Staged files are moved, never copied.
+
     Staged files are fsynced and published by rename before the row is flushed; when the
     caller's transaction rolls back, the published directory is removed again, so a
     version exists on disk and in the database together or not at all (a process killed
     in between leaves a directory no row points at, removed by :func:`cleanup`).
     """
-    require(actor, DATA_UPLOAD, resource_ref(resource))
+    try:
+        require(actor, DATA_UPLOAD, resource_ref(resource))
+    except BaseException:
+        if staged is not None:
+            parquet.discard(staged.staging)
+        raise
     number = _next_number(session, resource.id)
-    staged = parquet.write_staged(settings.lake_dir, batches_or_table, schema)
+    if staged is None:
+        if batches_or_table is None:
+            raise ValueError("write_version needs batches_or_table or staged")
+        staged = parquet.write_staged(settings.lake_dir, batches_or_table, schema)
     final = layout.new_version_path(settings.lake_dir, resource.id, number)
     try:
         parquet.publish(staged.staging, final)

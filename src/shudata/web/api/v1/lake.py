@@ -1,7 +1,135 @@
-"""/api/v1 routes of the lake capability (thin: parse, call the service, shape the answer)."""
+"""/api/v1 routes of the lake capability (thin: parse, call the service, shape the answer).
+
+Resource codes contain a slash (``101001/000123``), hence ``{code:path}``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response, StreamingResponse
+
+from shudata.catalog.access import find_resource, resource_ref
+from shudata.catalog.actions import DATA_UPLOAD
+from shudata.core.errors import InvalidInput
+from shudata.jobs.ingest import ingest_file, preview_file
+from shudata.lake import reads
+from shudata.lake.export import MEDIA_TYPES, content_disposition
+from shudata.lake.ingest.source import IngestOptions
+from shudata.lake.schemas import PreviewRead, VersionRead
+from shudata.security.authz import require
+from shudata.web.deps import SessionDep, SettingsDep, UserDep
+from shudata.web.uploads import Upload, receive_upload
 
 router = APIRouter(tags=["lake"])
+
+UPLOAD_FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": "CSV/XLSX/XLS/JSON/JSONL/Parquet"},
+        "header_row": {"type": "integer", "description": "表头所在行（从 1 开始）；留空自动识别"},
+        "sheet": {"type": "string", "description": "工作表名称（XLS/XLSX）"},
+        "skip_footer": {"type": "integer", "description": "跳过末尾注释行数；留空自动识别"},
+        "encoding": {"type": "string", "description": "UTF-8 / GBK / GB18030；留空自动识别"},
+        "skip_sections": {"type": "boolean", "description": "跳过分节行，默认 true"},
+        "comment": {"type": "string", "description": "版本说明"},
+        "resource": {"type": "string", "description": "（仅预览）用于比对信息项的资源代码"}}}}}}}
+
+
+def options_from(fields: dict[str, str]) -> IngestOptions:
+    """Form fields → options (empty strings mean "guess")."""
+    def num(key: str) -> int | None:
+        raw = fields.get(key, "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit():
+            raise InvalidInput(f"{key} 应为非负整数", f"{key} must be a non-negative integer", code="bad_option")
+        return int(raw)
+
+    try:
+        return IngestOptions(
+            header_row=num("header_row"), skip_footer=num("skip_footer"),
+            sheet=fields.get("sheet", "").strip() or None, encoding=fields.get("encoding", "").strip() or None,
+            skip_sections=fields.get("skip_sections", "true").strip().lower() not in ("false", "0", "no", "off"),
+            comment=fields.get("comment", "").strip() or None)
+    except ValueError as exc:
+        raise InvalidInput(f"上传选项有误：{exc}", f"Bad upload options: {exc}", code="bad_option") from exc
+
+
+def _tmp_dir(settings: SettingsDep) -> Path:
+    return settings.data_dir / "tmp" / "uploads"
+
+
+@router.post("/resources/{code:path}/versions", response_model=VersionRead, status_code=201,
+             summary="上传数据，生成新版本 / upload a file as a new version", openapi_extra=UPLOAD_FORM)
+async def upload_version(code: str, request: Request, session: SessionDep, settings: SettingsDep,
+                         actor: UserDep) -> VersionRead:
+    """上传 CSV（UTF-8/GBK/GB18030 自动识别）、XLSX、XLS、JSON、Parquet 到目录条目，列须与信息项一致。
+    Needs ``lake.version.create`` on the entry (steward of the provider department)."""
+    res = find_resource(session, code)
+    require(actor, DATA_UPLOAD, resource_ref(res))
+    upload: Upload = await receive_upload(request, _tmp_dir(settings), settings.max_upload_bytes)
+    try:
+        options = options_from(upload.fields)
+        assert upload.path is not None
+        version = await run_in_threadpool(
+            ingest_file, session=session, settings=settings, actor=actor, resource_code=res.code,
+            path=upload.path, options=options, source_name=upload.filename, sha256=upload.sha256)
+        return reads.version_read(version, res)
+    finally:
+        upload.cleanup()
+
+
+@router.post("/lake/preview", response_model=PreviewRead, summary="预览文件（不保存）/ preview a file",
+             openapi_extra=UPLOAD_FORM)
+async def preview(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep) -> PreviewRead:
+    """识别编码、表头行、末尾注释，给出前几行和推断的信息项；可与某个目录条目的信息项比对。不保存任何数据。"""
+    upload = await receive_upload(request, _tmp_dir(settings), settings.max_upload_bytes)
+    try:
+        items = None
+        if code := upload.fields.get("resource", "").strip():
+            items = find_resource(session, code).information_items or None
+        options = options_from(upload.fields)
+        assert upload.path is not None
+        result = await run_in_threadpool(preview_file, upload.path, options, source_name=upload.filename,
+                                         items=items)
+        return PreviewRead.model_validate(result)
+    finally:
+        upload.cleanup()
+
+
+@router.get("/resources/{code:path}/versions", response_model=list[VersionRead],
+            summary="数据版本列表 / versions of an entry")
+def list_versions(code: str, session: SessionDep, actor: UserDep) -> list[VersionRead]:
+    return reads.versions_of(session=session, actor=actor, resource_code=code)
+
+
+@router.get("/resources/{code:path}/versions/{version}", response_model=VersionRead,
+            summary="数据版本信息 / one version")
+def get_version(code: str, version: int, session: SessionDep, actor: UserDep) -> VersionRead:
+    return reads.version_meta(session=session, actor=actor, resource_code=code, version=version)
+
+
+@router.get("/resources/{code:path}/rows", summary="读取数据行（分页 JSON 或下载）/ rows of a version",
+            responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}})
+def rows(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
+         version: int | None = Query(None, ge=1, description="版本号；留空为最新版本（时间回溯）"),
+         offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, description="每页行数，不超过上限"),
+         format: Literal["json", "csv", "xlsx", "parquet"] = Query("json", description="json 分页；其余下载整个版本"),
+         ) -> Response:
+    """json: ``{columns, rows, total, offset, limit, version}``; csv（UTF-8 BOM）/xlsx/parquet 下载整个版本。"""
+    if format == "json":
+        page = reads.read_rows(session=session, settings=settings, actor=actor, resource_code=code,
+                               version=version, offset=offset, limit=limit)
+        return Response(page.to_json(), media_type="application/json")
+    dl = reads.download(session=session, settings=settings, actor=actor, resource_code=code, version=version,
+                        fmt=format)
+    headers = {"Content-Disposition": content_disposition(dl.filename)}
+    if dl.stream is not None:
+        return StreamingResponse(dl.stream, media_type=dl.media_type, headers=headers)
+    assert dl.file is not None
+    data = dl.file.read()
+    dl.file.close()
+    return Response(data, media_type=dl.media_type, headers=headers)

@@ -1,0 +1,1 @@
+"""L5 orchestration across capabilities (ingest → check → version; scheduled pulls)."""

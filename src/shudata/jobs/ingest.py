@@ -1,0 +1,175 @@
+"""Ingest a file into a catalog entry as a new lake version.
+
+The pipeline is a tuple of small steps over one :class:`IngestRun`::
+
+    inspect → check_columns → stage → [quality hooks] → publish
+
+Each step reads and fills the run; inserting a step (the quality package's quarantine,
+run over the staged Parquet parts before they are published) is a one-line change to
+``STEPS``. Any error discards the staged files: nothing is published, nothing is left.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shudata.catalog.access import find_resource, resource_ref
+from shudata.catalog.actions import DATA_UPLOAD
+from shudata.catalog.models import CatalogResource
+from shudata.core.config import Settings
+from shudata.core.errors import ShudataError
+from shudata.core.types import Actor
+from shudata.lake import parquet
+from shudata.lake.ingest import readers
+from shudata.lake.ingest.plan import plan_columns, propose_items
+from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, no_data
+from shudata.lake.ingest.types import ColumnSpec
+from shudata.lake.models import LakeVersion
+from shudata.lake.service import write_version
+from shudata.quality import ingest_step as quality_ingest
+from shudata.security.authz import require
+
+
+@dataclass
+class IngestRun:
+    """The state of one ingestion, passed from step to step."""
+
+    session: Session
+    settings: Settings
+    actor: Actor
+    resource: CatalogResource
+    path: Path
+    source_name: str
+    options: IngestOptions
+    progress: Progress | None = None
+    sha256: str | None = None
+    info: SourceInfo | None = None
+    specs: list[ColumnSpec] = field(default_factory=list)
+    staging: Path | None = None
+    stats: StageStats | None = None
+    quarantined_rows: int = 0
+    extra_audit: dict[str, Any] = field(default_factory=dict)
+    version: LakeVersion | None = None
+
+
+Step = Callable[[IngestRun], None]
+
+
+def inspect(run: IngestRun) -> None:
+    run.info = readers.inspect(run.path, run.source_name, run.options)
+
+
+def check_columns(run: IngestRun) -> None:
+    assert run.info is not None
+    run.specs = plan_columns(run.info, run.resource.information_items or [])
+
+
+def stage(run: IngestRun) -> None:
+    assert run.info is not None
+    run.staging = parquet.new_staging(run.settings.lake_dir)
+    run.stats = readers.stage(run.info, run.specs, run.staging, run.options, run.progress)
+    if run.stats.rows == 0:
+        raise no_data(run.source_name)
+
+
+def publish(run: IngestRun) -> None:
+    assert run.info is not None and run.staging is not None and run.stats is not None
+    staged = parquet.finish_staged(run.staging)
+    run.version = write_version(
+        session=run.session, settings=run.settings, actor=run.actor, resource=run.resource, staged=staged,
+        source_name=run.source_name, source_format=run.info.format, encoding=run.info.encoding,
+        header_row=run.info.header_row, sheet=run.info.sheet, skipped_rows=run.stats.skipped_rows,
+        source_sha256=run.sha256, source_bytes=run.info.size, quarantined_rows=run.quarantined_rows,
+        comment=run.options.comment,
+        audit_details={"footer_rows": run.stats.footer_rows, "skipped_rows": run.stats.skipped_rows,
+                       "sha256": run.sha256, **run.extra_audit})
+    run.staging = None  # moved into place
+
+
+STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen, publish, quality_ingest.record)
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_code: str, path: Path,
+                options: IngestOptions | None = None, source_name: str | None = None,
+                sha256: str | None = None, progress: Progress | None = None,
+                steps: tuple[Step, ...] | None = None) -> LakeVersion:
+    """Check ``path`` against the entry ``resource_code`` and store it as its next version.
+
+    Args:
+        source_name: the uploaded file's name (shown and audited; ``path`` is a temp file).
+        sha256: the file's SHA-256 when the caller already computed it (uploads do).
+        progress: called with (done, total) while data is written.
+
+    Raises:
+        NotFound: no such entry. PermissionDenied: the actor may not upload to it.
+        InvalidInput / UnsupportedMedia: the file is refused; nothing is stored.
+    """
+    resource = find_resource(session, resource_code)
+    require(actor, DATA_UPLOAD, resource_ref(resource))
+    run = IngestRun(session=session, settings=settings, actor=actor, resource=resource, path=Path(path),
+                    source_name=source_name or Path(path).name, options=options or IngestOptions(),
+                    progress=progress, sha256=sha256)
+    try:
+        for step in steps or STEPS:
+            step(run)
+    except ShudataError as exc:
+        _tag(exc, resource)
+        raise
+    finally:
+        if run.staging is not None:
+            parquet.discard(run.staging)
+        if run.info is not None:
+            readers.forget(run.info)
+    assert run.version is not None
+    return run.version
+
+
+def _tag(exc: ShudataError, resource: CatalogResource) -> None:
+    """Name the action and the entry in the error, so the audit record of the refusal does."""
+    if exc.details is None:
+        exc.details = {}
+    if isinstance(exc.details, dict):
+        exc.details.setdefault("action", DATA_UPLOAD.name)
+        exc.details.setdefault("resource_type", "catalog.resource")
+        exc.details.setdefault("resource_id", resource.code)
+
+
+def preview_file(path: Path, options: IngestOptions | None = None, *, source_name: str | None = None,
+                 items: list[Any] | None = None, rows: int = 20) -> dict[str, Any]:
+    """What the platform understands of a file, without storing anything: format, encoding,
+    sheets, header-row and footer guesses, first rows, proposed information items, and (when
+    the entry's ``items`` are given) whether the columns match them."""
+    options = options or IngestOptions()
+    info = readers.inspect(Path(path), source_name or Path(path).name, options)
+    try:
+        check: dict[str, Any] | None = None
+        if items:
+            try:
+                plan_columns(info, items)
+                check = {"ok": True, "missing": [], "extra": [], "mistyped": []}
+            except ShudataError as exc:
+                d = exc.details if isinstance(exc.details, dict) else {}
+                check = {"ok": False, "message": exc.zh, "message_en": exc.en, "missing": d.get("missing", []),
+                         "extra": d.get("extra", []), "mistyped": d.get("mistyped", [])}
+        return {
+            "source_name": info.name, "format": info.format, "encoding": info.encoding, "sheet": info.sheet,
+            "sheets": info.sheets, "header_row": info.header_row, "footer_rows": info.footer_rows,
+            "columns": info.columns, "head_rows": info.head_rows[:rows], "rows": info.sample[:rows],
+            "proposed_items": propose_items(info), "check": check,
+        }
+    finally:
+        readers.forget(info)

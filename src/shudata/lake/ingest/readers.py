@@ -1,0 +1,68 @@
+"""One entry point over every format: ``inspect`` a file, then ``stage`` its data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from shudata.core.errors import UnsupportedMedia
+from shudata.lake.ingest import csv, json, parquet, sheet, xls, xlsx
+from shudata.lake.ingest.detect import detect_encoding, sniff_format
+from shudata.lake.ingest.source import Cell, IngestOptions, Progress, SourceInfo, StageStats, empty_file
+from shudata.lake.ingest.types import ColumnSpec
+
+FORMATS = ("csv", "tsv", "xlsx", "xls", "json", "jsonl", "parquet")
+_ROWS: dict[int, list[list[Cell]]] = {}
+
+
+def detect_format(path: Path, name: str) -> str:
+    if path.stat().st_size == 0:
+        raise empty_file(name)
+    with path.open("rb") as f:
+        head = f.read(4096)
+    fmt = sniff_format(head, name)
+    if fmt not in FORMATS:
+        raise UnsupportedMedia(f"不支持的文件格式 {fmt}；支持 CSV、XLSX、XLS、JSON、JSONL、Parquet",
+                               f"Unsupported format {fmt}; CSV, XLSX, XLS, JSON, JSONL and Parquet are supported",
+                               code="unsupported_format")
+    return fmt
+
+
+def inspect(path: Path, name: str, options: IngestOptions) -> SourceInfo:
+    """Understand a file (format, encoding, header, footer, columns, sample) without storing anything."""
+    fmt = detect_format(path, name)
+    size = path.stat().st_size
+    if fmt in ("csv", "tsv"):
+        return csv.inspect_csv(path, name, options)
+    if fmt == "parquet":
+        return parquet.inspect_parquet(path, name, options)
+    enc = None
+    if fmt in ("xlsx", "xls"):
+        rows, chosen, sheets = (xlsx.read_xlsx if fmt == "xlsx" else xls.read_xls)(path, options.sheet)
+    else:
+        enc = detect_encoding(path, options.encoding)
+        rows, chosen, sheets = json.read_json(path, fmt, enc), None, []
+    info = sheet.inspect_rows(rows, name=name, fmt=fmt, options=options, sheet=chosen, sheets=sheets,
+                              path=path, size=size)
+    info.encoding = enc
+    _ROWS[id(info)] = sheet.data_rows(rows, info)
+    return info
+
+
+def stage(info: SourceInfo, specs: Sequence[ColumnSpec], staging: Path, options: IngestOptions,
+          progress: Progress | None = None) -> StageStats:
+    """Write the file's data rows, converted per ``specs``, as Parquet parts in ``staging``."""
+    if info.format in ("csv", "tsv"):
+        return csv.stage_csv(info, specs, staging, options, progress)
+    if info.format == "parquet":
+        return parquet.stage_parquet(info, specs, staging, options, progress)
+    rows = _ROWS.pop(id(info), None)
+    if rows is None:
+        fresh = inspect(info.path, info.name, options)
+        rows = _ROWS.pop(id(fresh), [])
+    return sheet.stage_rows(rows, info, specs, staging, options, progress)
+
+
+def forget(info: SourceInfo) -> None:
+    """Drop rows cached for ``info`` (when it is not going to be staged)."""
+    _ROWS.pop(id(info), None)

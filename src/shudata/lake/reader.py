@@ -1,0 +1,114 @@
+"""Fast reads of one version's rows: page by offset without scanning the whole version.
+
+Version files never change once published, so their Parquet metadata and recently read
+row groups are cached (bounded by bytes) and shared by every request. A page costs a
+slice of a cached row group, nothing more.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CACHE_BYTES = 256 << 20
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Row groups of a version in order: (file, group index) with their first row numbers."""
+
+    groups: tuple[tuple[Path, int], ...]
+    starts: tuple[int, ...]
+    total: int
+    schema: pa.Schema
+
+
+class _Cache:
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.lock = threading.Lock()
+        self.layouts: dict[tuple[Path, ...], Layout] = {}
+        self.groups: OrderedDict[tuple[Path, int], pa.Table] = OrderedDict()
+        self.size = 0
+
+    def layout(self, files: Sequence[Path]) -> Layout:
+        key = tuple(files)
+        with self.lock:
+            hit = self.layouts.get(key)
+        if hit is not None:
+            return hit
+        groups: list[tuple[Path, int]] = []
+        starts: list[int] = []
+        total = 0
+        schema: pa.Schema | None = None
+        for f in files:
+            meta = pq.ParquetFile(f)
+            schema = schema or meta.schema_arrow
+            for i in range(meta.metadata.num_row_groups):
+                groups.append((f, i))
+                starts.append(total)
+                total += meta.metadata.row_group(i).num_rows
+        lay = Layout(tuple(groups), tuple(starts), total, schema or pa.schema([]))
+        with self.lock:
+            if len(self.layouts) > 4096:
+                self.layouts.clear()
+            self.layouts[key] = lay
+        return lay
+
+    def group(self, path: Path, index: int) -> pa.Table:
+        key = (path, index)
+        with self.lock:
+            hit = self.groups.get(key)
+            if hit is not None:
+                self.groups.move_to_end(key)
+                return hit
+        table = pq.ParquetFile(path).read_row_group(index)
+        with self.lock:
+            if key not in self.groups:
+                self.groups[key] = table
+                self.size += table.nbytes
+                while self.size > self.max_bytes and len(self.groups) > 1:
+                    _, old = self.groups.popitem(last=False)
+                    self.size -= old.nbytes
+        return table
+
+
+_CACHE = _Cache(CACHE_BYTES)
+
+
+def layout(files: Sequence[Path]) -> Layout:
+    return _CACHE.layout(files)
+
+
+def read_page(files: Sequence[Path], offset: int, limit: int) -> tuple[pa.Table, int]:
+    """Rows ``offset`` … ``offset + limit`` of the version made of ``files``, and the total."""
+    lay = _CACHE.layout(files)
+    if offset >= lay.total or limit <= 0:
+        return lay.schema.empty_table(), lay.total
+    parts: list[pa.Table] = []
+    i = bisect.bisect_right(lay.starts, offset) - 1
+    need = min(limit, lay.total - offset)
+    pos = offset
+    while need > 0 and i < len(lay.groups):
+        table = _CACHE.group(*lay.groups[i])
+        local = pos - lay.starts[i]
+        piece = table.slice(local, need)
+        parts.append(piece)
+        need -= piece.num_rows
+        pos += piece.num_rows
+        i += 1
+    out = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+    return out, lay.total
+
+
+def iter_batches(files: Sequence[Path], batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
+    """Every row of the version, in batches (for downloads)."""
+    for f in files:
+        yield from pq.ParquetFile(f).iter_batches(batch_size=batch_rows)

@@ -1,0 +1,106 @@
+"""Reading versions: list them, page their rows, download them. Reading data needs
+``lake.version.read`` on the entry (:func:`shudata.catalog.access.require_read_data`) and
+every read is audited (``lake.version.read``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO
+
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from shudata.audit.events import AuditEvent
+from shudata.audit.ledger import record
+from shudata.catalog.access import find_resource, require_read_data
+from shudata.catalog.actions import DATA_READ, RESOURCE_VIEW
+from shudata.catalog.models import CatalogResource
+from shudata.core.config import Settings
+from shudata.core.errors import InvalidInput
+from shudata.core.types import Actor
+from shudata.lake import export, reader
+from shudata.lake.models import LakeVersion
+from shudata.lake.schemas import VersionRead
+from shudata.lake.service import get_version, list_versions, version_files
+from shudata.security.authz import require
+
+
+def version_read(v: LakeVersion, resource: CatalogResource) -> VersionRead:
+    return VersionRead.model_validate({**{c: getattr(v, c) for c in VersionRead.model_fields if hasattr(v, c)},
+                                       "resource_code": resource.code})
+
+
+def versions_of(*, session: Session, actor: Actor, resource_code: str) -> list[VersionRead]:
+    """Every version of an entry, newest first (metadata: any logged-in user)."""
+    require(actor, RESOURCE_VIEW)
+    res = find_resource(session, resource_code)
+    return [version_read(v, res) for v in list_versions(session, res.id)]
+
+
+def version_meta(*, session: Session, actor: Actor, resource_code: str, version: int | None) -> VersionRead:
+    require(actor, RESOURCE_VIEW)
+    res = find_resource(session, resource_code)
+    return version_read(get_version(session, res.id, version), res)
+
+
+def _readable(session: Session, actor: Actor, resource_code: str, version: int | None
+              ) -> tuple[CatalogResource, LakeVersion]:
+    res = find_resource(session, resource_code)
+    require_read_data(actor, res)
+    return res, get_version(session, res.id, version)
+
+
+def _audit(session: Session, actor: Actor, res: CatalogResource, v: LakeVersion, **details: object) -> None:
+    record(session, actor, AuditEvent(DATA_READ.name, resource_type="catalog.resource", resource_id=res.code,
+                                      details={"version": v.version, **details}))
+
+
+@dataclass
+class Page:
+    table: pa.Table
+    total: int
+    offset: int
+    limit: int
+    version: int
+
+    def to_json(self) -> bytes:
+        return export.page_json(self.table, total=self.total, offset=self.offset, limit=self.limit,
+                                version=self.version)
+
+
+def read_rows(*, session: Session, settings: Settings, actor: Actor, resource_code: str,
+              version: int | None = None, offset: int = 0, limit: int = 100) -> Page:
+    """One page of a version's rows (newest version when ``version`` is None)."""
+    if offset < 0 or limit < 1 or limit > settings.page_size_max:
+        raise InvalidInput(f"分页参数无效：offset ≥ 0，1 ≤ limit ≤ {settings.page_size_max}",
+                           f"Bad paging: offset ≥ 0 and 1 ≤ limit ≤ {settings.page_size_max}", code="bad_paging")
+    res, v = _readable(session, actor, resource_code, version)
+    table, total = reader.read_page(version_files(settings, v), offset, limit)
+    _audit(session, actor, res, v, offset=offset, limit=limit, format="json")
+    return Page(table, total, offset, limit, v.version)
+
+
+@dataclass
+class Download:
+    filename: str
+    media_type: str
+    stream: Iterator[bytes] | None = None
+    file: IO[bytes] | None = None
+
+
+def download(*, session: Session, settings: Settings, actor: Actor, resource_code: str,
+             version: int | None, fmt: str) -> Download:
+    """The whole version as CSV (UTF-8 BOM), XLSX or Parquet; values neutralised in CSV/XLSX."""
+    if fmt not in ("csv", "xlsx", "parquet"):
+        raise InvalidInput(f"不支持的格式 {fmt}；可选 json、csv、xlsx、parquet",
+                           f"Unsupported format {fmt}; use json, csv, xlsx or parquet", code="bad_format")
+    res, v = _readable(session, actor, resource_code, version)
+    files = version_files(settings, v)
+    name = f"{res.name}_v{v.version}.{fmt}"
+    _audit(session, actor, res, v, format=fmt, rows=v.rows)
+    if fmt == "csv":
+        return Download(name, export.MEDIA_TYPES["csv"], stream=export.csv_stream(files))
+    if fmt == "xlsx":
+        return Download(name, export.MEDIA_TYPES["xlsx"], file=export.xlsx_file(files, v.rows, res.name))
+    return Download(name, export.MEDIA_TYPES["parquet"], file=export.parquet_file(files))
