@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test venv dev-venv browser lint bench-quick clean
+.PHONY: demo test venv dev-venv browser clients lint bench-quick clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,8 +34,17 @@ browser:
 	  fi; \
 	fi
 
+## Official protocol clients, each in its own virtualenv (their pins are tight)
+DS_VENV := tests/.venv-delta-sharing
+$(DS_VENV)/.installed:
+	$(PY) -m venv $(DS_VENV)
+	$(DS_VENV)/bin/pip install -q delta-sharing==1.4.2
+	touch $@
+
+clients: $(DS_VENV)/.installed
+
 ## One command: set up and run the whole test suite (SQLite and PostgreSQL, browser tests)
-test: dev-venv browser
+test: dev-venv browser clients
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest
 
