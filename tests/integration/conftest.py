@@ -53,4 +53,4 @@ def live_server(rt: Runtime) -> Iterator[LiveServer]:
 
 from support.sharing import World, world  # noqa: E402
 
-__all__ = ["World", "LiveServer", "free_port", "live_server", "world"]
+__all__ = ["LiveServer", "World", "free_port", "live_server", "world"]
