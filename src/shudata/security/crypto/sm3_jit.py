@@ -16,7 +16,7 @@ import numpy as np
 try:  # optional accelerator
     from numba import njit
 except ImportError:  # pragma: no cover - exercised only without numba
-    njit = None
+    njit = None  # type: ignore[assignment]
 
 M32 = 0xFFFFFFFF
 _TJ = np.array([(((t << (j % 32)) | (t >> (32 - j % 32))) & M32) if j % 32 else t

@@ -11,7 +11,7 @@ Messages are grouped by their padded block count; every group runs in lock step.
 
 >>> import hashlib
 >>> msgs = [b"abc", b"", "张三".encode()]
->>> [d.hex() for d in sm3_many(msgs)] == [hashlib.new("sm3", m).hexdigest() for m in msgs]
+>>> [bytes(d).hex() for d in sm3_many(msgs)] == [hashlib.new("sm3", m).hexdigest() for m in msgs]
 True
 >>> import hmac
 >>> key = b"k" * 16

@@ -1,0 +1,1 @@
+"""Detection: recognizers (pattern + context words + validation) and column classification."""

@@ -1,0 +1,136 @@
+"""Validators: a value that matched a pattern is kept only if it is *real*.
+
+Check digits, real dates and real region codes reuse :mod:`shudata.standards`. Each
+validator takes one normalised string (run on a bounded sample, never a whole table).
+
+>>> VALIDATORS["cn_resident_id"]("11010519491231002X")
+True
+>>> VALIDATORS["cn_resident_id"]("110105194912310021")
+False
+>>> VALIDATORS["bank_card"]("6222020200112233446")
+True
+>>> VALIDATORS["cn_mobile"]("13812345678"), VALIDATORS["cn_mobile"]("12012345678")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import ipaddress
+import re
+from collections.abc import Callable
+from importlib import resources
+
+from shudata.standards.cn_id import is_valid_legacy_15, is_valid_resident_id
+from shudata.standards.luhn import is_valid_luhn
+from shudata.standards.regions import is_known_county_code, name_index
+from shudata.standards.uscc import is_valid_uscc
+
+MOBILE_RE = re.compile(r"^(?:\+?86)?1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])\d{8}$")
+BIN_PREFIXES = ("62", "4", "5", "3", "60", "9")
+ADDRESS_MARKERS = ("路", "街", "道", "号", "巷", "村", "镇", "乡", "小区", "栋", "单元", "室", "大道", "组", "社区")
+NOT_NAME_SUFFIX = tuple("省市县区镇乡村路街局厅委院所处站队校园司社部馆场店厂公")
+
+
+def resident_id(value: str) -> bool:
+    """18-digit ID with a real date, known region and check digit; or a legacy 15-digit ID."""
+    if len(value) == 15:
+        return is_valid_legacy_15(value) and is_known_county_code(value[:6])
+    return is_valid_resident_id(value)
+
+
+def bank_card(value: str) -> bool:
+    return 15 <= len(value) <= 19 and value.startswith(BIN_PREFIXES) and is_valid_luhn(value)
+
+
+def mobile(value: str) -> bool:
+    return MOBILE_RE.match(value) is not None
+
+
+def landline(value: str) -> bool:
+    digits = value.replace("-", "")
+    return digits.startswith("0") and not digits.startswith("00") and 10 <= len(digits) <= 12
+
+
+def ip_address(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def gps(value: str) -> bool:
+    parts = re.split(r"[,，\s]+", value.strip())
+    try:
+        a, b = (float(p) for p in parts)
+    except ValueError:
+        return False
+    return (-90 <= a <= 90 and -180 <= b <= 180) or (-180 <= a <= 180 and -90 <= b <= 90)
+
+
+def date_value(value: str) -> bool:
+    m = re.match(r"^(\d{4})[-/.年]?(\d{1,2})[-/.月]?(\d{1,2})日?", value)
+    if not m:
+        return False
+    try:
+        d = dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return False
+    return dt.date(1880, 1, 1) <= d <= dt.date.today()
+
+
+@functools.cache
+def surnames() -> tuple[frozenset[str], frozenset[str]]:
+    """(single-character surnames, compound surnames) from the bundled table."""
+    path = resources.files("shudata.privacy.detect").joinpath("data", "surnames.txt")
+    words = path.read_text(encoding="utf-8").split("\n", 1)[1].split()
+    return frozenset(w for w in words if len(w) == 1), frozenset(w for w in words if len(w) == 2)
+
+
+def person_name(value: str) -> bool:
+    """2-4 Chinese characters starting with a known surname, not ending like a place."""
+    if not 2 <= len(value) <= 4 or not all("\u4e00" <= c <= "\u9fff" or c == "·" for c in value):
+        return False
+    if value.endswith(NOT_NAME_SUFFIX):
+        return False
+    single, compound = surnames()
+    return value[:2] in compound or value[0] in single
+
+
+def address(value: str) -> bool:
+    """A region name (province, city or county) plus a street-level marker, or 3+ markers."""
+    if len(value) < 6:
+        return False
+    markers = sum(m in value for m in ADDRESS_MARKERS)
+    has_region = any(value.startswith(n) or n in value[:12] for n in _region_prefixes(value[:2]))
+    return (has_region and markers >= 1) or markers >= 3
+
+
+def _region_prefixes(head: str) -> list[str]:
+    return [n for n in name_index() if n.startswith(head)]
+
+
+def uscc(value: str) -> bool:
+    return is_valid_uscc(value)
+
+
+def email(value: str) -> bool:
+    local, _, domain = value.rpartition("@")
+    return bool(local) and "." in domain and ".." not in value
+
+
+VALIDATORS: dict[str, Callable[[str], bool]] = {
+    "cn_resident_id": resident_id,
+    "bank_card": bank_card,
+    "cn_mobile": mobile,
+    "cn_landline": landline,
+    "ip_address": ip_address,
+    "gps": gps,
+    "date": date_value,
+    "person_name": person_name,
+    "address": address,
+    "uscc": uscc,
+    "email": email,
+}

@@ -1,0 +1,114 @@
+"""The export gate: every path that lets data leave calls :func:`enforce`.
+
+Given the data about to leave and its profile, the gate scans a sample of the output and
+refuses — with the findings — when a detectable sensitive entity remains above the
+profile's tolerance. Strong recognizers (check digits or strict formats) count every
+valid value; weak ones (names, addresses, dates of birth…) count only when the column as a
+whole classifies as that entity. Free-text columns are searched for embedded entities.
+Columns masked by a format-preserving or synthetic operator are exempt by name (their
+output is valid-looking by design), and the exemption is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from shudata.core.errors import PermissionDenied
+from shudata.privacy.detect.base import ColumnFinding
+from shudata.privacy.detect.classify import classify_column, embedded, prepare, sample, valid_count
+from shudata.privacy.detect.registry import RecognizerRegistry, default_registry
+from shudata.privacy.entities import ENTITIES
+from shudata.privacy.profiles import PROFILES
+
+STRONG = frozenset({"cn_resident_id", "cn_uscc", "bank_card", "cn_mobile", "email", "ipv4", "ipv6",
+                    "cn_license_plate", "military_id", "gps"})
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """What the gate saw. ``passed`` is false when ``violations`` is not empty."""
+
+    profile: str
+    rows_scanned: int
+    violations: tuple[ColumnFinding, ...]
+    exempt: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.violations
+
+    def as_dict(self) -> dict[str, object]:
+        return {"profile": self.profile, "passed": self.passed, "rows_scanned": self.rows_scanned,
+                "violations": [v.model_dump() for v in self.violations], "exempt": dict(self.exempt)}
+
+
+class ExportRefused(PermissionDenied):
+    """The gate found unmasked sensitive data in an export."""
+
+    default_code = "export_refused"
+
+
+def _column_violations(name: str, values: pa.Array, refuse_grade: int, tolerance: float,
+                       reg: RecognizerRegistry) -> list[ColumnFinding]:
+    stripped, kept, n = prepare(values)
+    if n == 0:
+        return []
+    out: list[ColumnFinding] = []
+    weak = classify_column(name, values, reg)
+    for rec in reg.all():
+        et = ENTITIES[rec.entity]
+        if et.grade < refuse_grade:
+            continue
+        if rec.name in STRONG:
+            count = valid_count(rec, stripped if rec.strip_separators else kept)
+            if rec.text_pattern is not None:
+                count = max(count, len(embedded(rec, kept)))
+        else:
+            count = weak.matched if weak.entity == rec.entity and weak.confidence >= 0.5 else 0
+        if count and count / n > tolerance:
+            out.append(ColumnFinding(column=name, entity=rec.entity, confidence=round(count / n, 3),
+                                     evidence=f"{count}/{n} 个输出样本值仍可识别为{et.zh} / {count}/{n} sampled "
+                                              f"output values are still recognisable as {et.en}",
+                                     sampled=n, matched=count, grade=et.grade, sensitive=et.sensitive))
+    return _dedupe(out)
+
+
+def _dedupe(findings: list[ColumnFinding]) -> list[ColumnFinding]:
+    best: dict[str, ColumnFinding] = {}
+    for f in findings:
+        assert f.entity is not None
+        if f.entity not in best or f.matched > best[f.entity].matched:
+            best[f.entity] = f
+    return list(best.values())
+
+
+def check_export(data: pa.Table, *, profile: str, exempt: Mapping[str, str] | None = None,
+                 sample_rows: int = 5000, registry: RecognizerRegistry | None = None) -> GateResult:
+    """Scan ``data`` for what ``profile`` forbids; never raises for findings."""
+    prof = PROFILES[profile]
+    reg = registry or default_registry()
+    exempt = dict(exempt or {})
+    sampled = sample(data, sample_rows, seed=1)
+    violations: list[ColumnFinding] = []
+    for name in sampled.column_names:
+        if name in exempt:
+            continue
+        violations.extend(_column_violations(name, sampled.column(name).combine_chunks(), prof.refuse_grade,
+                                             prof.tolerance, reg))
+    return GateResult(profile=profile, rows_scanned=sampled.num_rows, violations=tuple(violations), exempt=exempt)
+
+
+def enforce(data: pa.Table, *, profile: str, exempt: Mapping[str, str] | None = None,
+            sample_rows: int = 5000) -> GateResult:
+    """:func:`check_export`, raising :class:`ExportRefused` (403) with the findings on failure."""
+    result = check_export(data, profile=profile, exempt=exempt, sample_rows=sample_rows)
+    if not result.passed:
+        cols = "、".join(f"{v.column}（{ENTITIES[v.entity].zh if v.entity else ''}）" for v in result.violations)
+        raise ExportRefused(f"导出被脱敏闸门拒绝：以下列仍含未脱敏的敏感信息：{cols}；请调整脱敏策略后重试",
+                            "Export refused by the desensitization gate: columns still hold unmasked sensitive data: "
+                            + ", ".join(f"{v.column} ({v.entity})" for v in result.violations),
+                            details={"action": "privacy.gate", **result.as_dict()})
+    return result

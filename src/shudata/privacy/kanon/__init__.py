@@ -1,0 +1,1 @@
+"""Privacy models (k-anonymity, l-diversity, t-closeness), optimal generalisation and risk."""

@@ -1,0 +1,109 @@
+"""Request/response models of the privacy capability."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shudata.privacy.detect.base import ColumnFinding
+
+
+class ScanReportRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    resource_id: int | None
+    version: int | None
+    source: str
+    rows: int
+    proposed_grade: int
+    confirmed_grade: int | None
+    confirmed_by: str | None
+    created_by: str
+    created_at: dt.datetime
+    columns: list[ColumnFinding]
+    proposed_grade_label: str
+
+
+class GradeConfirm(BaseModel):
+    grade: int = Field(ge=1, le=4, description="确认的分级 1-4")
+
+
+class PolicySave(BaseModel):
+    """A policy as YAML/JSON text or as an object; ``resource`` validates it against a table."""
+
+    text: str | None = Field(None, max_length=200_000)
+    policy: dict[str, Any] | None = None
+    resource: str | None = None
+
+
+class PolicyRead(BaseModel):
+    id: int
+    name: str
+    profile: str
+    revision: int
+    body: dict[str, Any]
+    created_by: str
+    updated_at: dt.datetime
+
+
+class KeyCreate(BaseModel):
+    key_id: str = Field(min_length=1, max_length=64)
+    purpose: str = Field("", max_length=200)
+
+
+class KeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key_id: str
+    purpose: str
+    active: bool
+    created_by: str
+    created_at: dt.datetime
+
+
+class MaskRequest(BaseModel):
+    policy: str | dict[str, Any] = Field(description="已保存策略的名称，或策略对象")
+    version: int | None = None
+    format: str = Field("parquet", pattern="^(parquet|json)$")
+    limit: int = Field(100, ge=1, le=10_000, description="format=json 时返回的行数")
+
+
+class MaskResult(BaseModel):
+    source: str
+    rows: int
+    columns: dict[str, str]  # column -> operator name
+    key_ids: list[str]
+    gate: dict[str, Any]
+    path: str | None = None
+    preview: list[dict[str, Any]] | None = None
+
+
+class KanonRequest(BaseModel):
+    quasi_identifiers: list[str] = Field(min_length=1)
+    k: int = Field(5, ge=1)
+    suppression: float = Field(0.0, ge=0, le=1)
+    metric: str = "loss"
+    sensitive: str | None = None
+    l_diversity: int | None = Field(None, ge=1)
+    l_kind: str = Field("distinct", pattern="^(distinct|entropy)$")
+    t_closeness: float | None = Field(None, gt=0, le=1)
+    hierarchies: dict[str, list[list[str]]] = Field(default_factory=dict, description="属性 → ARX 层次行")
+    version: int | None = None
+
+
+class DpQuery(BaseModel):
+    kind: str = Field(pattern="^(count|sum|mean|histogram)$")
+    column: str | None = None
+    epsilon: float = Field(gt=0, le=10)
+    lower: float | None = None
+    upper: float | None = None
+    bins: list[str] | None = None
+    version: int | None = None
+
+
+class BudgetSet(BaseModel):
+    consumer: str = Field(min_length=1, max_length=120)
+    epsilon_total: float = Field(gt=0, le=1000)

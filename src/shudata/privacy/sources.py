@@ -1,0 +1,65 @@
+"""Where privacy reads data: a catalog resource's lake version, or a local file."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+from sqlalchemy.orm import Session
+
+from shudata.catalog.access import find_resource, require_read_data, resource_ref
+from shudata.catalog.models import CatalogResource
+from shudata.core.config import Settings
+from shudata.core.types import Actor
+from shudata.lake.models import LakeVersion
+from shudata.lake.service import get_version, version_files
+from shudata.query.engines.base import Limits, TableSource
+from shudata.query.engines.duckdb import DuckDBEngine
+from shudata.security.authz import Action, require
+
+TABLE = "t"
+
+
+@dataclass(frozen=True)
+class ResourceData:
+    resource: CatalogResource
+    version: LakeVersion
+    source: TableSource
+
+    @property
+    def label(self) -> str:
+        return f"{self.resource.code} v{self.version.version}"
+
+
+def engine(settings: Settings) -> DuckDBEngine:
+    return DuckDBEngine(threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
+
+
+def resource_data(session: Session, settings: Settings, actor: Actor, resource: str, version: int | None,
+                  action: Action) -> ResourceData:
+    """Resolve a resource version the actor may read, checking ``action`` too."""
+    res = find_resource(session, resource)
+    require(actor, action, resource_ref(res))
+    require_read_data(actor, res)
+    v = get_version(session, res.id, version)
+    return ResourceData(res, v, TableSource(TABLE, version_files(settings, v)))
+
+
+def sample_table(settings: Settings, source: TableSource, rows: int) -> pa.Table:
+    """A reproducible random sample of at most ``rows`` rows (reservoir sampling in the engine)."""
+    sql = f"SELECT * FROM {TABLE} USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (42)"
+    return engine(settings).query(sql, {TABLE: source}, Limits(timeout_s=600))
+
+
+def whole_table(settings: Settings, source: TableSource) -> pa.Table:
+    return engine(settings).query(f"SELECT * FROM {TABLE}", {TABLE: source}, Limits(timeout_s=600))
+
+
+def parquet_source(path: Path) -> TableSource:
+    return TableSource(TABLE, [Path(path)])
+
+
+def temp_dir() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="shudata-privacy-")
