@@ -25,7 +25,7 @@ from shudata.web.deps import LangDep, SessionDep, UserDep
 from shudata.web.ui import entry_form as ef
 from shudata.web.ui.entry_view import revision_changes
 from shudata.web.ui.filters import entry_url
-from shudata.web.ui.pages_data import data_versions
+from shudata.web.ui.pages_data import PREVIEW_API, data_versions
 from shudata.web.ui.render import flash, is_htmx, page_window, redirect, render, validation_messages
 
 router = APIRouter()
@@ -65,7 +65,7 @@ def _form_page(request: Request, session: SessionDep, actor: Actor, values: dict
     departments = security.list_departments(session=session, actor=actor) if actor.is_admin else []
     return render(request, "pages/entry_form.html",
                   {"v": values, "entry": entry, "errors": errors or [], "departments": departments,
-                   "templates": _templates(session, actor)}, status_code=status_code)
+                   "templates": _templates(session, actor), "propose_url": PREVIEW_API}, status_code=status_code)
 
 
 def _templates(session: SessionDep, actor: Actor) -> list[dict[str, Any]]:
@@ -150,7 +150,7 @@ def entry_page(request: Request, session: SessionDep, actor: UserDep, code: str)
     entry = service.get_resource(session=session, actor=actor, key=code)
     revisions = service.history(session=session, actor=actor, code=entry.code)
     rights = entry_rights(actor, entry)
-    versions = data_versions(session, actor, entry) if rights["can_read"] or rights["can_upload"] else []
+    versions = data_versions(session, actor, entry)
     return render(request, "pages/entry.html",
                   {"e": entry, "revisions": revisions, "changes": revision_changes(revisions),
                    "versions": versions, **rights})

@@ -11,16 +11,17 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from shudata.catalog import service as catalog
-from shudata.catalog.actions import DATA_READ, DATA_UPLOAD
+from shudata.catalog.actions import DATA_UPLOAD
 from shudata.catalog.schemas import ResourceRead
 from shudata.core.types import Actor, ResourceRef
-from shudata.lake import service as lake
-from shudata.security.authz import allowed, require
-from shudata.web.deps import SessionDep, UserDep
+from shudata.lake import reads
+from shudata.security.authz import require
+from shudata.web.deps import SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import page_window, render
 
 router = APIRouter()
 
+PREVIEW_API = "/api/v1/lake/preview"
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "decimal", "halffloat")
 
 
@@ -53,7 +54,9 @@ def api_base(code: str) -> str:
 
 
 def is_numeric(arrow_type: str) -> bool:
-    """>>> is_numeric("double"), is_numeric("int64"), is_numeric("string")
+    """Is an Arrow type string numeric (chartable)?
+
+    >>> is_numeric("double"), is_numeric("int64"), is_numeric("string")
     (True, True, False)
     """
     return arrow_type.startswith(NUMERIC_PREFIXES)
@@ -64,17 +67,15 @@ def _ref(entry: ResourceRead) -> ResourceRef:
 
 
 def data_versions(session: Session, actor: Actor, entry: ResourceRead) -> list[VersionView]:
-    """The entry's data versions, newest first (for its readers and uploaders)."""
-    if not (allowed(actor, DATA_READ, _ref(entry)) or allowed(actor, DATA_UPLOAD, _ref(entry))):
-        return []
+    """The entry's data versions, newest first (their metadata is visible to every logged-in user)."""
     base = api_base(entry.code)
     out = []
-    for v in lake.list_versions(session, entry.id):
-        cols = list(v.columns or [])
+    for v in reads.versions_of(session=session, actor=actor, resource_code=entry.code):
+        cols = [c.model_dump() for c in v.columns]
         out.append(VersionView(
             version=v.version, rows=v.rows, columns=cols, source_name=v.source_name, source_format=v.source_format,
             encoding=v.encoding, header_row=v.header_row, created_by=v.created_by, created_at=v.created_at,
-            rows_url=f"{base}/versions/{v.version}/rows", download_url=f"{base}/versions/{v.version}/download",
+            rows_url=f"{base}/rows?version={v.version}", download_url=f"{base}/rows?version={v.version}",
             column_names=[c["name"] for c in cols], numeric_columns=[c["name"] for c in cols if is_numeric(c["type"])]))
     return out
 
@@ -85,18 +86,27 @@ def upload_page(request: Request, session: SessionDep, actor: UserDep, code: str
     require(actor, DATA_UPLOAD, _ref(entry))
     return render(request, "pages/upload.html",
                   {"e": entry, "versions": data_versions(session, actor, entry),
-                   "upload_url": f"{api_base(entry.code)}/versions"})
+                   "upload_url": f"{api_base(entry.code)}/versions", "preview_url": PREVIEW_API})
+
+
+@dataclass(frozen=True)
+class RowsView:
+    columns: list[str]
+    rows: list[list[Any]]
+    total: int
+    offset: int
+    version: int
 
 
 @router.get("/catalog/{code:path}/preview")
-def preview(request: Request, session: SessionDep, actor: UserDep, code: str, version: int | None = None,
-            offset: int = Query(0, ge=0), limit: int = Query(20, ge=1, le=200)) -> Response:
-    entry = catalog.get_resource(session=session, actor=actor, key=code)
-    page = read_rows(session, actor, entry, version, offset, limit)
+def preview(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep, code: str,
+            version: int | None = None, offset: int = Query(0, ge=0), limit: int = Query(20, ge=1, le=200)
+            ) -> Response:
+    """One page of a version's rows (htmx partial of the entry page); the read is audited."""
+    page = reads.read_rows(session=session, settings=settings, actor=actor, resource_code=code, version=version,
+                           offset=offset, limit=limit)
+    names = list(page.table.column_names)
+    rows = [[r[n] for n in names] for r in page.table.to_pylist()]
+    view = RowsView(columns=names, rows=rows, total=page.total, offset=offset, version=page.version)
     return render(request, "partials/preview.html",
-                  {"e": entry, "page": page, "pg": page_window(page.total, offset, limit)})
-
-
-def read_rows(session: Session, actor: Actor, entry: ResourceRead, version: int | None, offset: int,
-              limit: int) -> Any:
-    raise NotImplementedError
+                  {"e": {"code": code}, "page": view, "pg": page_window(page.total, offset, limit)})

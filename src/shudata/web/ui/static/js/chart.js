@@ -48,5 +48,14 @@
   ["chart-value", "chart-label", "chart-kind"].forEach(function (id) {
     document.getElementById(id).addEventListener("change", load);
   });
-  load();
+  /* Start after the row preview has loaded: one data read at a time. */
+  var started = false;
+  function start() { if (!started) { started = true; load(); } }
+  if (document.getElementById("preview-table") || !document.getElementById("preview")) { start(); }
+  else {
+    document.body.addEventListener("htmx:afterSettle", function (e) {
+      if (e.target && e.target.id === "preview") { start(); }
+    });
+    setTimeout(start, 8000);
+  }
 })();

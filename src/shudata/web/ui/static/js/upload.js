@@ -24,7 +24,9 @@
     if (!items || !items.length) { return ""; }
     return "<div class='mt-1'><b>" + esc(title) + "</b> " + items.map(function (x) {
       if (typeof x === "object") {
-        return esc(x.name || x.column || JSON.stringify(x)) + (x.expected ? " (" + esc(x.expected) + " ≠ " + esc(x.found || x.actual || "") + ")" : "");
+        return esc(x.column || x.name || JSON.stringify(x)) +
+          (x.expected ? " (" + sd.t("应为 ", "expected ") + esc(x.expected) +
+            (x.value != null ? sd.t("，如 ", ", e.g. ") + esc(x.value) : "") + ")" : "");
       }
       return esc(x);
     }).join("、") + "</div>";
@@ -53,6 +55,37 @@
       (cols ? "<div class='small text-secondary'>" + sd.t("列：", "Columns: ") + cols + "</div>" : "") +
       "<a class='btn btn-sm btn-success mt-2' id='view-entry' href='" + esc(form.dataset.entryUrl) + "'>" + sd.t("查看预览与图表", "See preview and chart") + "</a></div>";
   }
+
+  /* Before uploading: what the platform understands of the file (POST /api/v1/lake/preview). */
+  var check = document.getElementById("file-check");
+  function showCheck(p) {
+    var c = p.check || {};
+    var head = (p.columns || []).map(esc).join("、");
+    var html = "<div class='border rounded p-2 small bg-light' id='file-detected'>" +
+      "<div><i class='bi bi-info-circle'></i> " + sd.t("格式：", "Format: ") + esc(p.format) +
+      (p.encoding ? " · " + sd.t("编码：", "encoding: ") + "<b>" + esc(p.encoding) + "</b>" : "") +
+      (p.header_row != null ? " · " + sd.t("表头在第 ", "header on row ") + esc(p.header_row) + sd.t(" 行", "") : "") +
+      (p.footer_rows ? " · " + sd.t("表尾注释 ", "footer notes: ") + esc(p.footer_rows) + sd.t(" 行", " rows") : "") + "</div>" +
+      "<div class='text-secondary'>" + sd.t("列：", "Columns: ") + head + "</div>";
+    if (p.check) {
+      html += c.ok ? "<div class='text-success mt-1'><i class='bi bi-check2-circle'></i> " + sd.t("列与信息项一致", "Columns match the information items") + "</div>"
+        : "<div class='text-danger mt-1'><i class='bi bi-exclamation-triangle'></i> " + esc(sd.lang() === "en" ? c.message_en : c.message) + "</div>";
+    }
+    check.innerHTML = html + "</div>";
+    if (p.header_row != null) { form.elements.header_row.placeholder = sd.t("自动：", "auto: ") + p.header_row; }
+    if (p.footer_rows != null) { form.elements.skip_footer.placeholder = sd.t("自动：", "auto: ") + p.footer_rows; }
+  }
+  form.elements.file.addEventListener("change", function () {
+    check.innerHTML = "";
+    if (!form.elements.file.files.length || !form.dataset.previewUrl) { return; }
+    var data = new FormData();
+    data.append("file", form.elements.file.files[0]);
+    data.append("resource", form.dataset.resource);
+    check.innerHTML = "<div class='small text-secondary'><span class='spinner-border spinner-border-sm'></span> " + sd.t("正在识别文件…", "Reading the file…") + "</div>";
+    sd.fetchJSON(form.dataset.previewUrl, {method: "POST", body: data}).then(showCheck).catch(function (err) {
+      check.innerHTML = "<div class='small text-danger'>" + esc(err.message) + "</div>";
+    });
+  });
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();

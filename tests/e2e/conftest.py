@@ -1,0 +1,141 @@
+"""Browser-test fixtures: a real uvicorn server over a temp data folder, seeded through the
+services, and one headless Debian Chromium per module (Playwright).
+
+``playwright install`` is never called: the tests drive ``/usr/bin/chromium`` and are skipped
+with the reason when it is missing (outside CI).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from shudata.catalog import service as catalog
+from shudata.catalog.schemas import ResourceCreate
+from shudata.core.config import Settings
+from shudata.core.types import Actor, Role
+from shudata.db.runtime import Runtime
+from shudata.jobs.ingest import ingest_file
+from shudata.lake.models import LakeVersion
+from shudata.security.models import User
+from shudata.security.schemas import DepartmentCreate, UserCreate
+from shudata.security.service import actor_for, create_department, create_user
+from shudata.standards.uscc import complete as complete_uscc
+
+CHROMIUM = os.environ.get("SHUDATA_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DATA = Path(__file__).resolve().parents[1] / "data"
+GBK_CSV = DATA / "sichuan_gdp_2023_gbk.csv"
+PASSWORD = "Passw0rd!e2e"
+SYSTEM = Actor.system()
+
+
+@dataclass
+class Site:
+    url: str
+    rt: Runtime
+    codes: dict[str, str]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _user(rt: Runtime, username: str, role: Role, dept: int | None) -> Actor:
+    with rt.transaction() as s:
+        u = create_user(session=s, actor=SYSTEM, data=UserCreate(
+            username=username, display_name=username, password=PASSWORD, department_id=dept, roles=[role]))
+        row = s.get(User, u.id)
+        assert row is not None
+        return actor_for(row)
+
+
+def _entry(rt: Runtime, actor: Actor, **data: Any) -> str:
+    base: dict[str, Any] = {"category_code": "302001", "sharing": {"type": 1, "method": "接口"},
+                            "update_cycle": "每月", "format_category": "电子表格", "format_type": "csv"}
+    with rt.transaction() as s:
+        return catalog.register_resource(session=s, actor=actor,
+                                         data=ResourceCreate.model_validate({**base, **data})).code
+
+
+def seed(rt: Runtime, tmp: Path) -> dict[str, str]:
+    """Two departments, stewards, an admin, three entries; one with stale data (overdue)."""
+    with rt.transaction() as s:
+        market = create_department(session=s, actor=SYSTEM, data=DepartmentCreate(
+            name="四川省市场监督管理局", uscc=complete_uscc("11510000000100001"), region_code="510000")).id
+        stats = create_department(session=s, actor=SYSTEM, data=DepartmentCreate(
+            name="四川省统计局", uscc=complete_uscc("11510000000100002"), region_code="510000")).id
+    _user(rt, "admin", Role.PLATFORM_ADMIN, None)
+    sc = _user(rt, "sc_steward", Role.DATA_STEWARD, market)
+    tj = _user(rt, "tj_steward", Role.DATA_STEWARD, stats)
+    gdp_items = [{"name": "地区", "data_type": "C", "length": 20},
+                 {"name": "地区生产总值", "data_type": "N", "description": "亿元"},
+                 {"name": "常住人口", "data_type": "N", "description": "万人"}]
+    codes = {
+        "credit": _entry(rt, sc, name="四川省企业信用信息", abstract="全省企业登记、许可、处罚等信用信息。",
+                         information_items=[{"name": "统一社会信用代码", "data_type": "C", "length": 18},
+                                            {"name": "企业名称", "data_type": "C", "length": 200}]),
+        "gdp": _entry(rt, tj, name="四川省各市州主要经济指标", abstract="各市州地区生产总值与常住人口。",
+                      category_code="201001", information_items=gdp_items),
+        "stale": _entry(rt, tj, name="四川省市州人口统计（旧）", abstract="按市州的常住人口统计。",
+                        category_code="201002", information_items=gdp_items),
+    }
+    with rt.transaction() as s:
+        ingest_file(session=s, settings=rt.settings, actor=tj, resource_code=codes["stale"], path=GBK_CSV,
+                    source_name=GBK_CSV.name)
+    with rt.transaction() as s:  # the stale entry's only version is 100 days old: overdue for a monthly cycle
+        s.execute(update(LakeVersion).values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=100)))
+    return codes
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium`")
+    import uvicorn
+
+    from shudata.web.app import create_app
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    settings = Settings(env="test", data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'meta.db'}")
+    rt = Runtime.build(settings)
+    rt.migrate()
+    codes = seed(rt, tmp)
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt, migrate=False), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    yield Site(url=f"http://127.0.0.1:{port}", rt=rt, codes=codes)
+    server.should_exit = True
+    thread.join(timeout=10)
+    rt.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
