@@ -67,7 +67,10 @@ def query(sql: str = typer.Argument(..., help=SQL_HELP),
         writer.writerow(names)
         writer.writerows([[safe_cell(v) for v in row] for row in result.rows])
         return
-    table = Table(*names, title=", ".join(f"{t.code} v{t.version}" for t in result.tables) or None)
+    if result.tables:
+        console.print("[bold]" + "，".join(f"{t.code} {t.name} v{t.version}" for t in result.tables) + "[/]",
+                      soft_wrap=True)
+    table = Table(*names)
     for row in result.rows:
         table.add_row(*["" if v is None else str(v) for v in row])
     console.print(table)

@@ -1,0 +1,80 @@
+"""The DuckDB engine on plain Parquet files: views bound to exactly those files, external
+access off, configuration locked, time limit, errors as 4xx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from shudata.core.errors import InvalidInput, PermissionDenied, QueryTimeout
+from shudata.query.engines.base import Limits
+from shudata.query.engines.duckdb import DuckDBEngine
+
+
+def test_view_reads_exactly_its_files_with_chinese_columns(engine: DuckDBEngine, parquet_tables):
+    out = engine.query('SELECT "城市", count(*) AS n FROM src_people GROUP BY 1 ORDER BY 1', parquet_tables)
+    assert out.to_pylist() == [{"城市": "德阳", "n": 1}, {"城市": "成都", "n": 2}, {"城市": "绵阳", "n": 1}]
+
+
+@pytest.mark.parametrize(("sql", "error"), [
+    ("SELECT * FROM read_csv('/etc/passwd')", PermissionDenied),  # file outside allowed_paths
+    ("SELECT * FROM '/etc/hostname'", InvalidInput),  # replacement scans of paths are off
+    ("SELECT content FROM read_text('/etc/passwd')", PermissionDenied),  # whole-file read
+    ("SELECT * FROM glob('/*')", PermissionDenied),  # directory listing
+])
+def test_external_access_is_off_even_without_the_sandbox(engine: DuckDBEngine, parquet_tables, sql: str,
+                                                         error: type[Exception]):
+    with pytest.raises(error):
+        engine.query(sql, parquet_tables)
+
+
+@pytest.mark.parametrize("sql", [
+    "SET enable_external_access=true",  # configuration is locked
+    "SET allowed_paths=['/']",
+])
+def test_configuration_is_locked(engine: DuckDBEngine, parquet_tables, sql: str):
+    with pytest.raises((InvalidInput, PermissionDenied)):
+        engine.query(sql, parquet_tables)
+
+
+def test_python_variables_are_not_scanned_by_name(engine: DuckDBEngine, parquet_tables):
+    leaked_variable = pa.table({"secret": [1]})  # a replacement scan would find this frame-local table
+    assert leaked_variable.num_rows == 1
+    with pytest.raises(InvalidInput):
+        engine.query("SELECT * FROM leaked_variable", parquet_tables)
+
+
+def test_statement_time_limit_interrupts(engine: DuckDBEngine, parquet_tables):
+    with pytest.raises(QueryTimeout) as info:
+        engine.query("SELECT count(*) FROM range(10000000000) a, range(1000) b", parquet_tables,
+                     Limits(timeout_s=0.5))
+    assert info.value.status == 408
+
+
+def test_row_cap_applies_to_query_and_stream(engine: DuckDBEngine, parquet_tables):
+    limits = Limits(timeout_s=5, max_rows=7)
+    assert engine.query("SELECT * FROM range(100)", parquet_tables, limits).num_rows == 7
+    batches = list(engine.stream("SELECT * FROM range(100)", parquet_tables, limits, batch_rows=3))
+    assert sum(b.num_rows for b in batches) == 7
+
+
+def test_stream_time_limit_covers_iteration(engine: DuckDBEngine, parquet_tables):
+    with pytest.raises(QueryTimeout):
+        for _ in engine.stream("SELECT sum(a.range * b.range) FROM range(10000000000) a, range(100) b",
+                               parquet_tables, Limits(timeout_s=0.5)):
+            pass
+
+
+def test_copy_to_parquet_writes_only_the_destination(engine: DuckDBEngine, parquet_tables, tmp_path: Path):
+    dest = tmp_path / "out.parquet"
+    n = engine.copy_to_parquet('SELECT "姓名" FROM src_people WHERE "年龄" > 30', parquet_tables, dest)
+    assert n == 3 and pq.read_table(dest).column_names == ["姓名"]
+
+
+def test_unknown_column_is_a_clear_422(engine: DuckDBEngine, parquet_tables):
+    with pytest.raises(InvalidInput) as info:
+        engine.query("SELECT nope FROM src_people", parquet_tables)
+    assert info.value.status == 422 and "nope" in info.value.zh
