@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from shudata.cli import admin, audit_cmd, core_cmds, demo_cmd, node_cmd, query_cmd
+from shudata.cli import admin, audit_cmd, core_cmds, demo_cmd, node_cmd, privacy_cmd, query_cmd
 
 app = typer.Typer(name="shudata", help="蜀数 shudata：四川省大数据平台命令行 / Sichuan big-data platform CLI",
                   no_args_is_help=True, rich_markup_mode="rich")
@@ -12,8 +12,10 @@ app = typer.Typer(name="shudata", help="蜀数 shudata：四川省大数据平�
 core_cmds.register(app)
 query_cmd.register(app)
 demo_cmd.register(app)
+privacy_cmd.register(app)
 app.add_typer(admin.dept_app, name="dept")
 app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.token_app, name="token")
 app.add_typer(audit_cmd.audit_app, name="audit")
 app.add_typer(node_cmd.node_app, name="node")
+app.add_typer(sharing_cmd.sharing_app, name="sharing")

@@ -116,3 +116,34 @@ class SharingNotification(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_request.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     read_at: Mapped[dt.datetime | None]
+
+
+class SharingSubscription(Base):
+    """A consumer's webhook, called on each new version of a granted entry."""
+
+    __tablename__ = "sharing_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("sharing_grant.id"), index=True)
+    url: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    active: Mapped[bool] = mapped_column(default=True)
+    last_version: Mapped[int] = mapped_column(default=0)
+
+
+class PushDelivery(Base):
+    """One signed push of one version to one webhook, retried with back-off and logged."""
+
+    __tablename__ = "sharing_push"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("sharing_subscription.id"), index=True)
+    version: Mapped[int]
+    payload: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -22,11 +22,11 @@ from shudata.security.crypto.keys import unwrap_key, wrap_key
 from shudata.sharing.nodes import log
 from shudata.sharing.nodes.envelope import make_envelope, sign_envelope, verify_envelope, within_window
 from shudata.sharing.nodes.models import FederatedEntry, NodeIdentity, OutboxItem, TrustedPeer
+from shudata.sharing.retry import backoff
 from shudata.standards.regions import name_of
 
 NODE_MANAGE = Action("sharing.node.manage", "管理平台节点", "manage federation nodes",
                      roles=frozenset({Role.PLATFORM_ADMIN}))
-MAX_BACKOFF = dt.timedelta(hours=1)
 
 
 class Transport(Protocol):
@@ -48,7 +48,8 @@ def identity(session: Session, settings: Settings) -> NodeIdentity:
     return node
 
 
-def _private(node: NodeIdentity, settings: Settings) -> str:
+def private_key(node: NodeIdentity, settings: Settings) -> str:
+    """This node's SM2 private key, unwrapped with the master key."""
     return unwrap_key(bytes.fromhex(settings.master_key), node.private_key_wrapped, key_id="node").hex()
 
 
@@ -73,7 +74,7 @@ def send(*, session: Session, settings: Settings, peer_code: str, msg_type: str,
         raise NotFound(f"未登记或已停用的节点 {peer_code}", f"Unknown or disabled node {peer_code}")
     node = identity(session, settings)
     env = make_envelope(msg_type, node.code, peer.code, body)
-    sig = sign_envelope(env, _private(node, settings), node.public_key)
+    sig = sign_envelope(env, private_key(node, settings), node.public_key)
     log.append(session, direction="out", envelope=env, signature=sig, status="pending")
     item = OutboxItem(msg_id=env["id"], peer_code=peer.code, payload={"envelope": env, "signature": sig})
     session.add(item)
@@ -95,7 +96,7 @@ def deliver_outbox(*, session: Session, transport: Transport, now: dt.datetime |
             transport(f"{peer.base_url}/api/v1/federation/inbox", item.payload)
         except Exception as exc:  # network errors, peer refusals: retry later
             item.last_error = str(exc)[:500]
-            item.next_attempt_at = now + min(dt.timedelta(seconds=5 * 2 ** (item.attempts - 1)), MAX_BACKOFF)
+            item.next_attempt_at = now + backoff(item.attempts)
             failed += 1
             continue
         item.delivered_at = now

@@ -8,11 +8,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from shudata.query.export import to_csv_bytes, to_parquet_bytes, to_xlsx_bytes
 from shudata.security.schemas import TokenCreate
 from shudata.security.service import create_token
-from shudata.sharing import delivery, service
+from shudata.sharing import delivery, push, service, stats
 from shudata.sharing.delta_sharing.server import profile
 from shudata.sharing.schemas import (
     DecisionCreate,
@@ -119,3 +120,24 @@ def shared_changes(session: SessionDep, settings: SettingsDep, actor: UserDep, r
                                          since_version=since_version, key=key)
     return {"resource": view.resource.code, "version": view.version.version, "since_version": since_version,
             "columns": table.schema.names, "rows": [list(r.values()) for r in table.to_pylist()]}
+
+
+class SubscriptionCreate(BaseModel):
+    grant_id: int
+    url: str = Field(max_length=500, description="接收推送的 http(s) 地址")
+
+
+@router.post("/sharing/subscriptions", status_code=201, summary="登记推送订阅（新版本时回调）")
+def subscribe(data: SubscriptionCreate, session: SessionDep, actor: UserDep) -> dict[str, Any]:
+    sub = push.subscribe(session=session, actor=actor, grant_id=data.grant_id, url=data.url)
+    return {"id": sub.id, "grant_id": sub.grant_id, "url": sub.url, "last_version": sub.last_version}
+
+
+@router.get("/sharing/stats", summary="共享统计（按资源或部门）/ sharing statistics")
+def sharing_stats(session: SessionDep, actor: UserDep, by: Literal["resource", "department"] = "department",
+                  format: Literal["json", "xlsx"] = "json") -> Any:
+    rows = stats.sharing_stats(session=session, actor=actor, by=by)
+    if format == "xlsx":
+        return _download(stats.stats_xlsx(rows, "共享统计"),
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", f"共享统计-{by}.xlsx")
+    return [{k: v for k, v in vars(r).items() if not k.startswith("_")} for r in rows]

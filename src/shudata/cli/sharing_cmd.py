@@ -1,0 +1,46 @@
+"""``shudata sharing``: workflow jobs (escalation, pushes) and push verification."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from shudata.cli.context import cli_actor, console, handle_errors, runtime
+from shudata.sharing import push, service
+
+sharing_app = typer.Typer(help="共享交换 / sharing and exchange", no_args_is_help=True)
+
+
+@sharing_app.command("escalate")
+@handle_errors
+def escalate() -> None:
+    """将超过答复时限的有条件共享申请标记超期并上报平台管理员 / escalate overdue requests."""
+    rt = runtime()
+    with rt.transaction() as s:
+        ids = service.escalate_overdue(session=s, actor=cli_actor())
+    console.print(f"已督办 {len(ids)} 个超期申请：{', '.join(map(str, ids)) or '无'}")
+
+
+@sharing_app.command("push")
+@handle_errors
+def run_push() -> None:
+    """为新数据版本生成签名推送并发送（失败的按退避重试）/ queue and send webhook pushes."""
+    rt = runtime()
+    with rt.transaction() as s:
+        queued = push.enqueue_new_versions(session=s, settings=rt.settings)
+        delivered, failed = push.deliver_pushes(session=s, transport=push.http_transport)
+    console.print(f"新排队 {queued}，已送达 {delivered}，失败待重试 {failed}")
+
+
+@sharing_app.command("verify-push")
+def verify_push(payload: Path = typer.Argument(..., exists=True, help="收到的推送正文文件"),
+                signature: str = typer.Option(..., help="X-Shudata-Signature 头的值"),
+                key: str = typer.Option(..., help="发送节点的 SM2 公钥（GET /api/v1/federation/identity）")) -> None:
+    """校验收到的推送签名；无效时退出码为 1 / verify a received push; exit 1 when invalid."""
+    if push.verify_push(payload.read_bytes(), signature, key):
+        console.print("[green]签名有效[/]：推送来自该节点且未被篡改")
+        return
+    console.print("[bold red]签名无效[/]：内容被篡改或不是该节点签发")
+    sys.exit(1)
