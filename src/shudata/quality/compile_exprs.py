@@ -101,10 +101,14 @@ def regex(v: str, pattern: str) -> str:
 
 # -- check digits in SQL -------------------------------------------------------------------
 
-def id_checksum_ok(v: str, digits17: str) -> str:
-    """ISO 7064 MOD 11-2 over the 17 digits held as a BIGINT helper column."""
+def id_check_char(digits17: str) -> str:
+    """ISO 7064 MOD 11-2 check character of 17 digits held as a BIGINT (integer arithmetic only)."""
     terms = " + ".join(f"(({digits17} // {10 ** (16 - i)}) % 10) * {w}" for i, w in enumerate(ID_WEIGHTS))
-    return f"SUBSTRING('10X98765432', (({terms}) % 11) + 1, 1) = UPPER(SUBSTRING({v}, 18, 1))"
+    return f"SUBSTRING('10X98765432', (({terms}) % 11) + 1, 1)"
+
+
+def id_checksum_ok(v: str, digits17: str) -> str:
+    return f"{id_check_char(digits17)} = UPPER(SUBSTRING({v}, 18, 1))"
 
 
 def id_birth_ok(v: str, as_of: dt.date, legacy: bool = False) -> str:
