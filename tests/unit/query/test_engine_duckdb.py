@@ -13,6 +13,8 @@ from shudata.core.errors import InvalidInput, PermissionDenied, QueryTimeout
 from shudata.query.engines.base import Limits
 from shudata.query.engines.duckdb import DuckDBEngine
 
+RAW = DuckDBEngine(threads=1, memory_limit="256MB", verify=False)  # the lockdown alone, no parse check
+
 
 def test_view_reads_exactly_its_files_with_chinese_columns(engine: DuckDBEngine, parquet_tables):
     out = engine.query('SELECT "城市", count(*) AS n FROM src_people GROUP BY 1 ORDER BY 1', parquet_tables)
@@ -25,26 +27,52 @@ def test_view_reads_exactly_its_files_with_chinese_columns(engine: DuckDBEngine,
     ("SELECT content FROM read_text('/etc/passwd')", PermissionDenied),  # whole-file read
     ("SELECT * FROM glob('/*')", PermissionDenied),  # directory listing
 ])
-def test_external_access_is_off_even_without_the_sandbox(engine: DuckDBEngine, parquet_tables, sql: str,
-                                                         error: type[Exception]):
+def test_external_access_is_off_even_without_the_sandbox(parquet_tables, sql: str, error: type[Exception]):
     with pytest.raises(error):
-        engine.query(sql, parquet_tables)
+        RAW.query(sql, parquet_tables)
 
 
 @pytest.mark.parametrize("sql", [
     "SET enable_external_access=true",  # configuration is locked
     "SET allowed_paths=['/']",
 ])
-def test_configuration_is_locked(engine: DuckDBEngine, parquet_tables, sql: str):
-    with pytest.raises((InvalidInput, PermissionDenied)):
-        engine.query(sql, parquet_tables)
+def test_configuration_is_locked(parquet_tables, sql: str):
+    with pytest.raises(InvalidInput) as info:
+        RAW.query(sql, parquet_tables)
+    assert "lock" in info.value.en.lower()
 
 
-def test_python_variables_are_not_scanned_by_name(engine: DuckDBEngine, parquet_tables):
+def test_python_variables_are_not_scanned_by_name(parquet_tables):
     leaked_variable = pa.table({"secret": [1]})  # a replacement scan would find this frame-local table
     assert leaked_variable.num_rows == 1
     with pytest.raises(InvalidInput):
-        engine.query("SELECT * FROM leaked_variable", parquet_tables)
+        RAW.query("SELECT * FROM leaked_variable", parquet_tables)
+
+
+@pytest.mark.parametrize("sql", [
+    "SELECT * FROM read_csv('/etc/passwd')",  # table function
+    "SELECT * FROM t_guessed_raw_view",  # a table that is not one of the query's views
+    "SELECT * FROM main.src_people",  # schema-qualified
+    "SELECT 1 WHERE 'x' IN (SELECT view_name FROM duckdb_views())",  # metadata in a subquery
+    "SELECT 'HOME'.getenv()",  # denied function as a method call
+    "SELECT current_setting('allowed_paths')",
+    "PRAGMA version",  # not a SELECT
+    "SET threads = 1",
+    "SELECT 1; SELECT 2",  # two statements
+])
+def test_engine_checks_duckdbs_own_parse_before_running(engine: DuckDBEngine, parquet_tables, sql: str):
+    with pytest.raises(PermissionDenied) as info:
+        engine.query(sql, parquet_tables)
+    assert info.value.code == "sql_engine_refused"
+
+
+@pytest.mark.parametrize("sql", [
+    "WITH a AS (SELECT * FROM src_people) SELECT count(*) FROM a",  # CTE names are fine
+    "SELECT * FROM range(3) r, unnest([1, 2]) u(x), generate_series(1, 2) g",  # row sources
+    'SELECT upper("姓名"), md5("身份证号") FROM SRC_PEOPLE',  # names are case-insensitive
+])
+def test_engine_check_lets_ordinary_queries_through(engine: DuckDBEngine, parquet_tables, sql: str):
+    assert engine.query(sql, parquet_tables).num_rows > 0
 
 
 def test_statement_time_limit_interrupts(engine: DuckDBEngine, parquet_tables):

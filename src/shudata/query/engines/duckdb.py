@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from shudata.core.errors import BadRequest, InvalidInput, PermissionDenied, QueryTimeout, ShudataError
 from shudata.query.engines.base import Limits, ScalarUdf, TableSource
+from shudata.query.engines.verify import verify_sql
 
 T = TypeVar("T")
 
@@ -69,16 +70,17 @@ class DuckDBEngine:
     dialect = "duckdb"
 
     def __init__(self, *, threads: int = 2, memory_limit: str = "2GB", temp_dir: Path | None = None,
-                 udfs: tuple[ScalarUdf, ...] = ()) -> None:
+                 udfs: tuple[ScalarUdf, ...] = (), verify: bool = True) -> None:
         self.threads = threads
         self.memory_limit = memory_limit
         self.temp_dir = temp_dir
         self.udfs = udfs
+        self.verify = verify  # check DuckDB's own parse of each statement before running it
 
     def with_udfs(self, udfs: tuple[ScalarUdf, ...]) -> DuckDBEngine:
         """The same engine with extra vectorised functions registered on every connection."""
         return DuckDBEngine(threads=self.threads, memory_limit=self.memory_limit, temp_dir=self.temp_dir,
-                            udfs=self.udfs + tuple(udfs))
+                            udfs=self.udfs + tuple(udfs), verify=self.verify)
 
     def connect(self, tables: Mapping[str, TableSource], extra_paths: tuple[Path, ...] = ()
                 ) -> duckdb.DuckDBPyConnection:
@@ -106,6 +108,10 @@ class DuckDBEngine:
         con.execute("SET lock_configuration=true")
         return con
 
+    def _verify(self, con: duckdb.DuckDBPyConnection, sql: str, tables: Mapping[str, TableSource]) -> None:
+        if self.verify:
+            verify_sql(con, sql, tables)
+
     def _run(self, con: duckdb.DuckDBPyConnection, fn: Callable[[], T], limits: Limits) -> T:
         """Run ``fn`` with the statement time limit; DuckDB errors become 4xx errors."""
         timer = threading.Timer(limits.timeout_s, con.interrupt)
@@ -122,6 +128,7 @@ class DuckDBEngine:
         con = self.connect(tables)
         try:
             def run() -> pa.Table:
+                self._verify(con, sql, tables)
                 rel = con.sql(sql)
                 if limits.max_rows is not None:
                     rel = rel.limit(limits.max_rows)
@@ -139,6 +146,7 @@ class DuckDBEngine:
         timer.daemon = True
         timer.start()
         try:
+            self._verify(con, sql, tables)
             rel = con.sql(sql)
             if limits.max_rows is not None:
                 rel = rel.limit(limits.max_rows)
@@ -155,6 +163,7 @@ class DuckDBEngine:
         con = self.connect(tables, extra_paths=(dest,))
         try:
             def run() -> int:
+                self._verify(con, sql, tables)
                 res = con.execute(f"COPY ({sql}) TO {_quote_str(str(dest))} "
                                   "(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)")
                 rows = res.fetchall()
