@@ -14,7 +14,8 @@ DATA_READ = Action("lake.version.read", "读取数据", "read data",
                    roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}), scope="department")
 DEMAND_CREATE = Action("catalog.demand.create", "登记数据需求", "record data demands",
                        roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}))
-DEMAND_LINK = Action("catalog.demand.link", "关联需求与目录", "link demands to entries", roles=STEWARD)
+DEMAND_LINK = Action("catalog.demand.link", "关联需求与目录", "link demands to entries", roles=STEWARD,
+                     scope="department")
 
 DEMAND_VIEW = Action("catalog.demand.view", "查看需求清单", "view demand lists", scope="authenticated")
 DASHBOARD_VIEW = Action("catalog.dashboard.view", "查看部门目录看板", "view a department's catalog dashboard",

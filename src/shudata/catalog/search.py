@@ -98,19 +98,19 @@ def _complete(conn: Connection, terms: list[str], cands: dict[int, dict[str, int
         stmt = text("SELECT term, resource_id, impact FROM catalog_search_term WHERE term IN :terms "
                     f"AND resource_id IN ({id_list(ids[i:i + CHUNK])})").bindparams(
             bindparam("terms", expanding=True))
-        for term, rid, impact in conn.execute(stmt, {"terms": terms}).tuples().all():
+        for term, rid, impact in conn.execute(stmt, {"terms": terms}).all():
             cands[rid][term] = impact
 
 
 def match(session: Session, q: str, filters: SearchFilters | None = None,
-          cap: int = CANDIDATE_CAP) -> Matches:
+          cap: int = CANDIDATE_CAP, min_coverage: float = MIN_COVERAGE) -> Matches:
     """Ranked ids of the entries matching ``q`` (see the module docstring)."""
     terms = query_terms(q)
     if not terms:
         return Matches()
     conn = session.connection()
     rows = conn.execute(select(STATS.c.term, STATS.c.df).where(STATS.c.term.in_([*terms, DOCS_KEY])))
-    dfs: dict[str, int] = dict(rows.tuples().all())
+    dfs: dict[str, int] = dict(rows.all())
     n = max(dfs.pop(DOCS_KEY, 0), 1)
     known = sorted((t for t in terms if dfs.get(t, 0) > 0), key=lambda t: (dfs[t], t))
     if not known:
@@ -119,7 +119,7 @@ def match(session: Session, q: str, filters: SearchFilters | None = None,
     cond = _filters(filters or SearchFilters())
     cands: dict[int, dict[str, int]] = {}
     rest, exact = list(known), True
-    need = MIN_COVERAGE * sum(weights.values())
+    need = min_coverage * sum(weights.values())
     partial: list[str] = []
     # MaxScore: once the terms not fetched yet cannot reach the coverage on their own,
     # no new entry can qualify, and those terms only need scoring for known candidates.
@@ -128,7 +128,7 @@ def match(session: Session, q: str, filters: SearchFilters | None = None,
             exact = False
             break
         term = rest.pop(0)
-        got = conn.execute(_postings(term, cond, cap)).tuples().all()
+        got = conn.execute(_postings(term, cond, cap)).all()
         if len(got) >= cap:
             partial.append(term)
             exact = False
@@ -136,11 +136,10 @@ def match(session: Session, q: str, filters: SearchFilters | None = None,
             cands.setdefault(rid, {})[term] = impact
     if rest or partial:
         _complete(conn, sorted({*rest, *partial}), cands)
-    return Matches(_rank(cands, weights), exact)
+    return Matches(_rank(cands, weights, need), exact)
 
 
-def _rank(cands: dict[int, dict[str, int]], weights: dict[str, float]) -> list[tuple[int, float]]:
-    need = MIN_COVERAGE * sum(weights.values())
+def _rank(cands: dict[int, dict[str, int]], weights: dict[str, float], need: float) -> list[tuple[int, float]]:
     order = sorted(weights)
     ranked: list[tuple[int, float]] = []
     for rid, imp in cands.items():
@@ -168,7 +167,7 @@ def facet_counts(session: Session, ids: Iterable[int]) -> dict[str, list[FacetVa
             RES.c.update_cycle)
     conn = session.connection()
     for i in range(0, len(ids_), CHUNK):
-        rows = conn.execute(select(*cols).where(text(f"id IN ({id_list(ids_[i:i + CHUNK])})"))).tuples().all()
+        rows = conn.execute(select(*cols).where(text(f"id IN ({id_list(ids_[i:i + CHUNK])})"))).all()
         for name, column in zip(FACETS, zip(*rows, strict=True), strict=False):
             counters[name].update(str(v) for v in column)
     names = _department_names(session, [int(v) for v in counters["provider"]])

@@ -24,16 +24,21 @@ class World:
     user: Actor  # department user of 省市场监管局
 
 
+def actor(user_id: int, username: str, role: Role, department_id: int | None = None) -> Actor:
+    """A principal for service-level tests (no account row: services only see the Actor)."""
+    return Actor(user_id=user_id, username=username, department_id=department_id, roles=frozenset({role}))
+
+
 @pytest.fixture
-def world(make_department: Callable[..., int], make_user: Callable[..., Actor]) -> World:
+def world(make_department: Callable[..., int]) -> World:
     market = make_department("四川省市场监督管理局")
     police = make_department("四川省公安厅")
     return World(
         market=market, police=police,
-        admin=make_user("admin", Role.PLATFORM_ADMIN),
-        steward=make_user("sc_steward", Role.DATA_STEWARD, department_id=market),
-        other_steward=make_user("ga_steward", Role.DATA_STEWARD, department_id=police),
-        user=make_user("sc_user", Role.DEPT_USER, department_id=market),
+        admin=actor(901, "admin", Role.PLATFORM_ADMIN),
+        steward=actor(902, "sc_steward", Role.DATA_STEWARD, market),
+        other_steward=actor(903, "ga_steward", Role.DATA_STEWARD, police),
+        user=actor(904, "sc_user", Role.DEPT_USER, market),
     )
 
 
