@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from shudata.catalog import search as catalog_search
 from shudata.catalog import service
 from shudata.catalog.actions import DATA_READ, DATA_UPLOAD, RESOURCE_CREATE, RESOURCE_EDIT
+from shudata.catalog.base_registries import list_templates
 from shudata.catalog.schemas import ResourceRead, SearchFilters
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor, ResourceRef
@@ -65,15 +66,12 @@ def _form_page(request: Request, session: SessionDep, actor: Actor, values: dict
     departments = security.list_departments(session=session, actor=actor) if actor.is_admin else []
     return render(request, "pages/entry_form.html",
                   {"v": values, "entry": entry, "errors": errors or [], "departments": departments,
-                   "templates": _templates(session, actor), "propose_url": PREVIEW_API}, status_code=status_code)
+                   "templates": _templates(), "propose_url": PREVIEW_API}, status_code=status_code)
 
 
-def _templates(session: SessionDep, actor: Actor) -> list[dict[str, Any]]:
-    """Base-registry templates (人口, 法人 …) when the catalog offers them."""
-    lister = getattr(service, "list_templates", None)
-    if lister is None:
-        return []
-    return [t.model_dump(mode="json") for t in lister(session=session, actor=actor)]
+def _templates() -> list[dict[str, Any]]:
+    """The base-registry templates (人口, 法人, 自然资源和地理空间, 社会信用)."""
+    return [t.model_dump(mode="json") for t in list_templates()]
 
 
 def _refused(exc: ShudataError) -> bool:
