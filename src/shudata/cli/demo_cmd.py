@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -39,6 +40,8 @@ def accounts_table() -> Table:
 def print_report(report: LoadReport) -> None:
     console.print(f"[green]演示数据已就绪[/]：新建 {len(report.created)} 项，已存在 {len(report.existing)} 项"
                   f" / demo ready: {len(report.created)} created, {len(report.existing)} already there")
+    for what, exc in report.failed:
+        console.print(f"[bold red]未能载入[/] {escape(what)}：{escape(exc.zh)}\n[dim]{escape(exc.en)}[/]")
 
 
 @handle_errors
@@ -55,6 +58,8 @@ def demo(load_only: bool = typer.Option(False, "--load-only", help="只载入演
     print_report(report)
     console.print(accounts_table())
     if load_only:
+        if report.failed:
+            raise typer.Exit(1)
         return
     serve(host=host, port=port)
 

@@ -6,15 +6,29 @@ created only when it is missing, so running the loader twice changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shudata.catalog import base_registries
+from shudata.catalog import service as catalog
+from shudata.catalog.access import find_resource
+from shudata.catalog.models import CatalogResource
+from shudata.catalog.schemas import ResourceCreate, SharingAttributes
+from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.demo.accounts import DEPARTMENTS, DemoDepartment, DemoUser, demo_users
+from shudata.demo.aging import backdate_for_demo
+from shudata.demo.entries import ENTRIES, DemoEntry, FileSource
 from shudata.demo.progress import Progress, Silent
+from shudata.demo.sources import source_file
+from shudata.jobs.ingest import ingest_file
+from shudata.lake.ingest.source import IngestOptions
+from shudata.lake.service import latest_version
 from shudata.security import service as security
 from shudata.security.models import Department, User
 from shudata.security.schemas import DepartmentCreate, UserCreate
@@ -28,6 +42,7 @@ class LoadReport:
 
     created: list[str] = field(default_factory=list)
     existing: list[str] = field(default_factory=list)
+    failed: list[tuple[str, ShudataError]] = field(default_factory=list)
 
     def note(self, what: str, created: bool) -> None:
         (self.created if created else self.existing).append(what)
@@ -59,21 +74,88 @@ def ensure_user(session: Session, user: DemoUser, departments: dict[str, int]) -
     return True
 
 
-def load_accounts(rt: Runtime, report: LoadReport, progress: Progress) -> None:
+def load_accounts(rt: Runtime, report: LoadReport, progress: Progress, users: Sequence[DemoUser]) -> None:
     for dept in DEPARTMENTS:
         progress.step(f"部门 {dept.name}")
         with rt.transaction() as s:
             report.note(f"部门 {dept.name}", ensure_department(s, dept))
-    for user in demo_users():
+    for user in users:
         progress.step(f"账号 {user.username}")
         with rt.transaction() as s:
             report.note(f"账号 {user.username}", ensure_user(s, user, department_ids(s)))
 
 
-def load_demo(rt: Runtime, *, progress: Progress | None = None) -> LoadReport:
-    """Load (or complete) the demo in ``rt``'s data folder and metadata store."""
+def resource_create(entry: DemoEntry, provider_id: int) -> ResourceCreate:
+    """The catalog registration of a demo entry (base registries start from their template)."""
+    fields: dict[str, Any] = {
+        "code": entry.code, "name": entry.name, "alias": entry.alias, "classification": entry.classification,
+        "category_path": entry.category_path, "abstract": entry.abstract,
+        "format_category": entry.format_category, "format_type": entry.format_type,
+        "open": entry.open, "update_cycle": entry.update_cycle, "publish_date": entry.publish_date,
+        "related_codes": list(entry.related_codes), "base_registry": entry.base_registry,
+        "tags": list(entry.tags), "provider_department_id": provider_id,
+    }
+    if entry.template is not None:
+        return base_registries.template_create(entry.template, sharing=SharingAttributes(**entry.sharing),
+                                               extra_items=entry.items(), **fields)
+    return ResourceCreate.model_validate({
+        **fields, "sharing": entry.sharing, "information_items": [i.model_dump() for i in entry.items()]})
+
+
+def ensure_entry(session: Session, entry: DemoEntry) -> bool:
+    """Register the entry unless its code is taken; True when registered."""
+    if session.scalar(select(CatalogResource.id).where(CatalogResource.code == entry.code)) is not None:
+        return False
+    data = resource_create(entry, department_ids(session)[entry.provider])
+    catalog.register_resource(session=session, actor=SYSTEM, data=data, comment="演示数据 / demo")
+    return True
+
+
+def ensure_data(rt: Runtime, entry: DemoEntry) -> bool:
+    """Ingest the entry's data unless it already has a version; True when ingested."""
+    if entry.source is None:
+        return False
+    with rt.transaction() as s:
+        res = find_resource(s, entry.code)
+        if latest_version(s, res.id) is not None:
+            return False
+        options = entry.source.options if isinstance(entry.source, FileSource) else {}
+        with source_file(entry.source) as path:
+            version = ingest_file(session=s, settings=rt.settings, actor=SYSTEM, resource_code=entry.code,
+                                  path=path, options=IngestOptions(comment="演示数据 / demo", **options))
+        if entry.published_at is not None:
+            backdate_for_demo(s, resource_id=res.id, version=version.version, when=entry.published_at)
+    return True
+
+
+def load_entries(rt: Runtime, report: LoadReport, progress: Progress, entries: Sequence[DemoEntry]) -> None:
+    for entry in entries:
+        progress.step(f"目录 {entry.name}")
+        with rt.transaction() as s:
+            report.note(f"目录 {entry.code} {entry.name}", ensure_entry(s, entry))
+        if entry.source is not None:
+            progress.step(f"数据 {entry.name}")
+            what = f"数据 {entry.code} {entry.name}"
+            try:
+                report.note(what, ensure_data(rt, entry))
+            except ShudataError as exc:  # one refused file must not stop the rest of the demo
+                report.failed.append((what, exc))
+
+
+def total_steps(users: Sequence[DemoUser], entries: Sequence[DemoEntry]) -> int:
+    return len(DEPARTMENTS) + len(users) + len(entries) + sum(1 for e in entries if e.source)
+
+
+def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[DemoUser] | None = None,
+              entries: Sequence[DemoEntry] = ENTRIES) -> LoadReport:
+    """Load (or complete) the demo in ``rt``'s data folder and metadata store.
+
+    ``users`` and ``entries`` default to the whole demo (tests load a part of it).
+    """
     progress = progress or Silent()
+    users = demo_users() if users is None else users
     report = LoadReport()
-    progress.start(len(DEPARTMENTS) + len(demo_users()))
-    load_accounts(rt, report, progress)
+    progress.start(total_steps(users, entries))
+    load_accounts(rt, report, progress, users)
+    load_entries(rt, report, progress, entries)
     return report

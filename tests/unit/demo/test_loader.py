@@ -1,0 +1,185 @@
+"""``shudata demo``: the whole demo loads through the platform's services, idempotently.
+
+The full load runs once per module on SQLite through the CLI (it hashes 20 passwords and
+ingests every file); a smaller load runs on both backends through the ``rt`` fixture.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
+
+from shudata.audit import service as audit
+from shudata.audit.models import AuditEntry
+from shudata.catalog import service as catalog
+from shudata.catalog.models import CatalogRevision
+from shudata.catalog.search import search
+from shudata.cli import demo_cmd
+from shudata.cli.main import app
+from shudata.core.clock import ensure_aware
+from shudata.core.config import Settings
+from shudata.core.types import Actor, Role
+from shudata.db.runtime import Runtime
+from shudata.demo.accounts import DEPARTMENTS, ROLE_PASSWORDS, demo_users
+from shudata.demo.entries import ENTRIES
+from shudata.demo.loader import load_demo
+from shudata.lake.models import LakeVersion
+from shudata.query.service import run_query
+from shudata.security import service as security
+from shudata.standards.uscc import is_valid_uscc
+
+SYSTEM = Actor.system()
+CREDIT, CPI, REAL_ESTATE, AIR = "104001/000001", "201002/000001", "201002/000002", "301001/000001"
+
+
+def _invoke(data_dir: Path, *args: str) -> Result:
+    env: dict[str, str | None] = {"SHUDATA_DATA_DIR": str(data_dir), "SHUDATA_DATABASE_URL": None,
+                                  "SHUDATA_ENV": "test", "COLUMNS": "200"}
+    return CliRunner().invoke(app, ["demo", *args], env=env)
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Result]]:
+    data_dir = tmp_path_factory.mktemp("demo") / "data"
+    result = _invoke(data_dir, "--load-only")
+    yield data_dir, result
+
+
+@pytest.fixture
+def demo_rt(loaded: tuple[Path, Result]) -> Iterator[Runtime]:
+    rt = Runtime.build(Settings(env="test", data_dir=loaded[0]))
+    yield rt
+    rt.close()
+
+
+def _counts(rt: Runtime) -> dict[str, Any]:
+    with rt.transaction() as s:
+        return {
+            "audit": s.scalar(select(func.count(AuditEntry.id))),
+            "versions": s.scalar(select(func.count(LakeVersion.id))),
+            "revisions": s.scalar(select(func.count(CatalogRevision.id))),
+            "created_at": sorted(str(v) for v in s.scalars(select(LakeVersion.created_at))),
+        }
+
+
+def test_load_only_succeeds_and_prints_the_accounts(loaded: tuple[Path, Result]) -> None:
+    _, result = loaded
+    assert result.exit_code == 0, result.output
+    assert "演示账号" in result.output and "admin" in result.output
+    for password in ROLE_PASSWORDS.values():
+        assert password in result.output
+    assert "未能载入" not in result.output
+
+
+def test_departments_have_valid_codes(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        depts = {d.name: d for d in security.list_departments(session=s, actor=SYSTEM)}
+    for spec in DEPARTMENTS:
+        d = depts[spec.name]
+        assert d.uscc == spec.uscc and is_valid_uscc(d.uscc, strict_org_code=True)
+        assert d.uscc.startswith("11") and d.region_code == spec.region_code
+    assert depts["成都市大数据中心"].region_code == "510100"
+
+
+def test_every_demo_account_logs_in_with_its_printed_password(demo_rt: Runtime) -> None:
+    for user in demo_users():
+        with demo_rt.transaction() as s:
+            actor = security.authenticate(session=s, username=user.username, password=user.password)
+        assert actor.roles == frozenset({user.role})
+    assert demo_users()[0].username == "admin"
+
+
+def test_every_entry_is_registered_and_sourced_ones_have_data(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        reads = {r.code: r for r in catalog.list_resources(session=s, actor=SYSTEM, limit=500).items}
+    assert set(reads) == {e.code for e in ENTRIES}
+    for entry in ENTRIES:
+        read = reads[entry.code]
+        assert read.provider_name == next(d.name for d in DEPARTMENTS if d.key == entry.provider)
+        assert (read.latest_data_version == 1) == (entry.source is not None), entry.name
+    assert reads["101001/000001"].base_registry == "人口"
+
+
+def test_overdue_and_no_data_entries(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        reads = {r.code: r for r in catalog.list_resources(session=s, actor=SYSTEM, limit=500).items}
+    for code in (CPI, REAL_ESTATE):
+        assert reads[code].overdue and reads[code].freshness == "overdue"
+        assert reads[code].latest_data_at is not None
+        assert ensure_aware(reads[code].latest_data_at) < dt.datetime(2020, 6, 1, tzinfo=dt.UTC)
+    assert reads[CREDIT].freshness == "fresh" and not reads[CREDIT].overdue
+    assert reads[AIR].freshness == "no_data" and reads[AIR].latest_data_version is None
+
+
+def test_generated_registries_have_their_sizes(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        rows = {code: run_query(session=s, settings=demo_rt.settings, actor=SYSTEM,
+                                sql=f'SELECT count(*) AS n FROM "{code}"').rows[0][0]
+                for code in ("101001/000001", "102001/000001")}
+    assert rows == {"101001/000001": 5000, "102001/000001": 1000}
+
+
+def test_search_for_enterprise_credit_finds_the_entry(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        result = search(session=s, actor=SYSTEM, q="企业信用")
+    assert "四川省企业信用信息" in [h.resource.name for h in result.hits[:3]]
+
+
+def test_the_user_guide_query_runs_for_a_department_user(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        user = security.authenticate(session=s, username="tjj_user", password=ROLE_PASSWORDS[Role.DEPT_USER])
+    with demo_rt.transaction() as s:
+        result = run_query(session=s, settings=demo_rt.settings, actor=user,
+                           sql='SELECT 地区, "2024年" FROM 分省GDP ORDER BY "2024年" DESC LIMIT 5')
+    assert [r[0] for r in result.rows][:2] == ["广东省", "江苏省"]
+    assert "四川省" in [r[0] for r in result.rows]
+
+
+def test_running_again_changes_nothing(loaded: tuple[Path, Result], demo_rt: Runtime) -> None:
+    before = _counts(demo_rt)
+    result = _invoke(loaded[0], "--load-only")
+    assert result.exit_code == 0, result.output
+    assert "新建 0 项" in result.output
+    assert _counts(demo_rt) == before
+    with demo_rt.transaction() as s:
+        assert audit.verify(session=s, actor=SYSTEM).ok
+
+
+def test_demo_serves_on_loopback_8000_by_default(loaded: tuple[Path, Result],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[str, int]] = []
+    monkeypatch.setattr(demo_cmd, "serve", lambda host, port: calls.append((host, port)))
+    result = _invoke(loaded[0])
+    assert result.exit_code == 0, result.output
+    assert calls == [("127.0.0.1", 8000)]
+    assert "Shudata@admin1" in result.output
+    result = _invoke(loaded[0], "--host", "0.0.0.0", "--port", "8123")
+    assert calls[-1] == ("0.0.0.0", 8123)
+
+
+# -- both backends: a smaller load -------------------------------------------------------------
+
+def test_partial_load_is_idempotent_and_flags_overdue(rt: Runtime) -> None:
+    rt.migrate()
+    entries = [e for e in ENTRIES if e.code in (CREDIT, CPI, AIR)]
+    admin = [u for u in demo_users() if u.username == "admin"]
+    first = load_demo(rt, users=admin, entries=entries)
+    assert not first.failed and first.created
+    counts = _counts(rt)
+    second = load_demo(rt, users=admin, entries=entries)
+    assert second.created == [] and not second.failed
+    assert _counts(rt) == counts
+    with rt.transaction() as s:
+        cpi = catalog.get_resource(session=s, actor=SYSTEM, key=CPI)
+        credit = catalog.get_resource(session=s, actor=SYSTEM, key=CREDIT)
+        air = catalog.get_resource(session=s, actor=SYSTEM, key=AIR)
+        assert audit.verify(session=s, actor=SYSTEM).ok
+    assert cpi.overdue and cpi.latest_data_at is not None
+    assert ensure_aware(cpi.latest_data_at) == dt.datetime(2020, 3, 10, 1, 30, tzinfo=dt.UTC)
+    assert credit.freshness == "fresh" and air.freshness == "no_data"
