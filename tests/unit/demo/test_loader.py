@@ -111,8 +111,8 @@ def test_overdue_and_no_data_entries(demo_rt: Runtime) -> None:
         reads = {r.code: r for r in catalog.list_resources(session=s, actor=SYSTEM, limit=500).items}
     for code in (CPI, REAL_ESTATE):
         assert reads[code].overdue and reads[code].freshness == "overdue"
-        assert reads[code].latest_data_at is not None
-        assert ensure_aware(reads[code].latest_data_at) < dt.datetime(2020, 6, 1, tzinfo=dt.UTC)
+        latest = reads[code].latest_data_at
+        assert latest is not None and ensure_aware(latest) < dt.datetime(2020, 6, 1, tzinfo=dt.UTC)
     assert reads[CREDIT].freshness == "fresh" and not reads[CREDIT].overdue
     assert reads[AIR].freshness == "no_data" and reads[AIR].latest_data_version is None
 
