@@ -111,6 +111,9 @@ def access_subquery(source: str, stored: Sequence[str], access: TableAccess) -> 
         raise InvalidInput(f"访问规则改写了不存在的列：{'、'.join(unknown)}",
                            f"Access rule rewrites unknown columns: {', '.join(unknown)}",
                            code="access_unknown_column")
+    for name, expr in [("row_filter", access.row_filter), *access.column_exprs.items()]:
+        if expr is not None:
+            check_references(expr, stored, name)
     projections: list[exp.Expr] = []
     for name in access.visible(stored):
         value = access.column_exprs.get(name)
@@ -123,3 +126,25 @@ def access_subquery(source: str, stored: Sequence[str], access: TableAccess) -> 
     if access.row_filter is not None:
         select = select.where(access.row_filter.copy())
     return select
+
+
+def check_references(expr: exp.Expr, stored: Sequence[str], where: str) -> None:
+    """Refuse an access expression that names a column the table does not have.
+
+    Inside the access subquery an unknown name could otherwise bind to a column of the
+    caller's outer query (a correlated reference) instead of failing.
+
+    >>> from sqlglot import parse_one
+    >>> check_references(parse_one("list_transform(tags, x -> upper(x))"), ("tags",), "tags")
+    >>> check_references(parse_one("region = '510100'"), ("city",), "row_filter")
+    Traceback (most recent call last):
+    ...
+    shudata.core.errors.InvalidInput: 访问规则（row_filter）引用了不存在的列：region
+    """
+    params = {p.name for lam in expr.find_all(exp.Lambda) for p in lam.expressions}
+    known = set(stored) | params
+    unknown = sorted({c.name for c in expr.find_all(exp.Column) if c.table or c.name not in known})
+    if unknown:
+        raise InvalidInput(f"访问规则（{where}）引用了不存在的列：{'、'.join(unknown)}",
+                           f"Access rule ({where}) names unknown columns: {', '.join(unknown)}",
+                           code="access_unknown_column")

@@ -27,6 +27,7 @@ from sqlglot import exp
 
 from shudata.query.access import ResolvedTable
 from shudata.query.context import Resolver, SandboxContext, mapping_resolver
+from shudata.query.errors import sql_error
 from shudata.query.rules.functions import reject_forbidden_functions
 from shudata.query.rules.limit import enforce_limit
 from shudata.query.rules.parse import parse_one_statement
@@ -83,10 +84,14 @@ def sandbox(sql: str, tables: Mapping[str, ResolvedTable] | Resolver, *, max_row
         return resolved
 
     ctx = SandboxContext(resolve=tracking, max_rows=max_rows, dialect=dialect)
-    tree = parse_one_statement(sql, read_dialect)
-    for rule in RULES:
-        tree = rule(tree, ctx)
-    return Sandboxed(tree=tree, sql=tree.sql(dialect=dialect, comments=False), tables=used)
+    try:
+        tree = parse_one_statement(sql, read_dialect)
+        for rule in RULES:
+            tree = rule(tree, ctx)
+        return Sandboxed(tree=tree, sql=tree.sql(dialect=dialect, comments=False), tables=used)
+    except RecursionError:
+        raise sql_error("SQL 嵌套层数过深，请简化表达式", "The SQL is nested too deeply; simplify it",
+                        code="sql_too_deep") from None
 
 
 def compile_sandboxed(sql: str, tables: Mapping[str, ResolvedTable] | Resolver, *, max_rows: int | None = None,
