@@ -103,6 +103,21 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def upload_target(*, session: Session, actor: Actor, resource_code: str) -> CatalogResource:
+    """The entry an upload goes to, once the actor may upload to it (checked before receiving the file)."""
+    try:
+        resource = find_resource(session, resource_code)
+    except ShudataError as exc:
+        _tag_code(exc, resource_code)
+        raise
+    try:
+        require(actor, DATA_UPLOAD, resource_ref(resource))
+    except ShudataError as exc:
+        _tag(exc, resource)
+        raise
+    return resource
+
+
 def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_code: str, path: Path,
                 options: IngestOptions | None = None, source_name: str | None = None,
                 sha256: str | None = None, progress: Progress | None = None,
@@ -118,8 +133,7 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
         NotFound: no such entry. PermissionDenied: the actor may not upload to it.
         InvalidInput / UnsupportedMedia: the file is refused; nothing is stored.
     """
-    resource = find_resource(session, resource_code)
-    require(actor, DATA_UPLOAD, resource_ref(resource))
+    resource = upload_target(session=session, actor=actor, resource_code=resource_code)
     run = IngestRun(session=session, settings=settings, actor=actor, resource=resource, path=Path(path),
                     source_name=source_name or Path(path).name, options=options or IngestOptions(),
                     progress=progress, sha256=sha256)
@@ -140,12 +154,16 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
 
 def _tag(exc: ShudataError, resource: CatalogResource) -> None:
     """Name the action and the entry in the error, so the audit record of the refusal does."""
+    _tag_code(exc, resource.code)
+
+
+def _tag_code(exc: ShudataError, code: str) -> None:
     if exc.details is None:
         exc.details = {}
     if isinstance(exc.details, dict):
         exc.details.setdefault("action", DATA_UPLOAD.name)
         exc.details.setdefault("resource_type", "catalog.resource")
-        exc.details.setdefault("resource_id", resource.code)
+        exc.details.setdefault("resource_id", code[:200])
 
 
 def preview_file(path: Path, options: IngestOptions | None = None, *, source_name: str | None = None,

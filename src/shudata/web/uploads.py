@@ -60,7 +60,7 @@ class _Receiver:
         self.tmp_dir = tmp_dir
         self.max_bytes = max_bytes
         self.upload = Upload()
-        self.headers: dict[str, str] = {}
+        self.headers: dict[str, bytes] = {}
         self._field = b""
         self._value = b""
         self._name: str | None = None
@@ -85,11 +85,11 @@ class _Receiver:
         self._value += data[start:end]
 
     def header_end(self) -> None:
-        self.headers[self._field.decode("latin-1").lower()] = self._value.decode("utf-8", "replace")
+        self.headers[self._field.decode("latin-1").lower()] = self._value
         self._field, self._value = b"", b""
 
     def headers_finished(self) -> None:
-        _, params = parse_options_header(self.headers.get("content-disposition", ""))
+        _, params = parse_options_header(self.headers.get("content-disposition", b""))
         self._name = params.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" in params and self._name == "file":
             if self.upload.path is not None:

@@ -96,3 +96,28 @@ def write_file(tmp_path: Path) -> Callable[[str, bytes], Path]:
         return p
 
     return write
+
+
+@dataclass
+class ApiWorld:
+    """Real accounts with API tokens over the same entries as ``world``."""
+
+    world: World
+    steward: dict[str, str]  # headers of 统计局's steward
+    user: dict[str, str]  # headers of 统计局's department user
+    other: dict[str, str]  # headers of 公安厅's steward
+
+
+@pytest.fixture
+def api(rt: Runtime, make_department: Callable[..., int], make_user: Callable[..., Actor],
+        token_for: Callable[..., dict[str, str]]) -> ApiWorld:
+    stats = make_department("四川省统计局")
+    police = make_department("四川省公安厅")
+    steward = make_user("tj_steward", Role.DATA_STEWARD, department_id=stats)
+    make_user("tj_user", Role.DEPT_USER, department_id=stats)
+    other = make_user("ga_steward", Role.DATA_STEWARD, department_id=police)
+    w = World(stats=stats, police=police, steward=steward, user=steward, other_steward=other,
+              gdp=_entry(rt, steward, "201001/000001", "分省地区生产总值", GDP_ITEMS),
+              people=_entry(rt, steward, "201001/000002", "人员名单", PEOPLE_ITEMS),
+              blank=_entry(rt, steward, "201001/000003", "待定资源", []))
+    return ApiWorld(world=w, steward=token_for("tj_steward"), user=token_for("tj_user"), other=token_for("ga_steward"))

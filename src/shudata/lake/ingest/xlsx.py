@@ -3,6 +3,7 @@ their top-left value, use formulas' cached results and refuse formulas without o
 
 from __future__ import annotations
 
+import io
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,11 +17,14 @@ FULL_MODE_MAX_BYTES = 30 << 20
 
 
 def _open(path: Path, *, read_only: bool, data_only: bool) -> Any:
+    """Open by file object: uploads are temp files without an extension, which openpyxl refuses by name."""
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        return load_workbook(path, read_only=read_only, data_only=data_only)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        return load_workbook(io.BytesIO(path.read_bytes()) if not read_only else path.open("rb"),
+                             read_only=read_only, data_only=data_only)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, InvalidFileException) as exc:
         raise UnsupportedMedia(f"无法读取 XLSX 文件：{exc}；请用 Excel/WPS 另存为 .xlsx 后上传",
                                f"Cannot read the XLSX file: {exc}; save it again as .xlsx", code="bad_xlsx") from exc
 

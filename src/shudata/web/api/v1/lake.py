@@ -12,15 +12,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
-from shudata.catalog.access import find_resource, resource_ref
-from shudata.catalog.actions import DATA_UPLOAD
+from shudata.catalog.access import find_resource
 from shudata.core.errors import InvalidInput
-from shudata.jobs.ingest import ingest_file, preview_file
+from shudata.jobs.ingest import ingest_file, preview_file, upload_target
 from shudata.lake import reads
 from shudata.lake.export import MEDIA_TYPES, content_disposition
 from shudata.lake.ingest.source import IngestOptions
 from shudata.lake.schemas import PreviewRead, VersionRead
-from shudata.security.authz import require
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
 from shudata.web.uploads import Upload, receive_upload
 
@@ -68,8 +66,7 @@ async def upload_version(code: str, request: Request, session: SessionDep, setti
                          actor: UserDep) -> VersionRead:
     """上传 CSV（UTF-8/GBK/GB18030 自动识别）、XLSX、XLS、JSON、Parquet 到目录条目，列须与信息项一致。
     Needs ``lake.version.create`` on the entry (steward of the provider department)."""
-    res = find_resource(session, code)
-    require(actor, DATA_UPLOAD, resource_ref(res))
+    res = upload_target(session=session, actor=actor, resource_code=code)
     upload: Upload = await receive_upload(request, _tmp_dir(settings), settings.max_upload_bytes)
     try:
         options = options_from(upload.fields)
