@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from shudata.cli.context import cli_actor, console, handle_errors, runtime
+from shudata.cli.context import cli_actor, console, err_console, handle_errors, runtime
 from shudata.core.errors import InvalidInput
 from shudata.privacy import service, service_models
 from shudata.privacy.entities import ENTITIES
@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
 
 
 def _spinner(text: str) -> Progress:
-    return Progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=console, transient=True)
+    return Progress(SpinnerColumn(), TextColumn(text), TimeElapsedColumn(), console=err_console, transient=True)
 
 
 def _print_report(rep: ScanReportRead) -> None:

@@ -21,6 +21,8 @@ from shudata.privacy.entities import ENTITIES, grade_label
 
 REPORT_THRESHOLD = 0.5
 FREE_TEXT_MIN_LEN = 12
+REPEAT_SENSITIVE = frozenset({"person_name"})
+FREE_TEXT_CONTEXT = 2  # characters of text around an embedded entity
 GPS_HEADERS = ("经度", "纬度", "lat", "lng", "lon", "longitude", "latitude", "jd", "wd")
 
 
@@ -41,6 +43,11 @@ def header_matches(header: str, words: tuple[str, ...]) -> bool:
         elif w in h:
             return True
     return False
+
+
+def distinct_share(values: pa.Array) -> float:
+    """Distinct values per value in the sample (names are mostly distinct; categories repeat)."""
+    return len(pc.unique(values)) / max(len(values), 1)
 
 
 def valid_count(rec: PatternRecognizer, values: pa.Array) -> int:
@@ -92,6 +99,8 @@ def classify_column(name: str, values: pa.Array | pa.ChunkedArray,
         if rec.needs_context and not header:
             continue
         valid = valid_count(rec, stripped if rec.strip_separators else kept)
+        if rec.name in REPEAT_SENSITIVE and not header and distinct_share(kept) < 0.3:
+            valid = 0  # a few repeated short words are categories, not names
         conf = score(valid / n, header)
         if best is None or conf > best[0]:
             best = (conf, rec, valid, header)
@@ -168,6 +177,8 @@ def embedded(rec: PatternRecognizer, values: pa.Array) -> list[str]:
     for text in hits.to_pylist():
         for m in rx.finditer(text):
             cand = m.group(1).upper() if rec.strip_separators else m.group(1)
+            if len(text.strip()) < len(cand) + FREE_TEXT_CONTEXT:
+                continue  # the whole value is the candidate: a column of values, not free text
             if check is None or check(cand):
                 found.append(cand)
                 break

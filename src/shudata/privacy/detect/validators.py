@@ -93,8 +93,8 @@ def person_name(value: str) -> bool:
     """2-4 Chinese characters starting with a known surname, not ending like a place."""
     if not 2 <= len(value) <= 4 or not all("\u4e00" <= c <= "\u9fff" or c == "·" for c in value):
         return False
-    if value.endswith(NOT_NAME_SUFFIX):
-        return False
+    if value.endswith(NOT_NAME_SUFFIX) or value in name_index():
+        return False  # a place (成都, 绵阳), not a person
     single, compound = surnames()
     return value[:2] in compound or value[0] in single
 

@@ -2,6 +2,164 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import tempfile
+from pathlib import Path
+from typing import Any
 
-router = APIRouter(tags=["privacy"])
+from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from shudata.core.textsafe import safe_filename
+from shudata.privacy import service, service_models
+from shudata.privacy.dp import DpResult
+from shudata.privacy.policy import operators
+from shudata.privacy.schemas import (
+    BudgetSet,
+    DpQuery,
+    GradeConfirm,
+    KanonRequest,
+    KeyCreate,
+    KeyRead,
+    MaskRequest,
+    MaskResult,
+    PolicyRead,
+    PolicySave,
+    ScanReportRead,
+)
+from shudata.web.deps import ActorDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/privacy", tags=["privacy"])
+
+
+class ScanRequest(BaseModel):
+    resource: str = Field(description="资源代码、别名或名称")
+    version: int | None = None
+    sample: int = Field(2000, ge=10, le=100_000)
+
+
+class ResourceMask(MaskRequest):
+    resource: str
+
+
+class ResourceKanon(KanonRequest):
+    resource: str
+
+
+class ResourceDp(DpQuery):
+    resource: str
+
+
+class DecryptRequest(BaseModel):
+    tokens: list[str | None] = Field(max_length=10_000)
+
+
+@router.get("/operators", summary="脱敏算子 / masking operators")
+def list_operators() -> list[dict[str, Any]]:
+    """每个算子的名称、GB/T 37964 技术类别、是否可逆与参数 / operators with technique, reversibility and params."""
+    reg = operators()
+    out = []
+    for name in reg.names():
+        cls = reg.get(name)
+        out.append({"name": name, "zh": cls.zh, "technique": cls.technique.value, "reversible": cls.reversible,
+                    "accepts": sorted(cls.accepts), "params": cls.model_json_schema().get("properties", {})})
+    return out
+
+
+@router.post("/scans", response_model=ScanReportRead, summary="扫描资源中的敏感数据 / scan a resource")
+def scan_resource(data: ScanRequest, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> ScanReportRead:
+    return service.scan_resource(session=session, actor=actor, settings=settings, resource=data.resource,
+                                 version=data.version, sample_rows=data.sample)
+
+
+@router.post("/scans/file", response_model=ScanReportRead, summary="扫描上传的文件 / scan an uploaded file")
+def scan_file(session: SessionDep, actor: ActorDep, file: UploadFile = File(...)) -> ScanReportRead:
+    with tempfile.TemporaryDirectory(prefix="shudata-scan-") as tmp:
+        path = Path(tmp) / safe_filename(file.filename or "upload.csv")
+        with path.open("wb") as fh:
+            while chunk := file.file.read(1 << 20):
+                fh.write(chunk)
+        return service.scan_file(session=session, actor=actor, path=path)
+
+
+@router.get("/scans", response_model=list[ScanReportRead], summary="资源的扫描报告 / scan reports of a resource")
+def list_scans(session: SessionDep, actor: ActorDep, resource: str = Query(...)) -> list[ScanReportRead]:
+    return service.list_scan_reports(session=session, actor=actor, resource=resource)
+
+
+@router.get("/scans/{report_id}", response_model=ScanReportRead, summary="扫描报告 / one scan report")
+def get_scan(report_id: int, session: SessionDep, actor: ActorDep) -> ScanReportRead:
+    return service.get_scan_report(session=session, actor=actor, report_id=report_id)
+
+
+@router.post("/scans/{report_id}/confirm", response_model=ScanReportRead, summary="确认分级 / confirm the grade")
+def confirm(report_id: int, data: GradeConfirm, session: SessionDep, actor: ActorDep) -> ScanReportRead:
+    return service.confirm_grade(session=session, actor=actor, report_id=report_id, grade=data.grade)
+
+
+@router.get("/policies", response_model=list[PolicyRead], summary="脱敏策略 / masking policies")
+def list_policies(session: SessionDep, actor: ActorDep) -> list[PolicyRead]:
+    return service.list_policies(session=session, actor=actor)
+
+
+@router.post("/policies", response_model=PolicyRead, summary="校验并保存策略 / validate and save a policy")
+def save_policy(data: PolicySave, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> PolicyRead:
+    return service.save_policy(session=session, actor=actor, settings=settings, data=data)
+
+
+@router.get("/policies/{name}", response_model=PolicyRead, summary="一个策略 / one policy")
+def get_policy(name: str, session: SessionDep, actor: ActorDep) -> PolicyRead:
+    return service.get_policy(session=session, actor=actor, name=name)
+
+
+@router.get("/keys", response_model=list[KeyRead], summary="脱敏密钥清单 / managed keys")
+def list_keys(session: SessionDep, actor: ActorDep) -> list[KeyRead]:
+    return service.list_keys(session=session, actor=actor)
+
+
+@router.post("/keys", response_model=KeyRead, summary="创建密钥 / create a key")
+def create_key(data: KeyCreate, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> KeyRead:
+    return service.create_key(session=session, actor=actor, settings=settings, data=data)
+
+
+@router.post("/mask", response_model=MaskResult, summary="按策略脱敏 / mask a resource",
+             responses={200: {"content": {"application/vnd.apache.parquet": {}}}})
+def mask(data: ResourceMask, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> MaskResult | Response:
+    """``format=json``：返回前 ``limit`` 行的脱敏预览；``parquet``：下载整个脱敏结果。均经过脱敏闸门。"""
+    if data.format == "json":
+        return service.mask_resource(session=session, actor=actor, settings=settings, resource=data.resource,
+                                     policy=data.policy, version=data.version, preview_rows=data.limit)
+    with tempfile.TemporaryDirectory(prefix="shudata-mask-") as tmp:
+        dest = Path(tmp) / "masked.parquet"
+        service.mask_resource(session=session, actor=actor, settings=settings, resource=data.resource,
+                              policy=data.policy, version=data.version, dest=dest)
+        body = dest.read_bytes()
+    return Response(body, media_type="application/vnd.apache.parquet",
+                    headers={"Content-Disposition": 'attachment; filename="masked.parquet"'})
+
+
+@router.post("/decrypt", summary="解密 SM4 脱敏结果 / decrypt SM4 output")
+def decrypt(data: DecryptRequest, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> list[str | None]:
+    return service.decrypt_values(session=session, actor=actor, settings=settings, tokens=data.tokens)
+
+
+@router.post("/anonymise", summary="最优泛化与重识别风险 / optimal anonymisation and risk")
+def anonymise(data: ResourceKanon, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> dict[str, Any]:
+    req = KanonRequest.model_validate(data.model_dump(exclude={"resource"}))
+    row = service_models.anonymise_resource(session=session, actor=actor, settings=settings, resource=data.resource,
+                                            req=req)
+    return {"id": row.id, "source": row.source, "quasi_identifiers": row.quasi_identifiers, "result": row.result,
+            "before": row.before, "after": row.after}
+
+
+@router.post("/dp", response_model=DpResult, summary="差分隐私统计 / differentially private aggregate")
+def dp_release(data: ResourceDp, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> DpResult:
+    query = DpQuery.model_validate(data.model_dump(exclude={"resource"}))
+    return service_models.dp_release(session=session, actor=actor, settings=settings, resource=data.resource,
+                                     query=query)
+
+
+@router.put("/dp/budgets", summary="设置隐私预算 / set a privacy budget")
+def set_budget(data: BudgetSet, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    row = service_models.set_budget(session=session, actor=actor, data=data)
+    return {"consumer": row.consumer, "epsilon_total": row.epsilon_total, "epsilon_spent": row.epsilon_spent}

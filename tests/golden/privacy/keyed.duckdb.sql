@@ -1,0 +1,1 @@
+SELECT SHUDATA_FPE("身份证号", 'k1', 'resident_id') AS "身份证号", SHUDATA_FPE("手机号", 'k1', 'mobile') AS "手机号", SHUDATA_PSEUDONYM("银行卡号", 'k1', 16) AS "银行卡号", SHUDATA_SM4("地址", 'k1') AS "地址", CAST(CAST("就诊日期" AS DATE) + INTERVAL (SHUDATA_SHIFT_DAYS(CAST("病人编号" AS TEXT), 'k1', 30)) DAY AS DATE) AS "就诊日期", "病人编号" AS "病人编号", SHUDATA_SYNTHETIC("姓名", 'k1', 'name') AS "姓名" FROM t
