@@ -73,13 +73,12 @@ def _entry(rt: Runtime, actor: Actor, **data: Any) -> str:
 
 
 def seed(rt: Runtime, tmp: Path) -> dict[str, str]:
-    """Two departments, stewards, an admin, three entries; one with stale data (overdue)."""
+    """Two departments with a steward each, three entries; one with stale data (overdue)."""
     with rt.transaction() as s:
         market = create_department(session=s, actor=SYSTEM, data=DepartmentCreate(
             name="四川省市场监督管理局", uscc=complete_uscc("11510000000100001"), region_code="510000")).id
         stats = create_department(session=s, actor=SYSTEM, data=DepartmentCreate(
             name="四川省统计局", uscc=complete_uscc("11510000000100002"), region_code="510000")).id
-    _user(rt, "admin", Role.PLATFORM_ADMIN, None)
     sc = _user(rt, "sc_steward", Role.DATA_STEWARD, market)
     tj = _user(rt, "tj_steward", Role.DATA_STEWARD, stats)
     gdp_items = [{"name": "地区", "data_type": "C", "length": 20},

@@ -38,6 +38,18 @@ def page(browser: Any, site: Any) -> Iterator[Any]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
+_STATES: dict[str, Any] = {}
+
+
+def as_user(page: Any, base: str, username: str) -> None:
+    """Log ``page``'s context in as ``username``, reusing the session cookie of an earlier login."""
+    if username in _STATES:
+        page.context.add_cookies(_STATES[username])
+        return
+    login(page, base, username)
+    _STATES[username] = page.context.cookies()
+
+
 def test_login_search_and_open_entry(page, site):
     page.goto(f"{site.url}/catalog")
     expect(page).to_have_url(re.compile(r"/login\?next=/catalog"))
@@ -60,7 +72,7 @@ def test_login_search_and_open_entry(page, site):
 
 
 def test_upload_gbk_csv_then_preview_and_chart(page, site):
-    login(page, site.url, "tj_steward")
+    as_user(page, site.url, "tj_steward")
     code = site.codes["gdp"]
     page.goto(f"{site.url}/catalog/{code}/upload")
     page.set_input_files("#file", str(GBK_CSV))
@@ -83,7 +95,7 @@ def test_upload_gbk_csv_then_preview_and_chart(page, site):
 def test_upload_with_wrong_columns_shows_the_api_error(page, site, tmp_path):
     bad = tmp_path / "错误的列.csv"
     bad.write_bytes("城市,人口\n成都市,2140\n".encode("gbk"))
-    login(page, site.url, "tj_steward")
+    as_user(page, site.url, "tj_steward")
     page.goto(f"{site.url}/catalog/{site.codes['gdp']}/upload")
     page.set_input_files("#file", str(bad))
     page.get_by_role("button", name="上传").click()
@@ -93,7 +105,7 @@ def test_upload_with_wrong_columns_shows_the_api_error(page, site, tmp_path):
 
 
 def test_overdue_flag_in_search_and_on_entry_page(page, site):
-    login(page, site.url, "tj_steward")
+    as_user(page, site.url, "tj_steward")
     page.goto(f"{site.url}/catalog?q=人口统计")
     hit = page.locator("article.sd-result", has_text="四川省市州人口统计（旧）")
     expect(hit.locator(".badge-overdue")).to_be_visible()
@@ -102,7 +114,7 @@ def test_overdue_flag_in_search_and_on_entry_page(page, site):
 
 
 def test_english_switch_keeps_the_page(page, site):
-    login(page, site.url, "sc_steward")
+    as_user(page, site.url, "sc_steward")
     page.goto(f"{site.url}/catalog")
     page.locator("#lang-switch").click()
     expect(page.locator("h1")).to_have_text("Government information resource catalog")
@@ -117,7 +129,7 @@ def test_phone_viewport_collapses_the_nav(browser, site):
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     try:
-        login(page, site.url, "sc_steward")
+        as_user(page, site.url, "sc_steward")
         page.goto(f"{site.url}/catalog")
         toggler = page.locator(".navbar-toggler")
         expect(toggler).to_be_visible()
@@ -129,3 +141,23 @@ def test_phone_viewport_collapses_the_nav(browser, site):
         assert width <= 390, f"page scrolls sideways on a phone ({width}px)"
     finally:
         context.close()
+
+
+def test_register_entry_from_template_and_items_proposed_from_a_file(page, site):
+    as_user(page, site.url, "tj_steward")
+    page.goto(f"{site.url}/catalog/new")
+    page.locator("#templates").get_by_role("button", name="人口基础信息").click()
+    expect(page.locator('#items-body [name="item_name"]').first).to_have_value("公民身份号码")
+    page.set_input_files("#propose-file", str(GBK_CSV))
+    expect(page.locator("#propose-status")).to_contain_text("3")
+    names = page.locator('#items-body [name="item_name"]')
+    expect(names).to_have_count(3)
+    expect(names.nth(1)).to_have_value("地区生产总值")
+    page.get_by_label("信息资源名称").fill("四川省市州经济指标（测试登记）")
+    page.get_by_label("信息资源摘要").fill("由文件识别信息项后登记。")
+    page.get_by_label("资源分类").select_option("部门")
+    page.locator("#f-catcode").fill("201009")
+    page.locator("#save-entry").click()
+    expect(page.locator("#entry-name")).to_have_text("四川省市州经济指标（测试登记）")
+    expect(page.locator("#items")).to_contain_text("常住人口")
+    expect(page.locator("#entry-code")).to_have_text(re.compile(r"^201009/\d+$"))
