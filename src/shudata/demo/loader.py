@@ -14,15 +14,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shudata.catalog import base_registries
+from shudata.catalog import demand as demands
 from shudata.catalog import service as catalog
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
-from shudata.catalog.schemas import ResourceCreate, SharingAttributes
+from shudata.catalog.schemas import DemandCreate, DemandLink, ResourceCreate, SharingAttributes
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.demo.accounts import DEPARTMENTS, DemoDepartment, DemoUser, demo_users
 from shudata.demo.aging import backdate_for_demo
+from shudata.demo.demands import DEMANDS, DemoDemand
 from shudata.demo.entries import ENTRIES, DemoEntry, FileSource
 from shudata.demo.progress import Progress, Silent
 from shudata.demo.sources import source_file
@@ -142,8 +144,37 @@ def load_entries(rt: Runtime, report: LoadReport, progress: Progress, entries: S
                 report.failed.append((what, exc))
 
 
+def ensure_demand(session: Session, demand: DemoDemand) -> bool:
+    """Record the demand (and link its answer) unless its department already has one with that title."""
+    dept_id = department_ids(session)[demand.department]
+    titles = {d.title for d in demands.list_demands(session=session, actor=SYSTEM, department_id=dept_id)}
+    if demand.title in titles:
+        return False
+    created = demands.create_demand(session=session, actor=SYSTEM, data=DemandCreate(
+        title=demand.title, description=demand.description, wanted_fields=list(demand.wanted_fields),
+        purpose=demand.purpose, department_id=dept_id))
+    if demand.answer is not None:
+        demands.link_demand(session=session, actor=SYSTEM, demand_id=created.id,
+                            data=DemandLink(resource_code=demand.answer, comment="演示数据 / demo"))
+    return True
+
+
+def applicable_demands(entries: Sequence[DemoEntry]) -> list[DemoDemand]:
+    """The demands whose answer is among ``entries`` (all of them for the whole demo)."""
+    codes = {e.code for e in entries}
+    return [d for d in DEMANDS if d.answer is None or d.answer in codes]
+
+
+def load_demands(rt: Runtime, report: LoadReport, progress: Progress, entries: Sequence[DemoEntry]) -> None:
+    for demand in applicable_demands(entries):
+        progress.step(f"需求 {demand.title}")
+        with rt.transaction() as s:
+            report.note(f"需求 {demand.title}", ensure_demand(s, demand))
+
+
 def total_steps(users: Sequence[DemoUser], entries: Sequence[DemoEntry]) -> int:
-    return len(DEPARTMENTS) + len(users) + len(entries) + sum(1 for e in entries if e.source)
+    return (len(DEPARTMENTS) + len(users) + len(entries) + sum(1 for e in entries if e.source)
+            + len(applicable_demands(entries)))
 
 
 def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[DemoUser] | None = None,
@@ -158,4 +189,5 @@ def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[
     progress.start(total_steps(users, entries))
     load_accounts(rt, report, progress, users)
     load_entries(rt, report, progress, entries)
+    load_demands(rt, report, progress, entries)
     return report

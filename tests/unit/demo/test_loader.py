@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from shudata.audit import service as audit
 from shudata.audit.models import AuditEntry
+from shudata.catalog import demand
 from shudata.catalog import service as catalog
 from shudata.catalog.models import CatalogRevision
 from shudata.catalog.search import search
@@ -27,6 +28,7 @@ from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
 from shudata.demo.accounts import DEPARTMENTS, ROLE_PASSWORDS, demo_users
+from shudata.demo.demands import DEMANDS
 from shudata.demo.entries import ENTRIES
 from shudata.demo.loader import load_demo
 from shudata.lake.models import LakeVersion
@@ -123,6 +125,18 @@ def test_generated_registries_have_their_sizes(demo_rt: Runtime) -> None:
                                 sql=f'SELECT count(*) AS n FROM "{code}"').rows[0][0]
                 for code in ("101001/000001", "102001/000001")}
     assert rows == {"101001/000001": 5000, "102001/000001": 1000}
+
+
+def test_demand_list_has_matched_and_open_demands(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        found = {d.title: d for d in demand.list_demands(session=s, actor=SYSTEM)}
+        assert set(found) == {d.title for d in DEMANDS}
+        for spec in DEMANDS:
+            got = found[spec.title]
+            assert got.resource_code == spec.answer
+            assert got.status == ("matched" if spec.answer else "open")
+        gdp = demand.suggest(session=s, actor=SYSTEM, demand_id=found["各省地区生产总值（年度）"].id)
+    assert "分省地区生产总值（年度）" in [h.resource.name for h in gdp]
 
 
 def test_search_for_enterprise_credit_finds_the_entry(demo_rt: Runtime) -> None:
