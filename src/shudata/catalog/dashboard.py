@@ -58,7 +58,7 @@ def _demand_counts(session: Session, department_id: int | None) -> dict[int, Cou
     if department_id is not None:
         stmt = stmt.where(CatalogDemand.department_id == department_id)
     out: dict[int, Counter[str]] = {}
-    for dept, status, n in session.execute(stmt).tuples():
+    for dept, status, n in session.execute(stmt):
         out.setdefault(dept, Counter())[status] += n
     return out
 

@@ -107,11 +107,14 @@ def suggest(*, session: Session, actor: Actor, demand_id: int, limit: int = 5) -
 def link_demand(*, session: Session, actor: Actor, demand_id: int, data: DemandLink) -> DemandRead:
     """Link a demand to the entry that answers it (→ matched), close it, or reopen it.
 
-    Allowed to a steward of the requesting department or of the entry's provider."""
+    Allowed to a steward of the requesting department or of the provider of the entry
+    being linked (or currently linked)."""
     d = _demand(session, demand_id)
     demand_ref = ResourceRef("catalog.demand", d.id, department_id=d.department_id)
     res = find_resource(session, data.resource_code) if data.resource_code else None
-    refs = [demand_ref] + ([ResourceRef("catalog.resource", res.code, res.provider_department_id)] if res else [])
+    current = session.get(CatalogResource, d.resource_id) if d.resource_id else None
+    refs = [demand_ref] + [ResourceRef("catalog.resource", r.code, r.provider_department_id)
+                           for r in (res, current) if r is not None]
     if not any(allowed(actor, A.DEMAND_LINK, r) for r in refs):
         require(actor, A.DEMAND_LINK, demand_ref)
     if res is not None:

@@ -6,8 +6,8 @@ CSV: one flat row per information item carrying its resource's columns.
 
 >>> unescape("'=SUM(A1)"), unescape("'成都"), unescape(None)
 ('=SUM(A1)', "'成都", '')
->>> parse_sharing_type("有条件共享"), parse_sharing_type("3")
-(2, 3)
+>>> parse_sharing_type("有条件共享"), parse_sharing_type("3"), parse_sharing_type("1 无条件共享")
+(2, 3, 1)
 """
 
 from __future__ import annotations
@@ -71,9 +71,9 @@ def unescape(value: Any) -> str:
 
 
 def parse_sharing_type(text: str) -> int | None:
-    text = text.strip()
-    if text in {"1", "2", "3"}:
-        return int(text)
+    text = text.strip().removesuffix(".0")
+    if text[:1] in {"1", "2", "3"} and (len(text) == 1 or not text[1].isdigit()):
+        return int(text[0])
     for word, value in SHARING_WORDS.items():
         if text.startswith(word):
             return value
