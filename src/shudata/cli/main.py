@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import typer
 
-from shudata.cli import admin, audit_cmd, core_cmds, demo_cmd, node_cmd, privacy_cmd, query_cmd, sharing_cmd
+from shudata.cli import (
+    admin,
+    audit_cmd,
+    core_cmds,
+    demo_cmd,
+    node_cmd,
+    privacy_cmd,
+    quality_cmd,
+    query_cmd,
+    sharing_cmd,
+)
 
 app = typer.Typer(name="shudata", help="蜀数 shudata：四川省大数据平台命令行 / Sichuan big-data platform CLI",
                   no_args_is_help=True, rich_markup_mode="rich")
 
 core_cmds.register(app)
 query_cmd.register(app)
+quality_cmd.register(app)
 demo_cmd.register(app)
 privacy_cmd.register(app)
 app.add_typer(admin.dept_app, name="dept")

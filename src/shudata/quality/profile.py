@@ -35,7 +35,7 @@ THRESHOLD = 0.8  # share of present values that must look like a kind
 KINDS: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {
     "cn_id": (r"^([0-9]{17}[0-9Xx]|[0-9]{15})$", {"type": "cn_id", "allow_15": True}, None),
     "uscc": (F.USCC_RE, {"type": "uscc"}, None),
-    "mobile": (r"^(\+?86)?1[0-9]{10}$", {"type": "format", "format": "mobile"}, None),
+    "mobile": (r"^(\+?86)?[ -]?1[0-9][0-9 -]{8,12}$", {"type": "format", "format": "mobile"}, None),
     "landline": (r"^0[0-9]{2,3}-?[0-9]{7,8}$", {"type": "format", "format": "landline"}, None),
     "email": (r"^[^@ ]+@[^@ ]+$", {"type": "format", "format": "email"}, None),
     "date": (r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", {"type": "date"}, None),

@@ -1,7 +1,194 @@
-"""/api/v1 routes of the quality capability (thin: parse, call the service, shape the answer)."""
+"""/api/v1 routes of the quality capability (thin: parse, call the service, shape the answer).
+
+Entry routes take the resource code (``101001/000123``), alias or name: ``/quality/resources/{code}/…``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
+
+from shudata.core.types import Page
+from shudata.quality import cleaning_service, dashboard, quarantine_service, report, service
+from shudata.quality.actions import PROFILE_RUN
+from shudata.quality.compile_exprs import DEFAULT_PLACEHOLDERS
+from shudata.quality.profile import profile_file
+from shudata.quality.reference import region_sources
+from shudata.quality.schemas import LineageRead, QuarantineFix, QuarantineRowRead, RuleSetRead, RunRead
+from shudata.quality.spec_files import parse_spec_text
+from shudata.query.service import default_engine
+from shudata.security.authz import require
+from shudata.web.api.v1.catalog import XLSX, download
+from shudata.web.deps import ActorDep, SessionDep, SettingsDep, UserDep
+from shudata.web.uploads import receive_upload
 
 router = APIRouter(tags=["quality"])
+R = "/quality/resources/{code:rcode}"
+
+
+class RuleSetSave(BaseModel):
+    spec: Any = Field(None, description="规则集：{rules: [...]} 或规则列表；也可用 yaml 字段提交 YAML 文本")
+    yaml: str | None = Field(None, description="YAML/JSON 文本（与 spec 二选一）")
+    comment: str | None = Field(None, max_length=500)
+
+
+class PipelineSave(BaseModel):
+    spec: Any = None
+    yaml: str | None = None
+
+
+class CleanRequest(BaseModel):
+    pipeline: Any = Field(description="已保存流程的名称，或完整流程 {name, steps}")
+    version: int | None = None
+    dry_run: bool = Field(False, description="只预览各步骤改动的数量")
+
+
+def _spec(spec: Any, text: str | None) -> Any:
+    return parse_spec_text(text) if text else spec
+
+
+@router.get(R + "/rules", response_model=RuleSetRead | None, summary="当前质量规则 / current rule set")
+def get_rules(code: str, session: SessionDep, actor: UserDep) -> RuleSetRead | None:
+    return service.get_rule_set(session=session, actor=actor, resource=code)
+
+
+@router.put(R + "/rules", response_model=RuleSetRead, summary="保存质量规则（保存时校验）/ save rules")
+def save_rules(code: str, body: RuleSetSave, session: SessionDep, actor: UserDep) -> RuleSetRead:
+    return service.save_rule_set(session=session, actor=actor, resource=code, spec=_spec(body.spec, body.yaml),
+                                 comment=body.comment)
+
+
+@router.get(R + "/rules/history", response_model=list[RuleSetRead], summary="规则变更记录 / rule history")
+def rules_history(code: str, session: SessionDep, actor: UserDep) -> list[RuleSetRead]:
+    return service.rule_set_history(session=session, actor=actor, resource=code)
+
+
+@router.post(R + "/check", response_model=RunRead, summary="执行质量检查 / run the checks")
+def check(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
+          version: int | None = Query(None, ge=1)) -> RunRead:
+    return service.check(session=session, settings=settings, actor=actor, resource=code, version=version)
+
+
+@router.get(R + "/runs", response_model=list[RunRead], summary="检查记录（趋势）/ runs")
+def runs(code: str, session: SessionDep, actor: UserDep) -> list[RunRead]:
+    return service.list_runs(session=session, actor=actor, resource=code)
+
+
+@router.get("/quality/runs/{run_id}", response_model=RunRead, summary="一次检查的结果 / one run")
+def get_run(run_id: int, session: SessionDep, actor: UserDep) -> RunRead:
+    return service.get_run(session=session, actor=actor, run_id=run_id)
+
+
+@router.get("/quality/runs/{run_id}/report.html", response_class=HTMLResponse, summary="独立 HTML 报告")
+def report_html(run_id: int, session: SessionDep, actor: UserDep) -> Response:
+    data = report.report_data(session=session, actor=actor, run_id=run_id)
+    return download(report.standalone_html(data).encode(), f"质量报告-{run_id}.html", "text/html; charset=utf-8")
+
+
+@router.get("/quality/runs/{run_id}/report.xlsx", summary="XLSX 报告 / report as XLSX")
+def report_xlsx(run_id: int, session: SessionDep, actor: UserDep) -> Response:
+    data = report.report_data(session=session, actor=actor, run_id=run_id)
+    return download(report.report_xlsx(data), f"质量报告-{run_id}.xlsx", XLSX)
+
+
+@router.get("/quality/scores", summary="最新质量得分（批量）/ latest scores")
+def scores(session: SessionDep, actor: UserDep, ids: str = Query(..., description="逗号分隔的资源 id")
+           ) -> dict[str, float]:
+    wanted = [int(x) for x in ids.split(",") if x.strip().isdigit()][:1000]
+    return {str(k): v for k, v in service.latest_scores(session, wanted).items()}
+
+
+@router.get(R + "/quarantine", response_model=Page[QuarantineRowRead], summary="隔离区 / quarantined rows")
+def quarantine(code: str, session: SessionDep, actor: UserDep, version: int | None = None,
+               status: str | None = Query("open", pattern="^(open|fixed|released)$"),
+               offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=1000)) -> Page[QuarantineRowRead]:
+    return quarantine_service.list_rows(session=session, actor=actor, resource=code, version=version, status=status,
+                                        offset=offset, limit=limit)
+
+
+@router.get(R + "/quarantine.xlsx", summary="导出隔离区（原因单列）/ quarantine as XLSX")
+def quarantine_xlsx(code: str, session: SessionDep, actor: UserDep, version: int | None = None) -> Response:
+    data = quarantine_service.export_xlsx(session=session, actor=actor, resource=code, version=version)
+    return download(data, "隔离数据.xlsx", XLSX)
+
+
+@router.put("/quality/quarantine/{row_id}", response_model=QuarantineRowRead, summary="修正一行隔离数据")
+def fix_row(row_id: int, body: QuarantineFix, session: SessionDep, settings: SettingsDep,
+            actor: UserDep) -> QuarantineRowRead:
+    return quarantine_service.fix_row(session=session, settings=settings, actor=actor, row_id=row_id,
+                                      data=body.data)
+
+
+@router.post(R + "/quarantine/release", summary="把已修正的行发布为新版本 / release fixed rows")
+def release(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep) -> dict[str, Any]:
+    return quarantine_service.release_fixed(session=session, settings=settings, actor=actor, resource=code)
+
+
+@router.get(R + "/pipelines", summary="清洗流程 / cleaning pipelines")
+def pipelines(code: str, session: SessionDep, actor: UserDep) -> list[dict[str, Any]]:
+    return cleaning_service.list_pipelines(session=session, actor=actor, resource=code)
+
+
+@router.put(R + "/pipelines", summary="保存清洗流程（检查列与循环引用）/ save a pipeline")
+def save_pipeline(code: str, body: PipelineSave, session: SessionDep, actor: UserDep) -> dict[str, Any]:
+    return cleaning_service.save_pipeline(session=session, actor=actor, resource=code,
+                                          spec=_spec(body.spec, body.yaml))
+
+
+@router.post(R + "/clean", summary="运行清洗流程（生成新版本）/ run a pipeline")
+def clean(code: str, body: CleanRequest, session: SessionDep, settings: SettingsDep, actor: UserDep) -> Any:
+    if body.dry_run:
+        return cleaning_service.preview_clean(session=session, settings=settings, actor=actor, resource=code,
+                                              pipeline=body.pipeline, version=body.version)
+    return cleaning_service.clean(session=session, settings=settings, actor=actor, resource=code,
+                                  pipeline=body.pipeline, version=body.version)
+
+
+@router.get(R + "/lineage", response_model=list[LineageRead], summary="清洗血缘 / cleaning lineage")
+def lineage(code: str, session: SessionDep, actor: UserDep) -> list[LineageRead]:
+    return cleaning_service.lineage(session=session, actor=actor, resource=code)
+
+
+@router.get(R + "/clusters", summary="近似值聚类预览 / fuzzy clusters")
+def clusters(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
+             column: str = Query(..., min_length=1), version: int | None = None) -> list[dict[str, Any]]:
+    return cleaning_service.cluster_preview(session=session, settings=settings, actor=actor, resource=code,
+                                            column=column, version=version)
+
+
+@router.get("/quality/dashboard/department/{department_id}", summary="部门质量看板 / department dashboard")
+def dept_dashboard(department_id: int, session: SessionDep, actor: UserDep) -> dict[str, Any]:
+    return dashboard.department_dashboard(session=session, actor=actor, department_id=department_id)
+
+
+@router.get("/quality/dashboard/platform", summary="全平台质量看板 / platform dashboard")
+def platform_dashboard(session: SessionDep, actor: UserDep) -> dict[str, Any]:
+    return dashboard.platform_dashboard(session=session, actor=actor)
+
+
+@router.post("/quality/profile", summary="剖析文件（不保存）/ profile a file",
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                 "type": "object", "properties": {"file": {"type": "string", "format": "binary"},
+                                                  "missing": {"type": "string"}}}}}}})
+async def profile(request: Request, settings: SettingsDep, actor: ActorDep, session: SessionDep
+                  ) -> list[dict[str, Any]]:
+    """每列一个对象：column、type、nulls、distinct、kind、invalid（以及 null_rate、suggested_rules）。"""
+    require(actor, PROFILE_RUN)
+    upload = await receive_upload(request, settings.data_dir / "tmp" / "uploads", settings.max_upload_bytes)
+    try:
+        marks = upload.fields.get("missing")
+        placeholders = tuple(p for p in marks.split(",") if p) if marks else DEFAULT_PLACEHOLDERS
+        assert upload.path is not None
+        path: Path = upload.path
+        result = await run_in_threadpool(profile_file, default_engine(settings), path, placeholders=placeholders,
+                                         lookups=region_sources(settings.data_dir / "quality" / "ref"),
+                                         name=upload.filename)
+        return [c.model_dump() for c in result.columns]
+    finally:
+        upload.cleanup()
+
