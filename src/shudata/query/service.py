@@ -31,7 +31,7 @@ from shudata.query.engines.base import Engine
 from shudata.query.engines.duckdb import DuckDBEngine
 from shudata.query.errors import ACTION
 from shudata.query.limits import PageWindow, count_query, limits_for, page_query
-from shudata.query.sandbox import Sandboxed, sandbox
+from shudata.query.sandbox import sandbox
 from shudata.query.schemas import ColumnInfo, QueryResult, TableUsed
 from shudata.security.authz import require
 
@@ -79,12 +79,13 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
     started = time.perf_counter()
     with _explained(resolver):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
-        page = engine.query(page_query(checked.tree, window).sql(engine.dialect, comments=False),
-                            resolver.sources, limits_for(settings, window.fetch))
-        shown, total, has_more, truncated = window.settle(fetched=page.num_rows, counted=None)
-        if count and total is None and has_more:
-            counted = _count(engine, checked, resolver, settings)
-            shown, total, has_more, truncated = window.settle(fetched=page.num_rows, counted=counted)
+        with engine.session(resolver.sources, limits_for(settings)) as run:
+            page = run.query(page_query(checked.tree, window).sql(engine.dialect, comments=False), window.fetch)
+            shown, total, has_more, truncated = window.settle(fetched=page.num_rows, counted=None)
+            if count and total is None and has_more:
+                counted = run.query(count_query(checked.tree).sql(engine.dialect, comments=False))
+                shown, total, has_more, truncated = window.settle(fetched=page.num_rows,
+                                                                  counted=int(counted.column(0)[0].as_py()))
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     page = page.slice(0, shown)
     _audit(session, actor, sql, resolver, rows=shown, truncated=truncated, elapsed_ms=elapsed_ms)
@@ -114,12 +115,6 @@ def query_table(*, session: Session, settings: Settings, actor: Actor, sql: str,
     _audit(session, actor, sql, resolver, rows=table.num_rows, truncated=truncated, elapsed_ms=elapsed_ms,
            export=True)
     return QueryTable(table=table, truncated=truncated, tables=_used(resolver))
-
-
-def _count(engine: Engine, checked: Sandboxed, resolver: CatalogResolver, settings: Settings) -> int:
-    result = engine.query(count_query(checked.tree).sql(engine.dialect, comments=False), resolver.sources,
-                          limits_for(settings))
-    return int(result.column(0)[0].as_py())
 
 
 @contextmanager

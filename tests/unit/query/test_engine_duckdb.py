@@ -106,3 +106,13 @@ def test_unknown_column_is_a_clear_422(engine: DuckDBEngine, parquet_tables):
     with pytest.raises(InvalidInput) as info:
         engine.query("SELECT nope FROM src_people", parquet_tables)
     assert info.value.status == 422 and "nope" in info.value.zh
+
+
+def test_session_runs_several_checked_statements_on_one_connection(engine: DuckDBEngine, parquet_tables):
+    with engine.session(parquet_tables, Limits(timeout_s=0.5)) as run:
+        assert run.query('SELECT "姓名" FROM src_people ORDER BY "年龄"', max_rows=2).num_rows == 2
+        assert run.query("SELECT count(*) AS n FROM src_orders").to_pylist() == [{"n": 3}]
+        with pytest.raises(PermissionDenied):
+            run.query("SELECT * FROM duckdb_views()")
+        with pytest.raises(QueryTimeout):
+            run.query("SELECT count(*) FROM range(10000000000) a, range(1000) b")

@@ -8,6 +8,7 @@ version. Engines must not read anything else.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -46,9 +47,22 @@ class Limits:
     max_rows: int | None = None
 
 
+class EngineSession(Protocol):
+    """Several statements over the same tables, in one engine session (one connection)."""
+
+    def query(self, sql: str, max_rows: int | None = None) -> pa.Table:
+        """Run ``sql`` (time limit of the session) and return at most ``max_rows`` rows."""
+        ...
+
+
 class Engine(Protocol):
     name: str
     dialect: str  # sqlglot dialect name
+
+    def session(self, tables: Mapping[str, TableSource], limits: Limits = ...
+                ) -> AbstractContextManager[EngineSession]:
+        """Open one session over ``tables``; statements in it share the setup cost."""
+        ...
 
     def query(self, sql: str, tables: Mapping[str, TableSource], limits: Limits = ...) -> pa.Table:
         """Run ``sql`` and return the whole result (at most ``limits.max_rows`` rows)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -63,6 +64,22 @@ def _quote_ident(name: str) -> str:
 
 def _quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+class DuckDBSession:
+    """Statements on one connection of :meth:`DuckDBEngine.session`."""
+
+    def __init__(self, engine: DuckDBEngine, con: duckdb.DuckDBPyConnection, tables: Mapping[str, TableSource],
+                 limits: Limits) -> None:
+        self.engine, self.con, self.tables, self.limits = engine, con, tables, limits
+
+    def query(self, sql: str, max_rows: int | None = None) -> pa.Table:
+        def run() -> pa.Table:
+            self.engine._verify(self.con, sql, self.tables)
+            rel = self.con.sql(sql)
+            return (rel.limit(max_rows) if max_rows is not None else rel).to_arrow_table()
+
+        return self.engine._run(self.con, run, self.limits)
 
 
 class DuckDBEngine:
@@ -123,6 +140,15 @@ class DuckDBEngine:
             raise translate_error(exc, limits) from exc
         finally:
             timer.cancel()
+
+    @contextmanager
+    def session(self, tables: Mapping[str, TableSource], limits: Limits = Limits()) -> Iterator[DuckDBSession]:
+        """One locked-down connection for several statements (e.g. a page and its count)."""
+        con = self.connect(tables)
+        try:
+            yield DuckDBSession(self, con, tables, limits)
+        finally:
+            con.close()
 
     def query(self, sql: str, tables: Mapping[str, TableSource], limits: Limits = Limits()) -> pa.Table:
         con = self.connect(tables)
