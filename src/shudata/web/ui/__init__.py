@@ -61,12 +61,15 @@ def _build_router() -> APIRouter:
         pages_core,
         pages_data,
         pages_home,
+        pages_import,
         pages_lists,
+        pages_quality,
     )
 
     router = APIRouter(include_in_schema=False)
     # pages_data (``/catalog/{code}/upload`` …) before pages_catalog's ``/catalog/{code}``.
-    for module in (pages_core, pages_home, pages_admin, pages_audit, pages_lists, pages_data, pages_catalog):
+    for module in (pages_core, pages_home, pages_admin, pages_audit, pages_lists, pages_import, pages_data,
+                   pages_catalog, pages_quality):
         router.include_router(module.router)
     return router
 
