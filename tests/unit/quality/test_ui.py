@@ -1,0 +1,33 @@
+"""Quality pages render for a logged-in steward: dashboard, entry, report, quarantine, cleaning."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from tests.unit.quality.conftest import World
+
+from shudata.quality import service
+
+
+@pytest.mark.sqlite_only
+def test_quality_pages(client: Any, world: World, add_resource: Callable[..., str],
+                       add_version: Callable[[str, pa.Table], int], scenic: pa.Table) -> None:
+    code = add_resource(world.dept, "四川省A级旅游景区名录", list(scenic.column_names))
+    add_version(code, scenic)
+    with world.rt.transaction() as s:
+        service.save_rule_set(session=s, actor=world.steward, resource=code,
+                              spec=[{"type": "not_null", "column": "所在区县", "severity": "block"}])
+        run = service.check(session=s, settings=world.rt.settings, actor=world.steward, resource=code)
+    client.post("/login", data={"username": "steward1", "password": "Passw0rd!", "next": "/"})
+    dash = client.get("/quality")
+    assert dash.status_code == 200 and "四川省A级旅游景区名录" in dash.text
+    entry = client.get(f"/quality/resources/{code}")
+    assert entry.status_code == 200 and "not_null" in entry.text and "data-echart-option" in entry.text
+    rep = client.get(f"/quality/runs/{run.id}")
+    assert rep.status_code == 200 and "所在区县" in rep.text and "report.xlsx" in rep.text
+    assert client.get(f"/quality/resources/{code}/quarantine").status_code == 200
+    clean = client.get(f"/quality/resources/{code}/clean?column=名称")
+    assert clean.status_code == 200 and "pipeline" in clean.text.lower()
