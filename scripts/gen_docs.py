@@ -17,6 +17,7 @@ between them is replaced by the output of the generator ``NAME``:
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import tempfile
@@ -74,6 +75,7 @@ def config_block() -> str:
 
 # -- CLI -----------------------------------------------------------------------------------------
 
+@functools.cache
 def cli_commands() -> list[tuple[str, ...]]:
     """Every command path of the Typer app, groups included, e.g. ``("catalog", "import")``."""
     import typer
@@ -92,6 +94,7 @@ def cli_commands() -> list[tuple[str, ...]]:
     return list(walk(typer.main.get_command(app), ()))
 
 
+@functools.cache
 def _help(path: tuple[str, ...]) -> str:
     import typer.rich_utils as ru
     from typer.testing import CliRunner
@@ -119,6 +122,7 @@ def cli_block() -> str:
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
 
+@functools.cache
 def openapi_schema() -> dict[str, Any]:
     """The OpenAPI document of an app built on a throw-away data folder (no database is touched)."""
     from shudata.core.config import Settings
