@@ -48,7 +48,7 @@ def test_search_finds_chinese_query_and_facets_filter(client, login, steward, ad
         abstract="全省国民经济统计年鉴。", information_items=[{"name": "地区", "data_type": "C"}])
     login("sc_steward")
     page = client.get("/catalog", params={"q": "企业信用"})
-    assert page.status_code == 200 and "四川省企业信用信息" in page.text and "统计年鉴" not in page.text
+    assert page.status_code == 200 and "四川省<mark>企业信用</mark>信息" in page.text and "统计年鉴" not in page.text
     all_page = client.get("/catalog")
     assert "四川省企业信用信息" in all_page.text and "四川省统计年鉴数据" in all_page.text
     assert 'data-facet="sharing_type"' in all_page.text
@@ -62,14 +62,16 @@ def test_live_search_answers_a_partial(client, login, steward, add):
     add(steward, "四川省企业信用信息")
     login("sc_steward")
     part = client.get("/catalog", params={"q": "信用"}, headers={"HX-Request": "true", "HX-Target": "search-area"})
-    assert part.status_code == 200 and "<html" not in part.text and "四川省企业信用信息" in part.text
+    assert part.status_code == 200 and "<html" not in part.text
+    assert "四川省企业<mark>信用</mark>信息" in part.text
 
 
 def test_search_by_code_in_english(client, login, steward, add):
     e = add(steward, "四川省企业信用信息")
     login("sc_steward")
     r = client.get("/catalog", params={"q": e.code, "lang": "en"})
-    assert "四川省企业信用信息" in r.text and "Government information resource catalog" in r.text
+    assert "四川省企业信用信息" in r.text and f"<mark>{e.code}</mark>" in r.text
+    assert "Government information resource catalog" in r.text
 
 
 def test_entry_page_shows_metadata_items_and_history_with_slash_code(client, login, steward, add, rt):

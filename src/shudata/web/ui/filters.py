@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from shudata.catalog.schemas import DATA_TYPE_LABELS, DataType
 from shudata.core.clock import ensure_aware
@@ -73,6 +75,7 @@ def enum_value(value: Any) -> Any:
 def install_filters(env: Environment) -> None:
     env.filters["dt"] = fmt_dt
     env.filters["ev"] = enum_value
+    env.filters["hl"] = highlight
     env.globals["entry_url"] = entry_url
     env.globals["role_label"] = role_label
     env.globals["sharing_label"] = sharing_label
@@ -123,3 +126,23 @@ def type_label(value: Any, lang: str) -> str:
     except ValueError:
         return str(value)
     return en if lang == "en" else zh
+
+
+def highlight(text: Any, terms: list[str]) -> Markup:
+    """``text`` escaped, with the query's terms marked (longest first).
+
+    >>> str(highlight("四川省企业信用<信息>", ["企业", "企业信用"]))
+    '四川省<mark>企业信用</mark>&lt;信息&gt;'
+    """
+    raw = "" if text is None else str(text)
+    words = sorted({t for t in terms if t.strip()}, key=len, reverse=True)
+    if not words:
+        return escape(raw)
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    out, last = [], 0
+    for m in pattern.finditer(raw):
+        out.append(escape(raw[last:m.start()]))
+        out.append(Markup("<mark>") + escape(m.group(0)) + Markup("</mark>"))
+        last = m.end()
+    out.append(escape(raw[last:]))
+    return Markup("").join(out)

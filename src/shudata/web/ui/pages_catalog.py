@@ -18,6 +18,7 @@ from shudata.catalog import service
 from shudata.catalog.actions import DATA_READ, DATA_UPLOAD, RESOURCE_CREATE, RESOURCE_EDIT
 from shudata.catalog.base_registries import list_templates
 from shudata.catalog.schemas import ResourceRead, SearchFilters
+from shudata.catalog.search_index import query_terms
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor, ResourceRef
 from shudata.security import service as security
@@ -52,8 +53,8 @@ def search_page(request: Request, session: SessionDep, actor: UserDep, q: str = 
     params = {k: request.query_params.get(k, "") for k in FILTER_KEYS}
     result = catalog_search.search(session=session, actor=actor, q=q.strip(), filters=_filters(params),
                                    offset=offset, limit=limit)
-    ctx = {"result": result, "q": q, "params": params, "pg": page_window(result.total, offset, limit),
-           "can_create": allowed(actor, RESOURCE_CREATE)}
+    ctx = {"result": result, "q": q, "params": params, "terms": query_terms(q) if q.strip() else [],
+           "pg": page_window(result.total, offset, limit), "can_create": allowed(actor, RESOURCE_CREATE)}
     if is_htmx(request) and request.headers.get("hx-target") == "search-area":
         return render(request, "partials/search_results.html", ctx)
     return render(request, "pages/catalog_search.html", ctx)
