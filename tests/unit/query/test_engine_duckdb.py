@@ -116,3 +116,12 @@ def test_session_runs_several_checked_statements_on_one_connection(engine: DuckD
             run.query("SELECT * FROM duckdb_views()")
         with pytest.raises(QueryTimeout):
             run.query("SELECT count(*) FROM range(10000000000) a, range(1000) b")
+
+
+def test_dynamic_pivot_is_refused_with_a_hint_and_static_pivot_runs(engine: DuckDBEngine, parquet_tables):
+    with pytest.raises(PermissionDenied) as info:
+        engine.query('SELECT * FROM (PIVOT src_people ON "城市" USING count(*))', parquet_tables)
+    assert "IN" in info.value.zh
+    static = "SELECT * FROM (PIVOT src_people ON \"城市\" IN ('成都', '绵阳') USING count(*))"
+    out = engine.query(static, parquet_tables)
+    assert {"成都", "绵阳"} <= set(out.column_names)

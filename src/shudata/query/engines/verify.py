@@ -42,7 +42,14 @@ def verify_sql(con: duckdb.DuckDBPyConnection, sql: str, views: Mapping[str, obj
     row = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()
     tree = json.loads(row[0][0])
     if tree.get("error"):
-        raise _refuse(str(tree.get("error_message", "not a single SELECT")))
+        message = str(tree.get("error_message", ""))
+        if "Only SELECT" in message:
+            raise PermissionDenied(
+                "只能运行单条 SELECT；PIVOT 请写明取值列表，如 PIVOT t ON 城市 IN ('成都', '绵阳') USING sum(值)",
+                "Only a single SELECT may run; write PIVOT with an explicit IN list, e.g. "
+                "PIVOT t ON city IN ('a', 'b') USING sum(v)",
+                code="sql_engine_refused", details={"action": "query.run", "resource_type": "query"})
+        raise _refuse(message or "not a single SELECT")
     if len(tree.get("statements", [])) != 1:
         raise _refuse("only one statement may run")
     nodes = list(_nodes(tree))
