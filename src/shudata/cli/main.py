@@ -7,6 +7,7 @@ import typer
 from shudata.cli import (
     admin,
     audit_cmd,
+    catalog_cmd,
     core_cmds,
     demo_cmd,
     node_cmd,
@@ -28,5 +29,6 @@ app.add_typer(admin.dept_app, name="dept")
 app.add_typer(admin.user_app, name="user")
 app.add_typer(admin.token_app, name="token")
 app.add_typer(audit_cmd.audit_app, name="audit")
+app.add_typer(catalog_cmd.catalog_app, name="catalog")
 app.add_typer(node_cmd.node_app, name="node")
 app.add_typer(sharing_cmd.sharing_app, name="sharing")
