@@ -112,6 +112,20 @@ def _city_catalog(city: Node) -> None:
     rt.close()
 
 
+def _city_data(city: Node) -> None:
+    import pyarrow as pa
+
+    from shudata.catalog.access import find_resource
+    from shudata.lake.service import write_version
+
+    rt = city.runtime()
+    with rt.transaction() as s:
+        write_version(session=s, settings=city.settings, actor=SYS, resource=find_resource(s, "201001/000002"),
+                      batches_or_table=pa.table({"统一社会信用代码": ["92510100MA6CB8AG5X", "92510100MA6CB8AG6Y"]}),
+                      source_name="个体.csv", source_format="csv")
+    rt.close()
+
+
 def _deliver(node: Node, now: dt.datetime | None = None) -> tuple[int, int]:
     rt = node.runtime()
     with rt.transaction() as s:
@@ -159,10 +173,11 @@ def test_catalog_sync_forgery_replay_and_retry(nodes):
     with rt.transaction() as s:
         service.publish_catalog(session=s, actor=SYS, settings=city.settings, peer_code="510000")
     rt.close()
-    assert _deliver(city) == (0, 1)
+    t0 = dt.datetime.now(dt.UTC)
+    assert _deliver(city, now=t0) == (0, 1)
     province.start()
-    assert _deliver(city) == (0, 0)  # backing off: not due yet
-    assert _deliver(city, now=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)) == (1, 0)
+    assert _deliver(city, now=t0 + dt.timedelta(seconds=1)) == (0, 0)  # backing off: not due yet
+    assert _deliver(city, now=t0 + dt.timedelta(minutes=2)) == (1, 0)
     rt = city.runtime()
     with rt.transaction() as s:
         pending = s.scalars(select(OutboxItem).where(OutboxItem.delivered_at.is_(None))).all()
@@ -170,4 +185,61 @@ def test_catalog_sync_forgery_replay_and_retry(nodes):
     rt.close()
     with prt.transaction() as s:
         assert s.scalar(select(FederatedEntry.id).limit(1)) is not None
+    prt.close()
+
+
+def test_cross_node_request_decided_at_the_holder_and_delivered(nodes):
+    from shudata.core.types import Role
+    from shudata.security.models import User
+    from shudata.security.schemas import UserCreate
+    from shudata.security.service import actor_for, create_user
+    from shudata.sharing import service as sharing
+    from shudata.sharing.models import RemoteRequest, SharingRequest
+    from shudata.sharing.nodes import exchange
+    from shudata.sharing.schemas import DecisionCreate, RequestCreate
+
+    province, city = nodes
+    _trust_each_other(province, city)
+    _city_catalog(city)
+    _city_data(city)
+    rt = city.runtime()
+    with rt.transaction() as s:
+        service.publish_catalog(session=s, actor=SYS, settings=city.settings, peer_code="510000")
+        steward_dept = s.scalar(select(CatalogResource.provider_department_id))
+        u = create_user(session=s, actor=SYS, data=UserCreate(username="cd_steward", display_name="成都管理员",
+                        password="Passw0rd!", department_id=steward_dept, roles=[Role.DATA_STEWARD]))
+        city_steward = actor_for(s.get(User, u.id))
+    rt.close()
+    assert _deliver(city) == (1, 0)
+
+    prt = province.runtime()
+    with prt.transaction() as s:
+        dept = create_department(session=s, actor=SYS, data=DepartmentCreate(
+            name="省税务局", uscc=complete("11510000000000027"), region_code="510000"))
+        u = create_user(session=s, actor=SYS, data=UserCreate(username="tax_user", display_name="税务用户",
+                        password="Passw0rd!", department_id=dept.id, roles=[Role.DEPT_USER]))
+        tax_user = actor_for(s.get(User, u.id))
+        rr = exchange.request_remote(session=s, actor=tax_user, settings=province.settings, node_code="510100",
+                                     data=RequestCreate(resource="201001/000002", fields=["统一社会信用代码"],
+                                                        purpose="业务协同", basis="跨区域税收协同",
+                                                        use_from=dt.date.today(),
+                                                        use_until=dt.date.today() + dt.timedelta(days=30)))
+        rr_id = rr.id
+    assert _deliver(province) == (1, 0)
+
+    # decided on the holding node by its own steward, under its own rules
+    rt = city.runtime()
+    with rt.transaction() as s:
+        req = s.scalars(select(SharingRequest)).one()
+        assert (req.status, req.origin_node) == ("pending", "510000")
+        sharing.decide(session=s, actor=city_steward, settings=city.settings, request_id=req.id,
+                       data=DecisionCreate(decision="approve"))
+    rt.close()
+    assert _deliver(city) == (1, 0)
+    with prt.transaction() as s:
+        assert s.get(RemoteRequest, rr_id).status == "approved"
+        table = exchange.fetch_remote(session=s, actor=tax_user, settings=province.settings,
+                                      remote_request_id=rr_id)
+        assert log.verify(s) == []
+    assert table.column_names == ["统一社会信用代码"] and table.num_rows == 2
     prt.close()

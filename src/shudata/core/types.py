@@ -36,10 +36,11 @@ class Actor:
     roles: frozenset[Role] = field(default_factory=frozenset)
     token_id: int | None = None
     ip: str | None = None
+    node: str | None = None  # set when a trusted peer node acts for one of its departments
 
     @property
     def is_authenticated(self) -> bool:
-        return self.user_id is not None or self.username == "system"
+        return self.user_id is not None or self.username == "system" or self.node is not None
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -51,6 +52,12 @@ class Actor:
     @classmethod
     def anonymous(cls, ip: str | None = None) -> Actor:
         return cls(user_id=None, username="anonymous", ip=ip)
+
+    @classmethod
+    def peer(cls, node: str, department_id: int, requester: str) -> Actor:
+        """A department of a trusted peer node, acting through a verified signed message."""
+        return cls(user_id=None, username=f"{requester}@{node}", department_id=department_id,
+                   roles=frozenset({Role.DEPT_USER}), node=node)
 
     @classmethod
     def system(cls) -> Actor:

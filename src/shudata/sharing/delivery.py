@@ -114,16 +114,16 @@ def log_delivery(session: Session, actor: Actor, view: GrantView, *, rows: int, 
 
 
 def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: GrantView, offset: int,
-               limit: int) -> tuple[pa.Table, int]:
+               limit: int, channel: str = "rest") -> tuple[pa.Table, int]:
     """One page of masked rows and the total row count; quota checked, delivery logged."""
-    limit = max(1, min(limit, settings.page_size_max))
+    limit = max(1, min(limit, settings.page_size_max if channel == "rest" else settings.query_max_rows))
     check_quota(session, view.grant, limit)
     engine = default_engine(settings)
     lim = Limits(timeout_s=settings.query_timeout_s)
     page = engine.query(f"SELECT * FROM ({view.sql}) AS g LIMIT {limit} OFFSET {max(0, offset)}", view.tables, lim)
     total_tbl = engine.query(f"SELECT count(*) AS n FROM ({view.sql}) AS g", view.tables, lim)
     total = int(total_tbl.column(0)[0].as_py())
-    log_delivery(session, actor, view, rows=page.num_rows, fmt="json", channel="rest")
+    log_delivery(session, actor, view, rows=page.num_rows, fmt="json", channel=channel)
     return page, total
 
 

@@ -37,6 +37,8 @@ class SharingRequest(Base):
     decided_at: Mapped[dt.datetime | None]
     decided_by: Mapped[str | None] = mapped_column(String(64))
     decision_reason: Mapped[str | None] = mapped_column(Text)
+    origin_node: Mapped[str | None] = mapped_column(String(12))  # set when filed by a peer node
+    origin_request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class SharingGrant(Base):
@@ -147,3 +149,23 @@ class PushDelivery(Base):
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     delivered_at: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class RemoteRequest(Base):
+    """A request this node's department filed for an entry held on another node."""
+
+    __tablename__ = "sharing_remote_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    node_code: Mapped[str] = mapped_column(String(12), index=True)
+    resource_code: Mapped[str] = mapped_column(String(32))
+    resource_name: Mapped[str] = mapped_column(String(200))
+    requester_department_id: Mapped[int] = mapped_column(ForeignKey("security_department.id"), index=True)
+    requester: Mapped[str] = mapped_column(String(64))
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="sent")
+    remote_request_id: Mapped[int | None]
+    grant_id: Mapped[int | None]  # the grant on the holding node
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

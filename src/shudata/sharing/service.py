@@ -30,6 +30,7 @@ from shudata.sharing.models import (
     SharingNotification,
     SharingRequest,
 )
+from shudata.sharing.nodes.service import notify_origin
 from shudata.sharing.schemas import (
     Decision,
     DecisionCreate,
@@ -164,6 +165,7 @@ def decide(*, session: Session, actor: Actor, settings: Settings, request_id: in
             message=f"共享申请 #{req.id} 已处理：{req.status}")
     record(session, actor, AuditEvent(f"sharing.request.{data.decision.value}", resource_type="sharing_request",
                                       resource_id=str(req.id), details={"reason": data.reason}))
+    notify_origin(session, settings, req)
     return read_request(session, req)
 
 
@@ -201,6 +203,7 @@ def resolve_dispute(*, session: Session, actor: Actor, settings: Settings, reque
                 message=f"共享申请 #{req.id} 的争议已协调：{'予以共享' if data.grant else '维持拒绝'}")
     record(session, actor, AuditEvent("sharing.dispute.resolve", resource_type="sharing_request",
                                       resource_id=str(req.id), details={"grant": data.grant}))
+    notify_origin(session, settings, req)
     return read_request(session, req)
 
 

@@ -4,6 +4,7 @@ catalog publication (a city node publishes its sharing list to the province)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
@@ -19,6 +20,7 @@ from shudata.core.types import Actor, Role
 from shudata.security.authz import Action, require
 from shudata.security.crypto import sm2
 from shudata.security.crypto.keys import unwrap_key, wrap_key
+from shudata.sharing.models import SharingGrant, SharingRequest
 from shudata.sharing.nodes import log
 from shudata.sharing.nodes.envelope import make_envelope, sign_envelope, verify_envelope, within_window
 from shudata.sharing.nodes.models import FederatedEntry, NodeIdentity, OutboxItem, TrustedPeer
@@ -106,7 +108,11 @@ def deliver_outbox(*, session: Session, transport: Transport, now: dt.datetime |
     return sent, failed
 
 
-def receive(*, session: Session, settings: Settings, envelope: dict[str, Any], signature: str) -> dict[str, Any]:
+Handler = Callable[[Session, Settings, dict[str, Any]], dict[str, Any]]
+
+
+def receive(*, session: Session, settings: Settings, envelope: dict[str, Any], signature: str,
+            handlers: Mapping[str, Handler] | None = None) -> dict[str, Any]:
     """Check and apply a message from a peer. Refusals are logged, audited and raised (403/409)."""
     node = identity(session, settings)
     peer = session.scalar(select(TrustedPeer).where(TrustedPeer.code == str(envelope.get("from")),
@@ -124,7 +130,7 @@ def receive(*, session: Session, settings: Settings, envelope: dict[str, Any], s
         problem = ("重复的消息编号（重放）", "message id already received (replay)")
     if problem is not None:
         raise RefusedMessage(problem[0], problem[1], envelope=envelope, signature=signature)
-    result = HANDLERS.get(str(envelope.get("type")), _unknown)(session, envelope)
+    result = (handlers or HANDLERS).get(str(envelope.get("type")), _unknown)(session, settings, envelope)
     log.append(session, direction="in", envelope=envelope, signature=signature, status="accepted")
     return result
 
@@ -144,11 +150,11 @@ def log_refusal(session: Session, exc: RefusedMessage) -> None:
                reason=exc.reason)
 
 
-def _unknown(session: Session, envelope: dict[str, Any]) -> dict[str, Any]:
+def _unknown(session: Session, settings: Settings, envelope: dict[str, Any]) -> dict[str, Any]:
     raise InvalidInput(f"不支持的消息类型 {envelope.get('type')}", f"Unsupported message type {envelope.get('type')}")
 
 
-def _catalog_publish(session: Session, envelope: dict[str, Any]) -> dict[str, Any]:
+def _catalog_publish(session: Session, settings: Settings, envelope: dict[str, Any]) -> dict[str, Any]:
     node_code = str(envelope["from"])
     entries = envelope.get("body", {}).get("entries", [])
     session.execute(delete(FederatedEntry).where(FederatedEntry.node_code == node_code))
@@ -160,7 +166,7 @@ def _catalog_publish(session: Session, envelope: dict[str, Any]) -> dict[str, An
     return {"accepted": len(entries)}
 
 
-HANDLERS = {"catalog.publish": _catalog_publish}
+HANDLERS: dict[str, Handler] = {"catalog.publish": _catalog_publish}
 
 
 def sharing_list_payload(session: Session) -> dict[str, Any]:
@@ -189,11 +195,13 @@ def federated_entries(session: Session, node_code: str | None = None) -> list[Fe
     return list(session.scalars(stmt))
 
 
-def handle_inbox(*, sessions: Any, settings: Settings, envelope: dict[str, Any], signature: str) -> dict[str, Any]:
+def handle_inbox(*, sessions: Any, settings: Settings, envelope: dict[str, Any], signature: str,
+                 handlers: Mapping[str, Handler] | None = None) -> dict[str, Any]:
     """Receive in one transaction; a refusal is logged (message log) in a second one, then re-raised."""
     try:
         with sessions.begin() as session:
-            return receive(session=session, settings=settings, envelope=envelope, signature=signature)
+            return receive(session=session, settings=settings, envelope=envelope, signature=signature,
+                           handlers=handlers)
     except RefusedMessage as exc:
         with sessions.begin() as session:
             log_refusal(session, exc)
@@ -207,3 +215,41 @@ def http_transport(url: str, payload: dict[str, Any]) -> None:
     resp = httpx.post(url, json=payload, timeout=10)
     if resp.status_code >= 300:
         raise RuntimeError(f"peer answered {resp.status_code}: {resp.text[:200]}")
+
+
+def signed_reply(session: Session, settings: Settings, to: str, msg_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A signed message for a synchronous exchange (a request or its answer), logged as sent."""
+    node = identity(session, settings)
+    env = make_envelope(msg_type, node.code, to, body)
+    sig = sign_envelope(env, private_key(node, settings), node.public_key)
+    log.append(session, direction="out", envelope=env, signature=sig, status="sent")
+    return {"envelope": env, "signature": sig}
+
+
+def peer(session: Session, code: str) -> TrustedPeer:
+    found = session.scalar(select(TrustedPeer).where(TrustedPeer.code == code, TrustedPeer.enabled.is_(True)))
+    if found is None:
+        raise NotFound(f"未登记或已停用的节点 {code}", f"Unknown or disabled node {code}")
+    return found
+
+
+def check_reply(session: Session, reply: dict[str, Any], expected_from: str) -> dict[str, Any]:
+    """Verify a signed synchronous answer from ``expected_from``; return its body."""
+    env, sig = reply.get("envelope") or {}, str(reply.get("signature", ""))
+    p = peer(session, expected_from)
+    if env.get("from") != expected_from or not verify_envelope(env, sig, p.public_key):
+        raise PermissionDenied("对方节点的应答签名无效", "The peer's answer has an invalid signature")
+    log.append(session, direction="in", envelope=env, signature=sig, status="accepted")
+    body: dict[str, Any] = env.get("body") or {}
+    return body
+
+
+def notify_origin(session: Session, settings: Settings, req: SharingRequest) -> None:
+    """Tell a peer node how the request it filed here was decided (queued, retried)."""
+    if not req.origin_node:
+        return
+    grant = session.scalar(select(SharingGrant).where(SharingGrant.request_id == req.id))
+    send(session=session, settings=settings, peer_code=req.origin_node, msg_type="request.decision", body={
+        "local_id": req.origin_request_id, "remote_request_id": req.id, "status": req.status,
+        "reason": req.decision_reason, "grant_id": grant.id if grant else None,
+        "fields": grant.fields if grant else []})

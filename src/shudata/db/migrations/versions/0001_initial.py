@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 11:02:47.872756
+Create Date: 2026-11-29 11:14:16.571674
 """
 
 from collections.abc import Sequence
@@ -299,6 +299,34 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_security_user_department_id"), ["department_id"], unique=False)
 
     op.create_table(
+        "sharing_remote_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("node_code", sa.String(length=12), nullable=False),
+        sa.Column("resource_code", sa.String(length=32), nullable=False),
+        sa.Column("resource_name", sa.String(length=200), nullable=False),
+        sa.Column("requester_department_id", sa.Integer(), nullable=False),
+        sa.Column("requester", sa.String(length=64), nullable=False),
+        sa.Column("request", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("remote_request_id", sa.Integer(), nullable=True),
+        sa.Column("grant_id", sa.Integer(), nullable=True),
+        sa.Column("decision_reason", sa.Text(), nullable=True),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["requester_department_id"],
+            ["security_department.id"],
+            name=op.f("fk_sharing_remote_request_requester_department_id_security_department"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_remote_request")),
+    )
+    with op.batch_alter_table("sharing_remote_request", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_remote_request_node_code"), ["node_code"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_sharing_remote_request_requester_department_id"), ["requester_department_id"], unique=False
+        )
+
+    op.create_table(
         "catalog_demand",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=False),
@@ -549,6 +577,8 @@ def upgrade() -> None:
         sa.Column("decided_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.String(length=64), nullable=True),
         sa.Column("decision_reason", sa.Text(), nullable=True),
+        sa.Column("origin_node", sa.String(length=12), nullable=True),
+        sa.Column("origin_request_id", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["provider_department_id"],
             ["security_department.id"],
@@ -717,11 +747,58 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_sharing_delivery_delivered_at"), ["delivered_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_sharing_delivery_grant_id"), ["grant_id"], unique=False)
 
+    op.create_table(
+        "sharing_subscription",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("grant_id", sa.Integer(), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("last_version", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["grant_id"], ["sharing_grant.id"], name=op.f("fk_sharing_subscription_grant_id_sharing_grant")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_subscription")),
+    )
+    with op.batch_alter_table("sharing_subscription", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_subscription_grant_id"), ["grant_id"], unique=False)
+
+    op.create_table(
+        "sharing_push",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subscription_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("signature", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("delivered_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["subscription_id"],
+            ["sharing_subscription.id"],
+            name=op.f("fk_sharing_push_subscription_id_sharing_subscription"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sharing_push")),
+    )
+    with op.batch_alter_table("sharing_push", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_sharing_push_subscription_id"), ["subscription_id"], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table("sharing_push", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_push_subscription_id"))
+
+    op.drop_table("sharing_push")
+    with op.batch_alter_table("sharing_subscription", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_subscription_grant_id"))
+
+    op.drop_table("sharing_subscription")
     with op.batch_alter_table("sharing_delivery", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_sharing_delivery_grant_id"))
         batch_op.drop_index(batch_op.f("ix_sharing_delivery_delivered_at"))
@@ -804,6 +881,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_catalog_demand_department_id"))
 
     op.drop_table("catalog_demand")
+    with op.batch_alter_table("sharing_remote_request", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_sharing_remote_request_requester_department_id"))
+        batch_op.drop_index(batch_op.f("ix_sharing_remote_request_node_code"))
+
+    op.drop_table("sharing_remote_request")
     with op.batch_alter_table("security_user", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_security_user_department_id"))
 

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from shudata.sharing.nodes import service
+from shudata.sharing.nodes import exchange, service
 from shudata.web.deps import RuntimeDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["federation"])
@@ -20,7 +20,7 @@ class InboxMessage(BaseModel):
 
 @router.post("/federation/inbox", summary="接收其他节点的签名消息 / receive a signed node message")
 def inbox(msg: InboxMessage, rt: RuntimeDep) -> dict[str, Any]:
-    return service.handle_inbox(sessions=rt.sessions, settings=rt.settings, envelope=msg.envelope,
+    return exchange.handle_inbox(sessions=rt.sessions, settings=rt.settings, envelope=msg.envelope,
                                 signature=msg.signature)
 
 
