@@ -3,7 +3,7 @@
 The demo's monthly entries hold real data that stop in early 2020. Ingesting them today
 would stamp their version with today's date and hide that they are stale; this helper
 sets the version's ``created_at`` to the publication date instead, so the catalog shows
-them as overdue (逾期), as a real platform holding those files would.
+them as overdue (超期), as a real platform holding those files would.
 
 It is the only place where the demo writes a table directly, it only touches
 ``lake_version.created_at``, and nothing outside ``shudata.demo`` may call it.
