@@ -96,6 +96,7 @@ class RowsView:
     total: int
     offset: int
     version: int
+    numeric: frozenset[str] = frozenset()
 
 
 @router.get("/catalog/{code:path}/preview")
@@ -107,6 +108,7 @@ def preview(request: Request, session: SessionDep, settings: SettingsDep, actor:
                            offset=offset, limit=limit)
     names = list(page.table.column_names)
     rows = [[r[n] for n in names] for r in page.table.to_pylist()]
-    view = RowsView(columns=names, rows=rows, total=page.total, offset=offset, version=page.version)
+    numeric = frozenset(f.name for f in page.table.schema if is_numeric(str(f.type)))
+    view = RowsView(columns=names, rows=rows, total=page.total, offset=offset, version=page.version, numeric=numeric)
     return render(request, "partials/preview.html",
                   {"e": {"code": code}, "page": view, "pg": page_window(page.total, offset, limit)})
