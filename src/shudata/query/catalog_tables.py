@@ -3,7 +3,9 @@
 A name is a resource code (``"101001/000123"``), an alias (``enterprise_credit``) or the
 resource's name (``"四川省企业信用信息"``). The caller must be allowed to read the
 resource's data; the version is the newest unless the query asks for another one.
-Each resolved resource gets a random engine name, so user SQL can never name the
+What the caller sees of each resource is the combined restriction of the registered
+access providers (:mod:`shudata.query.policies`: masking, grants) and the caller's own
+overrides. Each resolved resource gets a random engine name, so user SQL can never name the
 underlying view directly.
 """
 
@@ -22,9 +24,10 @@ from shudata.core.config import Settings
 from shudata.core.errors import NotFound, ShudataError
 from shudata.core.types import Actor
 from shudata.lake.service import get_version, version_files
-from shudata.query.access import FULL_ACCESS, ResolvedTable, TableAccess
+from shudata.query.access import ResolvedTable, TableAccess
 from shudata.query.engines.base import Engine, TableSource
 from shudata.query.errors import details, table_not_found
+from shudata.query.policies import ACCESS_PROVIDERS, AccessProviders
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,10 @@ class CatalogResolver:
 
     def __init__(self, *, session: Session, settings: Settings, actor: Actor, engine: Engine,
                  versions: Mapping[str, int] | None = None,
-                 access_overrides: Mapping[str, TableAccess] | None = None) -> None:
+                 access_overrides: Mapping[str, TableAccess] | None = None,
+                 providers: AccessProviders | None = None) -> None:
         self.session, self.settings, self.actor, self.engine = session, settings, actor, engine
+        self.providers = providers if providers is not None else ACCESS_PROVIDERS
         self.used: dict[int, UsedTable] = {}
         self.versions = {self._lookup(k).id: int(v) for k, v in (versions or {}).items()}
         self.overrides = {self._lookup(k).id: a for k, a in (access_overrides or {}).items()}
@@ -76,8 +81,10 @@ class CatalogResolver:
         source = TableSource(name=f"t_{secrets.token_hex(8)}", files=files,
                              meta={"code": res.code, "version": str(version.version)})
         columns = tuple(str(c["name"]) for c in version.columns or []) or self._probe_columns(source)
-        table = ResolvedTable(source=source.name, columns=columns, access=self.overrides.get(res.id, FULL_ACCESS),
-                              label=res.code)
+        access = self.providers.access_for(self.session, self.actor, res)
+        if res.id in self.overrides:
+            access = access.restrict(self.overrides[res.id])
+        table = ResolvedTable(source=source.name, columns=columns, access=access, label=res.code)
         return UsedTable(resource=res, version=version.version, table=table, source=source)
 
     def _probe_columns(self, source: TableSource) -> tuple[str, ...]:

@@ -31,6 +31,7 @@ from shudata.query.engines.base import Engine
 from shudata.query.engines.duckdb import DuckDBEngine
 from shudata.query.errors import ACTION
 from shudata.query.limits import PageWindow, count_query, limits_for, page_query
+from shudata.query.policies import AccessProviders
 from shudata.query.sandbox import sandbox
 from shudata.query.schemas import ColumnInfo, QueryResult, TableUsed
 from shudata.security.authz import require
@@ -55,17 +56,19 @@ class QueryTable:
 def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, offset: int = 0,
               limit: int | None = None, versions: Mapping[str, int] | None = None,
               access_overrides: Mapping[str, TableAccess] | None = None, count: bool = True,
-              engine: Engine | None = None) -> QueryResult:
+              engine: Engine | None = None, providers: AccessProviders | None = None) -> QueryResult:
     """Run ``sql`` for ``actor`` and return one page of the result.
 
     Args:
         sql: one read-only statement naming resources by code, alias or name.
         offset, limit: the page (``limit`` defaults to and is capped by ``page_size_max``).
         versions: resource (code/alias/name) -> version number, for time travel.
-        access_overrides: resource -> extra :class:`TableAccess` restrictions (masking,
-            grants), applied on top of the caller's own.
+        access_overrides: resource -> extra :class:`TableAccess` restrictions, applied on top
+            of those of the registered access providers (masking, grants).
         count: compute ``total`` with a second, counting run when the page does not tell.
         engine: the engine (default: DuckDB from the settings).
+        providers: the access providers (default: the process registry,
+            :data:`shudata.query.policies.ACCESS_PROVIDERS`).
 
     Raises:
         InvalidInput, NotFound, PermissionDenied, QueryTimeout: refused or failed queries.
@@ -75,7 +78,7 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
     cap = settings.query_max_rows
     window = PageWindow.of(offset=offset, limit=limit, cap=cap, page_size_max=settings.page_size_max)
     resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
-                               versions=versions, access_overrides=access_overrides)
+                               versions=versions, access_overrides=access_overrides, providers=providers)
     started = time.perf_counter()
     with _explained(resolver):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
@@ -98,13 +101,13 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
 def query_table(*, session: Session, settings: Settings, actor: Actor, sql: str,
                 versions: Mapping[str, int] | None = None,
                 access_overrides: Mapping[str, TableAccess] | None = None,
-                engine: Engine | None = None) -> QueryTable:
+                engine: Engine | None = None, providers: AccessProviders | None = None) -> QueryTable:
     """Run ``sql`` for ``actor`` and return the whole result, up to the row cap (downloads)."""
     require(actor, QUERY_RUN)
     engine = engine or default_engine(settings)
     cap = settings.query_max_rows
     resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
-                               versions=versions, access_overrides=access_overrides)
+                               versions=versions, access_overrides=access_overrides, providers=providers)
     started = time.perf_counter()
     with _explained(resolver):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)

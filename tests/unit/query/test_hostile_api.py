@@ -3,6 +3,7 @@ every case is refused with its 4xx and leaves an audit record; the legitimate on
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ from sqlalchemy import func, select
 
 from shudata.audit.models import AuditEntry
 from shudata.core.errors import ShudataError
-from shudata.query import service
 from shudata.query.access import ResolvedTable, TableAccess
+from shudata.query.policies import ACCESS_PROVIDERS
 from shudata.query.sandbox import compile_sandboxed
 
 CORPUS: list[dict[str, Any]] = yaml.safe_load(
@@ -43,16 +44,15 @@ def test_pipeline_refuses_before_the_engine(case: dict[str, Any]):
 
 
 @pytest.fixture
-def masked(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A masking policy that hides people.身份证号 (what the privacy package will supply)."""
-    original = service.CatalogResolver
+def masked() -> Iterator[None]:
+    """A masking policy that hides people.身份证号 (what the privacy package will register)."""
 
-    class Masked(original):  # type: ignore[misc, valid-type]
-        def __init__(self, **kw: Any) -> None:
-            kw["access_overrides"] = {"people": TableAccess(columns=VISIBLE)}
-            super().__init__(**kw)
+    def hide_id(session: Any, actor: Any, res: Any) -> TableAccess | None:
+        return TableAccess(columns=VISIBLE) if res.alias == "people" else None
 
-    monkeypatch.setattr(service, "CatalogResolver", Masked)
+    ACCESS_PROVIDERS.register("test.hide-id", hide_id)
+    yield
+    ACCESS_PROVIDERS.unregister("test.hide-id")
 
 
 def _refusals(rt) -> int:

@@ -28,6 +28,21 @@ def test_access_overrides_mask_filter_and_hide(rt, world):
         assert "年龄" in info.value.zh and "t_" not in info.value.zh  # engine names never leak
 
 
+def test_registered_providers_apply_to_every_query_and_overrides_narrow_them(rt, world):
+    from shudata.query.policies import AccessProviders
+
+    providers = AccessProviders()
+    providers.register("adults", lambda s, a, res: TableAccess(row_filter=parse_one('"年龄" >= 30')))
+    with rt.transaction() as s:
+        def ask(**kw):
+            return run_query(session=s, settings=rt.settings, actor=world.a_user, providers=providers,
+                             sql='SELECT "姓名" FROM people ORDER BY "年龄"', **kw).rows
+
+        assert ask() == [["张三"], ["李四"], ["王五"]]
+        assert ask(access_overrides={"people": TableAccess(row_filter=parse_one('"城市" = \'成都\''))}) == [
+            ["张三"], ["王五"]]
+
+
 def test_where_on_a_masked_column_sees_only_the_masked_value(rt, world):
     with rt.transaction() as s:
         result = run_query(session=s, settings=rt.settings, actor=world.a_user,
