@@ -35,6 +35,7 @@ def test_resource_by_alias_code_or_chinese_name(client, world, token_for):
         assert body["tables"] == [{"code": "101001/000001", "name": "四川省人口基础信息", "version": 2}]
 
 
+@pytest.mark.sqlite_only
 def test_join_of_two_permitted_resources_with_aggregate(client, world, token_for):
     body = _q(client, token_for("a_user"), '''
         SELECT p."城市", count(DISTINCT p."姓名") AS 人数, sum(e."注册资本") AS 注册资本合计
@@ -45,6 +46,7 @@ def test_join_of_two_permitted_resources_with_aggregate(client, world, token_for
     assert {t["code"] for t in body["tables"]} == {"101001/000001", "201001/000001"}
 
 
+@pytest.mark.sqlite_only
 def test_window_function_and_cte(client, world, token_for):
     body = _q(client, token_for("a_user"), '''
         WITH ranked AS (

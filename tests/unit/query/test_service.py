@@ -16,6 +16,7 @@ MASK = TableAccess(columns=("姓名", "城市"), row_filter=parse_one("\"年龄\
                    column_exprs={"姓名": parse_one("left(\"姓名\", 1) || '*'", read="duckdb")})
 
 
+@pytest.mark.sqlite_only
 def test_access_overrides_mask_filter_and_hide(rt, world):
     with rt.transaction() as s:
         result = run_query(session=s, settings=rt.settings, actor=world.a_user,
@@ -28,6 +29,7 @@ def test_access_overrides_mask_filter_and_hide(rt, world):
         assert "年龄" in info.value.zh and "t_" not in info.value.zh  # engine names never leak
 
 
+@pytest.mark.sqlite_only
 def test_registered_providers_apply_to_every_query_and_overrides_narrow_them(rt, world):
     from shudata.query.policies import AccessProviders
 
@@ -43,6 +45,7 @@ def test_registered_providers_apply_to_every_query_and_overrides_narrow_them(rt,
             ["张三"], ["王五"]]
 
 
+@pytest.mark.sqlite_only
 def test_where_on_a_masked_column_sees_only_the_masked_value(rt, world):
     with rt.transaction() as s:
         result = run_query(session=s, settings=rt.settings, actor=world.a_user,
