@@ -67,7 +67,7 @@ class KeyRead(BaseModel):
 class MaskRequest(BaseModel):
     policy: str | dict[str, Any] = Field(description="已保存策略的名称，或策略对象")
     version: int | None = None
-    format: str = Field("parquet", pattern="^(parquet|json)$")
+    format: str = Field("json", pattern="^(parquet|json)$", description="json 预览；parquet 下载全部")
     limit: int = Field(100, ge=1, le=10_000, description="format=json 时返回的行数")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
+from tests.unit.privacy.conftest import World
 
 from shudata.audit.models import AuditEntry
 from shudata.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
@@ -14,7 +15,6 @@ from shudata.db.runtime import Runtime
 from shudata.privacy import service, service_models
 from shudata.privacy.gate import ExportRefused
 from shudata.privacy.schemas import BudgetSet, DpQuery, KanonRequest, PolicySave
-from tests.unit.privacy.conftest import World
 
 POLICY = {"name": "citizens-share", "profile": "share-conditional",
           "columns": {"身份证号": {"op": "partial_mask", "keep_head": 6, "keep_tail": 4},
@@ -72,7 +72,8 @@ def test_policies_are_validated_when_saved(rt: Runtime, world: World) -> None:
     with rt.transaction() as s:
         saved = service.save_policy(session=s, actor=world.steward, settings=rt.settings,
                                     data=PolicySave(policy=POLICY, resource="citizens"))
-        again = service.save_policy(session=s, actor=world.steward, settings=rt.settings, data=PolicySave(policy=POLICY))
+        again = service.save_policy(session=s, actor=world.steward, settings=rt.settings,
+                                    data=PolicySave(policy=POLICY))
         assert (saved.revision, again.revision) == (1, 2)
     bad = {**POLICY, "columns": {"手机号": {"op": "pseudonym", "key_id": "nokey"}}}
     with rt.transaction() as s, pytest.raises(NotFound, match="nokey"):
