@@ -136,28 +136,36 @@ def _load(session: Session, request_id: int) -> SharingRequest:
     return req
 
 
+def _decision_terms(session: Session, req: SharingRequest, data: DecisionCreate) -> tuple[list[str], str | None]:
+    """Validate a (partial) approval's fields, row filter and period before anything changes."""
+    fields = list(req.fields)
+    if data.decision == Decision.APPROVE_PARTIAL and data.fields is not None:
+        extra = [f for f in data.fields if f not in req.fields]
+        if extra or not data.fields:
+            raise InvalidInput(f"部分批准的信息项须为所申请信息项的非空子集：{'、'.join(extra)}",
+                               "Partially approved fields must be a non-empty subset of the requested ones")
+        fields = list(data.fields)
+    if data.row_filter:
+        res = session.get(CatalogResource, req.resource_id)
+        validate_row_filter(data.row_filter, _items(res) if res else fields)
+    if data.use_until is not None and data.use_until > req.use_until:
+        raise InvalidInput("批准的使用期限不能长于申请的期限", "The approved period exceeds the requested one")
+    return fields, data.row_filter or None
+
+
 def decide(*, session: Session, actor: Actor, settings: Settings, request_id: int,
            data: DecisionCreate) -> RequestRead:
-    """The provider's steward approves, approves in part or refuses a pending request."""
+    """The provider's steward approves, approves in part or refuses a pending request.
+
+    Everything is validated before the request changes, so a refused decision leaves it as it was.
+    """
     req = _load(session, request_id)
     require(actor, A.REQUEST_DECIDE, ResourceRef("sharing_request", req.id, req.provider_department_id))
-    req.status = next_status(req.status, data.decision.value)
+    new_status = next_status(req.status, data.decision.value)
+    fields, row_filter = _decision_terms(session, req, data) if data.decision != Decision.REFUSE else ([], None)
+    req.status = new_status
     req.decided_at, req.decided_by, req.decision_reason = utcnow(), actor.username, data.reason
     if data.decision != Decision.REFUSE:
-        fields = list(req.fields)
-        if data.decision == Decision.APPROVE_PARTIAL and data.fields is not None:
-            extra = [f for f in data.fields if f not in req.fields]
-            if extra or not data.fields:
-                raise InvalidInput(f"部分批准的信息项须为所申请信息项的非空子集：{'、'.join(extra)}",
-                                   "Partially approved fields must be a non-empty subset of the requested ones")
-            fields = list(data.fields)
-        row_filter = None
-        if data.row_filter:
-            res = session.get(CatalogResource, req.resource_id)
-            validate_row_filter(data.row_filter, _items(res) if res else fields)
-            row_filter = data.row_filter
-        if data.use_until is not None and data.use_until > req.use_until:
-            raise InvalidInput("批准的使用期限不能长于申请的期限", "The approved period exceeds the requested one")
         _grant(session, req, settings=settings, fields=fields, row_filter=row_filter, until=data.use_until,
                profile=data.masking_profile, quota_rows=data.quota_rows_per_day,
                quota_calls=data.quota_calls_per_day)
