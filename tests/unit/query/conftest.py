@@ -99,7 +99,8 @@ def world(rt: Runtime, make_department: Callable[..., int], make_user: Callable[
         firms = _resource("201001/000001", "enterprise_credit", "四川省企业信用信息", dept_a,
                           ENTERPRISES.schema.names)
         cases = _resource("301001/000001", "police_cases", "案件信息", dept_b, CASES.schema.names)
-        s.add_all([people, firms, cases])
+        empty = _resource("101001/000009", "not_uploaded", "尚未上传的资源", dept_a, ["列"])
+        s.add_all([people, firms, cases, empty])
         s.flush()
         for res, table in ((people, PEOPLE_V1), (people, PEOPLE_V2), (firms, ENTERPRISES), (cases, CASES)):
             write_version(session=s, settings=rt.settings, actor=SYSTEM, resource=res, batches_or_table=table,

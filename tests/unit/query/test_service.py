@@ -56,6 +56,7 @@ def test_where_on_a_masked_column_sees_only_the_masked_value(rt, world):
 @pytest.mark.parametrize(("user", "sql", "error"), [
     ("b_user", "SELECT * FROM people", PermissionDenied),  # another department's resource
     ("a_user", "SELECT * FROM nobody_knows", NotFound),  # unknown name
+    ("a_user", "SELECT * FROM not_uploaded", NotFound),  # registered but no data version yet
 ])
 def test_service_refusals(rt, world, user, sql, error):
     actor = world.b_user if user == "b_user" else world.a_user
