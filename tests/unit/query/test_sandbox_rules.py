@@ -70,3 +70,10 @@ def test_restrict_intersects_columns_ands_filters_and_stacks_rewrites():
     assert both.columns == ("a",)
     assert both.row_filter is not None and both.row_filter.sql() == "a > 1 AND b < 5"
     assert both.column_exprs["a"].sql() == "(a + 1) * 10"
+
+
+def test_output_dialect_is_the_engines():
+    masked = {"people": ResolvedTable("s1", ("姓名", "身份证号"), TableAccess(
+        columns=("姓名",), column_exprs={"姓名": parse_one("left(\"姓名\", 1) || '**'", read="duckdb")}))}
+    spark = compile_sandboxed('SELECT "姓名" FROM people', masked, max_rows=10, dialect="spark")
+    assert spark == "SELECT `姓名` FROM (SELECT LEFT(`姓名`, 1) || '**' AS `姓名` FROM `s1`) AS `people` LIMIT 10"
