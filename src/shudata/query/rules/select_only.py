@@ -9,7 +9,7 @@ it may be a statement that writes, loads, attaches, sets or describes something.
 >>> ensure_select_only(parse_one("DROP TABLE t"))  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-shudata.core.errors.InvalidInput: 不允许 DROP TABLE 语句：只允许只读查询：SELECT、WITH ... SELECT...
+shudata.core.errors.InvalidInput: 不允许 DROP TABLE：只允许只读查询：SELECT、WITH ... SELECT...
 """
 
 from __future__ import annotations
@@ -41,6 +41,10 @@ _HINTS = {
 }
 
 
+_DISPLAY = {"HistoricalData": "AT (VERSION …)", "Placeholder": "$n", "Parameter": "$n", "Lock": "FOR UPDATE",
+            "Into": "SELECT INTO", "SetItem": "SET", "TruncateTable": "TRUNCATE", "LoadData": "LOAD DATA"}
+
+
 def statement_name(node: exp.Expr) -> str:
     """A short upper-case name of the statement or clause kind, for messages.
 
@@ -48,6 +52,8 @@ def statement_name(node: exp.Expr) -> str:
     >>> statement_name(parse_one("PRAGMA version", read="duckdb"))
     'PRAGMA'
     """
+    if type(node).__name__ in _DISPLAY:
+        return _DISPLAY[type(node).__name__]
     if isinstance(node, exp.Command):
         return str(node.this).upper()
     if isinstance(node, exp.Create | exp.Drop) and node.args.get("kind"):
@@ -70,5 +76,5 @@ def _refuse(node: exp.Expr) -> NoReturn:
     zh, en = _HINTS.get(type(node).__name__, (ALLOWED_HINT_ZH, ALLOWED_HINT_EN))
     if isinstance(node, exp.Column):  # a bare word such as CHECKPOINT parses as a column
         name = node.sql().upper()
-    raise sql_error(f"不允许 {name} 语句：{zh}", f"{name} is not allowed: {en}", code="sql_not_select",
+    raise sql_error(f"不允许 {name}：{zh}", f"{name} is not allowed: {en}", code="sql_not_select",
                     statement=name)
