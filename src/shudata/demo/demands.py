@@ -1,4 +1,6 @@
-"""The demo's demand list (需求清单): what departments asked for, some already matched.
+"""The demo's demand list (需求清单) and later metadata changes (目录变更).
+
+Some demands are already matched to the entry that answers them, others are open.
 
 >>> sum(1 for d in DEMANDS if d.answer) >= 1 and sum(1 for d in DEMANDS if not d.answer) >= 1
 True
@@ -33,4 +35,22 @@ DEMANDS: tuple[DemoDemand, ...] = (
                ("名称", "等级", "经度", "纬度"), "旅游交通规划"),
     DemoDemand("jyt", "高校毕业生就业登记信息", "分析本省高校毕业生的就业去向。",
                ("学校名称", "毕业年份", "就业单位", "就业地区"), "高校毕业生就业监测"),
+)
+
+
+@dataclass(frozen=True)
+class DemoRevision:
+    """A later change of an entry's metadata, so its page shows a version history."""
+
+    code: str
+    changes: dict[str, object]
+    comment: str
+
+
+REVISIONS: tuple[DemoRevision, ...] = (
+    DemoRevision("202001/000001", {
+        "abstract": "四川省 21 个市（州）的 A 级旅游景区 819 家：名称、所在市州和区县、等级（5A—1A）、地址和经纬度。"
+                    "所在市州使用简称（如“阿坝州”）；经纬度为十进制度，坐标系未注明。",
+        "tags": ["旅游", "景区", "文旅", "开放数据"],
+    }, "补充字段说明，增加“开放数据”标签"),
 )

@@ -18,19 +18,21 @@ from shudata.catalog import demand as demands
 from shudata.catalog import service as catalog
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
-from shudata.catalog.schemas import DemandCreate, DemandLink, ResourceCreate, SharingAttributes
+from shudata.catalog.schemas import DemandCreate, DemandLink, ResourceCreate, ResourceUpdate, SharingAttributes
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.demo.accounts import DEPARTMENTS, DemoDepartment, DemoUser, demo_users
 from shudata.demo.aging import backdate_for_demo
-from shudata.demo.demands import DEMANDS, DemoDemand
+from shudata.demo.demands import DEMANDS, REVISIONS, DemoDemand, DemoRevision
 from shudata.demo.entries import ENTRIES, DemoEntry, FileSource
 from shudata.demo.progress import Progress, Silent
+from shudata.demo.rules import RULES
 from shudata.demo.sources import source_file
 from shudata.jobs.ingest import ingest_file
 from shudata.lake.ingest.source import IngestOptions
 from shudata.lake.service import latest_version
+from shudata.quality import service as quality
 from shudata.security import service as security
 from shudata.security.models import Department, User
 from shudata.security.schemas import DepartmentCreate, UserCreate
@@ -159,6 +161,50 @@ def ensure_demand(session: Session, demand: DemoDemand) -> bool:
     return True
 
 
+def ensure_revision(session: Session, revision: DemoRevision) -> bool:
+    """Apply the change unless the entry's history already has a version with its comment."""
+    history = catalog.history(session=session, actor=SYSTEM, code=revision.code)
+    if any(r.comment == revision.comment for r in history):
+        return False
+    catalog.update_resource(session=session, actor=SYSTEM, code=revision.code,
+                            data=ResourceUpdate.model_validate({**revision.changes, "comment": revision.comment}))
+    return True
+
+
+def load_revisions(rt: Runtime, report: LoadReport, progress: Progress, entries: Sequence[DemoEntry]) -> None:
+    for revision in applicable_revisions(entries):
+        progress.step(f"变更 {revision.code}")
+        with rt.transaction() as s:
+            report.note(f"变更 {revision.code} {revision.comment}", ensure_revision(s, revision))
+
+
+def ensure_rules(rt: Runtime, code: str) -> bool:
+    """Save the entry's demo rule set and check its data once, unless it already has rules."""
+    with rt.transaction() as s:
+        if quality.get_rule_set(session=s, actor=SYSTEM, resource=code) is not None:
+            return False
+        quality.save_rule_set(session=s, actor=SYSTEM, resource=code, spec=RULES[code],
+                              comment="演示数据 / demo")
+    with rt.transaction() as s:
+        quality.check(session=s, settings=rt.settings, actor=SYSTEM, resource=code)
+    return True
+
+
+def load_rules(rt: Runtime, report: LoadReport, progress: Progress, entries: Sequence[DemoEntry]) -> None:
+    for code in applicable_rules(entries):
+        progress.step(f"质量规则 {code}")
+        report.note(f"质量规则 {code}", ensure_rules(rt, code))
+
+
+def applicable_rules(entries: Sequence[DemoEntry]) -> list[str]:
+    return [e.code for e in entries if e.code in RULES and e.source is not None]
+
+
+def applicable_revisions(entries: Sequence[DemoEntry]) -> list[DemoRevision]:
+    codes = {e.code for e in entries}
+    return [r for r in REVISIONS if r.code in codes]
+
+
 def applicable_demands(entries: Sequence[DemoEntry]) -> list[DemoDemand]:
     """The demands whose answer is among ``entries`` (all of them for the whole demo)."""
     codes = {e.code for e in entries}
@@ -174,7 +220,7 @@ def load_demands(rt: Runtime, report: LoadReport, progress: Progress, entries: S
 
 def total_steps(users: Sequence[DemoUser], entries: Sequence[DemoEntry]) -> int:
     return (len(DEPARTMENTS) + len(users) + len(entries) + sum(1 for e in entries if e.source)
-            + len(applicable_demands(entries)))
+            + len(applicable_demands(entries)) + len(applicable_revisions(entries)) + len(applicable_rules(entries)))
 
 
 def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[DemoUser] | None = None,
@@ -189,5 +235,7 @@ def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[
     progress.start(total_steps(users, entries))
     load_accounts(rt, report, progress, users)
     load_entries(rt, report, progress, entries)
+    load_revisions(rt, report, progress, entries)
+    load_rules(rt, report, progress, entries)
     load_demands(rt, report, progress, entries)
     return report

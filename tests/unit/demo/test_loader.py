@@ -31,7 +31,9 @@ from shudata.demo.accounts import DEPARTMENTS, ROLE_PASSWORDS, demo_users
 from shudata.demo.demands import DEMANDS
 from shudata.demo.entries import ENTRIES
 from shudata.demo.loader import load_demo
+from shudata.demo.rules import RULES
 from shudata.lake.models import LakeVersion
+from shudata.quality import service as quality
 from shudata.query.service import run_query
 from shudata.security import service as security
 from shudata.standards.uscc import is_valid_uscc
@@ -137,6 +139,22 @@ def test_demand_list_has_matched_and_open_demands(demo_rt: Runtime) -> None:
             assert got.status == ("matched" if spec.answer else "open")
         gdp = demand.suggest(session=s, actor=SYSTEM, demand_id=found["各省地区生产总值（年度）"].id)
     assert "分省地区生产总值（年度）" in [h.resource.name for h in gdp]
+
+
+def test_an_entry_has_a_metadata_history(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        history = catalog.history(session=s, actor=SYSTEM, code="202001/000001")
+    assert [h.revision for h in history] == [2, 1]
+    assert "tags" in history[0].changed_fields and "开放数据" in str(history[0].snapshot["tags"])
+
+
+def test_base_registries_have_rules_and_a_clean_check(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        for code, rules in RULES.items():
+            rule_set = quality.get_rule_set(session=s, actor=SYSTEM, resource=code)
+            assert rule_set is not None and len(rule_set.spec["rules"]) == len(rules)
+            runs = quality.list_runs(session=s, actor=SYSTEM, resource=code)
+            assert len(runs) == 1 and runs[0].scores["overall"] == 100.0, (code, runs[0].scores)
 
 
 def test_search_for_enterprise_credit_finds_the_entry(demo_rt: Runtime) -> None:
