@@ -80,7 +80,7 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
     resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
                                versions=versions, access_overrides=access_overrides, providers=providers)
     started = time.perf_counter()
-    with _explained(resolver):
+    with _explained(resolver, sql):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
         with engine.session(resolver.sources, limits_for(settings)) as run:
             page = run.query(page_query(checked.tree, window).sql(engine.dialect, comments=False), window.fetch)
@@ -109,7 +109,7 @@ def query_table(*, session: Session, settings: Settings, actor: Actor, sql: str,
     resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
                                versions=versions, access_overrides=access_overrides, providers=providers)
     started = time.perf_counter()
-    with _explained(resolver):
+    with _explained(resolver, sql):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
         table = engine.query(checked.sql, resolver.sources, limits_for(settings, cap + 1))
     truncated = table.num_rows > cap
@@ -121,8 +121,9 @@ def query_table(*, session: Session, settings: Settings, actor: Actor, sql: str,
 
 
 @contextmanager
-def _explained(resolver: CatalogResolver) -> Iterator[None]:
-    """Give every refusal audit details naming the query action, and hide engine names."""
+def _explained(resolver: CatalogResolver, sql: str) -> Iterator[None]:
+    """Give every refusal audit details naming the query action and the SQL (first 2,000
+    characters), and hide engine names from its message."""
     try:
         yield
     except ShudataError as exc:
@@ -130,6 +131,7 @@ def _explained(resolver: CatalogResolver) -> Iterator[None]:
             exc.details = {}
         exc.details.setdefault("action", ACTION)
         exc.details.setdefault("resource_type", "query")
+        exc.details.setdefault("sql", sql[:2000])
         exc.zh, exc.en = resolver.scrub(exc.zh), resolver.scrub(exc.en)
         exc.args = (exc.zh,)
         raise

@@ -87,6 +87,7 @@ def test_refusal_message_is_chinese_by_default_and_english_on_request(client, wo
     assert "only read-only queries are allowed" in en["error"]["message"]
     syntax = client.post("/api/v1/query", json={"sql": "SELECT * FRM people"}, headers=headers).json()
     assert "第 1 行" in syntax["error"]["message"] and syntax["error"]["details"]["col"] > 0
+    assert syntax["error"]["details"]["sql"] == "SELECT * FRM people"
     assert client.post("/api/v1/query", json={"sql": "SELECT 1"}).status_code == 401  # anonymous
 
 
