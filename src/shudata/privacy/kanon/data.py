@@ -40,6 +40,14 @@ class Encoded:
     def heights(self) -> tuple[int, ...]:
         return tuple(h.height for h in self.hierarchies)
 
+    def codes(self, j: int, level: int) -> IntArray:
+        """Level-``level`` codes of QI ``j`` for every distinct tuple (cached, contiguous)."""
+        key = ("codes", j, level)
+        if key not in self.cache:
+            self.cache[key] = np.ascontiguousarray(self.gen[j][level][self.tuples[:, j]])
+        out: IntArray = self.cache[key]
+        return out
+
 
 def _text(col: pa.ChunkedArray | pa.Array) -> pd.Series:
     s = col.to_pandas()
@@ -98,8 +106,56 @@ def encode(table: pa.Table, qis: Sequence[str], hierarchies: Mapping[str, Hierar
                    row_tuple=row_tuple)
 
 
-def class_ids(enc: Encoded, node: Sequence[int]) -> tuple[IntArray, int]:
-    """Equivalence class of every distinct tuple at ``node``, and the number of classes."""
+@dataclass
+class Rollup:
+    """Class tables of evaluated nodes, so a more general node is computed from the classes
+    of a less general one (fewer rows) instead of from every distinct tuple."""
+
+    nodes: list[tuple[int, ...]] = field(default_factory=list)
+    tables: list[tuple[IntArray, IntArray]] = field(default_factory=list)  # (tuple -> class, class -> a tuple)
+    limit: int = 256
+
+    def best_base(self, node: Sequence[int]) -> tuple[IntArray, IntArray] | None:
+        if not self.nodes:
+            return None
+        arr = np.array(self.nodes)
+        ok = np.nonzero(np.all(arr <= np.asarray(node), axis=1))[0]
+        if not len(ok):
+            return None
+        best = min(ok, key=lambda i: len(self.tables[i][1]))
+        return self.tables[best]
+
+    def add(self, node: Sequence[int], tuple_class: IntArray, reps: IntArray) -> None:
+        if len(self.nodes) >= self.limit:
+            self.nodes.pop(0)
+            self.tables.pop(0)
+        self.nodes.append(tuple(int(x) for x in node))
+        self.tables.append((tuple_class, reps))
+
+
+def class_ids(enc: Encoded, node: Sequence[int], rollup: Rollup | None = None) -> tuple[IntArray, int]:
+    """Equivalence class of every distinct tuple at ``node``, and the number of classes.
+
+    With a ``rollup``, the classes come from the cached classes of a less general node.
+    """
+    base = rollup.best_base(node) if rollup is not None else None
+    if base is None:
+        cls, n = _class_ids_direct(enc, node)
+    else:
+        tuple_class, reps = base
+        key = np.zeros(len(reps), dtype=np.int64)
+        for j, level in enumerate(node):
+            key = key * enc.radix[j][level] + enc.codes(j, level)[reps]
+        sub, uniq = pd.factorize(key, sort=False)
+        cls, n = sub.astype(np.int64)[tuple_class], len(uniq)
+    if rollup is not None:
+        reps_new = np.zeros(n, dtype=np.int64)
+        reps_new[cls] = np.arange(len(cls))
+        rollup.add(node, cls, reps_new)
+    return cls, n
+
+
+def _class_ids_direct(enc: Encoded, node: Sequence[int]) -> tuple[IntArray, int]:
     m = len(enc.tuples)
     if not enc.qis:
         return np.zeros(m, dtype=np.int64), 1
@@ -109,13 +165,13 @@ def class_ids(enc: Encoded, node: Sequence[int]) -> tuple[IntArray, int]:
         r = enc.radix[j][level]
         if span * r >= 2**62:  # too wide for one integer key: fall back to row-wise unique
             return _class_ids_rows(enc, node)
-        key = key * r + enc.gen[j][level][enc.tuples[:, j]]
+        key = key * r + enc.codes(j, level)
         span *= r
     inv, uniq = pd.factorize(key, sort=False)
     return inv.astype(np.int64), len(uniq)
 
 
 def _class_ids_rows(enc: Encoded, node: Sequence[int]) -> tuple[IntArray, int]:
-    cols = np.column_stack([enc.gen[j][lvl][enc.tuples[:, j]] for j, lvl in enumerate(node)])
+    cols = np.column_stack([enc.codes(j, lvl) for j, lvl in enumerate(node)])
     uniq, inv = np.unique(cols, axis=0, return_inverse=True)
     return inv.reshape(-1).astype(np.int64), len(uniq)

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from shudata.core.errors import InvalidInput
-from shudata.privacy.kanon.data import Encoded, class_ids
+from shudata.privacy.kanon.data import Encoded, Rollup, class_ids
 from shudata.privacy.kanon.metrics import SEPARABLE, Metric, attribute_tables, evaluate
 from shudata.privacy.kanon.models import KAnonymity, PrivacyModel
 
@@ -66,8 +66,9 @@ def check_models(enc: Encoded, models: Sequence[PrivacyModel], suppression: floa
 
 
 def evaluate_node(enc: Encoded, node: Sequence[int], models: Sequence[PrivacyModel], suppression: float,
-                  metric: Metric, tables: list[npt.NDArray[np.float64]] | None, *, value: bool = True) -> NodeResult:
-    cls, n_classes = class_ids(enc, node)
+                  metric: Metric, tables: list[npt.NDArray[np.float64]] | None, *, value: bool = True,
+                  rollup: Rollup | None = None) -> NodeResult:
+    cls, n_classes = class_ids(enc, node, rollup)
     sizes = np.bincount(cls, weights=enc.weights, minlength=n_classes).astype(np.float64)
     failing = np.zeros(n_classes, dtype=bool)
     for m in models:
@@ -105,18 +106,19 @@ def frontier(enc: Encoded, nodes: npt.NDArray[np.int64], order: npt.NDArray[np.i
     """Pass/fail of every node under *monotonic* models, with few evaluations (Flash-style):
     from each unknown node build a greedy path upwards through unknown nodes and binary-search
     it for the boundary; each evaluation tags a whole up-set or down-set."""
-    index = {tuple(int(x) for x in n): i for i, n in enumerate(nodes)}
     heights = np.array(enc.heights)
+    strides = np.cumprod([1, *heights[::-1][:-1]])[::-1]  # node id = levels · strides (product order)
     status = np.zeros(len(nodes), dtype=np.int8)
     evaluated = 0
+    rollup = Rollup()
     for idx in order:
         if status[idx]:
             continue
         path = [int(idx)]
         cur = nodes[idx]
         while True:
-            succ = [index[tuple(int(x) for x in cur + np.eye(len(cur), dtype=np.int64)[j])]
-                    for j in range(len(cur)) if cur[j] < heights[j] - 1]
+            base = int(cur @ strides)
+            succ = [base + int(strides[j]) for j in range(len(cur)) if cur[j] < heights[j] - 1]
             succ = [i for i in succ if status[i] == 0]
             if not succ:
                 break
@@ -129,7 +131,8 @@ def frontier(enc: Encoded, nodes: npt.NDArray[np.int64], order: npt.NDArray[np.i
             if status[path[mid]]:
                 passed = status[path[mid]] == 1
             else:
-                res = evaluate_node(enc, nodes[path[mid]], models, suppression, "loss", None, value=False)
+                res = evaluate_node(enc, nodes[path[mid]], models, suppression, "loss", None, value=False,
+                                    rollup=rollup)
                 evaluated += 1
                 passed = res.anonymous
                 _tag(status, nodes, nodes[path[mid]], passed)
@@ -158,6 +161,7 @@ def search(enc: Encoded, models: Sequence[PrivacyModel], *, suppression: float =
     else:
         status, evaluated = np.zeros(len(nodes), dtype=np.int8), 0
     best: NodeResult | None = None
+    rollup = Rollup()
     for idx in order:
         if status[idx] == -1:
             continue
@@ -165,7 +169,7 @@ def search(enc: Encoded, models: Sequence[PrivacyModel], *, suppression: float =
             break
         if exact_bound and best is not None:
             continue  # later nodes have bound >= best: ties only, the first one wins
-        res = evaluate_node(enc, nodes[idx], models, suppression, metric, tables)
+        res = evaluate_node(enc, nodes[idx], models, suppression, metric, tables, rollup=rollup)
         evaluated += 1
         if not res.anonymous:
             if len(mono) == len(models):

@@ -77,15 +77,10 @@ def attribute_tables(enc: Encoded, metric: Metric) -> list[FloatArray]:
 def suppressed_cost(enc: Encoded, metric: Metric, tuple_mask: npt.NDArray[np.bool_]) -> float:
     """Extra cost when the tuples in ``tuple_mask`` are suppressed (fully generalised)."""
     w = enc.weights[tuple_mask]
-    if metric == "loss":
+    if metric in ("loss", "precision"):
         return float(w.sum() / enc.weights.sum())
-    if metric == "precision":
-        return float(w.sum() / enc.weights.sum())
-    total = 0.0
-    for j in range(len(enc.qis)):
-        top = enc.hierarchies[j].height - 1
-        total += float((_entropy_cost(enc, j, top)[enc.tuples[tuple_mask, j]] * w).sum())
-    return total
+    return sum(float(tuple_costs(enc, metric, j, enc.hierarchies[j].height - 1)[tuple_mask].sum())
+               for j in range(len(enc.qis)))
 
 
 def evaluate(enc: Encoded, metric: Metric, node: Sequence[int], sizes: FloatArray, failing: npt.NDArray[np.bool_],
@@ -108,14 +103,20 @@ def evaluate(enc: Encoded, metric: Metric, node: Sequence[int], sizes: FloatArra
     if metric == "precision":
         frac_kept = float(enc.weights[kept_mask].sum() / n)
         return base * frac_kept + suppressed_cost(enc, metric, tmask)
-    # loss / entropy: recompute the generalised part over kept tuples only
-    kept_part = 0.0
-    for j, lvl in enumerate(node):
-        leaf = enc.tuples[kept_mask, j]
-        per_leaf = _leaf_count_loss(enc, j, lvl) if metric == "loss" else _entropy_cost(enc, j, lvl)
-        share = (per_leaf[leaf] * enc.weights[kept_mask]).sum()
-        kept_part += float(share / n / len(enc.qis)) if metric == "loss" else float(share)
+    # loss / entropy: the generalised part of the kept tuples, plus the suppressed ones
+    kept_part = sum(float(tuple_costs(enc, metric, j, lvl)[kept_mask].sum()) for j, lvl in enumerate(node))
     return kept_part + suppressed_cost(enc, metric, tmask)
+
+
+def tuple_costs(enc: Encoded, metric: Metric, j: int, level: int) -> FloatArray:
+    """The metric's share of every distinct tuple for QI ``j`` at ``level`` (cached)."""
+    key = ("tuple_cost", metric, j, level)
+    if key not in enc.cache:
+        per_leaf = _leaf_count_loss(enc, j, level) if metric == "loss" else _entropy_cost(enc, j, level)
+        cost = per_leaf[enc.tuples[:, j]] * enc.weights
+        enc.cache[key] = cost / float(enc.weights.sum()) / len(enc.qis) if metric == "loss" else cost
+    out: FloatArray = enc.cache[key]
+    return out
 
 
 def lower_bound(tables: list[FloatArray] | None, node: Sequence[int]) -> float:
