@@ -34,6 +34,9 @@ TEST_USCC = [complete_uscc(f"11510000000{i:06d}") for i in range(1, 41)]
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: run on the SQLite backend only")
+    from shudata.security.passwords import use_fast_hashing_for_tests
+
+    use_fast_hashing_for_tests()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

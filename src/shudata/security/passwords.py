@@ -10,7 +10,13 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile defaults
+
+
+def use_fast_hashing_for_tests() -> None:
+    """Cheap argon2id parameters for the test suite only (hashes stay real argon2id)."""
+    global _hasher
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 def hash_password(password: str) -> str:
