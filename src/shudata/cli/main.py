@@ -10,6 +10,7 @@ from shudata.cli import (
     catalog_cmd,
     core_cmds,
     demo_cmd,
+    ingest_cmd,
     node_cmd,
     privacy_cmd,
     quality_cmd,
@@ -22,6 +23,7 @@ app = typer.Typer(name="shudata", help="蜀数 shudata：四川省大数据平�
 
 core_cmds.register(app)
 query_cmd.register(app)
+ingest_cmd.register(app)
 quality_cmd.register(app)
 demo_cmd.register(app)
 privacy_cmd.register(app)
