@@ -82,4 +82,6 @@ def demo_users() -> tuple[DemoUser, ...]:
     for d in DEPARTMENTS:
         users.append(DemoUser(f"{d.key}_steward", f"{d.name}数据管理员", Role.DATA_STEWARD, d.key))
         users.append(DemoUser(f"{d.key}_user", f"{d.name}用户", Role.DEPT_USER, d.key))
+    # the user whose sharing requests the demo files (see shudata.demo.sharing)
+    users.append(DemoUser("consumer", "成都市大数据中心数据使用者", Role.DEPT_USER, "cddata"))
     return tuple(users)

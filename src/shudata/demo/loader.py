@@ -22,6 +22,7 @@ from shudata.catalog.schemas import DemandCreate, DemandLink, ResourceCreate, Re
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
+from shudata.demo import sharing
 from shudata.demo.accounts import DEPARTMENTS, DemoDepartment, DemoUser, demo_users
 from shudata.demo.aging import backdate_for_demo
 from shudata.demo.demands import DEMANDS, REVISIONS, DemoDemand, DemoRevision
@@ -205,6 +206,20 @@ def applicable_revisions(entries: Sequence[DemoEntry]) -> list[DemoRevision]:
     return [r for r in REVISIONS if r.code in codes]
 
 
+def load_sharing_requests(rt: Runtime, report: LoadReport, progress: Progress,
+                          entries: Sequence[DemoEntry]) -> None:
+    """The consumer's sharing requests, when their entries are part of this load."""
+    if not sharing_applies(entries):
+        return
+    progress.step("共享申请")
+    with rt.transaction() as s:
+        report.note("共享申请", sharing.load_sharing(s, rt.settings) > 0)
+
+
+def sharing_applies(entries: Sequence[DemoEntry]) -> bool:
+    return {code for code, *_ in sharing.REQUESTS} <= {e.code for e in entries}
+
+
 def applicable_demands(entries: Sequence[DemoEntry]) -> list[DemoDemand]:
     """The demands whose answer is among ``entries`` (all of them for the whole demo)."""
     codes = {e.code for e in entries}
@@ -220,7 +235,8 @@ def load_demands(rt: Runtime, report: LoadReport, progress: Progress, entries: S
 
 def total_steps(users: Sequence[DemoUser], entries: Sequence[DemoEntry]) -> int:
     return (len(DEPARTMENTS) + len(users) + len(entries) + sum(1 for e in entries if e.source)
-            + len(applicable_demands(entries)) + len(applicable_revisions(entries)) + len(applicable_rules(entries)))
+            + len(applicable_demands(entries)) + len(applicable_revisions(entries)) + len(applicable_rules(entries))
+            + int(sharing_applies(entries)))
 
 
 def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[DemoUser] | None = None,
@@ -238,4 +254,5 @@ def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[
     load_revisions(rt, report, progress, entries)
     load_rules(rt, report, progress, entries)
     load_demands(rt, report, progress, entries)
+    load_sharing_requests(rt, report, progress, entries)
     return report

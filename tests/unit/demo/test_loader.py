@@ -19,7 +19,7 @@ from shudata.audit import service as audit
 from shudata.audit.models import AuditEntry
 from shudata.catalog import demand
 from shudata.catalog import service as catalog
-from shudata.catalog.models import CatalogRevision
+from shudata.catalog.models import CatalogResource, CatalogRevision
 from shudata.catalog.search import search
 from shudata.cli import demo_cmd
 from shudata.cli.main import app
@@ -36,6 +36,7 @@ from shudata.lake.models import LakeVersion
 from shudata.quality import service as quality
 from shudata.query.service import run_query
 from shudata.security import service as security
+from shudata.sharing.models import SharingRequest
 from shudata.standards.uscc import is_valid_uscc
 
 SYSTEM = Actor.system()
@@ -155,6 +156,14 @@ def test_base_registries_have_rules_and_a_clean_check(demo_rt: Runtime) -> None:
             assert rule_set is not None and len(rule_set.spec["rules"]) == len(rules)
             runs = quality.list_runs(session=s, actor=SYSTEM, resource=code)
             assert len(runs) == 1 and runs[0].scores["overall"] == 100.0, (code, runs[0].scores)
+
+
+def test_the_consumer_has_granted_pending_and_refused_requests(demo_rt: Runtime) -> None:
+    with demo_rt.transaction() as s:
+        rows = s.execute(select(CatalogResource.code, SharingRequest.status)
+                         .join(CatalogResource, CatalogResource.id == SharingRequest.resource_id)
+                         .where(SharingRequest.requester == "consumer")).all()
+    assert dict(rows) == {"102001/000001": "approved", "101001/000001": "pending", "303001/000001": "refused"}
 
 
 def test_search_for_enterprise_credit_finds_the_entry(demo_rt: Runtime) -> None:
