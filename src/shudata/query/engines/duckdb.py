@@ -66,6 +66,31 @@ def _quote_str(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+@contextmanager
+def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[None]:
+    """Interrupt ``con`` after ``timeout_s`` unless the block has finished by then.
+
+    The lock makes sure a late timer never interrupts the connection's next statement.
+    """
+    lock = threading.Lock()
+    running = [True]
+
+    def stop() -> None:
+        with lock:
+            if running[0]:
+                con.interrupt()
+
+    timer = threading.Timer(timeout_s, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        with lock:
+            running[0] = False
+        timer.cancel()
+
+
 class DuckDBSession:
     """Statements on one connection of :meth:`DuckDBEngine.session`."""
 
@@ -131,15 +156,11 @@ class DuckDBEngine:
 
     def _run(self, con: duckdb.DuckDBPyConnection, fn: Callable[[], T], limits: Limits) -> T:
         """Run ``fn`` with the statement time limit; DuckDB errors become 4xx errors."""
-        timer = threading.Timer(limits.timeout_s, con.interrupt)
-        timer.daemon = True
-        timer.start()
-        try:
-            return fn()
-        except duckdb.Error as exc:
-            raise translate_error(exc, limits) from exc
-        finally:
-            timer.cancel()
+        with _deadline(con, limits.timeout_s):
+            try:
+                return fn()
+            except duckdb.Error as exc:
+                raise translate_error(exc, limits) from exc
 
     @contextmanager
     def session(self, tables: Mapping[str, TableSource], limits: Limits = Limits()) -> Iterator[DuckDBSession]:
@@ -168,19 +189,16 @@ class DuckDBEngine:
                batch_rows: int = 65_536) -> Iterator[pa.RecordBatch]:
         """Yield Arrow batches; the time limit covers the whole iteration."""
         con = self.connect(tables)
-        timer = threading.Timer(limits.timeout_s, con.interrupt)
-        timer.daemon = True
-        timer.start()
         try:
-            self._verify(con, sql, tables)
-            rel = con.sql(sql)
-            if limits.max_rows is not None:
-                rel = rel.limit(limits.max_rows)
-            yield from rel.to_arrow_reader(batch_rows)
+            with _deadline(con, limits.timeout_s):
+                self._verify(con, sql, tables)
+                rel = con.sql(sql)
+                if limits.max_rows is not None:
+                    rel = rel.limit(limits.max_rows)
+                yield from rel.to_arrow_reader(batch_rows)
         except duckdb.Error as exc:
             raise translate_error(exc, limits) from exc
         finally:
-            timer.cancel()
             con.close()
 
     def copy_to_parquet(self, sql: str, tables: Mapping[str, TableSource], dest: Path,
