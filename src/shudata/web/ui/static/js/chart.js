@@ -21,10 +21,13 @@
     var valueCol = document.getElementById("chart-value").value;
     var labelCol = document.getElementById("chart-label").value;
     var kind = document.getElementById("chart-kind").value;
-    var sep = form.dataset.rowsUrl.indexOf("?") >= 0 ? "&" : "?";
+    var version = document.getElementById("preview-version");
+    var url = form.dataset.rowsUrl;
+    if (version && version.value) { url = url.replace(/([?&]version=)\d+/, "$1" + version.value); }
+    var sep = url.indexOf("?") >= 0 ? "&" : "?";
     errorBox.textContent = "";
     chart.showLoading();
-    sd.fetchJSON(form.dataset.rowsUrl + sep + "offset=0&limit=" + MAX_POINTS).then(function (body) {
+    sd.fetchJSON(url + sep + "offset=0&limit=" + MAX_POINTS).then(function (body) {
       var rows = rowsOf(body);
       var xs = rows.map(function (r, i) { return labelCol ? String(r[labelCol]) : String(i + 1); });
       var ys = rows.map(function (r) { var v = r[valueCol]; return v === null || v === "" ? null : Number(v); });
@@ -48,14 +51,19 @@
   ["chart-value", "chart-label", "chart-kind"].forEach(function (id) {
     document.getElementById(id).addEventListener("change", load);
   });
-  /* Start after the row preview has loaded: one data read at a time. */
-  var started = false;
-  function start() { if (!started) { started = true; load(); } }
-  if (document.getElementById("preview-table") || !document.getElementById("preview")) { start(); }
-  else {
-    document.body.addEventListener("htmx:afterSettle", function (e) {
-      if (e.target && e.target.id === "preview") { start(); }
-    });
-    setTimeout(start, 8000);
+  /* Load after the row preview has loaded (one data read at a time), and again when the
+     preview switches to another version. */
+  var shown = null;
+  function currentVersion() {
+    var v = document.getElementById("preview-version");
+    return v ? v.value : "";
   }
+  function sync() {
+    if (shown !== currentVersion()) { shown = currentVersion(); load(); }
+  }
+  document.body.addEventListener("htmx:afterSettle", function (e) {
+    if (e.target && e.target.id === "preview") { sync(); }
+  });
+  if (document.getElementById("preview-table") || !document.getElementById("preview")) { sync(); }
+  else { setTimeout(sync, 8000); }
 })();
