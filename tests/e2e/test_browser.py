@@ -76,10 +76,14 @@ def test_upload_gbk_csv_then_preview_and_chart(page, site):
     code = site.codes["gdp"]
     page.goto(f"{site.url}/catalog/{code}/upload")
     page.set_input_files("#file", str(GBK_CSV))
+    detected = page.locator("#file-detected")  # what the platform understood, before uploading
+    expect(detected).to_contain_text(re.compile("gb", re.I))
+    expect(detected).to_contain_text("列与信息项一致")
     page.get_by_role("button", name="上传").click()
     ok = page.locator("#upload-ok")
     expect(ok).to_be_visible()
     expect(ok).to_contain_text("v1")
+    expect(page.locator("#upload-progress")).to_have_attribute("aria-valuenow", "100")
     expect(page.locator("#detected-encoding")).to_have_text(re.compile("gb", re.I))
     page.locator("#view-entry").click()
     expect(page.locator("#preview-table")).to_contain_text("成都市")
