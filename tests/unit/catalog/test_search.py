@@ -103,3 +103,14 @@ def test_results_are_identical_on_every_backend():
         assert all(o == first for o in others), q
     if not compared:
         pytest.skip("only one backend ran")
+
+
+def test_candidate_cap_marks_the_total_as_estimated(rt, world, corpus):
+    from shudata.catalog.search import match
+
+    with rt.transaction() as s:
+        full = match(s, "信息")
+        capped = match(s, "信息", cap=2)
+    assert full.exact and len(full.ranked) >= 4
+    assert not capped.exact and len(capped.ranked) == 2
+    assert capped.ranked == full.ranked[:2]  # the best impacts are fetched first

@@ -116,3 +116,19 @@ def test_alias_must_be_unique(rt, world, add_entry):
     add_entry(world.steward, alias="qyxy")
     with pytest.raises(Conflict):
         add_entry(world.steward, "四川省企业年报信息", alias="qyxy")
+
+
+def test_code_allocation_retries_after_a_collision(rt, world, add_entry, monkeypatch):
+    from shudata.catalog import codes
+
+    add_entry(world.steward)  # 302001/000001
+    real = codes.highest_code
+    calls: list[str | None] = []
+
+    def stale_then_real(session, prefix):  # the first read misses a concurrent insert
+        calls.append(prefix)
+        return None if len(calls) == 1 else real(session, prefix)
+
+    monkeypatch.setattr(codes, "highest_code", stale_then_real)
+    r = add_entry(world.steward, "四川省企业年报信息")
+    assert r.code == "302001/000002" and len(calls) == 2
