@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
 from shudata.demo.accounts import DEPARTMENTS, ROLE_PASSWORDS, demo_users
 from shudata.demo.demands import DEMANDS
-from shudata.demo.entries import ENTRIES
+from shudata.demo.entries import ENTRIES, FileSource
 from shudata.demo.loader import load_demo
 from shudata.demo.rules import RULES
 from shudata.lake.models import LakeVersion
@@ -224,3 +225,19 @@ def test_partial_load_is_idempotent_and_flags_overdue(rt: Runtime) -> None:
     assert cpi.overdue and cpi.latest_data_at is not None
     assert ensure_aware(cpi.latest_data_at) == dt.datetime(2020, 3, 10, 1, 30, tzinfo=dt.UTC)
     assert credit.freshness == "fresh" and air.freshness == "no_data"
+
+
+def test_a_refused_file_is_reported_and_the_rest_still_loads(rt: Runtime) -> None:
+    rt.migrate()
+    cpi = next(e for e in ENTRIES if e.code == CPI)
+    bad = replace(cpi, code="201002/000099", name="坏文件演示", alias=None, published_at=None,
+                  source=FileSource("economy/PROVENANCE.md"))
+    admin = [u for u in demo_users() if u.username == "admin"]
+    report = load_demo(rt, users=admin, entries=[bad, cpi])
+    assert [what for what, _ in report.failed] == ["数据 201002/000099 坏文件演示"]
+    assert report.failed[0][1].status in (400, 415, 422)
+    with rt.transaction() as s:
+        assert catalog.get_resource(session=s, actor=SYSTEM, key=CPI).latest_data_version == 1
+        assert catalog.get_resource(session=s, actor=SYSTEM, key="201002/000099").latest_data_version is None
+    again = load_demo(rt, users=admin, entries=[bad, cpi])
+    assert len(again.failed) == 1 and again.created == []
