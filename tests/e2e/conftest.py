@@ -104,7 +104,11 @@ def seed(rt: Runtime, tmp: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium`")
+        reason = f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium`"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)")
     import uvicorn
 
     from shudata.web.app import create_app

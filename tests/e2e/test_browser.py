@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+
+expect = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed").expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
