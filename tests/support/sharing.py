@@ -10,7 +10,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.types import Actor, Role
 
 ITEMS = [{"name": n, "data_type": "C", "length": 50, "description": None}
-         for n in ("统一社会信用代码", "机构名称", "法定代表人", "注册资本")]
+         for n in ("统一社会信用代码", "机构名称", "法定代表人", "注册资本", "联系电话")]
 
 
 @dataclass

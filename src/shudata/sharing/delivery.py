@@ -27,10 +27,10 @@ from shudata.core.types import Actor
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, version_files
 from shudata.query.access import TableAccess, access_subquery
-from shudata.query.engines.base import Limits, TableSource
+from shudata.query.engines.base import Engine, Limits, ScalarUdf, TableSource
 from shudata.query.service import default_engine
 from shudata.sharing.filters import combine, validate_row_filter
-from shudata.sharing.masking import profile_exprs
+from shudata.sharing.masking import Masking, masking_for
 from shudata.sharing.models import SharingDelivery, SharingGrant
 from shudata.sharing.service import active_grant
 
@@ -46,13 +46,18 @@ class GrantView:
     version: LakeVersion
     source: TableSource
     sql: str  # SELECT over the source with fields, filters and masking applied
+    udfs: tuple[ScalarUdf, ...] = ()  # vectorised functions the masking calls (pseudonyms, SM4 …)
 
     @property
     def tables(self) -> dict[str, TableSource]:
         return {self.source.name: self.source}
 
+    def engine(self, settings: Settings) -> Engine:
+        """The query engine with this view's masking functions registered."""
+        return default_engine(settings).with_udfs(self.udfs)  # type: ignore[attr-defined]
 
-def grant_access(session: Session, grant: SharingGrant, resource: CatalogResource, stored: list[str],
+
+def grant_access(grant: SharingGrant, stored: list[str], masking: Masking,
                  extra_filter: str | None = None) -> TableAccess:
     """The grant as a TableAccess: fields ∩ stored columns, filters ANDed, masking rewrites."""
     fields = [f for f in grant.fields if f in stored]
@@ -60,7 +65,7 @@ def grant_access(session: Session, grant: SharingGrant, resource: CatalogResourc
         raise InvalidInput("授权的信息项在该数据版本中都不存在", "None of the granted fields exist in this version")
     filters = [validate_row_filter(grant.row_filter, stored) if grant.row_filter else None,
                validate_row_filter(extra_filter, fields) if extra_filter else None]
-    masks = {c: e for c, e in profile_exprs(session, resource, grant.masking_profile, stored).items() if c in fields}
+    masks = {c: e for c, e in masking.column_exprs.items() if c in fields}
     return TableAccess(columns=tuple(fields), row_filter=combine(filters), column_exprs=masks)
 
 
@@ -70,11 +75,12 @@ def grant_view(*, session: Session, settings: Settings, actor: Actor, resource_k
     resource = find_resource(session, resource_key)
     grant = active_grant(session=session, actor=actor, resource=resource)
     v = get_version(session, resource.id, version)
-    stored = [str(c["name"]) for c in v.columns or []]
-    access = grant_access(session, grant, resource, stored, extra_filter)
     table = TableSource(name=source, files=version_files(settings, v))
-    sql = access_subquery(source, stored, access).sql("duckdb")
-    return GrantView(grant=grant, resource=resource, version=v, source=table, sql=sql)
+    schema = default_engine(settings).query(f'SELECT * FROM "{source}" LIMIT 0', {source: table}).schema
+    masking = masking_for(session, settings, resource, v, table, schema, grant.masking_profile)
+    access = grant_access(grant, schema.names, masking, extra_filter)
+    sql = access_subquery(source, schema.names, access).sql("duckdb")
+    return GrantView(grant=grant, resource=resource, version=v, source=table, sql=sql, udfs=masking.udfs)
 
 
 def _day_start() -> dt.datetime:
@@ -118,7 +124,7 @@ def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: Gran
     """One page of masked rows and the total row count; quota checked, delivery logged."""
     limit = max(1, min(limit, settings.page_size_max if channel == "rest" else settings.query_max_rows))
     check_quota(session, view.grant, limit)
-    engine = default_engine(settings)
+    engine = view.engine(settings)
     lim = Limits(timeout_s=settings.query_timeout_s)
     page = engine.query(f"SELECT * FROM ({view.sql}) AS g LIMIT {limit} OFFSET {max(0, offset)}", view.tables, lim)
     total_tbl = engine.query(f"SELECT count(*) AS n FROM ({view.sql}) AS g", view.tables, lim)
@@ -130,7 +136,7 @@ def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: Gran
 def export_parquet(*, settings: Settings, view: GrantView, dest: Path) -> int:
     """Write the whole masked view to ``dest`` (atomic: temp file then rename)."""
     tmp = dest.with_name(dest.name + ".tmp")
-    rows = default_engine(settings).copy_to_parquet(f"SELECT * FROM ({view.sql}) AS g", view.tables, tmp,
+    rows = view.engine(settings).copy_to_parquet(f"SELECT * FROM ({view.sql}) AS g", view.tables, tmp,
                                                     Limits(timeout_s=max(settings.query_timeout_s, 600)))
     tmp.replace(dest)
     return rows
@@ -148,6 +154,6 @@ def changes_since(*, session: Session, settings: Settings, actor: Actor, resourc
     sql = f"SELECT * FROM ({view.sql}) AS cur EXCEPT SELECT * FROM ({old.sql}) AS prev ORDER BY {k}"
     check_quota(session, view.grant, 0)
     lim = Limits(timeout_s=settings.query_timeout_s)
-    table = default_engine(settings).query(sql, {**view.tables, **old.tables}, lim)
+    table = view.engine(settings).query(sql, {**view.tables, **old.tables}, lim)
     log_delivery(session, actor, view, rows=table.num_rows, fmt="json", channel="rest-incremental")
     return view, table

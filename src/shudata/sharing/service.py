@@ -23,6 +23,7 @@ from shudata.security.authz import require
 from shudata.sharing import actions as A
 from shudata.sharing.calendar import WorkCalendar
 from shudata.sharing.filters import validate_row_filter
+from shudata.sharing.masking import check_profile
 from shudata.sharing.models import (
     CalendarOverride,
     SharingDispute,
@@ -150,6 +151,8 @@ def _decision_terms(session: Session, req: SharingRequest, data: DecisionCreate)
         validate_row_filter(data.row_filter, _items(res) if res else fields)
     if data.use_until is not None and data.use_until > req.use_until:
         raise InvalidInput("批准的使用期限不能长于申请的期限", "The approved period exceeds the requested one")
+    if data.masking_profile is not None:
+        check_profile(data.masking_profile)
     return fields, data.row_filter or None
 
 

@@ -1,9 +1,5 @@
-"""Masked delivery under grants: only granted fields and rows, masking applied, every denial audited.
-
-The masking profile is the desensitization engine's job; here it is replaced at its one
-seam (``shudata.sharing.masking.profile_exprs``) by a fixed rewrite so that delivery is
-tested on its own. tests/integration/test_delta_sharing.py uses the real engine.
-"""
+"""Masked delivery under grants: only granted fields and rows, masked by the grant's profile
+(the real desensitization engine), every denial audited."""
 
 from __future__ import annotations
 
@@ -14,13 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select, update
-from sqlglot import parse_one
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
 from shudata.core.types import Actor
 from shudata.lake.service import write_version
-from shudata.sharing import delivery, service
+from shudata.sharing import service
 from shudata.sharing.models import SharingDelivery, SharingGrant
 from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate
 
@@ -28,14 +23,9 @@ TODAY = dt.date.today()
 ROWS = pa.table({"统一社会信用代码": ["91510100MA6CB8AG5D", "91510100MA6CB8AG6B", "91510100MA6CB8AG7X"],
                  "机构名称": ["成都甲公司", "成都乙公司", "绵阳丙公司"],
                  "法定代表人": ["张三", "李四", "王五"],
-                 "注册资本": ["100", "2000", "50"]})
-
-
-@pytest.fixture(autouse=True)
-def fixed_masking(monkeypatch):
-    """Mask 机构名称 to its first character + '**' (stands in for the privacy engine's profile)."""
-    mask = {"机构名称": parse_one("left(机构名称, 1) || '**'")}
-    monkeypatch.setattr(delivery, "profile_exprs", lambda session, resource, profile, columns: mask)
+                 "注册资本": ["100", "2000", "50"],
+                 "联系电话": ["13812345678", "13912345678", "13712345678"]})
+RAW = ("成都甲公司", "张三", "李四", "13812345678", "13912345678", "法定代表人X")
 
 
 @pytest.fixture
@@ -45,10 +35,10 @@ def shared(rt, world, client, token_for):
             write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, code),
                           batches_or_table=ROWS, source_name="企业.csv", source_format="csv")
         r = service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
-            resource="201001/000002", fields=["统一社会信用代码", "机构名称", "注册资本"], purpose="业务协同",
-            basis="《税收征收管理法》", use_from=TODAY, use_until=TODAY + dt.timedelta(days=30)))
+            resource="201001/000002", fields=["统一社会信用代码", "机构名称", "法定代表人", "联系电话"],
+            purpose="业务协同", basis="《税收征收管理法》", use_from=TODAY, use_until=TODAY + dt.timedelta(days=30)))
         service.decide(session=s, actor=world.steward, settings=rt.settings, request_id=r.id, data=DecisionCreate(
-            decision="approve_partial", reason="仅成都企业", fields=["统一社会信用代码", "机构名称"],
+            decision="approve_partial", reason="仅成都企业", fields=["统一社会信用代码", "法定代表人", "联系电话"],
             row_filter="统一社会信用代码 LIKE '915101%' AND 机构名称 LIKE '成都%'", quota_calls_per_day=5))
     return {"user": token_for("c_user"), "steward": token_for("p_steward"), "other": token_for("c_steward"),
             "grant": r.id}
@@ -58,9 +48,12 @@ def test_grant_delivers_only_granted_fields_and_rows_masked(client, shared):
     r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002"}, headers=shared["user"])
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["columns"] == ["统一社会信用代码", "机构名称"]
+    assert body["columns"] == ["统一社会信用代码", "法定代表人", "联系电话"]
     assert body["total"] == 2
-    assert sorted(row[1] for row in body["rows"]) == ["成**", "成**"]
+    rows = sorted(body["rows"])
+    assert [row[0] for row in rows] == ["91510100MA6CB8AG5D", "91510100MA6CB8AG6B"]  # credit codes are kept
+    assert [row[1] for row in rows] == ["张*", "李*"]  # names partially masked (share-conditional)
+    assert [row[2] for row in rows] == ["138****5678", "139****5678"]  # mobiles too
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
@@ -70,16 +63,17 @@ def test_ungranted_column_never_appears_in_any_format(client, shared, fmt):
     assert r.status_code == 200
     if fmt == "parquet":
         t = pq.read_table(io.BytesIO(r.content))
-        assert t.column_names == ["统一社会信用代码", "机构名称"]
-        assert "成都甲公司" not in t.column("机构名称").to_pylist()
+        assert t.column_names == ["统一社会信用代码", "法定代表人", "联系电话"]
+        text = str(t.to_pylist())
     elif fmt == "csv":
         text = r.content.decode("utf-8-sig")
-        assert "法定代表人" not in text and "张三" not in text and "绵阳" not in text and "成都甲公司" not in text
+        assert text.splitlines()[0] == "统一社会信用代码,法定代表人,联系电话"
     else:
         from openpyxl import load_workbook
 
-        cells = [c.value for row in load_workbook(io.BytesIO(r.content)).active.iter_rows() for c in row]
-        assert "法定代表人" not in cells and "张三" not in cells and "成都甲公司" not in cells
+        text = str([c.value for row in load_workbook(io.BytesIO(r.content)).active.iter_rows() for c in row])
+    assert "机构名称" not in text and "注册资本" not in text and "绵阳" not in text
+    assert not [raw for raw in RAW if raw in text]
 
 
 @pytest.mark.parametrize(
@@ -146,7 +140,8 @@ def test_every_delivery_records_recipient_version_and_grant(client, shared, rt):
 
 def test_incremental_feed_returns_changed_rows_only(client, shared, rt):
     changed = pa.concat_tables([ROWS, pa.table({"统一社会信用代码": ["91510100MA6CB8AG8Y"], "机构名称": ["成都丁公司"],
-                                                "法定代表人": ["赵六"], "注册资本": ["10"]})])
+                                                "法定代表人": ["赵六"], "注册资本": ["10"],
+                                                "联系电话": ["13612345678"]})])
     with rt.transaction() as s:
         write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, "201001/000002"),
                       batches_or_table=changed, source_name="企业2.csv", source_format="csv")
@@ -154,4 +149,4 @@ def test_incremental_feed_returns_changed_rows_only(client, shared, rt):
                                                      "key": "统一社会信用代码"}, headers=shared["user"])
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 2
-    assert r.json()["rows"] == [["91510100MA6CB8AG8Y", "成**"]]  # only the new row, masked
+    assert r.json()["rows"] == [["91510100MA6CB8AG8Y", "赵*", "136****5678"]]  # only the new row, masked

@@ -67,6 +67,8 @@ def test_partial_approval_narrows_fields_filter_and_period(rt, world):
         (dict(decision="approve_partial", reason="x", row_filter="注册资本 > (SELECT 1)"), InvalidInput),
         # a period longer than requested
         (dict(decision="approve_partial", reason="x", use_until=TODAY + dt.timedelta(days=999)), InvalidInput),
+        # a masking profile that does not exist
+        (dict(decision="approve", masking_profile="nothing"), InvalidInput),
     ],
 )
 def test_bad_partial_approvals_are_refused_and_nothing_is_granted(rt, world, decision, error):
