@@ -58,9 +58,11 @@ def demo(load_only: bool = typer.Option(False, "--load-only", help="只载入演
     print_report(report)
     console.print(accounts_table())
     if load_only:
+        console.print("启动服务 / to serve: [bold]shudata serve --host 127.0.0.1 --port 8000[/]")
         if report.failed:
             raise typer.Exit(1)
         return
+    console.print(f"用以上账号登录 / log in with an account above: [bold]http://{host}:{port}/[/]")
     serve(host=host, port=port)
 
 
