@@ -38,3 +38,34 @@ document.addEventListener("click", function (ev) {
   else { document.execCommand("copy"); }
   btn.classList.add("btn-success");
 });
+/* htmx does not swap 4xx/5xx answers: show their message in the target instead of a stuck spinner. */
+(function () {
+  "use strict";
+  function esc(s) {
+    return String(s).replace(/[&<>"']/g, function (c) {
+      return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
+    });
+  }
+  function messageOf(xhr) {
+    var text = xhr.responseText || "";
+    try { var body = JSON.parse(text); if (body.error && body.error.message) { return body.error.message; } } catch (e) { /* HTML */ }
+    try {
+      var doc = new DOMParser().parseFromString(text, "text/html");
+      var el = doc.querySelector("main [role=alert]");
+      if (el) { return el.textContent.trim(); }
+    } catch (e) { /* ignore */ }
+    return sd.t("请求失败", "Request failed") + " (" + xhr.status + ")";
+  }
+  document.addEventListener("htmx:responseError", function (e) {
+    var target = e.detail.target;
+    if (target) {
+      target.innerHTML = "<div class='alert alert-danger m-2 small' role='alert'>" + esc(messageOf(e.detail.xhr)) + "</div>";
+    }
+  });
+  document.addEventListener("htmx:sendError", function (e) {
+    var target = e.detail.target;
+    if (target) {
+      target.innerHTML = "<div class='alert alert-warning m-2 small' role='alert'>" + esc(sd.t("网络错误，请稍后重试", "Network error, try again")) + "</div>";
+    }
+  });
+})();
