@@ -225,6 +225,9 @@ def test_partial_load_is_idempotent_and_flags_overdue(rt: Runtime) -> None:
     assert cpi.overdue and cpi.latest_data_at is not None
     assert ensure_aware(cpi.latest_data_at) == dt.datetime(2020, 3, 10, 1, 30, tzinfo=dt.UTC)
     assert credit.freshness == "fresh" and air.freshness == "no_data"
+    with rt.transaction() as s:
+        hits = search(session=s, actor=SYSTEM, q="企业信用").hits
+    assert hits and hits[0].resource.name == "四川省企业信用信息"
 
 
 def test_a_refused_file_is_reported_and_the_rest_still_loads(rt: Runtime) -> None:
