@@ -22,6 +22,7 @@ from shudata.privacy.entities import ENTITIES, grade_label
 REPORT_THRESHOLD = 0.5
 FREE_TEXT_MIN_LEN = 12
 REPEAT_SENSITIVE = frozenset({"person_name"})
+NEGATIVE_HEADERS = ("编号", "序号", "流水", "订单", "单号", "批次", "金额", "数量", "serial", "order", "amount", "no")
 FREE_TEXT_CONTEXT = 2  # characters of text around an embedded entity
 GPS_HEADERS = ("经度", "纬度", "lat", "lng", "lon", "longitude", "latitude", "jd", "wd")
 
@@ -102,6 +103,8 @@ def classify_column(name: str, values: pa.Array | pa.ChunkedArray,
         if rec.name in REPEAT_SENSITIVE and not header and distinct_share(kept) < 0.3:
             valid = 0  # a few repeated short words are categories, not names
         conf = score(valid / n, header)
+        if not header and header_matches(name, NEGATIVE_HEADERS):
+            conf = round(conf * 0.5, 3)  # 编号/流水号/订单号: serial numbers that happen to look valid
         if best is None or conf > best[0]:
             best = (conf, rec, valid, header)
     gps = _numeric_gps(name, arr, n)
@@ -129,8 +132,13 @@ def _finding(name: str, entity: str, conf: float, n: int, valid: int, header: bo
 
 
 def _numeric_gps(name: str, arr: pa.Array, n: int) -> ColumnFinding | None:
-    if not pa.types.is_floating(arr.type) or not header_matches(name, GPS_HEADERS):
+    if not header_matches(name, GPS_HEADERS):
         return None
+    if not pa.types.is_floating(arr.type):
+        try:
+            arr = pc.cast(pc.utf8_trim_whitespace(as_text(arr)), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
     vals = np.asarray(pc.drop_null(arr).to_numpy(zero_copy_only=False), dtype=float)
     if len(vals) == 0 or np.abs(vals).max() > 180:
         return None

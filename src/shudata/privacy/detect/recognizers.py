@@ -14,7 +14,7 @@ PLATE_LETTER = "A-HJ-NP-Z"
 
 BUILTINS: tuple[R, ...] = (
     R(name="cn_resident_id", entity="CN_RESIDENT_ID", patterns=(r"^\d{17}[\dX]$", r"^\d{15}$"),
-      context=("身份证", "证件号", "sfz", "sfzh", "zjhm", "id_card", "idcard", "id_no", "idno", "公民身份号码"),
+      context=("身份证", "证件", "sfz", "sfzh", "zjhm", "id_card", "idcard", "id_no", "idno", "公民身份号码"),
       validator="cn_resident_id", text_pattern=r"\d{17}[\dXx]"),
     R(name="cn_uscc", entity="CN_USCC", patterns=(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$",),
       context=("统一社会信用代码", "信用代码", "tyshxydm", "uscc", "credit_code"), validator="uscc",
