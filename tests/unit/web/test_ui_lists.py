@@ -106,3 +106,16 @@ def test_register_form_offers_base_registry_templates(client, login, world):
     login("sc_steward")
     page = client.get("/catalog/new")
     assert 'id="templates-json"' in page.text and "人口基础信息" in page.text and "法人单位基础信息" in page.text
+
+
+def test_department_dashboard_of_another_department_is_refused(client, login, world):
+    login("ga_user")
+    assert client.get(f"/departments/{world['police']}/dashboard").status_code == 200
+    r = client.get(f"/departments/{world['market']}/dashboard")
+    assert r.status_code == 403 and "无权" in r.text
+
+
+def test_dashboard_in_english(client, login, world):
+    login("sc_steward")
+    page = client.get("/?lang=en")
+    assert "Catalog entries" in page.text and "Entries without data" in page.text and 'lang="en"' in page.text
