@@ -145,3 +145,16 @@ def test_department_user_cannot_open_register_form(client, login, make_departmen
     make_user("plain", Role.DEPT_USER, department_id=dept)
     login("plain")
     assert client.get("/catalog/new").status_code == 403
+
+
+def test_search_results_are_paged(client, login, steward, add):
+    add(steward, "四川省企业信用信息")
+    add(steward, "四川省企业年报信息")
+    login("sc_steward")
+    first = client.get("/catalog", params={"limit": 1})
+    assert 'rel="next"' in first.text and "offset=1" in first.text
+    names = {"四川省企业信用信息", "四川省企业年报信息"}
+    shown_first = {n for n in names if n in first.text}
+    second = client.get("/catalog", params={"limit": 1, "offset": 1})
+    shown_second = {n for n in names if n in second.text}
+    assert len(shown_first) == 1 and len(shown_second) == 1 and shown_first != shown_second
