@@ -158,3 +158,11 @@ def test_search_results_are_paged(client, login, steward, add):
     second = client.get("/catalog", params={"limit": 1, "offset": 1})
     shown_second = {n for n in names if n in second.text}
     assert len(shown_first) == 1 and len(shown_second) == 1 and shown_first != shown_second
+
+
+def test_entry_page_by_chinese_name_or_alias_in_the_url(client, login, steward, add):
+    e = add(steward, "四川省企业信用信息", alias="企业信用")
+    login("sc_steward")
+    for key in ("四川省企业信用信息", "企业信用"):
+        r = client.get(f"/catalog/{key}")
+        assert r.status_code == 200 and e.code in r.text, key
