@@ -12,10 +12,10 @@ DuckDB and Spark engines run the same logic (golden files in ``tests/golden/qual
 >>> from shudata.quality.rules import parse_rule_set
 >>> rs = parse_rule_set([{"type": "not_null", "column": "名称"}])
 >>> c = compile_check(rs.rules, table="t", columns=["名称"], ctx=Ctx(placeholders=("-",)))
->>> print(c.sql("duckdb"))  # doctest: +NORMALIZE_WHITESPACE
-WITH __src AS (SELECT * FROM "t"), __flags AS (SELECT __src.*,
- COALESCE(("名称" IS NULL OR TRIM("名称") IN ('', '-')), FALSE) AS "__f0"
- FROM __src) SELECT COUNT(*) AS "__rows", SUM(CASE WHEN "__f0" THEN 1 ELSE 0 END) AS "__fail0" FROM __flags
+>>> c.row_keys
+('not_null:名称',)
+>>> print(c.sql("duckdb")[-94:])
+SELECT COUNT(*) AS "__rows", SUM(CASE WHEN "__f0" THEN 1 ELSE 0 END) AS "__fail0" FROM __flags
 """
 
 from __future__ import annotations
@@ -62,9 +62,26 @@ class CompiledCheck:
         return transpile(self.duckdb_sql, dialect)
 
 
+def source_select(table: str, helpers: Sequence[tuple[str, str]]) -> str:
+    """The table plus helper columns. A helper may use the helpers listed before it: one that
+    does gets its own projection layer; independent helpers share one."""
+    sql = f"SELECT * FROM {qi(table)}"
+    layer: list[str] = []
+    for alias, expr in helpers:
+        if any(a in expr for a, _e in helpers if a != alias):
+            if layer:
+                sql = f"SELECT *, {', '.join(layer)} FROM ({sql}) AS __l"
+                layer = []
+            sql = f"SELECT *, {expr} AS {qi(alias)} FROM ({sql}) AS __l"
+        else:
+            layer.append(f"{expr} AS {qi(alias)}")
+    if layer:
+        sql = f"SELECT *, {', '.join(layer)} FROM ({sql}) AS __l"
+    return sql
+
+
 def _flags_ctes(table: str, checks: Sequence[RowCheck]) -> str:
-    helpers = [f"{expr} AS {qi(alias)}" for c in checks for alias, expr in c.helpers]
-    src = f"__src AS (SELECT *{''.join(', ' + h for h in helpers)} FROM {qi(table)})"
+    src = f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})"
     flags = ", ".join(f"COALESCE({c.fails.sql('duckdb')}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks))
     joins = "".join(
         f" LEFT JOIN (SELECT DISTINCT CAST({qi(j.column)} AS VARCHAR) AS __k FROM {qi(j.table)}) AS {j.alias}"
@@ -113,10 +130,17 @@ def failing_rows_sql(rule: RuleBase, *, table: str, columns: Sequence[str], ctx:
 def samples_sql(rules: Sequence[RuleBase], indexes: Sequence[int], *, table: str, ctx: Ctx,
                 per_rule: int = 5, dialect: str = "duckdb") -> str:
     """Up to ``per_rule`` failing values for each rule index in ``indexes`` (one query)."""
-    checks = _checks([r for r in rules if r.scope == "row"], ctx)
-    parts = [f"SELECT * FROM (SELECT {i} AS __i, CAST({checks[i].sample.sql('duckdb')} AS VARCHAR) AS __v "
-             f"FROM __flags WHERE {qi(f'__f{i}')} LIMIT {int(per_rule)})" for i in indexes]
-    return transpile(f"{_flags_ctes(table, checks)} {' UNION ALL '.join(parts)}", dialect)
+    row_rules = [r for r in rules if r.scope == "row"]
+    parts = []
+    for i in indexes:
+        check = row_check(row_rules[i], i, ctx)  # each branch computes only its own rule
+        joins = "".join(
+            f" LEFT JOIN (SELECT DISTINCT CAST({qi(j.column)} AS VARCHAR) AS __k FROM {qi(j.table)}) AS {j.alias}"
+            f" ON {j.left} = {j.alias}.__k" for j in check.joins)
+        src = f"({source_select(table, list(check.helpers))}) AS __src"
+        parts.append(f"SELECT * FROM (SELECT {i} AS __i, CAST({check.sample.sql('duckdb')} AS VARCHAR) AS __v "
+                     f"FROM {src}{joins} WHERE {check.fails.sql('duckdb')} LIMIT {int(per_rule)})")
+    return transpile(" UNION ALL ".join(parts), dialect)
 
 
 @dataclass(frozen=True)
