@@ -173,9 +173,10 @@ def _import_block(session: Session, actor: Actor, block: Block, default_dept: in
         if create.code else None
     if existing is not None and not existing.is_deleted:
         fields = create.model_dump(exclude={"code", "category_code", "provider_department_id"})
-        update_resource(session=session, actor=actor, code=existing.code,
-                        data=ResourceUpdate.model_validate({**fields, "comment": "批量导入更新"}))
-        return "updated", existing.code
+        before = existing.revision
+        after = update_resource(session=session, actor=actor, code=existing.code,
+                                data=ResourceUpdate.model_validate({**fields, "comment": "批量导入更新"}))
+        return ("updated" if after.revision != before else "unchanged"), existing.code
     return "created", register_resource(session=session, actor=actor, data=create, comment="批量导入").code
 
 
@@ -198,7 +199,7 @@ def import_catalog(*, session: Session, actor: Actor, content: bytes, filename: 
         try:
             with session.begin_nested():
                 kind, code = _import_block(session, actor, block, default_dept)
-            (report.created if kind == "created" else report.updated).append(code)
+            {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}[kind].append(code)
         except RowProblem as p:
             report.errors.extend(p.errors)
             report.skipped_rows += 1
@@ -217,6 +218,7 @@ def import_catalog(*, session: Session, actor: Actor, content: bytes, filename: 
     outer.commit()
     record(session, actor, AuditEvent("catalog.import", resource_type="catalog", resource_id=filename[:200],
                                       details={"created": len(report.created), "updated": len(report.updated),
+                                               "unchanged": len(report.unchanged),
                                                "skipped": report.skipped_rows}))
     return report
 

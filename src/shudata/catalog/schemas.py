@@ -346,7 +346,8 @@ class RowError(BaseModel):
 
 class ImportReport(BaseModel):
     created: list[str] = Field(default_factory=list, description="新登记的资源代码")
-    updated: list[str] = Field(default_factory=list, description="更新的资源代码")
+    updated: list[str] = Field(default_factory=list, description="更新的资源代码（产生了新版本）")
+    unchanged: list[str] = Field(default_factory=list, description="与目录一致、未产生新版本的资源代码")
     skipped_rows: int = 0
     errors: list[RowError] = Field(default_factory=list)
 

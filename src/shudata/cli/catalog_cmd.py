@@ -39,7 +39,7 @@ def import_cmd(file: Path = typer.Argument(..., exists=True, dir_okay=False, hel
     finally:
         rt.close()
     console.print(f"[green]已导入[/] 新增 {len(report.created)} 条，更新 {len(report.updated)} 条，"
-                  f"跳过 {report.skipped_rows} 条")
+                  f"未变 {len(report.unchanged)} 条，跳过 {report.skipped_rows} 条")
     for e in report.errors:
         err_console.print(f"[yellow]已跳过[/] {e.sheet} 第 {e.row} 行 {e.column or ''}：{e.message}")
 

@@ -37,7 +37,7 @@ def test_add_export_import_search(cli, tmp_path):
     out = tmp_path / "目录.xlsx"
     assert cli("export", str(out)).exit_code == 0 and out.stat().st_size > 0
     r = cli("import", str(out))
-    assert r.exit_code == 0 and "更新 1 条" in r.output
+    assert r.exit_code == 0 and "未变 1 条" in r.output
     r = cli("search", "人口基础")
     assert r.exit_code == 0 and "101001/000001" in r.output
 

@@ -117,7 +117,7 @@ def test_export_round_trip_keeps_chinese_and_neutralises_formulas(rt, world, add
         assert "'=cmd|' /C calc'!A0 名录" in text and "'@SUM(1+1)" in text and "'-2+3 列" in text
     # re-import as an update: the values come back unescaped and nothing changes
     rep = do_import(rt, world.steward, data, name=f"目录.{fmt}")
-    assert rep.updated == ["302001/000001"] and not rep.errors
+    assert rep.unchanged == ["302001/000001"] and not rep.updated and not rep.errors
     with rt.transaction() as s:
         r = service.get_resource(session=s, actor=world.user, key="302001/000001")
     assert r.name == "=cmd|' /C calc'!A0 名录" and r.abstract == "@SUM(1+1) 企业摘要"
