@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from tests.conftest import TEST_USCC
 from typer.testing import CliRunner
 
 from shudata.cli.catalog_cmd import catalog_app
@@ -11,7 +12,6 @@ from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.security.schemas import DepartmentCreate
 from shudata.security.service import create_department
-from tests.conftest import TEST_USCC
 
 pytestmark = pytest.mark.sqlite_only
 

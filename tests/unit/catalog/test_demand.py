@@ -49,6 +49,7 @@ def test_demand_suggestions_and_link(rt, world, catalog):
 
 def test_link_denied_to_users_and_unrelated_stewards(rt, world, catalog, make_department):
     from tests.unit.catalog.conftest import actor
+
     from shudata.core.types import Role
 
     d = new_demand(rt, world.user)  # a department user of 市场监管 may record demands

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
+from tests.unit.catalog.conftest import entry_data
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog import service
 from shudata.catalog.models import CatalogRevision
 from shudata.catalog.schemas import ResourceUpdate
 from shudata.core.errors import Conflict, NotFound, PermissionDenied
-from tests.unit.catalog.conftest import entry_data
 
 
 def test_register_allocates_sequential_codes_per_category(rt, world, add_entry):
