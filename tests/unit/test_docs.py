@@ -108,3 +108,8 @@ def test_docs_link_to_existing_files() -> None:
     for md in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
         for target in re.findall(r"\]\(((?!https?:|#)[^)#\s]+)", md.read_text(encoding="utf-8")):
             assert (md.parent / target).exists(), f"{md.name} links to missing {target}"
+
+
+def test_every_doc_is_linked_from_the_readme() -> None:
+    for md in sorted((ROOT / "docs").glob("*.md")):
+        assert f"](docs/{md.name})" in README, f"README's documentation index does not link docs/{md.name}"
