@@ -6,7 +6,6 @@ import re
 from typing import Any
 
 import pytest
-
 from tests.unit.privacy.conftest import World
 
 pytestmark = pytest.mark.sqlite_only
