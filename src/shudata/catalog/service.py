@@ -227,3 +227,20 @@ def delete_resource(*, session: Session, actor: Actor, code: str, comment: str |
     _record(session, actor, "catalog.resource.delete", res)
     search_index.unindex_entry(session, res.id)
     return to_reads(session, [res])[0]
+
+
+def rebuild_search_index(*, session: Session, actor: Actor, department_id: int | None = None) -> int:
+    """Reindex every live entry (all, or one provider department's, e.g. after the department
+    was renamed, since the provider's name is indexed). Platform admin only. Returns the
+    number of entries indexed."""
+    require(actor, A.PLATFORM_DASHBOARD if department_id is None else A.RESOURCE_EDIT,
+            None if department_id is None else ResourceRef("catalog.resource", None, department_id=department_id))
+    stmt = select(CatalogResource).where(CatalogResource.is_deleted.is_(False))
+    if department_id is not None:
+        stmt = stmt.where(CatalogResource.provider_department_id == department_id)
+    rows = session.scalars(stmt.order_by(CatalogResource.id)).all()
+    record(session, actor, AuditEvent("catalog.search.reindex", resource_type="catalog",
+                                      details={"department_id": department_id, "entries": len(rows)}))
+    for res in rows:
+        search_index.index_entry(session, entry_text(res))
+    return len(rows)

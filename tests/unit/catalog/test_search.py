@@ -114,3 +114,43 @@ def test_candidate_cap_marks_the_total_as_estimated(rt, world, corpus):
     assert full.exact and len(full.ranked) >= 4
     assert not capped.exact and len(capped.ranked) == 2
     assert capped.ranked == full.ranked[:2]  # the best impacts are fetched first
+
+
+def test_reindex_after_a_department_rename(rt, world, corpus):
+    from shudata.catalog.service import rebuild_search_index
+    from shudata.core.errors import PermissionDenied
+    from shudata.security.models import Department
+
+    with rt.transaction() as s:
+        s.get(Department, world.police).name = "四川省公安厅（新）"
+    with rt.transaction() as s, pytest.raises(PermissionDenied):
+        rebuild_search_index(session=s, actor=world.steward, department_id=world.police)
+    with rt.transaction() as s:
+        assert rebuild_search_index(session=s, actor=world.other_steward, department_id=world.police) == 2
+        assert rebuild_search_index(session=s, actor=world.admin) == 5
+    hits = run(rt, world.user, "公安厅（新）").hits
+    assert {h.resource.code for h in hits} == {corpus["huji"].code, corpus["credit_police"].code}
+    assert run(rt, world.user, "户籍人口").total == 1
+    assert_stats_exact(rt)
+
+
+def assert_stats_exact(rt):
+    """Document frequencies equal the postings per term after any sequence of changes."""
+    from sqlalchemy import func, select
+
+    from shudata.catalog.models import CatalogSearchDoc, CatalogSearchStat, CatalogSearchTerm
+
+    with rt.transaction() as s:
+        counted = dict(s.execute(select(CatalogSearchTerm.term, func.count()).group_by(CatalogSearchTerm.term)).all())
+        stored = dict(s.execute(select(CatalogSearchStat.term, CatalogSearchStat.df)).all())
+        docs = s.scalar(select(func.count()).select_from(CatalogSearchDoc))
+    assert stored.pop("#docs") == docs
+    assert stored == counted
+
+
+def test_stats_stay_exact_through_updates_and_deletes(rt, world, corpus):
+    with rt.transaction() as s:
+        service.update_resource(session=s, actor=world.steward, code=corpus["credit"].code,
+                                data=ResourceUpdate(name="四川省企业信用监管信息", abstract="信用监管。"))
+        service.delete_resource(session=s, actor=world.steward, code=corpus["annual"].code)
+    assert_stats_exact(rt)
