@@ -149,3 +149,18 @@ def test_bad_files_are_refused_clearly(rt, world, content, name, code):
     with pytest.raises(ShudataError) as info:
         do_import(rt, world.steward, content, name=name)
     assert info.value.code == code and 400 <= info.value.status < 500
+
+
+@pytest.mark.parametrize(("resources", "items", "where"), [
+    ([[*GOOD[:1], "长" * 201, *GOOD[2:]]], [], ("资源", 2, "资源名称")),  # over-long name
+    ([GOOD], [["", "不存在的资源", "字段", "C", "", ""]], ("信息项", 2, "资源代码")),  # item of no resource
+    ([GOOD], [["", GOOD[1], "企业名称", "C", "abc", ""]], ("信息项", 2, "数据长度")),  # length not a number
+    ([GOOD], [["", GOOD[1], "企业名称", "C", "", ""], ["", GOOD[1], "企业名称", "C", "", ""]],
+     ("信息项", 2, "信息项名称")),  # duplicate information items
+])
+def test_more_row_errors(rt, world, resources, items, where):
+    with pytest.raises(InvalidInput) as info:
+        do_import(rt, world.steward, xlsx(resources, items))
+    errors = info.value.details["errors"]
+    assert (errors[0]["sheet"], errors[0]["row"], errors[0]["column"]) == where
+    assert count(rt, world.steward) == 0
