@@ -101,9 +101,13 @@ def _help(path: tuple[str, ...]) -> str:
 
     from shudata.cli.main import app
 
+    saved = ru.MAX_WIDTH, ru.FORCE_TERMINAL, ru.COLOR_SYSTEM
     ru.MAX_WIDTH, ru.FORCE_TERMINAL, ru.COLOR_SYSTEM = HELP_WIDTH, False, None
-    result = CliRunner().invoke(app, [*path, "--help"], prog_name="shudata",
-                                env={"COLUMNS": str(HELP_WIDTH), "NO_COLOR": "1"})
+    try:
+        result = CliRunner().invoke(app, [*path, "--help"], prog_name="shudata",
+                                    env={"COLUMNS": str(HELP_WIDTH), "NO_COLOR": "1"})
+    finally:
+        ru.MAX_WIDTH, ru.FORCE_TERMINAL, ru.COLOR_SYSTEM = saved
     text = "\n".join(line.rstrip() for line in result.output.splitlines())
     return text.strip("\n")
 
