@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
-from shudata.core.clock import utcnow
+from shudata.core.clock import ensure_aware, utcnow
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor, ResourceRef, Role
 from shudata.security import actions as A
@@ -243,9 +243,22 @@ def actor_from_token(*, session: Session, token: str, ip: str | None = None) -> 
                               code="token_expired")
     if not row.user.is_active:
         raise Unauthenticated("用户已停用", "User disabled", code="user_disabled")
-    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now
     return actor_for(row.user, token_id=row.id, ip=ip)
+
+
+def touch_token(engine: Engine, token_id: int) -> None:
+    """Record a token's last use (at most once a minute) in its own short transaction, so a
+    request never holds the metadata store's write lock just for bookkeeping."""
+    now = utcnow()
+    stale = now - dt.timedelta(seconds=60)
+    with engine.connect() as conn:
+        last = conn.execute(select(ApiToken.last_used_at).where(ApiToken.id == token_id)).scalar()
+    if last is not None and ensure_aware(last) >= stale:
+        return
+    with engine.begin() as conn:
+        conn.execute(update(ApiToken).where(ApiToken.id == token_id,
+                                            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < stale))
+                     .values(last_used_at=now))
 
 
 def user_resource(user: User) -> ResourceRef:

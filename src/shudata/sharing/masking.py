@@ -81,3 +81,14 @@ def masking_for(session: Session, settings: Settings, resource: CatalogResource,
     plan = plan_for(session, settings, _policy(session, resource, profile), schema,
                     _findings(session, settings, resource, version, source))
     return Masking(column_exprs=dict(plan.column_exprs), udfs=plan.udfs)
+
+
+def masking_state(session: Session, resource: CatalogResource, version: LakeVersion, profile: str) -> tuple[int, int]:
+    """What the masking of a version depends on besides the grant: the saved policy's revision
+    and the newest scan report (0 when absent). Cached views are keyed by it."""
+    revision = session.scalar(select(PrivacyPolicy.revision).where(
+        PrivacyPolicy.name == policy_name(resource, profile))) or 0
+    report = session.scalar(select(PrivacyScanReport.id).where(
+        PrivacyScanReport.resource_id == resource.id, PrivacyScanReport.version == version.version)
+        .order_by(PrivacyScanReport.id.desc()).limit(1)) or 0
+    return int(revision), int(report)

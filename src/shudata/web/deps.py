@@ -13,7 +13,7 @@ from shudata.core.errors import Unauthenticated
 from shudata.core.i18n import pick_language
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
-from shudata.security.service import actor_from_token
+from shudata.security.service import actor_from_token, touch_token
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -65,6 +65,8 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     token = _bearer(request)
     if token:
         actor = actor_from_token(session=session, token=token, ip=ip)
+        if actor.token_id is not None:
+            touch_token(request.app.state.runtime.engine, actor.token_id)
     else:
         actor = actor_from_session(request, session) or Actor.anonymous(ip)
     request.state.actor = actor

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shudata.audit.events import AuditEvent, Outcome
@@ -114,6 +115,15 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         zh = HTTP_ZH.get(exc.status_code, str(exc.detail))
         return error_response(request, exc.status_code, f"http_{exc.status_code}", zh, str(exc.detail))
+
+    @app.exception_handler(OperationalError)
+    async def _store_busy(request: Request, exc: OperationalError) -> Response:
+        if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
+            return await _unexpected(request, exc)
+        log.warning("metadata store busy on %s", request.url.path)
+        return error_response(request, 503, "store_busy", "元数据库正忙，请稍后重试（请求未生效）",
+                              "The metadata store is busy; retry shortly (nothing was changed)",
+                              headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

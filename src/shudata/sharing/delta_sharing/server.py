@@ -22,9 +22,10 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.core.errors import NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor
+from shudata.lake.reader import layout
 from shudata.lake.service import latest_version
 from shudata.security.crypto.sm3 import constant_time_equal, hmac_sm3_hex, sm3_hex
-from shudata.sharing.delivery import GrantView, check_quota, export_parquet, grant_view, log_delivery
+from shudata.sharing.delivery import GrantView, check_quota, grant_view, log_delivery, masked_file
 from shudata.sharing.delta_sharing import protocol
 from shudata.sharing.models import SharingGrant
 from shudata.sharing.service import grants_of_department
@@ -95,20 +96,10 @@ def view_for(session: Session, settings: Settings, actor: Actor, t: SharedTable,
     return grant_view(session=session, settings=settings, actor=actor, resource_key=t.resource.code, version=version)
 
 
-def _grant_state(view: GrantView) -> str:
-    g = view.grant
-    return sm3_hex(json.dumps([g.id, g.fields, g.row_filter, g.masking_profile, view.version.version,
-                               view.sql], ensure_ascii=False).encode())[:16]
-
-
 def materialise(settings: Settings, view: GrantView) -> tuple[Path, int]:
-    """The masked Parquet file of this view (created once, atomically)."""
-    name = f"v{view.version.version}-{_grant_state(view)}.parquet"
-    path = settings.data_dir / "delta-sharing" / f"g{view.grant.id}" / name
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        export_parquet(settings=settings, view=view, dest=path)
-    return path, pq.ParquetFile(path).metadata.num_rows
+    """The masked Parquet file of this view (shared with REST delivery) and its row count."""
+    path = masked_file(settings, view)
+    return path, layout([path]).total
 
 
 def sign_url_token(settings: Settings, payload: dict[str, Any]) -> str:
@@ -172,7 +163,7 @@ def file_path(session: Session, settings: Settings, token: str) -> Path:
     name = str(payload["p"])
     if "/" in name or "\\" in name or name.startswith("."):
         raise PermissionDenied("文件链接无效", "Invalid file URL")
-    path = settings.data_dir / "delta-sharing" / f"g{grant.id}" / name
+    path = settings.data_dir / "delivery" / f"g{grant.id}" / name
     if not path.is_file():
         raise NotFound("文件已不存在，请重新查询表", "File no longer exists; query the table again")
     return path

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from shudata.lake.export import page_json
 from shudata.query.export import to_csv_bytes, to_parquet_bytes, to_xlsx_bytes
 from shudata.security.schemas import TokenCreate
 from shudata.security.service import create_token
@@ -98,11 +99,10 @@ def shared_rows(session: SessionDep, settings: SettingsDep, actor: UserDep,
     view = delivery.grant_view(session=session, settings=settings, actor=actor, resource_key=resource,
                                version=version, extra_filter=filter)
     page, total = delivery.fetch_page(session=session, settings=settings, actor=actor, view=view, offset=offset,
-                                      limit=limit)
+                                      limit=limit, narrowed=filter is not None)
     if format == "json":
-        return {"resource": view.resource.code, "version": view.version.version, "grant": view.grant.id,
-                "columns": page.schema.names, "rows": [list(r.values()) for r in page.to_pylist()], "total": total,
-                "offset": offset, "limit": limit}
+        return Response(page_json(page, total=total, offset=offset, limit=limit, version=view.version.version),
+                        media_type="application/json", headers={"X-Shudata-Grant": str(view.grant.id)})
     stem = f"{view.resource.name}-v{view.version.version}"
     if format == "csv":
         return _download(to_csv_bytes(page), "text/csv; charset=utf-8", f"{stem}.csv")
