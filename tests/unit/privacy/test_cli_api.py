@@ -92,3 +92,12 @@ def test_api_lists_operators_with_their_technique(client: Any, world: World,
                                                  token_for: Callable[[str], dict[str, str]]) -> None:
     ops = {o["name"]: o for o in client.get("/api/v1/privacy/operators", headers=token_for("steward_a")).json()}
     assert ops["sm4_encrypt"]["reversible"] and ops["pseudonym"]["technique"] == "pseudonymisation"
+
+
+def test_api_scans_an_uploaded_file(client: Any, world: World, token_for: Callable[[str], dict[str, str]],
+                                    gbk_csv: Path) -> None:
+    with gbk_csv.open("rb") as fh:
+        r = client.post("/api/v1/privacy/scans/file", files={"file": ("居民.csv", fh, "text/csv")},
+                        headers=token_for("steward_a"))
+    assert r.status_code == 200, r.text
+    assert {c["column"]: c["entity"] for c in r.json()["columns"]}["身份证号"] == "CN_RESIDENT_ID"
