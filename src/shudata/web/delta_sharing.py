@@ -56,8 +56,8 @@ def all_tables(share: str, session: SessionDep, actor: UserDep) -> dict[str, Any
     return _table_items(session, actor, share)
 
 
-@router.api_route("/shares/{share}/schemas/{schema}/tables/{table}/version", methods=["GET", "HEAD"],
-                  summary="表版本 / table version")
+@router.get("/shares/{share}/schemas/{schema}/tables/{table}/version", summary="表版本 / table version")
+@router.head("/shares/{share}/schemas/{schema}/tables/{table}/version", include_in_schema=False)
 def table_version(share: str, schema: str, table: str, session: SessionDep, settings: SettingsDep,
                   actor: UserDep) -> Response:
     t = server.find_table(session, actor, share, schema, table)
@@ -82,7 +82,8 @@ def table_query(share: str, schema: str, table: str, request: Request, session: 
                                  base_url=base))
 
 
-@router.api_route("/files/{token}", methods=["GET", "HEAD"], summary="下载脱敏文件（签名短期链接）")
+@router.get("/files/{token}", summary="下载脱敏文件（签名短期链接，支持 Range）")
+@router.head("/files/{token}", include_in_schema=False)
 def file(token: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
     path = server.file_path(session, settings, token)
     return FileResponse(path, media_type="application/octet-stream")
