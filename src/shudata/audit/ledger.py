@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
@@ -45,12 +47,16 @@ def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
 
 
 def _head(session: Session) -> AuditHead:
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
-    return head
+    """The chain head, locked for this transaction.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` creates the head once and, on SQLite, makes this
+    transaction the single writer *before* the head is read (so two appends can never
+    read the same head); on PostgreSQL ``FOR UPDATE`` then locks the row.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
+    stmt = select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    return session.execute(stmt).scalar_one()
 
 
 def record(session: Session, actor: Actor, event: AuditEvent) -> AuditEntry:

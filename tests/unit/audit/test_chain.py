@@ -85,3 +85,31 @@ def test_cli_audit_verify_exit_codes(rt, settings, monkeypatch):
     bad = runner.invoke(app, ["audit", "verify"])
     assert bad.exit_code == 1
     assert "modified" in bad.output
+
+
+def test_concurrent_appends_never_fork_the_chain(rt):
+    """Four writers at once (each reading before writing, as requests do): no error, one chain."""
+    import threading
+
+    from sqlalchemy import text
+
+    errors: list[Exception] = []
+
+    def work(i: int) -> None:
+        for j in range(10):
+            try:
+                with rt.transaction() as s:
+                    s.execute(text("SELECT 1"))
+                    record(s, SYS, AuditEvent("race", resource_id=f"{i}-{j}"))
+            except Exception as exc:  # collected and asserted below
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with rt.transaction() as s:
+        report = verify_chain(s)
+    assert report.ok and report.checked == 40
