@@ -83,6 +83,40 @@ class _Cache:
 _CACHE = _Cache(CACHE_BYTES)
 
 
+class BytesLRU:
+    """A thread-safe LRU of encoded responses, bounded by their total size.
+
+    >>> c = BytesLRU(5)
+    >>> c.put("a", b"123"); c.put("b", b"45"); c.put("c", b"6")
+    >>> c.get("a") is None, c.get("c")
+    (True, b'6')
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.items: OrderedDict[object, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: object) -> bytes | None:
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None:
+                self.items.move_to_end(key)
+            return hit
+
+    def put(self, key: object, value: bytes) -> None:
+        if len(value) > self.max_bytes:
+            return
+        with self.lock:
+            old = self.items.pop(key, None)
+            self.size += len(value) - (len(old) if old is not None else 0)
+            self.items[key] = value
+            while self.size > self.max_bytes:
+                _, dropped = self.items.popitem(last=False)
+                self.size -= len(dropped)
+
+
 def layout(files: Sequence[Path]) -> Layout:
     return _CACHE.layout(files)
 

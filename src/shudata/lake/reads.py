@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from typing import IO
 
 import pyarrow as pa
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
+from shudata.audit.models import AuditHead
 from shudata.catalog.access import find_resource, require_read_data
 from shudata.catalog.actions import DATA_READ, RESOURCE_VIEW
 from shudata.catalog.models import CatalogResource
@@ -46,14 +48,34 @@ def version_meta(*, session: Session, actor: Actor, resource_code: str, version:
 
 def _readable(session: Session, actor: Actor, resource_code: str, version: int | None
               ) -> tuple[CatalogResource, LakeVersion]:
-    res = find_resource(session, resource_code)
+    """The entry and its version, once the actor may read its data (one query for a code)."""
+    stmt = (select(CatalogResource, LakeVersion).join(LakeVersion, LakeVersion.resource_id == CatalogResource.id)
+            .where(CatalogResource.is_deleted.is_(False), CatalogResource.code == resource_code.strip()))
+    stmt = stmt.where(LakeVersion.version == version) if version is not None else stmt
+    hit = session.execute(stmt.order_by(LakeVersion.version.desc()).limit(1)).first()
+    if hit is not None:
+        require_read_data(actor, hit[0])
+        return hit[0], hit[1]
+    res = find_resource(session, resource_code)  # aliases, names, and the precise error
     require_read_data(actor, res)
     return res, get_version(session, res.id, version)
 
 
 def _audit(session: Session, actor: Actor, res: CatalogResource, v: LakeVersion, **details: object) -> None:
+    """Append the read to the audit chain in the request's transaction.
+
+    The chain head is written (a no-op UPDATE) before it is read, so the transaction holds
+    the write lock when it reads the head: on SQLite a plain read-then-append from
+    concurrent requests would read the same head and fork the chain (UNIQUE violation on
+    ``audit_entry.seq``). On PostgreSQL the row lock does the same.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
     record(session, actor, AuditEvent(DATA_READ.name, resource_type="catalog.resource", resource_id=res.code,
                                       details={"version": v.version, **details}))
+
+
+_PAGES = reader.BytesLRU(64 << 20)
 
 
 @dataclass
@@ -64,9 +86,17 @@ class Page:
     limit: int
     version: int
 
+    key: tuple[str, int, int] | None = None
+
     def to_json(self) -> bytes:
-        return export.page_json(self.table, total=self.total, offset=self.offset, limit=self.limit,
+        """The page as JSON; pages of an immutable version are encoded once and reused."""
+        if self.key is not None and (hit := _PAGES.get(self.key)) is not None:
+            return hit
+        body = export.page_json(self.table, total=self.total, offset=self.offset, limit=self.limit,
                                 version=self.version)
+        if self.key is not None:
+            _PAGES.put(self.key, body)
+        return body
 
 
 def read_rows(*, session: Session, settings: Settings, actor: Actor, resource_code: str,
@@ -78,7 +108,7 @@ def read_rows(*, session: Session, settings: Settings, actor: Actor, resource_co
     res, v = _readable(session, actor, resource_code, version)
     table, total = reader.read_page(version_files(settings, v), offset, limit)
     _audit(session, actor, res, v, offset=offset, limit=limit, format="json")
-    return Page(table, total, offset, limit, v.version)
+    return Page(table, total, offset, limit, v.version, key=(v.storage_path, offset, limit))
 
 
 @dataclass

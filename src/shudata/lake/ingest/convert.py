@@ -40,6 +40,8 @@ def section_mask(table: pa.Table) -> pa.Array | None:
     """True for rows whose only filled cell is the first one (tables of 3+ columns)."""
     if table.num_columns < 3 or table.num_rows == 0:
         return None
+    if any(table.column(i).null_count == 0 for i in range(1, table.num_columns)):
+        return None  # a column filled in every row: no row can be a lone first cell
     others = [_non_empty(table.column(i)) for i in range(1, table.num_columns)]
     any_other = others[0]
     for m in others[1:]:

@@ -32,8 +32,8 @@ from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, Stag
 from shudata.lake.ingest.types import ColumnSpec, ConversionError
 
 SERIAL_CHUNK = 4 << 20
-PARALLEL_CHUNK = 8 << 20
-PARALLEL_MIN_BYTES = 24 << 20
+PARALLEL_CHUNK = 4 << 20
+PARALLEL_MIN_BYTES = 8 << 20
 MIN_TAIL = 1 << 20
 TAIL_CHARS = 256 << 10
 SAMPLE_ROWS = 2000
@@ -99,7 +99,9 @@ def inspect_csv(path: Path, name: str, options: IngestOptions) -> SourceInfo:
     if not text.strip():
         raise empty_file(name)
     delim = sniff_delimiter(text)
-    records = parse_records(text, delim)
+    limit = SAMPLE_ROWS + rowsmod.HEAD_WINDOW + 100
+    records = parse_records(text, delim, limit=limit)
+    whole = whole and len(records) < limit
     raw = [r for _, r in records]
     h = (options.header_row - 1) if options.header_row else rowsmod.guess_header(raw)
     if h >= len(records):
@@ -252,25 +254,50 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
     return _parse_write(data, task, footer, label)
 
 
+def parse_types(specs: Sequence[ColumnSpec]) -> dict[str, pa.DataType]:
+    """Types pyarrow's CSV reader can parse directly (the fast path); the rest stay text.
+
+    >>> parse_types([ColumnSpec("a", "a", "I"), ColumnSpec("b", "b", "D", fmt="%Y/%m/%d")])
+    {'a': DataType(int64), 'b': DataType(string)}
+    """
+    out: dict[str, pa.DataType] = {}
+    for s in specs:
+        direct = (s.data_type in ("I", "N", "Y", "F") or (s.data_type == "D" and s.fmt == "%Y-%m-%d")
+                  or (s.data_type == "T" and s.fmt == "%Y-%m-%d %H:%M:%S"))
+        out[s.source] = s.arrow_type if direct else pa.string()
+    return out
+
+
+def _parse(data: bytes, task: ChunkTask, types: dict[str, pa.DataType], on_bad: Any) -> pa.Table:
+    names = list(task.names)
+    if not data.strip():
+        return pa.table({n: pa.array([], pa.string()) for n in names})
+    return pacsv.read_csv(
+        io.BytesIO(data),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 22),
+        parse_options=pacsv.ParseOptions(delimiter=task.delimiter, newlines_in_values=True, invalid_row_handler=on_bad),
+        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
+                                              quoted_strings_can_be_null=True))
+
+
 def _parse_write(data: bytes, task: ChunkTask, footer: int, label: str) -> dict[str, Any]:
+    """Parse with typed columns (fast); when a value does not parse, again as text to find and name it."""
     bad: list[Any] = []
 
     def on_bad(row: Any) -> str:
         bad.append(row)
         return "skip"
 
-    names = list(task.names)
+    text_types = {n: pa.string() for n in task.names}
+    typed = parse_types(task.specs)
     try:
-        if data.strip():
-            table = pacsv.read_csv(
-                io.BytesIO(data),
-                read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 22),
-                parse_options=pacsv.ParseOptions(delimiter=task.delimiter, newlines_in_values=True,
-                                                 invalid_row_handler=on_bad),
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                      strings_can_be_null=True, quoted_strings_can_be_null=True))
-        else:
-            table = pa.table({n: pa.array([], pa.string()) for n in names})
+        try:
+            table = _parse(data, task, typed, on_bad)
+        except pa.ArrowInvalid as exc:
+            if "conversion error" not in str(exc).lower() or typed == text_types:
+                raise
+            bad.clear()
+            table = _parse(data, task, text_types, on_bad)
     except pa.ArrowInvalid as exc:
         msg = str(exc)
         if "UTF8" in msg or "utf8" in msg.lower():

@@ -112,21 +112,34 @@ def _line_of(win: Window, pos: int) -> str:
     return f"第 {line} 行"
 
 
-def _mixed(wins: list[Window]) -> tuple[str, str] | None:
-    """Lines valid only as UTF-8 next to lines invalid as UTF-8 mean mixed encodings."""
+def _mixed(wins: list[Window], per_window: int = 100) -> tuple[str, str] | None:
+    """Lines valid only as UTF-8 next to lines invalid as UTF-8 mean mixed encodings.
+
+    Up to ``per_window`` non-ASCII lines, evenly spaced, are tried in each window (files
+    are mixed in runs of lines, e.g. two exports pasted together).
+    """
     utf8_at: str | None = None
     other_at: str | None = None
     for win in wins:
-        pos = 0
-        for line in win.data.split(b"\n"):
-            if not line.isascii():
-                if _try(line, "utf-8") is None:
-                    utf8_at = utf8_at or _line_of(win, pos)
-                else:
-                    other_at = other_at or _line_of(win, pos)
-                if utf8_at and other_at:
-                    return utf8_at, other_at
-            pos += len(line) + 1
+        if _try(win.data, "utf-8") is None:
+            if utf8_at is None and not win.data.isascii():
+                utf8_at = _line_of(win, 0)
+            if other_at:
+                return utf8_at or "", other_at
+            continue
+        lines = win.data.split(b"\n")
+        step = max(1, len(lines) // (per_window * (4 if win.offset == 0 else 1)))
+        offset = 0
+        for i, line in enumerate(lines):
+            pos, offset = offset, offset + len(line) + 1
+            if i % step or line.isascii():
+                continue
+            if _try(line, "utf-8") is None:
+                utf8_at = utf8_at or _line_of(win, pos)
+            else:
+                other_at = other_at or _line_of(win, pos)
+            if utf8_at and other_at:
+                return utf8_at, other_at
     return None
 
 

@@ -39,7 +39,7 @@ def filled(row: Row) -> int:
     >>> filled(["a", "", None, " ", "b"])
     2
     """
-    return sum(1 for c in row if c is not None and str(c).strip() != "")
+    return sum(1 for c in row if c and (not isinstance(c, str) or not c.isspace()))
 
 
 def first_text(row: Row) -> str:
