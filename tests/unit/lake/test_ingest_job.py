@@ -201,3 +201,32 @@ def test_preview_guesses_layout_and_proposes_items_without_storing(rt: Runtime, 
 
 def test_pipeline_is_a_tuple_of_named_steps() -> None:
     assert [s.__name__ for s in STEPS] == ["inspect", "check_columns", "stage", "publish"]
+
+
+def _parquet_bytes() -> bytes:
+    import io
+
+    import pyarrow as pa
+
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"姓名": ["张三", "李四"], "城市": ["成都市", "绵阳市"], "年龄": [30, 41],
+                             "登记日期": ["2023-01-01", "2023-02-03"]}), buf)
+    return buf.getvalue()
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(("name", "data"), [
+    ("名单.json", '[{"姓名": "张三", "城市": "成都市", "年龄": 30, "登记日期": "2023-01-01"},'
+                 ' {"姓名": "李四", "城市": "绵阳市", "年龄": 41, "登记日期": "2023-02-03"}]'.encode()),
+    ("名单.jsonl", ('{"姓名": "张三", "城市": "成都市", "年龄": 30, "登记日期": "2023-01-01"}\n'
+                   '{"姓名": "李四", "城市": "绵阳市", "年龄": 41, "登记日期": "2023-02-03"}\n').encode("gbk")),
+    ("名单.parquet", _parquet_bytes()),
+    ("名单.tsv", "姓名\t城市\t年龄\t登记日期\n张三\t成都市\t30\t2023-01-01\n李四\t绵阳市\t41\t2023-02-03\n".encode()),
+])
+def test_json_jsonl_parquet_and_tsv_land_with_the_items_types(
+    rt: Runtime, world: Any, write_file: Callable[[str, bytes], Path], name: str, data: bytes
+) -> None:
+    v = _ingest(rt, world, world.people, write_file(name, data))
+    rows = _rows(rt, v)
+    assert v.rows == 2 and [c["type"] for c in v.columns] == ["string", "string", "int64", "date32[day]"]
+    assert rows[1]["姓名"] == "李四" and rows[1]["年龄"] == 41 and str(rows[1]["登记日期"]) == "2023-02-03"

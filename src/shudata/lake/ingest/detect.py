@@ -47,7 +47,7 @@ def sniff_format(head: bytes, name: str) -> str:
     if ext in ("json", "jsonl", "ndjson", "tsv"):
         return "jsonl" if ext == "ndjson" else ext
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if ext not in ("csv", "txt") and stripped[:1] in (b"[", b"{"):
+    if ext != "csv" and stripped[:1] in (b"[", b"{"):
         return "json"
     return "csv"
 
