@@ -15,6 +15,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
+from shudata.sharing.providers import install as install_access_providers
 
 console = Console()
 err_console = Console(stderr=True)
@@ -28,6 +29,7 @@ def runtime() -> Runtime:
     """Build the runtime from the environment and bring the schema up to date."""
     rt = Runtime.build(Settings())
     rt.migrate()
+    install_access_providers(rt.settings)
     return rt
 
 

@@ -13,6 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from shudata import __version__
 from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
+from shudata.sharing.providers import install as install_access_providers
 from shudata.web import errors
 from shudata.web.api.v1 import api_router
 from shudata.web.delta_sharing import router as delta_sharing_router
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     rt = runtime or Runtime.build(settings)
     if migrate:
         rt.migrate()
+    install_access_providers(rt.settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -1,0 +1,45 @@
+"""Access providers this package contributes to the SQL sandbox (installed by the app and
+the CLI at start-up, never on import).
+
+``cross_department_masking``: a reader outside the provider department (the platform
+admin, who may read every department's data to operate the platform) sees it through
+the ``internal`` masking profile — raw personal data stays with its department, and
+other departments receive it only masked, under a grant.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shudata.catalog.models import CatalogResource
+from shudata.core.config import Settings
+from shudata.core.types import Actor
+from shudata.lake.reader import layout
+from shudata.lake.service import latest_version, version_files
+from shudata.query.access import TableAccess
+from shudata.query.engines.base import TableSource
+from shudata.query.policies import AccessProvider, register_access_provider
+from shudata.sharing.masking import masking_for
+
+PROFILE = "internal"
+
+
+def cross_department_masking(settings: Settings) -> AccessProvider:
+    """The provider for one runtime's settings (kept in a closure, nothing global)."""
+
+    def provider(session: Session, actor: Actor, res: CatalogResource) -> TableAccess | None:
+        if actor.username == "system" or actor.department_id == res.provider_department_id:
+            return None
+        v = latest_version(session, res.id)
+        if v is None:
+            return None
+        source = TableSource(name="t", files=version_files(settings, v))
+        masking = masking_for(session, settings, res, v, source, layout(source.files).schema, PROFILE)
+        return TableAccess(column_exprs=dict(masking.column_exprs))
+
+    return provider
+
+
+def install(settings: Settings) -> None:
+    """Register this package's providers for the process (idempotent: same names replace)."""
+    register_access_provider("sharing.cross_department_masking", cross_department_masking(settings))
