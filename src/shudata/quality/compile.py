@@ -44,7 +44,9 @@ DIALECTS = ("duckdb", "spark")
 
 
 def transpile(sql: str, dialect: str) -> str:
-    """DuckDB SQL → ``dialect`` (identity for duckdb, but normalised)."""
+    """DuckDB SQL → ``dialect``; DuckDB SQL is returned as built (parsing it costs time)."""
+    if dialect == "duckdb":
+        return sql
     return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
 
 
@@ -82,10 +84,9 @@ def source_select(table: str, helpers: Sequence[tuple[str, str]]) -> str:
 
 def _flags_ctes(table: str, checks: Sequence[RowCheck]) -> str:
     src = f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})"
-    flags = ", ".join(f"COALESCE({c.fails.sql('duckdb')}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks))
+    flags = ", ".join(f"COALESCE({c.fails}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks))
     joins = "".join(
-        f" LEFT JOIN (SELECT DISTINCT CAST({qi(j.column)} AS VARCHAR) AS __k FROM {qi(j.table)}) AS {j.alias}"
-        f" ON {j.left} = {j.alias}.__k" for c in checks for j in c.joins)
+        j.sql() for c in checks for j in c.joins)
     return f"WITH {src}, __flags AS (SELECT __src.*{', ' + flags if flags else ''} FROM __src{joins})"
 
 
@@ -99,22 +100,40 @@ def _lookups(checks: Sequence[RowCheck]) -> frozenset[str]:
 
 def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[str], ctx: Ctx,
                   null_stats: bool = False) -> CompiledCheck:
-    """One aggregate query: row count, failures per row rule, nulls per column, newest dates."""
+    """One aggregate query: row count, failures per row rule, nulls per column, newest dates.
+
+    Rules without lookups are evaluated in a first projection (``__pre``) that keeps only
+    their flags and the few columns the lookup rules still need, so the hash joins of the
+    lookup rules carry narrow rows instead of every column of the table."""
     row_rules = [r for r in rules if r.scope == "row"]
     checks = _checks(row_rules, ctx)
-    aggs = ['COUNT(*) AS "__rows"']
-    aggs += [f"SUM(CASE WHEN {qi(f'__f{i}')} THEN 1 ELSE 0 END) AS {qi(f'__fail{i}')}" for i in range(len(checks))]
+    pre = ['COUNT(*) AS "__rows"']
+    keep: list[str] = []
+    local = [f"COALESCE({c.fails}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks) if not c.joins]
+    for i, c in enumerate(checks):
+        if c.joins:
+            keep += [qi(x) for x in row_rules[i].columns_used() if qi(x) not in keep]
+            keep += [qi(alias) for alias, _e in c.helpers if qi(alias) not in keep]
     null_cols = tuple(columns) if null_stats else ()
-    aggs += [f"SUM(CASE WHEN {is_missing(text(c, ctx), ctx)} THEN 1 ELSE 0 END) AS {qi(f'__null{n}')}"
-             for n, c in enumerate(null_cols)]
+    local += [f"{is_missing(text(c, ctx), ctx)} AS {qi(f'__m{n}')}" for n, c in enumerate(null_cols)]
     date_max: list[tuple[str, str]] = []
     for r in rules:
         col = getattr(r, "column", None)
         if r.type == "timeliness" and col:
             alias = f"__max{len(date_max)}"
             date_max.append((alias, col))
-            aggs.append(f"CAST(MAX({flexible_date(text(col, ctx))}) AS VARCHAR) AS {qi(alias)}")
-    sql = f"{_flags_ctes(table, checks)} SELECT {', '.join(aggs)} FROM __flags"
+            local.append(f"{flexible_date(text(col, ctx))} AS {qi(alias + '_d')}")
+    joined = [c for c in checks if c.joins]
+    src = f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})"
+    narrow = f"__pre AS (SELECT {', '.join([*keep, *local]) or '1 AS __one'} FROM __src)"
+    late = ", ".join(f"COALESCE({c.fails}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks) if c.joins)
+    joins = "".join(j.sql() for c in joined for j in c.joins)
+    flags = f"__flags AS (SELECT __pre.*{', ' + late if late else ''} FROM __pre{joins})"
+    aggs = pre[:1]
+    aggs += [f"SUM(CASE WHEN {qi(f'__f{i}')} THEN 1 ELSE 0 END) AS {qi(f'__fail{i}')}" for i in range(len(checks))]
+    aggs += [f"SUM(CASE WHEN {qi(f'__m{n}')} THEN 1 ELSE 0 END) AS {qi(f'__null{n}')}" for n in range(len(null_cols))]
+    aggs += [f"CAST(MAX({qi(alias + '_d')}) AS VARCHAR) AS {qi(alias)}" for alias, _c in date_max]
+    sql = f"WITH {src}, {narrow}, {flags} SELECT {', '.join(aggs)} FROM __flags"
     return CompiledCheck(sql, tuple(r.key for r in row_rules), null_cols, tuple(date_max), _lookups(checks))
 
 
@@ -135,11 +154,10 @@ def samples_sql(rules: Sequence[RuleBase], indexes: Sequence[int], *, table: str
     for i in indexes:
         check = row_check(row_rules[i], i, ctx)  # each branch computes only its own rule
         joins = "".join(
-            f" LEFT JOIN (SELECT DISTINCT CAST({qi(j.column)} AS VARCHAR) AS __k FROM {qi(j.table)}) AS {j.alias}"
-            f" ON {j.left} = {j.alias}.__k" for j in check.joins)
+            j.sql() for j in check.joins)
         src = f"({source_select(table, list(check.helpers))}) AS __src"
-        parts.append(f"SELECT * FROM (SELECT {i} AS __i, CAST({check.sample.sql('duckdb')} AS VARCHAR) AS __v "
-                     f"FROM {src}{joins} WHERE {check.fails.sql('duckdb')} LIMIT {int(per_rule)})")
+        parts.append(f"SELECT * FROM (SELECT {i} AS __i, CAST({check.sample} AS VARCHAR) AS __v "
+                     f"FROM {src}{joins} WHERE {check.fails} LIMIT {int(per_rule)})")
     return transpile(" UNION ALL ".join(parts), dialect)
 
 

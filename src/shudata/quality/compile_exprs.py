@@ -10,7 +10,7 @@ distinct tables (Spark forbids IN-subqueries in projections).
 >>> from shudata.quality.rules import parse_rule
 >>> rule = parse_rule({"type": "enum", "column": "性别", "values": ["男", "女"]})
 >>> chk = row_check(rule, 0, Ctx(placeholders=("-",)))
->>> chk.fails.sql("duckdb").endswith("IN ('男', '女'), FALSE)")
+>>> chk.fails.endswith("IN ('男', '女'), FALSE))")
 True
 """
 
@@ -20,9 +20,6 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-import sqlglot
-from sqlglot import exp
 
 from shudata.quality import rules as R
 from shudata.quality.checks import formats as F
@@ -48,19 +45,28 @@ class Ctx:
 
 @dataclass(frozen=True)
 class Join:
-    """``LEFT JOIN (SELECT DISTINCT CAST(col AS VARCHAR) AS k FROM table) alias ON left = alias.k``."""
+    """``LEFT JOIN (SELECT DISTINCT CAST(col AS VARCHAR) AS __k FROM table) alias ON left = alias.__k``;
+    with ``value``, the lookup also brings ``alias.__v`` (the table's keys must then be unique)."""
 
     alias: str
     table: str
     column: str
     left: str  # SQL (duckdb) over the row
+    value: str | None = None
+
+    def sql(self) -> str:
+        if self.value is None:
+            sub = f"SELECT DISTINCT CAST({qi(self.column)} AS VARCHAR) AS __k FROM {qi(self.table)}"
+        else:
+            sub = f"SELECT {qi(self.column)} AS __k, {qi(self.value)} AS __v FROM {qi(self.table)}"
+        return f" LEFT JOIN ({sub}) AS {self.alias} ON {self.left} = {self.alias}.__k"
 
 
 @dataclass(frozen=True)
 class RowCheck:
     key: str
-    fails: exp.Expr
-    sample: exp.Expr
+    fails: str  # DuckDB SQL, TRUE when the row fails
+    sample: str  # DuckDB SQL of the value shown as a sample
     helpers: tuple[tuple[str, str], ...] = ()  # (alias, duckdb SQL) computed in an inner projection
     joins: tuple[Join, ...] = ()
 
@@ -75,8 +81,10 @@ def ql(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def parse(sql: str) -> exp.Expr:
-    return sqlglot.parse_one(sql, read="duckdb")
+def parse(sql: str) -> str:
+    """A parenthesised SQL fragment (DuckDB syntax). Fragments are joined as text and the whole
+    query is parsed once by sqlglot when another dialect is wanted."""
+    return f"({sql})"
 
 
 def text(col: str, ctx: Ctx) -> str:
@@ -90,14 +98,17 @@ WHITESPACE_START = "(' ', CHR(9), CHR(10), CHR(13), CHR(12288))"
 
 def is_missing(v: str, ctx: Ctx) -> str:
     """NULL, blank or a placeholder. Cheap first tests (length, first character) keep the TRIM
-    off most rows: conjunctions are evaluated on the rows that still qualify."""
+    off most rows: conjunctions are evaluated on the rows that still qualify. A non-text
+    column (``CAST(… AS VARCHAR)``) can only be NULL."""
+    if v.startswith("CAST(") and v.endswith(" AS VARCHAR)"):
+        return f"({v} IS NULL)"
     marks = ", ".join(ql(p) for p in ("", *ctx.placeholders))
     short = max((len(p) for p in ctx.placeholders), default=0) + 4
     return (f"({v} IS NULL OR (LENGTH({v}) <= {short} AND TRIM({v}) IN ({marks})) "
             f"OR (SUBSTRING({v}, 1, 1) IN {WHITESPACE_START} AND TRIM({v}) = ''))")
 
 
-def fails_when_invalid(v: str, valid: str, ctx: Ctx) -> exp.Expr:
+def fails_when_invalid(v: str, valid: str, ctx: Ctx) -> str:
     """Present and not valid (NULL from the validity test counts as invalid)."""
     return parse(f"NOT {is_missing(v, ctx)} AND NOT COALESCE({valid}, FALSE)")
 
@@ -136,9 +147,13 @@ def weighted_mod_terms(chunk: str, weights: tuple[int, ...], modulus: int) -> st
     return " + ".join(terms)
 
 
-def id_check_char_fast(hi: str, lo: str) -> str:
-    """Check character from the first 9 and the next 8 digits held as DOUBLEs."""
-    s = f"({weighted_mod_terms(hi, ID_WEIGHTS[:9], 11)} + {weighted_mod_terms(lo, ID_WEIGHTS[9:], 11)})"
+def id_weighted_sum(hi: str, lo: str) -> str:
+    """Σ digit·weight (≡ mod 11) of the first 9 and the next 8 digits held as DOUBLEs."""
+    return f"{weighted_mod_terms(hi, ID_WEIGHTS[:9], 11)} + {weighted_mod_terms(lo, ID_WEIGHTS[9:], 11)}"
+
+
+def id_check_char_fast(s: str) -> str:
+    """Check character from a weighted sum (a DOUBLE helper column)."""
     return f"SUBSTRING('10X98765432', CAST({s} - 11 * FLOOR({s} / 11) AS INTEGER) + 1, 1)"
 
 
@@ -157,14 +172,52 @@ def ymd_ok(ymd: str, as_of: dt.date) -> str:
             f"AND {d} BETWEEN 1 AND {last}")
 
 
+USCC_TABLE = "__ref_uscc"
+USCC_CHUNKS = ((1, 2, "p1"), (9, 3, "p9"), (12, 3, "p12"), (15, 3, "p15"))  # (start, length, column)
+
+
+def b_uscc(r: R.Uscc, i: int, ctx: Ctx) -> RowCheck:
+    """GB 32100 with table lookups: the weighted values of characters 1–2, 9–11, 12–14 and 15–17
+    come from a small precomputed table joined on those substrings (one hash probe per chunk
+    instead of one string search per character); characters 3–8 are digits (integer sum)."""
+    v = text(r.column, ctx)
+    joins = tuple(Join(f"__j{i}_{n}", USCC_TABLE, "k", f"SUBSTRING({v}, {start}, {length})", value)
+                  for n, (start, length, value) in enumerate(USCC_CHUNKS))
+    region = f"TRY_CAST(SUBSTRING({v}, 3, 6) AS DOUBLE)"
+    digits = weighted_mod_terms(region, USCC_WEIGHTS[2:8], 31)
+    total = " + ".join(f"{j.alias}.__v" for j in joins) + f" + CAST({digits} AS BIGINT)"
+    valid = (f"{regex(v, F.USCC_RE)} AND SUBSTRING({v}, 1, 1) IN ('1','2','3','4','5','6','7','8','9','A','N','Y') "
+             f"AND SUBSTRING('{USCC_ALPHABET}', ((31 - ({total}) % 31) % 31) + 1, 1) = SUBSTRING({v}, 18, 1)")
+    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), (), joins)
+
+
+def uscc_chunk_values() -> dict[str, list[int | None]]:
+    """The lookup table for :func:`b_uscc`: every 2- and 3-character chunk of the alphabet with
+    its weighted value (mod 31) at each chunk position."""
+    keys: list[str] = []
+    cols: dict[str, list[int | None]] = {c: [] for _s, _l, c in USCC_CHUNKS}
+    alphabet = USCC_ALPHABET
+    for length in (2, 3):
+        for n in range(len(alphabet) ** length):
+            chars, rest = [], n
+            for _ in range(length):
+                rest, d = divmod(rest, len(alphabet))
+                chars.append(alphabet[d])
+            key = "".join(reversed(chars))
+            keys.append(key)
+            for start, size, col in USCC_CHUNKS:
+                cols[col].append(sum(alphabet.index(c) * USCC_WEIGHTS[start - 1 + k] for k, c in enumerate(key)) % 31
+                                 if size == length else None)
+    return {"k": keys, **cols}  # type: ignore[dict-item]
+
+
 def uscc_ok(v: str) -> str:
     """GB 32100 check character. Characters 3–8 (the region code, digits by the pattern) are
     taken from one integer; the others are looked up in the 31-character alphabet."""
-    region = f"TRY_CAST(SUBSTRING({v}, 3, 6) AS INTEGER)"
-    terms = " + ".join(
-        f"(({region} // {10 ** (7 - i)}) % 10) * {w}" if 2 <= i <= 7
-        else f"(STRPOS('{USCC_ALPHABET}', SUBSTRING({v}, {i + 1}, 1)) - 1) * {w}"
-        for i, w in enumerate(USCC_WEIGHTS))
+    region = f"TRY_CAST(SUBSTRING({v}, 3, 6) AS DOUBLE)"
+    terms = " + ".join(f"(STRPOS('{USCC_ALPHABET}', SUBSTRING({v}, {i + 1}, 1)) - 1) * {w}"
+                       for i, w in enumerate(USCC_WEIGHTS) if not 2 <= i <= 7)
+    terms = f"CAST({terms} + {weighted_mod_terms(region, USCC_WEIGHTS[2:8], 31)} AS BIGINT)"
     return (f"{regex(v, F.USCC_RE)} AND SUBSTRING({v}, 1, 1) IN ('1','2','3','4','5','6','7','8','9','A','N','Y') "
             f"AND SUBSTRING('{USCC_ALPHABET}', ((31 - ({terms}) % 31) % 31) + 1, 1) = SUBSTRING({v}, 18, 1)")
 
@@ -193,11 +246,11 @@ def luhn_ok(v: str) -> str:
 Builder = Callable[[Any, int, Ctx], RowCheck]
 
 
-def _sample(v: str) -> exp.Expr:
+def _sample(v: str) -> str:
     return parse(v)
 
 
-def _multi_sample(cols: tuple[str, ...] | list[str], ctx: Ctx) -> exp.Expr:
+def _multi_sample(cols: tuple[str, ...] | list[str], ctx: Ctx) -> str:
     return parse("CONCAT_WS(' | ', " + ", ".join(f"COALESCE({text(c, ctx)}, '∅')" for c in cols) + ")")
 
 
@@ -222,14 +275,14 @@ def b_cn_id(r: R.CnId, i: int, ctx: Ctx) -> RowCheck:
         region18 = region15 = f"__j{i}.__k IS NOT NULL"
     # 18 characters whose first 17 cast to a BIGINT >= 10^16 are 17 digits (no sign, space or dot fits);
     # the 18th is compared with the computed check character, so no regular expression is needed.
-    ymd = f"(({d17} // 1000) % 100000000)"
-    hi, lo = f"__h{i}_hi", f"__h{i}_lo"
+    hi, lo, ymd, wsum = f"__h{i}_hi", f"__h{i}_lo", f"__h{i}_ymd", f"__h{i}_sum"
     valid = (f"(LENGTH({v}) = 18 AND {d17} >= 10000000000000000 AND {ymd_ok(ymd, ctx.as_of)} "
-             f"AND {id_check_char_fast(hi, lo)} = UPPER(SUBSTRING({v}, 18, 1)) AND {region18})")
+             f"AND {id_check_char_fast(wsum)} = UPPER(SUBSTRING({v}, 18, 1)) AND {region18})")
     if r.allow_15:
         valid += f" OR ({regex(v, F.RESIDENT_ID15_RE)} AND {id_birth_ok(v, ctx.as_of, legacy=True)} AND {region15})"
     helpers = ((d17, f"TRY_CAST(SUBSTRING({v}, 1, 17) AS BIGINT)"),
-               (hi, f"CAST({d17} // 100000000 AS DOUBLE)"), (lo, f"CAST({d17} % 100000000 AS DOUBLE)"))
+               (hi, f"CAST({d17} // 100000000 AS DOUBLE)"), (lo, f"CAST({d17} % 100000000 AS DOUBLE)"),
+               (ymd, f"(({d17} // 1000) % 100000000)"), (wsum, id_weighted_sum(hi, lo)))
     return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), helpers, joins)
 
 
@@ -246,7 +299,7 @@ def _nospace(v: str) -> str:
 
 
 FORMAT_VALID: dict[str, Callable[[str], str]] = {
-    "mobile": lambda v: regex(_nospace(v), F.MOBILE_RE),
+    "mobile": lambda v: regex(v, F.MOBILE_SPACED_RE),
     "landline": lambda v: regex(_nospace(v), F.LANDLINE_RE),
     "phone": lambda v: f"{regex(_nospace(v), F.MOBILE_RE)} OR {regex(_nospace(v), F.LANDLINE_RE)}",
     "email": lambda v: regex(v, F.EMAIL_RE),
@@ -373,7 +426,8 @@ def b_id_sex(r: R.IdSex, i: int, ctx: Ctx) -> RowCheck:
     odd = f"TRY_CAST(SUBSTRING({idv}, 17, 1) AS INTEGER) % 2 = 1"
     sex = (f"CASE WHEN TRIM({s}) IN ({', '.join(ql(x) for x in MALE)}) THEN TRUE "
            f"WHEN TRIM({s}) IN ({', '.join(ql(x) for x in FEMALE)}) THEN FALSE END")
-    cond = f"{both_present(idv, s, ctx)} AND {regex(idv, F.RESIDENT_ID_RE)} AND COALESCE(({sex}) <> ({odd}), TRUE)"
+    looks_like_id = f"LENGTH({idv}) = 18 AND TRY_CAST(SUBSTRING({idv}, 17, 1) AS INTEGER) IS NOT NULL"
+    cond = f"{both_present(idv, s, ctx)} AND {looks_like_id} AND COALESCE(({sex}) <> ({odd}), TRUE)"
     return RowCheck(r.key, parse(cond), _multi_sample([r.id_column, r.sex_column], ctx))
 
 
@@ -409,7 +463,7 @@ def b_reference(r: R.Reference, i: int, ctx: Ctx) -> RowCheck:
 
 
 BUILDERS: dict[str, Builder] = {
-    "not_null": b_not_null, "required": b_required, "cn_id": b_cn_id, "uscc": b_simple(uscc_ok),
+    "not_null": b_not_null, "required": b_required, "cn_id": b_cn_id, "uscc": b_uscc,
     "org_code": b_simple(org_code_ok), "bank_card": b_simple(luhn_ok), "region_code": b_region_code,
     "format": b_format, "date": b_date, "enum": b_enum, "range": b_range, "regex": b_regex, "length": b_length,
     "data_type": b_data_type, "unique": b_unique, "id_birth": b_id_birth, "id_sex": b_id_sex,

@@ -22,6 +22,7 @@ import datetime as dt
 import re
 
 MOBILE_RE = r"^(\+?86)?1[3-9][0-9]{9}$"
+MOBILE_SPACED_RE = r"^ *(\+? *8 *6)? *1 *[3-9]( *[0-9]){9} *$"  # MOBILE_RE with spaces anywhere
 LANDLINE_RE = r"^0[1-9][0-9]{1,2}-?[2-9][0-9]{6,7}(-[0-9]{1,6})?$"
 EMAIL_RE = r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 POSTAL_RE = r"^[0-9]{6}$"
