@@ -50,7 +50,7 @@ def _audit(request: Request, status: int, code: str, message: str, details: Any)
         resource_type=d.get("resource_type"),
         resource_id=d.get("resource_id") or request.url.path[:200],
         details={"status": status, "code": code, "message": message[:500], "path": request.url.path[:300],
-                 "method": request.method},
+                 "method": request.method, **({"sql": str(d["sql"])[:4000]} if d.get("sql") else {})},
     )
     try:
         record_separately(rt.engine, actor, event)

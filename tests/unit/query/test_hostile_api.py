@@ -100,3 +100,13 @@ def test_refusals_are_filed_under_the_query_action(client, world, token_for, rt)
     assert ("query.run", "rejected", "a_user") in rows
     assert ("lake.version.read", "denied", "a_user") in rows
 
+
+
+@pytest.mark.sqlite_only
+def test_refusal_audit_record_keeps_the_rejected_sql(client, world, token_for, rt):
+    import json
+
+    client.post("/api/v1/query", json={"sql": "SELECT getenv('HOME')"}, headers=token_for("a_user"))
+    with rt.transaction() as s:
+        details = s.scalars(select(AuditEntry.details).where(AuditEntry.outcome == "rejected")).all()
+    assert any(json.loads(d).get("sql") == "SELECT getenv('HOME')" for d in details)
