@@ -26,12 +26,15 @@ def escalate() -> None:
 @sharing_app.command("push")
 @handle_errors
 def run_push() -> None:
-    """为新数据版本生成签名推送并发送（失败的按退避重试）/ queue and send webhook pushes."""
+    """发送新数据版本的签名推送与流程通知 Webhook（失败的按退避重试）/ send pushes and notification webhooks."""
     rt = runtime()
     with rt.transaction() as s:
         queued = push.enqueue_new_versions(session=s, settings=rt.settings)
         delivered, failed = push.deliver_pushes(session=s, transport=push.http_transport)
-    console.print(f"新排队 {queued}，已送达 {delivered}，失败待重试 {failed}")
+        notified, n_failed = push.deliver_notifications(session=s, settings=rt.settings, transport=push.http_transport)
+    console.print(f"数据推送：新排队 {queued}，已送达 {delivered}，失败待重试 {failed}")
+    if rt.settings.sharing_webhook_url:
+        console.print(f"流程通知：已送达 {notified}，失败待重试 {n_failed}")
 
 
 @sharing_app.command("verify-push")

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(8 * 3600, ge=60, description="网页登录会话有效期 (秒)")
     sharing_deadline_days: int = Field(10, ge=1, le=60, description="有条件共享的答复时限（工作日）")
     sharing_default_profile: str = Field("share-conditional", description="共享授权默认脱敏策略")
+    sharing_webhook_url: str | None = Field(None, description="共享流程通知的 Webhook 地址（可选，SM2 签名推送）")
     duckdb_threads: int = Field(2, ge=1, description="DuckDB 线程数")
     duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
 

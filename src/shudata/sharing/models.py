@@ -118,6 +118,9 @@ class SharingNotification(Base):
     request_id: Mapped[int | None] = mapped_column(ForeignKey("sharing_request.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     read_at: Mapped[dt.datetime | None]
+    webhook_sent_at: Mapped[dt.datetime | None]
+    webhook_attempts: Mapped[int] = mapped_column(default=0)
+    webhook_next_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class SharingSubscription(Base):

@@ -27,7 +27,7 @@ from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
 from shudata.core.types import Actor
 from shudata.lake.service import latest_version, list_versions
 from shudata.security.crypto import sm2
-from shudata.sharing.models import PushDelivery, SharingGrant, SharingSubscription
+from shudata.sharing.models import PushDelivery, SharingGrant, SharingNotification, SharingSubscription
 from shudata.sharing.nodes.service import identity, private_key
 from shudata.sharing.retry import backoff
 
@@ -120,3 +120,32 @@ def http_transport(url: str, body: bytes, headers: dict[str, str]) -> None:
     resp = httpx.post(url, content=body, headers=headers, timeout=10)
     if resp.status_code >= 300:
         raise RuntimeError(f"webhook answered {resp.status_code}")
+
+
+def deliver_notifications(*, session: Session, settings: Settings, transport: Transport,
+                          now: dt.datetime | None = None) -> tuple[int, int]:
+    """Send workflow notifications to ``settings.sharing_webhook_url`` (when set), signed like pushes,
+    retried with back-off. Returns (sent, failed)."""
+    if not settings.sharing_webhook_url:
+        return 0, 0
+    now = now or utcnow()
+    node = identity(session, settings)
+    key = private_key(node, settings)
+    sent = failed = 0
+    due = select(SharingNotification).where(SharingNotification.webhook_sent_at.is_(None),
+                                            SharingNotification.webhook_next_at <= now)
+    for n in session.scalars(due.order_by(SharingNotification.id).limit(500)):
+        body = canonical_payload({"node": node.code, "id": n.id, "kind": n.kind, "message": n.message,
+                                  "request_id": n.request_id, "department_id": n.department_id,
+                                  "username": n.username, "created_at": n.created_at.isoformat(timespec="seconds")})
+        n.webhook_attempts += 1
+        try:
+            transport(settings.sharing_webhook_url, body, {"Content-Type": "application/json; charset=utf-8",
+                                                           "X-Shudata-Signature": sm2.sign(key, node.public_key, body)})
+        except Exception:  # the receiver is down: retry later
+            n.webhook_next_at = now + backoff(n.webhook_attempts)
+            failed += 1
+            continue
+        n.webhook_sent_at = now
+        sent += 1
+    return sent, failed

@@ -86,3 +86,21 @@ def test_stats_count_requests_decisions_and_deliveries(rt, world, grant_id):
 
     ws = load_workbook(io.BytesIO(stats.stats_xlsx(rows, "统计"))).active
     assert ws.cell(1, 3).value == "申请数" and ws.max_row == 3
+
+
+def test_workflow_notifications_go_to_the_optional_webhook_signed(rt, world):
+    with rt.transaction() as s:
+        service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
+            resource="201001/000002", fields=["机构名称"], purpose="工作参考", basis="工作需要",
+            use_from=TODAY, use_until=TODAY + dt.timedelta(days=10)))
+    got: list[tuple[str, bytes, dict[str, str]]] = []
+    with rt.transaction() as s:  # no URL configured: nothing is sent
+        assert push.deliver_notifications(session=s, settings=rt.settings, transport=lambda *a: got.append(a)) == (0, 0)
+    configured = rt.settings.model_copy(update={"sharing_webhook_url": "http://127.0.0.1:9/notify"})
+    with rt.transaction() as s:
+        assert push.deliver_notifications(session=s, settings=configured, transport=lambda *a: got.append(a)) == (1, 0)
+        assert push.deliver_notifications(session=s, settings=configured, transport=lambda *a: got.append(a)) == (0, 0)
+        pub = identity(s, rt.settings).public_key
+    url, body, headers = got[0]
+    assert url.endswith("/notify") and b"request.pending" in body
+    assert push.verify_push(body, headers["X-Shudata-Signature"], pub)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 11:14:16.571674
+Create Date: 2026-11-29 12:04:05.491668
 """
 
 from collections.abc import Sequence
@@ -714,6 +714,9 @@ def upgrade() -> None:
         sa.Column("request_id", sa.Integer(), nullable=True),
         sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("read_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("webhook_sent_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("webhook_attempts", sa.Integer(), nullable=False),
+        sa.Column("webhook_next_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["department_id"],
             ["security_department.id"],
