@@ -12,6 +12,7 @@ run over the staged Parquet parts before they are published) is a one-line chang
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +32,11 @@ from shudata.lake.ingest.plan import plan_columns, propose_items
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, no_data
 from shudata.lake.ingest.types import ColumnSpec
 from shudata.lake.models import LakeVersion
-from shudata.lake.service import write_version
+from shudata.lake.service import cleanup, write_version
 from shudata.quality import ingest_step as quality_ingest
 from shudata.security.authz import require
+
+log = logging.getLogger("shudata.jobs.ingest")
 
 
 @dataclass
@@ -134,6 +137,7 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
         InvalidInput / UnsupportedMedia: the file is refused; nothing is stored.
     """
     resource = upload_target(session=session, actor=actor, resource_code=resource_code)
+    _tidy(session, settings)
     run = IngestRun(session=session, settings=settings, actor=actor, resource=resource, path=Path(path),
                     source_name=source_name or Path(path).name, options=options or IngestOptions(),
                     progress=progress, sha256=sha256)
@@ -150,6 +154,15 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
             readers.forget(run.info)
     assert run.version is not None
     return run.version
+
+
+def _tidy(session: Session, settings: Settings) -> None:
+    """Remove what crashed writers left behind (dead writers' staging, hour-old unpublished
+    directories); a failure here never stops an ingest."""
+    try:
+        cleanup(session=session, settings=settings, grace_s=3600)
+    except OSError:
+        log.warning("lake cleanup failed", exc_info=True)
 
 
 def _tag(exc: ShudataError, resource: CatalogResource) -> None:

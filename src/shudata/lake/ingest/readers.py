@@ -8,11 +8,10 @@ from pathlib import Path
 from shudata.core.errors import UnsupportedMedia
 from shudata.lake.ingest import csv, json, parquet, sheet, xls, xlsx
 from shudata.lake.ingest.detect import detect_encoding, sniff_format
-from shudata.lake.ingest.source import Cell, IngestOptions, Progress, SourceInfo, StageStats, empty_file
+from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, empty_file
 from shudata.lake.ingest.types import ColumnSpec
 
 FORMATS = ("csv", "tsv", "xlsx", "xls", "json", "jsonl", "parquet")
-_ROWS: dict[int, list[list[Cell]]] = {}
 
 
 def detect_format(path: Path, name: str) -> str:
@@ -45,7 +44,7 @@ def inspect(path: Path, name: str, options: IngestOptions) -> SourceInfo:
     info = sheet.inspect_rows(rows, name=name, fmt=fmt, options=options, sheet=chosen, sheets=sheets,
                               path=path, size=size)
     info.encoding = enc
-    _ROWS[id(info)] = sheet.data_rows(rows, info)
+    info.rows = sheet.data_rows(rows, info)
     return info
 
 
@@ -56,13 +55,11 @@ def stage(info: SourceInfo, specs: Sequence[ColumnSpec], staging: Path, options:
         return csv.stage_csv(info, specs, staging, options, progress)
     if info.format == "parquet":
         return parquet.stage_parquet(info, specs, staging, options, progress)
-    rows = _ROWS.pop(id(info), None)
-    if rows is None:
-        fresh = inspect(info.path, info.name, options)
-        rows = _ROWS.pop(id(fresh), [])
+    rows = info.rows if info.rows is not None else inspect(info.path, info.name, options).rows or []
+    info.rows = None
     return sheet.stage_rows(rows, info, specs, staging, options, progress)
 
 
 def forget(info: SourceInfo) -> None:
-    """Drop rows cached for ``info`` (when it is not going to be staged)."""
-    _ROWS.pop(id(info), None)
+    """Drop the rows kept by ``info`` (when it is not going to be staged)."""
+    info.rows = None

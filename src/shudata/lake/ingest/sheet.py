@@ -102,7 +102,7 @@ def stage_rows(rows: Sequence[Sequence[Cell]], info: SourceInfo, specs: Sequence
         except ConversionError as exc:
             raise conversion_error({"column": exc.column, "row": exc.row, "value": exc.value[:100],
                                     "data_type": exc.data_type, "length": exc.length},
-                                   start - 0) from None
+                                   start) from None
         pq.write_table(out, staging / layout.part_name(stats.files), compression="zstd", row_group_size=128 * 1024)
         stats.files += 1
         stats.rows += out.num_rows

@@ -47,6 +47,7 @@ class SourceInfo:
     data_line: int = 1  # CSV: line number of the first data row
     size: int = 0
     typed_sample: bool = False  # sample values come from a typed source (Parquet)
+    rows: list[list[Cell]] | None = field(default=None, repr=False)  # XLS/XLSX/JSON: data rows, read once
 
 
 @dataclass
