@@ -94,6 +94,25 @@ def fix_row(*, session: Session, settings: Settings, actor: Actor, row_id: int, 
     return QuarantineRowRead.model_validate(row)
 
 
+def _as_schema(rows: list[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Fixed rows (JSON values) as a table of the version's schema; ``InvalidInput`` when a value
+    does not convert."""
+    arrays = []
+    for f in schema:
+        raw = pa.array([None if r.get(f.name) is None else str(r.get(f.name)) for r in rows], pa.string())
+        try:
+            arrays.append(raw.cast(f.type))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise InvalidInput(f"已修正的行中“{f.name}”的值无法转换为 {f.type}：{exc}",
+                               f"A fixed value of {f.name!r} does not convert to {f.type}", code="quarantine_bad_value"
+                               ) from exc
+    try:
+        return pa.Table.from_arrays(arrays, schema=schema)
+    except pa.ArrowInvalid as exc:
+        raise InvalidInput(f"已修正的行仍有必填列为空：{exc}", f"A fixed row leaves a required column empty: {exc}",
+                           code="quarantine_bad_value") from exc
+
+
 def release_fixed(*, session: Session, settings: Settings, actor: Actor, resource: str) -> dict[str, Any]:
     """Append the fixed rows to the latest version's data as a new version."""
     res = find_resource(session, resource)
@@ -104,11 +123,9 @@ def release_fixed(*, session: Session, settings: Settings, actor: Actor, resourc
     v = get_version(session, res.id)
     target = target_of(settings, v)
     current = read_table(list(target.source.files))
-    extra = pa.table({c: pa.array([r.data.get(c) for r in fixed]).cast(current.schema.field(c).type)
-                      if c in current.column_names else pa.array([r.data.get(c) for r in fixed])
-                      for c in current.column_names})
+    extra = _as_schema([r.data for r in fixed], current.schema)
     new = write_version(session=session, settings=settings, actor=actor, resource=res,
-                        batches_or_table=pa.concat_tables([current, extra.select(current.column_names)]),
+                        batches_or_table=pa.concat_tables([current, extra]),
                         source_name=f"隔离区修正（{len(fixed)} 行）", source_format="parquet",
                         comment=f"released {len(fixed)} fixed quarantined rows onto version {v.version}")
     for r in fixed:

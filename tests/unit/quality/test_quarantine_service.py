@@ -1,0 +1,85 @@
+"""The steward's quarantine: list, fix (re-checked), release as a new version, XLSX with reasons;
+department and platform dashboards."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import openpyxl
+import pytest
+from tests.unit.quality.conftest import DATA, World
+
+from shudata.core.errors import InvalidInput, PermissionDenied
+from shudata.core.types import Actor
+from shudata.quality import dashboard, quarantine_service, service
+
+COLUMNS = ["序号", "名称", "所在市州", "所在区县", "等级", "地址", "经度", "纬度"]
+
+
+@pytest.fixture
+def ingested(world: World, add_resource: Callable[..., str]) -> str:
+    from shudata.jobs.ingest import ingest_file
+
+    code = add_resource(world.dept, "四川省A级旅游景区名录", COLUMNS)
+    with world.rt.transaction() as s:
+        service.save_rule_set(session=s, actor=world.steward, resource=code,
+                              spec=[{"type": "not_null", "column": "所在区县", "severity": "block"}])
+    with world.rt.transaction() as s:
+        ingest_file(session=s, settings=world.rt.settings, actor=world.steward, resource_code=code,
+                    path=DATA / "sichuan_a_grade_scenic_areas.xlsx")
+    return code
+
+
+def test_fix_release_and_export(world: World, ingested: str) -> None:
+    with world.rt.transaction() as s:
+        page = quarantine_service.list_rows(session=s, actor=world.steward, resource=ingested)
+    assert page.total == 2 and all("不得为空" in r.reasons for r in page.items)
+    first, second = page.items
+    with world.rt.transaction() as s:
+        still = quarantine_service.fix_row(session=s, settings=world.rt.settings, actor=world.steward,
+                                           row_id=first.id, data={"地址": "改了地址"})
+        fixed = quarantine_service.fix_row(session=s, settings=world.rt.settings, actor=world.steward,
+                                           row_id=second.id, data={"所在区县": "青羊区"})
+    assert (still.status, still.rules) == ("open", ["not_null:所在区县"])
+    assert fixed.status == "fixed" and fixed.data["所在区县"] == "青羊区"
+    with world.rt.transaction() as s:
+        out = quarantine_service.release_fixed(session=s, settings=world.rt.settings, actor=world.steward,
+                                               resource=ingested)
+        data = quarantine_service.export_xlsx(session=s, actor=world.steward, resource=ingested)
+    assert out == {"version": 2, "rows": 1}
+    from shudata.catalog.access import find_resource
+    from shudata.lake.service import get_version
+
+    with world.rt.transaction() as s:
+        assert get_version(s, find_resource(s, ingested).id, 2).rows == 818  # 817 accepted + 1 fixed
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    header = [c.value for c in sheet[1]]
+    assert header[:5] == ["版本", "原行号", "状态", "未通过规则", "原因"] and "所在区县" in header
+    assert sheet.max_row == 3
+    with pytest.raises(InvalidInput), world.rt.transaction() as s:
+        quarantine_service.release_fixed(session=s, settings=world.rt.settings, actor=world.steward,
+                                         resource=ingested)
+
+
+def test_quarantine_is_the_owning_department_s(world: World, ingested: str) -> None:
+    for actor in (world.outsider, world.user):
+        with pytest.raises(PermissionDenied), world.rt.transaction() as s:
+            quarantine_service.list_rows(session=s, actor=actor, resource=ingested)
+
+
+def test_dashboards(world: World, ingested: str, make_user: Callable[..., Actor]) -> None:
+    from shudata.core.types import Role
+
+    admin = make_user("admin1", Role.PLATFORM_ADMIN)
+    with world.rt.transaction() as s:
+        dept = dashboard.department_dashboard(session=s, actor=world.user, department_id=world.dept)
+        platform = dashboard.platform_dashboard(session=s, actor=admin)
+    assert dept["total"] == 1 and dept["checked"] == 1
+    # the published version holds the accepted rows only; the 2 bad rows wait in the quarantine
+    assert dept["entries"][0]["quarantined_open"] == 2 and dept["entries"][0]["scores"]["overall"] == 100
+    assert platform["checked"] == 1 and platform["departments"][0]["department_id"] == world.dept
+    with pytest.raises(PermissionDenied), world.rt.transaction() as s:
+        dashboard.department_dashboard(session=s, actor=world.outsider, department_id=world.dept)
+    with pytest.raises(PermissionDenied), world.rt.transaction() as s:
+        dashboard.platform_dashboard(session=s, actor=world.steward)
