@@ -199,8 +199,10 @@ def test_preview_guesses_layout_and_proposes_items_without_storing(rt: Runtime, 
     assert not rt.settings.lake_dir.exists()
 
 
-def test_pipeline_is_a_tuple_of_named_steps() -> None:
-    assert [s.__name__ for s in STEPS] == ["inspect", "check_columns", "stage", "publish"]
+def test_pipeline_is_a_tuple_of_named_steps_in_order() -> None:
+    names = [s.__name__ for s in STEPS]
+    core = [n for n in names if n in ("inspect", "check_columns", "stage", "publish")]
+    assert core == ["inspect", "check_columns", "stage", "publish"]  # hooks (quality) may sit in between
 
 
 def _parquet_bytes() -> bytes:
