@@ -14,8 +14,8 @@ DuckDB and Spark engines run the same logic (golden files in ``tests/golden/qual
 >>> c = compile_check(rs.rules, table="t", columns=["名称"], ctx=Ctx(placeholders=("-",)))
 >>> c.row_keys
 ('not_null:名称',)
->>> print(c.sql("duckdb")[-94:])
-SELECT COUNT(*) AS "__rows", SUM(CASE WHEN "__f0" THEN 1 ELSE 0 END) AS "__fail0" FROM __flags
+>>> c.sql("duckdb").endswith('MAX("__s0") AS "__hi0" FROM __flags')
+True
 """
 
 from __future__ import annotations
@@ -100,40 +100,49 @@ def _lookups(checks: Sequence[RowCheck]) -> frozenset[str]:
 
 def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[str], ctx: Ctx,
                   null_stats: bool = False) -> CompiledCheck:
-    """One aggregate query: row count, failures per row rule, nulls per column, newest dates.
+    """One aggregate query: row count, failures per row rule (with the smallest and largest
+    failing value as samples), nulls per column, newest dates.
 
-    Rules without lookups are evaluated in a first projection (``__pre``) that keeps only
-    their flags and the few columns the lookup rules still need, so the hash joins of the
-    lookup rules carry narrow rows instead of every column of the table."""
+    Rules without lookups are evaluated in a first projection; the next one (``__pre``) keeps
+    only flags, samples and the few columns the lookup rules still need, so the hash joins of
+    the lookup rules carry narrow rows instead of every column of the table."""
     row_rules = [r for r in rules if r.scope == "row"]
     checks = _checks(row_rules, ctx)
-    pre = ['COUNT(*) AS "__rows"']
+    local = [i for i, c in enumerate(checks) if not c.joins]
+    joined = [i for i, c in enumerate(checks) if c.joins]
+    first = [f"COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in local]
+    narrow = [qi(f"__f{i}") for i in local]
+    narrow += [f"CASE WHEN {qi(f'__f{i}')} THEN CAST({checks[i].sample} AS VARCHAR) END AS {qi(f'__s{i}')}"
+               for i in local]
     keep: list[str] = []
-    local = [f"COALESCE({c.fails}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks) if not c.joins]
-    for i, c in enumerate(checks):
-        if c.joins:
-            keep += [qi(x) for x in row_rules[i].columns_used() if qi(x) not in keep]
-            keep += [qi(alias) for alias, _e in c.helpers if qi(alias) not in keep]
+    for i in joined:
+        keep += [qi(x) for x in row_rules[i].columns_used()] + [qi(a) for a, _e in checks[i].helpers]
+    narrow += list(dict.fromkeys(keep))
     null_cols = tuple(columns) if null_stats else ()
-    local += [f"{is_missing(text(c, ctx), ctx)} AS {qi(f'__m{n}')}" for n, c in enumerate(null_cols)]
+    narrow += [f"{is_missing(text(c, ctx), ctx)} AS {qi(f'__m{n}')}" for n, c in enumerate(null_cols)]
     date_max: list[tuple[str, str]] = []
     for r in rules:
         col = getattr(r, "column", None)
         if r.type == "timeliness" and col:
             alias = f"__max{len(date_max)}"
             date_max.append((alias, col))
-            local.append(f"{flexible_date(text(col, ctx))} AS {qi(alias + '_d')}")
-    joined = [c for c in checks if c.joins]
-    src = f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})"
-    narrow = f"__pre AS (SELECT {', '.join([*keep, *local]) or '1 AS __one'} FROM __src)"
-    late = ", ".join(f"COALESCE({c.fails}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks) if c.joins)
-    joins = "".join(j.sql() for c in joined for j in c.joins)
-    flags = f"__flags AS (SELECT __pre.*{', ' + late if late else ''} FROM __pre{joins})"
-    aggs = pre[:1]
+            narrow.append(f"{flexible_date(text(col, ctx))} AS {qi(alias + '_d')}")
+    ctes = [f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})",
+            f"__l1 AS (SELECT *{''.join(', ' + x for x in first)} FROM __src)",
+            f"__pre AS (SELECT {', '.join(narrow) or '1 AS __one'} FROM __l1)"]
+    late = "".join(f", COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in joined)
+    joins = "".join(j.sql() for i in joined for j in checks[i].joins)
+    ctes.append(f"__jf AS (SELECT __pre.*{late} FROM __pre{joins})")
+    late_samples = "".join(f", CASE WHEN {qi(f'__f{i}')} THEN CAST({checks[i].sample} AS VARCHAR) END "
+                           f"AS {qi(f'__s{i}')}" for i in joined)
+    ctes.append(f"__flags AS (SELECT *{late_samples} FROM __jf)")
+    aggs = ['COUNT(*) AS "__rows"']
     aggs += [f"SUM(CASE WHEN {qi(f'__f{i}')} THEN 1 ELSE 0 END) AS {qi(f'__fail{i}')}" for i in range(len(checks))]
+    aggs += [f"MIN({qi(f'__s{i}')}) AS {qi(f'__lo{i}')}, MAX({qi(f'__s{i}')}) AS {qi(f'__hi{i}')}"
+             for i in range(len(checks))]
     aggs += [f"SUM(CASE WHEN {qi(f'__m{n}')} THEN 1 ELSE 0 END) AS {qi(f'__null{n}')}" for n in range(len(null_cols))]
     aggs += [f"CAST(MAX({qi(alias + '_d')}) AS VARCHAR) AS {qi(alias)}" for alias, _c in date_max]
-    sql = f"WITH {src}, {narrow}, {flags} SELECT {', '.join(aggs)} FROM __flags"
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(aggs)} FROM __flags"
     return CompiledCheck(sql, tuple(r.key for r in row_rules), null_cols, tuple(date_max), _lookups(checks))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from shudata.quality.compile import compile_check, failing_rows_sql, samples_sql
+from shudata.quality.compile import compile_check, failing_rows_sql
 from shudata.quality.compile_exprs import Ctx
 from shudata.quality.dataset_rules import DatasetContext, evaluate_dataset_rule
 from shudata.quality.rule_base import RuleBase
@@ -77,11 +77,10 @@ def _row_results(engine: Engine, target: Target, rules: list[RuleBase], ctx: Ctx
     row_rules = [r for r in rules if r.scope == "row"]
     fails = [int(row[f"__fail{i}"] or 0) for i in range(len(row_rules))]
     got: dict[int, list[str]] = {}
-    failing = [i for i, n in enumerate(fails) if n > 0]
-    if failing and samples > 0:
-        sql = samples_sql(rules, failing, table=target.source.name, ctx=ctx, per_rule=samples, dialect=engine.dialect)
-        for s in engine.query(sql, tables, LONG).to_pylist():
-            got.setdefault(int(s["__i"]), []).append("" if s["__v"] is None else str(s["__v"]))
+    if samples > 0:  # the smallest and the largest failing value, from the same scan
+        for i in range(len(row_rules)):
+            vals = [row[f"__lo{i}"], row[f"__hi{i}"]]
+            got[i] = list(dict.fromkeys(str(v) for v in vals if v is not None))[:samples]
     results = [make_result(r, total=total, failed=fails[i], samples=got.get(i, []),
                            sql=failing_rows_sql(r, table=target.source.name, columns=target.columns, ctx=ctx,
                                                 dialect=engine.dialect))
