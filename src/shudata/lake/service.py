@@ -169,8 +169,14 @@ def _discard_on_rollback(session: Session, path: Path) -> None:
             state["done"] = True
             parquet.discard(path)
 
+    def on_soft_rollback(s: Session, previous: Any) -> None:
+        # A savepoint rolled back inside the outer transaction says nothing about the row;
+        # leaving the directory is the safe side (cleanup() removes it if the row never commits).
+        if not getattr(previous, "nested", False):
+            on_rollback(s)
+
     event.listen(session, "after_commit", on_commit, once=True)
-    event.listen(session, "after_soft_rollback", lambda s, _prev: on_rollback(s), once=True)
+    event.listen(session, "after_soft_rollback", on_soft_rollback)
 
 
 def cleanup(*, session: Session, settings: Settings, grace_s: float = 3600.0) -> list[Path]:

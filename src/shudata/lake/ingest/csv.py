@@ -21,7 +21,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from shudata.core.errors import InvalidInput
 from shudata.lake import layout
@@ -30,7 +29,7 @@ from shudata.lake.ingest.convert import convert_table
 from shudata.lake.ingest.detect import ENCODING_LABELS, HEAD_BYTES, detect_encoding
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, empty_file
 from shudata.lake.ingest.types import ColumnSpec, ConversionError
-from shudata.lake.parquet import fsync_path
+from shudata.lake.parquet import fsync_path, write_part
 
 SERIAL_CHUNK = 4 << 20
 PARALLEL_CHUNK = 4 << 20
@@ -320,7 +319,7 @@ def _parse_write(data: bytes, task: ChunkTask, footer: int, label: str) -> dict[
     except ConversionError as exc:
         return {"conversion": {"column": exc.column, "row": exc.row, "value": exc.value[:100],
                                "data_type": exc.data_type, "length": exc.length}}
-    pq.write_table(out, task.out, compression="zstd", row_group_size=128 * 1024)
+    write_part(out, Path(task.out))
     fsync_path(Path(task.out))  # in the worker, in parallel; sealing the version later finds it clean
     return {"rows": out.num_rows, "skipped": skipped, "footer": footer}
 

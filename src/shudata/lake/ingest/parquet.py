@@ -16,6 +16,7 @@ from shudata.lake.ingest.csv import conversion_error
 from shudata.lake.ingest.sheet import cell_text
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, empty_file
 from shudata.lake.ingest.types import ColumnSpec, ConversionError
+from shudata.lake.parquet import write_part
 
 
 def _open(path: Path) -> pq.ParquetFile:
@@ -49,7 +50,7 @@ def stage_parquet(info: SourceInfo, specs: Sequence[ColumnSpec], staging: Path, 
         except ConversionError as exc:
             raise conversion_error({"column": exc.column, "row": exc.row, "value": exc.value[:100],
                                     "data_type": exc.data_type, "length": exc.length}, stats.rows) from None
-        pq.write_table(out, staging / layout.part_name(stats.files), compression="zstd")
+        write_part(out, staging / layout.part_name(stats.files))
         stats.files += 1
         stats.rows += out.num_rows
         if progress is not None:

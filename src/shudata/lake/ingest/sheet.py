@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from shudata.core.errors import InvalidInput
 from shudata.lake import layout
 from shudata.lake.ingest import rows as rowsmod
@@ -23,6 +21,7 @@ from shudata.lake.ingest.convert import convert_table, strings_table
 from shudata.lake.ingest.csv import conversion_error
 from shudata.lake.ingest.source import Cell, IngestOptions, Progress, SourceInfo, StageStats, empty_file
 from shudata.lake.ingest.types import ColumnSpec, ConversionError
+from shudata.lake.parquet import write_part
 
 BLOCK_ROWS = 50_000
 SAMPLE_ROWS = 2000
@@ -103,7 +102,7 @@ def stage_rows(rows: Sequence[Sequence[Cell]], info: SourceInfo, specs: Sequence
             raise conversion_error({"column": exc.column, "row": exc.row, "value": exc.value[:100],
                                     "data_type": exc.data_type, "length": exc.length},
                                    start) from None
-        pq.write_table(out, staging / layout.part_name(stats.files), compression="zstd", row_group_size=128 * 1024)
+        write_part(out, staging / layout.part_name(stats.files))
         stats.files += 1
         stats.rows += out.num_rows
         stats.skipped_rows += skipped
