@@ -98,6 +98,11 @@ def _lookups(checks: Sequence[RowCheck]) -> frozenset[str]:
     return frozenset(j.table for c in checks for j in c.joins)
 
 
+def _shown(sample: str) -> str:
+    """A sample value as text; a missing value is shown as ∅."""
+    return f"COALESCE(CAST({sample} AS VARCHAR), '∅')"
+
+
 def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[str], ctx: Ctx,
                   null_stats: bool = False) -> CompiledCheck:
     """One aggregate query: row count, failures per row rule (with the smallest and largest
@@ -112,8 +117,7 @@ def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[st
     joined = [i for i, c in enumerate(checks) if c.joins]
     first = [f"COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in local]
     narrow = [qi(f"__f{i}") for i in local]
-    narrow += [f"CASE WHEN {qi(f'__f{i}')} THEN CAST({checks[i].sample} AS VARCHAR) END AS {qi(f'__s{i}')}"
-               for i in local]
+    narrow += [f"CASE WHEN {qi(f'__f{i}')} THEN {_shown(checks[i].sample)} END AS {qi(f'__s{i}')}" for i in local]
     keep: list[str] = []
     for i in joined:
         keep += [qi(x) for x in row_rules[i].columns_used()] + [qi(a) for a, _e in checks[i].helpers]
@@ -133,8 +137,8 @@ def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[st
     late = "".join(f", COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in joined)
     joins = "".join(j.sql() for i in joined for j in checks[i].joins)
     ctes.append(f"__jf AS (SELECT __pre.*{late} FROM __pre{joins})")
-    late_samples = "".join(f", CASE WHEN {qi(f'__f{i}')} THEN CAST({checks[i].sample} AS VARCHAR) END "
-                           f"AS {qi(f'__s{i}')}" for i in joined)
+    late_samples = "".join(f", CASE WHEN {qi(f'__f{i}')} THEN {_shown(checks[i].sample)} END AS {qi(f'__s{i}')}"
+                           for i in joined)
     ctes.append(f"__flags AS (SELECT *{late_samples} FROM __jf)")
     aggs = ['COUNT(*) AS "__rows"']
     aggs += [f"SUM(CASE WHEN {qi(f'__f{i}')} THEN 1 ELSE 0 END) AS {qi(f'__fail{i}')}" for i in range(len(checks))]
