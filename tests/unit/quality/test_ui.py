@@ -31,3 +31,24 @@ def test_quality_pages(client: Any, world: World, add_resource: Callable[..., st
     assert client.get(f"/quality/resources/{code}/quarantine").status_code == 200
     clean = client.get(f"/quality/resources/{code}/clean?column=名称")
     assert clean.status_code == 200 and "pipeline" in clean.text.lower()
+
+
+@pytest.mark.sqlite_only
+def test_rules_form_refuses_bad_rules_and_saves_good_ones(client: Any, world: World,
+                                                          add_resource: Callable[..., str]) -> None:
+    import re
+
+    code = add_resource(world.dept, "景区", ["名称", "等级"])
+    client.post("/login", data={"username": "steward1", "password": "Passw0rd!", "next": "/"})
+    page = client.get(f"/quality/resources/{code}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token is not None
+    bad = client.post(f"/quality/resources/{code}/rules",
+                      data={"spec": "rules:\n  - {type: not_null, column: 电话}\n", "csrf_token": token.group(1)})
+    assert bad.status_code == 422 and "电话" in bad.text and "不存在的列" in bad.text
+    good = client.post(f"/quality/resources/{code}/rules", follow_redirects=False,
+                       data={"spec": "rules:\n  - {type: not_null, column: 名称}\n", "csrf_token": token.group(1)})
+    assert good.status_code == 303
+    with world.rt.transaction() as s:
+        saved = service.get_rule_set(session=s, actor=world.steward, resource=code)
+    assert saved is not None and saved.revision == 1
