@@ -9,7 +9,7 @@ for a fixed time and parses every page:
 
 - shudata: ``GET /api/v1/resources/{code}/rows?offset=…&limit=1000`` with a bearer token
   (authentication, authorization, an audit record per read, as in production);
-- Datasette: ``GET /db/people.json?_shape=objects&_size=1000&_next=…`` (rowid keyset
+- Datasette: ``GET /db/people.json?_shape=arrays&_size=1000&_next=…`` (rowid keyset
   pagination, its fastest way to page a table).
 
 Datasette lives in its own venv, ``bench/.venv-datasette`` (git-ignored), created here on
@@ -198,7 +198,7 @@ def main() -> None:
         try:
             def ds_url(k: int) -> str:
                 nxt = f"&_next={k * PAGE}" if k else ""
-                return f"http://127.0.0.1:{port}/db/people.json?_shape=objects&_size={PAGE}{nxt}"
+                return f"http://127.0.0.1:{port}/db/people.json?_shape=arrays&_size={PAGE}{nxt}"
 
             n, el = asyncio.run(hammer(ds_url, {}, pages, seconds))
             results["datasette"] = n / el
