@@ -183,12 +183,13 @@ def b_uscc(r: R.Uscc, i: int, ctx: Ctx) -> RowCheck:
     v = text(r.column, ctx)
     joins = tuple(Join(f"__j{i}_{n}", USCC_TABLE, "k", f"SUBSTRING({v}, {start}, {length})", value)
                   for n, (start, length, value) in enumerate(USCC_CHUNKS))
-    region = f"TRY_CAST(SUBSTRING({v}, 3, 6) AS DOUBLE)"
+    region = f"__h{i}_r"  # characters 3–8 (digits by the pattern) as one number
     digits = weighted_mod_terms(region, USCC_WEIGHTS[2:8], 31)
     total = " + ".join(f"{j.alias}.__v" for j in joins) + f" + CAST({digits} AS BIGINT)"
     valid = (f"{regex(v, F.USCC_RE)} AND SUBSTRING({v}, 1, 1) IN ('1','2','3','4','5','6','7','8','9','A','N','Y') "
              f"AND SUBSTRING('{USCC_ALPHABET}', ((31 - ({total}) % 31) % 31) + 1, 1) = SUBSTRING({v}, 18, 1)")
-    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), (), joins)
+    helpers = ((region, f"TRY_CAST(SUBSTRING({v}, 3, 6) AS DOUBLE)"),)
+    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), helpers, joins)
 
 
 def uscc_chunk_values() -> dict[str, list[int | None]]:
