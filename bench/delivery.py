@@ -31,24 +31,23 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from integration.conftest import LiveServer  # noqa: E402
-
-from shudata.catalog.schemas import ResourceCreate  # noqa: E402
-from shudata.catalog.service import register_resource  # noqa: E402
-from shudata.core.config import Settings  # noqa: E402
-from shudata.core.types import Actor, Role  # noqa: E402
-from shudata.db.runtime import Runtime  # noqa: E402
-from shudata.lake.service import write_version  # noqa: E402
-from shudata.privacy.synthdata import citizens  # noqa: E402
-from shudata.query.engines.base import Limits, TableSource  # noqa: E402
-from shudata.query.service import default_engine  # noqa: E402
-from shudata.security.models import User  # noqa: E402
-from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate  # noqa: E402
-from shudata.security.service import actor_for, create_department, create_token, create_user  # noqa: E402
-from shudata.sharing import delivery  # noqa: E402
-from shudata.sharing import service as sharing  # noqa: E402
-from shudata.sharing.schemas import RequestCreate  # noqa: E402
-from shudata.standards.uscc import complete  # noqa: E402
+from integration.conftest import LiveServer
+from shudata.catalog.schemas import ResourceCreate
+from shudata.catalog.service import register_resource
+from shudata.core.config import Settings
+from shudata.core.types import Actor, Role
+from shudata.db.runtime import Runtime
+from shudata.lake.service import write_version
+from shudata.privacy.synthdata import citizens
+from shudata.query.engines.base import Limits, TableSource
+from shudata.query.service import default_engine
+from shudata.security.models import User
+from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate
+from shudata.security.service import actor_for, create_department, create_token, create_user
+from shudata.sharing import delivery
+from shudata.sharing import service as sharing
+from shudata.sharing.schemas import RequestCreate
+from shudata.standards.uscc import complete
 
 SYS = Actor.system()
 CODE = "101001/000001"

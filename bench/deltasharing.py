@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from delivery import CODE, setup  # noqa: E402
-from integration.conftest import LiveServer  # noqa: E402
 
+from integration.conftest import LiveServer  # noqa: E402
 from shudata.core.config import Settings  # noqa: E402
 from shudata.db.runtime import Runtime  # noqa: E402
 
