@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from shudata.cli.context import console, handle_errors, runtime
+from shudata.lake.service import cleanup as lake_cleanup
 
 
 def register(app: typer.Typer) -> None:
@@ -16,6 +17,10 @@ def register(app: typer.Typer) -> None:
 def init() -> None:
     """初始化数据目录与元数据库（迁移到最新）/ Initialise the data folder and metadata store."""
     rt = runtime()
+    with rt.transaction() as session:
+        removed = lake_cleanup(session=session, settings=rt.settings, grace_s=600)
+    if removed:
+        console.print(f"已清理 {len(removed)} 个未完成或无主的数据目录 / removed {len(removed)} leftover folders")
     console.print(f"[green]已初始化[/] 数据目录 {rt.settings.data_dir.resolve()}，数据库 {rt.engine.dialect.name}")
     rt.close()
 

@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import IO
 
 import pyarrow as pa
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
-from shudata.audit.models import AuditHead
 from shudata.catalog.access import find_resource, require_read_data
 from shudata.catalog.actions import DATA_READ, RESOURCE_VIEW
 from shudata.catalog.models import CatalogResource
@@ -62,15 +61,8 @@ def _readable(session: Session, actor: Actor, resource_code: str, version: int |
 
 
 def _audit(session: Session, actor: Actor, res: CatalogResource, v: LakeVersion, **details: object) -> None:
-    """Append the read to the audit chain in the request's transaction.
-
-    The chain head is written (a no-op UPDATE) before it is read, so the transaction holds
-    the write lock when it reads the head: on SQLite a plain read-then-append from
-    concurrent requests would read the same head and fork the chain (UNIQUE violation on
-    ``audit_entry.seq``). On PostgreSQL the row lock does the same.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+    """Append the read to the audit chain in the request's transaction (the ledger serialises
+    concurrent appends at the chain head on every backend)."""
     record(session, actor, AuditEvent(DATA_READ.name, resource_type="catalog.resource", resource_id=res.code,
                                       details={"version": v.version, **details}))
 

@@ -13,6 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from shudata import __version__
 from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
+from shudata.lake.service import cleanup as lake_cleanup
 from shudata.sharing.providers import install as install_access_providers
 from shudata.web import errors
 from shudata.web.api.v1 import api_router
@@ -34,6 +35,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     rt = runtime or Runtime.build(settings)
     if migrate:
         rt.migrate()
+        with rt.transaction() as session:  # leftovers of a crash: staging dirs, unreferenced versions
+            lake_cleanup(session=session, settings=rt.settings, grace_s=600)
     install_access_providers(rt.settings)
 
     @asynccontextmanager

@@ -8,6 +8,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shudata.audit.events import AuditEvent
+from shudata.audit.ledger import record_separately
+from shudata.core.types import Actor
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
@@ -39,6 +43,7 @@ class BodyLimitMiddleware:
         limit_mb = self.max_bytes // (1024 * 1024)
         msg = f"上传内容超过大小上限 {limit_mb} MB；请拆分文件或联系管理员调整 SHUDATA_MAX_UPLOAD_MB"
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            _audit_refusal(scope, int(declared))
             await _send_json(send, 413, "payload_too_large", msg)
             return
         seen = 0
@@ -55,6 +60,22 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+def _audit_refusal(scope: Scope, declared: int) -> None:
+    """Audit a body refused before it reached the app (the app's handlers never see it)."""
+    app = scope.get("app")
+    rt = getattr(getattr(app, "state", None), "runtime", None)
+    if rt is None:
+        return
+    client = scope.get("client")
+    try:
+        record_separately(rt.engine, Actor.anonymous(client[0] if client else None), AuditEvent(
+            f"http.{str(scope.get('method', '')).lower()}", outcome="rejected",
+            resource_id=str(scope.get("path"))[:200],
+            details={"status": 413, "code": "payload_too_large", "declared_bytes": declared}))
+    except Exception:  # never turn a refusal into a 500
+        return
 
 
 class BodyTooLarge(Exception):

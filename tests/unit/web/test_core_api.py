@@ -105,3 +105,6 @@ def test_oversized_body_is_413(rt, settings):
                    headers={"content-type": "application/json"})
     assert r.status_code == 413
     assert "大小上限" in r.json()["error"]["message"]
+    with rt.transaction() as s:
+        refused = s.scalars(select(AuditEntry).where(AuditEntry.outcome == "rejected")).all()
+    assert any('"status": 413' in e.details for e in refused), "the refusal must be audited"
