@@ -1,8 +1,10 @@
 """Large files stream: the ingesting process grows by a bounded amount, not with the file size.
 
 A fresh interpreter ingests a generated GBK CSV of 6 MB and one of 24 MB in the one-pass
-(serial) mode with 1 MiB chunks, where every byte goes through the measured process; its peak RSS
-(``ru_maxrss``) is compared with its RSS just before the ingest. The growth must not
+(serial) mode with 1 MiB chunks, where every byte goes through the measured process. It first
+ingests a small file through the same code (so one-off costs — imports, JIT compilation,
+caches — are paid), then samples its RSS every 5 ms during the big ingest; the growth is the
+peak of those samples over the RSS just before. The growth must not
 depend on the file size (a reader that loaded the whole file would grow by 1.5–2× the
 file, since GBK text gets larger once decoded) and stays within a few hundred MB, which is
 what lets a 1 GB file through. The parallel mode holds even less in the main process: it
@@ -24,7 +26,7 @@ ROW = "张三{0},四川省成都市武侯区人民南路{0}号,成都市,{1},202
 SIZES_MB = (6, 24)
 
 SCRIPT = r"""
-import json, resource, sys
+import json, sys, threading, time
 from pathlib import Path
 import psutil
 from shudata.catalog.schemas import ResourceCreate
@@ -53,12 +55,27 @@ steward = Actor(user_id=1, username="s", department_id=d.id, roles=frozenset({Ro
 with rt.transaction() as s:
     code = register_resource(session=s, actor=steward, data=ResourceCreate.model_validate({
         "code": "201001/000001", "name": "大文件", "abstract": "测试", "sharing": {"type": 1, "method": "接口"}})).code
-before = psutil.Process().memory_info().rss
+warm = path.with_name("warm.csv")
+with path.open("rb") as src, warm.open("wb") as dst:
+    dst.writelines(line for _, line in zip(range(2000), src))
+with rt.transaction() as s:  # the same code path on a small file: one-off costs are paid here
+    ingest_file(session=s, settings=settings, actor=steward, resource_code=code, path=warm)
+proc = psutil.Process()
+before = proc.memory_info().rss
+peak, done = [before], threading.Event()
+
+def sample():
+    while not done.is_set():
+        peak[0] = max(peak[0], proc.memory_info().rss)
+        time.sleep(0.005)
+
+sampler = threading.Thread(target=sample, daemon=True)
+sampler.start()
 with rt.transaction() as s:
     v = ingest_file(session=s, settings=settings, actor=steward, resource_code=code, path=path)
-print(json.dumps({"before": before, "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-                  "children_peak": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
-                  "rows": v.rows}))
+done.set()
+sampler.join()
+print(json.dumps({"before": before, "peak": max(peak[0], proc.memory_info().rss), "rows": v.rows}))
 """
 
 
