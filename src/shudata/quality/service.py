@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
-from shudata.catalog.access import find_resource, require_read_data, resource_ref
+from shudata.catalog.access import can_read_data, find_resource, require_read_data, resource_ref
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import UPDATE_CYCLE_DAYS, UpdateCycle
 from shudata.core.config import Settings
@@ -208,11 +208,15 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     return run_read(session, run)
 
 
-def run_read(session: Session, run: QualityRun, with_results: bool = True) -> RunRead:
+def run_read(session: Session, run: QualityRun, with_results: bool = True, redact: bool = False) -> RunRead:
+    """A stored run. ``redact`` drops the sample failing values (they are the data itself, often
+    personal) for readers who may see the report but not the resource's data."""
     results: list[RuleResult] = []
     if with_results:
         rows = session.scalars(select(QualityResult).where(QualityResult.run_id == run.id).order_by(QualityResult.id))
         results = [RuleResult.model_validate(r.payload) for r in rows]
+        if redact:
+            results = [r.model_copy(update={"samples": []}) for r in results]
     return RunRead(id=run.id, resource_id=run.resource_id, version=run.version, kind=run.kind,
                    rule_set_revision=run.rule_set_revision, rows=run.rows, passed=run.passed, scores=run.scores,
                    created_by=run.created_by, created_at=run.created_at, results=results,
@@ -235,7 +239,7 @@ def get_run(*, session: Session, actor: Actor, run_id: int) -> RunRead:
     res = session.get(CatalogResource, run.resource_id)
     assert res is not None
     require(actor, A.REPORT_VIEW, resource_ref(res))
-    return run_read(session, run)
+    return run_read(session, run, redact=not can_read_data(actor, res))
 
 
 def latest_scores(session: Session, resource_ids: Iterable[int]) -> dict[int, float]:
