@@ -20,7 +20,7 @@ from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource, resource_ref
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import InvalidInput, NotFound
+from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
 from shudata.core.types import Actor
 from shudata.privacy import actions, keys, sources
 from shudata.privacy.compile import CompiledPolicy, compile_plan
@@ -99,8 +99,12 @@ def _report_row(session: Session, report_id: int) -> PrivacyScanReport:
 
 
 def _require_report(session: Session, actor: Actor, row: PrivacyScanReport, action: Any) -> None:
-    if row.resource_id is None:
+    if row.resource_id is None:  # a scan of an uploaded file belongs to whoever uploaded it
         require(actor, actions.SCAN_FILE)
+        if row.created_by != actor.username and not actor.is_admin:
+            raise PermissionDenied("只能查看自己上传文件的扫描报告", "Only the uploader can see a file's scan report",
+                                   details={"action": actions.SCAN_VIEW.name, "resource_type": "privacy.scan",
+                                            "resource_id": str(row.id)})
         return
     res = find_resource(session, str(row.resource_id))
     require(actor, action, resource_ref(res))

@@ -101,3 +101,6 @@ def test_api_scans_an_uploaded_file(client: Any, world: World, token_for: Callab
                         headers=token_for("steward_a"))
     assert r.status_code == 200, r.text
     assert {c["column"]: c["entity"] for c in r.json()["columns"]}["身份证号"] == "CN_RESIDENT_ID"
+    report = r.json()["id"]
+    assert client.get(f"/api/v1/privacy/scans/{report}", headers=token_for("steward_a")).status_code == 200
+    assert client.get(f"/api/v1/privacy/scans/{report}", headers=token_for("user_b")).status_code == 403
