@@ -17,6 +17,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.privacy.models",
     "shudata.sharing.models",
     "shudata.sharing.nodes.models",
+    "shudata.portal.models",
 )
 
 

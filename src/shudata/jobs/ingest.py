@@ -33,6 +33,7 @@ from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, Stag
 from shudata.lake.ingest.types import ColumnSpec
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import cleanup, write_version
+from shudata.portal.service import republish_new_version
 from shudata.quality import ingest_step as quality_ingest
 from shudata.security.authz import require
 
@@ -95,7 +96,14 @@ def publish(run: IngestRun) -> None:
     run.staging = None  # moved into place
 
 
-STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen, publish, quality_ingest.record)
+def open_data(run: IngestRun) -> None:
+    """A dataset on the open portal: its new version goes through the open-data gate too."""
+    if run.version is not None:
+        republish_new_version(run.session, run.settings, run.actor, run.resource, run.version)
+
+
+STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen, publish, quality_ingest.record,
+                           open_data)
 
 
 def sha256_file(path: Path) -> str:

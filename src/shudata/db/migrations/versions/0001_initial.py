@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 12:04:05.491668
+Create Date: 2026-11-29 13:08:13.206622
 """
 
 from collections.abc import Sequence
@@ -69,6 +69,35 @@ def upgrade() -> None:
     with op.batch_alter_table("catalog_search_term", schema=None) as batch_op:
         batch_op.create_index("ix_catalog_search_term_rank", ["term", "impact", "resource_id"], unique=False)
 
+    op.create_table(
+        "portal_developer",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("email", sa.String(length=200), nullable=False),
+        sa.Column("phone", sa.String(length=20), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("organisation", sa.String(length=200), nullable=True),
+        sa.Column("password_hash", sa.String(length=200), nullable=False),
+        sa.Column("is_active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_developer")),
+        sa.UniqueConstraint("email", name=op.f("uq_portal_developer_email")),
+    )
+    op.create_table(
+        "portal_key_usage",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("key_id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "key_id", "resource_id", name=op.f("pk_portal_key_usage")),
+    )
+    op.create_table(
+        "portal_usage",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "resource_id", "kind", name=op.f("pk_portal_usage")),
+    )
     op.create_table(
         "privacy_dp_budget",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -259,6 +288,43 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_catalog_resource_update_cycle"), ["update_cycle"], unique=False)
 
     op.create_table(
+        "portal_api_key",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("developer_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("prefix", sa.String(length=16), nullable=False),
+        sa.Column("key_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["developer_id"], ["portal_developer.id"], name=op.f("fk_portal_api_key_developer_id_portal_developer")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_api_key")),
+        sa.UniqueConstraint("key_hash", name=op.f("uq_portal_api_key_key_hash")),
+    )
+    with op.batch_alter_table("portal_api_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portal_api_key_developer_id"), ["developer_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_api_key_prefix"), ["prefix"], unique=False)
+
+    op.create_table(
+        "portal_harvest_source",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=False),
+        sa.Column("config", sa.JSON(), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_success_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["department_id"],
+            ["security_department.id"],
+            name=op.f("fk_portal_harvest_source_department_id_security_department"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_harvest_source")),
+        sa.UniqueConstraint("name", name=op.f("uq_portal_harvest_source_name")),
+    )
+    op.create_table(
         "privacy_dp_spend",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("budget_id", sa.Integer(), nullable=False),
@@ -412,6 +478,175 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("lake_version", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_lake_version_resource_id"), ["resource_id"], unique=False)
+
+    op.create_table(
+        "portal_application",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("developer_id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("provider_department_id", sa.Integer(), nullable=False),
+        sa.Column("purpose", sa.Text(), nullable=False),
+        sa.Column("agreement_sha", sa.String(length=64), nullable=False),
+        sa.Column("accepted_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("decided_by", sa.String(length=120), nullable=True),
+        sa.Column("decided_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["developer_id"], ["portal_developer.id"], name=op.f("fk_portal_application_developer_id_portal_developer")
+        ),
+        sa.ForeignKeyConstraint(
+            ["provider_department_id"],
+            ["security_department.id"],
+            name=op.f("fk_portal_application_provider_department_id_security_department"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_portal_application_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_application")),
+    )
+    with op.batch_alter_table("portal_application", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portal_application_developer_id"), ["developer_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_portal_application_provider_department_id"), ["provider_department_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_portal_application_resource_id"), ["resource_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_application_status"), ["status"], unique=False)
+
+    op.create_table(
+        "portal_data_request",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("requester_name", sa.String(length=100), nullable=False),
+        sa.Column("contact_email", sa.String(length=200), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("answer_resource_id", sa.Integer(), nullable=True),
+        sa.Column("answered_by", sa.String(length=120), nullable=True),
+        sa.Column("answered_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["answer_resource_id"],
+            ["catalog_resource.id"],
+            name=op.f("fk_portal_data_request_answer_resource_id_catalog_resource"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["department_id"],
+            ["security_department.id"],
+            name=op.f("fk_portal_data_request_department_id_security_department"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_data_request")),
+    )
+    with op.batch_alter_table("portal_data_request", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portal_data_request_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_data_request_department_id"), ["department_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_data_request_status"), ["status"], unique=False)
+
+    op.create_table(
+        "portal_dataset",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=True),
+        sa.Column("theme", sa.String(length=60), nullable=False),
+        sa.Column("first_published_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("views", sa.BigInteger(), nullable=False),
+        sa.Column("downloads", sa.BigInteger(), nullable=False),
+        sa.Column("api_calls", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_portal_dataset_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_dataset")),
+        sa.UniqueConstraint("name", name=op.f("uq_portal_dataset_name")),
+        sa.UniqueConstraint("resource_id", name=op.f("uq_portal_dataset_resource_id")),
+    )
+    with op.batch_alter_table("portal_dataset", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portal_dataset_published_at"), ["published_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_dataset_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_dataset_theme"), ["theme"], unique=False)
+
+    op.create_table(
+        "portal_harvest_job",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("stage", sa.String(length=12), nullable=False),
+        sa.Column("started_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("heartbeat_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pid", sa.Integer(), nullable=True),
+        sa.Column("stats", sa.JSON(), nullable=False),
+        sa.Column("log", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["source_id"],
+            ["portal_harvest_source.id"],
+            name=op.f("fk_portal_harvest_job_source_id_portal_harvest_source"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_harvest_job")),
+    )
+    with op.batch_alter_table("portal_harvest_job", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portal_harvest_job_source_id"), ["source_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_harvest_job_status"), ["status"], unique=False)
+
+    op.create_table(
+        "portal_harvest_object",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.Column("remote_id", sa.String(length=100), nullable=False),
+        sa.Column("remote_name", sa.String(length=200), nullable=False),
+        sa.Column("remote_modified", sa.String(length=40), nullable=True),
+        sa.Column("resource_id", sa.Integer(), nullable=True),
+        sa.Column("last_job_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("message", sa.Text(), nullable=True),
+        sa.Column("updated_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_portal_harvest_object_resource_id_catalog_resource")
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_id"],
+            ["portal_harvest_source.id"],
+            name=op.f("fk_portal_harvest_object_source_id_portal_harvest_source"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_harvest_object")),
+        sa.UniqueConstraint("source_id", "remote_id", name=op.f("uq_portal_harvest_object_source_id")),
+    )
+    with op.batch_alter_table("portal_harvest_object", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_portal_harvest_object_source_id"), ["source_id"], unique=False)
+
+    op.create_table(
+        "portal_publication",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("resource_id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("policy", sa.String(length=120), nullable=False),
+        sa.Column("gate", sa.JSON(), nullable=False),
+        sa.Column("operators", sa.JSON(), nullable=False),
+        sa.Column("file", sa.String(length=300), nullable=True),
+        sa.Column("rows", sa.BigInteger(), nullable=False),
+        sa.Column("bytes", sa.BigInteger(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=True),
+        sa.Column("columns", sa.JSON(), nullable=False),
+        sa.Column("created_at", shudata.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=120), nullable=False),
+        sa.Column("withdrawn_at", shudata.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("withdrawn_by", sa.String(length=120), nullable=True),
+        sa.Column("withdraw_reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["resource_id"], ["catalog_resource.id"], name=op.f("fk_portal_publication_resource_id_catalog_resource")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_publication")),
+    )
+    with op.batch_alter_table("portal_publication", schema=None) as batch_op:
+        batch_op.create_index("ix_portal_publication_res_ver", ["resource_id", "version"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_publication_resource_id"), ["resource_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_publication_status"), ["status"], unique=False)
 
     op.create_table(
         "privacy_risk_report",
@@ -870,6 +1105,40 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_privacy_risk_report_resource_id"))
 
     op.drop_table("privacy_risk_report")
+    with op.batch_alter_table("portal_publication", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_publication_status"))
+        batch_op.drop_index(batch_op.f("ix_portal_publication_resource_id"))
+        batch_op.drop_index("ix_portal_publication_res_ver")
+
+    op.drop_table("portal_publication")
+    with op.batch_alter_table("portal_harvest_object", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_harvest_object_source_id"))
+
+    op.drop_table("portal_harvest_object")
+    with op.batch_alter_table("portal_harvest_job", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_harvest_job_status"))
+        batch_op.drop_index(batch_op.f("ix_portal_harvest_job_source_id"))
+
+    op.drop_table("portal_harvest_job")
+    with op.batch_alter_table("portal_dataset", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_dataset_theme"))
+        batch_op.drop_index(batch_op.f("ix_portal_dataset_status"))
+        batch_op.drop_index(batch_op.f("ix_portal_dataset_published_at"))
+
+    op.drop_table("portal_dataset")
+    with op.batch_alter_table("portal_data_request", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_data_request_status"))
+        batch_op.drop_index(batch_op.f("ix_portal_data_request_department_id"))
+        batch_op.drop_index(batch_op.f("ix_portal_data_request_created_at"))
+
+    op.drop_table("portal_data_request")
+    with op.batch_alter_table("portal_application", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_application_status"))
+        batch_op.drop_index(batch_op.f("ix_portal_application_resource_id"))
+        batch_op.drop_index(batch_op.f("ix_portal_application_provider_department_id"))
+        batch_op.drop_index(batch_op.f("ix_portal_application_developer_id"))
+
+    op.drop_table("portal_application")
     with op.batch_alter_table("lake_version", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lake_version_resource_id"))
 
@@ -897,6 +1166,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_privacy_dp_spend_budget_id"))
 
     op.drop_table("privacy_dp_spend")
+    op.drop_table("portal_harvest_source")
+    with op.batch_alter_table("portal_api_key", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_portal_api_key_prefix"))
+        batch_op.drop_index(batch_op.f("ix_portal_api_key_developer_id"))
+
+    op.drop_table("portal_api_key")
     with op.batch_alter_table("catalog_resource", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_catalog_resource_update_cycle"))
         batch_op.drop_index(batch_op.f("ix_catalog_resource_sharing_type"))
@@ -933,6 +1208,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_privacy_dp_budget_consumer"))
 
     op.drop_table("privacy_dp_budget")
+    op.drop_table("portal_usage")
+    op.drop_table("portal_key_usage")
+    op.drop_table("portal_developer")
     with op.batch_alter_table("catalog_search_term", schema=None) as batch_op:
         batch_op.drop_index("ix_catalog_search_term_rank")
 

@@ -1,0 +1,291 @@
+"""The developer centre: registration, API keys, applications for conditional datasets.
+
+Developers are members of the public, not platform users: they log in to the portal
+only, hold API keys (``sdk_<prefix>_<secret>``, stored as SM3 hashes) and may read a
+有条件开放 dataset once the provider's steward approved their application — the key must
+be live (not revoked) and the application approved (not revoked) on every call.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shudata.audit.events import AuditEvent
+from shudata.audit.ledger import record
+from shudata.catalog.access import resource_ref
+from shudata.catalog.models import CatalogResource
+from shudata.core.clock import utcnow
+from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from shudata.core.types import Actor
+from shudata.portal import actions as A
+from shudata.portal.models import PortalApiKey, PortalApplication, PortalDeveloper, PortalKeyUsage
+from shudata.portal.schemas import (
+    ApplicationCreate,
+    ApplicationDecide,
+    ApplicationRead,
+    DeveloperCreate,
+    KeyCreated,
+    KeyRead,
+)
+from shudata.portal.service import PublicDataset, dataset_name, get_dataset, today, upsert_add
+from shudata.privacy.detect.validators import email as valid_email
+from shudata.privacy.detect.validators import mobile as valid_mobile
+from shudata.security.authz import require
+from shudata.security.crypto.sm3 import sm3_hex
+from shudata.security.passwords import check_strength, hash_password, verify_password
+
+AGREEMENT_ZH = (
+    "数据使用协议：一、仅将数据用于申请时声明的用途；二、不得试图识别数据中的个人，不得将数据与其他数据关联以重新识别"
+    "个人；三、不得转让、出售或向第三方提供原始数据；四、使用成果中注明数据来源；五、发现数据含有个人信息时立即停止使用"
+    "并告知数据提供部门；六、违反本协议的，数据提供部门可撤销授权并依法追究责任。")
+AGREEMENT_EN = (
+    "Data-use agreement: 1. use the data only for the purpose declared; 2. do not try to identify any person or "
+    "link the data with other data to re-identify people; 3. do not pass the raw data on, sell it or give it to a "
+    "third party; 4. cite the source in what you publish; 5. stop and tell the provider if you find personal data; "
+    "6. a breach lets the provider revoke access and seek remedies under the law.")
+AGREEMENT_SHA = sm3_hex(AGREEMENT_ZH.encode())
+KEY_PREFIX = "sdk"
+
+
+def _audit(session: Session, actor: Actor, action: str, rid: str | None, **details: object) -> None:
+    record(session, actor, AuditEvent(action, resource_type="portal", resource_id=rid, details=details))
+
+
+def developer_actor(dev: PortalDeveloper, ip: str | None = None) -> Actor:
+    """How a developer appears in the audit trail (never with platform roles)."""
+    return Actor(user_id=None, username=f"developer:{dev.email}", ip=ip)
+
+
+# -- registration and login -----------------------------------------------------------------
+
+def register(*, session: Session, data: DeveloperCreate, ip: str | None = None) -> PortalDeveloper:
+    email = data.email.strip().lower()
+    phone = data.phone.strip().replace(" ", "").replace("-", "")
+    if not valid_email(email):
+        raise InvalidInput("邮箱地址格式不正确", "The email address is not valid", details={"field": "email"})
+    if not valid_mobile(phone):
+        raise InvalidInput("手机号码不正确：请填写 11 位中国大陆手机号", "Give an 11-digit mainland mobile number",
+                           details={"field": "phone"})
+    weak = check_strength(data.password)
+    if weak:
+        raise InvalidInput(f"密码强度不足：{weak}", f"Password too weak: {weak}", details={"field": "password"})
+    if session.scalar(select(PortalDeveloper.id).where(PortalDeveloper.email == email)) is not None:
+        raise Conflict("该邮箱已注册，请直接登录", "This email is already registered; log in instead",
+                       details={"field": "email"})
+    dev = PortalDeveloper(email=email, phone=phone, name=data.name.strip(), organisation=data.organisation,
+                          password_hash=hash_password(data.password), is_active=True)
+    session.add(dev)
+    session.flush()
+    _audit(session, developer_actor(dev, ip), "portal.developer.register", str(dev.id))
+    return dev
+
+
+def authenticate(*, session: Session, email: str, password: str, ip: str | None = None) -> PortalDeveloper:
+    dev = session.scalar(select(PortalDeveloper).where(PortalDeveloper.email == email.strip().lower()))
+    if dev is None or not dev.is_active or not verify_password(dev.password_hash, password):
+        raise Unauthenticated("邮箱或密码不正确", "Wrong email or password",
+                              details={"action": "portal.developer.login"})
+    _audit(session, developer_actor(dev, ip), "portal.developer.login", str(dev.id))
+    return dev
+
+
+def get_developer(session: Session, developer_id: int) -> PortalDeveloper:
+    dev = session.get(PortalDeveloper, developer_id)
+    if dev is None or not dev.is_active:
+        raise Unauthenticated("请先登录开发者中心", "Log in to the developer centre first")
+    return dev
+
+
+# -- API keys -------------------------------------------------------------------------------
+
+def new_key() -> str:
+    return f"{KEY_PREFIX}_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}"
+
+
+def create_key(*, session: Session, dev: PortalDeveloper, name: str) -> KeyCreated:
+    live = session.scalar(select(func.count(PortalApiKey.id)).where(
+        PortalApiKey.developer_id == dev.id, PortalApiKey.revoked_at.is_(None))) or 0
+    if live >= 10:
+        raise Conflict("有效的 API 密钥最多 10 个，请先撤销不用的密钥", "At most 10 live keys; revoke one first")
+    key = new_key()
+    row = PortalApiKey(developer_id=dev.id, name=name.strip()[:100] or "key", prefix=key.split("_")[1],
+                       key_hash=sm3_hex(key.encode()))
+    session.add(row)
+    session.flush()
+    _audit(session, developer_actor(dev), "portal.key.create", str(row.id), prefix=row.prefix)
+    return KeyCreated(**KeyRead.model_validate(row).model_dump(), key=key)
+
+
+def list_keys(session: Session, dev: PortalDeveloper) -> list[KeyRead]:
+    rows = session.scalars(select(PortalApiKey).where(PortalApiKey.developer_id == dev.id)
+                           .order_by(PortalApiKey.id.desc()))
+    return [KeyRead.model_validate(r) for r in rows]
+
+
+def revoke_key(*, session: Session, dev: PortalDeveloper, key_id: int) -> KeyRead:
+    row = session.get(PortalApiKey, key_id)
+    if row is None or row.developer_id != dev.id:
+        raise NotFound("没有这个 API 密钥", "No such API key")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        _audit(session, developer_actor(dev), "portal.key.revoke", str(row.id), prefix=row.prefix)
+    return KeyRead.model_validate(row)
+
+
+@dataclass(frozen=True)
+class KeyHolder:
+    developer_id: int
+    key_id: int
+    email: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(user_id=None, username=f"developer:{self.email}")
+
+
+def key_holder(session: Session, raw: str | None) -> KeyHolder | None:
+    """The developer behind an API key; ``None`` without a key. A wrong or revoked key is
+    refused (403), never silently treated as anonymous."""
+    if not raw:
+        return None
+    raw = raw.strip()
+    if raw.lower().startswith("bearer "):
+        raw = raw[7:].strip()
+    if not raw.startswith(f"{KEY_PREFIX}_"):
+        return None  # a platform token or something else: not a portal key
+    row = session.scalar(select(PortalApiKey).where(PortalApiKey.key_hash == sm3_hex(raw.encode())))
+    if row is None:
+        raise PermissionDenied("API 密钥无效", "Invalid API key", code="invalid_key",
+                               details={"action": "portal.key.use"})
+    if row.revoked_at is not None:
+        raise PermissionDenied("API 密钥已被撤销，请在开发者中心创建新的密钥",
+                               "This API key has been revoked; create a new one in the developer centre",
+                               code="key_revoked", details={"action": "portal.key.use", "key": row.prefix})
+    dev = session.get(PortalDeveloper, row.developer_id)
+    if dev is None or not dev.is_active:
+        raise PermissionDenied("API 密钥所属账号已停用", "The key's account is disabled", code="invalid_key",
+                               details={"action": "portal.key.use"})
+    row.last_used_at = utcnow()
+    return KeyHolder(developer_id=dev.id, key_id=row.id, email=dev.email)
+
+
+def approved(session: Session, developer_id: int, resource_id: int) -> bool:
+    return session.scalar(select(PortalApplication.id).where(
+        PortalApplication.developer_id == developer_id, PortalApplication.resource_id == resource_id,
+        PortalApplication.status == "approved").limit(1)) is not None
+
+
+def require_data_access(session: Session, ds: PublicDataset, holder: KeyHolder | None) -> None:
+    """Rows of a 有条件开放 dataset need a live key whose developer has an approved application."""
+    if not ds.conditional:
+        return
+    details = {"action": "portal.data.read", "resource_type": "catalog.resource", "resource_id": ds.resource.code}
+    if holder is None:
+        raise PermissionDenied(
+            f"“{ds.resource.name}”为有条件开放数据：请在开发者中心申请并获批后，用 API 密钥访问",
+            f"{ds.resource.code} is conditional open data: apply in the developer centre and use your API key",
+            code="key_required", details=details)
+    if not approved(session, holder.developer_id, ds.resource.id):
+        raise PermissionDenied(f"您尚未获准使用“{ds.resource.name}”：请先提交申请并等待审核",
+                               f"Your application for {ds.resource.code} has not been approved",
+                               code="not_approved", details=details)
+
+
+def count_key_use(session: Session, holder: KeyHolder | None, ds: PublicDataset) -> None:
+    if holder is not None:
+        upsert_add(session, PortalKeyUsage, {"day": today(), "key_id": holder.key_id,
+                                             "resource_id": ds.resource.id})
+
+
+def key_usage(session: Session, dev: PortalDeveloper, days: int = 30) -> list[dict[str, object]]:
+    """The developer's calls per day, key and dataset (newest first)."""
+    rows = session.execute(
+        select(PortalKeyUsage.day, PortalApiKey.name, PortalApiKey.prefix, CatalogResource.code,
+               CatalogResource.name, PortalKeyUsage.count)
+        .join(PortalApiKey, PortalApiKey.id == PortalKeyUsage.key_id)
+        .join(CatalogResource, CatalogResource.id == PortalKeyUsage.resource_id)
+        .where(PortalApiKey.developer_id == dev.id)
+        .order_by(PortalKeyUsage.day.desc(), PortalApiKey.id).limit(days * 20)).all()
+    return [{"day": d.isoformat(), "key": n, "prefix": p, "dataset": c.replace("/", "-"), "title": t, "calls": k}
+            for d, n, p, c, t, k in rows]
+
+
+# -- applications ---------------------------------------------------------------------------
+
+def _app_read(session: Session, row: PortalApplication) -> ApplicationRead:
+    res = session.get(CatalogResource, row.resource_id)
+    dev = session.get(PortalDeveloper, row.developer_id)
+    out = ApplicationRead.model_validate(row)
+    out.dataset = dataset_name(res) if res else ""
+    out.dataset_title = res.name if res else ""
+    out.developer_name = f"{dev.name}（{dev.organisation}）" if dev and dev.organisation else (dev.name if dev else "")
+    return out
+
+
+def apply(*, session: Session, dev: PortalDeveloper, data: ApplicationCreate) -> ApplicationRead:
+    """Apply for a conditional dataset; the applicant must accept the data-use agreement."""
+    if not data.accept_agreement:
+        raise InvalidInput("必须接受数据使用协议才能提交申请", "You must accept the data-use agreement to apply",
+                           details={"field": "accept_agreement"})
+    ds = get_dataset(session, data.dataset)
+    if not ds.conditional:
+        raise Conflict("该数据集为无条件开放，无需申请", "This dataset is open to everyone; no application needed")
+    pending = session.scalar(select(PortalApplication).where(
+        PortalApplication.developer_id == dev.id, PortalApplication.resource_id == ds.resource.id,
+        PortalApplication.status.in_(("pending", "approved"))))
+    if pending is not None:
+        raise Conflict("您已提交过该数据集的申请（待审核或已批准）",
+                       "You already have a pending or approved application")
+    row = PortalApplication(developer_id=dev.id, resource_id=ds.resource.id,
+                            provider_department_id=ds.resource.provider_department_id, purpose=data.purpose.strip(),
+                            agreement_sha=AGREEMENT_SHA, status="pending")
+    session.add(row)
+    session.flush()
+    _audit(session, developer_actor(dev), "portal.application.create", str(row.id), dataset=ds.name,
+           agreement=AGREEMENT_SHA)
+    return _app_read(session, row)
+
+
+def developer_applications(session: Session, dev: PortalDeveloper) -> list[ApplicationRead]:
+    rows = session.scalars(select(PortalApplication).where(PortalApplication.developer_id == dev.id)
+                           .order_by(PortalApplication.id.desc()))
+    return [_app_read(session, r) for r in rows]
+
+
+def application_queue(*, session: Session, actor: Actor, status: str | None = None) -> list[ApplicationRead]:
+    """The steward's queue: applications for their department's datasets (all for the admin)."""
+    stmt = select(PortalApplication)
+    if not actor.is_admin:
+        if actor.department_id is None:
+            return []
+        stmt = stmt.where(PortalApplication.provider_department_id == actor.department_id)
+    if status:
+        stmt = stmt.where(PortalApplication.status == status)
+    return [_app_read(session, r) for r in session.scalars(stmt.order_by(PortalApplication.id.desc()).limit(500))]
+
+
+def decide_application(*, session: Session, actor: Actor, application_id: int, data: ApplicationDecide
+                       ) -> ApplicationRead:
+    row = session.get(PortalApplication, application_id)
+    if row is None:
+        raise NotFound("没有这个申请", "No such application")
+    res = session.get(CatalogResource, row.resource_id)
+    assert res is not None
+    require(actor, A.APPLICATION_DECIDE, resource_ref(res))
+    if data.approve and row.status not in ("pending",):
+        raise Conflict(f"该申请当前状态为 {row.status}，不能批准", f"Application is {row.status}; cannot approve")
+    if not data.approve and row.status not in ("pending", "approved"):
+        raise Conflict(f"该申请当前状态为 {row.status}", f"Application is {row.status}")
+    if not data.approve and not (data.reason or "").strip():
+        raise InvalidInput("拒绝或撤销申请时须说明理由", "Give a reason when refusing or revoking",
+                           details={"field": "reason"})
+    new = "approved" if data.approve else ("revoked" if row.status == "approved" else "refused")
+    row.status, row.decided_by, row.decided_at, row.reason = new, actor.username, utcnow(), data.reason
+    record(session, actor, AuditEvent("portal.application.decide", resource_type="catalog.resource",
+                                      resource_id=res.code,
+                                      details={"application": row.id, "status": new, "reason": data.reason}))
+    return _app_read(session, row)

@@ -1,0 +1,5 @@
+"""Portal fixtures."""
+
+from support.portal import CODES, PortalWorld, portal_world
+
+__all__ = ["CODES", "PortalWorld", "portal_world"]
