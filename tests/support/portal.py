@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from shudata.catalog.models import CatalogResource
+from shudata.catalog.search_index import index_entry
+from shudata.catalog.service import entry_text
 from shudata.core.types import Actor, Role
 from shudata.jobs.ingest import ingest_file
 from shudata.standards.cn_id import compute_check_char
@@ -90,6 +92,9 @@ def portal_world(rt, settings, make_department, make_user, tmp_path) -> PortalWo
             _resource("closed", "内部名录", provider, "不予开放", ["名称", "内容"], "其他"),
             _resource("planted", "编号清单", provider, "无条件开放", ["序号", "编号"], "其他"),
         ])
+        s.flush()
+        for res in s.query(CatalogResource).filter(CatalogResource.code.in_(CODES.values())):
+            index_entry(s, entry_text(res))
     with rt.transaction() as s:
         for key, path in w.files.items():
             ingest_file(session=s, settings=settings, actor=w.steward, resource_code=CODES[key], path=path)

@@ -154,8 +154,13 @@ def _prune(cands: dict[int, dict[str, int]], weights: dict[str, float], pending:
 
 
 def match(session: Session, q: str, filters: SearchFilters | None = None,
-          cap: int = CANDIDATE_CAP, min_coverage: float = MIN_COVERAGE) -> Matches:
-    """Ranked ids of the entries matching ``q`` (see the module docstring)."""
+          cap: int = CANDIDATE_CAP, min_coverage: float = MIN_COVERAGE,
+          restrict: ColumnElement[bool] | None = None) -> Matches:
+    """Ranked ids of the entries matching ``q`` (see the module docstring).
+
+    ``restrict`` is an extra condition over ``catalog_resource`` (another package's view of
+    the catalog, e.g. the portal's published entries), applied while postings are read.
+    """
     terms = query_terms(q)
     if not terms:
         return Matches()
@@ -170,6 +175,8 @@ def match(session: Session, q: str, filters: SearchFilters | None = None,
         return Matches()
     weights = {t: idf(dfs[t], n) for t in known}
     cond = _filters(filters or SearchFilters())
+    if restrict is not None:
+        cond.append(restrict)
     cands: dict[int, dict[str, int]] = {}
     rest, exact = list(known), True
     need = min_coverage * sum(weights.values())
