@@ -14,11 +14,13 @@ from shudata import __version__
 from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
+from shudata.portal.ratelimit import build as build_limiter
 from shudata.sharing.providers import install as install_access_providers
 from shudata.web import errors
 from shudata.web.api.v1 import api_router
 from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, CSRFMiddleware
+from shudata.web.ratelimit import RateLimitMiddleware
 from shudata.web.ui import make_templates, ui_router
 
 
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="shudata_session",
                        max_age=settings.session_max_age_s, same_site="lax", https_only=settings.env == "prod")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(RateLimitMiddleware, limiter=build_limiter(settings.redis_url),
+                       ip_per_min=settings.portal_rate_ip_per_min, key_per_min=settings.portal_rate_key_per_min)
     static_dir = str(resources.files("shudata.web.ui").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.include_router(api_router, prefix="/api/v1")

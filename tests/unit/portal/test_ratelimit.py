@@ -1,0 +1,113 @@
+"""Rate limits of the public surfaces: per IP, per key, in-process and through Redis."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from shudata.audit.models import AuditEntry
+from shudata.db.runtime import Runtime
+from shudata.portal.ratelimit import MemoryLimiter, RedisLimiter
+from shudata.web.app import create_app
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _client(settings, ip: str = "testclient", **limits):
+    rt = Runtime.build(settings.model_copy(update=limits))
+    return rt, TestClient(create_app(runtime=rt, migrate=False), client=(ip, 50000))
+
+
+def test_ip_limit_gives_429_with_retry_after_and_is_audited_once(settings, rt):
+    rt2, c = _client(settings, portal_rate_ip_per_min=3)
+    with c:
+        codes = [c.get("/sitemap.xml").status_code for _ in range(5)]
+        assert 429 not in codes[:3] and codes[3:] == [429, 429]
+        r = c.get("/api/3/action/package_list")
+        assert r.status_code == 429 and 1 <= int(r.headers["retry-after"]) <= 61
+        body = r.json()
+        assert body["success"] is False and body["error"]["__type"] == "Rate Limit Error"
+        assert "每分钟最多 3 次" in body["error"]["message"]
+        en = c.get("/sitemap.xml?lang=en").json()
+        assert "3 requests per minute" in en["error"]["message"]
+    with rt.transaction() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.outcome == "rejected")).all()
+        limited = [json.loads(r.details) for r in rows if json.loads(r.details).get("code") == "rate_limited"]
+        assert len(limited) == 1 and limited[0]["status"] == 429
+    rt2.close()
+
+
+def test_staff_api_is_not_limited(settings):
+    rt2, c = _client(settings, portal_rate_ip_per_min=1)
+    with c:
+        assert all(c.get("/api/v1/health").status_code != 429 for _ in range(4))
+    rt2.close()
+
+
+def test_key_bucket_is_separate_from_anonymous_ip(settings):
+    rt2, c = _client(settings, portal_rate_ip_per_min=2, portal_rate_key_per_min=4)
+    app = c.app
+    with c:
+        anon = [c.get("/sitemap.xml").status_code for _ in range(3)]
+        assert anon[-1] == 429
+    key = {"X-CKAN-API-Key": "sdk_abcd_x"}
+    with TestClient(app, client=("10.0.0.2", 1)) as c2:  # a key holder gets the key's larger allowance
+        keyed = [c2.get("/sitemap.xml", headers=key).status_code for _ in range(5)]
+        assert 429 not in keyed[:4] and keyed[4] == 429
+    with TestClient(app, client=("10.0.0.3", 1)) as c3:  # the same key from elsewhere: the key is used up
+        r = c3.get("/sitemap.xml", headers={"Authorization": "sdk_abcd_x"})
+        assert r.status_code == 429 and "API 密钥" in r.json()["error"]["message"]
+        ok = c3.get("/sitemap.xml")  # while that IP's anonymous allowance is untouched
+        assert ok.status_code != 429 and ok.headers["x-ratelimit-limit"] == "2"
+    rt2.close()
+
+
+def test_memory_limiter_windows():
+    lim = MemoryLimiter()
+    assert [lim.hit("b", 2, 60, now=0.0).allowed for _ in range(3)] == [True, True, False]
+    assert lim.hit("b", 2, 60, now=60.5).allowed
+    assert lim.hit("other", 2, 60, now=0.0).allowed
+
+
+@pytest.mark.sqlite_only
+def test_redis_limiter_is_shared_between_workers():
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=0.5).ping()
+    except Exception as exc:  # pragma: no cover - the CI machine runs Redis
+        pytest.skip(f"Redis not reachable: {exc}")
+    a, b = RedisLimiter(REDIS), RedisLimiter(REDIS)  # two workers
+    bucket = f"test:{uuid.uuid4().hex}"
+    got = [lim.hit(bucket, 3, 60, now=1000.0) for lim in (a, b, a, b)]
+    assert [d.allowed for d in got] == [True, True, True, False]
+    assert {d.backend for d in got} == {"redis"}
+
+
+@pytest.mark.sqlite_only
+def test_redis_outage_falls_back_to_memory():
+    lim = RedisLimiter("redis://127.0.0.1:1/0")
+    d = lim.hit("x", 1, 60)
+    assert d.allowed and d.backend == "memory-fallback"
+    assert not lim.hit("x", 1, 60).allowed
+
+
+@pytest.mark.sqlite_only
+def test_app_uses_redis_when_configured(settings):
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=0.5).ping()
+    except Exception as exc:  # pragma: no cover
+        pytest.skip(f"Redis not reachable: {exc}")
+    # two app instances (two workers) sharing one Redis count together
+    ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"  # a fresh bucket
+    rt1, c1 = _client(settings, ip, portal_rate_ip_per_min=3, redis_url=REDIS)
+    rt2, c2 = _client(settings, ip, portal_rate_ip_per_min=3, redis_url=REDIS)
+    with c1, c2:
+        codes = [c.get("/sitemap.xml").status_code for c in (c1, c2, c1, c2)]
+    rt1.close()
+    rt2.close()
+    assert 429 not in codes[:3] and codes[3] == 429
