@@ -213,6 +213,16 @@ def refusal(pub: PortalPublication, res: CatalogResource) -> PublishRefused:
         details={"action": A.PUBLISH.name, "resource_id": res.code, "publication": pub.id, "gate": pub.gate})
 
 
+def refusal_of(session: Session, publication_id: int) -> PublishRefused:
+    """The 422 error describing a refused publication (its findings in ``details.gate``)."""
+    pub = session.get(PortalPublication, publication_id)
+    if pub is None:
+        raise NotFound("没有这条发布记录", "No such publication")
+    res = session.get(CatalogResource, pub.resource_id)
+    assert res is not None
+    return refusal(pub, res)
+
+
 def publish(*, session: Session, settings: Settings, actor: Actor, resource: str,
             version: int | None = None) -> PublicationRead:
     """Run the gate on a version and publish it when nothing personal remains unmasked.

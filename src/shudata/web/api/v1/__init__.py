@@ -4,8 +4,21 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from shudata.web.api.v1 import admin, audit, auth, catalog, federation, health, lake, privacy, quality, query, sharing
+from shudata.web.api.v1 import (
+    admin,
+    audit,
+    auth,
+    catalog,
+    federation,
+    health,
+    lake,
+    portal,
+    privacy,
+    quality,
+    query,
+    sharing,
+)
 
 api_router = APIRouter()
-for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation, sharing):
+for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation, sharing, portal):
     api_router.include_router(module.router)
