@@ -64,6 +64,8 @@ def _build_router() -> APIRouter:
         pages_home,
         pages_import,
         pages_lists,
+        pages_portal,
+        pages_portal_dev,
         pages_privacy,
         pages_quality,
     )
@@ -71,7 +73,7 @@ def _build_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     # pages_data (``/catalog/{code}/upload`` …) before pages_catalog's ``/catalog/{code}``.
     for module in (pages_core, pages_home, pages_admin, pages_audit, pages_lists, pages_import, pages_data,
-                   pages_catalog, pages_quality, pages_exchange, pages_privacy):
+                   pages_catalog, pages_quality, pages_exchange, pages_privacy, pages_portal, pages_portal_dev):
         router.include_router(module.router)
     return router
 
