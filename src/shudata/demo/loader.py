@@ -22,6 +22,7 @@ from shudata.catalog.schemas import DemandCreate, DemandLink, ResourceCreate, Re
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
+from shudata.demo import portal as demo_portal
 from shudata.demo import sharing
 from shudata.demo.accounts import DEPARTMENTS, DemoDepartment, DemoUser, demo_users
 from shudata.demo.aging import backdate_for_demo
@@ -233,10 +234,29 @@ def load_demands(rt: Runtime, report: LoadReport, progress: Progress, entries: S
             report.note(f"需求 {demand.title}", ensure_demand(s, demand))
 
 
+def load_portal(rt: Runtime, report: LoadReport, progress: Progress, entries: Sequence[DemoEntry]) -> None:
+    """Publish the open entries through the open-data gate; public data requests."""
+    for entry in demo_portal.open_entries(entries):
+        progress.step(f"开放 {entry.name}")
+        what = f"开放 {entry.code} {entry.name}"
+        try:
+            with rt.transaction() as s:
+                status = demo_portal.ensure_published(s, rt.settings, entry)
+        except ShudataError as exc:
+            report.failed.append((what, exc))
+            continue
+        if status == "refused":
+            report.note(f"{what}（开放闸门拒绝 / refused by the gate）", True)
+        elif status != "no_data":
+            report.note(what, status != "existing")
+    with rt.transaction() as s:
+        report.note("公众数据需求", demo_portal.ensure_requests(s))
+
+
 def total_steps(users: Sequence[DemoUser], entries: Sequence[DemoEntry]) -> int:
     return (len(DEPARTMENTS) + len(users) + len(entries) + sum(1 for e in entries if e.source)
             + len(applicable_demands(entries)) + len(applicable_revisions(entries)) + len(applicable_rules(entries))
-            + int(sharing_applies(entries)))
+            + int(sharing_applies(entries)) + len(demo_portal.open_entries(entries)))
 
 
 def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[DemoUser] | None = None,
@@ -255,4 +275,5 @@ def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[
     load_rules(rt, report, progress, entries)
     load_demands(rt, report, progress, entries)
     load_sharing_requests(rt, report, progress, entries)
+    load_portal(rt, report, progress, entries)
     return report

@@ -244,3 +244,18 @@ def test_a_refused_file_is_reported_and_the_rest_still_loads(rt: Runtime) -> Non
         assert catalog.get_resource(session=s, actor=SYSTEM, key="201002/000099").latest_data_version is None
     again = load_demo(rt, users=admin, entries=[bad, cpi])
     assert len(again.failed) == 1 and again.created == []
+
+
+def test_open_entries_are_published_through_the_gate(demo_rt: Runtime) -> None:
+    from shudata.portal.models import PortalPublication
+    from shudata.portal.search import search_datasets
+
+    with demo_rt.transaction() as s:
+        pubs = s.scalars(select(PortalPublication)).all()
+        result = search_datasets(s, q="GDP")
+        everything = search_datasets(s)
+    assert pubs and all(p.gate.get("rows_scanned", 0) > 0 for p in pubs)
+    assert "分省年度地区生产总值" in [h.resource.name for h in result.hits] or result.total >= 1
+    published = {h.resource.code for h in everything.hits}
+    closed = {"101001/000001"}  # 人口基础信息 is 不予开放
+    assert published and not (published & closed)
