@@ -33,9 +33,9 @@ from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, Stag
 from shudata.lake.ingest.types import ColumnSpec
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import cleanup, write_version
-from shudata.portal.service import republish_new_version
 from shudata.quality import ingest_step as quality_ingest
 from shudata.security.authz import require
+from shudata.sharing import prepare as sharing_prepare
 
 log = logging.getLogger("shudata.jobs.ingest")
 
@@ -96,14 +96,25 @@ def publish(run: IngestRun) -> None:
     run.staging = None  # moved into place
 
 
-def open_data(run: IngestRun) -> None:
-    """A dataset on the open portal: its new version goes through the open-data gate too."""
-    if run.version is not None:
-        republish_new_version(run.session, run.settings, run.actor, run.resource, run.version)
+def prepare_deliveries(run: IngestRun) -> None:
+    """Once the version commits, the masked files of the entry's grants are built in the background."""
+    sharing_prepare.after_version(run.session, run.settings, run.resource.id)
 
 
 STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen, publish, quality_ingest.record,
-                           open_data)
+                           prepare_deliveries)
+
+
+_EXTRA: dict[str, Step] = {}
+
+
+def register_step(name: str, step: Step) -> None:
+    """Run ``step`` after the built-in steps of every ingest (idempotent by ``name``).
+
+    Higher layers hook in here instead of this module importing them: the portal
+    (:func:`shudata.portal.hooks.install`) re-gates a published dataset's new version.
+    """
+    _EXTRA[name] = step
 
 
 def sha256_file(path: Path) -> str:
@@ -150,7 +161,7 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
                     source_name=source_name or Path(path).name, options=options or IngestOptions(),
                     progress=progress, sha256=sha256)
     try:
-        for step in steps or STEPS:
+        for step in steps or (*STEPS, *_EXTRA.values()):
             step(run)
     except ShudataError as exc:
         _tag(exc, resource)

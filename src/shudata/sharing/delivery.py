@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from shudata.query.engines.base import Engine, Limits, ScalarUdf, TableSource
 from shudata.query.service import default_engine
 from shudata.security.crypto.sm3 import sm3_hex
 from shudata.sharing.filters import combine, validate_row_filter
+from shudata.sharing.locks import KeyedLocks
 from shudata.sharing.masking import Masking, masking_for, masking_state
 from shudata.sharing.models import SharingDelivery, SharingGrant
 from shudata.sharing.service import active_grant
@@ -77,7 +80,15 @@ def grant_view(*, session: Session, settings: Settings, actor: Actor, resource_k
     """Check the grant (403 when none, expired or revoked) and build the masked query."""
     resource = find_resource(session, resource_key)
     grant = active_grant(session=session, actor=actor, resource=resource)
-    v = get_version(session, resource.id, version)
+    return view_of(session=session, settings=settings, grant=grant, resource=resource,
+                   version=get_version(session, resource.id, version), extra_filter=extra_filter, source=source)
+
+
+def view_of(*, session: Session, settings: Settings, grant: SharingGrant, resource: CatalogResource,
+            version: LakeVersion, extra_filter: str | None = None, source: str = "granted") -> GrantView:
+    """The masked query of ``grant`` over ``version``, the grant being already checked (by
+    :func:`grant_view` for a caller, by :mod:`shudata.sharing.prepare` for the platform)."""
+    v = version
     table = TableSource(name=source, files=version_files(settings, v))
     key = (grant.id, tuple(grant.fields), grant.row_filter, grant.masking_profile, resource.id, v.version,
            masking_state(session, resource, v, grant.masking_profile), extra_filter, source, str(settings.lake_dir))
@@ -96,6 +107,11 @@ def grant_view(*, session: Session, settings: Settings, actor: Actor, resource_k
 # Compiled views keyed by everything they depend on: the grant's terms, the immutable version,
 # the policy revision and scan report, the caller's filter. A changed input is a new key.
 _VIEWS: dict[tuple[object, ...], tuple[str, tuple[ScalarUdf, ...]]] = {}
+
+
+def forget_views() -> None:
+    """Drop the compiled views (for tests and benchmarks)."""
+    _VIEWS.clear()
 
 
 def _day_start() -> dt.datetime:
@@ -134,19 +150,33 @@ def log_delivery(session: Session, actor: Actor, view: GrantView, *, rows: int, 
                                                "format": fmt, "channel": channel}))
 
 
+def masked_file_path(settings: Settings, view: GrantView) -> Path:
+    """Where the whole masked view is kept: the name hashes everything the view depends on."""
+    state = sm3_hex(json.dumps([view.grant.id, view.version.version, view.sql], ensure_ascii=False).encode())
+    return settings.data_dir / "delivery" / f"g{view.grant.id}" / f"v{view.version.version}-{state[:16]}.parquet"
+
+
 def masked_file(settings: Settings, view: GrantView) -> Path:
     """The whole masked view as one Parquet file, written once per (grant state, version).
 
     Versions never change and the name hashes everything the view depends on (fields,
     filters, masking SQL), so a cached file is always exactly what the grant allows; the
-    grant itself is re-checked on every call before a file is used.
+    grant itself is re-checked on every call before a file is used. The file is usually
+    ready: :mod:`shudata.sharing.prepare` writes it in the background when the grant is
+    made or the entry gets a new version; a call arriving while it is being written waits
+    for that writer instead of writing it a second time.
     """
-    state = sm3_hex(json.dumps([view.grant.id, view.version.version, view.sql], ensure_ascii=False).encode())
-    path = settings.data_dir / "delivery" / f"g{view.grant.id}" / f"v{view.version.version}-{state[:16]}.parquet"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        export_parquet(settings=settings, view=view, dest=path)
+    path = masked_file_path(settings, view)
+    if path.exists():
+        return path
+    with _BUILDING.hold(path):
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            export_parquet(settings=settings, view=view, dest=path)
     return path
+
+
+_BUILDING = KeyedLocks()
 
 
 def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: GrantView, offset: int,
@@ -172,10 +202,14 @@ def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: Gran
 
 def export_parquet(*, settings: Settings, view: GrantView, dest: Path) -> int:
     """Write the whole masked view to ``dest`` (atomic: temp file then rename)."""
-    tmp = dest.with_name(dest.name + ".tmp")
-    rows = view.engine(settings).copy_to_parquet(f"SELECT * FROM ({view.sql}) AS g", view.tables, tmp,
-                                                    Limits(timeout_s=max(settings.query_timeout_s, 600)))
-    tmp.replace(dest)
+    tmp = dest.with_name(f"{dest.name}.{os.getpid()}-{threading.get_ident()}.tmp")  # one per writer
+    try:
+        rows = view.engine(settings).copy_to_parquet(f"SELECT * FROM ({view.sql}) AS g", view.tables, tmp,
+                                                        Limits(timeout_s=max(settings.query_timeout_s, 600)))
+        tmp.replace(dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return rows
 
 

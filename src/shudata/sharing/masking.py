@@ -6,14 +6,22 @@ path can bypass the policy. For a grant with profile ``P`` on resource ``R``:
 - the saved policy named ``<R's code with / as ->-<P>`` (e.g. ``101001-000001-share-conditional``)
   when a steward wrote one, else
 - the profile's defaults (:mod:`shudata.privacy.profiles`) applied to the entity types
-  detected in the version — from its saved scan report, or a sample scan cached per
-  (resource, version), versions being immutable.
+  detected in the version — from its saved scan report, or a sample scan done once per
+  (resource, version), versions being immutable: kept in memory and in a small JSON file
+  next to the delivery files (``delivery/findings/``), so neither a later call nor a
+  restarted server scans the version again. :mod:`shudata.sharing.prepare` does that scan
+  in the background when a grant is made or a granted entry gets a new version.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import os
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 from sqlalchemy import select
@@ -31,6 +39,9 @@ from shudata.privacy.profiles import PROFILES
 from shudata.privacy.service import plan_for
 from shudata.privacy.sources import sample_table
 from shudata.query.engines.base import ScalarUdf, TableSource
+from shudata.sharing.locks import KeyedLocks
+
+log = logging.getLogger("shudata.sharing.masking")
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,34 @@ def _policy(session: Session, resource: CatalogResource, profile: str) -> Policy
 
 
 _FINDINGS: dict[tuple[int, int, str], dict[str, str | None]] = {}
+_SCANNING = KeyedLocks()  # one sample scan per version at a time; a second caller waits for its result
+
+
+def findings_file(settings: Settings, version: LakeVersion) -> Path:
+    """Where the sample scan of ``version`` is kept (named by its storage path, unique per version)."""
+    stem = version.storage_path.strip("/").replace("/", "-").replace("\\", "-")
+    return settings.data_dir / "delivery" / "findings" / f"{stem}.json"
+
+
+def _load_findings(path: Path) -> dict[str, str | None] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, str))
+                                             for k, v in data.items()):
+        return None
+    return data
+
+
+def _save_findings(path: Path, found: Mapping[str, str | None]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(dict(found), ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:  # a cache: the scan is simply done again next time
+        log.warning("could not keep the scan findings in %s", path, exc_info=True)
 
 
 def _findings(session: Session, settings: Settings, resource: CatalogResource, version: LakeVersion,
@@ -67,11 +106,34 @@ def _findings(session: Session, settings: Settings, resource: CatalogResource, v
                          .order_by(PrivacyScanReport.id.desc()).limit(1))
     if row is not None:
         return {c["column"]: c["entity"] for c in row.report["columns"]}
+    return scanned_findings(settings, resource, version, source)
+
+
+def scanned_findings(settings: Settings, resource: CatalogResource, version: LakeVersion,
+                     source: TableSource) -> dict[str, str | None]:
+    """The entity types a sample scan finds in ``version``: scanned once, then kept."""
     key = (resource.id, version.version, str(settings.lake_dir))
-    if key not in _FINDINGS:
-        sample = sample_table(settings, source, 2000)
-        _FINDINGS[key] = {c.column: c.entity for c in scan_table(sample, source=resource.code).columns}
-    return _FINDINGS[key]
+    hit = _FINDINGS.get(key)
+    if hit is not None:
+        return hit
+    with _SCANNING.hold(key):
+        hit = _FINDINGS.get(key)
+        if hit is None:
+            path = findings_file(settings, version)
+            hit = _load_findings(path)
+            if hit is None:
+                sample = sample_table(settings, source, 2000)
+                hit = {c.column: c.entity for c in scan_table(sample, source=resource.code).columns}
+                _save_findings(path, hit)
+            if len(_FINDINGS) >= 1024:
+                _FINDINGS.pop(next(iter(_FINDINGS)))
+            _FINDINGS[key] = hit
+    return hit
+
+
+def forget_findings() -> None:
+    """Drop the in-memory findings (the files stay); for tests and benchmarks."""
+    _FINDINGS.clear()
 
 
 def masking_for(session: Session, settings: Settings, resource: CatalogResource, version: LakeVersion,

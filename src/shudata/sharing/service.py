@@ -76,6 +76,9 @@ def _grant(session: Session, req: SharingRequest, *, settings: Settings, fields:
         quota_rows_per_day=quota_rows, quota_calls_per_day=quota_calls)
     session.add(grant)
     session.flush()
+    from shudata.sharing import prepare  # delivery → service: imported late
+
+    prepare.after_grant(session, settings, grant.id)  # the masked file, built once this commits
     return grant
 
 

@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.core.errors import NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor
-from shudata.lake.reader import layout
+from shudata.lake.reader import Layout, layout
 from shudata.lake.service import latest_version
 from shudata.security.crypto.sm3 import constant_time_equal, hmac_sm3_hex, sm3_hex
 from shudata.sharing.delivery import GrantView, check_quota, grant_view, log_delivery, masked_file
@@ -96,10 +95,11 @@ def view_for(session: Session, settings: Settings, actor: Actor, t: SharedTable,
     return grant_view(session=session, settings=settings, actor=actor, resource_key=t.resource.code, version=version)
 
 
-def materialise(settings: Settings, view: GrantView) -> tuple[Path, int]:
-    """The masked Parquet file of this view (shared with REST delivery) and its row count."""
+def materialise(settings: Settings, view: GrantView) -> tuple[Path, Layout]:
+    """The masked Parquet file of this view (shared with REST delivery, usually prepared in
+    the background when the grant was made) and its cached layout (rows, schema)."""
     path = masked_file(settings, view)
-    return path, layout([path]).total
+    return path, layout([path])
 
 
 def sign_url_token(settings: Settings, payload: dict[str, Any]) -> str:
@@ -124,8 +124,8 @@ def query(session: Session, settings: Settings, actor: Actor, t: SharedTable, *,
     """The NDJSON lines answering a table query (protocol, metaData, one file)."""
     view = view_for(session, settings, actor, t, version)
     check_quota(session, view.grant, 0)
-    path, rows = materialise(settings, view)
-    schema = pq.read_schema(path)
+    path, lay = materialise(settings, view)
+    rows, schema = lay.total, lay.schema
     expires = int((time.time() + URL_TTL_S) * 1000)
     token = sign_url_token(settings, {"g": view.grant.id, "p": path.name, "exp": expires})
     size = path.stat().st_size
@@ -142,8 +142,8 @@ def query(session: Session, settings: Settings, actor: Actor, t: SharedTable, *,
 def metadata(session: Session, settings: Settings, actor: Actor,
              t: SharedTable) -> tuple[int, list[dict[str, Any]]]:
     view = view_for(session, settings, actor, t, None)
-    path, _ = materialise(settings, view)
-    schema = pq.read_schema(path)
+    path, lay = materialise(settings, view)
+    schema = lay.schema
     return view.version.version, [
         protocol.protocol_line(),
         protocol.metadata_line(f"{view.grant.id}-{t.resource.id}", schema, version=view.version.version, num_files=1,

@@ -1,0 +1,171 @@
+"""Masked files prepared ahead of delivery, in the background.
+
+A file delivery of a grant (Delta Sharing, REST pages and downloads) needs the masked
+Parquet file of the grant's view of the version, and building it costs a sample scan of
+the version (the entity types the masking profile acts on, when no scan report is saved)
+and a masked export of the whole version — seconds for a million rows. Both are done
+here, in one background thread, once the transaction that made a grant (:func:`after_grant`)
+or published a version of an entry (:func:`after_version`) has committed, so the first
+consumer call finds the file ready.
+
+Nothing here bypasses the policy: the file is the one :func:`~shudata.sharing.delivery.masked_file`
+builds on demand (the same view, the same name, which hashes the grant, the version and
+the masking SQL), the grant is re-checked on every call, and a call arriving before the
+file is ready waits for the build in progress or builds the file itself. A changed grant
+or policy changes the name, so a file prepared for older terms is never served.
+
+The job only reads the metadata database, in short sessions of its own, and writes under
+``data_dir/delivery``; it records nothing, and a failure costs only speed (logged).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
+
+from shudata.catalog.models import CatalogResource
+from shudata.core.clock import utcnow
+from shudata.core.config import Settings
+from shudata.lake.models import LakeVersion
+from shudata.lake.service import latest_version, version_files
+from shudata.query.engines.base import TableSource
+from shudata.sharing.delivery import forget_views, masked_file, view_of
+from shudata.sharing.masking import forget_findings, masking_state, scanned_findings
+from shudata.sharing.models import SharingGrant
+
+log = logging.getLogger("shudata.sharing.prepare")
+
+_INFO_KEY = "shudata.sharing.prepare"
+_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_pending: set[Future[list[Path]]] = set()
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to prepare: one grant, or every usable grant on one entry."""
+
+    grant_id: int | None = None
+    resource_id: int | None = None
+
+
+def after_grant(session: Session, settings: Settings, grant_id: int) -> None:
+    """Prepare the masked file of ``grant`` once ``session`` commits (nothing on rollback)."""
+    _schedule(session, settings, Target(grant_id=grant_id))
+
+
+def after_version(session: Session, settings: Settings, resource_id: int) -> None:
+    """Prepare the masked files of the usable grants on ``resource_id`` once ``session`` commits."""
+    _schedule(session, settings, Target(resource_id=resource_id))
+
+
+def _schedule(session: Session, settings: Settings, target: Target) -> None:
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):  # a session bound to one connection: nothing to share with a thread
+        return
+    pending: list[Target] | None = session.info.get(_INFO_KEY)
+    if pending is None:
+        pending = session.info[_INFO_KEY] = []
+
+        def on_commit(s: Session) -> None:
+            todo = s.info.pop(_INFO_KEY, None)
+            if todo:
+                submit(bind, settings, todo)
+
+        def on_rollback(s: Session) -> None:
+            s.info.pop(_INFO_KEY, None)
+
+        event.listen(session, "after_commit", on_commit, once=True)
+        event.listen(session, "after_rollback", on_rollback, once=True)
+    if target not in pending:
+        pending.append(target)
+
+
+def submit(engine: Engine, settings: Settings, targets: Iterable[Target]) -> Future[list[Path]]:
+    """Queue a background preparation (one worker thread; jobs run in order)."""
+    global _executor
+    with _lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shudata-prepare")
+        future = _executor.submit(_run, engine, settings, list(targets))
+        _pending.add(future)
+    future.add_done_callback(_done)
+    return future
+
+
+def _done(future: Future[list[Path]]) -> None:
+    with _lock:
+        _pending.discard(future)
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Wait for the queued preparations (tests, benchmarks, the CLI); True when all finished."""
+    with _lock:
+        futures = set(_pending)
+    _, not_done = wait_futures(futures, timeout=timeout)
+    return not not_done
+
+
+def forget_caches() -> None:
+    """Drop what this process keeps in memory about views and scans (files stay); for benchmarks."""
+    forget_views()
+    forget_findings()
+
+
+def _run(engine: Engine, settings: Settings, targets: list[Target]) -> list[Path]:
+    done: list[Path] = []
+    for target in targets:
+        try:
+            done += prepare(engine, settings, target)
+        except Exception:  # a cache: the next call builds the file itself
+            log.warning("could not prepare the masked files of %s", target, exc_info=True)
+    return done
+
+
+def prepare(engine: Engine, settings: Settings, target: Target) -> list[Path]:
+    """Build the masked files of ``target`` now (in the caller's thread); their paths."""
+    if not settings.data_dir.is_dir():
+        return []
+    with Session(engine) as s:  # read what to do, then let go of the database
+        work = _work(s, target)
+    for grant, resource, version in work:  # the one slow read of the version, outside any session
+        with Session(engine) as s:
+            reported = masking_state(s, resource, version, grant.masking_profile)[1]
+        if not reported:  # else the saved scan report is used, no sample scan
+            scanned_findings(settings, resource, version,
+                             TableSource(name="granted", files=version_files(settings, version)))
+    paths = []
+    for grant, resource, version in work:
+        with Session(engine) as s:  # compiling the view reads the policy and the keys
+            view = view_of(session=s, settings=settings, grant=grant, resource=resource, version=version)
+        paths.append(masked_file(settings, view))
+    return paths
+
+
+def _work(session: Session, target: Target) -> list[tuple[SharingGrant, CatalogResource, LakeVersion]]:
+    now = utcnow()
+    stmt = select(SharingGrant).where(SharingGrant.revoked_at.is_(None), SharingGrant.expires_at > now)
+    if target.grant_id is not None:
+        stmt = stmt.where(SharingGrant.id == target.grant_id)
+    elif target.resource_id is not None:
+        stmt = stmt.where(SharingGrant.resource_id == target.resource_id)
+    else:
+        return []
+    out = []
+    for grant in session.scalars(stmt.order_by(SharingGrant.id)):
+        resource = session.get(CatalogResource, grant.resource_id)
+        version = latest_version(session, grant.resource_id)
+        if resource is None or resource.is_deleted or version is None:
+            continue
+        out.append((grant, resource, version))
+    for obj in {id(o): o for row in out for o in row}.values():
+        session.expunge(obj)
+    return out

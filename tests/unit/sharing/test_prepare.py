@@ -1,0 +1,170 @@
+"""Masked files prepared in the background when a grant is made or a granted entry gets a new
+version: delivery finds them ready, they are exactly what the grant allows, and nothing is
+prepared for a rolled-back grant, a revoked one, or terms that changed since."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import select
+
+from shudata.catalog.access import find_resource
+from shudata.core.types import Actor
+from shudata.jobs.ingest import ingest_file
+from shudata.lake.service import latest_version, write_version
+from shudata.sharing import delivery, masking, prepare, service
+from shudata.sharing.models import SharingGrant
+from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate
+
+TODAY = dt.date.today()
+ROWS = pa.table({"统一社会信用代码": ["91510100MA6CB8AG5D", "91510100MA6CB8AG6B", "91510700MA6CB8AG7X"],
+                 "机构名称": ["成都甲公司", "成都乙公司", "绵阳丙公司"],
+                 "法定代表人": ["张三", "李四", "王五"],
+                 "注册资本": ["100", "2000", "50"],
+                 "联系电话": ["13812345678", "13912345678", "13712345678"]})
+CODE = "201001/000002"
+
+
+def _files(settings):
+    return sorted((settings.data_dir / "delivery").glob("g*/*.parquet"))
+
+
+def _request(s, world, rt):
+    return service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
+        resource=CODE, fields=["统一社会信用代码", "法定代表人", "联系电话"], purpose="业务协同",
+        basis="《税收征收管理法》", use_from=TODAY, use_until=TODAY + dt.timedelta(days=30)))
+
+
+def _approve(s, world, rt, request_id):
+    service.decide(session=s, actor=world.steward, settings=rt.settings, request_id=request_id, data=DecisionCreate(
+        decision="approve_partial", reason="仅成都企业", fields=["统一社会信用代码", "法定代表人", "联系电话"],
+        row_filter="统一社会信用代码 LIKE '915101%'"))
+
+
+@pytest.fixture
+def versioned(rt, world):
+    with rt.transaction() as s:
+        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, CODE),
+                      batches_or_table=ROWS, source_name="企业.csv", source_format="csv")
+        req = _request(s, world, rt)
+    return req.id
+
+
+def test_a_grant_prepares_its_masked_file_which_delivery_then_uses(rt, world, versioned, client, token_for,
+                                                                   monkeypatch):
+    with rt.transaction() as s:
+        _approve(s, world, rt, versioned)
+        assert not _files(rt.settings)  # nothing before the commit
+    assert prepare.wait(timeout=60)
+    [path] = _files(rt.settings)
+    table = pq.read_table(path)
+    assert table.column_names == ["统一社会信用代码", "法定代表人", "联系电话"]
+    assert sorted(table.to_pylist(), key=str) == [
+        {"统一社会信用代码": "91510100MA6CB8AG5D", "法定代表人": "张*", "联系电话": "138****5678"},
+        {"统一社会信用代码": "91510100MA6CB8AG6B", "法定代表人": "李*", "联系电话": "139****5678"}]
+    # delivery serves that very file: no second export, no scan (also after the memory is dropped)
+    prepare.forget_caches()
+    monkeypatch.setattr(delivery, "export_parquet", _refuse("export"))
+    monkeypatch.setattr(masking, "scan_table", _refuse("scan"))
+    r = client.get("/api/v1/shared/rows", params={"resource": CODE}, headers=token_for("c_user"))
+    assert r.status_code == 200, r.text
+    assert sorted(r.json()["rows"]) == [["91510100MA6CB8AG5D", "张*", "138****5678"],
+                                        ["91510100MA6CB8AG6B", "李*", "139****5678"]]
+    assert _files(rt.settings) == [path]
+
+
+def _refuse(what):
+    def fail(*args, **kwargs):
+        raise AssertionError(f"unexpected {what}")
+    return fail
+
+
+def test_nothing_is_prepared_for_a_rolled_back_grant(rt, world, versioned):
+    with pytest.raises(RuntimeError), rt.transaction() as s:
+        _approve(s, world, rt, versioned)
+        raise RuntimeError("the decision fails later in the transaction")
+    assert prepare.wait(timeout=60)
+    assert not _files(rt.settings)
+
+
+def test_changed_terms_are_never_served_from_a_file_prepared_for_older_ones(rt, world, versioned, client, token_for):
+    with rt.transaction() as s:
+        _approve(s, world, rt, versioned)
+    assert prepare.wait(timeout=60)
+    [old] = _files(rt.settings)
+    with rt.transaction() as s:
+        s.scalar(select(SharingGrant)).fields = ["统一社会信用代码"]
+    r = client.get("/api/v1/shared/rows", params={"resource": CODE}, headers=token_for("c_user"))
+    assert r.status_code == 200 and r.json()["columns"] == ["统一社会信用代码"]
+    assert len(_files(rt.settings)) == 2 and old in _files(rt.settings)
+
+
+def test_a_new_version_of_a_granted_entry_is_prepared_on_ingest(rt, world, versioned, tmp_path):
+    with rt.transaction() as s:
+        _approve(s, world, rt, versioned)
+    assert prepare.wait(timeout=60)
+    csv = tmp_path / "企业2.csv"
+    csv.write_text("统一社会信用代码,机构名称,法定代表人,注册资本,联系电话\n"
+                   "91510100MA6CB8AG8Y,成都丁公司,赵六,10,13612345678\n", encoding="utf-8")
+    with rt.transaction() as s:
+        ingest_file(session=s, settings=rt.settings, actor=world.steward, resource_code=CODE, path=csv)
+    assert prepare.wait(timeout=60)
+    files = _files(rt.settings)
+    assert [f.name.split("-")[0] for f in files] == ["v1", "v2"]
+    assert pq.read_table(files[1]).to_pylist() == [
+        {"统一社会信用代码": "91510100MA6CB8AG8Y", "法定代表人": "赵*", "联系电话": "136****5678"}]
+
+
+def test_revoked_grants_are_not_prepared(rt, world, versioned):
+    with rt.transaction() as s:
+        _approve(s, world, rt, versioned)
+    assert prepare.wait(timeout=60)
+    with rt.transaction() as s:
+        grant = s.scalar(select(SharingGrant))
+        service.revoke_grant(session=s, actor=world.steward, grant_id=grant.id, data=RevokeCreate(reason="停止协作"))
+        res = find_resource(s, CODE)
+        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=res,
+                      batches_or_table=ROWS, source_name="企业3.csv", source_format="csv")
+        prepare.after_version(s, rt.settings, res.id)
+    assert prepare.wait(timeout=60)
+    assert [f.name.split("-")[0] for f in _files(rt.settings)] == ["v1"]
+
+
+def test_concurrent_callers_share_one_export(rt, world, versioned, monkeypatch):
+    with rt.transaction() as s:
+        _approve(s, world, rt, versioned)
+    assert prepare.wait(timeout=60)
+    for f in _files(rt.settings):
+        f.unlink()
+    with rt.transaction() as s:
+        grant = s.scalar(select(SharingGrant))
+        res = find_resource(s, CODE)
+        view = delivery.view_of(session=s, settings=rt.settings, grant=grant, resource=res,
+                                version=latest_version(s, res.id))
+    calls, real = [], delivery.export_parquet
+    started, gate = threading.Event(), threading.Event()
+
+    def slow_export(**kwargs):
+        calls.append(1)
+        started.set()
+        gate.wait(5)
+        return real(**kwargs)
+
+    monkeypatch.setattr(delivery, "export_parquet", slow_export)
+    paths: list = []
+    threads = [threading.Thread(target=lambda: paths.append(delivery.masked_file(rt.settings, view)))
+               for _ in range(3)]
+    for t in threads:
+        t.start()
+    assert started.wait(5)
+    time.sleep(0.2)  # the other callers reach the lock while the first one exports
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert len(calls) == 1 and len(set(paths)) == 1 and len(paths) == 3
+    assert not list((rt.settings.data_dir / "delivery").glob("g*/*.tmp"))
