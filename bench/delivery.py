@@ -10,7 +10,10 @@ birth date to month). Measured in the same run:
 
 (a) ``delivery.export_ratio_vs_copy``: rows/s of the grant-masked Parquet export (the path
     file delivery and Delta Sharing use) ÷ rows/s of DuckDB copying the same version to
-    Parquet unmasked. Target ≥ 0.8.
+    Parquet unmasked (same engine, threads and COPY options). Target ≥ 0.8. Each side runs
+    three times, alternating (masked, plain, masked, …), and the best run of each counts, so
+    neither side gains from running second or loses to a burst of load on the machine; every
+    run's time is printed.
 (b) ``delivery.api_ratio_vs_unmasked``: rows/s of 1,000-row JSON pages through the grant
     (``/api/v1/shared/rows``) ÷ rows/s of the same pages read unmasked by the provider
     (``/api/v1/resources/{code}/rows``), one client, the same server. Target ≥ 0.8.
@@ -46,7 +49,7 @@ from shudata.query.service import default_engine
 from shudata.security.models import User
 from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate
 from shudata.security.service import actor_for, create_department, create_token, create_user
-from shudata.sharing import delivery
+from shudata.sharing import delivery, prepare
 from shudata.sharing import service as sharing
 from shudata.sharing.schemas import RequestCreate
 from shudata.standards.uscc import complete
@@ -99,20 +102,25 @@ def _resource(session, code):  # type: ignore[no-untyped-def]
     return find_resource(session, code)
 
 
-def export_ratio(rt: Runtime, out: Path) -> tuple[float, int, int]:
+def export_ratio(rt: Runtime, out: Path, runs: int = 3) -> tuple[float, int, int]:
     with rt.transaction() as s:
         user = s.query(User).filter_by(username="consumer").one()
         view = delivery.grant_view(session=s, settings=rt.settings, actor=actor_for(user), resource_key=CODE)
-        masked_cols = sum(1 for c in POLICY["columns"] if f'AS "{c}"' in view.sql and f'"{c}" AS "{c}"' not in view.sql)
-        t0 = time.perf_counter()
-        masked_rows = delivery.export_parquet(settings=rt.settings, view=view, dest=out / "masked.parquet")
-        t_masked = time.perf_counter() - t0
+    masked_cols = sum(1 for c in POLICY["columns"] if f'AS "{c}"' in view.sql and f'"{c}" AS "{c}"' not in view.sql)
     engine = default_engine(rt.settings)
     src = {"t": TableSource("t", view.source.files)}
-    t0 = time.perf_counter()
-    plain_rows = engine.copy_to_parquet("SELECT * FROM t", src, out / "plain.parquet", Limits(timeout_s=3600))
-    t_plain = time.perf_counter() - t0
-    return (masked_rows / t_masked) / (plain_rows / t_plain), masked_rows, masked_cols
+    masked_s: list[float] = []
+    plain_s: list[float] = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        masked_rows = delivery.export_parquet(settings=rt.settings, view=view, dest=out / "masked.parquet")
+        masked_s.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        plain_rows = engine.copy_to_parquet("SELECT * FROM t", src, out / "plain.parquet", Limits(timeout_s=3600))
+        plain_s.append(time.perf_counter() - t0)
+    print(f"masked export runs (s): {', '.join(f'{t:.3f}' for t in masked_s)}; "
+          f"plain copy runs (s): {', '.join(f'{t:.3f}' for t in plain_s)}", file=sys.stderr)
+    return (masked_rows / min(masked_s)) / (plain_rows / min(plain_s)), masked_rows, masked_cols
 
 
 def api_ratio(server: LiveServer, tokens: dict[str, str], rows: int, pages: int) -> float:
@@ -145,6 +153,7 @@ def main() -> None:
         rt = Runtime.build(settings)
         rt.migrate()
         tokens = setup(rt, rows)
+        prepare.wait()  # the grant's masked file, prepared in the background: not while we measure
         ratio, masked_rows, ncols = export_ratio(rt, Path(tmp))
         print(f"masked export: {masked_rows:,} of {rows:,} rows, {ncols} masked columns", file=sys.stderr)
         from shudata.web.app import create_app
