@@ -15,6 +15,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
+from shudata.portal.hooks import install as install_portal_hooks
 from shudata.sharing.providers import install as install_access_providers
 
 console = Console()
@@ -30,6 +31,7 @@ def runtime() -> Runtime:
     rt = Runtime.build(Settings())
     rt.migrate()
     install_access_providers(rt.settings)
+    install_portal_hooks()
     return rt
 
 

@@ -14,11 +14,11 @@ from shudata import __version__
 from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
+from shudata.portal.hooks import install as install_portal_hooks
 from shudata.portal.ratelimit import build as build_limiter
 from shudata.sharing.providers import install as install_access_providers
 from shudata.web import errors
 from shudata.web.api.v1 import api_router
-from shudata.web.ckan import router as ckan_router
 from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, CSRFMiddleware
 from shudata.web.ratelimit import RateLimitMiddleware
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         with rt.transaction() as session:  # leftovers of a crash: staging dirs, unreferenced versions
             lake_cleanup(session=session, settings=rt.settings, grace_s=600)
     install_access_providers(rt.settings)
+    install_portal_hooks()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +71,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(delta_sharing_router)
-    app.include_router(ckan_router)
     app.include_router(ui_router)
     return app
