@@ -35,6 +35,7 @@ from shudata.lake.models import LakeVersion
 from shudata.lake.service import cleanup, write_version
 from shudata.quality import ingest_step as quality_ingest
 from shudata.security.authz import require
+from shudata.sharing import prepare as sharing_prepare
 
 log = logging.getLogger("shudata.jobs.ingest")
 
@@ -95,7 +96,13 @@ def publish(run: IngestRun) -> None:
     run.staging = None  # moved into place
 
 
-STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen, publish, quality_ingest.record)
+def prepare_deliveries(run: IngestRun) -> None:
+    """Once the version commits, the masked files of the entry's grants are built in the background."""
+    sharing_prepare.after_version(run.session, run.settings, run.resource.id)
+
+
+STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen, publish, quality_ingest.record,
+                           prepare_deliveries)
 
 
 _EXTRA: dict[str, Step] = {}
