@@ -20,6 +20,7 @@ from shudata.sharing.providers import install as install_access_providers
 from shudata.web import errors
 from shudata.web.api.v1 import api_router
 from shudata.web.ckan import router as ckan_router
+from shudata.web.dcat import router as dcat_router
 from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, CSRFMiddleware
 from shudata.web.ratelimit import RateLimitMiddleware
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(delta_sharing_router)
+    app.include_router(dcat_router)  # before the UI: /portal/datasets/{name}.ttl
     app.include_router(ckan_router)
     app.include_router(ui_router)
     return app
