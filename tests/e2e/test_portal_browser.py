@@ -217,3 +217,15 @@ def test_register_create_key_apply_then_approved_download(page, portal_site, por
     response = page.request.get(f"{portal_site.url}/portal/datasets/{COND}/download.csv",
                                 headers={"Authorization": key})
     assert response.status == 200 and "企业名称" in response.body().decode("utf-8-sig")
+
+
+def test_statistics_charts_and_english_switch(page, portal_site):
+    page.goto(f"{portal_site.url}/portal/stats")
+    for chart in ("#chart-daily", "#chart-datasets", "#chart-departments"):
+        expect(page.locator(f"{chart} canvas")).to_have_count(1)
+    expect(page.locator("#chart-datasets")).to_have_attribute("data-points", "2")
+    expect(page.locator("#stats-datasets")).to_contain_text("四川省各市常住人口")
+    page.locator("#lang-switch").click()
+    expect(page.locator("h1")).to_have_text("Usage statistics")
+    page.goto(f"{portal_site.url}/portal")
+    expect(page.get_by_role("link", name=re.compile("Datasets"))).to_be_visible()

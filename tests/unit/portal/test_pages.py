@@ -314,3 +314,17 @@ def test_withdrawn_version_shown_without_download(rt, settings, app, client, wor
     assert "已撤回" in history and "download.csv?version=2" not in history
     assert "download.csv?version=1" in history
     assert client.get(f"/portal/datasets/{OPEN}/download.csv?version=2").status_code == 404
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("url", ["/portal", "/portal/datasets", f"/portal/datasets/{OPEN}", f"/portal/datasets/{COND}",
+                                 "/portal/developer", "/portal/requests", "/portal/stats"])
+def test_every_portal_page_in_chinese_and_english(client, world, url):
+    zh = client.get(url)
+    assert zh.status_code == 200 and '<html lang="zh-CN">' in zh.text and "公共数据开放平台" in zh.text
+    en = client.get(url, params={"lang": "en"})
+    assert en.status_code == 200 and '<html lang="en">' in en.text and "Open-data portal" in en.text
+    assert "公共数据开放平台" not in en.text
+    client.cookies.set("lang", "en")
+    assert '<html lang="en">' in client.get(url).text
+    client.cookies.clear()
