@@ -1,8 +1,12 @@
 """Run a compiled policy through the query engine and write the result atomically.
 
-Preflight checks run first (nothing is written if a value cannot be masked); the engine
-then copies ``SELECT <rewrites> FROM t`` to a temporary Parquet file next to the target,
-which is renamed into place only when complete.
+The engine copies ``SELECT <rewrites> FROM t`` to a temporary Parquet file next to the
+target, which is renamed into place only when complete. A policy's preflight checks (e.g.
+values outside a hierarchy) guard that same statement: ``WHERE NOT EXISTS (SELECT 1 FROM t
+WHERE <any check fails>)``, so one connection and one pass do both, and the statement
+yields no row at all when a value cannot be masked. Only then (no row written) does
+:func:`preflight` run to find examples for the error; the temporary file is removed and
+nothing is written.
 """
 
 from __future__ import annotations
@@ -40,15 +44,38 @@ def _engine(engine: DuckDBEngine | None, plan: CompiledPolicy) -> DuckDBEngine:
 
 def preflight(engine: DuckDBEngine, plan: CompiledPolicy, tables: Mapping[str, TableSource]) -> None:
     """Refuse with examples when a value cannot be masked (e.g. outside a hierarchy)."""
-    for check in plan.checks:
-        col = exp.column(check.column, quoted=True)
-        q = exp.select(exp.cast(col, "VARCHAR")).distinct().from_(TABLE).where(check.condition.copy()).limit(5)
-        bad = engine.query(q.sql("duckdb"), tables).column(0).to_pylist()
-        if bad:
-            shown = "、".join(str(b) for b in bad)
-            raise InvalidInput(f"{check.zh}，例如：{shown}；未写出任何数据",
-                               f"{check.en}, e.g. {shown}; nothing was written",
-                               code="mask_preflight_failed", details={"column": check.column, "examples": bad})
+    if not plan.checks:
+        return
+    with engine.session(tables) as session:
+        for check in plan.checks:
+            col = exp.column(check.column, quoted=True)
+            q = exp.select(exp.cast(col, "VARCHAR")).distinct().from_(TABLE).where(check.condition.copy()).limit(5)
+            bad = session.query(q.sql("duckdb")).column(0).to_pylist()
+            if bad:
+                shown = "、".join(str(b) for b in bad)
+                raise InvalidInput(f"{check.zh}，例如：{shown}；未写出任何数据",
+                                   f"{check.en}, e.g. {shown}; nothing was written",
+                                   code="mask_preflight_failed", details={"column": check.column, "examples": bad})
+
+
+def guarded_sql(plan: CompiledPolicy, table: str = TABLE) -> str:
+    """The masking statement, returning no row if any preflight check finds an offending value.
+
+    >>> import pyarrow as pa
+    >>> from shudata.privacy.compile import compile_plan
+    >>> from shudata.privacy.policy import Policy
+    >>> pol = Policy.parse({"name": "p", "columns": {"r": {"op": "region_generalize", "level": "province"}}})
+    >>> sql = guarded_sql(compile_plan(pol, pa.schema([("r", pa.string())])))
+    >>> print(sql.split(" WHERE ")[0]); print(sql.split(" WHERE ")[1])
+    SELECT SUBSTRING("r", 1, 2) || '0000' AS "r" FROM t
+    NOT EXISTS(SELECT 1 FROM t
+    """
+    select = plan.select(table)
+    if plan.checks:
+        bad = exp.or_(*(c.condition.copy() for c in plan.checks))
+        probe = exp.select("1").from_(exp.to_table(table, quoted=True)).where(bad)
+        select = select.where(exp.not_(exp.Exists(this=probe)))
+    return select.sql("duckdb")
 
 
 def mask_source(source: TableSource, plan: CompiledPolicy, dest: Path, *, engine: DuckDBEngine | None = None,
@@ -60,13 +87,14 @@ def mask_source(source: TableSource, plan: CompiledPolicy, dest: Path, *, engine
     """
     eng = _engine(engine, plan)
     tables = {TABLE: source}
-    preflight(eng, plan, tables)
     dest = Path(dest).resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
     sql = plan.sql(TABLE)
     try:
-        rows = eng.copy_to_parquet(sql, tables, tmp, limits)
+        rows = eng.copy_to_parquet(guarded_sql(plan), tables, tmp, limits)
+        if rows == 0:
+            preflight(eng, plan, tables)  # no row: an empty table, or a value that cannot be masked
         if check is not None:
             check(tmp)
         os.replace(tmp, dest)
@@ -87,5 +115,7 @@ def mask_table(table: pa.Table, plan: CompiledPolicy, *, engine: DuckDBEngine | 
     eng = _engine(engine, plan)
     with tempfile.TemporaryDirectory(prefix="shudata-mask-") as tmp:
         src = TableSource(TABLE, [write_temp_parquet(table, Path(tmp))])
-        preflight(eng, plan, {TABLE: src})
-        return eng.query(plan.sql(TABLE), {TABLE: src})
+        out = eng.query(guarded_sql(plan), {TABLE: src})
+        if out.num_rows == 0:
+            preflight(eng, plan, {TABLE: src})
+        return out

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from shudata.core.errors import InvalidInput, NotFound
 from shudata.privacy.compile import compile_plan
-from shudata.privacy.mask import mask_table
+from shudata.privacy.mask import mask_source, mask_table
 from shudata.privacy.operators.base import Technique
 from shudata.privacy.policy import Policy, operators, validate_policy
 from shudata.privacy.synthdata import citizens
+from shudata.query.engines.base import TableSource
 from shudata.standards.cn_id import is_valid_resident_id, parse_resident_id
 from shudata.standards.regions import is_known_county_code
 
@@ -28,6 +32,11 @@ def run(columns: dict[str, dict[str, object]], table: pa.Table, keys: dict[str, 
     (1, 0, "张三", "张*"),  # name keeps the surname
     (0, 4, "6222020200112233446", "***************3446"),  # keep tail only, from the end
     (3, 4, "1234567", "*******"),  # not longer than head+tail: all masked
+    (3, 4, "12345678", "123*5678"),  # one character longer: one masked
+    (1, 0, "王", "*"),  # a one-character name is masked completely
+    (6, 0, "四川省成都市锦江区红星路", "四川省成都市******"),  # characters, not bytes
+    (2, 2, "欧阳娜娜", "****"),
+    (1, 1, "", ""),
 ])
 def test_partial_mask_keeps_head_and_tail(head: int, tail: int, value: str, expected: str) -> None:
     out = run({"v": {"op": "partial_mask", "keep_head": head, "keep_tail": tail}}, pa.table({"v": [value]}))
@@ -92,6 +101,42 @@ def test_a_hierarchy_that_does_not_cover_a_value_writes_nothing() -> None:
 def test_region_generalisation_refuses_values_that_are_not_codes() -> None:
     with pytest.raises(InvalidInput, match="6 位"):
         run({"r": {"op": "region_generalize"}}, pa.table({"r": ["510104", "成都"]}))
+
+
+@pytest.mark.parametrize("bad", ["51a104", "5101041", "51010", "５１０１０４", " 510104", "510104\n", "", "-51010"])
+def test_region_preflight_refuses_exactly_what_is_not_six_ascii_digits(bad: str) -> None:
+    with pytest.raises(InvalidInput, match="6 位") as err:
+        run({"r": {"op": "region_generalize"}}, pa.table({"r": ["510104", None, bad]}))
+    assert err.value.details["examples"] == [bad]
+
+
+def test_region_codes_as_integers_pass_the_preflight() -> None:
+    out = run({"r": {"op": "region_generalize", "level": "province"}}, pa.table({"r": pa.array([510104, None])}))
+    assert out.column("r").to_pylist() == ["510000", None]
+
+
+def test_mask_source_refuses_with_examples_and_leaves_no_file(tmp_path: Path) -> None:
+    src = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"r": ["510104"] * 1000 + ["成都", "绵阳"], "e": ["本科"] * 1002}), src)
+    policy = Policy.parse({"name": "t", "columns": {"r": {"op": "region_generalize"},
+                                                   "e": {"op": "hierarchy", "mapping": {"本科": "高等教育"}}}})
+    plan = compile_plan(policy, pq.read_schema(src))
+    dest = tmp_path / "out" / "masked.parquet"
+    with pytest.raises(InvalidInput, match="6 位") as err:
+        mask_source(TableSource("t", [src]), plan, dest)
+    assert sorted(err.value.details["examples"]) == ["成都", "绵阳"]
+    assert list(dest.parent.iterdir()) == []  # neither the target nor a temporary file
+
+
+def test_mask_source_writes_an_empty_table_and_every_row_otherwise(tmp_path: Path) -> None:
+    policy = Policy.parse({"name": "t", "columns": {"r": {"op": "region_generalize"}}})
+    for rows in (0, 3):
+        src = tmp_path / f"in{rows}.parquet"
+        pq.write_table(pa.table({"r": pa.array(["510104", "510703", None][:rows], pa.string())}), src)
+        dest = tmp_path / f"out{rows}.parquet"
+        run_ = mask_source(TableSource("t", [src]), compile_plan(policy, pq.read_schema(src)), dest)
+        assert run_.rows == rows
+        assert pq.read_table(dest).column("r").to_pylist() == ["510100", "510700", None][:rows]
 
 
 def test_non_utf8_hierarchy_file_is_refused(tmp_path: object) -> None:

