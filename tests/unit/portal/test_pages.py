@@ -140,6 +140,9 @@ def test_dataset_page_by_name_and_by_chinese_title(client, world):
     assert chart["numeric"] == ["年份", "常住人口万人"] and chart["category"] == ["地区", "备注"]
     assert len(chart["rows"]) == 10
     assert "开放数据使用许可" in html
+    assert f'href="/portal/datasets/{OPEN}.ttl" id="dcat-ttl"' in html
+    dcat = client.get(f"/portal/datasets/{OPEN}.ttl")
+    assert dcat.status_code == 200 and "dcat:Dataset" in dcat.text
     by_title = client.get("/portal/datasets/" + quote("四川省各市常住人口"))
     assert by_title.status_code == 200 and 'id="dataset-name">301001-000001<' in by_title.text
     assert "Open-data licence" in client.get(f"/portal/datasets/{OPEN}?lang=en").text
