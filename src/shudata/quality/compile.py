@@ -69,6 +69,7 @@ def source_select(table: str, helpers: Sequence[tuple[str, str]]) -> str:
     does gets its own projection layer; independent helpers share one."""
     sql = f"SELECT * FROM {qi(table)}"
     layer: list[str] = []
+    helpers = list(dict.fromkeys(helpers))  # rules on one column share helpers (same alias, same SQL)
     for alias, expr in helpers:
         if any(a in expr for a, _e in helpers if a != alias):
             if layer:

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,10 +54,13 @@ class Join:
     column: str
     left: str  # SQL (duckdb) over the row
     value: str | None = None
+    key_type: str = "VARCHAR"  # INTEGER joins hash and compare faster than short strings
 
     def sql(self) -> str:
         if self.value is None:
-            sub = f"SELECT DISTINCT CAST({qi(self.column)} AS VARCHAR) AS __k FROM {qi(self.table)}"
+            key = f"CAST({qi(self.column)} AS VARCHAR)" if self.key_type == "VARCHAR" else \
+                f"TRY_CAST({qi(self.column)} AS {self.key_type})"
+            sub = f"SELECT DISTINCT {key} AS __k FROM {qi(self.table)}"
         else:
             sub = f"SELECT {qi(self.column)} AS __k, {qi(self.value)} AS __v FROM {qi(self.table)}"
         return f" LEFT JOIN ({sub}) AS {self.alias} ON {self.left} = {self.alias}.__k"
@@ -93,19 +97,20 @@ def text(col: str, ctx: Ctx) -> str:
     return qi(col) if t in STRING_TYPES else f"CAST({qi(col)} AS VARCHAR)"
 
 
-WHITESPACE_START = "(' ', CHR(9), CHR(10), CHR(13), CHR(12288))"
-
-
 def is_missing(v: str, ctx: Ctx) -> str:
-    """NULL, blank or a placeholder. Cheap first tests (length, first character) keep the TRIM
-    off most rows: conjunctions are evaluated on the rows that still qualify. A non-text
-    column (``CAST(… AS VARCHAR)``) can only be NULL."""
+    """NULL, blank or a placeholder. Cheap first tests (length; the first bytes compared as a
+    string, no SUBSTRING) keep the TRIM off most rows: conjunctions are evaluated on the rows
+    that still qualify. A long value counts as blank when it starts with a space, tab, CR, LF
+    or U+3000 and trims to ''; TRIM keeps tab, CR, LF and the other control characters, so
+    "starts with a byte below '!' or with U+3000 (which sorts in ['\u3000', '\u3001'))" is
+    the same test. A non-text column (``CAST(… AS VARCHAR)``) can only be NULL and is tested
+    without the cast."""
     if v.startswith("CAST(") and v.endswith(" AS VARCHAR)"):
-        return f"({v} IS NULL)"
+        return f"({v[len('CAST('):-len(' AS VARCHAR)')]} IS NULL)"
     marks = ", ".join(ql(p) for p in ("", *ctx.placeholders))
     short = max((len(p) for p in ctx.placeholders), default=0) + 4
     return (f"({v} IS NULL OR (LENGTH({v}) <= {short} AND TRIM({v}) IN ({marks})) "
-            f"OR (SUBSTRING({v}, 1, 1) IN {WHITESPACE_START} AND TRIM({v}) = ''))")
+            f"OR (({v} < '!' OR ({v} >= '\u3000' AND {v} < '\u3001')) AND TRIM({v}) = ''))")
 
 
 def fails_when_invalid(v: str, valid: str, ctx: Ctx) -> str:
@@ -125,14 +130,11 @@ def id_check_char(digits17: str) -> str:
     return f"SUBSTRING('10X98765432', (({terms}) % 11) + 1, 1)"
 
 
-def id_checksum_ok(v: str, digits17: str) -> str:
-    return f"{id_check_char(digits17)} = UPPER(SUBSTRING({v}, 18, 1))"
-
-
-def weighted_mod_terms(chunk: str, weights: tuple[int, ...], modulus: int) -> str:
+def weighted_mod_terms(chunk: str, weights: tuple[int, ...], modulus: int, div: str = "/") -> str:
     """Σ digit·weight (mod ``modulus``) over the decimal digits of a DOUBLE ``chunk`` (most
     significant first), without extracting digits: digit_j = f_j − 10·f_{j+1} with
-    f_j = floor(chunk / 10^j), so the sum telescopes to Σ f_j·(w_j − 10·w_{j−1}).
+    f_j = floor(chunk / 10^j), so the sum telescopes to Σ f_j·(w_j − 10·w_{j−1}). With
+    ``div="//"`` the chunk is an integer and integer division is used.
 
     >>> weighted_mod_terms("a", (1, 2), 11)  # 1·d1 + 2·d0 = 2·a + (1 − 20)·floor(a/10) ≡ 2·a + 3·floor(a/10)
     '(a) * 2 + FLOOR(a / 10) * 3'
@@ -141,20 +143,10 @@ def weighted_mod_terms(chunk: str, weights: tuple[int, ...], modulus: int) -> st
     terms = []
     for j, w in enumerate(ws):
         c = (w - 10 * (ws[j - 1] if j else 0)) % modulus
-        f = f"({chunk})" if j == 0 else f"FLOOR({chunk} / {10 ** j})"
+        f = f"({chunk})" if j == 0 else (f"FLOOR({chunk} / {10 ** j})" if div == "/" else f"({chunk} // {10 ** j})")
         if c:
             terms.append(f"{f} * {c}")
     return " + ".join(terms)
-
-
-def id_weighted_sum(hi: str, lo: str) -> str:
-    """Σ digit·weight (≡ mod 11) of the first 9 and the next 8 digits held as DOUBLEs."""
-    return f"{weighted_mod_terms(hi, ID_WEIGHTS[:9], 11)} + {weighted_mod_terms(lo, ID_WEIGHTS[9:], 11)}"
-
-
-def id_check_char_fast(s: str) -> str:
-    """Check character from a weighted sum (a DOUBLE helper column)."""
-    return f"SUBSTRING('10X98765432', CAST({s} - 11 * FLOOR({s} / 11) AS INTEGER) + 1, 1)"
 
 
 def id_birth_ok(v: str, as_of: dt.date, legacy: bool = False) -> str:
@@ -179,17 +171,25 @@ USCC_CHUNKS = ((1, 2, "p1"), (9, 3, "p9"), (12, 3, "p12"), (15, 3, "p15"))  # (s
 def b_uscc(r: R.Uscc, i: int, ctx: Ctx) -> RowCheck:
     """GB 32100 with table lookups: the weighted values of characters 1–2, 9–11, 12–14 and 15–17
     come from a small precomputed table joined on those substrings (one hash probe per chunk
-    instead of one string search per character); characters 3–8 are digits (integer sum)."""
+    instead of one string search per character); characters 3–8 are digits (integer sum).
+
+    Everything that needs only the row (missing, pattern, the digits' sum and the check
+    character's value) is computed in helper columns before the joins, so after them only
+    integers are added: the code is valid when Σ value·weight + check value ≡ 0 (mod 31)."""
     v = text(r.column, ctx)
     joins = tuple(Join(f"__j{i}_{n}", USCC_TABLE, "k", f"SUBSTRING({v}, {start}, {length})", value)
                   for n, (start, length, value) in enumerate(USCC_CHUNKS))
-    region = f"__h{i}_r"  # characters 3–8 (digits by the pattern) as one number
-    digits = weighted_mod_terms(region, USCC_WEIGHTS[2:8], 31)
-    total = " + ".join(f"{j.alias}.__v" for j in joins) + f" + CAST({digits} AS BIGINT)"
-    valid = (f"{regex(v, F.USCC_RE)} AND SUBSTRING({v}, 1, 1) IN ('1','2','3','4','5','6','7','8','9','A','N','Y') "
-             f"AND SUBSTRING('{USCC_ALPHABET}', ((31 - ({total}) % 31) % 31) + 1, 1) = SUBSTRING({v}, 18, 1)")
-    helpers = ((region, f"TRY_CAST(SUBSTRING({v}, 3, 6) AS DOUBLE)"),)
-    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), helpers, joins)
+    region, missing, shape, local = f"__h{i}_r", f"__h{i}_m", f"__h{i}_ok", f"__h{i}_s"
+    digits = weighted_mod_terms(region, USCC_WEIGHTS[2:8], 31, "//")
+    check = f"(STRPOS('{USCC_ALPHABET}', SUBSTRING({v}, 18, 1)) - 1)"
+    helpers = ((missing, is_missing(v, ctx)),
+               (shape, f"COALESCE({regex(v, F.USCC_RE)} AND SUBSTRING({v}, 1, 1) IN "
+                       f"('1','2','3','4','5','6','7','8','9','A','N','Y'), FALSE)"),
+               (region, f"CASE WHEN {shape} THEN CAST(SUBSTRING({v}, 3, 6) AS BIGINT) END"),
+               (local, f"{digits} + {check}"))
+    total = " + ".join(f"{j.alias}.__v" for j in joins) + f" + {local}"
+    fails = parse(f"NOT {missing} AND NOT COALESCE({shape} AND ({total}) % 31 = 0, FALSE)")
+    return RowCheck(r.key, fails, _sample(v), helpers, joins)
 
 
 def uscc_chunk_values() -> dict[str, list[int | None]]:
@@ -266,25 +266,71 @@ def b_required(r: R.Required, i: int, ctx: Ctx) -> RowCheck:
     return RowCheck(r.key, parse(cond), _multi_sample(r.columns, ctx))
 
 
+def id_helpers(v: str) -> tuple[tuple[str, str], ...]:
+    """Helper columns of an 18-character ID, shared by every rule on the same column:
+
+    - ``n``: the whole value as a BIGINT when it may be 18 plain digits;
+    - ``d``: the first 17 digits as a BIGINT (``>= 10^16`` exactly when they are 17 digits);
+    - ``c``: the value of the 18th character (0–9, 10 for X/x) when ``d`` holds;
+    - ``hi``, ``lo``: the first 8 and the last 9 of those digits as DOUBLEs, ``ymd`` the
+      birth date as an integer YYYYMMDD (when ``d`` holds).
+
+    TRY_CAST to BIGINT also reads signs, spaces, ``_``, ``.``, exponents and ``0x``/``0b``
+    prefixes; with 18 (17) characters a value ``>= 10^17`` (``>= 10^16``) is plain digits once
+    the first character is ``>= '1'`` (no sign, space or ``0x`` prefix) and there is no ``e``/``E``.
+    """
+    n, d, c = id_alias(v, "n"), id_alias(v, "d"), id_alias(v, "c")
+    hi, lo, ymd = id_alias(v, "hi"), id_alias(v, "lo"), id_alias(v, "ymd")
+    guard = f"LENGTH({v}) = 18 AND {v} >= '1' AND STRPOS({v}, 'e') = 0 AND STRPOS({v}, 'E') = 0"
+    ok = f"{d} >= 10000000000000000"
+    return ((n, f"CASE WHEN {guard} THEN TRY_CAST({v} AS BIGINT) END"),
+            (d, f"CASE WHEN {n} >= 100000000000000000 THEN {n} // 10 "
+                f"WHEN {guard} AND RIGHT({v}, 1) IN ('X', 'x') THEN TRY_CAST(LEFT({v}, 17) AS BIGINT) END"),
+            (c, f"CASE WHEN {n} >= 100000000000000000 THEN {n} % 10 ELSE 10 END"),
+            (hi, f"CASE WHEN {ok} THEN CAST({d} // 1000000000 AS DOUBLE) END"),
+            (lo, f"CASE WHEN {ok} THEN CAST({d} % 1000000000 AS DOUBLE) END"),
+            (ymd, f"CASE WHEN {ok} THEN CAST(({d} // 1000) % 100000000 AS INTEGER) END"))
+
+
+def id_alias(v: str, part: str) -> str:
+    """A helper name per ID column (the same for every rule on that column)."""
+    return f"__id_{hashlib.sha1(v.encode()).hexdigest()[:10]}_{part}"
+
+
+def id_checksum_terms(v: str) -> str:
+    """Σ digit·weight (≡ mod 11) of the 17 digits, from the helper columns ``hi`` (first 8
+    digits) and ``lo`` (last 9) held as DOUBLEs: the telescoped sums of
+    :func:`weighted_mod_terms` (FLOOR of a DOUBLE quotient is exact below 2^53, and DOUBLE
+    division is much cheaper than 64-bit integer division)."""
+    hi, lo = id_alias(v, "hi"), id_alias(v, "lo")
+    return f"{weighted_mod_terms(hi, ID_WEIGHTS[:8], 11)} + {weighted_mod_terms(lo, ID_WEIGHTS[8:], 11)}"
+
+
 def b_cn_id(r: R.CnId, i: int, ctx: Ctx) -> RowCheck:
+    """18 digits (the last may be X): date and check digit by integer arithmetic on the shared
+    helpers, computed before the region join (after it only booleans are combined); the check
+    holds when Σ digit·weight + check value ≡ 1 (mod 11)."""
     v = text(r.column, ctx)
-    d17 = f"__h{i}_d"
+    d, c, ymd = id_alias(v, "d"), id_alias(v, "c"), id_alias(v, "ymd")
+    missing, ok18, ok15, total = f"__h{i}_m", f"__h{i}_ok", f"__h{i}_ok15", f"__h{i}_sum"
+    helpers = [*id_helpers(v), (missing, is_missing(v, ctx)),
+               (total, f"{id_checksum_terms(v)} + {c}"),
+               (ok18, f"COALESCE({d} >= 10000000000000000 AND {ymd_ok(ymd, ctx.as_of)} "
+                      f"AND {total} - 11 * FLOOR({total} / 11) = 1, FALSE)")]
     joins: tuple[Join, ...] = ()
     region18 = region15 = "TRUE"
     if r.check_region:
-        joins = (Join(f"__j{i}", REGIONS_TABLE, "code", f"SUBSTRING({v}, 1, 6)"),)
-        region18 = region15 = f"__j{i}.__k IS NOT NULL"
-    # 18 characters whose first 17 cast to a BIGINT >= 10^16 are 17 digits (no sign, space or dot fits);
-    # the 18th is compared with the computed check character, so no regular expression is needed.
-    hi, lo, ymd, wsum = f"__h{i}_hi", f"__h{i}_lo", f"__h{i}_ymd", f"__h{i}_sum"
-    valid = (f"(LENGTH({v}) = 18 AND {d17} >= 10000000000000000 AND {ymd_ok(ymd, ctx.as_of)} "
-             f"AND {id_check_char_fast(wsum)} = UPPER(SUBSTRING({v}, 18, 1)) AND {region18})")
+        joins = (Join(f"__j{i}", REGIONS_TABLE, "code", f"CAST({d} // 100000000000 AS INTEGER)", key_type="INTEGER"),)
+        region18 = f"__j{i}.__k IS NOT NULL"
+        joins += (Join(f"__j{i}_15", REGIONS_TABLE, "code", f"SUBSTRING({v}, 1, 6)"),) if r.allow_15 else ()
+        region15 = f"__j{i}_15.__k IS NOT NULL"
+    valid = f"({ok18} AND {region18})"
     if r.allow_15:
-        valid += f" OR ({regex(v, F.RESIDENT_ID15_RE)} AND {id_birth_ok(v, ctx.as_of, legacy=True)} AND {region15})"
-    helpers = ((d17, f"TRY_CAST(SUBSTRING({v}, 1, 17) AS BIGINT)"),
-               (hi, f"CAST({d17} // 100000000 AS DOUBLE)"), (lo, f"CAST({d17} % 100000000 AS DOUBLE)"),
-               (ymd, f"(({d17} // 1000) % 100000000)"), (wsum, id_weighted_sum(hi, lo)))
-    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), helpers, joins)
+        helpers.append((ok15, f"COALESCE({regex(v, F.RESIDENT_ID15_RE)} AND {id_birth_ok(v, ctx.as_of, legacy=True)}, "
+                              "FALSE)"))
+        valid += f" OR ({ok15} AND {region15})"
+    fails = parse(f"NOT {missing} AND NOT COALESCE({valid}, FALSE)")
+    return RowCheck(r.key, fails, _sample(v), tuple(helpers), joins)
 
 
 def b_simple(valid: Callable[[str], str]) -> Builder:
@@ -423,13 +469,18 @@ FEMALE = ("女", "F", "f", "female", "Female", "2", "0")
 
 
 def b_id_sex(r: R.IdSex, i: int, ctx: Ctx) -> RowCheck:
+    """The 17th digit's parity against the sex column; the parity comes from the shared ID
+    helper when the first 17 characters are digits, from the character itself otherwise."""
     idv, s = text(r.id_column, ctx), text(r.sex_column, ctx)
-    odd = f"TRY_CAST(SUBSTRING({idv}, 17, 1) AS INTEGER) % 2 = 1"
+    d = id_alias(idv, "d")
+    digit = f"CASE WHEN {d} >= 10000000000000000 THEN {d} % 2 ELSE TRY_CAST(SUBSTRING({idv}, 17, 1) AS INTEGER) % 2 END"
     sex = (f"CASE WHEN TRIM({s}) IN ({', '.join(ql(x) for x in MALE)}) THEN TRUE "
            f"WHEN TRIM({s}) IN ({', '.join(ql(x) for x in FEMALE)}) THEN FALSE END")
-    looks_like_id = f"LENGTH({idv}) = 18 AND TRY_CAST(SUBSTRING({idv}, 17, 1) AS INTEGER) IS NOT NULL"
-    cond = f"{both_present(idv, s, ctx)} AND {looks_like_id} AND COALESCE(({sex}) <> ({odd}), TRUE)"
-    return RowCheck(r.key, parse(cond), _multi_sample([r.id_column, r.sex_column], ctx))
+    parity = f"__h{i}_p"
+    looks_like_id = f"LENGTH({idv}) = 18 AND {parity} IS NOT NULL"
+    cond = f"{both_present(idv, s, ctx)} AND {looks_like_id} AND COALESCE(({sex}) <> ({parity} = 1), TRUE)"
+    return RowCheck(r.key, parse(cond), _multi_sample([r.id_column, r.sex_column], ctx),
+                    (*id_helpers(idv), (parity, digit)))
 
 
 def b_id_region(r: R.IdRegion, i: int, ctx: Ctx) -> RowCheck:

@@ -66,6 +66,31 @@ def test_resident_id_sql_matches_python(engine: DuckDBEngine, stage: Stage, look
     assert 0 < len(got) < len(values)
 
 
+def test_resident_id_refuses_values_only_a_number_cast_would_read(engine: DuckDBEngine, stage: Stage,
+                                                                  lookups: dict[str, TableSource]) -> None:
+    """TRY_CAST to BIGINT reads exponents, ``_``, spaces and signs: "51010419900101e03" casts to
+    51010419900101000, whose region, birth date and check digit ("0") are all valid."""
+    good = "510104199001010000"
+    values = [good, "51010419900101e030", "51010419900101E030", " 51010419900101000", "+5101041990010100",
+              "5_1010419900101000", "5101041990010100 0"]
+    got = _failing(engine, stage, lookups, {"type": "cn_id", "column": "v"}, values)
+    assert got == sorted(v for v in values if not _ref_id(v))
+    assert good not in got and "51010419900101e030" in got
+
+
+def test_id_sex_reads_the_17th_character_of_any_id_like_value(engine: DuckDBEngine, stage: Stage,
+                                                              lookups: dict[str, TableSource]) -> None:
+    """The parity comes from the shared ID helper for 17 digits and from the character otherwise."""
+    rows = {"id": ["510104199001010000", "51010419900101001X", "ABCDEFGHIJKLMNOP1Q", "510104199001010000",
+                   "ABCDEFGHIJKLMNOP2Q", "51010419900101e030"],
+            "sex": ["女", "男", "男", "男", "男", "女"]}
+    target = stage(pa.table(rows), "t")
+    rule = parse_rule({"type": "id_sex", "id_column": "id", "sex_column": "sex"})
+    sql = failing_rows_sql(rule, table="t", columns=["id", "sex"], ctx=Ctx(as_of=AS_OF), dialect="duckdb")
+    got = sorted((r["id"], r["sex"]) for r in engine.query(sql, {"t": target.source}).to_pylist())
+    assert got == sorted([("51010419900101e030", "女"), ("510104199001010000", "男"), ("ABCDEFGHIJKLMNOP2Q", "男")])
+
+
 def test_resident_id_accepts_legacy_15_when_allowed(engine: DuckDBEngine, stage: Stage,
                                                     lookups: dict[str, TableSource]) -> None:
     values = ["110105491231002", "110105491331002", "999999491231002"]
