@@ -128,10 +128,7 @@ def compile_pipeline(steps: Sequence[S.StepBase], *, table: str, columns: Sequen
         carried = [*flags, "__drop"]
         if s.kind == "rows":
             keys = s.columns_used() or tuple(cols)
-            if isinstance(s, S.DedupeFuzzy):
-                part = S.fingerprint(text(s.column, ctx))
-            else:
-                part = ", ".join(qi(x) for x in keys)
+            part = s.key(text(s.column, ctx)) if isinstance(s, S.DedupeFuzzy) else ", ".join(qi(x) for x in keys)
             order = ", ".join(qi(x) for x in cols)
             flag = f"__d{k}"
             dup = f"(NOT __drop AND ROW_NUMBER() OVER (PARTITION BY __drop, {part} ORDER BY {order}) > 1)"

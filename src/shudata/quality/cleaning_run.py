@@ -1,4 +1,5 @@
-"""Run a compiled pipeline with the engine, and preview fuzzy clusters (OpenRefine key collision).
+"""Run a compiled pipeline with the engine, and preview fuzzy clusters (OpenRefine key collision:
+fingerprint or n-gram fingerprint).
 
 >>> step_counts([(1, "__c1_0"), (1, "__c1_1"), (2, "__d2")], {"__c1_0": 3, "__c1_1": 1, "__d2": 2})
 {1: 4, 2: 2}
@@ -74,11 +75,13 @@ class Cluster:
         return self.values[0][0]
 
 
-def clusters(engine: Engine, target: Target, column: str, limit: int = 200) -> list[Cluster]:
-    """Groups of different spellings that share a fingerprint key (for a preview before applying)."""
+def clusters(engine: Engine, target: Target, column: str, limit: int = 200, *, method: str = "fingerprint",
+             n: int = 2) -> list[Cluster]:
+    """Groups of different spellings that share a key (for a preview before applying): the
+    fingerprint key or the ``n``-gram fingerprint (``method="ngram"``)."""
     ctx = Ctx(column_types=dict(target.types))
     v = text(column, ctx)
-    key = S.fingerprint(v)
+    key = S.fuzzy_key(v, method, n)
     t = qi(target.source.name)
     sql = (f"WITH k AS (SELECT {key} AS __key, {v} AS __v FROM {t} WHERE NOT {is_missing(v, ctx)}), "
            f"multi AS (SELECT __key FROM k GROUP BY __key HAVING COUNT(DISTINCT __v) > 1 ORDER BY __key "

@@ -19,6 +19,7 @@ from shudata.lake.service import get_version, write_version
 from shudata.quality import actions as A
 from shudata.quality.cleaning import Pipeline, check_columns, expand, parse_pipeline
 from shudata.quality.cleaning_run import CleanOutcome, cleaned_batches, clusters, plan
+from shudata.quality.cleaning_steps import FUZZY_METHODS
 from shudata.quality.models import QualityLineage, QualityPipeline
 from shudata.quality.reference import region_name_sources
 from shudata.quality.schemas import LineageRead
@@ -151,8 +152,14 @@ def lineage(*, session: Session, actor: Actor, resource: str) -> list[LineageRea
 
 
 def cluster_preview(*, session: Session, settings: Settings, actor: Actor, resource: str, column: str,
-                    version: int | None = None, engine: Engine | None = None) -> list[dict[str, Any]]:
-    """Near-identical spellings of a column's values grouped by fingerprint key."""
+                    version: int | None = None, engine: Engine | None = None, method: str = "fingerprint",
+                    n: int = 2) -> list[dict[str, Any]]:
+    """Near-identical spellings of a column's values grouped by fingerprint key, or by n-gram
+    fingerprint with ``method="ngram"`` (``n`` from 1 to 6)."""
+    if method not in FUZZY_METHODS or not 1 <= n <= 6:
+        raise InvalidInput(f"聚类方法须为 {'、'.join(FUZZY_METHODS)}，n 须在 1–6 之间",
+                           f"Clustering method must be one of {', '.join(FUZZY_METHODS)} and n within 1–6",
+                           code="cluster_unknown_method")
     res = find_resource(session, resource)
     require(actor, A.CLEAN_RUN, resource_ref(res))
     v = get_version(session, res.id, version)
@@ -160,6 +167,6 @@ def cluster_preview(*, session: Session, settings: Settings, actor: Actor, resou
     if column not in target.columns:
         raise InvalidInput(f"列“{column}”不存在；可用列：{'、'.join(target.columns)}",
                            f"No column {column!r}", code="pipeline_missing_column")
-    found = clusters(engine or engine_for(settings), target, column)
+    found = clusters(engine or engine_for(settings), target, column, method=method, n=n)
     return [{"key": c.key, "values": [{"value": val, "rows": n} for val, n in c.values], "suggested": c.suggested}
             for c in found]

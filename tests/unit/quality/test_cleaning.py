@@ -13,6 +13,7 @@ from shudata.core.errors import InvalidInput
 from shudata.quality import cleaning_service
 from shudata.quality.cleaning import expand, parse_pipeline
 from shudata.quality.cleaning_run import cleaned_batches, cluster_mapping, clusters, plan
+from shudata.quality.cleaning_steps import parse_step
 from shudata.quality.reference import region_name_sources
 from shudata.quality.run import Target
 from shudata.query.engines.base import TableSource
@@ -104,6 +105,36 @@ def test_fuzzy_dedupe_keeps_one_row_per_key(engine: DuckDBEngine, stage: Stage,
     t = pa.table({"名称": ["成都 公司", "成都公司", "成都，公司", "重庆公司"]})
     outcome, out = _run(engine, stage(t, "t"), [{"step": "dedupe_fuzzy", "column": "名称"}], names)
     assert out.num_rows == 2 and outcome.steps[0].changed == 2
+
+
+def test_ngram_clusters_group_what_the_fingerprint_keeps_apart(engine: DuckDBEngine, stage: Stage) -> None:
+    """Reordered parts (1-grams) and a repeated part (2-grams) collide only on n-gram keys."""
+    t = pa.table({"地址": ["四川省成都市", "成都市四川省", "成都市 四川省", "ABC ABC", "abcabc abc", "abc", "黄龙"]})
+    target = stage(t, "t")
+    plain = {tuple(sorted(v for v, _n in c.values)) for c in clusters(engine, target, "地址")}
+    assert plain == {("成都市 四川省", "成都市四川省")}
+    ones = [{v for v, _n in c.values} for c in clusters(engine, target, "地址", method="ngram", n=1)]
+    assert {"四川省成都市", "成都市四川省", "成都市 四川省"} in ones
+    twos = [{v for v, _n in c.values} for c in clusters(engine, target, "地址", method="ngram", n=2)]
+    assert {"ABC ABC", "abcabc abc"} in twos  # bigrams {ab, bc, ca}; the fingerprints abcabc, abcabcabc differ
+    assert not any("四川省成都市" in c for c in twos)  # 省成 / 市四 tell the orders apart at n=2
+
+
+def test_ngram_fuzzy_dedupe_step(engine: DuckDBEngine, stage: Stage, names: dict[str, TableSource]) -> None:
+    t = pa.table({"名称": ["四川省成都市", "成都市四川省", "重庆市"]})
+    step = {"step": "dedupe_fuzzy", "column": "名称", "method": "ngram", "n": 1}
+    outcome, out = _run(engine, stage(t, "t"), [step], names)
+    assert out.num_rows == 2 and outcome.steps[0].changed == 1
+    _o, plain = _run(engine, stage(t, "t"), [{"step": "dedupe_fuzzy", "column": "名称"}], names)
+    assert plain.num_rows == 3
+
+
+def test_unknown_clustering_method_is_refused(engine: DuckDBEngine, stage: Stage) -> None:
+    with pytest.raises(InvalidInput) as err:
+        clusters(engine, stage(pa.table({"x": ["a"]}), "t"), "x", method="soundex")
+    assert err.value.code == "cluster_unknown_method"
+    with pytest.raises(InvalidInput):
+        parse_step({"step": "dedupe_fuzzy", "column": "x", "method": "ngram", "n": 0})
 
 
 @pytest.mark.parametrize(("spec", "code"), [
