@@ -3,7 +3,7 @@
 The set: real files from ../shared/data (open-data XLS/XLSX and NBS CSVs in GBK and UTF-8,
 read with the ingest readers; labels written by hand below) plus generated tables with
 realistic noise — spaces and hyphens inside numbers, full-width digits, +86 prefixes,
-nulls and junk values, headers without hints — and look-alikes that must *not* be
+nulls and junk values, headers without hints, names inside free text — and look-alikes that must *not* be
 reported: IDs with wrong check digits, 18-digit serial numbers, phone-like serials,
 amounts, categories, ordinary dates. Prints a table per column and JSON lines with
 ``detect.precision`` and ``detect.recall``. Usage: .venv/bin/python bench/detect_eval.py [--quick]
@@ -72,6 +72,10 @@ def generated(seed: int, n: int) -> tuple[pa.Table, dict[str, str]]:
         "col_11": noisy(base.column("地址").to_pylist(), rng, nul, junk),  # addresses, no header hint
         "旧证号": noisy([v[:6] + v[8:17] for v in ids], rng, nul, junk),  # legacy 15-digit IDs
         "备注": [f"客户来电{p}咨询办证进度" if i % 3 == 0 else "材料齐全，已办结" for i, p in enumerate(phones)],
+        "来电记录": [f"{nm}来电咨询社保关系转移，已告知所需材料" if i % 2 else "来电咨询医保报销政策，已解答"
+                 for i, nm in enumerate(base.column("姓名").to_pylist())],  # names in free text (jieba)
+        "处理意见": [["材料齐全，同意办理", "资料不全，请补充营业执照复印件", "已电话回访，群众表示满意"][i % 3]
+                 for i in range(n)],  # free text without personal data
         # look-alikes: nothing sensitive
         "订单号": wrong, "流水号": [f"{rng.integers(10**17, 10**18 - 1)}" for _ in range(n)],
         "受理编号": [str(19900000000 + i) for i in range(n)], "金额": [f"{x:.2f}" for x in rng.uniform(0, 1e4, n)],
@@ -82,7 +86,7 @@ def generated(seed: int, n: int) -> tuple[pa.Table, dict[str, str]]:
     labels = {"身份证号": "CN_RESIDENT_ID", "证件号码": "CN_RESIDENT_ID", "zjhm": "CN_RESIDENT_ID",
               "col_7": "CN_RESIDENT_ID", "手机": "CN_MOBILE", "银行账号": "BANK_CARD", "姓名": "PERSON_NAME",
               "住址": "ADDRESS", "出生日期": "DATE_OF_BIRTH", "邮箱": "EMAIL", "车牌号": "CN_LICENSE_PLATE",
-              "登录IP": "IP_ADDRESS", "统一社会信用代码": "CN_USCC", "备注": "CN_MOBILE",
+              "登录IP": "IP_ADDRESS", "统一社会信用代码": "CN_USCC", "备注": "CN_MOBILE", "来电记录": "PERSON_NAME",
               "col_9": "PERSON_NAME", "col_11": "ADDRESS", "旧证号": "CN_RESIDENT_ID"}
     return pa.table(cols), labels
 

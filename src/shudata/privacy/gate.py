@@ -4,7 +4,8 @@ Given the data about to leave and its profile, the gate scans a sample of the ou
 refuses — with the findings — when a detectable sensitive entity remains above the
 profile's tolerance. Strong recognizers (check digits or strict formats) count every
 valid value; weak ones (names, addresses, dates of birth…) count only when the column as a
-whole classifies as that entity. Free-text columns are searched for embedded entities.
+whole classifies as that entity. Free-text columns are searched for embedded entities
+(person names by jieba's tagging, on the part of the sample the finder's budget covers).
 Columns masked by a format-preserving or synthetic operator are exempt by name (their
 output is valid-looking by design), and the exemption is reported.
 """
@@ -62,17 +63,20 @@ def _column_violations(name: str, values: pa.Array, refuse_grade: int, tolerance
         et = ENTITIES[rec.entity]
         if et.grade < refuse_grade:
             continue
+        seen = n
         if rec.name in STRONG:
             count = valid_count(rec, stripped if rec.strip_separators else kept)
             if rec.text_pattern is not None:
                 count = max(count, len(embedded(rec, kept)))
         else:
             count = weak.matched if weak.entity == rec.entity and weak.confidence >= 0.5 else 0
-        if count and count / n > tolerance:
-            out.append(ColumnFinding(column=name, entity=rec.entity, confidence=round(count / n, 3),
-                                     evidence=f"{count}/{n} 个输出样本值仍可识别为{et.zh} / {count}/{n} sampled "
+            if count and weak.free_text:
+                seen = max(weak.sampled, 1)  # a text finder looks at part of the sample only
+        if count and count / seen > tolerance:
+            out.append(ColumnFinding(column=name, entity=rec.entity, confidence=round(count / seen, 3),
+                                     evidence=f"{count}/{seen} 个输出样本值仍可识别为{et.zh} / {count}/{seen} sampled "
                                               f"output values are still recognisable as {et.en}",
-                                     sampled=n, matched=count, grade=et.grade, sensitive=et.sensitive))
+                                     sampled=seen, matched=count, grade=et.grade, sensitive=et.sensitive))
     return _dedupe(out)
 
 

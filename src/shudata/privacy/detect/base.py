@@ -22,6 +22,9 @@ class PatternRecognizer(BaseModel):
         validator: name of a function in :data:`shudata.privacy.detect.validators.VALIDATORS`.
         needs_context: only report when the header matches (e.g. dates of birth).
         text_pattern: an unanchored pattern for finding the entity inside free text.
+        text_finder: name of a function in :data:`shudata.privacy.detect.names.FINDERS` that
+            returns candidate entities inside one free-text value (e.g. jieba's name tagging);
+            a recognizer with a finder and no ``patterns`` only scans free text.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -33,6 +36,7 @@ class PatternRecognizer(BaseModel):
     validator: str | None = None
     needs_context: bool = False
     text_pattern: str | None = None
+    text_finder: str | None = None
     strip_separators: bool = True
 
 

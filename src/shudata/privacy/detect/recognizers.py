@@ -60,6 +60,9 @@ BUILTINS: tuple[R, ...] = (
     R(name="person_name", entity="PERSON_NAME", patterns=(r"^[\p{Han}·]{2,4}$",),
       context=("姓名", "名字", "联系人", "负责人", "法定代表人", "法人", "xm", "name", "contact"),
       validator="person_name", strip_separators=False),
+    # names inside free text (备注: 客户张伟来电…): jieba's nr tags, kept only if the surname table agrees
+    R(name="person_name_text", entity="PERSON_NAME", patterns=(), validator="person_name",
+      text_finder="jieba_person_names", strip_separators=False),
     R(name="address", entity="ADDRESS", patterns=(r"^.*[\p{Han}].*$",),
       context=("地址", "住址", "住所", "户籍", "dz", "zz", "address", "addr"), validator="address",
       strip_separators=False),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from shudata.core.errors import InvalidInput
 from shudata.privacy.detect.base import PatternRecognizer
+from shudata.privacy.detect.names import FINDERS
 from shudata.privacy.detect.validators import VALIDATORS
 from shudata.privacy.entities import ENTITIES
 
@@ -27,6 +28,9 @@ class RecognizerRegistry:
             raise InvalidInput(f"未知的实体类型：{recognizer.entity}", f"Unknown entity type {recognizer.entity!r}")
         if recognizer.validator is not None and recognizer.validator not in VALIDATORS:
             raise InvalidInput(f"未知的校验函数：{recognizer.validator}", f"Unknown validator {recognizer.validator!r}")
+        if recognizer.text_finder is not None and recognizer.text_finder not in FINDERS:
+            raise InvalidInput(f"未知的文本查找函数：{recognizer.text_finder}",
+                               f"Unknown text finder {recognizer.text_finder!r}")
         self._items[recognizer.name] = recognizer
 
     def get(self, name: str) -> PatternRecognizer:
