@@ -98,20 +98,23 @@ def view_of(*, session: Session, settings: Settings, grant: SharingGrant, resour
         masking = masking_for(session, settings, resource, v, table, schema, grant.masking_profile)
         access = grant_access(grant, schema.names, masking, extra_filter)
         compiled = (access_subquery(source, schema.names, access).sql("duckdb"), masking.udfs)
-        if len(_VIEWS) >= 512:
-            _VIEWS.pop(next(iter(_VIEWS)))
-        _VIEWS[key] = compiled
+        with _VIEWS_LOCK:  # the background preparer compiles views too
+            if len(_VIEWS) >= 512:
+                _VIEWS.pop(next(iter(_VIEWS)))
+            _VIEWS[key] = compiled
     return GrantView(grant=grant, resource=resource, version=v, source=table, sql=compiled[0], udfs=compiled[1])
 
 
 # Compiled views keyed by everything they depend on: the grant's terms, the immutable version,
 # the policy revision and scan report, the caller's filter. A changed input is a new key.
 _VIEWS: dict[tuple[object, ...], tuple[str, tuple[ScalarUdf, ...]]] = {}
+_VIEWS_LOCK = threading.Lock()
 
 
 def forget_views() -> None:
     """Drop the compiled views (for tests and benchmarks)."""
-    _VIEWS.clear()
+    with _VIEWS_LOCK:
+        _VIEWS.clear()
 
 
 def _day_start() -> dt.datetime:

@@ -69,6 +69,7 @@ def _policy(session: Session, resource: CatalogResource, profile: str) -> Policy
 
 
 _FINDINGS: dict[tuple[int, int, str], dict[str, str | None]] = {}
+_FINDINGS_LOCK = threading.Lock()
 _SCANNING = KeyedLocks()  # one sample scan per version at a time; a second caller waits for its result
 
 
@@ -125,15 +126,17 @@ def scanned_findings(settings: Settings, resource: CatalogResource, version: Lak
                 sample = sample_table(settings, source, 2000)
                 hit = {c.column: c.entity for c in scan_table(sample, source=resource.code).columns}
                 _save_findings(path, hit)
-            if len(_FINDINGS) >= 1024:
-                _FINDINGS.pop(next(iter(_FINDINGS)))
-            _FINDINGS[key] = hit
+            with _FINDINGS_LOCK:
+                if len(_FINDINGS) >= 1024:
+                    _FINDINGS.pop(next(iter(_FINDINGS)))
+                _FINDINGS[key] = hit
     return hit
 
 
 def forget_findings() -> None:
     """Drop the in-memory findings (the files stay); for tests and benchmarks."""
-    _FINDINGS.clear()
+    with _FINDINGS_LOCK:
+        _FINDINGS.clear()
 
 
 def masking_for(session: Session, settings: Settings, resource: CatalogResource, version: LakeVersion,

@@ -28,7 +28,7 @@ from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
@@ -134,20 +134,29 @@ def prepare(engine: Engine, settings: Settings, target: Target) -> list[Path]:
     """Build the masked files of ``target`` now (in the caller's thread); their paths."""
     if not settings.data_dir.is_dir():
         return []
-    with Session(engine) as s:  # read what to do, then let go of the database
+    with _session(engine) as s:  # read what to do, then let go of the database
         work = _work(s, target)
     for grant, resource, version in work:  # the one slow read of the version, outside any session
-        with Session(engine) as s:
+        with _session(engine) as s:
             reported = masking_state(s, resource, version, grant.masking_profile)[1]
         if not reported:  # else the saved scan report is used, no sample scan
             scanned_findings(settings, resource, version,
                              TableSource(name="granted", files=version_files(settings, version)))
     paths = []
     for grant, resource, version in work:
-        with Session(engine) as s:  # compiling the view reads the policy and the keys
+        with _session(engine) as s:  # compiling the view reads the policy and the keys
             view = view_of(session=s, settings=settings, grant=grant, resource=resource, version=version)
         paths.append(masked_file(settings, view))
     return paths
+
+
+def _session(engine: Engine) -> Session:
+    """A short read-only session that gives way: on PostgreSQL it stops waiting for a lock after
+    half a second (the job fails, logged) rather than hold up — or deadlock with — real work."""
+    session = Session(engine)
+    if engine.dialect.name == "postgresql":
+        session.execute(text("SET LOCAL lock_timeout = '500ms'"))
+    return session
 
 
 def _work(session: Session, target: Target) -> list[tuple[SharingGrant, CatalogResource, LakeVersion]]:
