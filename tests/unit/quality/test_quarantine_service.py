@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from pathlib import Path
 
 import openpyxl
 import pytest
@@ -83,3 +84,33 @@ def test_dashboards(world: World, ingested: str, make_user: Callable[..., Actor]
         dashboard.department_dashboard(session=s, actor=world.outsider, department_id=world.dept)
     with pytest.raises(PermissionDenied), world.rt.transaction() as s:
         dashboard.platform_dashboard(session=s, actor=world.steward)
+
+
+def test_quarantined_rows_carry_their_row_number_in_the_uploaded_file(world: World, ingested: str) -> None:
+    """The two rows without 所在区县 are rows 595 and 765 of the sheet (header in row 1)."""
+    with world.rt.transaction() as s:
+        page = quarantine_service.list_rows(session=s, actor=world.steward, resource=ingested)
+    assert sorted((r.row_no, r.data["名称"]) for r in page.items) == [(595, "小青龙河旅游景区"), (765, "天府微博村")]
+
+
+def test_csv_row_numbers_count_title_and_header_lines(world: World, add_resource: Callable[..., str],
+                                                      tmp_path: Path) -> None:
+    from shudata.jobs.ingest import ingest_file
+    from shudata.lake.ingest.source import IngestOptions
+
+    code = add_resource(world.dept, "测试名录", ["名称", "区县"])
+    with world.rt.transaction() as s:
+        service.save_rule_set(session=s, actor=world.steward, resource=code,
+                              spec=[{"type": "not_null", "column": "区县", "severity": "block"}])
+    body = [f"名称{i},{'' if i in (3, 40) else '锦江区'}" for i in range(1, 61)]
+    lines = ["四川省测试名录（2024年）", "名称,区县", *body]
+    path = tmp_path / "名录.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with world.rt.transaction() as s:
+        ingest_file(session=s, settings=world.rt.settings, actor=world.steward, resource_code=code, path=path,
+                    options=IngestOptions(header_row=2))
+    with world.rt.transaction() as s:
+        page = quarantine_service.list_rows(session=s, actor=world.steward, resource=code)
+    got = sorted((r.row_no, r.data["名称"]) for r in page.items)
+    assert got == [(5, "名称3"), (42, "名称40")]
+    assert [lines[n - 1].split(",")[0] for n, _ in got] == ["名称3", "名称40"]  # the lines of the file
