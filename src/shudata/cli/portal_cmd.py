@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
-from shudata.portal import harvest
+from shudata.portal import harvest, service
 
 portal_app = typer.Typer(help="开放数据门户 / open-data portal", no_args_is_help=True)
 harvest_app = typer.Typer(help="采集其他 CKAN 兼容门户 / harvest CKAN-compatible portals", no_args_is_help=True)
@@ -85,5 +87,66 @@ def jobs(name: str | None = typer.Argument(None, help="采集源名称（留空�
             if log and rows:
                 for entry in rows[0].log or []:
                     console.print(f"{entry.get('at')} [{entry.get('level')}] {entry.get('message')}")
+    finally:
+        rt.close()
+
+
+@portal_app.command("publish")
+@handle_errors
+def publish(resource: str = typer.Argument(..., help="资源代码、别名或 id"),
+            version: int | None = typer.Option(None, "--version", "-v", help="数据版本（默认最新）")) -> None:
+    """经开放闸门发布到开放门户 / publish through the open-data gate (exit 2 with the findings when refused)."""
+    rt = runtime()
+    try:
+        with rt.transaction() as s:
+            pub = service.publish(session=s, settings=rt.settings, actor=cli_actor(), resource=resource,
+                                  version=version)
+        if pub.status == "refused":
+            with rt.transaction() as s:
+                raise service.refusal_of(s, pub.id)
+        console.print(f"[green]已发布[/] {resource} v{pub.version}：{pub.rows:,} 行，闸门抽查 "
+                      f"{pub.gate.get('rows_scanned', 0):,} 行未发现未脱敏的个人信息；策略 {pub.policy}")
+        for col, op in sorted(pub.operators.items()):
+            console.print(f"  {col}: {op}")
+    finally:
+        rt.close()
+
+
+@portal_app.command("withdraw")
+@handle_errors
+def withdraw(resource: str = typer.Argument(..., help="资源代码、别名或 id"),
+             reason: str = typer.Option(..., "--reason", "-r", help="撤回原因"),
+             version: int | None = typer.Option(None, "--version", "-v", help="要撤回的版本（默认当前发布的版本）"),
+             ) -> None:
+    """立即撤回已发布的版本 / withdraw a published version at once."""
+    rt = runtime()
+    try:
+        with rt.transaction() as s:
+            pub = service.withdraw(session=s, settings=rt.settings, actor=cli_actor(), resource=resource,
+                                   reason=reason, version=version)
+        console.print(f"[yellow]已撤回[/] {resource} v{pub.version}")
+    finally:
+        rt.close()
+
+
+@portal_app.command("publications")
+@handle_errors
+def publications(resource: str = typer.Argument(..., help="资源代码、别名或 id"),
+                 as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（每条记录一个对象）")) -> None:
+    """某条目的开放闸门记录 / gate results of an entry."""
+    rt = runtime()
+    try:
+        with rt.transaction() as s:
+            rows = service.list_publications(session=s, actor=cli_actor(), resource=resource)
+        if as_json:
+            typer.echo(json.dumps([p.model_dump(mode="json") for p in rows], ensure_ascii=False))
+            return
+        table = Table("#", "版本 version", "状态 status", "行数 rows", "发现 findings", "时间 at",
+                      title=f"开放闸门记录 / gate results: {resource}")
+        for p in rows:
+            found = "、".join(f"{v['column']}({v['entity']})" for v in p.gate.get("violations", [])) or "-"
+            table.add_row(str(p.id), str(p.version), p.status, f"{p.rows:,}", found,
+                          p.created_at.strftime("%Y-%m-%d %H:%M:%S"))
+        console.print(table)
     finally:
         rt.close()
