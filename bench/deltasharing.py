@@ -14,10 +14,13 @@ each new version of the entry: :mod:`shudata.sharing.prepare`), so a consumer lo
 table granted earlier finds it ready. The benchmark waits for that preparation (reported as
 ``prepare_s``, seconds from the grant's commit) and then times the load:
 
-- ``deltasharing.ratio_vs_pandas`` = client seconds ÷ read_parquet seconds, target ≤ 3.
+- ``deltasharing.ratio_vs_pandas`` = client seconds ÷ read_parquet seconds, target ≤ 3. Each
+  case runs ``--runs`` (3) fresh client processes; the best client load and the best
+  read_parquet count (every run is printed).
 - ``deltasharing.cold_ratio_vs_pandas`` (no target, shown for honesty): the same load when
-  nothing is prepared — the masked file deleted and the server's in-memory views and scan
-  findings dropped — so the load also pays the sample scan and the masked export.
+  nothing is prepared — before each run the masked files and scan findings are deleted and
+  the server's in-memory views and findings dropped — so the load also pays the sample scan
+  and the masked export.
 """
 
 from __future__ import annotations
@@ -63,9 +66,16 @@ def load(profile: Path, table: str, folder: Path) -> dict[str, float]:
     return result
 
 
+def best(results: list[dict[str, float]]) -> dict[str, float]:
+    """The fastest client load and the fastest read_parquet of the runs (each side's best)."""
+    return {**results[0], "client_s": min(r["client_s"] for r in results),
+            "pandas_s": min(r["pandas_s"] for r in results)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=3, help="client processes per case (each side's best counts)")
     ap.add_argument("--quick", action="store_true", help="100,000 rows")
     args = ap.parse_args()
     if not CLIENT.exists():
@@ -95,19 +105,24 @@ def main() -> None:
                                headers={"Authorization": f"Bearer {tokens['consumer']}"}).json()["items"]
             table = f"{shares[0]['name']}.default.r_{CODE.replace('/', '_')}"
             assert len(list(folder.glob("**/*.parquet"))) == 1, "one prepared masked file"
-            warm = load(profile, table, folder)
-            shutil.rmtree(folder)  # nothing prepared: the load scans and masks the version itself
-            prepare.forget_caches()
-            cold = load(profile, table, folder)
+            warm = [load(profile, table, folder) for _ in range(args.runs)]
+            cold = []
+            for _ in range(args.runs):
+                shutil.rmtree(folder)  # nothing prepared: the load scans and masks the version itself
+                prepare.forget_caches()
+                cold.append(load(profile, table, folder))
         rt.close()
-    for name, r in (("prepared", warm), ("cold", cold)):
-        print(f"{name}: client loaded {r['rows']:,} rows in {r['client_s']:.2f} s; "
-              f"read_parquet {r['ref_rows']:,} rows in {r['pandas_s']:.2f} s", file=sys.stderr)
+    for name, results in (("prepared", warm), ("cold", cold)):
+        for r in results:
+            print(f"{name}: client loaded {r['rows']:,} rows in {r['client_s']:.2f} s; "
+                  f"read_parquet {r['ref_rows']:,} rows in {r['pandas_s']:.2f} s", file=sys.stderr)
+    warm = [best(warm)]
+    cold = [best(cold)]
     print(json.dumps({"figure": "deltasharing.prepare_s", "value": round(prepare_s, 2), "unit": "s"}))
     print(json.dumps({"figure": "deltasharing.cold_ratio_vs_pandas",
-                      "value": round(cold["client_s"] / cold["pandas_s"], 2), "unit": "ratio"}))
+                      "value": round(cold[0]["client_s"] / cold[0]["pandas_s"], 2), "unit": "ratio"}))
     print(json.dumps({"figure": "deltasharing.ratio_vs_pandas",
-                      "value": round(warm["client_s"] / warm["pandas_s"], 2), "target": 3, "unit": "ratio"}))
+                      "value": round(warm[0]["client_s"] / warm[0]["pandas_s"], 2), "target": 3, "unit": "ratio"}))
 
 
 if __name__ == "__main__":
