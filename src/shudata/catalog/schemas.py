@@ -312,6 +312,8 @@ class SearchFilters(BaseModel):
     sharing_type: SharingType | None = None
     format: FormatCategory | None = Field(None, description="资源格式分类")
     update_cycle: UpdateCycle | None = None
+    min_quality: float | None = Field(None, ge=0, le=100,
+                                      description="最低质量得分（0–100）；未经质量检查的条目不在结果中")
 
 
 class SearchHit(BaseModel):

@@ -12,15 +12,19 @@ How a query runs (see :mod:`shudata.catalog.search_index` for the index):
 3. Score = Σ idf(term) × impact(term, entry); an entry must cover at least half of the
    query's IDF mass (so 企业信用 does not return every entry mentioning 信用 alone).
 4. Ties are broken by entry id, so results are identical on SQLite and PostgreSQL.
+5. Quality scores (filter ``min_quality``, ``sort="quality"``, ``ResourceRead.quality_score``)
+   come from a score provider registered at start-up (the quality package's, installed by
+   the web app and the CLI), so the catalog does not import the quality package. Without a
+   provider no entry has a score.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Select, Table, select
 from sqlalchemy.orm import Session
@@ -32,6 +36,24 @@ from shudata.catalog.search_index import DOCS_KEY, query_terms
 from shudata.catalog.service import to_reads
 from shudata.core.types import Actor
 from shudata.security.authz import require
+
+ScoreProvider = Callable[[Session, Sequence[int]], Mapping[int, float]]
+SCORE_PROVIDERS: dict[str, ScoreProvider] = {}
+
+
+def register_score_provider(name: str, provider: ScoreProvider) -> None:
+    """Register the source of quality scores (overall, 0–100, per entry id) for this process;
+    the same name replaces. Only one provider is consulted: the last registered."""
+    SCORE_PROVIDERS.pop(name, None)
+    SCORE_PROVIDERS[name] = provider
+
+
+def quality_scores(session: Session, ids: Sequence[int]) -> dict[int, float]:
+    """Scores of ``ids`` from the registered provider (none registered: no scores)."""
+    if not SCORE_PROVIDERS or not ids:
+        return {}
+    provider = list(SCORE_PROVIDERS.values())[-1]
+    return dict(provider(session, list(ids)))
 
 CANDIDATE_CAP = 1000
 MIN_COVERAGE = 0.5
@@ -257,15 +279,30 @@ def _label(facet: str, value: str, names: dict[str, str]) -> str:
 
 
 def search(*, session: Session, actor: Actor, q: str, filters: SearchFilters | None = None,
-           offset: int = 0, limit: int = 20) -> SearchResult:
-    """Search the catalog: ranked hits (with freshness flags) and facets."""
+           offset: int = 0, limit: int = 20, sort: Literal["relevance", "quality"] = "relevance") -> SearchResult:
+    """Search the catalog: ranked hits (with freshness flags and quality scores) and facets.
+
+    ``filters.min_quality`` keeps the entries scored at least that; ``sort="quality"`` orders
+    by score, best first (unscored entries last), then by relevance and id."""
     require(actor, A.RESOURCE_VIEW)
     filters = filters or SearchFilters()
     found = match(session, q, filters) if q.strip() else _browse(session, filters, CANDIDATE_CAP)
-    page = found.ranked[offset:offset + limit]
+    ranked = found.ranked
+    scores: dict[int, float] = {}
+    if filters.min_quality is not None or sort == "quality":
+        scores = quality_scores(session, [rid for rid, _ in ranked])
+        if filters.min_quality is not None:
+            ranked = [(rid, sc) for rid, sc in ranked if scores.get(rid, -1.0) >= filters.min_quality]
+        if sort == "quality":
+            order = {rid: n for n, (rid, _) in enumerate(ranked)}
+            ranked = sorted(ranked, key=lambda x: (x[0] not in scores, -scores.get(x[0], 0.0), order[x[0]]))
+    page = ranked[offset:offset + limit]
+    if not scores:
+        scores = quality_scores(session, [rid for rid, _ in page])
     rows = {r.id: r for r in session.scalars(select(CatalogResource).where(
         CatalogResource.id.in_([rid for rid, _ in page])))}
-    reads = {r.id: r for r in to_reads(session, list(rows.values()))}
+    reads = {r.id: r.model_copy(update={"quality_score": scores.get(r.id)})
+             for r in to_reads(session, list(rows.values()))}
     hits = [SearchHit(resource=reads[rid], score=round(score, 6)) for rid, score in page if rid in reads]
-    return SearchResult(query=q, total=len(found.ranked), exact=found.exact, offset=offset, limit=limit,
-                        hits=hits, facets=facet_counts(session, (rid for rid, _ in found.ranked)))
+    return SearchResult(query=q, total=len(ranked), exact=found.exact, offset=offset, limit=limit,
+                        hits=hits, facets=facet_counts(session, (rid for rid, _ in ranked)))

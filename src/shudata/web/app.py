@@ -16,6 +16,7 @@ from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
 from shudata.portal.hooks import install as install_portal_hooks
 from shudata.portal.ratelimit import build as build_limiter
+from shudata.quality.providers import install as install_quality_providers
 from shudata.sharing.providers import install as install_access_providers
 from shudata.web import errors
 from shudata.web.api.v1 import api_router
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         with rt.transaction() as session:  # leftovers of a crash: staging dirs, unreferenced versions
             lake_cleanup(session=session, settings=rt.settings, grace_s=600)
     install_access_providers(rt.settings)
+    install_quality_providers()  # quality scores for the catalog search
     install_portal_hooks()
 
     @asynccontextmanager
