@@ -307,11 +307,12 @@ def main() -> None:
     ap.add_argument("--datasets", type=int, default=None)
     ap.add_argument("--rows", type=int, default=None)
     ap.add_argument("--seconds", type=float, default=None)
+    ap.add_argument("--queries", type=int, default=None, help="package_search requests (default 400; quick 100)")
     args = ap.parse_args()
     n = args.datasets or (5_000 if args.quick else 100_000)
     rows = args.rows or (50_000 if args.quick else 1_000_000)
     seconds = args.seconds or (5.0 if args.quick else 15.0)
-    nq = 100 if args.quick else 400
+    nq = args.queries or (100 if args.quick else 400)
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="shudata-bench-portal-") as tmp:
         s = bench_search(n, nq, Path(tmp))
