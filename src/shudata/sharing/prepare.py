@@ -15,13 +15,16 @@ file is ready waits for the build in progress or builds the file itself. A chang
 or policy changes the name, so a file prepared for older terms is never served.
 
 The job only reads the metadata database, in short sessions of its own, and writes under
-``data_dir/delivery``; it records nothing, and a failure costs only speed (logged).
+``data_dir/delivery``; it records nothing, and a failure costs only speed (logged). Having
+written a grant's file it removes that grant's superseded files (older versions or terms)
+once their signed URLs have expired; one asked for again is rebuilt.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -38,6 +41,7 @@ from shudata.lake.models import LakeVersion
 from shudata.lake.service import latest_version, version_files
 from shudata.query.engines.base import TableSource
 from shudata.sharing.delivery import forget_views, masked_file, view_of
+from shudata.sharing.delta_sharing.server import URL_TTL_S
 from shudata.sharing.masking import forget_findings, masking_state, scanned_findings
 from shudata.sharing.models import SharingGrant
 
@@ -146,8 +150,24 @@ def prepare(engine: Engine, settings: Settings, target: Target) -> list[Path]:
     for grant, resource, version in work:
         with _session(engine) as s:  # compiling the view reads the policy and the keys
             view = view_of(session=s, settings=settings, grant=grant, resource=resource, version=version)
-        paths.append(masked_file(settings, view))
+        path = masked_file(settings, view)
+        _tidy(path)
+        paths.append(path)
     return paths
+
+
+def _tidy(keep: Path) -> None:
+    """Remove the grant's files superseded by ``keep`` (older versions, older terms) once any
+    signed URL to them has expired, and temp files a crashed writer left; a consumer asking
+    for an older version again gets it rebuilt."""
+    now = time.time()
+    for f in keep.parent.iterdir():
+        try:
+            age = now - f.stat().st_mtime
+            if (f.suffix == ".parquet" and f != keep and age > 2 * URL_TTL_S) or (f.suffix == ".tmp" and age > 3600):
+                f.unlink()
+        except OSError:
+            continue
 
 
 def _session(engine: Engine) -> Session:

@@ -5,6 +5,7 @@ prepared for a rolled-back grant, a revoked one, or terms that changed since."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import time
 
@@ -115,9 +116,18 @@ def test_a_new_version_of_a_granted_entry_is_prepared_on_ingest(rt, world, versi
         ingest_file(session=s, settings=rt.settings, actor=world.steward, resource_code=CODE, path=csv)
     assert prepare.wait(timeout=60)
     files = _files(rt.settings)
-    assert [f.name.split("-")[0] for f in files] == ["v1", "v2"]
+    assert [f.name.split("-")[0] for f in files] == ["v1", "v2"]  # v1's signed URLs may still be in use
     assert pq.read_table(files[1]).to_pylist() == [
         {"统一社会信用代码": "91510100MA6CB8AG8Y", "法定代表人": "赵*", "联系电话": "136****5678"}]
+    old = time.time() - 3 * 3600
+    os.utime(files[0], (old, old))
+    (files[0].parent / "v9-crashed.parquet.123-4.tmp").write_bytes(b"partial")
+    os.utime(files[0].parent / "v9-crashed.parquet.123-4.tmp", (old, old))
+    with rt.transaction() as s:
+        ingest_file(session=s, settings=rt.settings, actor=world.steward, resource_code=CODE, path=csv)
+    assert prepare.wait(timeout=60)
+    assert [f.name.split("-")[0] for f in _files(rt.settings)] == ["v2", "v3"]  # superseded, URLs expired: gone
+    assert not list(files[0].parent.glob("*.tmp"))
 
 
 def test_revoked_grants_are_not_prepared(rt, world, versioned):
