@@ -312,7 +312,7 @@ def b_cn_id(r: R.CnId, i: int, ctx: Ctx) -> RowCheck:
     holds when Σ digit·weight + check value ≡ 1 (mod 11)."""
     v = text(r.column, ctx)
     d, c, ymd = id_alias(v, "d"), id_alias(v, "c"), id_alias(v, "ymd")
-    missing, ok18, ok15, total = f"__h{i}_m", f"__h{i}_ok", f"__h{i}_ok15", f"__h{i}_sum"
+    missing, ok18, ok15, total = id_alias(v, "m"), f"__h{i}_ok", f"__h{i}_ok15", f"__h{i}_sum"
     helpers = [*id_helpers(v), (missing, is_missing(v, ctx)),
                (total, f"{id_checksum_terms(v)} + {c}"),
                (ok18, f"COALESCE({d} >= 10000000000000000 AND {ymd_ok(ymd, ctx.as_of)} "
@@ -476,11 +476,12 @@ def b_id_sex(r: R.IdSex, i: int, ctx: Ctx) -> RowCheck:
     digit = f"CASE WHEN {d} >= 10000000000000000 THEN {d} % 2 ELSE TRY_CAST(SUBSTRING({idv}, 17, 1) AS INTEGER) % 2 END"
     sex = (f"CASE WHEN TRIM({s}) IN ({', '.join(ql(x) for x in MALE)}) THEN TRUE "
            f"WHEN TRIM({s}) IN ({', '.join(ql(x) for x in FEMALE)}) THEN FALSE END")
-    parity = f"__h{i}_p"
+    parity, missing = f"__h{i}_p", id_alias(idv, "m")
     looks_like_id = f"LENGTH({idv}) = 18 AND {parity} IS NOT NULL"
-    cond = f"{both_present(idv, s, ctx)} AND {looks_like_id} AND COALESCE(({sex}) <> ({parity} = 1), TRUE)"
+    cond = (f"NOT {missing} AND NOT {is_missing(s, ctx)} AND {looks_like_id} "
+            f"AND COALESCE(({sex}) <> ({parity} = 1), TRUE)")
     return RowCheck(r.key, parse(cond), _multi_sample([r.id_column, r.sex_column], ctx),
-                    (*id_helpers(idv), (parity, digit)))
+                    (*id_helpers(idv), (missing, is_missing(idv, ctx)), (parity, digit)))
 
 
 def b_id_region(r: R.IdRegion, i: int, ctx: Ctx) -> RowCheck:
