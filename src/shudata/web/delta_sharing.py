@@ -58,11 +58,9 @@ def all_tables(share: str, session: SessionDep, actor: UserDep) -> dict[str, Any
 
 @router.get("/shares/{share}/schemas/{schema}/tables/{table}/version", summary="表版本 / table version")
 @router.head("/shares/{share}/schemas/{schema}/tables/{table}/version", include_in_schema=False)
-def table_version(share: str, schema: str, table: str, session: SessionDep, settings: SettingsDep,
-                  actor: UserDep) -> Response:
+def table_version(share: str, schema: str, table: str, session: SessionDep, actor: UserDep) -> Response:
     t = server.find_table(session, actor, share, schema, table)
-    view = server.view_for(session, settings, actor, t, None)
-    return Response(status_code=200, headers={"Delta-Table-Version": str(view.version.version)})
+    return Response(status_code=200, headers={"Delta-Table-Version": str(server.table_version(session, actor, t))})
 
 
 @router.get("/shares/{share}/schemas/{schema}/tables/{table}/metadata", summary="表元数据 / table metadata")

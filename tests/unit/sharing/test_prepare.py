@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import threading
 import time
 
@@ -178,3 +179,17 @@ def test_concurrent_callers_share_one_export(rt, world, versioned, monkeypatch):
         t.join(10)
     assert len(calls) == 1 and len(set(paths)) == 1 and len(paths) == 3
     assert not list((rt.settings.data_dir / "delivery").glob("g*/*.tmp"))
+
+
+def test_the_delta_sharing_version_call_builds_nothing(rt, world, versioned, client, token_for, monkeypatch):
+    with rt.transaction() as s:
+        _approve(s, world, rt, versioned)
+    assert prepare.wait(timeout=60)
+    prepare.forget_caches()
+    shutil.rmtree(rt.settings.data_dir / "delivery")  # nothing prepared, nothing remembered
+    monkeypatch.setattr(delivery, "export_parquet", _refuse("export"))
+    monkeypatch.setattr(masking, "sample_table", _refuse("scan"))
+    url = f"/delta-sharing/shares/dept_{world.consumer}/schemas/default/tables/r_201001_000002/version"
+    r = client.get(url, headers=token_for("c_user"))
+    assert r.status_code == 200 and r.headers["Delta-Table-Version"] == "1"
+    assert client.get(url, headers=token_for("p_steward")).status_code == 403

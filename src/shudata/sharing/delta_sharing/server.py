@@ -22,12 +22,12 @@ from shudata.core.config import Settings
 from shudata.core.errors import NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor
 from shudata.lake.reader import Layout, layout
-from shudata.lake.service import latest_version
+from shudata.lake.service import get_version, latest_version
 from shudata.security.crypto.sm3 import constant_time_equal, hmac_sm3_hex, sm3_hex
 from shudata.sharing.delivery import GrantView, check_quota, grant_view, log_delivery, masked_file
 from shudata.sharing.delta_sharing import protocol
 from shudata.sharing.models import SharingGrant
-from shudata.sharing.service import grants_of_department
+from shudata.sharing.service import active_grant, grants_of_department
 
 SCHEMA = "default"
 URL_TTL_S = 900
@@ -93,6 +93,12 @@ def find_table(session: Session, actor: Actor, share: str, schema: str, table: s
 
 def view_for(session: Session, settings: Settings, actor: Actor, t: SharedTable, version: int | None) -> GrantView:
     return grant_view(session=session, settings=settings, actor=actor, resource_key=t.resource.code, version=version)
+
+
+def table_version(session: Session, actor: Actor, t: SharedTable) -> int:
+    """The table's current version, the grant checked, without compiling or building anything."""
+    grant = active_grant(session=session, actor=actor, resource=t.resource)
+    return get_version(session, grant.resource_id).version
 
 
 def materialise(settings: Settings, view: GrantView) -> tuple[Path, Layout]:
