@@ -16,6 +16,7 @@ from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.portal.hooks import install as install_portal_hooks
+from shudata.quality.providers import install as install_quality_providers
 from shudata.sharing.providers import install as install_access_providers
 
 console = Console()
@@ -32,6 +33,7 @@ def runtime() -> Runtime:
     rt.migrate()
     install_access_providers(rt.settings)
     install_portal_hooks()
+    install_quality_providers()
     return rt
 
 

@@ -110,11 +110,15 @@ def history(code: str, session: SessionDep, actor: ActorDep) -> list[RevisionRea
 def search_catalog(session: SessionDep, actor: ActorDep, q: str = "", provider: int | None = None,
                    classification: Classification | None = None, sharing_type: SharingType | None = None,
                    format: FormatCategory | None = None, update_cycle: UpdateCycle | None = None,
+                   min_quality: Annotated[float | None, Query(ge=0, le=100, description="最低质量得分")] = None,
+                   sort: Annotated[Literal["relevance", "quality"], Query(description="排序：相关度或质量得分")]
+                   = "relevance",
                    offset: Annotated[int, Query(ge=0)] = 0,
                    limit: Annotated[int, Query(ge=1, le=100)] = 20) -> SearchResult:
     filters = SearchFilters(provider=provider, classification=classification, sharing_type=sharing_type,
-                            format=format, update_cycle=update_cycle)
-    return search.search(session=session, actor=actor, q=q, filters=filters, offset=offset, limit=limit)
+                            format=format, update_cycle=update_cycle, min_quality=min_quality)
+    return search.search(session=session, actor=actor, q=q, filters=filters, offset=offset, limit=limit,
+                         sort=sort)
 
 
 @router.get("/templates", response_model=list[TemplateRead], summary="基础库模板 / base-registry templates")
