@@ -81,8 +81,11 @@ def _schedule(session: Session, settings: Settings, target: Target) -> None:
 
         def on_commit(s: Session) -> None:
             todo = s.info.pop(_INFO_KEY, None)
-            if todo:
-                submit(bind, settings, todo)
+            try:
+                if todo:
+                    submit(bind, settings, todo)
+            except RuntimeError:  # shutting down: the commit stands, the first call builds the files
+                log.warning("masked files not prepared: %s", todo, exc_info=True)
 
         def on_rollback(s: Session) -> None:
             s.info.pop(_INFO_KEY, None)
@@ -111,7 +114,8 @@ def _done(future: Future[list[Path]]) -> None:
 
 
 def wait(timeout: float | None = None) -> bool:
-    """Wait for the queued preparations (tests, benchmarks, the CLI); True when all finished."""
+    """Wait for the queued preparations (tests, benchmarks); True when all finished. A process
+    that exits waits for them anyway (the worker thread is joined at exit)."""
     with _lock:
         futures = set(_pending)
     _, not_done = wait_futures(futures, timeout=timeout)
