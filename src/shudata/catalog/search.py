@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -56,6 +56,7 @@ def quality_scores(session: Session, ids: Sequence[int]) -> dict[int, float]:
     return dict(provider(session, list(ids)))
 
 CANDIDATE_CAP = 1000
+KEEP_OVERFETCH = 4
 MIN_COVERAGE = 0.5
 TERMS: Table = CatalogSearchTerm.__table__  # type: ignore[assignment]
 STATS: Table = CatalogSearchStat.__table__  # type: ignore[assignment]
@@ -177,11 +178,13 @@ def _prune(cands: dict[int, dict[str, int]], weights: dict[str, float], pending:
 
 def match(session: Session, q: str, filters: SearchFilters | None = None,
           cap: int = CANDIDATE_CAP, min_coverage: float = MIN_COVERAGE,
-          restrict: ColumnElement[bool] | None = None) -> Matches:
+          restrict: ColumnElement[bool] | None = None, keep: Container[int] | None = None) -> Matches:
     """Ranked ids of the entries matching ``q`` (see the module docstring).
 
     ``restrict`` is an extra condition over ``catalog_resource`` (another package's view of
     the catalog, e.g. the portal's published entries), applied while postings are read.
+    ``keep`` does the same with a set of ids held in memory: postings are over-fetched
+    (``KEEP_OVERFETCH`` × the cap) on the fast path and filtered as they arrive.
     """
     terms = query_terms(q)
     if not terms:
@@ -210,8 +213,11 @@ def match(session: Session, q: str, filters: SearchFilters | None = None,
             exact = False
             break
         term = rest.pop(0)
-        got = _fetch_postings(conn, term, cond, cap)
-        if len(got) >= cap:
+        got = _fetch_postings(conn, term, cond, cap if keep is None else cap * KEEP_OVERFETCH)
+        fetched = len(got)
+        if keep is not None:
+            got = [(rid, impact) for rid, impact in got if rid in keep][:cap]
+        if len(got) >= cap or (keep is not None and fetched >= cap * KEEP_OVERFETCH):
             partial.append(term)
             exact = False
         for rid, impact in got:

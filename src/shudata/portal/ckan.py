@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
@@ -165,14 +165,14 @@ def package_dict(ds: PortalDataset, res: CatalogResource, pub: PortalPublication
 def publications_of(session: Session, pairs: Sequence[tuple[int, int]]) -> dict[int, PortalPublication]:
     """The current publication of each ``(resource_id, version)``, by resource id."""
     out: dict[int, PortalPublication] = {}
-    pairs = list(pairs)
-    for i in range(0, len(pairs), 400):
-        chunk = pairs[i:i + 400]
-        rows = session.scalars(select(PortalPublication).where(
-            tuple_(PortalPublication.resource_id, PortalPublication.version).in_(chunk),
-            PortalPublication.status == "published").order_by(PortalPublication.id))
+    wanted = dict(pairs)
+    ids = sorted(wanted)
+    for i in range(0, len(ids), 400):  # by resource id (indexed), version and status checked here
+        rows = session.scalars(select(PortalPublication).where(PortalPublication.resource_id.in_(ids[i:i + 400]))
+                               .order_by(PortalPublication.id))
         for p in rows:
-            out[p.resource_id] = p
+            if p.status == "published" and wanted.get(p.resource_id) == p.version:
+                out[p.resource_id] = p
     return out
 
 

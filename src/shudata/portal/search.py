@@ -8,20 +8,22 @@ Facets: theme, department, format (the catalog's format category), open class, u
 
 from __future__ import annotations
 
-from collections import Counter
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
-from sqlalchemy import ColumnElement, func, select
+import numpy as np
+from sqlalchemy import ColumnElement, Text, cast, select
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import FacetValue
 from shudata.catalog.search import match
 from shudata.core.errors import InvalidInput
+from shudata.portal import index
 from shudata.portal.models import PortalDataset
-from shudata.portal.service import visible, visible_condition
+from shudata.portal.service import visible
 from shudata.security.models import Department
 
 Sort = Literal["relevance", "newest", "oldest", "downloads", "views", "api", "name"]
@@ -34,9 +36,6 @@ FACETS: tuple[str, ...] = ("theme", "department", "format", "open_class", "updat
 FACET_LABELS = {"theme": ("主题", "Theme"), "department": ("部门", "Department"), "format": ("格式", "Format"),
                 "open_class": ("开放类型", "Open class"), "update_cycle": ("更新周期", "Update cycle")}
 FACET_LIMIT = 50
-_COLUMN = {"theme": PortalDataset.theme, "department": CatalogResource.provider_department_id,
-           "format": CatalogResource.format_category, "open_class": CatalogResource.open_type,
-           "update_cycle": CatalogResource.update_cycle}
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,9 @@ class DatasetFilters:
     tags: tuple[str, ...] = ()
     names: tuple[str, ...] = ()  # restrict to these dataset names (CKAN ``name:`` / ``id:``)
 
-    def conditions(self) -> list[ColumnElement[bool]]:
+    def resource_conditions(self) -> list[ColumnElement[bool]]:
+        """Conditions on ``catalog_resource`` alone."""
         cond: list[ColumnElement[bool]] = []
-        if self.theme:
-            cond.append(PortalDataset.theme == self.theme)
         if self.department_id is not None:
             cond.append(CatalogResource.provider_department_id == self.department_id)
         if self.format:
@@ -61,9 +59,21 @@ class DatasetFilters:
             cond.append(CatalogResource.open_type == self.open_class)
         if self.update_cycle:
             cond.append(CatalogResource.update_cycle == self.update_cycle)
+        for tag in self.tags:  # tags are a JSON list: match the serialised element
+            cond.append(cast(CatalogResource.tags, Text).contains(json.dumps(tag), autoescape=True))
+        return cond
+
+    def dataset_conditions(self) -> list[ColumnElement[bool]]:
+        """Conditions on ``portal_dataset`` alone."""
+        cond: list[ColumnElement[bool]] = []
+        if self.theme:
+            cond.append(PortalDataset.theme == self.theme)
         if self.names:
             cond.append(PortalDataset.name.in_(self.names))
         return cond
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        return [*self.resource_conditions(), *self.dataset_conditions()]
 
 
 @dataclass(frozen=True)
@@ -85,54 +95,8 @@ class DatasetSearchResult:
     facets: dict[str, list[FacetValue]] = field(default_factory=dict)
 
 
-def _has_tags(resource: CatalogResource, tags: Sequence[str]) -> bool:
-    have = {str(t) for t in resource.tags or []}
-    return all(t in have for t in tags)
-
-
-def _order(sort: str) -> list[Any]:
-    if sort == "oldest":
-        return [PortalDataset.first_published_at.asc(), PortalDataset.id.asc()]
-    if sort == "downloads":
-        return [PortalDataset.downloads.desc(), PortalDataset.id.desc()]
-    if sort == "views":
-        return [PortalDataset.views.desc(), PortalDataset.id.desc()]
-    if sort == "api":
-        return [PortalDataset.api_calls.desc(), PortalDataset.id.desc()]
-    if sort == "name":
-        return [CatalogResource.name.asc(), PortalDataset.id.asc()]
-    return [PortalDataset.first_published_at.desc(), PortalDataset.id.desc()]  # newest (and browse default)
-
-
-def _sort_key(sort: str, ds: PortalDataset, res: CatalogResource, score: float) -> tuple[object, ...]:
-    if sort == "newest":
-        return (-ds.first_published_at.timestamp(), -ds.id)
-    if sort == "oldest":
-        return (ds.first_published_at.timestamp(), ds.id)
-    if sort == "downloads":
-        return (-ds.downloads, -ds.id)
-    if sort == "views":
-        return (-ds.views, -ds.id)
-    if sort == "api":
-        return (-ds.api_calls, -ds.id)
-    if sort == "name":
-        return (res.name, ds.id)
-    return (-score, res.id)
-
-
-def _facets_sql(session: Session, cond: list[ColumnElement[bool]]) -> dict[str, list[FacetValue]]:
-    out: dict[str, Counter[str]] = {}
-    for name in FACETS:
-        col = _COLUMN[name]
-        stmt = (select(col, func.count()).select_from(PortalDataset)
-                .join(CatalogResource, CatalogResource.id == PortalDataset.resource_id)
-                .where(visible_condition(), *cond).group_by(col))
-        out[name] = Counter({str(v): int(n) for v, n in session.execute(stmt).all()})
-    return _labelled(session, out)
-
-
-def _labelled(session: Session, counters: dict[str, Counter[str]]) -> dict[str, list[FacetValue]]:
-    top = {n: sorted(c.items(), key=lambda x: (-x[1], x[0]))[:FACET_LIMIT] for n, c in counters.items()}
+def _labelled(session: Session, counters: dict[str, list[tuple[str, int]]]) -> dict[str, list[FacetValue]]:
+    top = {n: sorted(c, key=lambda x: (-x[1], x[0]))[:FACET_LIMIT] for n, c in counters.items()}
     ids = [int(v) for v, _ in top.get("department", []) if v.isdigit()]
     names = dict(session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all()) \
         if ids else {}
@@ -140,10 +104,24 @@ def _labelled(session: Session, counters: dict[str, Counter[str]]) -> dict[str, 
                            count=c) for v, c in vals] for n, vals in top.items()}
 
 
+def _rows(session: Session, ids: Sequence[int]) -> dict[int, tuple[PortalDataset, CatalogResource]]:
+    """The page's rows, read through the visibility rule (authoritative, whatever the snapshot says)."""
+    out: dict[int, tuple[PortalDataset, CatalogResource]] = {}
+    for i in range(0, len(ids), 900):
+        for d, r in session.execute(visible().where(PortalDataset.resource_id.in_(list(ids[i:i + 900])))).all():
+            out[r.id] = (d, r)
+    return out
+
+
 def search_datasets(session: Session, *, q: str = "", filters: DatasetFilters | None = None,
                     sort: str = "relevance", offset: int = 0, limit: int = 20,
                     facets: bool = True) -> DatasetSearchResult:
-    """Visible datasets matching ``q`` and ``filters``; ``facets`` counts over all matches."""
+    """Visible datasets matching ``q`` and ``filters``; ``facets`` counts over all matches.
+
+    Filters, facets and orders come from the in-process snapshot (:mod:`shudata.portal.index`);
+    text ranking from the catalog index, keeping only the snapshot's matching ids; the page's
+    rows are then read through the visibility rule.
+    """
     if sort not in SORTS:
         raise InvalidInput(f"未知的排序方式“{sort}”（可用：{'、'.join(SORTS)}）",
                            f"Unknown sort {sort!r} (use one of {', '.join(SORTS)})", code="bad_sort")
@@ -152,47 +130,32 @@ def search_datasets(session: Session, *, q: str = "", filters: DatasetFilters | 
                            code="bad_query")
     filters = filters or DatasetFilters()
     offset, limit = max(0, int(offset)), max(0, min(int(limit), 1000))
-    cond = filters.conditions()
+    snap = index.snapshot(session)
+    keep = snap.mask(theme=filters.theme, department_id=filters.department_id, format=filters.format,
+                     open_class=filters.open_class, update_cycle=filters.update_cycle, tags=filters.tags,
+                     names=filters.names)
+    scores: dict[int, float] = {}
+    exact = True
     if not q.strip():
-        base = visible().where(*cond)
-        if filters.tags:  # tags live in a JSON list: filter in Python over the (bounded) matches
-            rows = [(d, r) for d, r in session.execute(base.order_by(*_order(sort))).all()
-                    if _has_tags(r, filters.tags)]
-            total = len(rows)
-            page = rows[offset:offset + limit]
-        else:
-            total = int(session.scalar(select(func.count()).select_from(PortalDataset)
-                                       .join(CatalogResource, CatalogResource.id == PortalDataset.resource_id)
-                                       .where(visible_condition(), *cond)) or 0)
-            page = [(d, r) for d, r in session.execute(base.order_by(*_order(sort)).offset(offset).limit(limit)).all()]
-        fac = (_facets_sql(session, cond) if not filters.tags else
-               _facets_rows(session, [(d, r) for d, r in rows])) if facets else {}
-        return DatasetSearchResult(q, total, True, offset, limit, sort,
-                                   [DatasetHit(d, r, 0.0) for d, r in page], fac)
-    restrict = CatalogResource.id.in_(select(PortalDataset.resource_id).join(
-        CatalogResource, CatalogResource.id == PortalDataset.resource_id).where(visible_condition(), *cond))
-    found = match(session, q, restrict=restrict)
-    scores = dict(found.ranked)
-    rows_all: list[tuple[PortalDataset, CatalogResource]] = []
-    ids = list(scores)
-    for i in range(0, len(ids), 900):
-        chunk = visible().where(CatalogResource.id.in_(ids[i:i + 900]))
-        rows_all.extend((d, r) for d, r in session.execute(chunk).all())
-    if filters.tags:
-        rows_all = [(d, r) for d, r in rows_all if _has_tags(r, filters.tags)]
-    rows_all.sort(key=lambda x: _sort_key(sort, x[0], x[1], scores.get(x[1].id, 0.0)))
-    hits = [DatasetHit(d, r, round(scores.get(r.id, 0.0), 6)) for d, r in rows_all[offset:offset + limit]]
-    return DatasetSearchResult(q, len(rows_all), found.exact, offset, limit, sort, hits,
-                               _facets_rows(session, rows_all) if facets else {})
-
-
-def _facets_rows(session: Session, rows: Sequence[tuple[PortalDataset, CatalogResource]]
-                 ) -> dict[str, list[FacetValue]]:
-    counters: dict[str, Counter[str]] = {n: Counter() for n in FACETS}
-    for d, r in rows:
-        counters["theme"][d.theme] += 1
-        counters["department"][str(r.provider_department_id)] += 1
-        counters["format"][r.format_category] += 1
-        counters["open_class"][r.open_type] += 1
-        counters["update_cycle"][r.update_cycle] += 1
-    return _labelled(session, counters)
+        rows_in_order = snap.ordered("newest" if sort == "relevance" else sort, keep)
+        total = int(rows_in_order.shape[0])
+        page_ids = [int(x) for x in snap.resource_ids[rows_in_order[offset:offset + limit]]]
+        matched = keep
+    else:
+        allowed = snap.id_set(keep)
+        found = match(session, q, keep=allowed)
+        exact = found.exact
+        scores = dict(found.ranked)
+        ranked = [rid for rid, _ in found.ranked if rid in snap.position]  # best first, ties by id
+        if sort != "relevance":
+            rank = snap.ranks(sort)
+            ranked.sort(key=lambda rid: int(rank[snap.position[rid]]))
+        total = len(ranked)
+        page_ids = ranked[offset:offset + limit]
+        matched = np.zeros(snap.size, dtype=bool)
+        if ranked:
+            matched[np.fromiter((snap.position[r] for r in ranked), dtype=np.int64, count=len(ranked))] = True
+    rows = _rows(session, page_ids)
+    hits = [DatasetHit(rows[i][0], rows[i][1], round(scores.get(i, 0.0), 6)) for i in page_ids if i in rows]
+    fac = _labelled(session, snap.facet_counts(matched)) if facets else {}
+    return DatasetSearchResult(q, total, exact, offset, limit, sort, hits, fac)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-29 13:08:13.206622
+Create Date: 2026-11-29 14:15:04.362826
 """
 
 from collections.abc import Sequence
@@ -286,6 +286,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_catalog_resource_sharing_type"), ["sharing_type"], unique=False)
         batch_op.create_index(batch_op.f("ix_catalog_resource_update_cycle"), ["update_cycle"], unique=False)
+        batch_op.create_index(batch_op.f("ix_catalog_resource_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
         "portal_api_key",
@@ -567,7 +568,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("portal_dataset", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_portal_dataset_published_at"), ["published_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_portal_dataset_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_portal_dataset_theme"), ["theme"], unique=False)
 
     op.create_table(
@@ -646,7 +646,7 @@ def upgrade() -> None:
     with op.batch_alter_table("portal_publication", schema=None) as batch_op:
         batch_op.create_index("ix_portal_publication_res_ver", ["resource_id", "version"], unique=False)
         batch_op.create_index(batch_op.f("ix_portal_publication_resource_id"), ["resource_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_portal_publication_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_portal_publication_withdrawn_at"), ["withdrawn_at"], unique=False)
 
     op.create_table(
         "privacy_risk_report",
@@ -1106,7 +1106,7 @@ def downgrade() -> None:
 
     op.drop_table("privacy_risk_report")
     with op.batch_alter_table("portal_publication", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_portal_publication_status"))
+        batch_op.drop_index(batch_op.f("ix_portal_publication_withdrawn_at"))
         batch_op.drop_index(batch_op.f("ix_portal_publication_resource_id"))
         batch_op.drop_index("ix_portal_publication_res_ver")
 
@@ -1122,7 +1122,6 @@ def downgrade() -> None:
     op.drop_table("portal_harvest_job")
     with op.batch_alter_table("portal_dataset", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_portal_dataset_theme"))
-        batch_op.drop_index(batch_op.f("ix_portal_dataset_status"))
         batch_op.drop_index(batch_op.f("ix_portal_dataset_published_at"))
 
     op.drop_table("portal_dataset")
@@ -1173,6 +1172,7 @@ def downgrade() -> None:
 
     op.drop_table("portal_api_key")
     with op.batch_alter_table("catalog_resource", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_catalog_resource_updated_at"))
         batch_op.drop_index(batch_op.f("ix_catalog_resource_update_cycle"))
         batch_op.drop_index(batch_op.f("ix_catalog_resource_sharing_type"))
         batch_op.drop_index(batch_op.f("ix_catalog_resource_provider_department_id"))
