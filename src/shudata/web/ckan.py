@@ -539,11 +539,16 @@ def _call(name: str, request: Request, session: Session, settings: Settings, par
     return _json({"help": _help(request, name), "success": True, "result": result})
 
 
-@router.api_route("/api/action/{name}", methods=["GET", "POST"], summary="CKAN 兼容 Action API / CKAN Action API")
-@router.api_route("/api/3/action/{name}", methods=["GET", "POST"],
-                  summary="CKAN 兼容 Action API（第 3 版路径）/ CKAN Action API (v3 path)")
 def action(name: str, request: Request, session: SessionDep, settings: SettingsDep, params: ParamsDep) -> Response:
     """``status_show``、``package_list``、``package_search``、``package_show``、``resource_show``、
     ``organization_list``、``organization_show``、``group_list``、``group_show``、``tag_list``、
     ``license_list``、``datastore_search``、``datastore_search_sql``、``help_show``。"""
     return _call(name, request, session, settings, params)
+
+
+for _path, _version, _summary in (
+        ("/api/action/{name}", "action", "CKAN 兼容 Action API / CKAN Action API"),
+        ("/api/3/action/{name}", "action3", "CKAN 兼容 Action API（第 3 版路径）/ CKAN Action API (v3 path)")):
+    for _method in ("GET", "POST"):  # one operation id each (OpenAPI wants them unique)
+        router.add_api_route(_path, action, methods=[_method], summary=_summary,
+                             operation_id=f"ckan_{_version}_{_method.lower()}")
