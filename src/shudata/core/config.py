@@ -42,7 +42,8 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
     portal_rate_ip_per_min: int = Field(300, ge=0, description="开放门户：每个 IP 每分钟请求上限（0 不限）")
     portal_rate_key_per_min: int = Field(1200, ge=0, description="开放门户：每个 API 密钥每分钟请求上限（0 不限）")
-    portal_base_url: str | None = Field(None, description="开放门户对外地址（DCAT、站点地图中的绝对链接；默认取请求地址）")
+    portal_base_url: str | None = Field(
+        None, description="开放门户对外地址（DCAT、站点地图中的绝对链接；默认取请求地址）")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
