@@ -104,25 +104,44 @@ def _shown(sample: str) -> str:
     return f"COALESCE(CAST({sample} AS VARCHAR), '∅')"
 
 
+def _sample_aggs(i: int, check: RowCheck) -> tuple[str, str | None]:
+    """The smallest and largest failing value of rule ``i``, and the projected sample column
+    (``None`` when the aggregate reads a plain text column directly).
+
+    When failing rows always hold a value of a text column (``check.present``), the
+    aggregates read that column under ``FILTER (WHERE __f{i})``: no per-row expression.
+    Otherwise a ``CASE`` keeps the (possibly costly) sample expression to the failing rows."""
+    f = qi(f"__f{i}")
+    col = check.sample[1:-1] if check.sample.startswith("(\"") and check.sample.endswith("\")") else None
+    if check.present and col is not None and '"' not in col[1:-1]:
+        return (f"MIN({col}) FILTER (WHERE {f}) AS {qi(f'__lo{i}')}, "
+                f"MAX({col}) FILTER (WHERE {f}) AS {qi(f'__hi{i}')}"), None
+    s = qi(f"__s{i}")
+    return (f"MIN({s}) AS {qi(f'__lo{i}')}, MAX({s}) AS {qi(f'__hi{i}')}",
+            f"CASE WHEN {f} THEN {_shown(check.sample)} END AS {s}")
+
+
 def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[str], ctx: Ctx,
                   null_stats: bool = False) -> CompiledCheck:
     """One aggregate query: row count, failures per row rule (with the smallest and largest
     failing value as samples), nulls per column, newest dates.
 
-    Rules without lookups are evaluated in a first projection; the next one (``__pre``) keeps
-    only flags, samples and the few columns the lookup rules still need, so the hash joins of
-    the lookup rules carry narrow rows instead of every column of the table."""
+    Rules without lookups are evaluated in a first projection (``__pre``), which keeps only
+    flags, the sample columns and the few columns the lookup rules still need, so the hash
+    joins of the lookup rules carry narrow rows; the aggregates count flags
+    (``COUNT_IF``) and take samples under ``FILTER``."""
     row_rules = [r for r in rules if r.scope == "row"]
     checks = _checks(row_rules, ctx)
     local = [i for i, c in enumerate(checks) if not c.joins]
     joined = [i for i, c in enumerate(checks) if c.joins]
-    first = [f"COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in local]
-    narrow = [qi(f"__f{i}") for i in local]
-    narrow += [f"CASE WHEN {qi(f'__f{i}')} THEN {_shown(checks[i].sample)} END AS {qi(f'__s{i}')}" for i in local]
-    keep: list[str] = []
+    samples = [_sample_aggs(i, c) for i, c in enumerate(checks)]
+    narrow = [f"COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in local]
+    keep: list[str] = [qi(col) for i in range(len(checks)) if samples[i][1] is None
+                       for col in row_rules[i].columns_used()]
     for i in joined:
         keep += [qi(x) for x in row_rules[i].columns_used()] + [qi(a) for a, _e in checks[i].helpers]
     narrow += list(dict.fromkeys(keep))
+    narrow += [samples[i][1] or "" for i in local if samples[i][1] is not None]
     null_cols = tuple(columns) if null_stats else ()
     narrow += [f"{is_missing(text(c, ctx), ctx)} AS {qi(f'__m{n}')}" for n, c in enumerate(null_cols)]
     date_max: list[tuple[str, str]] = []
@@ -133,19 +152,15 @@ def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[st
             date_max.append((alias, col))
             narrow.append(f"{flexible_date(text(col, ctx))} AS {qi(alias + '_d')}")
     ctes = [f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})",
-            f"__l1 AS (SELECT *{''.join(', ' + x for x in first)} FROM __src)",
-            f"__pre AS (SELECT {', '.join(narrow) or '1 AS __one'} FROM __l1)"]
+            f"__pre AS (SELECT {', '.join(narrow) or '1 AS __one'} FROM __src)"]
     late = "".join(f", COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in joined)
     joins = "".join(j.sql() for i in joined for j in checks[i].joins)
-    ctes.append(f"__jf AS (SELECT __pre.*{late} FROM __pre{joins})")
-    late_samples = "".join(f", CASE WHEN {qi(f'__f{i}')} THEN {_shown(checks[i].sample)} END AS {qi(f'__s{i}')}"
-                           for i in joined)
-    ctes.append(f"__flags AS (SELECT *{late_samples} FROM __jf)")
+    late += "".join(f", {samples[i][1]}" for i in joined if samples[i][1] is not None)
+    ctes.append(f"__flags AS (SELECT __pre.*{late} FROM __pre{joins})")
     aggs = ['COUNT(*) AS "__rows"']
-    aggs += [f"SUM(CASE WHEN {qi(f'__f{i}')} THEN 1 ELSE 0 END) AS {qi(f'__fail{i}')}" for i in range(len(checks))]
-    aggs += [f"MIN({qi(f'__s{i}')}) AS {qi(f'__lo{i}')}, MAX({qi(f'__s{i}')}) AS {qi(f'__hi{i}')}"
-             for i in range(len(checks))]
-    aggs += [f"SUM(CASE WHEN {qi(f'__m{n}')} THEN 1 ELSE 0 END) AS {qi(f'__null{n}')}" for n in range(len(null_cols))]
+    aggs += [f"COUNT_IF({qi(f'__f{i}')}) AS {qi(f'__fail{i}')}" for i in range(len(checks))]
+    aggs += [a for a, _s in samples]
+    aggs += [f"COUNT_IF({qi(f'__m{n}')}) AS {qi(f'__null{n}')}" for n in range(len(null_cols))]
     aggs += [f"CAST(MAX({qi(alias + '_d')}) AS VARCHAR) AS {qi(alias)}" for alias, _c in date_max]
     sql = f"WITH {', '.join(ctes)} SELECT {', '.join(aggs)} FROM __flags"
     return CompiledCheck(sql, tuple(r.key for r in row_rules), null_cols, tuple(date_max), _lookups(checks))

@@ -73,6 +73,7 @@ class RowCheck:
     sample: str  # DuckDB SQL of the value shown as a sample
     helpers: tuple[tuple[str, str], ...] = ()  # (alias, duckdb SQL) computed in an inner projection
     joins: tuple[Join, ...] = ()
+    present: bool = False  # a failing row's sample is never NULL (the rule fails present values only)
 
 
 def qi(name: str) -> str:
@@ -164,52 +165,31 @@ def ymd_ok(ymd: str, as_of: dt.date) -> str:
             f"AND {d} BETWEEN 1 AND {last}")
 
 
-USCC_TABLE = "__ref_uscc"
-USCC_CHUNKS = ((1, 2, "p1"), (9, 3, "p9"), (12, 3, "p12"), (15, 3, "p15"))  # (start, length, column)
+USCC_LETTER_POSITIONS = (1, 2, 9, 10, 11, 12, 13, 14, 15, 16, 17)  # may hold letters (1-based)
+
+
+USCC_SHAPE_RE = r"^[1-9ANY][0-9A-HJ-NP-RTUWXY][0-9]{6}[0-9A-HJ-NP-RTUWXY]{10}$"  # USCC_RE, first char checked
 
 
 def b_uscc(r: R.Uscc, i: int, ctx: Ctx) -> RowCheck:
-    """GB 32100 with table lookups: the weighted values of characters 1–2, 9–11, 12–14 and 15–17
-    come from a small precomputed table joined on those substrings (one hash probe per chunk
-    instead of one string search per character); characters 3–8 are digits (integer sum).
-
-    Everything that needs only the row (missing, pattern, the digits' sum and the check
-    character's value) is computed in helper columns before the joins, so after them only
-    integers are added: the code is valid when Σ value·weight + check value ≡ 0 (mod 31)."""
+    """GB 32100 without lookups or string building: one regular expression checks the shape
+    (including the registration authority in the first character); characters 3–8 (digits)
+    are read as one number whose weighted digit sum is telescoped (:func:`weighted_mod_terms`);
+    each of the 11 characters that may be letters is valued by its position in the alphabet
+    (``STRPOS`` − 1, the −1s folded into one constant). The code is valid when
+    Σ value·weight + check value ≡ 0 (mod 31). One helper column (the digits), everything
+    else in the flag expression."""
     v = text(r.column, ctx)
-    joins = tuple(Join(f"__j{i}_{n}", USCC_TABLE, "k", f"SUBSTRING({v}, {start}, {length})", value)
-                  for n, (start, length, value) in enumerate(USCC_CHUNKS))
-    region, missing, shape, local = f"__h{i}_r", f"__h{i}_m", f"__h{i}_ok", f"__h{i}_s"
-    digits = weighted_mod_terms(region, USCC_WEIGHTS[2:8], 31, "//")
-    check = f"(STRPOS('{USCC_ALPHABET}', SUBSTRING({v}, 18, 1)) - 1)"
-    helpers = ((missing, is_missing(v, ctx)),
-               (shape, f"COALESCE({regex(v, F.USCC_RE)} AND SUBSTRING({v}, 1, 1) IN "
-                       f"('1','2','3','4','5','6','7','8','9','A','N','Y'), FALSE)"),
-               (region, f"CASE WHEN {shape} THEN CAST(SUBSTRING({v}, 3, 6) AS BIGINT) END"),
-               (local, f"{digits} + {check}"))
-    total = " + ".join(f"{j.alias}.__v" for j in joins) + f" + {local}"
-    fails = parse(f"NOT {missing} AND NOT COALESCE({shape} AND ({total}) % 31 = 0, FALSE)")
-    return RowCheck(r.key, fails, _sample(v), helpers, joins)
-
-
-def uscc_chunk_values() -> dict[str, list[int | None]]:
-    """The lookup table for :func:`b_uscc`: every 2- and 3-character chunk of the alphabet with
-    its weighted value (mod 31) at each chunk position."""
-    keys: list[str] = []
-    cols: dict[str, list[int | None]] = {c: [] for _s, _l, c in USCC_CHUNKS}
-    alphabet = USCC_ALPHABET
-    for length in (2, 3):
-        for n in range(len(alphabet) ** length):
-            chars, rest = [], n
-            for _ in range(length):
-                rest, d = divmod(rest, len(alphabet))
-                chars.append(alphabet[d])
-            key = "".join(reversed(chars))
-            keys.append(key)
-            for start, size, col in USCC_CHUNKS:
-                cols[col].append(sum(alphabet.index(c) * USCC_WEIGHTS[start - 1 + k] for k, c in enumerate(key)) % 31
-                                 if size == length else None)
-    return {"k": keys, **cols}  # type: ignore[dict-item]
+    region = f"__h{i}_r"
+    digits = weighted_mod_terms(region, USCC_WEIGHTS[2:8], 31)
+    letters = " + ".join(f"STRPOS('{USCC_ALPHABET}', SUBSTRING({v}, {k}, 1)) * {USCC_WEIGHTS[k - 1]}"
+                         for k in USCC_LETTER_POSITIONS)
+    offset = sum(USCC_WEIGHTS[k - 1] for k in USCC_LETTER_POSITIONS) + 1  # the −1 of every STRPOS, check incl.
+    check = f"STRPOS('{USCC_ALPHABET}', SUBSTRING({v}, 18, 1))"
+    total = f"{digits} + {letters} + {check} - {offset}"
+    valid = f"{regex(v, USCC_SHAPE_RE)} AND ({total}) % 31 = 0"
+    helpers = ((region, f"TRY_CAST(SUBSTRING({v}, 3, 6) AS DOUBLE)"),)
+    return RowCheck(r.key, fails_when_invalid(v, valid, ctx), _sample(v), helpers, present=True)
 
 
 def uscc_ok(v: str) -> str:
@@ -330,13 +310,13 @@ def b_cn_id(r: R.CnId, i: int, ctx: Ctx) -> RowCheck:
                               "FALSE)"))
         valid += f" OR ({ok15} AND {region15})"
     fails = parse(f"NOT {missing} AND NOT COALESCE({valid}, FALSE)")
-    return RowCheck(r.key, fails, _sample(v), tuple(helpers), joins)
+    return RowCheck(r.key, fails, _sample(v), tuple(helpers), joins, present=True)
 
 
 def b_simple(valid: Callable[[str], str]) -> Builder:
     def build(r: Any, i: int, ctx: Ctx) -> RowCheck:
         v = text(r.column, ctx)
-        return RowCheck(r.key, fails_when_invalid(v, f"({valid(v)})", ctx), _sample(v))
+        return RowCheck(r.key, fails_when_invalid(v, f"({valid(v)})", ctx), _sample(v), present=True)
 
     return build
 
@@ -362,7 +342,7 @@ def b_region_code(r: R.RegionCode, i: int, ctx: Ctx) -> RowCheck:
     v = text(r.column, ctx)
     j = Join(f"__j{i}", REGIONS_TABLE if r.historical else REGIONS_TABLE + "_current", "code", v)
     return RowCheck(r.key, fails_when_invalid(v, f"({regex(v, '^[0-9]{6}$')} AND __j{i}.__k IS NOT NULL)", ctx),
-                    _sample(v), (), (j,))
+                    _sample(v), (), (j,), present=True)
 
 
 def date_valid(v: str, timestamp: bool) -> str:
@@ -378,12 +358,13 @@ def b_date(r: R.DateValid, i: int, ctx: Ctx) -> RowCheck:
         valid += f" AND TRY_CAST(SUBSTRING({v}, 1, 10) AS DATE) >= DATE {ql(r.min)}"
     if r.max:
         valid += f" AND TRY_CAST(SUBSTRING({v}, 1, 10) AS DATE) <= DATE {ql(r.max)}"
-    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v))
+    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), present=True)
 
 
 def b_enum(r: R.Enum, i: int, ctx: Ctx) -> RowCheck:
     v = text(r.column, ctx)
-    return RowCheck(r.key, fails_when_invalid(v, f"{v} IN ({', '.join(ql(x) for x in r.values)})", ctx), _sample(v))
+    return RowCheck(r.key, fails_when_invalid(v, f"{v} IN ({', '.join(ql(x) for x in r.values)})", ctx), _sample(v),
+                    present=True)
 
 
 NUMBER_RE = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -405,12 +386,12 @@ def b_range(r: R.Range, i: int, ctx: Ctx) -> RowCheck:
         conds.append(f"{n} >= {r.min!r}")
     if r.max is not None:
         conds.append(f"{n} <= {r.max!r}")
-    return RowCheck(r.key, fails_when_invalid(v, "(" + " AND ".join(conds) + ")", ctx), _sample(v))
+    return RowCheck(r.key, fails_when_invalid(v, "(" + " AND ".join(conds) + ")", ctx), _sample(v), present=True)
 
 
 def b_regex(r: R.Regex, i: int, ctx: Ctx) -> RowCheck:
     v = text(r.column, ctx)
-    return RowCheck(r.key, fails_when_invalid(v, regex(v, r.pattern), ctx), _sample(v))
+    return RowCheck(r.key, fails_when_invalid(v, regex(v, r.pattern), ctx), _sample(v), present=True)
 
 
 def b_length(r: R.Length, i: int, ctx: Ctx) -> RowCheck:
@@ -418,7 +399,7 @@ def b_length(r: R.Length, i: int, ctx: Ctx) -> RowCheck:
     conds = [f"LENGTH({v}) >= {r.min}" if r.min is not None else "TRUE"]
     if r.max is not None:
         conds.append(f"LENGTH({v}) <= {r.max}")
-    return RowCheck(r.key, fails_when_invalid(v, "(" + " AND ".join(conds) + ")", ctx), _sample(v))
+    return RowCheck(r.key, fails_when_invalid(v, "(" + " AND ".join(conds) + ")", ctx), _sample(v), present=True)
 
 
 BOOL_VALUES = ("true", "false", "True", "False", "TRUE", "FALSE", "1", "0", "是", "否", "Y", "N", "y", "n")
@@ -433,7 +414,7 @@ def b_data_type(r: R.DataTypeMatch, i: int, ctx: Ctx) -> RowCheck:
              "L": f"TRIM({v}) IN ({', '.join(ql(b) for b in BOOL_VALUES)})"}.get(t, "TRUE")
     if r.length and t in ("C", "M", "N", "Y", "F", "I"):
         valid = f"({valid}) AND LENGTH({v}) <= {r.length}"
-    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v))
+    return RowCheck(r.key, fails_when_invalid(v, f"({valid})", ctx), _sample(v), present=True)
 
 
 def b_unique(r: R.Unique, i: int, ctx: Ctx) -> RowCheck:
@@ -512,7 +493,7 @@ def b_reference(r: R.Reference, i: int, ctx: Ctx) -> RowCheck:
     v = text(r.column, ctx)
     table = ctx.ref_tables.get(r.key, f"__ref{i}")
     j = Join(f"__j{i}", table, r.ref_column, v)
-    return RowCheck(r.key, fails_when_invalid(v, f"__j{i}.__k IS NOT NULL", ctx), _sample(v), (), (j,))
+    return RowCheck(r.key, fails_when_invalid(v, f"__j{i}.__k IS NOT NULL", ctx), _sample(v), (), (j,), present=True)
 
 
 BUILDERS: dict[str, Builder] = {

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from shudata.quality.compile_exprs import REGIONS_TABLE, USCC_TABLE, uscc_chunk_values
+from shudata.quality.compile_exprs import REGIONS_TABLE
 from shudata.query.engines.base import TableSource
 from shudata.standards.regions import all_regions, historical_codes, name_index
 
@@ -32,16 +32,12 @@ def _write_once(path: Path, codes: list[str]) -> Path:
 
 
 def region_sources(cache_dir: Path) -> dict[str, TableSource]:
-    """Lookup tables of the rules: ``__ref_regions`` (every code ever valid),
-    ``__ref_regions_current`` and ``__ref_uscc`` (credit-code chunk values)."""
+    """Lookup tables of the rules: ``__ref_regions`` (every code ever valid) and
+    ``__ref_regions_current``. Written once per cache directory; each query reads the small files."""
     hist = _write_once(cache_dir / "regions_historical.parquet", list(historical_codes()))
     cur = _write_once(cache_dir / "regions_current.parquet", list(all_regions()))
-    uscc = cache_dir / "uscc_chunks.parquet"
-    if not uscc.exists():
-        _write_table(uscc, pa.table(uscc_chunk_values()))
     return {REGIONS_TABLE: TableSource(REGIONS_TABLE, [hist]),
-            REGIONS_TABLE + "_current": TableSource(REGIONS_TABLE + "_current", [cur]),
-            USCC_TABLE: TableSource(USCC_TABLE, [uscc])}
+            REGIONS_TABLE + "_current": TableSource(REGIONS_TABLE + "_current", [cur])}
 
 
 def default_cache_dir() -> Path:

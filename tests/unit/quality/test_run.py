@@ -208,3 +208,50 @@ def test_report_counts_samples_sql_and_scores(engine: DuckDBEngine, stage: Stage
     assert report.scores["completeness"] < 100 and report.scores["validity"] == 100
     nulls = {c.column: c.nulls for c in report.columns}
     assert nulls["所在区县"] == 2 and nulls["地址"] == 1
+
+
+def test_uscc_sql_matches_python_on_near_misses(engine: DuckDBEngine, stage: Stage,
+                                                lookups: dict[str, TableSource]) -> None:
+    """The join-free credit-code check (digits 3–8 as one number, 11 characters by their place in
+    the alphabet) against the reference: letters outside the alphabet (I, O, S, V, Z), a letter
+    among the region digits, a bad first character, lower case, full-width digits, wrong length,
+    every alphabet character at every letter position."""
+    rng = random.Random(11)
+    good = [uscc.complete(rng.choice("19ANY") + rng.choice("123") + "510104"
+                          + "".join(rng.choice(uscc.ALPHABET) for _ in range(9))) for _ in range(40)]
+    values = list(good)
+    for g in good[:10]:
+        values += [g[:k] + c + g[k + 1:] for k in (0, 1, 8, 12, 16, 17) for c in "IOSVZ"]
+        values += [g[:4] + "A" + g[5:], "B" + g[1:], g.lower(), g[:17], g + "0", g[:3] + "１" + g[4:], g[:-1] + "I"]
+    for k in (0, 1, 8, 9, 10, 11, 12, 13, 14, 15, 16):
+        for c in uscc.ALPHABET:
+            body = good[0][:k] + c + good[0][k + 1:17]
+            values += [uscc.complete(body), body + "0"]
+    values = [v for v in dict.fromkeys(values) if v == v.strip().upper()]  # the reference strips and upper-cases
+    got = _failing(engine, stage, lookups, {"type": "uscc", "column": "v"}, values)
+    assert got == sorted(v for v in values if not uscc.is_valid_uscc(v))
+    assert 0 < len(got) < len(values)
+
+
+def test_counting_query_samples_are_the_smallest_and_largest_failing_values(
+        engine: DuckDBEngine, stage: Stage, lookups: dict[str, TableSource]) -> None:
+    """Samples come from the counting scan: read under FILTER for rules whose failing rows always
+    hold a text value, through a CASE (missing shown as ∅) otherwise."""
+    table = pa.table({"name": ["a", None, " ", "b", "N/A"], "level": ["5A", "9A", "1Z", None, "5A"],
+                      "score": [1.0, -2.5, 300.0, None, 50.0], "region": ["510104", "519999", "51010", "510104", None],
+                      "id": ["510104199001010000", "510104199001010000", None, "51010419900101001X", "x"],
+                      "sex": ["女", "男", "男", "女", "男"]})
+    rs = parse_rule_set([
+        {"type": "not_null", "column": "name"}, {"type": "enum", "column": "level", "values": ["5A", "4A"]},
+        {"type": "range", "column": "score", "min": 0, "max": 100}, {"type": "region_code", "column": "region"},
+        {"type": "id_sex", "id_column": "id", "sex_column": "sex"},
+    ])
+    report = evaluate(engine, stage(table, "t"), rs, lookups=lookups, as_of=AS_OF)
+    got = {r.key: (r.failed, r.samples) for r in report.results}
+    assert got == {
+        "not_null:name": (3, [" ", "∅"]),  # MIN and MAX of " ", "N/A", ∅ (NULL)
+        "enum:level": (2, ["1Z", "9A"]),
+        "range:score": (2, ["-2.5", "300.0"]),
+        "region_code:region": (2, ["51010", "519999"]),
+        "id_sex:id,sex": (2, ["510104199001010000 | 男", "51010419900101001X | 女"]),
+    }
