@@ -166,5 +166,8 @@ def snapshot(session: Session) -> Snapshot:
         if snap is not None and snap.fingerprint == fp and time.monotonic() - snap.built < MAX_AGE_S:
             return snap
         snap = build(session, fp)
+        _SNAPSHOTS.pop(key, None)
+        while len(_SNAPSHOTS) >= 8:  # one per metadata store; tests open many
+            _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
         _SNAPSHOTS[key] = snap
         return snap
