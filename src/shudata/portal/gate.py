@@ -2,7 +2,8 @@
 
 The policy is the saved one named ``<code with / as ->-open`` when the steward wrote one,
 else the ``open`` profile's defaults on the entity types detected in the version (its
-saved scan report, or a scan of a sample). The masked Parquet file is written next to the
+saved scan report, or a sample scan kept per version: :func:`shudata.sharing.masking.version_findings`,
+the findings sharing uses too). The masked Parquet file is written next to the
 portal's other files; the export gate (:func:`shudata.privacy.gate.check_export`) then
 scans a sample of it. Refused → the file is deleted and the findings are returned.
 """
@@ -23,14 +24,14 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import version_files
-from shudata.privacy.detect.classify import scan_table
 from shudata.privacy.gate import GateResult, check_export
 from shudata.privacy.mask import mask_source
-from shudata.privacy.models import PrivacyPolicy, PrivacyScanReport
+from shudata.privacy.models import PrivacyPolicy
 from shudata.privacy.policy import Policy
 from shudata.privacy.service import GATE_EXEMPT_OPS, plan_for
 from shudata.privacy.sources import engine, parquet_source, sample_table
 from shudata.query.engines.base import TableSource
+from shudata.sharing.masking import version_findings
 
 PROFILE = "open"
 
@@ -66,17 +67,6 @@ class GateOutcome:
         return self.result.passed
 
 
-def _findings(session: Session, settings: Settings, resource: CatalogResource, version: LakeVersion,
-              source: TableSource) -> dict[str, str | None]:
-    row = session.scalar(select(PrivacyScanReport).where(PrivacyScanReport.resource_id == resource.id,
-                                                          PrivacyScanReport.version == version.version)
-                         .order_by(PrivacyScanReport.id.desc()).limit(1))
-    if row is not None:
-        return {c["column"]: c["entity"] for c in row.report["columns"]}
-    sample = sample_table(settings, source, 2000)
-    return {c.column: c.entity for c in scan_table(sample, source=resource.code).columns}
-
-
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -90,7 +80,8 @@ def run_gate(session: Session, settings: Settings, resource: CatalogResource, ve
     source = TableSource("t", version_files(settings, version))
     schema = sample_table(settings, source, 1).schema
     policy = open_policy(session, resource)
-    plan = plan_for(session, settings, policy, schema, _findings(session, settings, resource, version, source))
+    findings = version_findings(session, settings, resource, version, source)
+    plan = plan_for(session, settings, policy, schema, findings)
     exempt = {c: op.name for c, op in plan.operators.items() if op.name in GATE_EXEMPT_OPS}
     # a new name per run: a re-run never touches the file a current publication serves
     dest = portal_dir(settings) / str(resource.id) / f"v{version.version}-{uuid.uuid4().hex[:10]}.parquet"

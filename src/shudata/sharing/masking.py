@@ -100,8 +100,10 @@ def _save_findings(path: Path, found: Mapping[str, str | None]) -> None:
         log.warning("could not keep the scan findings in %s", path, exc_info=True)
 
 
-def _findings(session: Session, settings: Settings, resource: CatalogResource, version: LakeVersion,
-              source: TableSource) -> dict[str, str | None]:
+def version_findings(session: Session, settings: Settings, resource: CatalogResource, version: LakeVersion,
+                     source: TableSource) -> dict[str, str | None]:
+    """Column → detected entity type of a version: the newest saved scan report, else a sample scan
+    (kept per version). Every masking profile applied to a version starts from this."""
     row = session.scalar(select(PrivacyScanReport).where(PrivacyScanReport.resource_id == resource.id,
                                                           PrivacyScanReport.version == version.version)
                          .order_by(PrivacyScanReport.id.desc()).limit(1))
@@ -144,7 +146,7 @@ def masking_for(session: Session, settings: Settings, resource: CatalogResource,
     """Rewrites and vectorised functions that apply ``profile`` to this version."""
     check_profile(profile)
     plan = plan_for(session, settings, _policy(session, resource, profile), schema,
-                    _findings(session, settings, resource, version, source))
+                    version_findings(session, settings, resource, version, source))
     return Masking(column_exprs=dict(plan.column_exprs), udfs=plan.udfs)
 
 
