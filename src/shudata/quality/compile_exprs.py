@@ -101,17 +101,22 @@ def text(col: str, ctx: Ctx) -> str:
 def is_missing(v: str, ctx: Ctx) -> str:
     """NULL, blank or a placeholder. Cheap first tests (length; the first bytes compared as a
     string, no SUBSTRING) keep the TRIM off most rows: conjunctions are evaluated on the rows
-    that still qualify. A long value counts as blank when it starts with a space, tab, CR, LF
-    or U+3000 and trims to ''; TRIM keeps tab, CR, LF and the other control characters, so
-    "starts with a byte below '!' or with U+3000 (which sorts in ['\u3000', '\u3001'))" is
-    the same test. A non-text column (``CAST(… AS VARCHAR)``) can only be NULL and is tested
-    without the cast."""
+    that still qualify. A long value counts as blank when it trims to ''; it then starts with
+    a character TRIM removes (space, U+00A0, U+1680, U+2000–U+200A, U+202F, U+205F, U+3000),
+    so the TRIM runs only on values that start with a byte below '!' or with a character in
+    one of the ranges ['\u00a0', '\u00a1'), ['\u1680', '\u1681'), ['\u2000', '\u2060'),
+    ['\u3000', '\u3001'). A non-text column (``CAST(… AS VARCHAR)``) can only be NULL and is
+    tested without the cast."""
     if v.startswith("CAST(") and v.endswith(" AS VARCHAR)"):
         return f"({v[len('CAST('):-len(' AS VARCHAR)')]} IS NULL)"
     marks = ", ".join(ql(p) for p in ("", *ctx.placeholders))
     short = max((len(p) for p in ctx.placeholders), default=0) + 4
+    starts = " OR ".join(f"({v} >= '{a}' AND {v} < '{b}')" for a, b in BLANK_STARTS)
     return (f"({v} IS NULL OR (LENGTH({v}) <= {short} AND TRIM({v}) IN ({marks})) "
-            f"OR (({v} < '!' OR ({v} >= '\u3000' AND {v} < '\u3001')) AND TRIM({v}) = ''))")
+            f"OR (({v} < '!' OR {starts}) AND TRIM({v}) = ''))")
+
+
+BLANK_STARTS = (("\u00a0", "\u00a1"), ("\u1680", "\u1681"), ("\u2000", "\u2060"), ("\u3000", "\u3001"))
 
 
 def fails_when_invalid(v: str, valid: str, ctx: Ctx) -> str:
