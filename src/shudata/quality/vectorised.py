@@ -114,7 +114,11 @@ class Strings:
                 mat = np.ascontiguousarray(self.data[start:start + n * width].reshape(n, width).T)
             else:
                 mat = np.zeros((width, n), dtype=np.uint8)
-                if ok.any():  # one gather per position; other values' columns hold arbitrary bytes
+                count = int(ok.sum())
+                if 0 < count * 4 < n:  # a few values of this width: gather just those
+                    idx = np.flatnonzero(ok)
+                    mat[:, idx] = self.data[self.off[idx][None, :] + np.arange(width)[:, None]]
+                elif count:  # one gather per position; other values' columns hold arbitrary bytes
                     starts = np.where(ok, self.off[:-1], 0)
                     for k in range(width):
                         np.take(self.data, starts + k, out=mat[k], mode="clip")
@@ -132,7 +136,7 @@ class Strings:
         """Per value: every byte is in ``table`` (a 256-entry class); empty values count as True."""
         if len(self.data) == 0:
             return np.ones(len(self), dtype=np.bool_)
-        hits = np.concatenate(([0], np.cumsum(table[self.data], dtype=np.int64)))
+        hits = np.concatenate(([0], np.cumsum(np.take(table, self.data), dtype=np.int64)))
         return np.asarray(hits[self.off[1:]] - hits[self.off[:-1]] == self.lens, dtype=np.bool_)
 
 
@@ -158,7 +162,7 @@ class Coded:
         return cls(Strings.of(arr.dictionary), idx, valid)
 
     def expand(self, per_value: Bool, null: bool) -> Bool:
-        got = per_value[self.idx] if len(per_value) else np.zeros(len(self.idx), dtype=np.bool_)
+        got = np.take(per_value, self.idx) if len(per_value) else np.zeros(len(self.idx), dtype=np.bool_)
         return got if self.valid.all() else np.where(self.valid, got, null)
 
 
@@ -181,7 +185,12 @@ DIGITS = byte_class("0123456789")
 
 # -- missing values (NULL, blank, placeholders): the SQL of compile_exprs.is_missing ------------
 
-TRIM_LEADS = {0xC2: ((0xA0,),), 0xE1: ((0x9A,), (0x80,)), 0xE2: ((0x80, 0x81), None), 0xE3: ((0x80,), (0x80,))}
+LEAD_CLASS = np.zeros(256, dtype=np.uint8)  # 1: the value starts with a blank; 2: it may (a multi-byte one)
+LEAD_CLASS[:0x21] = 1
+LEAD_CLASS[[0xC2, 0xE1, 0xE2, 0xE3]] = 2
+TRAIL_CLASS = np.zeros(256, dtype=np.uint8)  # 1: ends with a space; 2: may end with a multi-byte blank
+TRAIL_CLASS[0x20] = 1
+TRAIL_CLASS[[0xA0, *range(0x80, 0x8B), 0xAF, 0x9F]] = 2
 
 
 def _trim_char_at_start(s: Strings, nonempty: Bool) -> Bool:
@@ -189,8 +198,9 @@ def _trim_char_at_start(s: Strings, nonempty: Bool) -> Bool:
     U+2000–U+200A, U+202F, U+205F, U+3000) or with any byte below ``!``."""
     start = s.off[:-1]
     b0 = s.byte(start, nonempty)
-    lead = nonempty & (b0 < 0x21)
-    multi = nonempty & ((b0 == 0xC2) | (b0 == 0xE1) | (b0 == 0xE2) | (b0 == 0xE3))
+    cls = np.take(LEAD_CLASS, b0)
+    lead = nonempty & (cls == 1)
+    multi = nonempty & (cls == 2)
     if multi.any():
         b1 = s.byte(start + 1, multi & (s.lens >= 2))
         b2 = s.byte(start + 2, multi & (s.lens >= 3))
@@ -206,8 +216,9 @@ def _trim_char_at_start(s: Strings, nonempty: Bool) -> Bool:
 def _trim_char_at_end(s: Strings, nonempty: Bool) -> Bool:
     end = s.off[1:] - 1
     z = s.byte(end, nonempty)
-    trail = nonempty & (z == 0x20)
-    maybe = nonempty & ((z == 0xA0) | ((z >= 0x80) & (z <= 0x8A)) | (z == 0xAF) | (z == 0x9F))
+    cls = np.take(TRAIL_CLASS, z)
+    trail = nonempty & (cls == 1)
+    maybe = nonempty & (cls == 2)
     if maybe.any():
         y = s.byte(end - 1, maybe & (s.lens >= 2))
         x = s.byte(end - 2, maybe & (s.lens >= 3))
@@ -347,7 +358,7 @@ DAYS = _days_table()
 def _ymd_ok(y: npt.NDArray[Any], m: npt.NDArray[Any], d: npt.NDArray[Any]) -> Bool:
     """A real day (y in 0–9999; anything else is not)."""
     inside = (y >= 0) & (y <= 9999) & (m >= 0) & (m <= 12) & (d >= 0) & (d <= 31)
-    return inside & DAYS[np.where(inside, y.astype(np.int32) * 416 + m * 32 + d, 0)]
+    return inside & np.take(DAYS, np.where(inside, y.astype(np.int32) * 416 + m * 32 + d, 0))
 
 
 @dataclass
@@ -382,7 +393,7 @@ def k_cn_id(r: R.CnId, batch: Mapping[str, Any], env: Env) -> Outcome:
     valid = (p.shape & (check >= 0) & ((p.checksum + check) % 11 == 1) & (ymd >= 18800101) & (ymd <= env.as_of)
              & _ymd_ok(y, m, d))
     if r.check_region:
-        valid &= env.id_regions[np.where(valid, p.region, 0)]
+        valid &= np.take(env.id_regions, np.where(valid, p.region, 0))
     undecided = (s.lens == 15) if r.allow_15 else None
     return _present_then(s, env, valid, undecided)
 
@@ -396,8 +407,8 @@ def k_uscc(r: R.Uscc, batch: Mapping[str, Any], env: Env) -> Outcome:
     """Valid = the shape of :data:`compile_exprs.USCC_SHAPE_RE` and Σ value·weight + check ≡ 0 (mod 31)."""
     s = _strings(batch, r.column)
     mat, ok = s.fixed(18)
-    vals = USCC_VALUES[mat]
-    shape = ok & (vals.min(axis=0) >= 0) & USCC_FIRST[mat[0]] & (vals[2:8].max(axis=0) <= 9)
+    vals = np.take(USCC_VALUES, mat)
+    shape = ok & (vals.min(axis=0) >= 0) & np.take(USCC_FIRST, mat[0]) & (vals[2:8].max(axis=0) <= 9)
     total = weighted(vals[:17], USCC_WEIGHTS, np.int16) + vals[17]  # at most 30·305 + 30
     return _present_then(s, env, shape & (total % 31 == 0))
 
@@ -494,12 +505,13 @@ def k_region_code(r: R.RegionCode, batch: Mapping[str, Any], env: Env) -> Outcom
     mat, ok = k_digits(s, env, 6)
     code = weighted(mat - np.uint8(48), (100000, 10000, 1000, 100, 10, 1))
     table = env.regions[REGIONS_TABLE if r.historical else REGIONS_TABLE + "_current"]
-    return _present_then(s, env, ok & table[np.where(ok, code, 0)])
+    return _present_then(s, env, ok & np.take(table, np.where(ok, code, 0)))
 
 
 def k_range(r: R.Range, batch: Mapping[str, Any], env: Env) -> Outcome:
-    """A numeric column; NaN goes to the SQL (SQL orders NaN above every number). Failing rows
-    go to the SQL too, for their samples in the engine's own number formatting."""
+    """A numeric column; NaN goes to the SQL (SQL orders NaN above every number). The samples
+    are the text of the failing numbers in the engine's own formatting: the distinct failing
+    values go to the SQL for them."""
     col = batch[r.column]
     x = np.asarray(pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
     null = np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=np.bool_)
@@ -510,8 +522,7 @@ def k_range(r: R.Range, batch: Mapping[str, Any], env: Env) -> Outcome:
             inside &= x >= r.min
         if r.max is not None:
             inside &= x <= r.max
-    fails = ok & ~inside
-    return Outcome(fails, (~null & np.isnan(x)) | fails, "sql")
+    return Outcome(ok & ~inside, ~null & np.isnan(x), "sql")
 
 
 def _sex_parts(sex: Strings, env: Env) -> tuple[Bool, Bool, Bool, Bool]:
@@ -606,12 +617,14 @@ class Partial:
     lo: str | None = None
     hi: str | None = None
     rest: list[pa.Table] = field(default_factory=list)  # undecided rows, for the SQL
+    shown: list[pa.Table] = field(default_factory=list)  # failing values whose samples the SQL writes
 
     def add(self, other: Partial) -> None:
         self.failed += other.failed
         self.lo = _pick(min, self.lo, other.lo)
         self.hi = _pick(max, self.hi, other.hi)
         self.rest += other.rest
+        self.shown += other.shown
 
 
 def _pick(fn: Callable[[str, str], str], a: str | None, b: str | None) -> str | None:
@@ -695,7 +708,9 @@ def _row_group(path: Path, index: int, plan: Plan, types: Mapping[str, str], env
         lo, hi = (None, None) if out.sample == "sql" else _samples(rule, out, decided, raw)
         rest = [_plain(raw.select(list(rule.columns_used())).filter(pa.array(out.undecided)))] \
             if out.undecided.any() else []
-        parts.append(Partial(0 if out.sample == "sql" else int(decided.sum()), lo, hi, rest))
+        shown = [_distinct(_plain(raw.select(list(rule.columns_used())).filter(pa.array(decided))))] \
+            if out.sample == "sql" and decided.any() else []
+        parts.append(Partial(int(decided.sum()), lo, hi, rest, shown))
     nulls: list[Partial] = []
     for c in plan.null_columns:
         value = batch[c]
@@ -706,6 +721,10 @@ def _row_group(path: Path, index: int, plan: Plan, types: Mapping[str, str], env
         else:
             nulls.append(Partial(int(value.null_count)))
     return raw.num_rows, parts, nulls
+
+
+def _distinct(table: pa.Table) -> pa.Table:
+    return table.group_by(table.column_names, use_threads=False).aggregate([])
 
 
 def _plain(table: pa.Table) -> pa.Table:
@@ -769,6 +788,10 @@ def evaluate_vectorised(engine: Engine, files: Sequence[Path], types: Mapping[st
         for i, rule in enumerate(rules):
             if by_rule[i].rest:
                 by_rule[i].add(_run_sql_on(engine, by_rule[i].rest, rule, None, ctx, lookups, tmp))
+            if by_rule[i].shown:  # the samples only: these values were counted already
+                got = _run_sql_on(engine, [_distinct(pa.concat_tables(by_rule[i].shown))], rule, None, ctx, lookups,
+                                  tmp)
+                by_rule[i].add(Partial(0, got.lo, got.hi))
         for n, col in enumerate(null_columns):
             if by_col[n].rest:
                 by_col[n].add(_run_sql_on(engine, by_col[n].rest, None, col, ctx, lookups, tmp))
