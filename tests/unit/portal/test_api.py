@@ -48,8 +48,12 @@ def test_other_department_and_anonymous_are_refused_and_audited(client, rt, port
     assert r.status_code == 403
     assert client.post("/api/v1/portal/publications", json={"resource": CODES["open"]}).status_code == 401
     with rt.transaction() as s:
-        denied = s.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()
-        assert any(json.loads(a.details).get("status") == 403 or a.action.startswith("portal") for a in denied)
+        denied = [(a.actor, json.loads(a.details))
+                  for a in s.scalars(select(AuditEntry).where(AuditEntry.outcome == "denied")).all()]
+    path = "/api/v1/portal/publications"
+    assert any(who == "mz_steward" and d["status"] == 403 and d["path"] == path and d["method"] == "POST"
+               for who, d in denied), denied
+    assert any(d["status"] == 401 and d["path"] == path for _who, d in denied), denied
 
 
 def test_closed_entry_publish_is_409(client, portal_world, token_for):
