@@ -38,6 +38,7 @@ from shudata.core.errors import Conflict, InvalidInput, NotFound
 from shudata.core.types import Actor, Page, ResourceRef
 from shudata.security.authz import require
 from shudata.security.models import Department
+from shudata.security.service import on_department_renamed
 
 PLAIN_FIELDS = ("name", "alias", "classification", "category_path", "abstract", "format_category", "format_type",
                 "update_cycle", "publish_date", "related_codes", "base_registry", "tags")
@@ -244,3 +245,13 @@ def rebuild_search_index(*, session: Session, actor: Actor, department_id: int |
     for res in rows:
         search_index.index_entry(session, entry_text(res))
     return len(rows)
+
+
+@on_department_renamed
+def _reindex_renamed_department(session: Session, department_id: int) -> None:
+    """A renamed department's entries are reindexed under the new name (no actor check: the
+    rename itself was authorised and audited)."""
+    stmt = select(CatalogResource).where(CatalogResource.is_deleted.is_(False),
+                                         CatalogResource.provider_department_id == department_id)
+    for res in session.scalars(stmt.order_by(CatalogResource.id)).all():
+        search_index.index_entry(session, entry_text(res))

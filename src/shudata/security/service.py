@@ -7,6 +7,7 @@ first and records an audit event in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -64,16 +65,33 @@ def create_department(*, session: Session, actor: Actor, data: DepartmentCreate)
     return DepartmentRead.model_validate(dept)
 
 
+RenameHook = Callable[[Session, int], None]
+_RENAME_HOOKS: list[RenameHook] = []
+
+
+def on_department_renamed(hook: RenameHook) -> RenameHook:
+    """Register ``hook(session, department_id)``, run in the renaming transaction (packages
+    above this one keep what they derive from a department's name current, e.g. the catalog's
+    search index, which indexes the provider's name)."""
+    if hook not in _RENAME_HOOKS:
+        _RENAME_HOOKS.append(hook)
+    return hook
+
+
 def update_department(*, session: Session, actor: Actor, department_id: int,
                       data: DepartmentUpdate) -> DepartmentRead:
     require(actor, A.DEPT_MANAGE)
     dept = get_department_row(session, department_id)
     changes = data.model_dump(exclude_unset=True)
+    renamed = "name" in changes and changes["name"] != dept.name
     for k, v in changes.items():
         setattr(dept, k, v)
     session.flush()
     record(session, actor, AuditEvent("security.department.update", resource_type="department",
                                       resource_id=str(dept.id), details=changes))
+    if renamed:
+        for hook in _RENAME_HOOKS:
+            hook(session, dept.id)
     return DepartmentRead.model_validate(dept)
 
 

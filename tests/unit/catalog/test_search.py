@@ -134,6 +134,21 @@ def test_reindex_after_a_department_rename(rt, world, corpus):
     assert_stats_exact(rt)
 
 
+def test_renaming_a_department_reindexes_its_entries(rt, world, corpus):
+    """The rename itself (security service, as the admin API calls it) keeps search current:
+    the provider's new name finds its entries, the old one no longer does."""
+    from shudata.security.schemas import DepartmentUpdate
+    from shudata.security.service import update_department
+
+    assert run(rt, world.user, "成都铁路局").total == 0
+    with rt.transaction() as s:
+        update_department(session=s, actor=world.admin, department_id=world.police,
+                          data=DepartmentUpdate(name="成都铁路局公安处"))
+    hits = run(rt, world.user, "成都铁路局").hits
+    assert {h.resource.code for h in hits} == {corpus["huji"].code, corpus["credit_police"].code}
+    assert_stats_exact(rt)
+
+
 def assert_stats_exact(rt):
     """Document frequencies equal the postings per term after any sequence of changes."""
     from sqlalchemy import func, select
