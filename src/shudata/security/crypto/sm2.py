@@ -26,7 +26,13 @@ class KeyPair:
 
 
 def _crypt(private_hex: str | None, public_hex: str) -> _sm2.CryptSM2:
-    return _sm2.CryptSM2(private_key=private_hex, public_key=public_hex)
+    """A gmssl context. gmssl's constructor takes a key that starts with ``04`` for the
+    uncompressed-point prefix and ``lstrip``s it, which corrupts the one key in 256 whose x
+    coordinate starts with ``04`` (signatures made or checked with it then fail); our keys
+    never carry the prefix, so the key is set after construction, unchanged."""
+    c = _sm2.CryptSM2(private_key=private_hex, public_key="")
+    c.public_key = public_hex
+    return c
 
 
 def public_from_private(private_hex: str) -> str:
