@@ -1,8 +1,12 @@
 """Who may read a resource's *data* (not its metadata, which every logged-in user sees).
 
-Foundation rule: users of the provider department (stewards and department users) and
-the platform admin. Other departments read only through a sharing grant (the sharing
-package adds ``GrantResolver`` hooks here). Auditors read the trail, not the data.
+Rule: only users of the provider department (its data stewards and department users)
+read the raw rows. The platform admin is no exception: operating the platform does not
+open every department's data, so the admin reads raw rows only when they also hold a
+steward or department-user role in that same department. Everyone else (other
+departments, the platform admin included) receives the data masked, through a sharing
+grant (``sharing.grant.use``). Auditors read the trail, not the data. The ``system``
+actor (CLI, demo loader, scheduled jobs) is the platform itself and stays allowed.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shudata.catalog.actions import DATA_READ
 from shudata.catalog.models import CatalogResource
-from shudata.core.errors import NotFound
+from shudata.core.errors import NotFound, PermissionDenied
 from shudata.core.types import Actor, ResourceRef
 from shudata.security.authz import allowed, require
 
@@ -44,4 +48,18 @@ def can_read_data(actor: Actor, res: CatalogResource) -> bool:
 
 
 def require_read_data(actor: Actor, res: CatalogResource) -> None:
-    require(actor, DATA_READ, resource_ref(res))
+    """Raise unless ``actor`` may read the raw data of ``res``: ``Unauthenticated`` for the
+    anonymous, ``PermissionDenied`` (403, audited as a denial by the web and CLI layers) for
+    everyone outside the provider department, the platform admin included."""
+    if can_read_data(actor, res):
+        return
+    if not actor.is_authenticated:
+        require(actor, DATA_READ, resource_ref(res))  # raises Unauthenticated
+    raise PermissionDenied(
+        f"无权读取“{res.name}”（{res.code}）的原始数据：原始数据仅限提供方部门的数据管理员和部门用户直接读取，"
+        "平台管理员也不例外；其他部门请通过共享申请获取脱敏数据",
+        f"Not allowed to read the raw data of {res.code}: only the provider department's data stewards and "
+        "department users read raw data, and the platform admin is no exception; other departments request it "
+        "through sharing and receive it masked",
+        details={"action": DATA_READ.name, "resource_type": "catalog.resource", "resource_id": res.code},
+    )

@@ -10,8 +10,10 @@ RESOURCE_CREATE = Action("catalog.resource.create", "登记目录条目", "regis
 RESOURCE_EDIT = Action("catalog.resource.edit", "编辑目录条目", "edit catalog entries", roles=STEWARD,
                        scope="department")
 DATA_UPLOAD = Action("lake.version.create", "上传数据", "upload data", roles=STEWARD, scope="department")
+# Raw rows are a department matter: the platform admin reads them only as a steward or
+# department user of the owning department; everyone else gets them masked, under a grant.
 DATA_READ = Action("lake.version.read", "读取数据", "read data",
-                   roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}), scope="department")
+                   roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}), scope="department", admin=False)
 DEMAND_CREATE = Action("catalog.demand.create", "登记数据需求", "record data demands",
                        roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}))
 DEMAND_LINK = Action("catalog.demand.link", "关联需求与目录", "link demands to entries", roles=STEWARD,

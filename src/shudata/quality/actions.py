@@ -9,8 +9,10 @@ RULES_EDIT = Action("quality.rules.edit", "编辑质量规则与清洗流程", "
                     roles=STEWARD, scope="department")
 CHECK_RUN = Action("quality.check.run", "执行质量检查", "run quality checks", roles=STAFF, scope="department")
 REPORT_VIEW = Action("quality.report.view", "查看质量报告", "view quality reports", scope="authenticated")
+# Quarantined rows are raw rows of the department's data: like ``lake.version.read``, no
+# platform-admin bypass (the admin needs the steward role in that department).
 QUARANTINE_MANAGE = Action("quality.quarantine.manage", "处理隔离数据", "handle quarantined rows", roles=STEWARD,
-                           scope="department")
+                           scope="department", admin=False)
 CLEAN_RUN = Action("quality.clean.run", "执行数据清洗", "run cleaning pipelines", roles=STEWARD, scope="department")
 DASHBOARD_DEPT = Action("quality.dashboard.department", "查看部门质量看板", "view a department's quality dashboard",
                         roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER, Role.AUDITOR}), scope="department")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
-from shudata.catalog.access import find_resource, resource_ref
+from shudata.catalog.access import find_resource, require_read_data, resource_ref
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound
@@ -162,6 +162,7 @@ def cluster_preview(*, session: Session, settings: Settings, actor: Actor, resou
                            code="cluster_unknown_method")
     res = find_resource(session, resource)
     require(actor, A.CLEAN_RUN, resource_ref(res))
+    require_read_data(actor, res)  # the clusters are the column's raw values
     v = get_version(session, res.id, version)
     target = target_of(settings, v)
     if column not in target.columns:

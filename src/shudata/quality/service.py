@@ -205,7 +205,7 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
                                       details={"version": v.version, "run": run.id,
                                                "score": report.scores.get("overall"),
                                                "failed_rules": [r.key for r in report.results if not r.passed]}))
-    return run_read(session, run)
+    return run_read(session, run, redact=not can_read_data(actor, res))
 
 
 def run_read(session: Session, run: QualityRun, with_results: bool = True, redact: bool = False) -> RunRead:

@@ -1,10 +1,11 @@
 """Access providers this package contributes to the SQL sandbox (installed by the app and
 the CLI at start-up, never on import).
 
-``cross_department_masking``: a reader outside the provider department (the platform
-admin, who may read every department's data to operate the platform) sees it through
+``cross_department_masking``: a reader outside the provider department sees it through
 the ``internal`` masking profile — raw personal data stays with its department, and
-other departments receive it only masked, under a grant.
+other departments receive it only masked, under a grant. Since ``lake.version.read``
+has no platform-admin bypass (:mod:`shudata.catalog.access`), the query service refuses
+such readers before this provider is asked; it stays as a second line of defence.
 """
 
 from __future__ import annotations

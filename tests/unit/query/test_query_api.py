@@ -103,8 +103,11 @@ def test_success_is_audited_with_tables_and_versions(client, world, token_for, r
     assert '"version": 1' in entry.details and "SELECT" in entry.details
 
 
-def test_admin_reads_any_department_and_owner_reads_its_own(client, world, token_for):
-    assert _q(client, token_for("root"), "SELECT count(*) FROM police_cases")["rows"] == [[2]]
+def test_admin_is_refused_department_data_and_owner_reads_its_own(client, world, token_for):
+    """Raw data is a department matter: the platform admin has no bypass (403, audited)."""
+    refused = client.post("/api/v1/query", json={"sql": "SELECT count(*) FROM police_cases"},
+                          headers=token_for("root"))
+    assert refused.status_code == 403 and "平台管理员也不例外" in refused.json()["error"]["message"]
     assert _q(client, token_for("b_user"), 'SELECT "案件编号" FROM "301001/000001" ORDER BY 1')["rows"] == [
         ["A1"], ["A2"]]
 

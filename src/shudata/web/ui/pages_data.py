@@ -11,11 +11,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from shudata.catalog import service as catalog
-from shudata.catalog.actions import DATA_UPLOAD
+from shudata.catalog.actions import DATA_READ, DATA_UPLOAD
 from shudata.catalog.schemas import ResourceRead
 from shudata.core.types import Actor, ResourceRef
 from shudata.lake import reads
-from shudata.security.authz import require
+from shudata.security.authz import allowed, require
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import page_window, render
 
@@ -67,15 +67,18 @@ def _ref(entry: ResourceRead) -> ResourceRef:
 
 
 def data_versions(session: Session, actor: Actor, entry: ResourceRead) -> list[VersionView]:
-    """The entry's data versions, newest first (their metadata is visible to every logged-in user)."""
+    """The entry's data versions, newest first (their metadata is visible to every logged-in user;
+    the download links only to readers of the data: the provider department's staff)."""
     base = api_base(entry.code)
+    readable = allowed(actor, DATA_READ, _ref(entry))
     out = []
     for v in reads.versions_of(session=session, actor=actor, resource_code=entry.code):
         cols = [c.model_dump() for c in v.columns]
         out.append(VersionView(
             version=v.version, rows=v.rows, columns=cols, source_name=v.source_name, source_format=v.source_format,
             encoding=v.encoding, header_row=v.header_row, created_by=v.created_by, created_at=v.created_at,
-            rows_url=f"{base}/rows?version={v.version}", download_url=f"{base}/rows?version={v.version}",
+            rows_url=f"{base}/rows?version={v.version}",
+            download_url=f"{base}/rows?version={v.version}" if readable else "",
             column_names=[c["name"] for c in cols], numeric_columns=[c["name"] for c in cols if is_numeric(c["type"])]))
     return out
 
