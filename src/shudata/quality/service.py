@@ -7,6 +7,7 @@ first and records an audit event in the same transaction; none commits.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -208,6 +209,11 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     return run_read(session, run, redact=not can_read_data(actor, res))
 
 
+def _without_values(detail: str | None) -> str | None:
+    """A dataset rule's detail without the example values it quotes (``新出现 3 个取值（如 甲、乙）``)."""
+    return None if detail is None else re.sub(r"（如 [^）]*）", " ", detail).replace("  ", " ")
+
+
 def run_read(session: Session, run: QualityRun, with_results: bool = True, redact: bool = False) -> RunRead:
     """A stored run. ``redact`` drops the sample failing values (they are the data itself, often
     personal) for readers who may see the report but not the resource's data."""
@@ -216,7 +222,7 @@ def run_read(session: Session, run: QualityRun, with_results: bool = True, redac
         rows = session.scalars(select(QualityResult).where(QualityResult.run_id == run.id).order_by(QualityResult.id))
         results = [RuleResult.model_validate(r.payload) for r in rows]
         if redact:
-            results = [r.model_copy(update={"samples": []}) for r in results]
+            results = [r.model_copy(update={"samples": [], "detail": _without_values(r.detail)}) for r in results]
     return RunRead(id=run.id, resource_id=run.resource_id, version=run.version, kind=run.kind,
                    rule_set_revision=run.rule_set_revision, rows=run.rows, passed=run.passed, scores=run.scores,
                    created_by=run.created_by, created_at=run.created_at, results=results,
