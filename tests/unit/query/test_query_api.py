@@ -3,6 +3,8 @@ CTEs, Chinese columns, time travel, paging and the row cap, downloads, audit."""
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import io
 
 import pyarrow.parquet as pq
@@ -138,3 +140,30 @@ def test_downloads_keep_chinese_headers_and_neutralise_formulas(client, world, t
     assert table.column_names == ["姓名", "公式"] and table.num_rows == 4
     refused = client.post("/api/v1/query?format=csv", json={"sql": "SELECT * FROM police_cases"}, headers=headers)
     assert refused.status_code == 403
+
+
+@pytest.mark.sqlite_only
+def test_downloads_of_nested_binary_null_and_timezone_aware_values(client, world, token_for):
+    """One writer serves every format: a list and bytes become text, NULL is empty, a
+    timezone-aware timestamp is ISO text in XLSX (which refuses it) and intact in Parquet."""
+    sql = ('SELECT "姓名", \'=1+2\' AS 公式, NULL::VARCHAR AS 空值, [1, 2] AS 列表, \'\\x00\\xFF\'::BLOB AS 字节, '
+           "TIMESTAMPTZ '2024-01-02 03:04:05+08:00' AS 时刻 FROM people ORDER BY \"年龄\" LIMIT 1")
+    header = ["姓名", "公式", "空值", "列表", "字节", "时刻"]
+    when = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+    def download(fmt: str) -> bytes:
+        r = client.post(f"/api/v1/query?format={fmt}", json={"sql": sql}, headers=token_for("a_user"))
+        assert r.status_code == 200, r.text
+        return r.content
+
+    rows = list(csv.reader(io.StringIO(download("csv").decode("utf-8-sig"))))
+    assert rows[0] == header and rows[1][:5] == ["赵六", "'=1+2", "", "[1, 2]", "00ff"] and len(rows) == 2
+    assert dt.datetime.fromisoformat(rows[1][5]) == when
+    xlsx = list(load_workbook(io.BytesIO(download("xlsx"))).active.iter_rows(values_only=True))
+    assert list(xlsx[0]) == header and xlsx[1][:5] == ("赵六", "'=1+2", None, "[1, 2]", "00ff")
+    assert dt.datetime.fromisoformat(xlsx[1][5]) == when
+    table = pq.read_table(io.BytesIO(download("parquet")))
+    assert table.column_names == header
+    assert table.to_pylist()[0] | {"时刻": None} == {"姓名": "赵六", "公式": "=1+2", "空值": None, "列表": [1, 2],
+                                                   "字节": b"\x00\xff", "时刻": None}
+    assert table.column("时刻")[0].as_py() == when

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,6 +15,7 @@ from sqlalchemy import func, select, update
 from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
 from shudata.core.types import Actor
+from shudata.lake.export import MEDIA_TYPES
 from shudata.lake.service import write_version
 from shudata.sharing import service
 from shudata.sharing.models import SharingDelivery, SharingGrant
@@ -150,3 +152,33 @@ def test_incremental_feed_returns_changed_rows_only(client, shared, rt):
     assert r.status_code == 200, r.text
     assert r.json()["version"] == 2
     assert r.json()["rows"] == [["91510100MA6CB8AG8Y", "赵*", "136****5678"]]  # only the new row, masked
+
+
+@pytest.mark.sqlite_only
+def test_delivery_downloads_write_formulas_nested_binary_null_and_timezone_aware_values(client, shared, monkeypatch):
+    """The sharing download uses the one download writer (shudata.lake.export) in every format."""
+    from shudata.sharing import delivery
+
+    when = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    page = pa.table({"法定代表人": ["=1+2", "张*"], "列表": pa.array([[1, 2], None]), "字节": [b"\x00\xff", None],
+                     "时刻": pa.array([when, None], pa.timestamp("us", tz="+08:00"))})
+    monkeypatch.setattr(delivery, "fetch_page", lambda **_: (page, 2))
+
+    def download(fmt: str) -> bytes:
+        r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002", "format": fmt},
+                       headers=shared["user"])
+        assert r.status_code == 200, r.text
+        assert r.headers["content-disposition"].endswith(quote(f"企业登记详细信息-v1.{fmt}"))
+        assert r.headers["content-type"].split(";")[0] == MEDIA_TYPES[fmt].split(";")[0]
+        return r.content
+
+    csv_body = download("csv")
+    assert csv_body.startswith(b"\xef\xbb\xbf")
+    assert csv_body.decode("utf-8-sig").splitlines() == [
+        "法定代表人,列表,字节,时刻", "'=1+2,\"[1, 2]\",00ff,2024-01-02 03:04:05.000000+0800", "张*,,,"]
+    from openpyxl import load_workbook
+
+    assert list(load_workbook(io.BytesIO(download("xlsx"))).active.iter_rows(values_only=True)) == [
+        ("法定代表人", "列表", "字节", "时刻"), ("'=1+2", "[1, 2]", "00ff", "2024-01-02T03:04:05+08:00"),
+        ("张*", None, None, None)]
+    assert pq.read_table(io.BytesIO(download("parquet"))).equals(page)

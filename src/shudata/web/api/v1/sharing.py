@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shudata.lake.export import page_json
-from shudata.query.export import to_csv_bytes, to_parquet_bytes, to_xlsx_bytes
+from shudata.query.export import MEDIA_TYPES, WRITERS
 from shudata.security.schemas import TokenCreate
 from shudata.security.service import create_token
 from shudata.sharing import delivery, push, service, stats
@@ -104,12 +104,7 @@ def shared_rows(session: SessionDep, settings: SettingsDep, actor: UserDep,
         return Response(page_json(page, total=total, offset=offset, limit=limit, version=view.version.version),
                         media_type="application/json", headers={"X-Shudata-Grant": str(view.grant.id)})
     stem = f"{view.resource.name}-v{view.version.version}"
-    if format == "csv":
-        return _download(to_csv_bytes(page), "text/csv; charset=utf-8", f"{stem}.csv")
-    if format == "xlsx":
-        return _download(to_xlsx_bytes(page), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                         f"{stem}.xlsx")
-    return _download(to_parquet_bytes(page), "application/vnd.apache.parquet", f"{stem}.parquet")
+    return _download(WRITERS[format](page), MEDIA_TYPES[format], f"{stem}.{format}")
 
 
 @router.get("/shared/changes", summary="增量数据（自版本 N 起新增或变化的行）")
