@@ -129,3 +129,22 @@ def add_version(rt: Runtime) -> Callable[[str, pa.Table], int]:
             return v.version
 
     return add
+
+
+SCENIC_COLUMNS = ["序号", "名称", "所在市州", "所在区县", "等级", "地址", "经度", "纬度"]
+
+
+@pytest.fixture
+def ingested(world: World, add_resource: Callable[..., str]) -> str:
+    """The real scenic-area file ingested with one blocking rule (rows without a county are quarantined)."""
+    from shudata.jobs.ingest import ingest_file
+    from shudata.quality import service
+
+    code = add_resource(world.dept, "四川省A级旅游景区名录", SCENIC_COLUMNS)
+    with world.rt.transaction() as s:
+        service.save_rule_set(session=s, actor=world.steward, resource=code,
+                              spec=[{"type": "not_null", "column": "所在区县", "severity": "block"}])
+    with world.rt.transaction() as s:
+        ingest_file(session=s, settings=world.rt.settings, actor=world.steward, resource_code=code,
+                    path=DATA / "sichuan_a_grade_scenic_areas.xlsx")
+    return code

@@ -10,29 +10,14 @@ from typing import Any
 import pyarrow as pa
 import pytest
 from sqlalchemy import select
-from tests.unit.quality.conftest import DATA, World
+from tests.unit.quality.conftest import World
 
 from shudata.audit.models import AuditEntry
 from shudata.core.errors import PermissionDenied
 from shudata.core.types import Actor, Role
 from shudata.quality import cleaning_service, quarantine_service, service
 
-COLUMNS = ["序号", "名称", "所在市州", "所在区县", "等级", "地址", "经度", "纬度"]
 PHONES = pa.table({"姓名": ["张三", "李四"], "手机": ["13812345678", "1381234"]})
-
-
-@pytest.fixture
-def ingested(world: World, add_resource: Callable[..., str]) -> str:
-    from shudata.jobs.ingest import ingest_file
-
-    code = add_resource(world.dept, "四川省A级旅游景区名录", COLUMNS)
-    with world.rt.transaction() as s:
-        service.save_rule_set(session=s, actor=world.steward, resource=code,
-                              spec=[{"type": "not_null", "column": "所在区县", "severity": "block"}])
-    with world.rt.transaction() as s:
-        ingest_file(session=s, settings=world.rt.settings, actor=world.steward, resource_code=code,
-                    path=DATA / "sichuan_a_grade_scenic_areas.xlsx")
-    return code
 
 
 def _admins(world: World, make_user: Callable[..., Actor]) -> tuple[Actor, Actor]:

@@ -9,27 +9,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.unit.quality.conftest import DATA, World
+from tests.unit.quality.conftest import World
 
 from shudata.core.errors import InvalidInput, PermissionDenied
 from shudata.core.types import Actor
 from shudata.quality import dashboard, quarantine_service, service
-
-COLUMNS = ["序号", "名称", "所在市州", "所在区县", "等级", "地址", "经度", "纬度"]
-
-
-@pytest.fixture
-def ingested(world: World, add_resource: Callable[..., str]) -> str:
-    from shudata.jobs.ingest import ingest_file
-
-    code = add_resource(world.dept, "四川省A级旅游景区名录", COLUMNS)
-    with world.rt.transaction() as s:
-        service.save_rule_set(session=s, actor=world.steward, resource=code,
-                              spec=[{"type": "not_null", "column": "所在区县", "severity": "block"}])
-    with world.rt.transaction() as s:
-        ingest_file(session=s, settings=world.rt.settings, actor=world.steward, resource_code=code,
-                    path=DATA / "sichuan_a_grade_scenic_areas.xlsx")
-    return code
 
 
 def test_fix_release_and_export(world: World, ingested: str) -> None:
