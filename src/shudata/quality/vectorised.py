@@ -76,6 +76,7 @@ class Strings:
     _fixed: dict[int, tuple[npt.NDArray[np.uint8], Bool]] = field(default_factory=dict)
     _missing: tuple[Bool, Bool] | None = None
     _id: IdParts | None = None
+    _edge: Bool | None = None  # values with a trimmable character at either end (set by :func:`missing`)
 
     @classmethod
     def of(cls, col: pa.ChunkedArray | pa.Array) -> Strings:
@@ -231,19 +232,41 @@ def _trim_char_at_end(s: Strings, nonempty: Bool) -> Bool:
     return trail
 
 
+TRIM_CHARS = " \u00a0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u202f\u205f\u3000"
+"""The characters DuckDB's TRIM removes (every code point was tried), trimmed the same way by Arrow."""
+
+
+def trimmed(arr: pa.Array) -> pa.Array:
+    """``TRIM(value)`` as the engine computes it."""
+    return pc.utf8_trim(arr, characters=TRIM_CHARS)
+
+
+def _as_bool(arr: pa.Array | pa.ChunkedArray) -> Bool:
+    return np.asarray(pc.fill_null(arr, False).to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
 def missing(s: Strings, env: Env) -> tuple[Bool, Bool]:
-    """``(missing, undecided)``. A value without a trimmable character at either end equals
-    its TRIM, so it is missing exactly when it is a placeholder (or empty); values that start
-    or end with a blank go to the SQL."""
+    """``(missing, undecided)`` — the SQL of :func:`compile_exprs.is_missing`, decided for
+    every value (``undecided`` is all False; kept for the kernels' common shape). A value
+    with no trimmable character at either end equals its TRIM, so it is missing exactly when
+    it is a placeholder (or empty); the few others are trimmed as the engine trims (its set of
+    characters, :data:`TRIM_CHARS`): missing when the trimmed value is a placeholder and the
+    value is at most ``short`` characters long, or when nothing is left (a blank, which starts
+    with one of the characters the SQL's first-character test lets through)."""
     if s._missing is None:
         nonempty = s.valid & (s.lens > 0)
         edge = _trim_char_at_start(s, nonempty) | _trim_char_at_end(s, nonempty)
         miss = ~nonempty
         short = nonempty & ~edge & (s.lens <= env.mark_bytes)
-        if short.any() and env.marks:
-            hit = pc.is_in(s.arr.filter(pa.array(short)), value_set=env.marks)
-            miss[short] = np.asarray(hit.to_numpy(zero_copy_only=False), dtype=np.bool_)
-        s._missing = (miss, edge)
+        if short.any():
+            miss[short] = _as_bool(pc.is_in(s.arr.filter(pa.array(short)), value_set=env.marks))
+        if edge.any():
+            values = s.arr.filter(pa.array(edge))
+            t = trimmed(values)
+            placeholder = pc.and_(pc.less_equal(pc.utf8_length(values), env.short_chars),
+                                  pc.is_in(t, value_set=env.marks))
+            miss[edge] = _as_bool(pc.or_(placeholder, pc.equal(t, "")))
+        s._missing, s._edge = (miss, np.zeros(len(s), dtype=np.bool_)), edge
     return s._missing
 
 
@@ -253,6 +276,7 @@ def missing(s: Strings, env: Env) -> tuple[Bool, Bool]:
 class Env:
     marks: pa.Array
     mark_bytes: int
+    short_chars: int  # the SQL's LENGTH bound for placeholders (the longest + 4)
     as_of: int  # YYYYMMDD
     id_regions: npt.NDArray[np.bool_]  # TRY_CAST(code AS INTEGER) of the historical table, 0..999999
     regions: Mapping[str, npt.NDArray[np.bool_]]  # table name -> 6-digit codes present
@@ -267,7 +291,8 @@ class Env:
         for name in sorted(n for n in needed if n != "id"):
             tables[name] = _code_table(engine, lookups[name], "CASE WHEN REGEXP_MATCHES(CAST(\"code\" AS VARCHAR), "
                                                               "'^[0-9]{6}$') THEN CAST(\"code\" AS INTEGER) END")
-        return cls(pa.array(marks, pa.string()), max(len(m.encode()) for m in marks), int(ctx.as_of.strftime("%Y%m%d")),
+        return cls(pa.array(marks, pa.string()), max(len(m.encode()) for m in marks),
+                   max((len(p) for p in ctx.placeholders), default=0) + 4, int(ctx.as_of.strftime("%Y%m%d")),
                    id_regions, tables)
 
 
@@ -526,33 +551,39 @@ def k_range(r: R.Range, batch: Mapping[str, Any], env: Env) -> Outcome:
 
 
 def _sex_parts(sex: Strings, env: Env) -> tuple[Bool, Bool, Bool, Bool]:
-    """(missing, undecided, male, female) of a sex column: TRIM(value) in the lists, which is
-    the value itself when nothing trimmable is at either end."""
-    miss, edge = missing(sex, env)
-    male = np.asarray(pc.fill_null(pc.is_in(sex.arr, value_set=pa.array(MALE, pa.string())), False)
-                      .to_numpy(zero_copy_only=False), dtype=np.bool_)
-    female = np.asarray(pc.fill_null(pc.is_in(sex.arr, value_set=pa.array(FEMALE, pa.string())), False)
-                        .to_numpy(zero_copy_only=False), dtype=np.bool_)
-    return miss, edge, male, female
+    """(missing, undecided, male, female) of a sex column: TRIM(value) in the lists."""
+    miss, undecided = missing(sex, env)
+    lists = [pa.array(MALE, pa.string()), pa.array(FEMALE, pa.string())]
+    male, female = (_as_bool(pc.is_in(sex.arr, value_set=v)) for v in lists)
+    edge = sex._edge
+    if edge is not None and edge.any():  # only these differ from their TRIM
+        value = trimmed(sex.arr.filter(pa.array(edge)))
+        male[edge], female[edge] = (_as_bool(pc.is_in(value, value_set=v)) for v in lists)
+    return miss, undecided, male, female
 
 
 def _id_sex_parts(ids: Strings, env: Env) -> tuple[Bool, Bool, Bool, Bool]:
-    """(first 17 are digits, the 17th is odd, missing, undecided) of an ID column."""
+    """(first 17 are digits, the 17th is odd, missing, 18 characters long) of an ID column."""
     p = id_parts(ids)
     odd = np.asarray(p.mat[16] % 2 == 1, dtype=np.bool_)  # '0' is 48: the byte's parity is the digit's
-    return (p.shape, odd, *missing(ids, env))
+    miss, _undecided = missing(ids, env)
+    length18 = p.shape | (_as_bool(pc.equal(pc.utf8_length(ids.arr), 18)) if not p.shape.all() else p.shape)
+    return p.shape, odd, miss, length18
 
 
 def k_id_sex(r: R.IdSex, batch: Mapping[str, Any], env: Env) -> Outcome:
-    """The 17th digit's parity against the sex column (TRIM(sex) in the male / female lists)."""
-    shape, odd, id_miss, id_edge = strings_rowwise(batch[r.id_column], lambda s: _id_sex_parts(s, env),
-                                                   (False, False, True, False))
+    """The 17th digit's parity against the sex column (TRIM(sex) in the male / female lists).
+    The rule only looks at IDs of 18 characters: other lengths pass; an 18-character value
+    whose first 17 are not plain digits (the SQL then reads the 17th character alone) goes
+    to the SQL."""
+    shape, odd, id_miss, length18 = strings_rowwise(batch[r.id_column], lambda s: _id_sex_parts(s, env),
+                                                    (False, False, True, False))
     sex_miss, sex_edge, male, female = strings_rowwise(batch[r.sex_column], lambda s: _sex_parts(s, env),
                                                        (True, False, False, False))
     known = male | female
     both = ~id_miss & ~sex_miss
     fails = both & shape & (~known | (male != odd))
-    undecided = id_edge | sex_edge | (both & ~shape)
+    undecided = sex_edge | (both & ~shape & length18)
     return Outcome(fails, undecided, "pair")
 
 
