@@ -32,14 +32,21 @@ ROWS = pa.table({"统一社会信用代码": ["91510100MA6CB8AG5D", "91510100MA6
                  "注册资本": [100, 2000, 50],
                  "联系电话": ["13812345678", "13912345678", "13712345678"]})
 
+# The client's native libraries sometimes abort while the interpreter tears down after the load
+# ("terminate called without an active exception", exit -6, seen once in CI with the output
+# already printed): the script flushes its answer and leaves without the teardown. Errors
+# during the load still raise and exit non-zero.
 LOAD = """
-import json, sys, delta_sharing
+import json, os, sys, delta_sharing
 profile, table = sys.argv[1], sys.argv[2]
 client = delta_sharing.SharingClient(profile)
 tables = [f"{t.share}.{t.schema}.{t.name}" for t in client.list_all_tables()]
 df = delta_sharing.load_as_pandas(f"{profile}#{table}")
 print(json.dumps({"tables": tables, "columns": list(df.columns), "rows": df.astype(str).values.tolist()},
                  ensure_ascii=False))
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)
 """
 
 
