@@ -259,3 +259,17 @@ def test_padded_values_are_decided_without_the_sql(engine: DuckDBEngine, lookups
     assert calls == []  # decided by the kernels alone (the SQL-only run does not go through them)
     by_key = {r.key: r.failed for r in fast.results}
     assert by_key["not_null:姓名"] == 4 and by_key["cn_id:身份证号"] == 3
+
+
+def test_the_trim_set_is_duckdbs() -> None:
+    """Every code point: the kernels' TRIM characters are exactly those DuckDB's TRIM removes
+    (a DuckDB upgrade that changed them would make the two paths disagree)."""
+    import duckdb
+
+    cps = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    table = pa.table({"c": pa.array(cps), "s": pa.array([chr(c) * 2 for c in cps])})
+    con = duckdb.connect()
+    con.register("t", table)
+    removed = {c for (c,) in con.execute("SELECT c FROM t WHERE TRIM(s) = ''").fetchall()}
+    assert removed == {ord(c) for c in V.TRIM_CHARS}
+    assert V.trimmed(pa.array(["\u3000 甲\u00a0", "\t乙 "])).to_pylist() == ["甲", "\t乙"]
