@@ -3,13 +3,16 @@
 The compiled SQL (:mod:`shudata.quality.compile_exprs`) is the specification of every rule
 and stays what other engines (Spark) run. For local Parquet files the common rule types also
 have *kernels*: numpy / Arrow functions over a whole row group at a time that read each
-value's bytes once (an 18-character ID becomes one row of an ``(n, 18)`` byte matrix, its
-check digit one small matrix product), instead of the dozens of string functions the SQL
-needs per value. Row groups are checked in parallel threads (Arrow and numpy release the GIL).
+value's bytes once (an 18-character ID becomes one column of a transposed ``(18, n)`` byte
+matrix, its check digit a dozen integer vector operations), instead of the dozens of string
+functions the SQL needs per value. Row groups are checked in parallel threads (Arrow and
+numpy release the GIL).
 
 A kernel only decides what it can decide exactly: the common shapes (an ID of 18 ASCII
-characters, a value without leading or trailing blanks, …). Every other row is *undecided*
-and is checked by the rule's own compiled SQL, run by the query engine on just those rows;
+characters, a phone number of digits only, …); blanks at either end are trimmed with the
+engine's own TRIM set. Every other row is *undecided* (a spaced or +86 phone number, a
+15-digit ID where allowed, NaN, …) and is checked by the rule's own compiled SQL, run by the
+query engine on just those rows;
 failures and samples of both parts are added up (sample = the smallest and largest failing
 value, so the union's extremes are the extremes of the parts). The results are therefore
 those of the SQL by construction, and ``tests/unit/quality/test_vectorised.py`` proves it on
