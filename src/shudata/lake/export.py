@@ -63,14 +63,23 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
-def _default(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A value JSON can carry: dates and times as ISO text, decimals as floats, bytes as text;
+    anything else unchanged."""
     if isinstance(value, dt.date | dt.datetime | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    raise TypeError(type(value).__name__)
+    return value
+
+
+def json_default(value: Any) -> Any:
+    converted = jsonable(value)
+    if converted is value:
+        raise TypeError(type(value).__name__)
+    return converted
 
 
 def page_json(table: pa.Table, *, total: int, offset: int, limit: int, version: int) -> bytes:
@@ -80,8 +89,8 @@ def page_json(table: pa.Table, *, total: int, offset: int, limit: int, version: 
     body = {"columns": table.column_names, "rows": rows, "total": total, "offset": offset, "limit": limit,
             "version": version}
     if orjson is not None:
-        return orjson.dumps(body, default=_default, option=orjson.OPT_NON_STR_KEYS)
-    return json.dumps(body, ensure_ascii=False, default=_default, separators=(",", ":")).encode()
+        return orjson.dumps(body, default=json_default, option=orjson.OPT_NON_STR_KEYS)
+    return json.dumps(body, ensure_ascii=False, default=json_default, separators=(",", ":")).encode()
 
 
 _CSV_QUOTE_RE = '[,"\r\n]'

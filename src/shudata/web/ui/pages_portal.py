@@ -10,7 +10,6 @@ The developer centre and the steward's page are in :mod:`shudata.web.ui.pages_po
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 import secrets
 from collections.abc import Iterator, Sequence
@@ -183,16 +182,6 @@ def _table_rows(table: Any) -> tuple[list[str], list[list[Any]]]:
     return names, [list(r) for r in zip(*cols, strict=True)] if cols else []
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
-
-
 def _numeric_column(columns: list[dict[str, str]], name: str, values: list[Any]) -> bool:
     """Chartable: a numeric column, or a text column whose values are all numbers (CSV data
     catalogued as 字符型 often is).
@@ -237,7 +226,7 @@ def dataset_page(request: Request, session: SessionDep, settings: SettingsDep, n
     if access:
         table = portal_data.preview(settings, ds, CHART_ROWS)
         names, rows = _table_rows(table)
-        rows = [[_jsonable(v) for v in r] for r in rows]
+        rows = [[export.jsonable(v) for v in r] for r in rows]
         numeric = [n for i, n in enumerate(names) if _numeric_column(columns, n, [r[i] for r in rows])]
         category = [n for n in names if n not in numeric]
         preview = {"columns": names, "rows": rows[:PREVIEW_ROWS], "total": ds.publication.rows}
@@ -265,7 +254,7 @@ def _json_stream(files: Sequence[Path]) -> Iterator[bytes]:
     for batch in iter_batches(files):
         parts = []
         for row in batch.to_pylist():
-            parts.append(json.dumps(row, ensure_ascii=False, default=_jsonable, separators=(",", ":")))
+            parts.append(json.dumps(row, ensure_ascii=False, default=export.json_default, separators=(",", ":")))
         if parts:
             yield ((b"" if first else b",") + ",".join(parts).encode())
             first = False
