@@ -142,7 +142,7 @@ def make_user(rt: Runtime) -> Callable[..., Actor]:
     from shudata.security.service import actor_for, create_user
 
     def make(username: str, *roles: Role, department_id: int | None = None,
-             password: str = "Passw0rd!") -> Actor:
+             password: str = "Tianfu-Data-7") -> Actor:
         with rt.transaction() as s:
             u = create_user(session=s, actor=SYSTEM, data=UserCreate(
                 username=username, display_name=username, password=password,

@@ -207,7 +207,7 @@ def test_cross_node_request_decided_at_the_holder_and_delivered(nodes):
         service.publish_catalog(session=s, actor=SYS, settings=city.settings, peer_code="510000")
         steward_dept = s.scalar(select(CatalogResource.provider_department_id))
         u = create_user(session=s, actor=SYS, data=UserCreate(username="cd_steward", display_name="成都管理员",
-                        password="Passw0rd!", department_id=steward_dept, roles=[Role.DATA_STEWARD]))
+                        password="Tianfu-Data-7", department_id=steward_dept, roles=[Role.DATA_STEWARD]))
         city_steward = actor_for(s.get(User, u.id))
     rt.close()
     assert _deliver(city) == (1, 0)
@@ -217,7 +217,7 @@ def test_cross_node_request_decided_at_the_holder_and_delivered(nodes):
         dept = create_department(session=s, actor=SYS, data=DepartmentCreate(
             name="省税务局", uscc=complete("11510000000000027"), region_code="510000"))
         u = create_user(session=s, actor=SYS, data=UserCreate(username="tax_user", display_name="税务用户",
-                        password="Passw0rd!", department_id=dept.id, roles=[Role.DEPT_USER]))
+                        password="Tianfu-Data-7", department_id=dept.id, roles=[Role.DEPT_USER]))
         tax_user = actor_for(s.get(User, u.id))
         rr = exchange.request_remote(session=s, actor=tax_user, settings=province.settings, node_code="510100",
                                      data=RequestCreate(resource="201001/000002", fields=["统一社会信用代码"],

@@ -38,7 +38,7 @@ def world(rt, make_department, make_user) -> World:
               steward=make_user("p_steward", Role.DATA_STEWARD, department_id=provider),
               other_steward=make_user("c_steward", Role.DATA_STEWARD, department_id=consumer),
               user=make_user("c_user", Role.DEPT_USER, department_id=consumer),
-              admin=make_user("root", Role.PLATFORM_ADMIN))
+              admin=make_user("opsadmin", Role.PLATFORM_ADMIN))
     with rt.transaction() as s:
         s.add_all([
             _resource("201001/000001", "四川省企业信用信息", provider, 1, None),

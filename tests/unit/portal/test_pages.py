@@ -22,7 +22,7 @@ from shudata.privacy.schemas import PolicySave
 from shudata.privacy.service import save_policy
 from support.portal import CODES
 
-PASSWORD = "Passw0rd!"
+PASSWORD = "Tianfu-Data-7"
 DEV_PASSWORD = "Dev-Passw0rd!"
 OPEN = "301001-000001"
 PEOPLE = "301001-000002"

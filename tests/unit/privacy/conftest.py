@@ -46,7 +46,7 @@ def world(rt: Runtime, make_department: Callable[..., int], make_user: Callable[
     table = citizens(120, seed=7)
     w = World(dept_a=dept_a, steward=make_user("steward_a", Role.DATA_STEWARD, department_id=dept_a),
               outsider=make_user("user_b", Role.DEPT_USER, department_id=dept_b),
-              admin=make_user("root", Role.PLATFORM_ADMIN), table=table)
+              admin=make_user("opsadmin", Role.PLATFORM_ADMIN), table=table)
     with rt.transaction() as s:
         res = make_resource("101001/000009", "citizens", "四川省居民信息", dept_a, table.schema.names)
         s.add(res)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.sqlite_only
 
 
 def _login(client: Any) -> str:
-    client.post("/login", data={"username": "steward_a", "password": "Passw0rd!"})
+    client.post("/login", data={"username": "steward_a", "password": "Tianfu-Data-7"})
     page = client.get("/privacy/resources/citizens").text
     m = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert m, page[:500]
@@ -36,5 +36,5 @@ def test_scan_confirm_and_risk_pages(client: Any, world: World) -> None:
 
 
 def test_outsider_cannot_see_the_reports(client: Any, world: World) -> None:
-    client.post("/login", data={"username": "user_b", "password": "Passw0rd!"})
+    client.post("/login", data={"username": "user_b", "password": "Tianfu-Data-7"})
     assert client.get("/privacy/resources/citizens").status_code == 403

@@ -22,7 +22,7 @@ PHONES = pa.table({"姓名": ["张三", "李四"], "手机": ["13812345678", "13
 
 def _admins(world: World, make_user: Callable[..., Actor]) -> tuple[Actor, Actor]:
     """The platform admin alone, and a platform admin who is also a steward of the department."""
-    return (make_user("root", Role.PLATFORM_ADMIN),
+    return (make_user("opsadmin", Role.PLATFORM_ADMIN),
             make_user("root_steward", Role.PLATFORM_ADMIN, Role.DATA_STEWARD, department_id=world.dept))
 
 
@@ -54,11 +54,11 @@ def test_platform_admin_gets_403_on_quarantine_api(client: Any, world: World, in
     _admins(world, make_user)
     base = f"/api/v1/quality/resources/{ingested}"
     for path in ("/quarantine", "/quarantine.xlsx", "/clusters?column=名称"):
-        r = client.get(base + path, headers=token_for("root"))
+        r = client.get(base + path, headers=token_for("opsadmin"))
         assert r.status_code == 403, (path, r.text)
         assert client.get(base + path, headers=token_for("root_steward")).status_code == 200, path
     with world.rt.transaction() as s:
-        denied = s.scalars(select(AuditEntry).where(AuditEntry.actor == "root")).all()
+        denied = s.scalars(select(AuditEntry).where(AuditEntry.actor == "opsadmin")).all()
     assert [e.outcome for e in denied] == ["denied"] * 3
 
 

@@ -21,7 +21,7 @@ def test_quality_pages(client: Any, world: World, add_resource: Callable[..., st
         service.save_rule_set(session=s, actor=world.steward, resource=code,
                               spec=[{"type": "not_null", "column": "所在区县", "severity": "block"}])
         run = service.check(session=s, settings=world.rt.settings, actor=world.steward, resource=code)
-    client.post("/login", data={"username": "steward1", "password": "Passw0rd!", "next": "/"})
+    client.post("/login", data={"username": "steward1", "password": "Tianfu-Data-7", "next": "/"})
     dash = client.get("/quality")
     assert dash.status_code == 200 and "四川省A级旅游景区名录" in dash.text
     entry = client.get(f"/quality/resources/{code}")
@@ -39,7 +39,7 @@ def test_rules_form_refuses_bad_rules_and_saves_good_ones(client: Any, world: Wo
     import re
 
     code = add_resource(world.dept, "景区", ["名称", "等级"])
-    client.post("/login", data={"username": "steward1", "password": "Passw0rd!", "next": "/"})
+    client.post("/login", data={"username": "steward1", "password": "Tianfu-Data-7", "next": "/"})
     page = client.get(f"/quality/resources/{code}")
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token is not None

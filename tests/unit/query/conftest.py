@@ -93,7 +93,7 @@ def world(rt: Runtime, make_department: Callable[..., int], make_user: Callable[
     dept_b = make_department("省公安厅")
     w = World(dept_a=dept_a, dept_b=dept_b, a_user=make_user("a_user", Role.DEPT_USER, department_id=dept_a),
               b_user=make_user("b_user", Role.DEPT_USER, department_id=dept_b),
-              admin=make_user("root", Role.PLATFORM_ADMIN))
+              admin=make_user("opsadmin", Role.PLATFORM_ADMIN))
     with rt.transaction() as s:
         people = _resource("101001/000001", "people", "四川省人口基础信息", dept_a, PEOPLE_V1.schema.names)
         firms = _resource("201001/000001", "enterprise_credit", "四川省企业信用信息", dept_a,

@@ -108,7 +108,7 @@ def test_success_is_audited_with_tables_and_versions(client, world, token_for, r
 def test_admin_is_refused_department_data_and_owner_reads_its_own(client, world, token_for):
     """Raw data is a department matter: the platform admin has no bypass (403, audited)."""
     refused = client.post("/api/v1/query", json={"sql": "SELECT count(*) FROM police_cases"},
-                          headers=token_for("root"))
+                          headers=token_for("opsadmin"))
     assert refused.status_code == 403 and "平台管理员也不例外" in refused.json()["error"]["message"]
     assert _q(client, token_for("b_user"), 'SELECT "案件编号" FROM "301001/000001" ORDER BY 1')["rows"] == [
         ["A1"], ["A2"]]

@@ -13,7 +13,7 @@ TODAY = dt.date.today()
 
 def _login(client, username: str) -> str:
     client.cookies.clear()
-    r = client.post("/login", data={"username": username, "password": "Passw0rd!"}, follow_redirects=False)
+    r = client.post("/login", data={"username": username, "password": "Tianfu-Data-7"}, follow_redirects=False)
     assert r.status_code == 303
     page = client.get("/exchange")
     return re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)

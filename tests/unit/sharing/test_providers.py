@@ -31,13 +31,13 @@ def _write(rt) -> None:
 def test_admin_is_refused_other_departments_data_owner_reads_raw(rt, world, client, token_for):
     _write(rt)
     sql = {"sql": 'SELECT 身份证号 FROM "201001/000001" ORDER BY 机构名称'}
-    admin = client.post("/api/v1/query", json=sql, headers=token_for("root"))
+    admin = client.post("/api/v1/query", json=sql, headers=token_for("opsadmin"))
     assert admin.status_code == 403, admin.text
     assert not any(i in admin.text for i in IDS)
     owner = client.post("/api/v1/query", json=sql, headers=token_for("p_steward"))
     assert [r[0] for r in owner.json()["rows"]] == IDS
     with rt.transaction() as s:
-        denied = s.scalars(select(AuditEntry).where(AuditEntry.actor == "root")).all()
+        denied = s.scalars(select(AuditEntry).where(AuditEntry.actor == "opsadmin")).all()
     assert [(e.action, e.outcome, e.resource_id) for e in denied] == [
         ("lake.version.read", "denied", "201001/000001")]
 

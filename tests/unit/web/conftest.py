@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-PASSWORD = "Passw0rd!"
+PASSWORD = "Tianfu-Data-7"
 
 
 def csrf_of(html: str) -> str:

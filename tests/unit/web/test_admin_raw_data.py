@@ -42,7 +42,7 @@ def setup(rt: Runtime, make_department: Callable[..., int], make_user: Callable[
     stats, police = make_department("四川省统计局"), make_department("四川省公安厅")
     steward = make_user("tj_steward", Role.DATA_STEWARD, department_id=stats)
     ga_steward = make_user("ga_steward", Role.DATA_STEWARD, department_id=police)
-    make_user("root", Role.PLATFORM_ADMIN)  # the platform operator, no department role
+    make_user("opsadmin", Role.PLATFORM_ADMIN)  # the platform operator, no department role
     make_user("root_in_dept", Role.PLATFORM_ADMIN, department_id=stats)  # a department, but no staff role
     make_user("root_tj", Role.PLATFORM_ADMIN, Role.DATA_STEWARD, department_id=stats)  # admin *and* steward
     codes = []
@@ -86,11 +86,11 @@ def _denied(r: Any) -> None:
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_platform_admin_gets_403_on_rows_in_every_format(client: Any, setup: Setup, fmt: str) -> None:
-    r = client.get(f"/api/v1/resources/{setup.code}/rows", params={"format": fmt}, headers=setup.headers("root"))
+    r = client.get(f"/api/v1/resources/{setup.code}/rows", params={"format": fmt}, headers=setup.headers("opsadmin"))
     _denied(r)
     assert ZH in r.json()["error"]["message"] and "人口名单" in r.json()["error"]["message"]
     en = client.get(f"/api/v1/resources/{setup.code}/rows", params={"format": fmt, "lang": "en"},
-                    headers=setup.headers("root"))
+                    headers=setup.headers("opsadmin"))
     _denied(en)
     assert EN in en.json()["error"]["message"]
 
@@ -100,7 +100,7 @@ def test_platform_admin_gets_403_from_the_sql_query_service(client: Any, setup: 
                 'SELECT * FROM cases UNION ALL SELECT * FROM people'):
         for fmt in FORMATS:
             r = client.post("/api/v1/query", params={"format": fmt}, json={"sql": sql},
-                            headers=setup.headers("root"))
+                            headers=setup.headers("opsadmin"))
             _denied(r)
             assert ZH in r.json()["error"]["message"]
 
@@ -109,15 +109,15 @@ def test_denials_are_audited_and_nothing_is_read_or_written(client: Any, rt: Run
     before = _files(rt)
     for fmt in FORMATS:
         assert client.get(f"/api/v1/resources/{setup.code}/rows", params={"format": fmt},
-                          headers=setup.headers("root")).status_code == 403
+                          headers=setup.headers("opsadmin")).status_code == 403
     assert client.post("/api/v1/query", json={"sql": "SELECT * FROM people"},
-                       headers=setup.headers("root")).status_code == 403
+                       headers=setup.headers("opsadmin")).status_code == 403
     assert _files(rt) == before
-    entries = _entries(rt, "root")
+    entries = _entries(rt, "opsadmin")
     assert ("lake.version.read", "success") not in entries and ("query.run", "success") not in entries
     assert entries.count(("lake.version.read", "denied")) == len(FORMATS) + 1
     with rt.transaction() as s:
-        query_denial = s.scalars(select(AuditEntry).where(AuditEntry.actor == "root", AuditEntry.outcome == "denied")
+        query_denial = s.scalars(select(AuditEntry).where(AuditEntry.actor == "opsadmin", AuditEntry.outcome == "denied")
                                  .order_by(AuditEntry.id.desc())).first()
     assert query_denial is not None and query_denial.resource_id == setup.code
     assert "SELECT * FROM people" in query_denial.details and ZH in query_denial.details
@@ -142,7 +142,7 @@ def test_the_owning_department_still_reads_and_metadata_stays_visible(client: An
     r = client.get(f"/api/v1/resources/{setup.code}/rows", params={"format": "csv"},
                    headers=setup.headers("tj_steward"))
     assert r.status_code == 200 and ID_NOS[0] in r.content.decode("utf-8-sig")
-    admin = setup.headers("root")
+    admin = setup.headers("opsadmin")
     assert client.get(f"/api/v1/resources/{setup.code}", headers=admin).json()["name"] == "人口名单"
     versions = client.get(f"/api/v1/resources/{setup.code}/versions", headers=admin)
     assert versions.status_code == 200 and [v["rows"] for v in versions.json()] == [2]
@@ -151,7 +151,7 @@ def test_the_owning_department_still_reads_and_metadata_stays_visible(client: An
 
 def test_entry_page_shows_no_rows_to_the_admin_and_the_preview_is_403(client: Any, login: Callable[[str], str],
                                                                        rt: Runtime, setup: Setup) -> None:
-    login("root")
+    login("opsadmin")
     page = client.get(f"/catalog/{setup.code}")
     assert page.status_code == 200 and "v1" in page.text and "名单.csv" in page.text
     assert 'id="preview"' not in page.text and "/rows?version=" not in page.text and "共享申请" in page.text
@@ -159,7 +159,7 @@ def test_entry_page_shows_no_rows_to_the_admin_and_the_preview_is_403(client: An
     preview = client.get(f"/catalog/{setup.code}/preview?version=1")
     assert preview.status_code == 403 and ZH in preview.text and ID_NOS[0] not in preview.text
     assert client.get(f"/catalog/{setup.code}/preview?lang=en").status_code == 403
-    entries = _entries(rt, "root")
+    entries = _entries(rt, "opsadmin")
     assert entries.count(("lake.version.read", "denied")) == 2 and ("lake.version.read", "success") not in entries
 
 
@@ -174,7 +174,7 @@ def test_entry_page_preview_for_an_admin_steward_of_the_department(client: Any, 
 
 
 def test_privacy_paths_over_the_raw_data_refuse_the_admin_too(client: Any, setup: Setup) -> None:
-    admin = setup.headers("root")
+    admin = setup.headers("opsadmin")
     _denied(client.post("/api/v1/privacy/scans", json={"resource": setup.code}, headers=admin))
     _denied(client.post("/api/v1/privacy/mask", json={"resource": setup.code, "policy": "any", "format": "json"},
                         headers=admin))

@@ -68,8 +68,8 @@ def test_department_user_cannot_create_departments_and_denial_is_audited(client,
 
 
 def test_invalid_credit_code_is_422_with_reason(client, make_user, token_for):
-    make_user("root", Role.PLATFORM_ADMIN)
-    r = client.post("/api/v1/departments", headers=token_for("root"),
+    make_user("opsadmin", Role.PLATFORM_ADMIN)
+    r = client.post("/api/v1/departments", headers=token_for("opsadmin"),
                     json={"name": "省测试厅", "uscc": "91510100MA6CB8AG5X", "region_code": "510100"})
     assert r.status_code == 422
     assert "统一社会信用代码" in r.json()["error"]["message"]

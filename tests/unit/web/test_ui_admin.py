@@ -33,14 +33,14 @@ def test_language_switch_never_redirects_off_site(client):
 
 
 def test_wrong_password_keeps_username_and_says_why(client, make_user):
-    make_user("root", Role.PLATFORM_ADMIN)
-    r = client.post("/login", data={"username": "root", "password": "nope-nope"})
-    assert r.status_code == 401 and "用户名或密码错误" in r.text and 'value="root"' in r.text
+    make_user("opsadmin", Role.PLATFORM_ADMIN)
+    r = client.post("/login", data={"username": "opsadmin", "password": "nope-nope"})
+    assert r.status_code == 401 and "用户名或密码错误" in r.text and 'value="opsadmin"' in r.text
 
 
 def test_admin_creates_department_and_bad_credit_code_is_explained(client, make_user, login, rt):
-    make_user("root", Role.PLATFORM_ADMIN)
-    csrf = login("root")
+    make_user("opsadmin", Role.PLATFORM_ADMIN)
+    csrf = login("opsadmin")
     bad = client.post("/admin/departments", data={"csrf_token": csrf, "name": "省测试厅",
                                                   "uscc": GOOD_USCC[:-1] + "X", "region_code": "510000"})
     assert bad.status_code == 422 and "统一社会信用代码无效" in bad.text and 'value="省测试厅"' in bad.text
@@ -55,16 +55,16 @@ def test_admin_creates_department_and_bad_credit_code_is_explained(client, make_
 
 
 def test_form_without_csrf_token_is_refused(client, make_user, login):
-    make_user("root", Role.PLATFORM_ADMIN)
-    login("root")
+    make_user("opsadmin", Role.PLATFORM_ADMIN)
+    login("opsadmin")
     r = client.post("/admin/departments", data={"name": "省测试厅", "uscc": GOOD_USCC, "region_code": "510000"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
 
 
 def test_admin_creates_user_with_roles_and_can_disable_them(client, make_user, make_department, login, rt):
-    make_user("root", Role.PLATFORM_ADMIN)
+    make_user("opsadmin", Role.PLATFORM_ADMIN)
     dept = make_department("省统计局")
-    csrf = login("root")
+    csrf = login("opsadmin")
     weak = client.post("/admin/users", data={"csrf_token": csrf, "username": "li", "password": "short",
                                              "department_id": str(dept), "roles": ["data_steward"]})
     assert weak.status_code == 422

@@ -24,7 +24,7 @@ def world(make_department: Callable[..., int], make_user: Callable[..., Actor], 
     police = make_department("四川省公安厅")
     steward = make_user("sc_steward", Role.DATA_STEWARD, department_id=market)
     make_user("ga_user", Role.DEPT_USER, department_id=police)
-    make_user("root", Role.PLATFORM_ADMIN)
+    make_user("opsadmin", Role.PLATFORM_ADMIN)
     with rt.transaction() as s:
         entry = service.register_resource(session=s, actor=steward, data=ResourceCreate.model_validate({
             "name": "四川省企业信用信息", "abstract": "全省企业登记、许可、处罚信用信息。", "category_code": "302001",
@@ -44,7 +44,7 @@ def test_home_is_the_department_dashboard_with_entries_without_data(client, logi
 
 
 def test_admin_home_is_the_platform_overview(client, login, world):
-    login("root")
+    login("opsadmin")
     r = client.get("/", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/admin/overview"
     page = client.get("/admin/overview")
