@@ -46,6 +46,11 @@ CONFIG_EN = {
     "node_code": "this node's code (region code)",
     "redis_url": "Redis URL (rate limits, optional)",
     "session_max_age_s": "lifetime of a web login session (s)",
+    "password_min_length": "shortest accepted password (GB/T 39786 level 3: at least 8)",
+    "login_max_failures": "failed logins in a row that lock an account",
+    "login_ip_max_failures": "failed logins in a row that block a client address",
+    "login_lockout_s": "first lock-out (s); each further one doubles",
+    "login_lockout_max_s": "longest lock-out (s)",
     "duckdb_threads": "DuckDB threads",
     "duckdb_memory_limit": "DuckDB memory limit",
 }

@@ -25,11 +25,15 @@ GENESIS = "0" * 64
 
 
 def canonical(entry: AuditEntry) -> bytes:
-    """The bytes that are hashed: every field but the hashes, in a fixed form."""
+    """The bytes that are hashed: every field but the hashes, in a fixed form.
+
+    ``actor_kind`` is hashed when present; entries from before it was recorded (NULL) hash
+    as they always did, and blanking a recorded kind breaks the entry's hash."""
     payload: dict[str, Any] = {
         "seq": entry.seq,
         "ts": entry.ts.isoformat(timespec="microseconds"),
         "actor": entry.actor,
+        **({"actor_kind": entry.actor_kind} if entry.actor_kind is not None else {}),
         "actor_user_id": entry.actor_user_id,
         "actor_department_id": entry.actor_department_id,
         "ip": entry.ip,
@@ -67,6 +71,7 @@ def record(session: Session, actor: Actor, event: AuditEvent) -> AuditEntry:
         seq=head.seq + 1,
         ts=ts,
         actor=actor.username,
+        actor_kind=actor.kind.value,
         actor_user_id=actor.user_id,
         actor_department_id=actor.department_id,
         ip=actor.ip,

@@ -17,6 +17,9 @@ class AuditEntry(Base):
     seq: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
     ts: Mapped[dt.datetime]
     actor: Mapped[str] = mapped_column(String(120), index=True)
+    # user | token | peer | developer | system | anonymous (core.types.ActorKind); NULL on entries
+    # written before it was recorded, so that their hashes still verify
+    actor_kind: Mapped[str | None] = mapped_column(String(20))
     actor_user_id: Mapped[int | None]
     actor_department_id: Mapped[int | None]
     ip: Mapped[str | None] = mapped_column(String(64))

@@ -23,6 +23,7 @@ class AuditEntryRead(BaseModel):
     seq: int
     ts: dt.datetime
     actor: str
+    actor_kind: str | None = None  # user | token | peer | developer | system | anonymous
     ip: str | None
     action: str
     outcome: str
@@ -33,7 +34,8 @@ class AuditEntryRead(BaseModel):
 
 
 def _read(e: AuditEntry) -> AuditEntryRead:
-    return AuditEntryRead(seq=e.seq, ts=e.ts, actor=e.actor, ip=e.ip, action=e.action, outcome=e.outcome,
+    return AuditEntryRead(seq=e.seq, ts=e.ts, actor=e.actor, actor_kind=e.actor_kind, ip=e.ip, action=e.action,
+                          outcome=e.outcome,
                           resource_type=e.resource_type, resource_id=e.resource_id,
                           details=json.loads(e.details or "{}"), hash=e.hash)
 

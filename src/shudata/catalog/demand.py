@@ -58,7 +58,7 @@ def create_demand(*, session: Session, actor: Actor, data: DemandCreate) -> Dema
     dept_id = data.department_id or actor.department_id
     if dept_id is None:
         raise InvalidInput("请指定需求部门", "Give the requesting department")
-    if dept_id != actor.department_id and not actor.is_admin and actor.username != "system":
+    if dept_id != actor.department_id and not actor.is_admin and not actor.is_system:
         require(actor, A.RESOURCE_EDIT, ResourceRef("catalog.demand", None, department_id=dept_id))
     if session.get(Department, dept_id) is None:
         raise NotFound(f"部门 {dept_id} 不存在", f"Department {dept_id} not found")

@@ -66,7 +66,7 @@ def user_add(username: str = typer.Argument(...),
         dept_id = service.find_department(s, department).id if department else None
         u = service.create_user(session=s, actor=cli_actor(), data=_validate(
             UserCreate, username=username, display_name=display_name or username, password=password,
-            department_id=dept_id, roles=role))  # type: ignore[arg-type]
+            department_id=dept_id, roles=role), settings=rt.settings)  # type: ignore[arg-type]
     console.print(f"[green]已新增用户[/] {u.username} ({', '.join(u.roles)})")
 
 

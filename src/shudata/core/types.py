@@ -26,9 +26,29 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
 }
 
 
+class ActorKind(StrEnum):
+    """What kind of principal acts. Set by the code that builds the actor, never from input:
+    no account, token, login or signed message can yield ``SYSTEM``."""
+
+    USER = "user"  # a platform account, logged in through the web session
+    TOKEN = "token"  # a platform account acting through an API token
+    PEER = "peer"  # a department of a trusted peer node, through a verified signed message
+    DEVELOPER = "developer"  # a portal developer (member of the public; no platform roles)
+    SYSTEM = "system"  # the platform itself: CLI, bootstrap, scheduled jobs
+    ANONYMOUS = "anonymous"  # nobody logged in
+
+
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a logged-in user, a token holder, the system, or the anonymous public."""
+    """Who is acting: a logged-in user, a token holder, a peer node, a portal developer, the
+    system, or the anonymous public. ``kind`` — not the user name — says which: a user named
+    ``system`` is an ordinary user.
+
+    >>> Actor(user_id=7, username="system").is_system
+    False
+    >>> Actor.system().is_system, Actor.anonymous().is_authenticated
+    (True, False)
+    """
 
     user_id: int | None
     username: str
@@ -37,10 +57,23 @@ class Actor:
     token_id: int | None = None
     ip: str | None = None
     node: str | None = None  # set when a trusted peer node acts for one of its departments
+    kind: ActorKind = ActorKind.USER
+
+    def __post_init__(self) -> None:
+        if self.kind is ActorKind.SYSTEM and (self.user_id is not None or self.token_id is not None):
+            raise ValueError("a system actor is no account and holds no token")
+        if self.kind is ActorKind.USER and self.token_id is not None:
+            object.__setattr__(self, "kind", ActorKind.TOKEN)
+
+    @property
+    def is_system(self) -> bool:
+        return self.kind is ActorKind.SYSTEM
 
     @property
     def is_authenticated(self) -> bool:
-        return self.user_id is not None or self.username == "system" or self.node is not None
+        if self.kind in (ActorKind.SYSTEM, ActorKind.PEER):
+            return True
+        return self.kind in (ActorKind.USER, ActorKind.TOKEN) and self.user_id is not None
 
     def has(self, role: Role) -> bool:
         return role in self.roles
@@ -51,18 +84,23 @@ class Actor:
 
     @classmethod
     def anonymous(cls, ip: str | None = None) -> Actor:
-        return cls(user_id=None, username="anonymous", ip=ip)
+        return cls(user_id=None, username="anonymous", ip=ip, kind=ActorKind.ANONYMOUS)
 
     @classmethod
     def peer(cls, node: str, department_id: int, requester: str) -> Actor:
         """A department of a trusted peer node, acting through a verified signed message."""
         return cls(user_id=None, username=f"{requester}@{node}", department_id=department_id,
-                   roles=frozenset({Role.DEPT_USER}), node=node)
+                   roles=frozenset({Role.DEPT_USER}), node=node, kind=ActorKind.PEER)
+
+    @classmethod
+    def developer(cls, email: str, ip: str | None = None) -> Actor:
+        """A portal developer, as the audit trail shows them (never with platform roles)."""
+        return cls(user_id=None, username=f"developer:{email}", ip=ip, kind=ActorKind.DEVELOPER)
 
     @classmethod
     def system(cls) -> Actor:
-        """The platform itself (CLI bootstrap, scheduled jobs). Has every role."""
-        return cls(user_id=None, username="system", roles=frozenset(Role))
+        """The platform itself (CLI bootstrap, scheduled jobs). Passes every check."""
+        return cls(user_id=None, username="system", roles=frozenset(Role), kind=ActorKind.SYSTEM)
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,12 @@ from shudata.portal.schemas import (
 from shudata.portal.service import PublicDataset, dataset_name, get_dataset, today, upsert_add
 from shudata.privacy.detect.validators import email as valid_email
 from shudata.privacy.detect.validators import mobile as valid_mobile
+from shudata.security import sessions
 from shudata.security.authz import require
 from shudata.security.crypto.sm3 import sm3_hex
-from shudata.security.passwords import check_strength, hash_password, verify_password
+from shudata.security.names import is_reserved, normalise_username
+from shudata.security.passwords import DEFAULT_MIN_LENGTH, burn_verify, hash_password, password_problem, verify_password
+from shudata.security.throttle import LoginGuard
 
 AGREEMENT_ZH = (
     "数据使用协议：一、仅将数据用于申请时声明的用途；二、不得试图识别数据中的个人，不得将数据与其他数据关联以重新识别"
@@ -57,12 +60,15 @@ def _audit(session: Session, actor: Actor, action: str, rid: str | None, **detai
 
 def developer_actor(dev: PortalDeveloper, ip: str | None = None) -> Actor:
     """How a developer appears in the audit trail (never with platform roles)."""
-    return Actor(user_id=None, username=f"developer:{dev.email}", ip=ip)
+    return Actor.developer(dev.email, ip)
 
 
 # -- registration and login -----------------------------------------------------------------
 
-def register(*, session: Session, data: DeveloperCreate, ip: str | None = None) -> PortalDeveloper:
+def register(*, session: Session, data: DeveloperCreate, ip: str | None = None,
+             password_min_length: int = DEFAULT_MIN_LENGTH) -> PortalDeveloper:
+    """Register a developer. The password policy is the platform's (``security.passwords``);
+    a name reserved for internal principals (``system``, ``anonymous`` …) is refused."""
     email = data.email.strip().lower()
     phone = data.phone.strip().replace(" ", "").replace("-", "")
     if not valid_email(email):
@@ -70,13 +76,18 @@ def register(*, session: Session, data: DeveloperCreate, ip: str | None = None) 
     if not valid_mobile(phone):
         raise InvalidInput("手机号码不正确：请填写 11 位中国大陆手机号", "Give an 11-digit mainland mobile number",
                            details={"field": "phone"})
-    weak = check_strength(data.password)
+    name = normalise_username(data.name)
+    if is_reserved(name):
+        raise InvalidInput(f"名称“{name}”为系统保留名称，不能使用", f"The name {name!r} is reserved",
+                           code="reserved_username", details={"field": "name"})
+    weak = password_problem(data.password, username=email.split("@")[0], min_length=password_min_length)
     if weak:
-        raise InvalidInput(f"密码强度不足：{weak}", f"Password too weak: {weak}", details={"field": "password"})
+        raise InvalidInput(f"密码不符合要求：{weak[0]}", f"Password refused: {weak[1]}", code="weak_password",
+                           details={"field": "password"})
     if session.scalar(select(PortalDeveloper.id).where(PortalDeveloper.email == email)) is not None:
         raise Conflict("该邮箱已注册，请直接登录", "This email is already registered; log in instead",
                        details={"field": "email"})
-    dev = PortalDeveloper(email=email, phone=phone, name=data.name.strip(), organisation=data.organisation,
+    dev = PortalDeveloper(email=email, phone=phone, name=name, organisation=data.organisation,
                           password_hash=hash_password(data.password), is_active=True)
     session.add(dev)
     session.flush()
@@ -85,11 +96,57 @@ def register(*, session: Session, data: DeveloperCreate, ip: str | None = None) 
 
 
 def authenticate(*, session: Session, email: str, password: str, ip: str | None = None) -> PortalDeveloper:
+    dev = _check_password(session, email, password)
+    _audit(session, developer_actor(dev, ip), "portal.developer.login", str(dev.id))
+    return dev
+
+
+def _check_password(session: Session, email: str, password: str) -> PortalDeveloper:
+    """The active developer with this email and password (reads only), else ``Unauthenticated``."""
     dev = session.scalar(select(PortalDeveloper).where(PortalDeveloper.email == email.strip().lower()))
+    if dev is None:
+        burn_verify(password)  # the same time as a wrong password: timing does not tell who is registered
     if dev is None or not dev.is_active or not verify_password(dev.password_hash, password):
         raise Unauthenticated("邮箱或密码不正确", "Wrong email or password",
                               details={"action": "portal.developer.login"})
+    return dev
+
+
+def login(*, session: Session, guard: LoginGuard, email: str, password: str, ip: str | None,
+          max_age_s: int) -> tuple[PortalDeveloper, str]:
+    """A developer's portal login, throttled like the platform's (per email and per address),
+    with a server-side session; returns the developer and the session id for the cookie."""
+    account = email.strip().lower()
+    guard.check(scope="developer", account=account, ip=ip)
+    try:
+        dev = _check_password(session, email, password)
+    except Unauthenticated:
+        guard.failed(scope="developer", account=account, ip=ip)
+        raise
+    guard.succeeded(scope="developer", account=account)  # before this transaction writes (SQLite: one writer)
     _audit(session, developer_actor(dev, ip), "portal.developer.login", str(dev.id))
+    return dev, start_session(session, dev, ip=ip, max_age_s=max_age_s)
+
+
+def start_session(session: Session, dev: PortalDeveloper, *, ip: str | None, max_age_s: int) -> str:
+    return sessions.start(session, principal="developer", principal_id=dev.id, max_age_s=max_age_s, ip=ip)
+
+
+def end_session(session: Session, dev: PortalDeveloper | None, sid: object) -> None:
+    """Log out: this session ends server-side, so a copy of the cookie stops working too."""
+    sessions.end(session, sid=sid, reason="logout")
+    if dev is not None:
+        _audit(session, developer_actor(dev), "portal.developer.logout", str(dev.id))
+
+
+def session_developer(session: Session, developer_id: object, sid: object) -> PortalDeveloper | None:
+    """The developer of a live server-side session, or ``None``."""
+    if not isinstance(developer_id, int):
+        return None
+    dev = session.get(PortalDeveloper, developer_id)
+    if dev is None or not dev.is_active or not sessions.live(session, sid=sid, principal="developer",
+                                                               principal_id=dev.id):
+        return None
     return dev
 
 
@@ -144,7 +201,7 @@ class KeyHolder:
 
     @property
     def actor(self) -> Actor:
-        return Actor(user_id=None, username=f"developer:{self.email}")
+        return Actor.developer(self.email)
 
 
 def key_holder(session: Session, raw: str | None) -> KeyHolder | None:

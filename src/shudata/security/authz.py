@@ -51,7 +51,7 @@ def allowed(actor: Actor, action: Action, resource: ResourceRef | None = None) -
         return action.check(actor, resource) if action.check else True
     if not actor.is_authenticated:
         return False
-    if actor.username == "system":
+    if actor.is_system:  # the kind, never the name: no account can become the system
         return True
     if action.admin and actor.is_admin:
         return True

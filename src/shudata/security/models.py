@@ -57,3 +57,35 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A browser login, held server-side so that it can be ended: by logging out, by a
+    password change or reset, or by disabling the account. The cookie carries the session id;
+    only its SM3 hash is stored. ``principal`` is ``user`` (a platform account) or
+    ``developer`` (a portal developer); ``principal_id`` is that account's id."""
+
+    __tablename__ = "security_web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    principal: Mapped[str] = mapped_column(String(20))
+    principal_id: Mapped[int] = mapped_column(index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    revoked_at: Mapped[dt.datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(String(40))
+
+
+class LoginThrottle(Base):
+    """Failed logins of one bucket (``account:<name>``, ``developer:<email>`` or ``ip:<address>``)
+    and the lock-out they earned; shared by every process through the metadata store."""
+
+    __tablename__ = "security_login_throttle"
+
+    bucket: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    lockouts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shudata.core.types import Role
+from shudata.security.names import normalise_username
 from shudata.standards.regions import all_regions
 from shudata.standards.uscc import is_valid_uscc
 
@@ -57,6 +58,13 @@ class UserCreate(BaseModel):
     department_id: int | None = None
     roles: list[Role] = Field(default_factory=lambda: [Role.DEPT_USER])
     email: str | None = None
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _normalise(cls, v: object) -> object:
+        """Full-width and other look-alike forms folded (NFKC) and blanks trimmed before the
+        pattern applies, so that ``Ｓｙｓｔｅｍ`` is seen as ``System`` (and then refused as reserved)."""
+        return normalise_username(v) if isinstance(v, str) else v
 
 
 class UserUpdate(BaseModel):

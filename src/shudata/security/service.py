@@ -16,12 +16,21 @@ from sqlalchemy.orm import Session
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
 from shudata.core.clock import ensure_aware, utcnow
+from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor, ResourceRef, Role
 from shudata.security import actions as A
+from shudata.security import sessions
 from shudata.security.authz import require
 from shudata.security.models import ApiToken, Department, User
-from shudata.security.passwords import check_strength, hash_password, verify_password
+from shudata.security.names import is_reserved, normalise_username, username_key
+from shudata.security.passwords import (
+    DEFAULT_MIN_LENGTH,
+    burn_verify,
+    hash_password,
+    password_problem,
+    verify_password,
+)
 from shudata.security.schemas import (
     DepartmentCreate,
     DepartmentRead,
@@ -33,6 +42,7 @@ from shudata.security.schemas import (
     UserRead,
     UserUpdate,
 )
+from shudata.security.throttle import LoginGuard
 from shudata.security.tokens import hash_token, new_token, token_prefix
 
 
@@ -121,18 +131,39 @@ def find_department(session: Session, name_or_code: str) -> Department:
 
 # -- users -----------------------------------------------------------------------------------
 
-def create_user(*, session: Session, actor: Actor, data: UserCreate) -> UserRead:
+def _min_length(settings: Settings | None) -> int:
+    return settings.password_min_length if settings is not None else DEFAULT_MIN_LENGTH
+
+
+def check_password(password: str, *, username: str | None, settings: Settings | None) -> None:
+    """Raise ``InvalidInput`` (422) unless ``password`` meets the password policy."""
+    if (problem := password_problem(password, username=username, min_length=_min_length(settings))) is not None:
+        zh, en = problem
+        raise InvalidInput(f"密码不符合要求：{zh}", f"Password refused: {en}", code="weak_password",
+                           details={"field": "password"})
+
+
+def check_username(session: Session, username: str) -> str:
+    """The normalised name, unless it is reserved for internal principals or taken in any case."""
+    name = normalise_username(username)
+    if is_reserved(name):
+        raise InvalidInput(f"用户名“{name}”为系统保留名称，不能使用", f"The user name {name!r} is reserved",
+                           code="reserved_username", details={"field": "username"})
+    if session.scalar(select(User.id).where(func.lower(User.username) == username_key(name))) is not None:
+        raise Conflict(f"用户名“{name}”已存在（不区分大小写）", f"Username {name!r} already exists (in any case)")
+    return name
+
+
+def create_user(*, session: Session, actor: Actor, data: UserCreate, settings: Settings | None = None) -> UserRead:
     require(actor, A.USER_MANAGE)
-    if (reason := check_strength(data.password)) is not None:
-        raise InvalidInput(f"密码太弱：{reason}", f"Password too weak: {reason}")
-    if session.scalar(select(User.id).where(User.username == data.username)) is not None:
-        raise Conflict(f"用户名“{data.username}”已存在", f"Username {data.username!r} already exists")
+    username = check_username(session, data.username)
+    check_password(data.password, username=username, settings=settings)
     if data.department_id is not None:
         get_department_row(session, data.department_id)
     elif Role.PLATFORM_ADMIN not in data.roles and Role.AUDITOR not in data.roles:
         raise InvalidInput("部门用户和数据管理员必须属于一个部门",
                            "Stewards and department users must belong to a department")
-    user = User(username=data.username, display_name=data.display_name,
+    user = User(username=username, display_name=data.display_name,
                 password_hash=hash_password(data.password), department_id=data.department_id,
                 roles=[r.value for r in data.roles], email=data.email)
     session.add(user)
@@ -145,23 +176,29 @@ def create_user(*, session: Session, actor: Actor, data: UserCreate) -> UserRead
     return UserRead.model_validate(user)
 
 
-def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdate) -> UserRead:
+def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdate,
+                settings: Settings | None = None) -> UserRead:
+    """Change an account. A new password or disabling the account ends all its browser sessions."""
     require(actor, A.USER_MANAGE)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"用户 {user_id} 不存在", f"User {user_id} not found")
     changes = data.model_dump(exclude_unset=True)
+    ended = 0
     if (pw := changes.pop("password", None)) is not None:
-        if (reason := check_strength(pw)) is not None:
-            raise InvalidInput(f"密码太弱：{reason}", f"Password too weak: {reason}")
+        check_password(pw, username=user.username, settings=settings)
         user.password_hash = hash_password(pw)
+        ended += sessions.end_all(session, principal="user", principal_id=user.id, reason="password_reset")
+    if changes.get("is_active") is False:
+        ended += sessions.end_all(session, principal="user", principal_id=user.id, reason="disabled")
     if "roles" in changes and changes["roles"] is not None:
         changes["roles"] = [Role(r).value for r in changes["roles"]]
     for k, v in changes.items():
         setattr(user, k, v)
     session.flush()
     record(session, actor, AuditEvent("security.user.update", resource_type="user", resource_id=user.username,
-                                      details={k: v for k, v in changes.items()} | {"password": pw is not None}))
+                                      details={k: v for k, v in changes.items()}
+                                      | {"password": pw is not None, "sessions_ended": ended}))
     return UserRead.model_validate(user)
 
 
@@ -188,15 +225,55 @@ def count_users(session: Session) -> int:
 
 def authenticate(*, session: Session, username: str, password: str, ip: str | None = None) -> Actor:
     """Check a password login. Success and failure are both audited (failure by the caller,
-    since this transaction is rolled back on error)."""
-    user = session.scalar(select(User).where(User.username == username))
+    since this transaction is rolled back on error). The actor is always an ordinary user,
+    whatever the account is called."""
+    return _complete_login(session, _check_password(session, username, password), ip)
+
+
+def _check_password(session: Session, username: str, password: str) -> User:
+    """The active account with this name and password (reads only), else ``Unauthenticated``."""
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        burn_verify(password)  # the same time as a wrong password: timing does not tell names apart
     if user is None or not user.is_active or not verify_password(user.password_hash, password):
         raise Unauthenticated("用户名或密码错误", "Wrong username or password",
                               code="login_failed", details={"action": "auth.login", "resource_id": username})
+    return user
+
+
+def _complete_login(session: Session, user: User, ip: str | None) -> Actor:
     user.last_login_at = utcnow()
     actor = actor_for(user, ip=ip)
     record(session, actor, AuditEvent("auth.login", resource_type="user", resource_id=user.username))
     return actor
+
+
+def login(*, session: Session, guard: LoginGuard, username: str, password: str, ip: str | None,
+          max_age_s: int) -> tuple[Actor, str]:
+    """A browser login: throttled per account and address, then checked, then a server-side
+    session opened. Returns the actor and the session id for the cookie.
+
+    Raises:
+        LoginThrottled: too many failures (429, even for the right password while it lasts).
+        Unauthenticated: wrong name or password (audited by the guard as ``security.login.failed``).
+    """
+    account = username_key(username)
+    guard.check(scope="account", account=account, ip=ip)
+    try:
+        user = _check_password(session, username, password)
+    except Unauthenticated:
+        guard.failed(scope="account", account=account, ip=ip)
+        raise
+    guard.succeeded(scope="account", account=account)  # before this transaction writes (SQLite: one writer)
+    actor = _complete_login(session, user, ip)
+    assert actor.user_id is not None
+    return actor, sessions.start(session, principal="user", principal_id=actor.user_id, max_age_s=max_age_s, ip=ip)
+
+
+def logout(*, session: Session, actor: Actor, sid: object) -> None:
+    """End this browser session (other sessions of the account stay)."""
+    sessions.end(session, sid=sid, reason="logout")
+    record(session, actor, AuditEvent("auth.logout", resource_type="user", resource_id=actor.username))
 
 
 # -- tokens ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def cross_department_masking(settings: Settings) -> AccessProvider:
     """The provider for one runtime's settings (kept in a closure, nothing global)."""
 
     def provider(session: Session, actor: Actor, res: CatalogResource) -> TableAccess | None:
-        if actor.username == "system" or actor.department_id == res.provider_department_id:
+        if actor.is_system or actor.department_id == res.provider_department_id:
             return None
         v = latest_version(session, res.id)
         if v is None:

@@ -13,7 +13,10 @@ from shudata.core.errors import Unauthenticated
 from shudata.core.i18n import pick_language
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
-from shudata.security.service import actor_from_token, touch_token
+from shudata.security import sessions as web_sessions
+from shudata.security.models import User
+from shudata.security.service import actor_for, actor_from_token, touch_token
+from shudata.security.throttle import LoginGuard
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -74,17 +77,28 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
 
 
 def actor_from_session(request: Request, session: Session) -> Actor | None:
-    from shudata.security.models import User
-    from shudata.security.service import actor_for
-
+    """The user of the signed session cookie, while its server-side session is live (not
+    logged out, not ended by a password change or by disabling the account)."""
     sess = request.scope.get("session")
     if not sess or "uid" not in sess:
         return None
-    user = session.get(User, sess["uid"])
-    if user is None or not user.is_active:
+    user = session.get(User, sess["uid"]) if isinstance(sess["uid"], int) else None
+    if (user is None or not user.is_active
+            or not web_sessions.live(session, sid=sess.get("sid"), principal="user", principal_id=user.id)):
         sess.clear()
         return None
     return actor_for(user, ip=client_ip(request))
+
+
+def get_login_guard(request: Request, rt: RuntimeDep) -> LoginGuard:
+    """The login throttle of this app (built once, on first use)."""
+    guard: LoginGuard | None = getattr(request.app.state, "login_guard", None)
+    if guard is None:
+        guard = request.app.state.login_guard = LoginGuard.build(rt.settings, rt.engine)
+    return guard
+
+
+LoginGuardDep = Annotated[LoginGuard, Depends(get_login_guard)]
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -10,7 +10,7 @@ from shudata.core.errors import ShudataError
 from shudata.core.types import Role
 from shudata.security import service
 from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate, UserUpdate
-from shudata.web.deps import LangDep, SessionDep, UserDep
+from shudata.web.deps import LangDep, SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import blank_to_none, flash, redirect, render, validation_messages
 
 router = APIRouter()
@@ -65,7 +65,7 @@ def users_page(request: Request, session: SessionDep, actor: UserDep) -> Respons
 
 
 @router.post("/admin/users")
-def create_user(request: Request, session: SessionDep, actor: UserDep, lang: LangDep,
+def create_user(request: Request, session: SessionDep, actor: UserDep, lang: LangDep, settings: SettingsDep,
                 username: str = Form(""), display_name: str = Form(""), password: str = Form(""),
                 department_id: str = Form(""), roles: list[str] = Form([]), email: str = Form("")) -> Response:
     form: dict[str, object] = {"username": username, "display_name": display_name, "department_id": department_id,
@@ -74,7 +74,7 @@ def create_user(request: Request, session: SessionDep, actor: UserDep, lang: Lan
         data = UserCreate(username=username.strip(), display_name=display_name.strip() or username.strip(),
                           password=password, department_id=int(department_id) if department_id.strip() else None,
                           roles=[Role(r) for r in roles] or [Role.DEPT_USER], email=blank_to_none(email))
-        user = service.create_user(session=session, actor=actor, data=data)
+        user = service.create_user(session=session, actor=actor, data=data, settings=settings)
     except ValidationError as exc:
         return _users_page(request, session, actor, validation_messages(exc, lang), form, 422)
     except ShudataError as exc:

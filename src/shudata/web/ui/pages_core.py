@@ -8,12 +8,10 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from shudata.audit.events import AuditEvent
-from shudata.audit.ledger import record_separately
 from shudata.core.errors import Unauthenticated
-from shudata.core.types import Actor
-from shudata.security.service import authenticate
-from shudata.web.deps import LangDep, RuntimeDep, client_ip
+from shudata.security import service
+from shudata.security.errors import LoginThrottled
+from shudata.web.deps import ActorDep, LangDep, LoginGuardDep, RuntimeDep, SessionDep, client_ip
 from shudata.web.ui.render import redirect, render
 
 router = APIRouter()
@@ -38,28 +36,31 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 @router.post("/login")
-def login(request: Request, rt: RuntimeDep, lang: LangDep, username: str = Form(...), password: str = Form(...),
-          next: str = Form("/")) -> Response:
+def login(request: Request, rt: RuntimeDep, guard: LoginGuardDep, lang: LangDep, username: str = Form(...),
+          password: str = Form(...), next: str = Form("/")) -> Response:
+    """Throttled login (see ``security.throttle``); failures and lock-outs are audited by the guard."""
+    ctx = {"next": _safe_next(next), "username": username}
     try:
         with rt.transaction() as session:
-            actor = authenticate(session=session, username=username, password=password, ip=client_ip(request))
+            actor, sid = service.login(session=session, guard=guard, username=username, password=password,
+                                       ip=client_ip(request), max_age_s=rt.settings.session_max_age_s)
+    except LoginThrottled as exc:
+        resp = render(request, "pages/login.html", {**ctx, "error": exc.message(lang)}, status_code=429)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
     except Unauthenticated as exc:
-        record_separately(rt.engine, Actor.anonymous(client_ip(request)),
-                          AuditEvent("auth.login", outcome="denied", resource_type="user", resource_id=username[:100]))
-        return render(request, "pages/login.html",
-                      {"next": _safe_next(next), "error": exc.message(lang), "username": username}, status_code=401)
+        return render(request, "pages/login.html", {**ctx, "error": exc.message(lang)}, status_code=401)
     request.session.clear()
-    request.session.update({"uid": actor.user_id, "username": actor.username,
+    request.session.update({"uid": actor.user_id, "sid": sid, "username": actor.username,
                             "roles": sorted(r.value for r in actor.roles), "csrf": secrets.token_urlsafe(24)})
     return redirect(_safe_next(next))
 
 
 @router.post("/logout")
-def logout(request: Request, rt: RuntimeDep) -> Response:
-    uid = request.session.get("uid")
-    if uid is not None:
-        record_separately(rt.engine, Actor(user_id=uid, username=request.session.get("username", "?"),
-                                           ip=client_ip(request)), AuditEvent("auth.logout"))
+def logout(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    """End this session server-side: a copy of the cookie does not outlive the logout."""
+    if actor.user_id is not None and actor.token_id is None:
+        service.logout(session=session, actor=actor, sid=request.session.get("sid"))
     request.session.clear()
     return redirect("/login")
 

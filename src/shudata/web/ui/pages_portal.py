@@ -75,14 +75,15 @@ def check_csrf(request: Request, sent: str | None) -> None:
 
 
 def current_developer(request: Request, session: Session) -> PortalDeveloper | None:
-    """The developer logged in to the portal (``request.session["dev_uid"]``), if any."""
+    """The developer logged in to the portal (``request.session["dev_uid"]``), if any, while
+    the server-side session (``dev_sid``) is live."""
     uid = request.session.get("dev_uid")
     if uid is None:
         return None
-    dev = session.get(PortalDeveloper, int(uid))
-    if dev is None or not dev.is_active:
+    dev = devs.session_developer(session, uid, request.session.get("dev_sid"))
+    if dev is None:
         request.session.pop("dev_uid", None)
-        return None
+        request.session.pop("dev_sid", None)
     return dev
 
 

@@ -30,7 +30,8 @@ from shudata.portal import service as P
 from shudata.portal.models import PortalDataset, PortalDeveloper
 from shudata.portal.schemas import ApplicationCreate, ApplicationDecide, DataRequestAnswer, DeveloperCreate
 from shudata.security.authz import allowed
-from shudata.web.deps import LangDep, SessionDep, SettingsDep, UserDep, client_ip
+from shudata.security.errors import LoginThrottled
+from shudata.web.deps import LangDep, LoginGuardDep, RuntimeDep, SessionDep, SettingsDep, UserDep, client_ip
 from shudata.web.ui.pages_portal import check_csrf, current_developer, ensure_csrf
 from shudata.web.ui.render import flash, redirect, render, validation_messages
 
@@ -73,8 +74,9 @@ def _safe_portal_next(target: str | None) -> str:
     return target
 
 
-def _log_in(request: Request, dev: PortalDeveloper) -> None:
+def _log_in(request: Request, dev: PortalDeveloper, sid: str) -> None:
     request.session["dev_uid"] = dev.id
+    request.session["dev_sid"] = sid
     request.session["csrf"] = secrets.token_urlsafe(24)  # a new token at every login
 
 
@@ -84,7 +86,7 @@ def developer_centre(request: Request, session: SessionDep) -> Response:
 
 
 @router.post("/portal/developer/register")
-def register(request: Request, session: SessionDep, lang: LangDep, csrf_token: str = Form(""),
+def register(request: Request, session: SessionDep, lang: LangDep, settings: SettingsDep, csrf_token: str = Form(""),
              email: str = Form(""), phone: str = Form(""), name: str = Form(""), organisation: str = Form(""),
              password: str = Form(""), next: str = Form("")) -> Response:
     check_csrf(request, csrf_token)
@@ -92,32 +94,42 @@ def register(request: Request, session: SessionDep, lang: LangDep, csrf_token: s
     try:
         data = DeveloperCreate(email=email, phone=phone, name=name, organisation=organisation.strip() or None,
                                password=password)
-        dev = devs.register(session=session, data=data, ip=client_ip(request))
+        dev = devs.register(session=session, data=data, ip=client_ip(request),
+                            password_min_length=settings.password_min_length)
     except (ValidationError, ShudataError) as exc:
         return _centre(request, session, None, errors=_errors(exc, lang), form={**form, "tab": "register"},
                        status_code=422)
-    _log_in(request, dev)
+    _log_in(request, dev, devs.start_session(session, dev, ip=client_ip(request), max_age_s=settings.session_max_age_s))
     flash(request, "success", "注册成功，已登录开发者中心", "Registered and logged in")
     return redirect(_safe_portal_next(next))
 
 
 @router.post("/portal/developer/login")
-def login(request: Request, rt_session: SessionDep, lang: LangDep, csrf_token: str = Form(""),
+def login(request: Request, rt: RuntimeDep, guard: LoginGuardDep, lang: LangDep, csrf_token: str = Form(""),
           email: str = Form(""), password: str = Form(""), next: str = Form("")) -> Response:
+    """Throttled per email and per address; the guard audits failures and lock-outs."""
     check_csrf(request, csrf_token)
     try:
-        dev = devs.authenticate(session=rt_session, email=email, password=password, ip=client_ip(request))
+        with rt.transaction() as s:
+            dev, sid = devs.login(session=s, guard=guard, email=email, password=password, ip=client_ip(request),
+                                  max_age_s=rt.settings.session_max_age_s)
     except ShudataError as exc:
-        return _centre(request, rt_session, None, errors=[exc.message(lang)], form={"email": email, "tab": "login"},
-                       status_code=401)
-    _log_in(request, dev)
+        with rt.transaction() as s:
+            resp = _centre(request, s, None, errors=[exc.message(lang)], form={"email": email, "tab": "login"},
+                           status_code=exc.status if exc.status == 429 else 401)
+        if isinstance(exc, LoginThrottled):
+            resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    _log_in(request, dev, sid)
     return redirect(_safe_portal_next(next))
 
 
 @router.post("/portal/developer/logout")
-def logout(request: Request, csrf_token: str = Form("")) -> Response:
+def logout(request: Request, session: SessionDep, csrf_token: str = Form("")) -> Response:
     check_csrf(request, csrf_token)
+    devs.end_session(session, current_developer(request, session), request.session.get("dev_sid"))
     request.session.pop("dev_uid", None)
+    request.session.pop("dev_sid", None)
     return redirect("/portal/developer")
 
 

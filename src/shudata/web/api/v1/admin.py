@@ -13,7 +13,7 @@ from shudata.security.schemas import (
     UserRead,
     UserUpdate,
 )
-from shudata.web.deps import ActorDep, SessionDep
+from shudata.web.deps import ActorDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["departments & users"])
 
@@ -40,10 +40,12 @@ def list_users(session: SessionDep, actor: ActorDep) -> list[UserRead]:
 
 
 @router.post("/users", response_model=UserRead, status_code=201, summary="新增用户")
-def create_user(data: UserCreate, session: SessionDep, actor: ActorDep) -> UserRead:
-    return service.create_user(session=session, actor=actor, data=data)
+def create_user(data: UserCreate, session: SessionDep, actor: ActorDep, settings: SettingsDep) -> UserRead:
+    return service.create_user(session=session, actor=actor, data=data, settings=settings)
 
 
 @router.patch("/users/{user_id}", response_model=UserRead, summary="修改用户")
-def update_user(user_id: int, data: UserUpdate, session: SessionDep, actor: ActorDep) -> UserRead:
-    return service.update_user(session=session, actor=actor, user_id=user_id, data=data)
+def update_user(user_id: int, data: UserUpdate, session: SessionDep, actor: ActorDep,
+                settings: SettingsDep) -> UserRead:
+    """A new password or ``is_active: false`` ends every browser session of the account."""
+    return service.update_user(session=session, actor=actor, user_id=user_id, data=data, settings=settings)
