@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
-from shudata.catalog.access import find_resource, require_read_data, resource_ref
+from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound
@@ -28,12 +28,12 @@ from shudata.quality.service import (
     engine_for,
     known_columns,
     ref_cache_dir,
+    require_raw_reader,
     run_checks,
     store_run,
     target_of,
 )
 from shudata.query.engines.base import Engine
-from shudata.security.authz import require
 
 
 def _latest_pipeline(session: Session, resource_id: int, name: str) -> QualityPipeline | None:
@@ -55,7 +55,7 @@ def _resolver(session: Session, resource_id: int, pending: Pipeline | None = Non
 def save_pipeline(*, session: Session, actor: Actor, resource: str, spec: Any) -> dict[str, Any]:
     """Store a new revision of a named pipeline after checking columns, includes and cycles."""
     res = find_resource(session, resource)
-    require(actor, A.RULES_EDIT, resource_ref(res))
+    require_raw_reader(actor, res, A.RULES_EDIT)
     p = parse_pipeline(spec)
     steps = expand(p, _resolver(session, res.id, p))
     check_columns(steps, sorted(known_columns(session, res)))
@@ -71,7 +71,7 @@ def save_pipeline(*, session: Session, actor: Actor, resource: str, spec: Any) -
 
 def list_pipelines(*, session: Session, actor: Actor, resource: str) -> list[dict[str, Any]]:
     res = find_resource(session, resource)
-    require(actor, A.REPORT_VIEW, resource_ref(res))
+    require_raw_reader(actor, res, A.REPORT_VIEW)
     rows = session.scalars(select(QualityPipeline).where(QualityPipeline.resource_id == res.id)
                            .order_by(QualityPipeline.name, QualityPipeline.revision.desc()))
     seen: dict[str, dict[str, Any]] = {}
@@ -108,7 +108,7 @@ def preview_clean(*, session: Session, settings: Settings, actor: Actor, resourc
                   version: int | None = None, engine: Engine | None = None) -> dict[str, Any]:
     """What a pipeline would change (per-step counts), without writing anything."""
     res = find_resource(session, resource)
-    require(actor, A.CLEAN_RUN, resource_ref(res))
+    require_raw_reader(actor, res, A.CLEAN_RUN)
     p, _rev = _pipeline(session, res, pipeline)
     outcome, _tables, number = _plan(session, settings, res, p, version, engine or engine_for(settings))
     return {"source_version": number, "rows_in": outcome.rows_in, "rows_out": outcome.rows_out,
@@ -119,7 +119,7 @@ def clean(*, session: Session, settings: Settings, actor: Actor, resource: str, 
           version: int | None = None, engine: Engine | None = None) -> LineageRead:
     """Run a pipeline (saved name or spec) on a version; the result is the next version."""
     res = find_resource(session, resource)
-    require(actor, A.CLEAN_RUN, resource_ref(res))
+    require_raw_reader(actor, res, A.CLEAN_RUN)
     p, revision = _pipeline(session, res, pipeline)
     eng = engine or engine_for(settings)
     outcome, tables, source = _plan(session, settings, res, p, version, eng)
@@ -145,7 +145,7 @@ def clean(*, session: Session, settings: Settings, actor: Actor, resource: str, 
 
 def lineage(*, session: Session, actor: Actor, resource: str) -> list[LineageRead]:
     res = find_resource(session, resource)
-    require(actor, A.REPORT_VIEW, resource_ref(res))
+    require_raw_reader(actor, res, A.REPORT_VIEW)
     rows = session.scalars(select(QualityLineage).where(QualityLineage.resource_id == res.id)
                            .order_by(QualityLineage.id.desc()))
     return [LineageRead.model_validate(r) for r in rows]
@@ -161,8 +161,7 @@ def cluster_preview(*, session: Session, settings: Settings, actor: Actor, resou
                            f"Clustering method must be one of {', '.join(FUZZY_METHODS)} and n within 1–6",
                            code="cluster_unknown_method")
     res = find_resource(session, resource)
-    require(actor, A.CLEAN_RUN, resource_ref(res))
-    require_read_data(actor, res)  # the clusters are the column's raw values
+    require_raw_reader(actor, res, A.CLEAN_RUN)  # the clusters are the column's raw values
     v = get_version(session, res.id, version)
     target = target_of(settings, v)
     if column not in target.columns:

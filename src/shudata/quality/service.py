@@ -7,7 +7,6 @@ first and records an audit event in the same transaction; none commits.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,28 @@ from shudata.quality.run import Target, evaluate
 from shudata.quality.schemas import CheckReport, ColumnStat, RuleResult, RuleSetRead, RunRead
 from shudata.query.engines.base import Engine, TableSource
 from shudata.query.service import default_engine
-from shudata.security.authz import require
+from shudata.security.authz import Action, require
+
+
+def require_raw_reader(actor: Actor, res: CatalogResource, action: Action) -> None:
+    """Raise unless ``actor`` may perform ``action`` on ``res`` *and* read its data raw.
+
+    A rule's verdict and failure count are computed on raw values: whoever may save or run
+    rules, or read their results, could otherwise recover a value by probing (a ``pattern``
+    rule per guessed digit, its count as the answer). So rules, runs, counts and reports of
+    a resource are for the provider department's staff; the platform admin and other
+    departments are refused (403, audited by the web and CLI layers).
+    """
+    if actor.is_authenticated and not can_read_data(actor, res):
+        raise PermissionDenied(
+            f"无权对“{res.name}”（{res.code}）执行“{action.zh}”：质量规则、检查结果和失败计数依据原始数据得出，"
+            "仅限提供方部门的数据管理员和部门用户，平台管理员也不例外",
+            f"Not allowed to {action.en} on {res.code}: quality rules, check results and failure counts are "
+            "computed on the raw data and are for the provider department's staff only; the platform admin is "
+            "no exception",
+            code="quality_raw_data_only",
+            details={"action": action.name, "resource_type": "catalog.resource", "resource_id": res.code})
+    require(actor, action, resource_ref(res))
 
 
 def ref_cache_dir(settings: Settings) -> Path:
@@ -103,7 +123,7 @@ def save_rule_set(*, session: Session, actor: Actor, resource: str, spec: Any,
                   comment: str | None = None) -> RuleSetRead:
     """Validate and store a new revision of an entry's rule set."""
     res = find_resource(session, resource)
-    require(actor, A.RULES_EDIT, resource_ref(res))
+    require_raw_reader(actor, res, A.RULES_EDIT)
     rs = parse_rule_set(spec)
     validate_rule_set(session, actor, res, rs)
     current = _current_row(session, res.id)
@@ -125,14 +145,14 @@ def current_rule_set(session: Session, resource_id: int) -> tuple[RuleSet, int |
 
 def get_rule_set(*, session: Session, actor: Actor, resource: str) -> RuleSetRead | None:
     res = find_resource(session, resource)
-    require(actor, A.REPORT_VIEW, resource_ref(res))
+    require_raw_reader(actor, res, A.REPORT_VIEW)
     row = _current_row(session, res.id)
     return _rule_set_read(res, row) if row else None
 
 
 def rule_set_history(*, session: Session, actor: Actor, resource: str) -> list[RuleSetRead]:
     res = find_resource(session, resource)
-    require(actor, A.REPORT_VIEW, resource_ref(res))
+    require_raw_reader(actor, res, A.REPORT_VIEW)
     rows = session.scalars(select(QualityRuleSet).where(QualityRuleSet.resource_id == res.id)
                            .order_by(QualityRuleSet.revision.desc()))
     return [_rule_set_read(res, r) for r in rows]
@@ -196,7 +216,7 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
           engine: Engine | None = None, as_of: dt.date | None = None) -> RunRead:
     """Run the entry's rule set on a version (the newest by default) and store the results."""
     res = find_resource(session, resource)
-    require(actor, A.CHECK_RUN, resource_ref(res))
+    require_raw_reader(actor, res, A.CHECK_RUN)
     v = get_version(session, res.id, version)
     rs, revision = current_rule_set(session, res.id)
     report = run_checks(session=session, settings=settings, actor=actor, res=res, v=v, rs=rs, engine=engine,
@@ -206,23 +226,16 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
                                       details={"version": v.version, "run": run.id,
                                                "score": report.scores.get("overall"),
                                                "failed_rules": [r.key for r in report.results if not r.passed]}))
-    return run_read(session, run, redact=not can_read_data(actor, res))
+    return run_read(session, run)
 
 
-def _without_values(detail: str | None) -> str | None:
-    """A dataset rule's detail without the example values it quotes (``新出现 3 个取值（如 甲、乙）``)."""
-    return None if detail is None else re.sub(r"（如 [^）]*）", " ", detail).replace("  ", " ")
-
-
-def run_read(session: Session, run: QualityRun, with_results: bool = True, redact: bool = False) -> RunRead:
-    """A stored run. ``redact`` drops the sample failing values (they are the data itself, often
-    personal) for readers who may see the report but not the resource's data."""
+def run_read(session: Session, run: QualityRun, with_results: bool = True) -> RunRead:
+    """A stored run with its results (sample failing values included: every reader of a run may
+    read the resource's data raw, :func:`require_raw_reader`)."""
     results: list[RuleResult] = []
     if with_results:
         rows = session.scalars(select(QualityResult).where(QualityResult.run_id == run.id).order_by(QualityResult.id))
         results = [RuleResult.model_validate(r.payload) for r in rows]
-        if redact:
-            results = [r.model_copy(update={"samples": [], "detail": _without_values(r.detail)}) for r in results]
     return RunRead(id=run.id, resource_id=run.resource_id, version=run.version, kind=run.kind,
                    rule_set_revision=run.rule_set_revision, rows=run.rows, passed=run.passed, scores=run.scores,
                    created_by=run.created_by, created_at=run.created_at, results=results,
@@ -232,7 +245,7 @@ def run_read(session: Session, run: QualityRun, with_results: bool = True, redac
 def list_runs(*, session: Session, actor: Actor, resource: str, limit: int = 50) -> list[RunRead]:
     """Runs of an entry, newest first (the trend across versions)."""
     res = find_resource(session, resource)
-    require(actor, A.REPORT_VIEW, resource_ref(res))
+    require_raw_reader(actor, res, A.REPORT_VIEW)
     rows = session.scalars(select(QualityRun).where(QualityRun.resource_id == res.id)
                            .order_by(QualityRun.id.desc()).limit(limit))
     return [run_read(session, r, with_results=False) for r in rows]
@@ -244,8 +257,8 @@ def get_run(*, session: Session, actor: Actor, run_id: int) -> RunRead:
         raise NotFound(f"质量检查记录 {run_id} 不存在", f"Quality run {run_id} not found", code="run_not_found")
     res = session.get(CatalogResource, run.resource_id)
     assert res is not None
-    require(actor, A.REPORT_VIEW, resource_ref(res))
-    return run_read(session, run, redact=not can_read_data(actor, res))
+    require_raw_reader(actor, res, A.REPORT_VIEW)
+    return run_read(session, run)
 
 
 def latest_scores(session: Session, resource_ids: Iterable[int]) -> dict[int, float]:

@@ -86,7 +86,7 @@ def test_check_stores_results_scores_and_trend(world: World, scenic_entry: str, 
     with world.rt.transaction() as s:
         assert service.latest_score(s, new.resource_id) == new.scores["overall"]
         assert service.latest_scores(s, [new.resource_id, 999_999]) == {new.resource_id: new.scores["overall"]}
-        runs = service.list_runs(session=s, actor=world.outsider, resource=scenic_entry)
+        runs = service.list_runs(session=s, actor=world.user, resource=scenic_entry)
         trend = service.scores_trend(s, new.resource_id)
     assert [r.version for r in runs] == [2, 1]
     assert [t["version"] for t in trend] == [1, 2]
