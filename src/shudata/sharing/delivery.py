@@ -1,9 +1,14 @@
 """Masked delivery under a grant: the one place where shared data leaves the provider.
 
-A grant becomes a :class:`~shudata.query.access.TableAccess` — its fields, its row filter
-(AND a narrower filter of the call, never a wider one) and the masking profile's column
+A grant becomes a :class:`~shudata.query.access.TableAccess` — its fields, the provider's
+row filter (on raw values: the provider's decision) and the masking profile's column
 rewrites — applied by the engine over the version's Parquet files. REST pages, downloads,
 the incremental feed and Delta Sharing files all come from :func:`grant_view`.
+
+What the *caller* adds — a filter, a sort, the key of the incremental feed — runs over the
+masked file of the view (:func:`masked_file`), never over the lake version, so nothing a
+consumer can observe (rows, ``total``, order, errors, timings) depends on a value it
+receives masked (:mod:`shudata.sharing.narrow`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from shudata.sharing.filters import combine, validate_row_filter
 from shudata.sharing.locks import KeyedLocks
 from shudata.sharing.masking import Masking, masking_for, masking_state
 from shudata.sharing.models import SharingDelivery, SharingGrant
+from shudata.sharing.narrow import narrowing, quoted
 from shudata.sharing.service import active_grant
 
 CST = dt.timezone(dt.timedelta(hours=8))
@@ -63,40 +69,42 @@ class GrantView:
         return default_engine(settings).with_udfs(self.udfs)  # type: ignore[attr-defined]
 
 
-def grant_access(grant: SharingGrant, stored: list[str], masking: Masking,
-                 extra_filter: str | None = None) -> TableAccess:
-    """The grant as a TableAccess: fields ∩ stored columns, filters ANDed, masking rewrites."""
+def grant_access(grant: SharingGrant, stored: list[str], masking: Masking) -> TableAccess:
+    """The grant as a TableAccess: fields ∩ stored columns, the provider's row filter, masking rewrites.
+
+    Only the provider's terms are evaluated on raw values here; a caller's filter and sort
+    run later, over the delivered values (:func:`fetch_page`).
+    """
     fields = [f for f in grant.fields if f in stored]
     if not fields:
         raise InvalidInput("授权的信息项在该数据版本中都不存在", "None of the granted fields exist in this version")
-    filters = [validate_row_filter(grant.row_filter, stored) if grant.row_filter else None,
-               validate_row_filter(extra_filter, fields) if extra_filter else None]
+    row_filter = validate_row_filter(grant.row_filter, stored) if grant.row_filter else None
     masks = {c: e for c, e in masking.column_exprs.items() if c in fields}
-    return TableAccess(columns=tuple(fields), row_filter=combine(filters), column_exprs=masks)
+    return TableAccess(columns=tuple(fields), row_filter=combine([row_filter]), column_exprs=masks)
 
 
 def grant_view(*, session: Session, settings: Settings, actor: Actor, resource_key: str,
-               version: int | None = None, extra_filter: str | None = None, source: str = "granted") -> GrantView:
+               version: int | None = None, source: str = "granted") -> GrantView:
     """Check the grant (403 when none, expired or revoked) and build the masked query."""
     resource = find_resource(session, resource_key)
     grant = active_grant(session=session, actor=actor, resource=resource)
     return view_of(session=session, settings=settings, grant=grant, resource=resource,
-                   version=get_version(session, resource.id, version), extra_filter=extra_filter, source=source)
+                   version=get_version(session, resource.id, version), source=source)
 
 
 def view_of(*, session: Session, settings: Settings, grant: SharingGrant, resource: CatalogResource,
-            version: LakeVersion, extra_filter: str | None = None, source: str = "granted") -> GrantView:
+            version: LakeVersion, source: str = "granted") -> GrantView:
     """The masked query of ``grant`` over ``version``, the grant being already checked (by
     :func:`grant_view` for a caller, by :mod:`shudata.sharing.prepare` for the platform)."""
     v = version
     table = TableSource(name=source, files=version_files(settings, v))
     key = (grant.id, tuple(grant.fields), grant.row_filter, grant.masking_profile, resource.id, v.version,
-           masking_state(session, resource, v, grant.masking_profile), extra_filter, source, str(settings.lake_dir))
+           masking_state(session, resource, v, grant.masking_profile), source, str(settings.lake_dir))
     compiled = _VIEWS.get(key)
     if compiled is None:
         schema = layout(table.files).schema  # cached Parquet metadata of the immutable version
         masking = masking_for(session, settings, resource, v, table, schema, grant.masking_profile)
-        access = grant_access(grant, schema.names, masking, extra_filter)
+        access = grant_access(grant, schema.names, masking)
         compiled = (access_subquery(source, schema.names, access).sql("duckdb"), masking.udfs)
         with _VIEWS_LOCK:  # the background preparer compiles views too
             if len(_VIEWS) >= 512:
@@ -106,7 +114,7 @@ def view_of(*, session: Session, settings: Settings, grant: SharingGrant, resour
 
 
 # Compiled views keyed by everything they depend on: the grant's terms, the immutable version,
-# the policy revision and scan report, the caller's filter. A changed input is a new key.
+# the policy revision and scan report. A changed input is a new key.
 _VIEWS: dict[tuple[object, ...], tuple[str, tuple[ScalarUdf, ...]]] = {}
 _VIEWS_LOCK = threading.Lock()
 
@@ -183,22 +191,27 @@ _BUILDING = KeyedLocks()
 
 
 def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: GrantView, offset: int,
-               limit: int, channel: str = "rest", narrowed: bool = False) -> tuple[pa.Table, int]:
+               limit: int, channel: str = "rest", filter: str | None = None,
+               sort: str | None = None) -> tuple[pa.Table, int]:
     """One page of masked rows and the total row count; quota checked, delivery logged.
 
-    A view narrowed by the caller's own filter runs in the engine; otherwise the page is a
-    slice of the cached masked file (the same fast reader as internal reads).
+    The caller's ``filter`` (a narrower row filter, never a wider one) and ``sort`` (``"信息项
+    [asc|desc], …"``) are checked against the delivered columns and run in the engine over the
+    masked file, so they see the values as delivered; without them the page is a slice of
+    that file (the same fast reader as internal reads).
     """
     limit = max(1, min(limit, settings.page_size_max if channel == "rest" else settings.query_max_rows))
+    path = masked_file(settings, view)
+    narrow = narrowing(filter, sort, layout([path]).schema.names)
     check_quota(session, view.grant, limit)
-    if narrowed:
-        engine = view.engine(settings)
+    if narrow.active:
+        engine = default_engine(settings)  # plain engine: the file is already masked, no masking functions
         lim = Limits(timeout_s=settings.query_timeout_s)
-        page = engine.query(f"SELECT * FROM ({view.sql}) AS g LIMIT {limit} OFFSET {max(0, offset)}", view.tables, lim)
-        total = int(engine.query(f"SELECT count(*) AS n FROM ({view.sql}) AS g", view.tables, lim)
-                    .column(0)[0].as_py())
+        delivered = {"g": TableSource(name="g", files=[path])}
+        page = engine.query(f"{narrow.select('g')} LIMIT {limit} OFFSET {max(0, offset)}", delivered, lim)
+        total = int(engine.query(narrow.count("g"), delivered, lim).column(0)[0].as_py())
     else:
-        page, total = read_page([masked_file(settings, view)], max(0, offset), limit)
+        page, total = read_page([path], max(0, offset), limit)
     log_delivery(session, actor, view, rows=page.num_rows, fmt="json", channel=channel)
     return page, total
 
@@ -224,10 +237,14 @@ def changes_since(*, session: Session, settings: Settings, actor: Actor, resourc
         raise InvalidInput(f"增量键“{key}”不在授权的信息项中", f"Key {key!r} is not a granted field")
     old = grant_view(session=session, settings=settings, actor=actor, resource_key=resource_key,
                      version=since_version, source="previous")
-    k = '"' + key.replace('"', '""') + '"'
-    sql = f"SELECT * FROM ({view.sql}) AS cur EXCEPT SELECT * FROM ({old.sql}) AS prev ORDER BY {k}"
     check_quota(session, view.grant, 0)
+    # Both sides are the masked files: what changed is what changed in the delivered values.
+    cur_path, old_path = masked_file(settings, view), masked_file(settings, old)
+    columns = layout([cur_path]).schema.names
+    order = ", ".join([quoted(key)] + [quoted(c) for c in columns if c != key])
+    sql = f"SELECT * FROM cur EXCEPT SELECT * FROM prev ORDER BY {order}"
     lim = Limits(timeout_s=settings.query_timeout_s)
-    table = view.engine(settings).query(sql, {**view.tables, **old.tables}, lim)
+    table = default_engine(settings).query(sql, {"cur": TableSource(name="cur", files=[cur_path]),
+                                                 "prev": TableSource(name="prev", files=[old_path])}, lim)
     log_delivery(session, actor, view, rows=table.num_rows, fmt="json", channel="rest-incremental")
     return view, table

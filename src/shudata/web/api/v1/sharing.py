@@ -95,11 +95,16 @@ def shared_rows(session: SessionDep, settings: SettingsDep, actor: UserDep,
                 resource: str = Query(..., description="资源代码、别名或名称"), version: int | None = None,
                 offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=10_000),
                 format: Literal["json", "csv", "xlsx", "parquet"] = "json",
-                filter: str | None = Query(None, description="进一步缩小范围的行过滤条件（不能扩大授权）")) -> Any:
+                filter: str | None = Query(None, description="进一步缩小范围的行过滤条件（不能扩大授权），"
+                                           "作用于交付的（脱敏后的）值 / a narrower row filter over the delivered "
+                                           "(masked) values"),
+                sort: str | None = Query(None, max_length=1000,
+                                         description="排序：信息项 [asc|desc]，逗号分隔，按交付的（脱敏后的）值排序 / "
+                                                     "sort by delivered (masked) values")) -> Any:
     view = delivery.grant_view(session=session, settings=settings, actor=actor, resource_key=resource,
-                               version=version, extra_filter=filter)
+                               version=version)
     page, total = delivery.fetch_page(session=session, settings=settings, actor=actor, view=view, offset=offset,
-                                      limit=limit, narrowed=filter is not None)
+                                      limit=limit, filter=filter, sort=sort)
     if format == "json":
         return Response(page_json(page, total=total, offset=offset, limit=limit, version=view.version.version),
                         media_type="application/json", headers={"X-Shudata-Grant": str(view.grant.id)})
