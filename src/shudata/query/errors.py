@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlglot import exp
+
 from shudata.core.errors import InvalidInput, NotFound
 
 ACTION = "query.run"
@@ -35,3 +37,24 @@ def table_not_found(name: str) -> NotFound:
     return NotFound(f"没有名为“{name}”的数据表：请用资源代码（加双引号，如 \"101001/000123\"）、别名或资源名称",
                     f"No table named {name!r}: use a resource code (double-quoted, e.g. \"101001/000123\"), "
                     "an alias or the resource name", code="table_not_found", details=details(table=name))
+
+
+def system_catalog(name: str) -> InvalidInput:
+    """A name of DuckDB's system catalogue (``pg_settings``, ``duckdb_views`` …) used as a table (422).
+
+    >>> system_catalog("pg_settings").en
+    'pg_settings is part of the database system catalogue, which queries cannot read; use the resources you may read'
+    """
+    return sql_error(f"“{name}”属于数据库系统目录，查询中不能读取；只能查询有权限的目录资源"
+                     "（或本查询中定义的 WITH 子查询）",
+                     f"{name} is part of the database system catalogue, which queries cannot read; use the "
+                     "resources you may read", code="sql_system_catalog", table=name)
+
+
+def qualified_name(table: exp.Table) -> InvalidInput:
+    """A table name with a database or schema prefix (``main.x``, ``pg_catalog.pg_settings``) (422)."""
+    name = ".".join(p.name if isinstance(p, exp.Identifier) else p.sql("duckdb") for p in table.parts)
+    return sql_error(f"不允许带数据库或模式前缀的表名“{name}”：请只写资源代码（加双引号）、别名或资源名称",
+                     f"Table names with a database or schema prefix ({name!r}) are not allowed: write only a "
+                     "resource code (double-quoted), an alias or a resource name", code="sql_qualified_name",
+                     table=name)

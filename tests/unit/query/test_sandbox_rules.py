@@ -7,7 +7,7 @@ from sqlglot import exp, parse_one
 
 from shudata.core.errors import InvalidInput, NotFound
 from shudata.query.access import ResolvedTable, TableAccess, access_subquery
-from shudata.query.rules.protect import is_cte_reference
+from shudata.query.rules.scope import is_cte_reference
 from shudata.query.sandbox import RULES, compile_sandboxed, sandbox
 
 TABLES = {"t": ResolvedTable("src_t", ("a", "b")), "u": ResolvedTable("src_u", ("a",))}
@@ -23,6 +23,12 @@ def test_rules_run_in_the_documented_order():
     ("WITH x AS (SELECT * FROM t) SELECT * FROM x", [True, False]),  # table inside a CTE body
     ("WITH a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a", [True, False]),  # later CTE not visible
     ("WITH RECURSIVE r AS (SELECT 1 UNION ALL SELECT * FROM r) SELECT * FROM r", [True, True]),  # recursive
+    ("WITH RECURSIVE r AS (SELECT * FROM r) SELECT * FROM r", [True, False]),  # no UNION: the catalogue's r
+    ("WITH RECURSIVE r AS (SELECT * FROM r UNION SELECT 1) SELECT * FROM r", [True, False]),  # in the anchor
+    ("WITH RECURSIVE r AS (SELECT 1 EXCEPT SELECT * FROM r) SELECT * FROM r", [True, False]),  # not a UNION
+    ("WITH RECURSIVE a AS (SELECT * FROM b), b AS (SELECT 1) SELECT * FROM a", [True, False]),  # forward
+    ("WITH r AS (SELECT 1) SELECT * FROM (WITH RECURSIVE r AS (SELECT * FROM r) SELECT * FROM r)",
+     [True, False]),  # own name in its body ends the search, even with an outer r
     ("SELECT * FROM (WITH t AS (SELECT 1) SELECT * FROM t) s, t", [False, True]),  # CTE scope is its query
 ])
 def test_cte_scoping(sql: str, expected: list[bool]):

@@ -2,7 +2,9 @@
 
 The sandbox checks the sqlglot tree; this module asks DuckDB's parser
 (``json_serialize_sql``) what the generated text means to DuckDB and refuses any table
-that is not one of the query's views or CTEs, any table function but ``range``,
+that is not one of the query's views or a CTE in scope where it stands (the same scoping
+as :mod:`shudata.query.rules.scope`: earlier CTEs of the same ``WITH``, a CTE's own name
+only in the recursive term of a ``RECURSIVE_CTE_NODE``), any table function but ``range``,
 ``generate_series`` and ``unnest``, and any function matching the sandbox's deny
 patterns. A disagreement between the two parsers therefore cannot open a way to files,
 settings, metadata or the raw views.
@@ -21,15 +23,36 @@ from shudata.query.rules.functions import DENY_PATTERN
 from shudata.query.rules.table_functions import ROW_SOURCES
 
 
-def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
-    stack = [tree]
+def _nodes(tree: Any) -> Iterator[tuple[dict[str, Any], frozenset[str]]]:
+    """Every JSON object of DuckDB's parse, with the CTE names visible where it stands."""
+    stack: list[tuple[Any, frozenset[str]]] = [(tree, frozenset())]
     while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            yield node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
+        node, scope = stack.pop()
+        if isinstance(node, list):
+            stack.extend((n, scope) for n in node)
+        elif isinstance(node, dict):
+            yield node, scope
+            entries = _cte_entries(node)
+            inner = scope | {key for key, _ in entries}
+            stack.extend((v, inner) for k, v in node.items() if k != "cte_map")
+            for i, (key, body) in enumerate(entries):
+                stack.extend(_cte_body(key, body, (scope | {k for k, _ in entries[:i]}) - {key}))
+
+
+def _cte_entries(node: dict[str, Any]) -> list[tuple[str, Any]]:
+    cte_map = node.get("cte_map")
+    entries = cte_map.get("map", []) if isinstance(cte_map, dict) else []
+    return [(str(e.get("key", "")).casefold(), (e.get("value") or {}).get("query_node")) for e in entries
+            if isinstance(e, dict) and isinstance(e.get("value"), dict)]
+
+
+def _cte_body(key: str, body: Any, scope: frozenset[str]) -> list[tuple[Any, frozenset[str]]]:
+    """A CTE's body with its scope; its own name is visible only in a recursive term."""
+    if isinstance(body, dict) and body.get("type") == "RECURSIVE_CTE_NODE" and \
+            str(body.get("cte_name", "")).casefold() == key:
+        rest = {k: v for k, v in body.items() if k not in ("left", "right")}
+        return [(rest, scope), (body.get("left"), scope), (body.get("right"), scope | {key})]
+    return [(body, scope)]
 
 
 def _refuse(what: str) -> PermissionDenied:
@@ -52,19 +75,20 @@ def verify_sql(con: duckdb.DuckDBPyConnection, sql: str, views: Mapping[str, obj
         raise _refuse(message or "not a single SELECT")
     if len(tree.get("statements", [])) != 1:
         raise _refuse("only one statement may run")
-    nodes = list(_nodes(tree))
-    ctes = {str(e.get("key", "")).casefold() for n in nodes if isinstance(n.get("cte_map"), dict)
-            for e in n["cte_map"].get("map", []) if isinstance(e, dict)}
-    allowed_tables = {v.casefold() for v in views} | ctes
-    for node in nodes:
+    views_folded = {v.casefold() for v in views}
+    for node, scope in _nodes(tree):
         if node.get("type") == "BASE_TABLE":
             name = str(node.get("table_name", ""))
-            if node.get("schema_name") or node.get("catalog_name") or name.casefold() not in allowed_tables:
+            if node.get("schema_name") or node.get("catalog_name") or (
+                    name.casefold() not in views_folded and name.casefold() not in scope):
                 raise _refuse(f"table {name!r}")
+        elif node.get("type") == "SHOW_REF":  # SHOW, DESCRIBE, SUMMARIZE
+            raise _refuse("SHOW / DESCRIBE / SUMMARIZE")
         elif node.get("type") == "TABLE_FUNCTION":
             fn = node.get("function") or {}
             name = str(fn.get("function_name", "")) if isinstance(fn, dict) else ""
             if name.lower() not in ROW_SOURCES:
                 raise _refuse(f"table function {name!r}")
-        elif "function_name" in node and DENY_PATTERN.search(str(node["function_name"])):
+        elif "function_name" in node and (DENY_PATTERN.search(str(node["function_name"]))
+                                          or node.get("schema") or node.get("catalog")):
             raise _refuse(f"function {node['function_name']!r}")

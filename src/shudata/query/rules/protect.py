@@ -1,7 +1,10 @@
 """Step 4: resolve table names and put each table behind its access subquery.
 
-Every reference to a stored table (anything that is not a CTE in scope) is resolved
-through ``ctx.resolve`` (unknown -> 404, not readable -> 403) and replaced by
+A name is either a CTE of the query visible where it stands (scoping as DuckDB does it,
+:mod:`shudata.query.rules.scope`) or one of the caller's tables: qualified names
+(``main.x``, ``pg_catalog.pg_settings``) and names of DuckDB's system catalogue are
+refused (422), everything else is resolved through ``ctx.resolve`` (unknown -> 404, not
+readable -> 403) and replaced by
 ``(SELECT <visible, rewritten columns> FROM <source> WHERE <filter>) AS <alias>``. The
 outer query can then only ever see what the subquery exposes: ``SELECT *``,
 ``COLUMNS(*)``, struct references, correlated subqueries and CTEs named like a table
@@ -22,47 +25,23 @@ from sqlglot import exp
 
 from shudata.query.access import access_subquery
 from shudata.query.context import SandboxContext
-from shudata.query.errors import sql_error, table_not_found
+from shudata.query.errors import qualified_name, sql_error, system_catalog
+from shudata.query.rules.scope import is_cte_reference, is_system_name
 
 _CARRIED = ("laterals", "joins", "pivots", "sample")
-
-
-def is_cte_reference(table: exp.Table) -> bool:
-    """Does ``table`` name a CTE visible where it stands (DuckDB scoping rules)?
-
-    >>> from sqlglot import parse_one
-    >>> q = parse_one("WITH a AS (SELECT * FROM a) SELECT * FROM a")
-    >>> [is_cte_reference(t) for t in q.find_all(exp.Table)]  # outer reference, then the CTE's own
-    [True, False]
-    """
-    name = table.name.casefold()
-    child: exp.Expr = table
-    node = table.parent
-    while node is not None:
-        if isinstance(node, exp.With):
-            ctes = list(node.expressions)
-            idx = next((i for i, c in enumerate(ctes) if c is child), len(ctes))
-            visible = ctes[: idx + 1] if node.args.get("recursive") else ctes[:idx]
-            if name in {c.alias_or_name.casefold() for c in visible}:
-                return True
-        else:
-            with_ = node.args.get("with_")
-            if isinstance(with_, exp.With) and with_ is not child and name in {
-                    c.alias_or_name.casefold() for c in with_.expressions}:
-                return True
-        child, node = node, node.parent
-    return False
 
 
 def protect_tables(tree: exp.Expr, ctx: SandboxContext) -> exp.Expr:
     """Replace every stored-table reference in ``tree`` by its access subquery."""
     for table in list(tree.find_all(exp.Table)):
+        if table.args.get("db") or table.args.get("catalog"):
+            raise qualified_name(table)
         if not isinstance(table.this, exp.Identifier):
             continue  # allowed row sources (range, unnest), checked by the previous step
-        if table.args.get("db") or table.args.get("catalog"):
-            raise table_not_found(".".join(p.name for p in table.parts))
         if is_cte_reference(table):
             continue
+        if is_system_name(table.name):
+            raise system_catalog(table.name)
         for arg in ("system_time", "version", "when", "changes", "partition", "indexed", "hints"):
             if table.args.get(arg):
                 raise sql_error("不支持该表修饰语法；历史版本请用查询选项 versions={资源: 版本号}",
