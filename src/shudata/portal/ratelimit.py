@@ -10,15 +10,30 @@ decision), never letting an outage turn every request into a 500.
 [True, True, False]
 >>> lim.hit("ip:1.2.3.4", 2, 60, now=161.0).allowed  # the next window
 True
+
+Only a *live* key earns the key's limit: :class:`KeyCheck` asks the metadata store whether a
+portal API key (``sdk_…``) or a platform API token (``sd_…``) exists and is neither revoked,
+expired nor disabled. A made-up key counts as no key at all (the anonymous per-IP limit).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shudata.core.clock import ensure_aware, utcnow
+from shudata.portal.models import PortalApiKey, PortalDeveloper
+from shudata.security.crypto.sm3 import sm3_hex
+from shudata.security.models import ApiToken
 
 log = logging.getLogger(__name__)
 
@@ -86,3 +101,53 @@ class RedisLimiter:
 
 def build(redis_url: str | None) -> Limiter:
     return RedisLimiter(redis_url) if redis_url else MemoryLimiter()
+
+
+MAX_KEY_CHARS = 200
+
+
+def live_key(session: Session, raw: str) -> bool:
+    """Is ``raw`` a live portal API key or platform API token?"""
+    if not raw or len(raw) > MAX_KEY_CHARS:
+        return False
+    digest = sm3_hex(raw.encode())
+    if raw.startswith("sdk_"):
+        row = session.execute(select(PortalApiKey.revoked_at, PortalDeveloper.is_active)
+                              .join(PortalDeveloper, PortalDeveloper.id == PortalApiKey.developer_id)
+                              .where(PortalApiKey.key_hash == digest)).first()
+        return row is not None and row[0] is None and bool(row[1])
+    if raw.startswith("sd_"):
+        token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+        return token is not None and token.revoked_at is None and token.user.is_active and (
+            token.expires_at is None or ensure_aware(token.expires_at) > utcnow())
+    return False
+
+
+class KeyCheck:
+    """``live_key`` with a short memory (both answers), so a key is looked up at most once
+    per ``ttl_s`` whatever the request rate; at most ``max_entries`` keys are remembered."""
+
+    def __init__(self, sessions: Callable[[], Session], ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
+        self.sessions, self.ttl_s, self.max_entries = sessions, ttl_s, max_entries
+        self._lock = threading.Lock()
+        self._seen: OrderedDict[str, tuple[float, bool]] = OrderedDict()
+
+    def __call__(self, raw: str) -> bool:
+        fp = hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._seen.get(fp)
+            if hit is not None and now - hit[0] < self.ttl_s:
+                return hit[1]
+        try:
+            with self.sessions() as session:
+                ok = live_key(session, raw)
+        except Exception as exc:  # the store unreachable: no key's limit, never a 500
+            log.warning("rate limiter: cannot check an API key (%s); counting it as anonymous", exc)
+            return False
+        with self._lock:
+            self._seen[fp] = (now, ok)
+            self._seen.move_to_end(fp)
+            while len(self._seen) > self.max_entries:
+                self._seen.popitem(last=False)
+        return ok

@@ -15,6 +15,7 @@ from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
 from shudata.portal.hooks import install as install_portal_hooks
+from shudata.portal.ratelimit import KeyCheck
 from shudata.portal.ratelimit import build as build_limiter
 from shudata.quality.providers import install as install_quality_providers
 from shudata.sharing.providers import install as install_access_providers
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                        max_age=settings.session_max_age_s, same_site="lax", https_only=settings.env == "prod")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, limiter=build_limiter(settings.redis_url),
-                       ip_per_min=settings.portal_rate_ip_per_min, key_per_min=settings.portal_rate_key_per_min)
+                       ip_per_min=settings.portal_rate_ip_per_min, key_per_min=settings.portal_rate_key_per_min,
+                       key_check=KeyCheck(rt.sessions))
     static_dir = str(resources.files("shudata.web.ui").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.include_router(api_router, prefix="/api/v1")

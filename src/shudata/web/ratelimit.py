@@ -1,9 +1,12 @@
 """Rate limiting of the public surfaces: the portal pages, the CKAN Action API, DCAT and sitemap.
 
-A request carrying a portal API key (``Authorization`` or ``X-CKAN-API-Key``) counts against
-that key (``SHUDATA_PORTAL_RATE_KEY_PER_MIN``); every request also counts against its client
-IP (``SHUDATA_PORTAL_RATE_IP_PER_MIN``, or the key limit when a key is sent, so rotating
-made-up keys gains nothing). Over the limit: 429 with ``Retry-After`` and a message a person
+A request carrying a *live* portal API key or platform API token (``Authorization`` or
+``X-CKAN-API-Key``, checked against the metadata store by
+:class:`shudata.portal.ratelimit.KeyCheck`) counts against that key
+(``SHUDATA_PORTAL_RATE_KEY_PER_MIN``) and against its client IP at the key's limit. Every other
+request — no key, or a key that is unknown, revoked, expired or made up — counts against
+its client IP at the anonymous limit (``SHUDATA_PORTAL_RATE_IP_PER_MIN``), so inventing a
+key gains nothing. Over the limit: 429 with ``Retry-After`` and a message a person
 can act on; the first refusal of each bucket and window is audited. Every answer carries
 ``X-RateLimit-Limit`` and ``X-RateLimit-Remaining``.
 """
@@ -12,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shudata.audit.events import AuditEvent
@@ -32,11 +37,18 @@ def _key_of(headers: dict[bytes, bytes]) -> str | None:
 
 
 class RateLimitMiddleware:
-    def __init__(self, app: ASGIApp, limiter: Limiter, ip_per_min: int, key_per_min: int) -> None:
+    def __init__(self, app: ASGIApp, limiter: Limiter, ip_per_min: int, key_per_min: int,
+                 key_check: Callable[[str], bool] | None = None) -> None:
         self.app = app
         self.limiter = limiter
         self.ip_per_min = ip_per_min
         self.key_per_min = key_per_min
+        self.key_check = key_check  # None: no key is trusted, every request is anonymous
+
+    async def _live(self, key: str | None) -> bool:
+        if not key or self.key_check is None:
+            return False
+        return bool(await run_in_threadpool(self.key_check, key))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
@@ -47,11 +59,12 @@ class RateLimitMiddleware:
         client = scope.get("client")
         ip = client[0] if client else "unknown"
         key = _key_of(headers)
+        live = await self._live(key)
         decisions: list[tuple[str, Decision]] = []
-        if key and self.key_per_min:
+        if key and live and self.key_per_min:
             bucket = "key:" + hashlib.sha256(key.encode()).hexdigest()[:24]
             decisions.append((bucket, self.limiter.hit(bucket, self.key_per_min, WINDOW_S)))
-        ip_limit = max(self.ip_per_min, self.key_per_min) if key else self.ip_per_min
+        ip_limit = max(self.ip_per_min, self.key_per_min) if live else self.ip_per_min
         if ip_limit and self.ip_per_min:
             decisions.append((f"ip:{ip}", self.limiter.hit(f"ip:{ip}", ip_limit, WINDOW_S)))
         refused = next(((b, d) for b, d in decisions if not d.allowed), None)

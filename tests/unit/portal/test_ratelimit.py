@@ -48,22 +48,80 @@ def test_staff_api_is_not_limited(settings):
     rt2.close()
 
 
-def test_key_bucket_is_separate_from_anonymous_ip(settings):
+def _live_key(rt, email: str = "rl@example.com") -> str:
+    from shudata.portal import developers as D
+    from shudata.portal.schemas import DeveloperCreate
+
+    with rt.transaction() as s:
+        dev = D.register(session=s, data=DeveloperCreate(email=email, phone="13812345678", name="开发者",
+                                                         password="Dev-Passw0rd!2024"))
+        return D.create_key(session=s, dev=dev, name="k").key
+
+
+def test_key_bucket_is_separate_from_anonymous_ip(settings, rt):
+    key_value = _live_key(rt)
     rt2, c = _client(settings, portal_rate_ip_per_min=2, portal_rate_key_per_min=4)
     app = c.app
     with c:
         anon = [c.get("/sitemap.xml").status_code for _ in range(3)]
         assert anon[-1] == 429
-    key = {"X-CKAN-API-Key": "sdk_abcd_x"}
+    key = {"X-CKAN-API-Key": key_value}
     with TestClient(app, client=("10.0.0.2", 1)) as c2:  # a key holder gets the key's larger allowance
         keyed = [c2.get("/sitemap.xml", headers=key).status_code for _ in range(5)]
         assert 429 not in keyed[:4] and keyed[4] == 429
     with TestClient(app, client=("10.0.0.3", 1)) as c3:  # the same key from elsewhere: the key is used up
-        r = c3.get("/sitemap.xml", headers={"Authorization": "sdk_abcd_x"})
+        r = c3.get("/sitemap.xml", headers={"Authorization": key_value})
         assert r.status_code == 429 and "API 密钥" in r.json()["error"]["message"]
         ok = c3.get("/sitemap.xml")  # while that IP's anonymous allowance is untouched
         assert ok.status_code != 429 and ok.headers["x-ratelimit-limit"] == "2"
     rt2.close()
+
+
+@pytest.mark.parametrize("headers", [
+    {"X-CKAN-API-Key": "sdk_abcd_made-up"},  # an invented portal key
+    {"X-CKAN-API-Key": "anything at all"},  # not even key-shaped
+    {"Authorization": "Bearer sd_0000_not-a-token"},  # an invented platform token on the portal
+    {"Authorization": "Bearer sdk_ffff_invented"},
+])
+def test_invented_key_counts_against_the_anonymous_ip_limit(settings, headers):
+    """Issue #14 item 12: a made-up key used to lift the per-IP limit to the key limit."""
+    rt2, c = _client(settings, "10.9.9.9", portal_rate_ip_per_min=3, portal_rate_key_per_min=50)
+    with c:
+        codes = [c.get("/api/3/action/status_show", headers=headers).status_code for _ in range(4)]
+        assert codes[:3] != [429] * 3 and codes[3] == 429
+        assert c.get("/sitemap.xml").status_code == 429  # the same anonymous bucket
+    rt2.close()
+
+
+def test_revoked_key_is_anonymous_again(settings, rt):
+    from shudata.portal import developers as D
+    from shudata.portal.models import PortalApiKey, PortalDeveloper
+
+    key_value = _live_key(rt, "revoked@example.com")
+    with rt.transaction() as s:
+        dev = s.scalar(select(PortalDeveloper).where(PortalDeveloper.email == "revoked@example.com"))
+        D.revoke_key(session=s, dev=dev, key_id=s.scalar(select(PortalApiKey.id)))
+    rt2, c = _client(settings, "10.9.9.8", portal_rate_ip_per_min=2, portal_rate_key_per_min=50)
+    with c:
+        codes = [c.get("/sitemap.xml", headers={"X-CKAN-API-Key": key_value}).status_code for _ in range(3)]
+        assert codes[2] == 429
+    rt2.close()
+
+
+def test_key_check_remembers_answers_briefly(rt):
+    from shudata.portal.ratelimit import KeyCheck
+
+    calls = []
+
+    def sessions():
+        calls.append(1)
+        return rt.sessions()
+
+    check = KeyCheck(sessions, ttl_s=60, max_entries=2)
+    assert [check("sdk_x_y"), check("sdk_x_y")] == [False, False] and len(calls) == 1
+    check("sdk_a_b"), check("sdk_c_d")
+    assert check("sdk_x_y") is False and len(calls) == 4  # pushed out by the size bound, looked up again
+    assert check("x" * 500) is False
 
 
 def test_memory_limiter_windows():
