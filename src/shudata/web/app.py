@@ -26,6 +26,7 @@ from shudata.web.dcat import router as dcat_router
 from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, CSRFMiddleware
 from shudata.web.ratelimit import RateLimitMiddleware
+from shudata.web.security_headers import SecurityHeadersMiddleware
 from shudata.web.ui import make_templates, ui_router
 
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(RateLimitMiddleware, limiter=build_limiter(settings.redis_url),
                        ip_per_min=settings.portal_rate_ip_per_min, key_per_min=settings.portal_rate_key_per_min,
                        key_check=KeyCheck(rt.sessions))
+    app.add_middleware(SecurityHeadersMiddleware)  # after the others: on every answer, 429 and 503 too
     static_dir = str(resources.files("shudata.web.ui").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.include_router(api_router, prefix="/api/v1")

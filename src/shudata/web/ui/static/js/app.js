@@ -69,3 +69,17 @@ document.addEventListener("click", function (ev) {
     }
   });
 })();
+/* Behaviour that used to sit in inline attributes (the CSP allows no inline script):
+   <form data-confirm="question"> asks first; <form data-no-submit> never submits;
+   <a data-history-back> goes back when there is somewhere to go back to. */
+document.addEventListener("submit", function (ev) {
+  var form = ev.target;
+  if (!form || !form.hasAttribute) { return; }
+  if (form.hasAttribute("data-no-submit")) { ev.preventDefault(); return; }
+  var question = form.getAttribute("data-confirm");
+  if (question && !window.confirm(question)) { ev.preventDefault(); }
+});
+document.addEventListener("click", function (ev) {
+  var a = ev.target.closest && ev.target.closest("a[data-history-back]");
+  if (a && window.history.length > 1) { ev.preventDefault(); window.history.back(); }
+});
