@@ -53,7 +53,7 @@ DEPARTMENTS: tuple[DemoDepartment, ...] = (
 )
 
 ROLE_PASSWORDS: dict[Role, str] = {  # printed when the demo starts; change them before real use
-    Role.PLATFORM_ADMIN: "Shudata@admin1",
+    Role.PLATFORM_ADMIN: "Shudata@platform1",
     Role.DATA_STEWARD: "Shudata@steward1",
     Role.DEPT_USER: "Shudata@user1",
     Role.AUDITOR: "Shudata@audit1",

@@ -11,7 +11,7 @@ package (``data/common-passwords.txt``, see its PROVENANCE.md); it is never fetc
 >>> h = hash_password("s3cret-密码")
 >>> verify_password(h, "s3cret-密码"), verify_password(h, "wrong")
 (True, False)
->>> [password_problem(p) is None for p in ("password1", "aaaaaaa1", "        1", "Passw0rd!", "Shudata@admin1")]
+>>> [password_problem(p) is None for p in ("password1", "aaaaaaa1", "        1", "Passw0rd!", "Shudata@platform1")]
 [False, False, False, False, True]
 """
 

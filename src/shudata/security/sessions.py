@@ -12,7 +12,7 @@ import datetime as dt
 import secrets
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shudata.core.clock import ensure_aware, utcnow
@@ -20,6 +20,7 @@ from shudata.security.crypto.sm3 import sm3_hex
 from shudata.security.models import WebSession
 
 Principal = Literal["user", "developer"]
+PRUNE_AFTER_DAYS = 7
 
 
 def _hash(sid: str) -> str:
@@ -28,8 +29,10 @@ def _hash(sid: str) -> str:
 
 def start(session: Session, *, principal: Principal, principal_id: int, max_age_s: int,
           ip: str | None = None) -> str:
-    """Open a session for the account; returns the id to put in the cookie."""
+    """Open a session for the account; returns the id to put in the cookie. Sessions that
+    expired a week ago or more are pruned on the way."""
     sid = secrets.token_urlsafe(32)
+    session.execute(delete(WebSession).where(WebSession.expires_at < utcnow() - dt.timedelta(days=PRUNE_AFTER_DAYS)))
     session.add(WebSession(sid_hash=_hash(sid), principal=principal, principal_id=principal_id, ip=ip,
                            expires_at=utcnow() + dt.timedelta(seconds=max_age_s)))
     session.flush()

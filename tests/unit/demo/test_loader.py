@@ -200,7 +200,7 @@ def test_demo_serves_on_loopback_8000_by_default(loaded: tuple[Path, Result],
     result = _invoke(loaded[0])
     assert result.exit_code == 0, result.output
     assert calls == [("127.0.0.1", 8000)]
-    assert "Shudata@admin1" in result.output and "http://127.0.0.1:8000/" in result.output
+    assert "Shudata@platform1" in result.output and "http://127.0.0.1:8000/" in result.output
     result = _invoke(loaded[0], "--host", "0.0.0.0", "--port", "8123")
     assert calls[-1] == ("0.0.0.0", 8123)
 

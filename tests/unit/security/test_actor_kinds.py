@@ -8,6 +8,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from tests.conftest import SYSTEM
 from typer.testing import CliRunner
 
 from shudata.audit.ledger import record
@@ -23,7 +24,6 @@ from shudata.security.models import User
 from shudata.security.passwords import hash_password
 from shudata.security.schemas import UserCreate
 from shudata.security.service import actor_for, create_user
-from tests.conftest import SYSTEM
 
 PASSWORD = "Tianfu-Data-7"
 

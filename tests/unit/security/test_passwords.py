@@ -43,6 +43,12 @@ def test_good_passwords_pass(password):
     assert password_problem(password, username="zhangwei", min_length=10) is None
 
 
+def test_every_demo_account_password_meets_the_policy():
+    from shudata.demo.accounts import demo_users
+
+    assert all(password_problem(u.password, username=u.username) is None for u in demo_users())
+
+
 def test_min_length_is_configurable_but_never_below_eight():
     assert password_problem("Kx7-desk-lamp", min_length=14) is not None
     assert password_problem("Kx7-desk", min_length=4) is None  # the floor of 8 applies

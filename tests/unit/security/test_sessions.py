@@ -74,9 +74,10 @@ def test_password_reset_and_disable_end_all_sessions(app, rt, make_user, token_f
 
 def test_a_cookie_without_a_server_side_session_is_not_a_login(app, make_user):
     """A cookie signed with the key but naming no live session (as old cookies did) is ignored."""
-    from itsdangerous import TimestampSigner
     import base64
     import json
+
+    from itsdangerous import TimestampSigner
 
     who = make_user("hal", Role.AUDITOR)
     payload = base64.b64encode(json.dumps({"uid": who.user_id, "username": "hal", "csrf": "x"}).encode())
@@ -104,3 +105,24 @@ def test_developer_logout_ends_the_session_for_copies(app, rt):
     assert c.post("/portal/developer/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
     page = thief.get("/portal/developer").text
     assert "dev@example.cn" not in page and 'id="login-password"' in page
+
+
+def test_sessions_expire_and_old_ones_are_pruned(rt, make_user):
+    import datetime as dt
+
+    from shudata.core.clock import utcnow
+    from shudata.security import sessions
+
+    who = make_user("ida", Role.AUDITOR)
+    assert who.user_id is not None
+    with rt.transaction() as s:
+        sid = sessions.start(s, principal="user", principal_id=who.user_id, max_age_s=60)
+        assert sessions.live(s, sid=sid, principal="user", principal_id=who.user_id)
+        assert not sessions.live(s, sid=sid, principal="developer", principal_id=who.user_id)  # another kind
+        s.scalars(select(WebSession)).one().expires_at = utcnow() - dt.timedelta(seconds=1)
+        s.flush()
+        assert not sessions.live(s, sid=sid, principal="user", principal_id=who.user_id)
+        s.scalars(select(WebSession)).one().expires_at = utcnow() - dt.timedelta(days=8)
+        s.flush()
+        sessions.start(s, principal="user", principal_id=who.user_id, max_age_s=60)
+        assert s.scalars(select(WebSession)).one().revoked_at is None  # only the new one is left

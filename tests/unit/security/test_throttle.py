@@ -17,7 +17,6 @@ from shudata.core.types import Role
 from shudata.db.runtime import Runtime
 from shudata.security.errors import LoginThrottled
 from shudata.security.throttle import DbStore, LoginGuard, RedisStore, ThrottlePolicy
-from shudata.web.app import create_app
 
 PASSWORD = "Tianfu-Data-7"
 POLICY = ThrottlePolicy(max_failures=5, ip_max_failures=12, lockout_s=60, lockout_max_s=600)
