@@ -133,6 +133,7 @@ def page(portal_browser: Any) -> Iterator[Any]:
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
     yield pg
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
