@@ -116,6 +116,15 @@ def test_like_prefix_probing_of_a_masked_id_learns_nothing(client, rt, world, to
     assert _rows(client, user, s.code, filter="姓名 = '张*'").json()["total"] == 1
 
 
+def test_an_engine_error_quotes_the_delivered_value_not_the_raw_one(client, rt, world, token_for):
+    """A filter that fails on a value (text compared with a number) names the value it failed on:
+    the delivered one, since the raw table is not in the query."""
+    s = share(rt, world, _table())
+    r = _rows(client, token_for("c_user"), s.code, filter="公民身份号码 = 513221")
+    assert r.status_code == 422
+    assert "513221********6433" in r.text and ID not in r.text
+
+
 def test_sort_orders_delivered_values_and_ties_by_what_is_delivered(client, rt, world, token_for):
     s = share(rt, world, _table())
     user = token_for("c_user")
@@ -178,7 +187,7 @@ def _probes(column: str, guess: str) -> list[str]:
     """Filters an attacker would try with a guessed raw value (and the masked one)."""
     return [f"{column} = '{guess}'", f"{column} LIKE '{guess[:7]}%'", f"{column} > '{guess}'",
             f"{column} BETWEEN '{guess[:4]}' AND '{guess}'", f"{column} IN ('{guess}', 'x') OR 姓名 = '李*'",
-            f"NOT ({column} < '{guess}')", f"{column} LIKE '%{guess[-3:]}'", "公民身份号码 > 5"]
+            f"NOT ({column} < '{guess}')", f"{column} LIKE '%{guess[-3:]}'", "公民身份号码 > 5", f"{column} = 1"]
 
 
 def _normal(text: str, s: Shared) -> str:
