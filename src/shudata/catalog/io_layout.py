@@ -23,6 +23,7 @@ from openpyxl import load_workbook
 
 from shudata.core.errors import InvalidInput, UnsupportedMedia
 from shudata.core.textsafe import FORMULA_PREFIXES
+from shudata.lake.ingest.limits import ReadLimits, check_zip
 
 RESOURCE_SHEET, ITEM_SHEET = "资源", "信息项"
 
@@ -94,7 +95,9 @@ def _rows(sheet: str, table: list[list[Any]], columns: dict[str, str]) -> Iterat
             yield Row(sheet, number, cells)
 
 
-def read_xlsx(content: bytes) -> list[Block]:
+def read_xlsx(content: bytes, limits: ReadLimits | None = None) -> list[Block]:
+    """Blocks of the resource and item sheets; a zip bomb is refused (413) before openpyxl opens it."""
+    check_zip(io.BytesIO(content), limits or ReadLimits())
     try:
         wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:

@@ -28,9 +28,21 @@ class Settings(BaseSettings):
     secret_key: str = Field(DEV_SECRET, description="会话签名与 CSRF 密钥")
     master_key: str = Field(DEV_MASTER_KEY, description="SM4 主密钥（32 位十六进制），包裹数据密钥")
     max_upload_mb: int = Field(1024, ge=1, description="单个上传文件大小上限 (MB)")
+    upload_max_columns: int = Field(1000, ge=1, description="上传文件的列数上限（超出返回 413）")
+    upload_max_cells: int = Field(2_000_000, ge=1,
+                                  description="XLSX/XLS/JSON 上传的单元格（行×列）上限；这些格式整表读入内存")
+    upload_max_unzipped_mb: int = Field(256, ge=1, description="XLSX 解压后总大小上限 (MB)")
+    upload_max_zip_ratio: int = Field(100, ge=2, description="XLSX 压缩比上限（解压后 ÷ 压缩后），防压缩炸弹")
+    upload_max_json_depth: int = Field(32, ge=2, le=500, description="JSON 上传的嵌套层数上限")
+    upload_max_name_chars: int = Field(255, ge=16, description="上传文件列名（表头单元格）的长度上限（字符）")
+    profile_max_columns: int = Field(200, ge=1, description="文件剖析（/quality/profile）的列数上限")
     query_timeout_s: float = Field(30.0, gt=0, description="SQL 沙箱单条语句时间上限 (秒)")
     query_max_rows: int = Field(100_000, ge=1, description="SQL 沙箱单次结果行数上限")
     page_size_max: int = Field(1000, ge=1, description="分页接口每页最大行数")
+    result_max_bytes: int = Field(
+        32 << 20, ge=1024, description="一页 JSON 结果（SQL 查询、CKAN 数据接口、共享接口）字节上限；超出则截短并注明")
+    download_max_bytes: int = Field(
+        1 << 30, ge=1024, description="一次查询结果下载（CSV/XLSX/Parquet）的字节上限；超出返回 413")
     default_language: Literal["zh-CN", "en"] = Field("zh-CN", description="默认界面语言")
     node_code: str = Field("510000", description="本节点代码（行政区划代码）")
     redis_url: str | None = Field(None, description="Redis URL（限流等，可选）")

@@ -28,6 +28,7 @@ from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.lake import parquet
 from shudata.lake.ingest import readers
+from shudata.lake.ingest.limits import ReadLimits
 from shudata.lake.ingest.plan import plan_columns, propose_items
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, no_data
 from shudata.lake.ingest.types import ColumnSpec
@@ -66,7 +67,7 @@ Step = Callable[[IngestRun], None]
 
 
 def inspect(run: IngestRun) -> None:
-    run.info = readers.inspect(run.path, run.source_name, run.options)
+    run.info = readers.inspect(run.path, run.source_name, run.options, ReadLimits.from_settings(run.settings))
 
 
 def check_columns(run: IngestRun) -> None:
@@ -77,7 +78,8 @@ def check_columns(run: IngestRun) -> None:
 def stage(run: IngestRun) -> None:
     assert run.info is not None
     run.staging = parquet.new_staging(run.settings.lake_dir)
-    run.stats = readers.stage(run.info, run.specs, run.staging, run.options, run.progress)
+    run.stats = readers.stage(run.info, run.specs, run.staging, run.options, run.progress,
+                              ReadLimits.from_settings(run.settings))
     if run.stats.rows == 0:
         raise no_data(run.source_name)
 
@@ -199,12 +201,13 @@ def _tag_code(exc: ShudataError, code: str) -> None:
 
 
 def preview_file(path: Path, options: IngestOptions | None = None, *, source_name: str | None = None,
-                 items: list[Any] | None = None, rows: int = 20) -> dict[str, Any]:
+                 items: list[Any] | None = None, rows: int = 20, limits: ReadLimits | None = None) -> dict[str, Any]:
     """What the platform understands of a file, without storing anything: format, encoding,
     sheets, header-row and footer guesses, first rows, proposed information items, and (when
-    the entry's ``items`` are given) whether the columns match them."""
+    the entry's ``items`` are given) whether the columns match them. ``limits`` bound the
+    file's shape (default: the settings' defaults)."""
     options = options or IngestOptions()
-    info = readers.inspect(Path(path), source_name or Path(path).name, options)
+    info = readers.inspect(Path(path), source_name or Path(path).name, options, limits)
     try:
         check: dict[str, Any] | None = None
         if items:

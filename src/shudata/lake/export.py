@@ -255,7 +255,7 @@ def xlsx_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], *, rows: 
             ws.close()
             ws._writer.cleanup()
         raise
-    out = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 - handed to the response
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the response
     wb.save(out)
     out.seek(0)
     return out
@@ -263,12 +263,37 @@ def xlsx_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], *, rows: 
 
 def parquet_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> IO[bytes]:
     """One spooled Parquet file (zstd) of the batches, in order."""
-    out = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 - handed to the response
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the response
     with pq.ParquetWriter(out, schema, compression="zstd") as writer:
         for batch in batches:
             writer.write_batch(batch)
     out.seek(0)
     return out
+
+
+SPOOL_BYTES = 32 << 20  # a download larger than this waits on disk, not in memory
+
+
+def csv_file(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> IO[bytes]:
+    """One spooled CSV file of the batches (see :func:`csv_batches`); memory stays bounded."""
+    out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - handed to the response
+    try:
+        for chunk in csv_batches(schema, batches):
+            out.write(chunk)
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    return out
+
+
+def file_chunks(f: IO[bytes], size: int = 1 << 20) -> Iterator[bytes]:
+    """A spooled file's bytes in chunks for a streaming response; the file is closed at the end."""
+    try:
+        while chunk := f.read(size):
+            yield chunk
+    finally:
+        f.close()
 
 
 def _version_schema(files: Sequence[Path]) -> pa.Schema:

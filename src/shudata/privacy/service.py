@@ -22,6 +22,7 @@ from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
 from shudata.core.types import Actor
+from shudata.lake.ingest.limits import ReadLimits
 from shudata.privacy import actions, keys, sources
 from shudata.privacy.compile import CompiledPolicy, compile_plan
 from shudata.privacy.detect.base import ScanReport
@@ -66,13 +67,18 @@ def _save_report(session: Session, actor: Actor, rep: ScanReport, resource_id: i
     return row
 
 
-def scan_file(*, session: Session, actor: Actor, path: Path, sample_rows: int = 2000) -> ScanReportRead:
-    """Scan a local file (any format ingest reads) and save the report."""
+def scan_file(*, session: Session, actor: Actor, path: Path, sample_rows: int = 2000, name: str | None = None,
+              limits: ReadLimits | None = None) -> ScanReportRead:
+    """Scan a local file (any format ingest reads) and save the report.
+
+    ``name`` is the uploaded file's name (``path`` may be a temp file); ``limits`` bound its shape.
+    """
     require(actor, actions.SCAN_FILE)
-    table = read_file(path, as_text=True)
-    rep = scan_table(table, source=Path(path).name, sample_rows=sample_rows)
+    label = name or Path(path).name
+    table = read_file(path, as_text=True, name=label, limits=limits)
+    rep = scan_table(table, source=label, sample_rows=sample_rows)
     row = _save_report(session, actor, rep, None, None)
-    record(session, actor, AuditEvent("privacy.scan.file", resource_type="file", resource_id=Path(path).name[:200],
+    record(session, actor, AuditEvent("privacy.scan.file", resource_type="file", resource_id=label[:200],
                                       details={"report_id": row.id, "grade": rep.proposed_grade,
                                                "sensitive": list(rep.sensitive_columns)}))
     return _report_read(row)

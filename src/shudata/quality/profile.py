@@ -5,6 +5,11 @@ suggested rules.
 The file is read with the ingest readers (CSV in any Chinese encoding, XLS, XLSX, JSON,
 Parquet), staged as text and profiled by the query engine in two scans. Placeholders such
 as ``N/A``, ``无``, ``空`` and ``-`` count as missing (configurable).
+
+The engine's cost of one scan grows faster than its number of aggregates (100 columns in
+one statement took 38 s, 20 columns 1.6 s), so columns are profiled in groups of
+``COLUMN_GROUP``; an upload with more columns than ``max_columns`` is refused before it is
+staged (413), as is a file whose shape passes the upload limits.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shudata.lake.ingest import readers
+from shudata.lake.ingest.limits import ReadLimits, too_large
 from shudata.lake.ingest.plan import inferred_specs
 from shudata.lake.ingest.source import IngestOptions
 from shudata.lake.ingest.types import ColumnSpec
@@ -29,6 +35,7 @@ from shudata.quality.schemas import ColumnProfile, FileProfile
 from shudata.query.engines.base import Engine, Limits, TableSource
 
 LIMITS = Limits(timeout_s=600.0)
+COLUMN_GROUP = 20
 THRESHOLD = 0.8  # share of present values that must look like a kind
 
 # kind -> (loose pattern, the rule that checks it, column-name hints that are required or None)
@@ -45,13 +52,24 @@ KINDS: dict[str, tuple[str, dict[str, Any], tuple[str, ...] | None]] = {
 }
 
 
-def read_as_text(path: Path, staging: Path, name: str | None = None) -> tuple[list[str], dict[str, str], int]:
-    """Stage ``path`` as text columns in ``staging``; return (columns, inferred types, skipped rows)."""
+def read_as_text(path: Path, staging: Path, name: str | None = None, *, limits: ReadLimits | None = None,
+                 max_columns: int | None = None) -> tuple[list[str], dict[str, str], int]:
+    """Stage ``path`` as text columns in ``staging``; return (columns, inferred types, skipped rows).
+
+    Raises:
+        PayloadTooLarge: the file's shape passes ``limits``, or it has more than ``max_columns``.
+    """
     options = IngestOptions()
-    info = readers.inspect(path, name or path.name, options)
+    info = readers.inspect(path, name or path.name, options, limits)
+    if max_columns is not None and len(info.columns) > max_columns:
+        readers.forget(info)
+        raise too_large("too_many_columns_to_profile",
+                        f"文件有 {len(info.columns)} 列，剖析最多 {max_columns} 列",
+                        f"The file has {len(info.columns)} columns; profiling takes at most {max_columns}",
+                        setting="profile_max_columns", limit=max_columns, found=len(info.columns))
     inferred = {s.name: s.data_type for s in inferred_specs(info)}
     specs = [ColumnSpec(source=c, name=c, data_type="C") for c in info.columns]
-    readers.stage(info, specs, staging, options)
+    readers.stage(info, specs, staging, options, limits=limits)
     return list(info.columns), inferred, 0
 
 
@@ -98,40 +116,57 @@ def _suggest(col: str, typ: str, rows: int, nulls: int, distinct: int, kind: str
 def profile_staged(engine: Engine, files: list[Path], columns: list[str], types: dict[str, str], *,
                    lookups: dict[str, TableSource], placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS,
                    name: str = "", arrow_types: dict[str, str] | None = None) -> FileProfile:
-    """Two scans: missing/distinct/kind counts per column, then the kind checks."""
+    """Two scans per group of ``COLUMN_GROUP`` columns: missing/distinct/kind counts per
+    column, then the kind checks."""
     ctx = Ctx(column_types=arrow_types or {}, placeholders=placeholders)
     table = {"f": TableSource("f", files)}
-    row = engine.query(transpile(_kind_sql(columns, ctx), engine.dialect), table, LIMITS).to_pylist()[0]
-    rows = int(row["__rows"])
-    kinds: dict[str, str | None] = {}
-    for n, c in enumerate(columns):
-        present = rows - int(row[f"m{n}"] or 0)
-        kinds[c] = _pick_kind(c, present, {k: int(row[f"k{n}_{k}"] or 0) for k in KINDS})
-    checks = [{**KINDS[k][1], "column": c, "id": f"kind{n}"} for n, (c, k) in enumerate(kinds.items()) if k]
-    invalid: dict[str, int] = {}
-    if checks:
-        rs = parse_rule_set(checks)
-        compiled = compile_check(rs.rules, table="f", columns=columns, ctx=ctx)
-        tables = {**table, **{t: lookups[t] for t in compiled.lookups}}
-        res = engine.query(compiled.sql(engine.dialect), tables, LIMITS).to_pylist()[0]
-        invalid = {str(rule.columns_used()[0]): int(res[f"__fail{i}"] or 0) for i, rule in enumerate(rs.rules)}
+    rows = 0
+    counts: dict[str, dict[str, Any]] = {}
+    for start in range(0, max(len(columns), 1), COLUMN_GROUP):
+        group = columns[start:start + COLUMN_GROUP]
+        row = engine.query(transpile(_kind_sql(group, ctx), engine.dialect), table, LIMITS).to_pylist()[0]
+        rows = int(row["__rows"])
+        for n, c in enumerate(group):
+            counts[c] = {k: row[f"{k}{n}"] for k in ("m", "d", "lo")}
+            counts[c]["kinds"] = {k: int(row[f"k{n}_{k}"] or 0) for k in KINDS}
+    kinds: dict[str, str | None] = {
+        c: _pick_kind(c, rows - int(counts[c]["m"] or 0), counts[c]["kinds"]) for c in columns}
+    invalid = _kind_failures(engine, table, columns, kinds, ctx, lookups)
     out = []
-    for n, c in enumerate(columns):
-        nulls, distinct, kind = int(row[f"m{n}"] or 0), int(row[f"d{n}"] or 0), kinds[c]
+    for c in columns:
+        nulls, distinct, kind, lo = int(counts[c]["m"] or 0), int(counts[c]["d"] or 0), kinds[c], counts[c]["lo"]
         out.append(ColumnProfile(
             column=c, type=types.get(c, "C"), nulls=nulls, distinct=distinct, kind=kind,
             invalid=invalid.get(c) if kind else None, null_rate=round(nulls / rows, 6) if rows else 0.0,
-            samples=[str(row[f"lo{n}"])] if row[f"lo{n}"] is not None else [],
+            samples=[str(lo)] if lo is not None else [],
             suggested_rules=_suggest(c, types.get(c, "C"), rows, nulls, distinct, kind)))
     return FileProfile(file=name, rows=rows, columns=out)
 
 
+def _kind_failures(engine: Engine, table: dict[str, TableSource], columns: list[str],
+                   kinds: dict[str, str | None], ctx: Ctx, lookups: dict[str, TableSource]) -> dict[str, int]:
+    """Failures of each column's kind check, ``COLUMN_GROUP`` checks per scan."""
+    checks = [{**KINDS[k][1], "column": c, "id": f"kind{n}"} for n, (c, k) in enumerate(kinds.items()) if k]
+    invalid: dict[str, int] = {}
+    for start in range(0, len(checks), COLUMN_GROUP):
+        rs = parse_rule_set(checks[start:start + COLUMN_GROUP])
+        compiled = compile_check(rs.rules, table="f", columns=columns, ctx=ctx)
+        tables = {**table, **{t: lookups[t] for t in compiled.lookups}}
+        res = engine.query(compiled.sql(engine.dialect), tables, LIMITS).to_pylist()[0]
+        invalid |= {str(rule.columns_used()[0]): int(res[f"__fail{i}"] or 0) for i, rule in enumerate(rs.rules)}
+    return invalid
+
+
 def profile_file(engine: Engine, path: Path, *, lookups: dict[str, TableSource],
-                 placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS, name: str | None = None) -> FileProfile:
-    """Profile a file on disk (nothing is stored; the staged copy is removed)."""
+                 placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS, name: str | None = None,
+                 limits: ReadLimits | None = None, max_columns: int | None = None) -> FileProfile:
+    """Profile a file on disk (nothing is stored; the staged copy is removed).
+
+    ``limits`` bound the upload's shape and ``max_columns`` the columns profiled (413 beyond).
+    """
     staging = Path(tempfile.mkdtemp(prefix="shudata-profile-"))
     try:
-        columns, types, _ = read_as_text(path, staging, name)
+        columns, types, _ = read_as_text(path, staging, name, limits=limits, max_columns=max_columns)
         return profile_staged(engine, parts(staging), columns, types, lookups=lookups, placeholders=placeholders,
                               name=name or path.name)
     finally:

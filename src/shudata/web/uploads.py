@@ -2,8 +2,11 @@
 
 The file part is written as it arrives (never held in memory), hashed with SHA-256 and
 cut off with 413 once it passes ``max_bytes``; small text fields are collected. The
-uploaded file name is kept only as a label: it is checked for path tricks and never used
-as a path.
+uploaded file name is kept only as a label: it is checked for path tricks, control
+characters and length (255 characters) and never used as a path. A body that is not
+well-formed multipart (a broken boundary, part headers over 16 KiB, more than 100 parts)
+is a 400, never a 500. What the file may contain (columns, cells, unpacked size …) is
+checked by the readers, against :class:`shudata.lake.ingest.limits.ReadLimits`.
 """
 
 from __future__ import annotations
@@ -11,16 +14,21 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from fastapi import Request
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from shudata.core.errors import BadRequest, InvalidInput, PayloadTooLarge
 
 FIELD_MAX = 10_000
+FILENAME_MAX = 255  # characters, as the version's source_name column holds
+HEADER_MAX = 16 << 10  # bytes of one part's headers (a 255-character Chinese name is ~800 bytes)
+PARTS_MAX = 100
 
 
 @dataclass
@@ -39,18 +47,27 @@ class Upload:
 
 
 def check_filename(name: str) -> str:
-    """Refuse names that try to be paths.
+    """Refuse names that try to be paths, hold control characters or are too long.
 
     >>> check_filename("四川省GDP.csv")
     '四川省GDP.csv'
     >>> check_filename("../../x.csv")
     Traceback (most recent call last):
     shudata.core.errors.InvalidInput: 文件名“../../x.csv”含有路径或非法字符；请只提供文件名
+    >>> check_filename("a" * 5000)
+    Traceback (most recent call last):
+    shudata.core.errors.InvalidInput: 文件名有 5000 个字符，超过上限 255；请改短文件名后上传
     """
-    bad = "/" in name or "\\" in name or "\x00" in name or name.strip() in ("", ".", "..") or name.startswith("..")
-    if bad or len(name) > 255:
-        raise InvalidInput(f"文件名“{name[:80]}”含有路径或非法字符；请只提供文件名",
-                           f"The file name {name[:80]!r} contains a path or illegal characters; send only a name",
+    if len(name) > FILENAME_MAX:
+        raise InvalidInput(f"文件名有 {len(name)} 个字符，超过上限 {FILENAME_MAX}；请改短文件名后上传",
+                           f"The file name has {len(name)} characters, more than {FILENAME_MAX}; shorten it",
+                           code="filename_too_long", details={"limit": FILENAME_MAX, "found": len(name)})
+    control = any(unicodedata.category(c) == "Cc" for c in name)
+    bad = "/" in name or "\\" in name or control or name.strip() in ("", ".", "..") or name.startswith("..")
+    if bad:
+        shown = "".join(c if unicodedata.category(c) != "Cc" else "?" for c in name[:80])
+        raise InvalidInput(f"文件名“{shown}”含有路径或非法字符；请只提供文件名",
+                           f"The file name {shown!r} contains a path or illegal characters; send only a name",
                            code="bad_filename")
     return name.strip()
 
@@ -68,6 +85,8 @@ class _Receiver:
         self._text = bytearray()
         self._fh: IO[bytes] | None = None
         self._hash = hashlib.sha256()
+        self._parts = 0
+        self._header_bytes = 0
 
     def callbacks(self) -> dict[str, Any]:
         return {"on_part_begin": self.part_begin, "on_header_field": self.header_field,
@@ -77,11 +96,25 @@ class _Receiver:
 
     def part_begin(self) -> None:
         self.headers, self._name, self._is_file, self._text = {}, None, False, bytearray()
+        self._parts += 1
+        self._header_bytes = 0
+        if self._parts > PARTS_MAX:
+            raise BadRequest(f"表单有超过 {PARTS_MAX} 个部分", f"The form has more than {PARTS_MAX} parts",
+                             code="too_many_parts")
+
+    def _count_header(self, n: int) -> None:
+        self._header_bytes += n
+        if self._header_bytes > HEADER_MAX:
+            raise BadRequest(f"表单某部分的头部超过 {HEADER_MAX // 1024} KiB；请检查文件名和字段名",
+                             f"A form part's headers exceed {HEADER_MAX // 1024} KiB; check the file and field names",
+                             code="part_headers_too_large")
 
     def header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
         self._field += data[start:end]
 
     def header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_header(end - start)
         self._value += data[start:end]
 
     def header_end(self) -> None:
@@ -138,11 +171,19 @@ async def receive_upload(request: Request, tmp_dir: Path, max_bytes: int) -> Upl
                          "Send multipart/form-data with the file in the field named file", code="not_multipart")
     tmp_dir.mkdir(parents=True, exist_ok=True)
     recv = _Receiver(tmp_dir, max_bytes)
-    parser = MultipartParser(params[b"boundary"], recv.callbacks())  # type: ignore[arg-type]
+    parser = MultipartParser(params[b"boundary"], recv.callbacks(),  # type: ignore[arg-type]
+                             max_header_size=HEADER_MAX + 1024)
     try:
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+        if recv.upload.path is not None and recv.upload.sha256 == "":
+            raise FormParserError("the file part does not end")
+    except FormParserError as exc:
+        recv.abort()
+        raise BadRequest("请求体不是完整的 multipart/form-data（边界或部分头部有误）；请用浏览器或 curl -F 重新上传",
+                         "The body is not well-formed multipart/form-data (boundary or part headers); upload "
+                         "again with a browser or curl -F", code="malformed_multipart") from exc
     except BaseException:
         recv.abort()
         raise

@@ -13,6 +13,7 @@ from shudata.lake import layout
 from shudata.lake.ingest import rows as rowsmod
 from shudata.lake.ingest.convert import convert_table
 from shudata.lake.ingest.csv import conversion_error
+from shudata.lake.ingest.limits import ReadLimits, check_width
 from shudata.lake.ingest.sheet import cell_text
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, empty_file
 from shudata.lake.ingest.types import ColumnSpec, ConversionError
@@ -27,8 +28,10 @@ def _open(path: Path) -> pq.ParquetFile:
                                code="bad_parquet") from exc
 
 
-def inspect_parquet(path: Path, name: str, options: IngestOptions) -> SourceInfo:
+def inspect_parquet(path: Path, name: str, options: IngestOptions, limits: ReadLimits | None = None) -> SourceInfo:
+    """Columns and a sample (the first 2,000 rows); the width is checked before any row is read."""
     pf = _open(path)
+    check_width(len(pf.schema_arrow.names), limits or ReadLimits())
     names = rowsmod.column_names(pf.schema_arrow.names, len(pf.schema_arrow.names))
     if not names:
         raise empty_file(name)

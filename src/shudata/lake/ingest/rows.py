@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 from shudata.core.errors import InvalidInput
@@ -149,7 +150,7 @@ def column_names(header: Row, width: int) -> list[str]:
         if isinstance(c, float) and c.is_integer():
             text = str(int(c))
         names.append(text or f"列{i + 1}")
-    dup = sorted({n for n in names if names.count(n) > 1})
+    dup = sorted(n for n, k in Counter(names).items() if k > 1)
     if dup:
         raise InvalidInput(f"表头中有重复的列名：{'、'.join(dup)}；请修改表头后重新上传",
                            f"Duplicate column names in the header: {', '.join(dup)}; rename them and upload again",

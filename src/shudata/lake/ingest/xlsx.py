@@ -1,19 +1,31 @@
 """XLSX (openpyxl): pick a sheet (default: the first non-empty), fill merged cells with
-their top-left value, use formulas' cached results and refuse formulas without one."""
+their top-left value, use formulas' cached results and refuse formulas without one.
+
+The zip directory is checked first (unpacked size, compression ratio: no zip bombs), then
+the sheet's declared ``dimension`` against the column and cell limits, before any cell is
+read. Small sheets are read in openpyxl's full mode (merged cells, formulas); the rest are
+streamed in read-only mode, cells counted as they come, so a sheet that declares no or a
+false dimension is stopped at the limit too, and merged ranges are read from the XML.
+"""
 
 from __future__ import annotations
 
 import io
+import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from shudata.core.errors import InvalidInput, UnsupportedMedia
+from shudata.lake.ingest.limits import ReadLimits, check_cells, check_shared_strings, check_width, check_zip
 from shudata.lake.ingest.sheet import cell_text
 from shudata.lake.ingest.source import Cell
 
 FULL_MODE_MAX_BYTES = 30 << 20
+FULL_MODE_MAX_CELLS = 250_000  # openpyxl's full mode holds ~450 bytes per cell
+FULL_MODE_MAX_XML = 6 << 20  # and parses the whole sheet first: at most ~400k cells of XML
+_MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell [^>]*ref="([A-Z]+)(\d+):[A-Z]+(\d+)"')
 
 
 def _open(path: Path, *, read_only: bool, data_only: bool) -> Any:
@@ -49,23 +61,106 @@ def pick_sheet(names: Sequence[str], non_empty: Sequence[bool], wanted: str | No
     return names[0]
 
 
-def read_xlsx(path: Path, sheet: str | None) -> tuple[list[list[Cell]], str, list[str]]:
-    """Rows of text cells of the chosen sheet, the sheet name and all sheet names."""
-    big = path.stat().st_size > FULL_MODE_MAX_BYTES
-    wb = _open(path, read_only=big, data_only=True)
+def read_xlsx(path: Path, sheet: str | None, limits: ReadLimits | None = None
+              ) -> tuple[list[list[Cell]], str, list[str]]:
+    """Rows of text cells of the chosen sheet, the sheet name and all sheet names.
+
+    Raises:
+        PayloadTooLarge: the file unpacks too large or too well (a zip bomb), or the sheet has
+            more columns or cells than ``limits`` allow (checked before the cells are read).
+    """
+    limits = limits or ReadLimits()
+    check_zip(path, limits)
+    with zipfile.ZipFile(path) as z:
+        check_shared_strings(z, limits)
+    wb = _open(path, read_only=True, data_only=True)
     try:
         names = list(wb.sheetnames)
-        non_empty = [(wb[n].max_row or 0) > 1 or (wb[n].max_column or 0) > 1 for n in names]
-        chosen = pick_sheet(names, non_empty, sheet)
+        sizes = [_declared(wb[n]) for n in names]
+        chosen = pick_sheet(names, [s is None or s[0] > 1 or s[1] > 1 for s in sizes], sheet)
+        declared = sizes[names.index(chosen)]
+        if declared is not None:
+            check_width(declared[1], limits)
+            check_cells(declared[0] * declared[1], limits)
         ws = wb[chosen]
-        rows = [[cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
-        if not big:
-            _fill_merged(ws, rows)
+        member = str(ws._worksheet_path)
+        full = (declared is not None and declared[0] * declared[1] <= FULL_MODE_MAX_CELLS
+                and _unpacked(path, member) <= FULL_MODE_MAX_XML and path.stat().st_size <= FULL_MODE_MAX_BYTES)
+        if not full:
+            ws.reset_dimensions()  # read every row there is, not only those the dimension admits
+            rows = list(_counted(ws.iter_rows(values_only=True), limits))
+            _fill_ranges(rows, _merged_ranges(path, member))
     finally:
         wb.close()
-    if not big and _has_formulas(path):
-        _check_formulas(path, chosen, rows)
+    if full:
+        rows = _read_full(path, chosen, limits)
+        if _has_formulas(path):
+            _check_formulas(path, chosen, rows)
     return rows, chosen, names
+
+
+def _declared(ws: Any) -> tuple[int, int] | None:
+    """(rows, columns) from the sheet's ``dimension`` element, when it has one."""
+    if ws.max_row is None or ws.max_column is None:
+        return None
+    return int(ws.max_row), int(ws.max_column)
+
+
+def _counted(rows: Any, limits: ReadLimits) -> Iterator[list[Cell]]:
+    """Text rows, refusing as soon as a row is too wide or the cells pass the limit."""
+    cells = 0
+    for r in rows:
+        check_width(len(r), limits)
+        cells += len(r)
+        check_cells(cells, limits)
+        yield [cell_text(v) for v in r]
+
+
+def _read_full(path: Path, sheet: str, limits: ReadLimits) -> list[list[Cell]]:
+    wb = _open(path, read_only=False, data_only=True)
+    try:
+        ws = wb[sheet]
+        rows = list(_counted(ws.iter_rows(values_only=True), limits))
+        _fill_merged(ws, rows)
+    finally:
+        wb.close()
+    return rows
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _unpacked(path: Path, member: str) -> int:
+    with zipfile.ZipFile(path) as z:
+        return z.getinfo(member).file_size
+
+
+def _merged_ranges(path: Path, member: str) -> list[tuple[int, int, int]]:
+    """``(first row, last row, first column)`` (0-based, end exclusive) of the merged ranges,
+    read from the sheet XML in 1 MiB chunks (they follow the cells)."""
+    out: list[tuple[int, int, int]] = []
+    tail = b""
+    with zipfile.ZipFile(path) as z, z.open(member) as f:
+        while chunk := f.read(1 << 20):
+            data = tail + chunk
+            cut = data.rfind(b"<")
+            for m in _MERGE_RE.finditer(data, 0, cut if cut > 0 else len(data)):
+                out.append((int(m.group(2)) - 1, int(m.group(3)), _column_number(m.group(1)) - 1))
+            tail = data[cut:] if cut > 0 else b""
+            if len(tail) > 4096:
+                tail = b""
+    for m in _MERGE_RE.finditer(tail):
+        out.append((int(m.group(2)) - 1, int(m.group(3)), _column_number(m.group(1)) - 1))
+    return out
+
+
+def _fill_ranges(rows: list[list[Cell]], ranges: list[tuple[int, int, int]]) -> None:
+    for r0, r1, c0 in ranges:
+        fill_down(rows, r0, r1, c0)
 
 
 def _fill_merged(ws: Any, rows: list[list[Cell]]) -> None:
@@ -90,9 +185,19 @@ def fill_down(rows: list[list[Cell]], r0: int, r1: int, c0: int) -> None:
 
 
 def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet holds a formula (``<f>``), reading each in 1 MiB chunks."""
     with zipfile.ZipFile(path) as z:
-        return any(b"<f>" in z.read(n) or b"<f " in z.read(n) for n in z.namelist()
-                   if n.startswith("xl/worksheets/sheet"))
+        for name in z.namelist():
+            if not name.startswith("xl/worksheets/sheet"):
+                continue
+            tail = b""
+            with z.open(name) as f:
+                while chunk := f.read(1 << 20):
+                    data = tail + chunk
+                    if b"<f>" in data or b"<f " in data:
+                        return True
+                    tail = data[-3:]
+    return False
 
 
 def _check_formulas(path: Path, sheet: str, rows: list[list[Cell]]) -> None:

@@ -16,7 +16,8 @@ from shudata.catalog.access import find_resource
 from shudata.core.errors import InvalidInput
 from shudata.jobs.ingest import ingest_file, preview_file, upload_target
 from shudata.lake import reads
-from shudata.lake.export import MEDIA_TYPES, content_disposition
+from shudata.lake.export import MEDIA_TYPES, content_disposition, file_chunks
+from shudata.lake.ingest.limits import ReadLimits
 from shudata.lake.ingest.source import IngestOptions
 from shudata.lake.schemas import PreviewRead, VersionRead
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
@@ -91,7 +92,7 @@ async def preview(request: Request, session: SessionDep, settings: SettingsDep, 
         options = options_from(upload.fields)
         assert upload.path is not None
         result = await run_in_threadpool(preview_file, upload.path, options, source_name=upload.filename,
-                                         items=items)
+                                         items=items, limits=ReadLimits.from_settings(settings))
         return PreviewRead.model_validate(result)
     finally:
         upload.cleanup()
@@ -127,6 +128,4 @@ def rows(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
     if dl.stream is not None:
         return StreamingResponse(dl.stream, media_type=dl.media_type, headers=headers)
     assert dl.file is not None
-    data = dl.file.read()
-    dl.file.close()
-    return Response(data, media_type=dl.media_type, headers=headers)
+    return StreamingResponse(file_chunks(dl.file), media_type=dl.media_type, headers=headers)

@@ -6,11 +6,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, File, Query, UploadFile
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from shudata.core.textsafe import safe_filename
+from shudata.lake.ingest.limits import ReadLimits
 from shudata.privacy import service, service_models
 from shudata.privacy.dp import DpResult
 from shudata.privacy.policy import operators
@@ -28,6 +29,7 @@ from shudata.privacy.schemas import (
     ScanReportRead,
 )
 from shudata.web.deps import ActorDep, SessionDep, SettingsDep
+from shudata.web.uploads import receive_upload
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
 
@@ -72,14 +74,21 @@ def scan_resource(data: ScanRequest, session: SessionDep, settings: SettingsDep,
                                  version=data.version, sample_rows=data.sample)
 
 
-@router.post("/scans/file", response_model=ScanReportRead, summary="扫描上传的文件 / scan an uploaded file")
-def scan_file(session: SessionDep, actor: ActorDep, file: UploadFile = File(...)) -> ScanReportRead:
-    with tempfile.TemporaryDirectory(prefix="shudata-scan-") as tmp:
-        path = Path(tmp) / safe_filename(file.filename or "upload.csv")
-        with path.open("wb") as fh:
-            while chunk := file.file.read(1 << 20):
-                fh.write(chunk)
-        return service.scan_file(session=session, actor=actor, path=path)
+@router.post("/scans/file", response_model=ScanReportRead, summary="扫描上传的文件 / scan an uploaded file",
+             openapi_extra={"requestBody": {"content": {"multipart/form-data": {"schema": {
+                 "type": "object", "required": ["file"],
+                 "properties": {"file": {"type": "string", "format": "binary"}}}}}}})
+async def scan_file(request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
+                    ) -> ScanReportRead:
+    """The file streams to a temporary file (size limit), is read with the ingest readers (shape
+    limits) and removed; the report is saved."""
+    upload = await receive_upload(request, settings.data_dir / "tmp" / "uploads", settings.max_upload_bytes)
+    try:
+        assert upload.path is not None
+        return await run_in_threadpool(service.scan_file, session=session, actor=actor, path=upload.path,
+                                       name=upload.filename, limits=ReadLimits.from_settings(settings))
+    finally:
+        upload.cleanup()
 
 
 @router.get("/scans", response_model=list[ScanReportRead], summary="资源的扫描报告 / scan reports of a resource")

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from shudata.core.types import Page
+from shudata.lake.ingest.limits import ReadLimits
 from shudata.quality import cleaning_service, dashboard, quarantine_service, report, service
 from shudata.quality.actions import PROFILE_RUN
 from shudata.quality.compile_exprs import DEFAULT_PLACEHOLDERS
@@ -187,7 +188,8 @@ async def profile(request: Request, settings: SettingsDep, actor: ActorDep, sess
         path: Path = upload.path
         result = await run_in_threadpool(profile_file, default_engine(settings), path, placeholders=placeholders,
                                          lookups=region_sources(settings.data_dir / "quality" / "ref"),
-                                         name=upload.filename)
+                                         name=upload.filename, limits=ReadLimits.from_settings(settings),
+                                         max_columns=settings.profile_max_columns)
         return [c.model_dump() for c in result.columns]
     finally:
         upload.cleanup()
