@@ -114,7 +114,7 @@ def test_existing_account_named_system_gets_no_extra_rights(rt, app, make_depart
         assert c.post("/login", data={"username": "system", "password": PASSWORD},
                       follow_redirects=False).status_code == 303
         me = c.get("/api/v1/me").json()
-        assert me["username"] == "system" and me["roles"] == ["dept_user"]
+        assert me["username"] == "system" and me["kind"] == "user" and me["roles"] == ["dept_user"]
         assert c.get("/api/v1/audit", headers={"accept": "application/json"}).status_code == 403
         csrf = c.get("/tokens").text.split('name="csrf-token" content="')[1].split('"')[0]
         r = c.post("/api/v1/users", headers={"X-CSRF-Token": csrf}, json={
@@ -160,3 +160,25 @@ def test_audit_api_shows_the_actor_kind(client, rt, make_user, token_for):
     items = client.get("/api/v1/audit", headers=token_for("aud"), params={"action": "test."}).json()["items"]
     assert [(i["actor"], i["actor_kind"]) for i in items] == [("system", "system")]
     assert json.dumps(items)  # plain JSON
+
+
+def test_a_user_named_system_reads_no_other_departments_raw_data_and_files_no_demands_for_it(rt, make_department):
+    """The attack's read of another department's raw IDs and phones went through ``allowed``'s
+    name test; with the kind, the account is an ordinary user of its own department."""
+    from shudata.catalog.access import can_read_data
+    from shudata.catalog.demand import create_demand
+    from shudata.catalog.models import CatalogResource
+    from shudata.catalog.schemas import DemandCreate
+    from shudata.core.errors import PermissionDenied
+
+    dept, other = make_department(), make_department()
+    uid = _insert_system_row(rt, dept)
+    with rt.transaction() as s:
+        row = s.get(User, uid)
+        assert row is not None
+        named = actor_for(row)
+    theirs = CatalogResource(code="101001/000001", name="人口", provider_department_id=other)
+    assert can_read_data(Actor.system(), theirs) and not can_read_data(named, theirs)
+    with rt.transaction() as s, pytest.raises(PermissionDenied):
+        create_demand(session=s, actor=named, data=DemandCreate(title="要别人的数据", description="x",
+                                                                department_id=other, purpose="x"))

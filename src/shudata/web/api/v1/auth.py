@@ -15,7 +15,8 @@ router = APIRouter(tags=["auth"])
 
 @router.get("/me", summary="当前用户 / current user")
 def me(actor: UserDep) -> dict[str, Any]:
-    return {"username": actor.username, "user_id": actor.user_id, "department_id": actor.department_id,
+    return {"username": actor.username, "kind": actor.kind.value, "user_id": actor.user_id,
+            "department_id": actor.department_id,
             "roles": sorted(r.value for r in actor.roles), "via_token": actor.token_id is not None}
 
 
