@@ -113,7 +113,7 @@ def test_auditor_filters_trail_and_verifies_chain(client, make_user, login, rt):
     client.post("/login", data={"username": "nobody", "password": "x-x-x-x-x"})
     csrf = login("aud")
     page = client.get("/audit?outcome=denied")
-    assert page.status_code == 200 and "nobody" in page.text and "auth.login" in page.text
+    assert page.status_code == 200 and "nobody" in page.text and "security.login.failed" in page.text
     part = client.get("/audit?action=auth.login&outcome=success", headers={"HX-Request": "true"})
     assert "<html" not in part.text and "aud" in part.text and "nobody" not in part.text
     ok = client.post("/audit/verify", headers={"X-CSRF-Token": csrf})
