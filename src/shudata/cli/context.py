@@ -7,7 +7,9 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import typer
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record_separately
@@ -15,6 +17,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
+from shudata.db.session import StoreUnavailable
 from shudata.portal.hooks import install as install_portal_hooks
 from shudata.quality.providers import install as install_quality_providers
 from shudata.sharing.providers import install as install_access_providers
@@ -25,12 +28,28 @@ err_console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = {400: 2, 401: 3, 403: 3, 404: 4, 408: 5, 409: 6, 413: 7, 415: 2, 422: 2, 429: 8}
+EXIT_STORE_UNAVAILABLE = 9
+
+
+def store_unavailable(exc: StoreUnavailable) -> typer.Exit:
+    """Say in one line (Chinese, then English) that the metadata database is out of reach and
+    what to check; the exit to raise (no traceback)."""
+    typer.echo(f"错误 {exc.zh} / {exc.en}", err=True)
+    return typer.Exit(EXIT_STORE_UNAVAILABLE)
 
 
 def runtime() -> Runtime:
-    """Build the runtime from the environment and bring the schema up to date."""
-    rt = Runtime.build(Settings())
-    rt.migrate()
+    """Build the runtime from the environment and bring the schema up to date; an unreachable
+    metadata database ends the command with one line and exit code 9."""
+    try:
+        rt = Runtime.build(Settings())
+    except StoreUnavailable as exc:
+        raise store_unavailable(exc) from None
+    try:
+        rt.migrate()
+    except StoreUnavailable as exc:
+        rt.close()
+        raise store_unavailable(exc) from None
     install_access_providers(rt.settings)
     install_portal_hooks()
     install_quality_providers()
@@ -49,6 +68,13 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except StoreUnavailable as exc:
+            raise store_unavailable(exc) from None
+        except DBAPIError as exc:
+            if not exc.connection_invalidated and not _is_connect_error(exc):
+                raise
+            settings = Settings()
+            raise store_unavailable(StoreUnavailable(settings.resolved_database_url, exc)) from None
         except ShudataError as exc:
             err_console.print(f"[bold red]错误[/] {exc.zh}\n[dim]{exc.en}[/]")
             try:
@@ -63,3 +89,11 @@ def handle_errors(fn: F) -> F:
             sys.exit(EXIT_CODES.get(exc.status, 1))
 
     return wrapper  # type: ignore[return-value]
+
+
+def _is_connect_error(exc: DBAPIError) -> bool:
+    """Whether ``exc`` says the database went away (server closed, refused, unreachable)."""
+    text = str(exc.orig).lower()
+    return any(s in text for s in ("connection refused", "could not connect", "connection failed",
+                                   "server closed the connection", "unable to open database file",
+                                   "terminating connection", "connection is closed"))

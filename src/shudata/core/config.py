@@ -61,6 +61,14 @@ class Settings(BaseSettings):
     portal_rate_key_per_min: int = Field(1200, ge=0, description="开放门户：每个 API 密钥每分钟请求上限（0 不限）")
     portal_base_url: str | None = Field(
         None, description="开放门户对外地址（DCAT、站点地图中的绝对链接；默认取请求地址）")
+    max_concurrency: int = Field(16, ge=1, le=1000,
+                                 description="同时处理的请求上限；超出的请求排队，排队超时返回 503（健康检查除外）")
+    queue_timeout_s: float = Field(2.0, ge=0, le=60,
+                                   description="请求排队等待处理的最长时间 (秒)；超时返回 503 与 Retry-After")
+    shutdown_timeout_s: float = Field(8.0, gt=0, le=60,
+                                      description="收到 SIGTERM 后等待进行中请求完成的最长时间 (秒)，到时强制退出")
+    db_pool_size: int | None = Field(None, ge=1, le=1000,
+                                     description="元数据库连接池大小；默认为并发上限加 8")
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
@@ -82,6 +90,12 @@ class Settings(BaseSettings):
     @property
     def lake_dir(self) -> Path:
         return self.data_dir / "lake"
+
+    @property
+    def resolved_db_pool_size(self) -> int:
+        """Connections kept by the metadata-store pool: one per request in progress, plus a few
+        for the background work (token bookkeeping, audit of refusals, masked-file preparation)."""
+        return self.db_pool_size or self.max_concurrency + 8
 
     @property
     def max_upload_bytes(self) -> int:

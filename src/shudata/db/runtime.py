@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shudata.core.config import Settings
-from shudata.db.session import make_engine, make_session_factory, transaction
+from shudata.db.session import check_reachable, make_engine, make_session_factory, transaction
 
 
 @dataclass
@@ -32,8 +32,11 @@ class Runtime:
             yield session
 
     def migrate(self) -> None:
+        """Bring the schema up to date; :class:`~shudata.db.session.StoreUnavailable` when the
+        database cannot be reached (checked first, so that is all the caller has to report)."""
         from shudata.db.migrate import upgrade
 
+        check_reachable(self.engine)
         upgrade(self.engine)
 
     def close(self) -> None:
