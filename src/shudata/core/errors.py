@@ -91,3 +91,14 @@ class LimitExceeded(ShudataError):
 class QueryTimeout(ShudataError):
     status = 408
     default_code = "query_timeout"
+
+
+class Unavailable(ShudataError):
+    """The node cannot do this now (503): busy or shutting down; ``retry_after`` seconds."""
+
+    status = 503
+    default_code = "unavailable"
+
+    def __init__(self, zh: str, en: str | None = None, *, retry_after: int | None = 2, **kw: Any):
+        super().__init__(zh, en, **kw)
+        self.retry_after = retry_after

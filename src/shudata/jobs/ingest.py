@@ -158,6 +158,7 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
         InvalidInput / UnsupportedMedia: the file is refused; nothing is stored.
     """
     resource = upload_target(session=session, actor=actor, resource_code=resource_code)
+    code = resource.code  # read now: a failed flush expires the row, and the session can no longer load it
     _tidy(session, settings)
     run = IngestRun(session=session, settings=settings, actor=actor, resource=resource, path=Path(path),
                     source_name=source_name or Path(path).name, options=options or IngestOptions(),
@@ -166,7 +167,7 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
         for step in steps or (*STEPS, *_EXTRA.values()):
             step(run)
     except ShudataError as exc:
-        _tag(exc, resource)
+        _tag_code(exc, code)
         raise
     finally:
         if run.staging is not None:

@@ -51,6 +51,7 @@ _INFO_KEY = "shudata.sharing.prepare"
 _lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 _pending: set[Future[list[Path]]] = set()
+_stopping = threading.Event()
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,15 @@ def _schedule(session: Session, settings: Settings, target: Target) -> None:
 
 
 def submit(engine: Engine, settings: Settings, targets: Iterable[Target]) -> Future[list[Path]]:
-    """Queue a background preparation (one worker thread; jobs run in order)."""
+    """Queue a background preparation (one worker thread; jobs run in order).
+
+    Raises:
+        RuntimeError: the process is shutting down (:func:`shutdown`).
+    """
     global _executor
     with _lock:
+        if _stopping.is_set():
+            raise RuntimeError("shutting down: no new preparations")
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shudata-prepare")
         future = _executor.submit(_run, engine, settings, list(targets))
@@ -115,11 +122,32 @@ def _done(future: Future[list[Path]]) -> None:
 
 def wait(timeout: float | None = None) -> bool:
     """Wait for the queued preparations (tests, benchmarks); True when all finished. A process
-    that exits waits for them anyway (the worker thread is joined at exit)."""
+    that exits waits for the job in progress (its worker thread is joined at exit) unless
+    :func:`shutdown` stopped it."""
     with _lock:
         futures = set(_pending)
     _, not_done = wait_futures(futures, timeout=timeout)
     return not not_done
+
+
+def shutdown() -> int:
+    """Stop preparing (the server is shutting down): queued jobs are dropped, the job in
+    progress stops before its next grant (its query is interrupted with every other by
+    the engine), and the worker thread is not waited for. Nothing is lost but speed: the
+    first call after a restart builds a missing file itself. Returns the jobs dropped."""
+    global _executor
+    _stopping.set()
+    with _lock:
+        executor, _executor = _executor, None
+        dropped = sum(1 for f in _pending if not f.running() and not f.done())
+    if executor is not None:
+        executor.shutdown(wait=False, cancel_futures=True)
+    return dropped
+
+
+def restart() -> None:
+    """Accept preparations again after :func:`shutdown` (a new server in the same process: tests)."""
+    _stopping.clear()
 
 
 def forget_caches() -> None:
@@ -131,6 +159,8 @@ def forget_caches() -> None:
 def _run(engine: Engine, settings: Settings, targets: list[Target]) -> list[Path]:
     done: list[Path] = []
     for target in targets:
+        if _stopping.is_set():
+            break
         try:
             done += prepare(engine, settings, target)
         except Exception:  # a cache: the next call builds the file itself
@@ -152,6 +182,8 @@ def prepare(engine: Engine, settings: Settings, target: Target) -> list[Path]:
                              TableSource(name="granted", files=version_files(settings, version)))
     paths = []
     for grant, resource, version in work:
+        if _stopping.is_set():
+            break
         with _session(engine) as s:  # compiling the view reads the policy and the keys
             view = view_of(session=s, settings=settings, grant=grant, resource=resource, version=version)
         path = masked_file(settings, view)

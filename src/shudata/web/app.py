@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
 from shudata import __version__
@@ -18,16 +23,21 @@ from shudata.portal.hooks import install as install_portal_hooks
 from shudata.portal.ratelimit import KeyCheck
 from shudata.portal.ratelimit import build as build_limiter
 from shudata.quality.providers import install as install_quality_providers
+from shudata.query.engines import duckdb as duckdb_engine
+from shudata.security.tokens import TokenUsage
+from shudata.sharing import prepare as sharing_prepare
 from shudata.sharing.providers import install as install_access_providers
 from shudata.web import errors
 from shudata.web.api.v1 import api_router
 from shudata.web.ckan import router as ckan_router
 from shudata.web.dcat import router as dcat_router
 from shudata.web.delta_sharing import router as delta_sharing_router
-from shudata.web.middleware import BodyLimitMiddleware, CSRFMiddleware
+from shudata.web.middleware import BodyLimitMiddleware, ConcurrencyLimitMiddleware, CSRFMiddleware
 from shudata.web.ratelimit import RateLimitMiddleware
 from shudata.web.security_headers import SecurityHeadersMiddleware
 from shudata.web.ui import make_templates, ui_router
+
+log = logging.getLogger("shudata.web")
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None,
@@ -49,11 +59,30 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_quality_providers()  # quality scores for the catalog search
     install_portal_hooks()
 
+    usage = TokenUsage()
+
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if runtime is None:
-            rt.close()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # a worker thread for every request the server takes on, and a few for background work
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, rt.settings.max_concurrency + 8)
+        if app.state.process_owner:
+            duckdb_engine.reopen()
+            sharing_prepare.restart()
+        flusher = asyncio.create_task(_flush_token_usage(rt, usage))
+        try:
+            yield
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            if app.state.process_owner:  # the process is ending: stop what runs in threads now
+                sharing_prepare.shutdown()
+                duckdb_engine.interrupt_all()
+            with contextlib.suppress(Exception):
+                await run_in_threadpool(usage.flush, rt.engine)
+            if runtime is None:
+                rt.close()
 
     app = FastAPI(
         title="蜀数 shudata API",
@@ -65,6 +94,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         openapi_url="/openapi.json",
     )
     app.state.runtime = rt
+    app.state.token_usage = usage
+    app.state.process_owner = False  # set by `shudata serve`: shutdown stops queries and background jobs
     app.state.templates = make_templates()
     errors.install(app)
     app.add_middleware(CSRFMiddleware)
@@ -74,6 +105,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(RateLimitMiddleware, limiter=build_limiter(settings.redis_url),
                        ip_per_min=settings.portal_rate_ip_per_min, key_per_min=settings.portal_rate_key_per_min,
                        key_check=KeyCheck(rt.sessions))
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrency,  # sheds before sessions and limits
+                       queue_timeout_s=settings.queue_timeout_s)
     app.add_middleware(SecurityHeadersMiddleware)  # after the others: on every answer, 429 and 503 too
     static_dir = str(resources.files("shudata.web.ui").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
@@ -83,3 +116,13 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(ckan_router)
     app.include_router(ui_router)
     return app
+
+
+async def _flush_token_usage(rt: Runtime, usage: TokenUsage) -> None:
+    """Write the API tokens' last uses every ``usage.interval_s`` seconds, in a worker thread."""
+    while True:
+        await asyncio.sleep(usage.interval_s)
+        try:
+            await run_in_threadpool(usage.flush, rt.engine)
+        except Exception:  # bookkeeping: retried at the next interval
+            log.warning("could not record API token use", exc_info=True)

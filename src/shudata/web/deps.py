@@ -15,8 +15,9 @@ from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.security import sessions as web_sessions
 from shudata.security.models import User
-from shudata.security.service import actor_for, actor_from_token, touch_token
+from shudata.security.service import actor_for, actor_from_token
 from shudata.security.throttle import LoginGuard
+from shudata.security.tokens import TokenUsage
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -68,8 +69,9 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     token = _bearer(request)
     if token:
         actor = actor_from_token(session=session, token=token, ip=ip)
-        if actor.token_id is not None:
-            touch_token(request.app.state.runtime.engine, actor.token_id)
+        usage: TokenUsage | None = getattr(request.app.state, "token_usage", None)
+        if actor.token_id is not None and usage is not None:
+            usage.note(actor.token_id)  # written in batches by the app, never on this request's connection
     else:
         actor = actor_from_session(request, session) or Actor.anonymous(ip)
     request.state.actor = actor

@@ -2,7 +2,9 @@
 
 API paths (``/api``, ``/delta-sharing``) answer ``{"error": {"code", "message", "details"}}``;
 pages answer an HTML error page. Every 4xx is recorded in the audit trail in its own
-transaction (the request's own transaction has been rolled back).
+transaction (the request's own transaction has been rolled back), written from a worker
+thread so that the event loop never waits for the database; a 503 (the store or the server
+busy) is not recorded, since recording it would add to the load it reports.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shudata.audit.events import AuditEvent, Outcome
@@ -39,7 +43,7 @@ def wants_json(request: Request) -> bool:
 
 def _audit(request: Request, status: int, code: str, message: str, details: Any) -> None:
     rt = getattr(request.app.state, "runtime", None)
-    if rt is None or (status in (404, 405) and not isinstance(details, dict)):
+    if rt is None or status == 503 or (status in (404, 405) and not isinstance(details, dict)):
         return
     actor: Actor = getattr(request.state, "actor", None) or Actor.anonymous(client_ip(request))
     d = details if isinstance(details, dict) else {}
@@ -59,10 +63,12 @@ def _audit(request: Request, status: int, code: str, message: str, details: Any)
 
 
 def error_response(request: Request, status: int, code: str, zh: str, en: str, details: Any = None,
-                   headers: dict[str, str] | None = None) -> Response:
+                   headers: dict[str, str] | None = None, *, audit: bool = True) -> Response:
+    """The error answer, audited here (callers in a worker thread) unless ``audit`` is false."""
     lang = get_lang(request)
     message = en if lang == "en" else zh
-    _audit(request, status, code, message, details)
+    if audit:
+        _audit(request, status, code, message, details)
     if wants_json(request):
         body: dict[str, Any] = {"error": {"code": code, "message": message}}
         if details is not None:
@@ -78,6 +84,15 @@ def error_response(request: Request, status: int, code: str, zh: str, en: str, d
                                       status_code=status, headers=headers)
 
 
+async def respond(request: Request, status: int, code: str, zh: str, en: str, details: Any = None,
+                  headers: dict[str, str] | None = None) -> Response:
+    """:func:`error_response` for the exception handlers, which run on the event loop: the audit
+    record is written in the threadpool."""
+    message = en if get_lang(request) == "en" else zh
+    await run_in_threadpool(_audit, request, status, code, message, details)
+    return error_response(request, status, code, zh, en, details, headers, audit=False)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ShudataError)
     async def _shudata(request: Request, exc: ShudataError) -> Response:
@@ -88,16 +103,16 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, Unauthenticated) and not wants_json(request):
             from fastapi.responses import RedirectResponse
 
-            _audit(request, 401, exc.code, exc.zh, exc.details)
+            await run_in_threadpool(_audit, request, 401, exc.code, exc.zh, exc.details)
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         details = exc.details
         if isinstance(exc, PermissionDenied | Unauthenticated) and isinstance(details, dict):
             details = {k: v for k, v in details.items() if v is not None}
-        return error_response(request, exc.status, exc.code, exc.zh, exc.en, details, headers or None)
+        return await respond(request, exc.status, exc.code, exc.zh, exc.en, details, headers or None)
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
-        return error_response(request, 413, "payload_too_large", str(exc),
+        return await respond(request, 413, "payload_too_large", str(exc),
                               "Upload larger than the size limit; split the file or ask the operator to raise "
                               "SHUDATA_MAX_UPLOAD_MB")
 
@@ -108,25 +123,31 @@ def install(app: FastAPI) -> None:
             loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
             problems.append({"field": loc, "message": str(err.get("msg", ""))})
         summary = "；".join(f"{p['field']}: {p['message']}" for p in problems[:5])
-        return error_response(request, 422, "invalid_input", f"输入有误：{summary}", f"Invalid input: {summary}",
+        return await respond(request, 422, "invalid_input", f"输入有误：{summary}", f"Invalid input: {summary}",
                               {"problems": problems})
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         zh = HTTP_ZH.get(exc.status_code, str(exc.detail))
-        return error_response(request, exc.status_code, f"http_{exc.status_code}", zh, str(exc.detail))
+        return await respond(request, exc.status_code, f"http_{exc.status_code}", zh, str(exc.detail))
 
     @app.exception_handler(OperationalError)
     async def _store_busy(request: Request, exc: OperationalError) -> Response:
         if "locked" not in str(exc.orig).lower() and "busy" not in str(exc.orig).lower():
             return await _unexpected(request, exc)
         log.warning("metadata store busy on %s", request.url.path)
-        return error_response(request, 503, "store_busy", "元数据库正忙，请稍后重试（请求未生效）",
+        return await respond(request, 503, "store_busy", "元数据库正忙，请稍后重试（请求未生效）",
                               "The metadata store is busy; retry shortly (nothing was changed)",
                               headers={"Retry-After": "1"})
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> Response:
+        log.warning("no metadata store connection free for %s: %s", request.url.path, exc)
+        return await respond(request, 503, "server_busy", "服务器繁忙，请稍后重试（请求未生效）",
+                             "The server is busy; retry shortly (nothing was changed)", headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error on %s", request.url.path)
-        return error_response(request, 500, "internal_error", "服务器内部错误，已记录；请稍后重试或联系平台运维",
+        return await respond(request, 500, "internal_error", "服务器内部错误，已记录；请稍后重试或联系平台运维",
                               "Internal error, logged; retry later or contact the platform operator")

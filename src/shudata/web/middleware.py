@@ -1,26 +1,128 @@
-"""ASGI middleware: request body size limit and CSRF protection for browser forms."""
+"""ASGI middleware: a limit on requests in progress (load shedding), request body size limit
+and CSRF protection for browser forms."""
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import json
+import logging
 import secrets
+import time
 from typing import Any
+from urllib.parse import parse_qs
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record_separately
+from shudata.core.i18n import pick_language
 from shudata.core.types import Actor
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+EXEMPT_PATHS = frozenset({"/api/v1/health"})
+EXEMPT_PREFIXES = ("/static/",)
+RETRY_AFTER_S = 2
+
+log = logging.getLogger("shudata.web")
 
 
-async def _send_json(send: Send, status: int, code: str, zh: str) -> None:
+async def _send_json(send: Send, status: int, code: str, zh: str,
+                     headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
     body = json.dumps({"error": {"code": code, "message": zh}}, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})
+
+
+class ConcurrencyLimitMiddleware:
+    """At most ``limit`` requests in the application at once; the rest wait in line, first
+    come first served, for at most ``queue_timeout_s`` seconds (and at most ``4 × limit`` of
+    them), then get 503 with ``Retry-After`` and a message saying to retry — at once, rather
+    than a connection that hangs until the client times out.
+
+    The limit keeps the work the server takes on within what its worker threads and database
+    connections can carry (the pool is sized from the same setting), so a burst queues here,
+    cheaply, instead of inside the database pool. Health checks and static files are exempt,
+    so that a busy node is not mistaken for a dead one. Nothing is audited on refusal (that
+    would add load to a server that is shedding it); a warning is logged at most every 10 s.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, queue_timeout_s: float) -> None:
+        self.app = app
+        self.limit = limit
+        self.queue_timeout_s = queue_timeout_s
+        self.max_waiting = 4 * limit
+        self.active = 0
+        self.shed = 0
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._logged = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or path in EXEMPT_PATHS or path.startswith(EXEMPT_PREFIXES):
+            await self.app(scope, receive, send)
+            return
+        if not await self._acquire():
+            await self._refuse(scope, send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._release()
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for w in self._waiters if not w.done())
+
+    async def _acquire(self) -> bool:
+        if self.active < self.limit and not self.waiting:
+            self.active += 1
+            return True
+        if self.queue_timeout_s <= 0 or self.waiting >= self.max_waiting:
+            return False
+        slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(slot)
+        try:
+            await asyncio.wait_for(asyncio.shield(slot), self.queue_timeout_s)
+        except TimeoutError:
+            if slot.done():  # handed a slot just as the wait ran out: use it
+                return True
+            slot.cancel()
+            return False
+        except BaseException:  # the client left or the server is stopping
+            if slot.done() and not slot.cancelled():
+                self._release()  # pass on the slot we were handed
+            else:
+                slot.cancel()
+            raise
+        return True
+
+    def _release(self) -> None:
+        while self._waiters:  # hand the slot to the longest waiter still waiting
+            slot = self._waiters.popleft()
+            if not slot.done():
+                slot.set_result(None)
+                return
+        self.active -= 1
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        self.shed += 1
+        now = time.monotonic()
+        if now - self._logged > 10:
+            self._logged = now
+            log.warning("overloaded: %d requests in progress, %d waiting; shed %d so far (SHUDATA_MAX_CONCURRENCY=%d)",
+                        self.active, self.waiting, self.shed, self.limit)
+        headers = dict(scope.get("headers") or [])
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang")
+        lang = pick_language(query=query[0] if query else None, cookie=None,
+                             accept=headers.get(b"accept-language", b"").decode("latin-1"))
+        message = ("The server is busy; retry in a few seconds (nothing was changed)" if lang == "en"
+                   else "服务器繁忙，请稍后几秒重试（请求未生效）")
+        await _send_json(send, 503, "server_busy", message,
+                         ((b"retry-after", str(RETRY_AFTER_S).encode()), (b"cache-control", b"no-store")))
 
 
 class BodyLimitMiddleware:
@@ -43,7 +145,7 @@ class BodyLimitMiddleware:
         limit_mb = self.max_bytes // (1024 * 1024)
         msg = f"上传内容超过大小上限 {limit_mb} MB；请拆分文件或联系管理员调整 SHUDATA_MAX_UPLOAD_MB"
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            _audit_refusal(scope, int(declared))
+            await run_in_threadpool(_audit_refusal, scope, int(declared))
             await _send_json(send, 413, "payload_too_large", msg)
             return
         seen = 0
@@ -106,8 +208,6 @@ class CSRFMiddleware:
         sent = headers.get("x-csrf-token")
         if sent is None and headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             body, receive = await _buffer(receive)
-            from urllib.parse import parse_qs
-
             values = parse_qs(body.decode("utf-8", "replace")).get("csrf_token")
             sent = values[0] if values else None
         elif sent is None and headers.get("content-type", "").startswith("multipart/form-data"):
@@ -119,8 +219,6 @@ class CSRFMiddleware:
 
 
 def _query_param(scope: Scope, name: str) -> str | None:
-    from urllib.parse import parse_qs
-
     qs = scope.get("query_string", b"").decode()
     return (parse_qs(qs).get(name) or [None])[0]
 

@@ -17,7 +17,7 @@ from typing import TypeVar
 import duckdb
 import pyarrow as pa
 
-from shudata.core.errors import BadRequest, InvalidInput, PermissionDenied, QueryTimeout, ShudataError
+from shudata.core.errors import BadRequest, InvalidInput, PermissionDenied, QueryTimeout, ShudataError, Unavailable
 from shudata.query.engines.base import Limits, ScalarUdf, TableSource
 from shudata.query.engines.verify import verify_sql
 
@@ -42,6 +42,9 @@ def translate_error(exc: BaseException, limits: Limits) -> ShudataError:
     """
     details = {"action": "query.run", "resource_type": "query", "engine": "duckdb"}
     message = str(exc).split("\nLINE ")[0].strip()
+    if isinstance(exc, duckdb.InterruptException) and _closing.is_set():
+        return Unavailable("服务正在停止，查询已中止；请稍后重试", "The server is shutting down; the query was stopped",
+                           details=details)
     if isinstance(exc, duckdb.InterruptException):
         return QueryTimeout(f"查询超过时间上限 {limits.timeout_s:g} 秒，已中止；请缩小范围或增加筛选条件",
                             f"Query exceeded the {limits.timeout_s:g} s time limit and was stopped",
@@ -58,6 +61,27 @@ def translate_error(exc: BaseException, limits: Limits) -> ShudataError:
                         details=details)
 
 
+_running: set[Callable[[], None]] = set()
+_running_lock = threading.Lock()
+_closing = threading.Event()
+
+
+def interrupt_all() -> int:
+    """Stop every statement this process is running, and refuse new ones (503): the server is
+    shutting down. Returns how many statements were interrupted."""
+    _closing.set()
+    with _running_lock:
+        stops = list(_running)
+    for stop in stops:
+        stop()
+    return len(stops)
+
+
+def reopen() -> None:
+    """Accept statements again after :func:`interrupt_all` (a new server in the same process: tests)."""
+    _closing.clear()
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -70,8 +94,11 @@ def _quote_str(value: str) -> str:
 def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[None]:
     """Interrupt ``con`` after ``timeout_s`` unless the block has finished by then.
 
-    The lock makes sure a late timer never interrupts the connection's next statement.
+    The lock makes sure a late timer never interrupts the connection's next statement. While
+    the server shuts down (:func:`interrupt_all`) no statement starts and running ones stop.
     """
+    if _closing.is_set():
+        raise Unavailable("服务正在停止，查询未执行；请稍后重试", "The server is shutting down; the query did not run")
     lock = threading.Lock()
     running = [True]
 
@@ -83,9 +110,13 @@ def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[None
     timer = threading.Timer(timeout_s, stop)
     timer.daemon = True
     timer.start()
+    with _running_lock:
+        _running.add(stop)
     try:
         yield
     finally:
+        with _running_lock:
+            _running.discard(stop)
         with lock:
             running[0] = False
         timer.cancel()
