@@ -1,5 +1,7 @@
 """A write is atomic: an ingesting process killed with SIGKILL at random moments leaves
 the store at the old version or the new one, never a partial one, and nothing orphaned.
+And a server killed during an HTTP ingest leaves no worker holding its port, and the
+restarted server removes what the crash left (issue #14, item 7).
 
 Each round forks a child that ingests a ~2 MB CSV as the next version of one entry and
 kills it (SIGKILL) after a random delay spread over the time an ingest takes; then the
@@ -10,16 +12,20 @@ directory in the lake is unaccounted for.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import random
 import signal
+import threading
 import time
 from pathlib import Path
 
+import httpx
 import pyarrow.parquet as pq
 import pytest
 
+from shudata.catalog.access import find_resource
 from shudata.catalog.schemas import ResourceCreate
 from shudata.catalog.service import register_resource
 from shudata.core.config import Settings
@@ -28,6 +34,7 @@ from shudata.db.runtime import Runtime
 from shudata.jobs.ingest import ingest_file
 from shudata.lake import layout, service
 from shudata.lake.models import LakeVersion
+from support.load import ServeProcess, build_store, free_port, make_people
 
 ROUNDS = 25
 ROWS = 20_000
@@ -99,8 +106,6 @@ def test_sigkill_at_random_points_never_leaves_a_partial_version(rt: Runtime, tm
     with rt.transaction() as s:
         code = register_resource(session=s, actor=steward, data=data).code
     with rt.transaction() as s:
-        from shudata.catalog.access import find_resource
-
         resource_id = find_resource(s, code).id
     path = tmp_path / "people.csv"
     _csv(path, ROWS, 1)
@@ -119,3 +124,82 @@ def test_sigkill_at_random_points_never_leaves_a_partial_version(rt: Runtime, tm
         killed += not done
         count = now
     assert killed >= ROUNDS // 3  # the kills really interrupted ingests
+
+
+# -- a server killed during an HTTP ingest ------------------------------------------------------
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found |= {int(c) for c in (task / "children").read_text().split()}
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only
+def test_server_killed_during_csv_ingest_restarts_on_its_port_and_cleans_up(
+        rt: Runtime, tmp_path: Path, make_department: object, make_user: object) -> None:
+    """kill -9 of ``shudata serve`` while forked workers parse an uploaded CSV: the workers die
+    with it, the port is free for the restart at once, and the restarted server removes the
+    temporary upload, the staging directory and an orphaned version directory."""
+    store = build_store(rt, *make_people(rt, make_department, make_user), rows=100)  # type: ignore[arg-type]
+    big = tmp_path / "big.csv"
+    _csv(big, 400_000, 3)  # > 8 MB: parsed by forked chunk workers
+    raw = big.read_bytes()
+    assert len(raw) > 9 << 20
+    with rt.transaction() as s:
+        resource_id = find_resource(s, store.code).id
+    orphan = layout.resource_root(rt.settings.lake_dir, resource_id) / "v000099-0123456789ab"
+    uploads = rt.settings.data_dir / "tmp" / "uploads"
+    port = free_port()
+    server = ServeProcess(rt, port, tmp_path / "serve.log").start()
+    headers = {"Authorization": f"Bearer {store.steward_token}"}
+
+    def upload() -> None:
+        with contextlib.suppress(httpx.HTTPError):  # the server is killed under it
+            httpx.post(f"{server.url}/api/v1/resources/{store.code}/versions", headers=headers, timeout=120,
+                       files={"file": ("big.csv", raw, "text/csv")})
+
+    sender = threading.Thread(target=upload, daemon=True)
+    sender.start()
+    assert server.proc is not None
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline and not workers:
+        workers = _children(server.proc.pid)
+        time.sleep(0.01)
+    assert workers, "no worker process was forked for the ingest"
+    time.sleep(0.3)
+    assert any(uploads.iterdir())
+    server.kill()  # SIGKILL
+    sender.join(30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers), "ingest workers outlived the killed server"
+
+    orphan.mkdir(parents=True)  # as a crash between publishing and committing leaves it, an hour ago
+    (orphan / "part-00000.parquet").write_bytes(b"x")
+    os.utime(orphan, (time.time() - 3600, time.time() - 3600))
+    restarted = ServeProcess(rt, port, tmp_path / "serve2.log").start(timeout=30)  # the same port, at once
+    try:
+        assert httpx.get(f"{restarted.url}/api/v1/health", timeout=5).json()["status"] == "ok"
+        assert not orphan.exists()
+        assert not any(uploads.iterdir()), list(uploads.iterdir())
+        staging = layout.staging_root(rt.settings.lake_dir)
+        assert not staging.exists() or not any(staging.iterdir())
+        assert "已清理上次异常退出的遗留" in restarted.output()
+    finally:
+        code, _ = restarted.terminate()
+    assert code in (0, -signal.SIGTERM)

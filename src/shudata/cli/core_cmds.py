@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import typer
 
 from shudata.cli.context import console, handle_errors, runtime
+from shudata.jobs.leftovers import ServerLock, clean_at_start
 from shudata.lake.service import cleanup as lake_cleanup
 
 
@@ -27,12 +30,29 @@ def init() -> None:
 
 def serve(host: str = typer.Option("127.0.0.1", help="监听地址"),
           port: int = typer.Option(8000, help="端口")) -> None:
-    """启动网页与 API 服务 / Serve the web UI and the API."""
-    import uvicorn
+    """启动网页与 API 服务 / Serve the web UI and the API.
 
+    启动时清理上次异常退出留下的暂存目录、无主版本目录和临时上传文件；收到 SIGTERM 后在
+    SHUDATA_SHUTDOWN_TIMEOUT_S 秒内退出。/ Removes a crashed run's leftovers at start; exits
+    within SHUDATA_SHUTDOWN_TIMEOUT_S seconds of SIGTERM.
+    """
+    from shudata.cli import server
     from shudata.web.app import create_app
 
+    started = time.time()
     rt = runtime()
+    lock = ServerLock(rt.settings)
+    with rt.transaction() as session:
+        left = clean_at_start(session=session, settings=rt.settings, lock=lock, started=started)
+    if left.count:
+        console.print(f"已清理上次异常退出的遗留：{len(left.lake_dirs)} 个数据目录、{len(left.uploads)} 个临时上传文件"
+                      f" / removed a crash's leftovers: {len(left.lake_dirs)} lake folders, "
+                      f"{len(left.uploads)} temporary uploads ({left.upload_bytes / 1e6:.1f} MB)")
     app = create_app(runtime=rt, migrate=False)
+    app.state.process_owner = True
     console.print(f"[bold green]蜀数已启动[/] http://{host}:{port}/  （API 文档 /docs）")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    try:
+        server.run(app, rt.settings, host, port)
+    finally:
+        lock.release()
+        rt.close()

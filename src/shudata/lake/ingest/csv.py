@@ -12,10 +12,9 @@ from __future__ import annotations
 import csv as std_csv
 import functools
 import io
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from shudata.lake.ingest.convert import convert_table
 from shudata.lake.ingest.detect import ENCODING_LABELS, HEAD_BYTES, detect_encoding
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, empty_file
 from shudata.lake.ingest.types import ColumnSpec, ConversionError
+from shudata.lake.ingest.workers import worker_pool
 from shudata.lake.parquet import fsync_path, write_part
 
 SERIAL_CHUNK = 4 << 20
@@ -366,8 +366,7 @@ def warm_compute() -> None:
 
 def _run_parallel(tasks: Iterator[ChunkTask], workers: int) -> Iterator[tuple[ChunkTask, dict[str, Any]]]:
     warm_compute()
-    ctx = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with worker_pool(workers) as pool:  # forked workers that die with this process
         pending: list[tuple[ChunkTask, Future[dict[str, Any]]]] = []
         try:
             for task in tasks:
