@@ -153,7 +153,10 @@ def decode(content: bytes) -> str:
 def read_csv(content: bytes) -> list[Block]:
     if b"\x00" in content[:4096]:
         raise UnsupportedMedia("文件不是文本 CSV", "Not a text CSV file", code="binary_file")
-    table = list(csv.reader(io.StringIO(decode(content))))
+    try:
+        table = list(csv.reader(io.StringIO(decode(content), newline="")))
+    except csv.Error as exc:  # e.g. a lone carriage return inside an unquoted field
+        raise InvalidInput(f"CSV 文件格式有误：{exc}", f"The CSV file is malformed: {exc}", code="bad_csv") from None
     blocks: dict[str, Block] = {}
     for row in _rows("CSV", table, {**RESOURCE_COLUMNS, **ITEM_COLUMNS}):
         key = _key(row.cells)

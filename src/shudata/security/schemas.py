@@ -11,12 +11,14 @@ from shudata.security.names import normalise_username
 from shudata.standards.regions import all_regions
 from shudata.standards.uscc import is_valid_uscc
 
+MAX_ID = 2**63 - 1  # ids are 64-bit: a larger number names no row, and SQLite cannot even bind it
+
 
 class DepartmentCreate(BaseModel):
     name: str = Field(min_length=2, max_length=200)
     uscc: str = Field(description="统一社会信用代码 (GB 32100)")
     region_code: str = Field(description="6 位行政区划代码")
-    parent_id: int | None = None
+    parent_id: int | None = Field(None, strict=True, ge=1, le=MAX_ID)
 
     @field_validator("uscc")
     @classmethod
@@ -36,9 +38,24 @@ class DepartmentCreate(BaseModel):
 
 
 class DepartmentUpdate(BaseModel):
+    """The fields to change; a field left out keeps its value. ``name`` and ``region_code``
+    cannot be null; ``parent_id: null`` makes the department a top-level one."""
+
     name: str | None = Field(None, min_length=2, max_length=200)
-    region_code: str | None = None
-    parent_id: int | None = None
+    region_code: str | None = Field(None, description="6 位行政区划代码")
+    parent_id: int | None = Field(None, strict=True, ge=1, le=MAX_ID)
+
+    @field_validator("name", "region_code")
+    @classmethod
+    def _not_null(cls, v: str | None) -> str | None:
+        if v is None:
+            raise ValueError("不能为空（不修改时请省略该字段）/ cannot be null (leave the field out to keep it)")
+        return v
+
+    @field_validator("region_code")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        return DepartmentCreate._region(v)
 
 
 class DepartmentRead(BaseModel):

@@ -94,6 +94,10 @@ def update_department(*, session: Session, actor: Actor, department_id: int,
     dept = get_department_row(session, department_id)
     changes = data.model_dump(exclude_unset=True)
     renamed = "name" in changes and changes["name"] != dept.name
+    if renamed and session.scalar(select(Department.id).where(Department.name == changes["name"])) is not None:
+        raise Conflict(f"部门“{changes['name']}”已存在", f"Department {changes['name']} already exists")
+    if changes.get("parent_id") is not None:
+        _check_parent(session, dept.id, changes["parent_id"])
     for k, v in changes.items():
         setattr(dept, k, v)
     session.flush()
@@ -103,6 +107,22 @@ def update_department(*, session: Session, actor: Actor, department_id: int,
         for hook in _RENAME_HOOKS:
             hook(session, dept.id)
     return DepartmentRead.model_validate(dept)
+
+
+def _check_parent(session: Session, dept_id: int, parent_id: int) -> None:
+    """Refuse a parent that does not exist, or that is the department itself or one of
+    its descendants (the tree would become a cycle)."""
+    if session.get(Department, parent_id) is None:
+        raise NotFound(f"上级部门 {parent_id} 不存在", f"Parent department {parent_id} not found")
+    node: int | None = parent_id
+    seen: set[int] = set()
+    while node is not None and node not in seen:
+        if node == dept_id:
+            raise Conflict("上级部门不能是本部门或其下级部门（会形成循环）",
+                           "The parent cannot be the department itself or one of its sub-departments (a cycle)",
+                           code="department_cycle")
+        seen.add(node)
+        node = session.scalar(select(Department.parent_id).where(Department.id == node))
 
 
 def get_department_row(session: Session, department_id: int) -> Department:

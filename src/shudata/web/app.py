@@ -26,8 +26,9 @@ from shudata.quality.providers import install as install_quality_providers
 from shudata.query.engines import duckdb as duckdb_engine
 from shudata.security.tokens import TokenUsage
 from shudata.sharing import prepare as sharing_prepare
+from shudata.sharing.nodes.service import ensure_identity
 from shudata.sharing.providers import install as install_access_providers
-from shudata.web import errors
+from shudata.web import bad_input, errors
 from shudata.web.api.v1 import api_router
 from shudata.web.ckan import router as ckan_router
 from shudata.web.dcat import router as dcat_router
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_access_providers(rt.settings)
     install_quality_providers()  # quality scores for the catalog search
     install_portal_hooks()
+    ensure_identity(rt.transaction, rt.settings)  # the node's SM2 key: made here, never by a GET
 
     usage = TokenUsage()
 
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.process_owner = False  # set by `shudata serve`: shutdown stops queries and background jobs
     app.state.templates = make_templates()
     errors.install(app)
+    bad_input.install(app)  # huge integers, out-of-range values, deep JSON: 4xx, not 500
     app.add_middleware(CSRFMiddleware)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="shudata_session",
                        max_age=settings.session_max_age_s, same_site="lax", https_only=settings.env == "prod")

@@ -52,6 +52,7 @@ router = APIRouter(tags=["CKAN Action API"])
 
 SEARCH_ROWS_MAX = 1000
 SQL_ROWS_MAX = 32000
+MAX_INT = 2**63 - 1  # offsets and limits beyond 64 bits name nothing (and SQLite cannot bind them)
 _PAGES = BytesLRU(64 << 20)  # encoded datastore pages of immutable published files
 
 
@@ -88,6 +89,8 @@ class Params:
             raise _invalid(key, "应为整数", "Invalid integer") from None
         if n < minimum:
             raise _invalid(key, f"不能小于 {minimum}", f"Must be at least {minimum}")
+        if n > MAX_INT:
+            raise _invalid(key, f"不能大于 {MAX_INT}", f"Must be at most {MAX_INT}")
         return min(n, maximum) if maximum is not None else n
 
     def flag(self, key: str, default: bool) -> bool:
@@ -145,7 +148,7 @@ async def _params(request: Request) -> Params:
                 if not isinstance(data, dict):
                     return Params(values, "请求体应为 JSON 对象 / the body must be a JSON object")
                 values.update(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply
         return Params(values, "请求体不是有效的 JSON / the body is not valid JSON")
     return Params(values)
 

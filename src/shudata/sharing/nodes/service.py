@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
@@ -36,18 +37,43 @@ class Transport(Protocol):
         """POST ``payload`` to ``url``; raise on any failure."""
 
 
+def find_identity(session: Session) -> NodeIdentity | None:
+    """This node's identity if it has been created (read only)."""
+    return session.scalar(select(NodeIdentity).order_by(NodeIdentity.id).limit(1))
+
+
 def identity(session: Session, settings: Settings) -> NodeIdentity:
-    """This node's identity, created on first use (SM2 key pair; private key wrapped by the master key)."""
-    node = session.scalar(select(NodeIdentity))
-    if node is None:
-        kp = sm2.generate_keypair()
-        master = bytes.fromhex(settings.master_key)
-        node = NodeIdentity(code=settings.node_code, name=name_of(settings.node_code) or settings.node_code,
-                            public_key=kp.public_hex,
-                            private_key_wrapped=wrap_key(master, bytes.fromhex(kp.private_hex), key_id="node"))
-        session.add(node)
-        session.flush()
+    """This node's identity, created if missing (SM2 key pair; private key wrapped by the
+    master key). The web app creates it at start-up (:func:`ensure_identity`); creation is
+    idempotent under a race: a second creator's insert fails on the unique code inside a
+    savepoint and it reads the winner's row instead."""
+    node = find_identity(session)
+    if node is not None:
+        return node
+    kp = sm2.generate_keypair()
+    master = bytes.fromhex(settings.master_key)
+    node = NodeIdentity(code=settings.node_code, name=name_of(settings.node_code) or settings.node_code,
+                        public_key=kp.public_hex,
+                        private_key_wrapped=wrap_key(master, bytes.fromhex(kp.private_hex), key_id="node"))
+    try:
+        with session.begin_nested():
+            session.add(node)
+            session.flush()
+    except IntegrityError:  # another worker created it first
+        winner = find_identity(session)
+        if winner is None:
+            raise
+        return winner
     return node
+
+
+def ensure_identity(transaction: Callable[[], Any], settings: Settings) -> str:
+    """Create this node's identity unless it exists, in its own transaction; its public key.
+
+    ``transaction`` is a context-manager factory yielding a session (``Runtime.transaction``).
+    """
+    with transaction() as session:
+        return identity(session, settings).public_key
 
 
 def private_key(node: NodeIdentity, settings: Settings) -> str:

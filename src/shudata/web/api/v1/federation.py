@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from shudata.core.errors import NotFound
 from shudata.sharing.nodes import exchange, service
-from shudata.web.deps import RuntimeDep, SessionDep, SettingsDep
+from shudata.web.deps import RuntimeDep, SessionDep
 
 router = APIRouter(tags=["federation"])
 
@@ -25,6 +26,11 @@ def inbox(msg: InboxMessage, rt: RuntimeDep) -> dict[str, Any]:
 
 
 @router.get("/federation/identity", summary="本节点身份与 SM2 公钥 / this node's identity")
-def identity(session: SessionDep, settings: SettingsDep) -> dict[str, str]:
-    node = service.identity(session, settings)
+def identity(session: SessionDep) -> dict[str, str]:
+    """只读：节点身份在应用启动时创建。Read only: the identity is created when the app starts."""
+    node = service.find_identity(session)
+    if node is None:
+        raise NotFound("本节点身份尚未创建，请重启服务或运行 shudata node identity",
+                                 "This node's identity has not been created yet; restart the server or run "
+                                 "`shudata node identity`", code="node_identity_missing")
     return {"code": node.code, "name": node.name, "public_key": node.public_key}

@@ -1,0 +1,51 @@
+"""Input no handler validated well enough: 4xx answers instead of 500s (issue #14 item 11).
+
+* ``OverflowError`` — an integer too large for the metadata store (SQLite binds at most
+  64-bit integers; ``/api/v1/x/18446744073709551616``, ``?offset=1e30`` as digits) → 422;
+* ``sqlalchemy.exc.DataError`` — PostgreSQL refusing a value (numeric out of range, an
+  OFFSET that is not a bigint) → 422;
+* ``RecursionError`` — a JSON document nested too deeply for the parser → 400.
+
+Each answer has the app's usual error body and is audited like any other refusal. The
+traceback is logged at warning level: the input was bad, but the handler that let it
+reach the store may want a sharper check.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from sqlalchemy.exc import DataError
+from starlette.concurrency import run_in_threadpool
+
+from shudata.web.errors import error_response
+
+log = logging.getLogger("shudata.web.bad_input")
+
+
+async def _answer(request: Request, exc: BaseException, status: int, code: str, zh: str, en: str) -> Response:
+    log.warning("%s %s: %s answered %d", request.method, request.url.path, type(exc).__name__, status,
+                exc_info=(type(exc), exc, exc.__traceback__))
+    return await run_in_threadpool(error_response, request, status, code, zh, en)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``."""
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        return await _answer(request, exc, 422, "number_out_of_range",
+                             "数值超出范围：整数参数不能超过 9223372036854775807（2^63 − 1）",
+                             "Number out of range: integer parameters cannot exceed 9223372036854775807 (2^63 - 1)")
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        return await _answer(request, exc, 422, "invalid_value", "参数值无效或超出范围，请检查数字和日期",
+                             "A value is invalid or out of range; check numbers and dates")
+
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, exc: RecursionError) -> Response:
+        return await _answer(request, exc, 400, "too_deeply_nested", "请求内容嵌套层数过深",
+                             "The request is nested too deeply")
