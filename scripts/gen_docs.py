@@ -63,6 +63,12 @@ CONFIG_EN = {
     "login_lockout_max_s": "longest lock-out (s)",
     "duckdb_threads": "DuckDB threads",
     "duckdb_memory_limit": "DuckDB memory limit",
+    "max_concurrency": "requests handled at once; more wait in line, and get 503 when the wait runs out "
+                       "(health checks exempt)",
+    "queue_timeout_s": "longest wait in line for a request (s); then 503 with Retry-After",
+    "shutdown_timeout_s": "longest shutdown after SIGTERM (s): requests in progress get 60 % of it, "
+                          "then the process is ended",
+    "db_pool_size": "metadata database connection pool; default the concurrency limit plus 8",
 }
 
 
