@@ -9,6 +9,7 @@ import json
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from shudata.catalog.access import find_resource
 from shudata.core.errors import ShudataError
@@ -58,14 +59,14 @@ def request_form(request: Request, session: SessionDep, actor: UserDep, resource
 async def submit_request(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
                          lang: LangDep) -> Response:
     form = await request.form()
-    res = find_resource(session, str(form.get("resource", "")))
+    res = await run_in_threadpool(find_resource, session, str(form.get("resource", "")))
     data = {"resource": res.code, "fields": form.getlist("fields"), "purpose": form.get("purpose"),
             "purpose_text": blank_to_none(str(form.get("purpose_text", ""))), "basis": form.get("basis", ""),
             "use_from": form.get("use_from"), "use_until": form.get("use_until"),
             "delivery_method": form.get("delivery_method", "接口")}
     try:
-        read = service.request_access(session=session, actor=actor, settings=settings,
-                                      data=RequestCreate.model_validate(data))
+        read = await run_in_threadpool(service.request_access, session=session, actor=actor, settings=settings,
+                                       data=RequestCreate.model_validate(data))
     except (ValidationError, ShudataError) as exc:
         session.rollback()  # nothing of a refused request is kept
         errors = validation_messages(exc, lang) if isinstance(exc, ValidationError) else [exc.message(lang)]
@@ -85,8 +86,8 @@ async def decide(request_id: int, request: Request, session: SessionDep, setting
             "fields": form.getlist("fields") or None, "row_filter": blank_to_none(str(form.get("row_filter", ""))),
             "masking_profile": blank_to_none(str(form.get("masking_profile", "")))}
     try:
-        service.decide(session=session, actor=actor, settings=settings, request_id=request_id,
-                       data=DecisionCreate.model_validate(data))
+        await run_in_threadpool(service.decide, session=session, actor=actor, settings=settings,
+                                request_id=request_id, data=DecisionCreate.model_validate(data))
         flash(request, "success", f"申请 #{request_id} 已处理", f"Request #{request_id} decided")
     except ValidationError as exc:
         zh, en = "；".join(validation_messages(exc, "zh-CN")), "; ".join(validation_messages(exc, "en"))

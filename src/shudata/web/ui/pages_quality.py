@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from shudata.catalog.access import find_resource
 from shudata.core.errors import InvalidInput, PermissionDenied, ShudataError
@@ -122,7 +123,8 @@ async def fix_row(request: Request, row_id: int, session: SessionDep, settings: 
     if not back.startswith("/") or back.startswith("//"):
         back = "/quality"
     try:
-        row = quarantine_service.fix_row(session=session, settings=settings, actor=actor, row_id=row_id, data=data)
+        row = await run_in_threadpool(quarantine_service.fix_row, session=session, settings=settings, actor=actor,
+                                      row_id=row_id, data=data)
     except ShudataError as exc:
         flash(request, "danger", exc.zh, exc.en)
         return redirect(back)

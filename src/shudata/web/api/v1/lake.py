@@ -67,7 +67,7 @@ async def upload_version(code: str, request: Request, session: SessionDep, setti
                          actor: UserDep) -> VersionRead:
     """上传 CSV（UTF-8/GBK/GB18030 自动识别）、XLSX、XLS、JSON、Parquet 到目录条目，列须与信息项一致。
     Needs ``lake.version.create`` on the entry (steward of the provider department)."""
-    res = upload_target(session=session, actor=actor, resource_code=code)
+    res = await run_in_threadpool(upload_target, session=session, actor=actor, resource_code=code)
     upload: Upload = await receive_upload(request, _tmp_dir(settings), settings.max_upload_bytes)
     try:
         options = options_from(upload.fields)
@@ -88,7 +88,7 @@ async def preview(request: Request, session: SessionDep, settings: SettingsDep, 
     try:
         items = None
         if code := upload.fields.get("resource", "").strip():
-            items = find_resource(session, code).information_items or None
+            items = (await run_in_threadpool(find_resource, session, code)).information_items or None
         options = options_from(upload.fields)
         assert upload.path is not None
         result = await run_in_threadpool(preview_file, upload.path, options, source_name=upload.filename,
