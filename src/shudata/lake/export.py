@@ -37,8 +37,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from shudata.core.errors import InvalidInput
+from shudata.core.errors import InvalidInput, PayloadTooLarge
 from shudata.core.textsafe import FORMULA_PREFIXES, safe_filename
+from shudata.lake.measure import row_sizes, rows_within
 from shudata.lake.reader import iter_batches
 
 try:  # orjson is several times faster for pages of rows; the standard library is the fallback
@@ -82,12 +83,29 @@ def json_default(value: Any) -> Any:
     return converted
 
 
-def page_json(table: pa.Table, *, total: int, offset: int, limit: int, version: int) -> bytes:
-    """``{"columns", "rows", "total", "offset", "limit", "version"}`` with rows as lists."""
+def page_json(table: pa.Table, *, total: int, offset: int, limit: int, version: int,
+              max_bytes: int | None = None) -> bytes:
+    """``{"columns", "rows", "total", "offset", "limit", "version"}`` with rows as lists.
+
+    With ``max_bytes``, a page whose rows would pass it is cut to the rows that fit, measured
+    before conversion, and says so: ``"capped": {"reason": "bytes", "max_bytes", "rows",
+    "next_offset"}``. A first row that alone passes it is refused (413).
+    """
+    capped: dict[str, Any] | None = None
+    if max_bytes is not None and (fit := rows_within(table, max_bytes)) < table.num_rows:
+        if fit == 0:
+            size = int(row_sizes(table.slice(0, 1))[0])
+            raise PayloadTooLarge(
+                f"数据的一行约 {size} 字节，超过单次答复的字节上限 {max_bytes}（设置 SHUDATA_RESULT_MAX_BYTES）",
+                f"One row is about {size} bytes, more than the {max_bytes}-byte limit of one answer (setting "
+                "SHUDATA_RESULT_MAX_BYTES)", code="result_too_large",
+                details={"limit": max_bytes, "found": size, "setting": "SHUDATA_RESULT_MAX_BYTES"})
+        table = table.slice(0, fit)
+        capped = {"reason": "bytes", "max_bytes": max_bytes, "rows": fit, "next_offset": offset + fit}
     cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
     rows = [list(r) for r in zip(*cols, strict=True)] if cols else []
     body = {"columns": table.column_names, "rows": rows, "total": total, "offset": offset, "limit": limit,
-            "version": version}
+            "version": version, **({"capped": capped} if capped else {})}
     if orjson is not None:
         return orjson.dumps(body, default=json_default, option=orjson.OPT_NON_STR_KEYS)
     return json.dumps(body, ensure_ascii=False, default=json_default, separators=(",", ":")).encode()
@@ -95,6 +113,7 @@ def page_json(table: pa.Table, *, total: int, offset: int, limit: int, version: 
 
 _CSV_QUOTE_RE = '[,"\r\n]'
 _CSV_CHUNK_ROWS = 65_536
+_CSV_CHUNK_BYTES = 8 << 20
 _HEX_DIGITS = np.frombuffer(b"".join(b"%02x" % i for i in range(256)), dtype=np.uint8).reshape(256, 2)
 _NESTED = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list, pa.types.is_list_view,
            pa.types.is_large_list_view, pa.types.is_struct, pa.types.is_map, pa.types.is_union)
@@ -198,8 +217,9 @@ def csv_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> Iterato
                      [True] * len(schema.names))
     for batch in batches:
         checked = [not _is(t, _BINARY + _XLSX_NATIVE) for t in batch.schema.types]
-        for start in range(0, batch.num_rows, _CSV_CHUNK_ROWS):
-            chunk = batch.slice(start, _CSV_CHUNK_ROWS)
+        step = max(1, min(_CSV_CHUNK_ROWS, batch.num_rows * _CSV_CHUNK_BYTES // max(1, batch.nbytes)))
+        for start in range(0, batch.num_rows, step):  # chunks of ~8 MB whatever the row width
+            chunk = batch.slice(start, step)
             yield _csv_lines([_text(col) for col in chunk.columns], checked)
 
 
@@ -271,7 +291,7 @@ def parquet_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> IO[
     return out
 
 
-SPOOL_BYTES = 32 << 20  # a download larger than this waits on disk, not in memory
+SPOOL_BYTES = 8 << 20  # a download larger than this waits on disk, not in memory
 
 
 def csv_file(schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> IO[bytes]:

@@ -79,13 +79,14 @@ class Page:
     version: int
 
     key: tuple[str, int, int] | None = None
+    max_bytes: int | None = None  # the page is cut to this many bytes, and says so
 
     def to_json(self) -> bytes:
         """The page as JSON; pages of an immutable version are encoded once and reused."""
         if self.key is not None and (hit := _PAGES.get(self.key)) is not None:
             return hit
         body = export.page_json(self.table, total=self.total, offset=self.offset, limit=self.limit,
-                                version=self.version)
+                                version=self.version, max_bytes=self.max_bytes)
         if self.key is not None:
             _PAGES.put(self.key, body)
         return body
@@ -100,7 +101,8 @@ def read_rows(*, session: Session, settings: Settings, actor: Actor, resource_co
     res, v = _readable(session, actor, resource_code, version)
     table, total = reader.read_page(version_files(settings, v), offset, limit)
     _audit(session, actor, res, v, offset=offset, limit=limit, format="json")
-    return Page(table, total, offset, limit, v.version, key=(v.storage_path, offset, limit))
+    return Page(table, total, offset, limit, v.version, key=(v.storage_path, offset, limit),
+                max_bytes=settings.result_max_bytes)
 
 
 @dataclass

@@ -12,6 +12,9 @@ neutralised as by :func:`shudata.core.textsafe.safe_cell`, so a value such as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import IO
+
 import pyarrow as pa
 
 from shudata.lake import export
@@ -37,3 +40,16 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
 
 
 WRITERS = {"csv": to_csv_bytes, "xlsx": to_xlsx_bytes, "parquet": to_parquet_bytes}
+
+
+def write_file(fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch], sheet: str = "查询结果") -> IO[bytes]:
+    """The batches as one spooled ``fmt`` file, written as they come (memory stays bounded:
+    past 32 MB the file waits on disk). Pair with a byte bound such as
+    :func:`shudata.query.limits.bounded_batches` so that the disk use is bounded too."""
+    if fmt == "csv":
+        return export.csv_file(schema, batches)
+    if fmt == "xlsx":
+        return export.xlsx_batches(schema, batches, sheet_title=sheet)
+    if fmt == "parquet":
+        return export.parquet_batches(schema, batches)
+    raise ValueError(fmt)

@@ -1,4 +1,4 @@
-"""Time and row limits, and the paging of capped results.
+"""Time, row and byte limits, and the paging of capped results.
 
 The sandbox caps a query at ``cap + 1`` rows so that one extra row tells whether the
 cap cut the result. A page is fetched with one extra row too, to know whether another
@@ -13,16 +13,35 @@ page follows.
 (5, 25, False, True)
 >>> PageWindow.of(offset=0, limit=10, cap=25, page_size_max=100).settle(fetched=3, counted=None)
 (3, 3, False, False)
+
+A page is bounded in bytes as well as rows: :func:`shudata.lake.measure.rows_within` measures each row of the
+Arrow page (text and binary by their length, other values by a fixed allowance) before any
+of it becomes JSON, and says how many rows fit.
+
+>>> import pyarrow as pa
+>>> t = pa.table({"s": ["ab", "x" * 100, "c"], "n": [1, 2, 3]})
+>>> row_sizes(t).tolist()
+[30, 128, 29]
+>>> rows_within(t, 200), rows_within(t, 180), rows_within(t, 10)
+(3, 2, 0)
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import pyarrow as pa
 from sqlglot import exp
 
 from shudata.core.config import Settings
+from shudata.core.errors import PayloadTooLarge
+from shudata.lake.measure import row_sizes, rows_within
 from shudata.query.engines.base import Limits
+
+__all__ = ["PageWindow", "bounded_batches", "collect_within", "count_query", "limits_for", "page_query",
+           "result_too_large", "row_sizes", "row_too_large", "rows_within"]
+
 
 
 def limits_for(settings: Settings, max_rows: int | None = None) -> Limits:
@@ -84,3 +103,62 @@ def count_query(tree: exp.Expr) -> exp.Select:
     """``SELECT count(*) FROM (<capped query>)``."""
     sub = exp.Subquery(this=tree.copy(), alias=exp.TableAlias(this=exp.to_identifier("_count")))
     return exp.select(exp.Count(this=exp.Star())).from_(sub)
+
+
+def row_too_large(size: int, max_bytes: int, setting: str) -> PayloadTooLarge:
+    """One row alone passes the byte limit: nothing can be shown, say why and what to do."""
+    env = f"SHUDATA_{setting.upper()}"
+    return PayloadTooLarge(
+        f"结果的一行约 {size} 字节，超过单次结果上限 {max_bytes} 字节（设置 {env}）；"
+        "请少选列或截短长文本（如 left(列, 1000)）",
+        f"One row of the result is about {size} bytes, more than the {max_bytes}-byte limit of one answer "
+        f"(setting {env}); select fewer columns or shorten long text (e.g. left(col, 1000))",
+        code="result_too_large", details={"limit": max_bytes, "found": size, "setting": env})
+
+
+def result_too_large(max_bytes: int, setting: str) -> PayloadTooLarge:
+    env = f"SHUDATA_{setting.upper()}"
+    return PayloadTooLarge(
+        f"下载结果超过 {max_bytes} 字节的上限（设置 {env}），已停止生成；"
+        "请增加筛选条件、少选列或分页获取（offset/limit）",
+        f"The download passes the {max_bytes}-byte limit (setting {env}) and was stopped; filter, select fewer "
+        "columns or fetch it in pages (offset/limit)",
+        code="result_too_large", details={"limit": max_bytes, "setting": env})
+
+
+def bounded_batches(batches: Iterable[pa.RecordBatch], max_bytes: int, setting: str) -> Iterator[pa.RecordBatch]:
+    """Pass ``batches`` through, refusing (413) once their rows add up to more than ``max_bytes``."""
+    total = 0
+    for batch in batches:
+        total += int(row_sizes(batch).sum())
+        if total > max_bytes:
+            raise result_too_large(max_bytes, setting)
+        yield batch
+
+
+def collect_within(schema: pa.Schema, batches: Iterable[pa.RecordBatch], max_bytes: int, setting: str
+                   ) -> tuple[pa.Table, bool]:
+    """The leading rows of ``batches`` that fit in ``max_bytes``, and whether rows were left
+    out. Batches are measured as they come and reading stops at the first that does not fit,
+    so no more than one batch past the limit is ever held. A first row that alone passes the
+    limit is refused (413): an answer with no rows and no reason would say nothing.
+
+    >>> b = pa.record_batch({"s": ["a" * 10] * 5})
+    >>> table, capped = collect_within(b.schema, [b, b], 50, "result_max_bytes")
+    >>> table.num_rows, capped
+    (3, True)
+    """
+    kept: list[pa.RecordBatch] = []
+    used = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        fit = rows_within(batch, max_bytes - used)
+        if fit < batch.num_rows:
+            if fit == 0 and not kept:
+                raise row_too_large(int(row_sizes(batch.slice(0, 1))[0]), max_bytes, setting)
+            kept.append(batch.slice(0, fit))
+            return pa.Table.from_batches(kept, schema=schema), True
+        kept.append(batch)
+        used += int(row_sizes(batch).sum())
+    return pa.Table.from_batches(kept, schema=schema), False

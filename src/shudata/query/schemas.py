@@ -39,7 +39,9 @@ class QueryResult(BaseModel):
 
     ``total`` is the number of rows of the (capped) result when known; ``truncated`` says
     the full result had more rows than the row cap and was cut; ``has_more`` says
-    another page follows.
+    another page follows, at ``next_offset``. ``byte_capped`` says this page holds fewer
+    rows than asked because they would have passed ``max_bytes``; the rest follow from
+    ``next_offset``.
     """
 
     columns: list[ColumnInfo]
@@ -52,3 +54,6 @@ class QueryResult(BaseModel):
     max_rows: int
     elapsed_ms: float
     tables: list[TableUsed] = Field(default_factory=list)
+    next_offset: int | None = Field(None, description="下一页的 offset；没有下一页时为空 / where the next page starts")
+    byte_capped: bool = Field(False, description="本页因字节上限少于所请求的行数 / the page was cut by the byte limit")
+    max_bytes: int | None = Field(None, description="一页结果的字节上限 / byte limit of one page")

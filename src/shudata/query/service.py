@@ -8,13 +8,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import itertools
 import math
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import pyarrow as pa
 from sqlalchemy.orm import Session
@@ -30,13 +31,24 @@ from shudata.query.catalog_tables import CatalogResolver
 from shudata.query.engines.base import Engine
 from shudata.query.engines.duckdb import DuckDBEngine
 from shudata.query.errors import ACTION
-from shudata.query.limits import PageWindow, count_query, limits_for, page_query
+from shudata.query.export import write_file
+from shudata.query.limits import (
+    PageWindow,
+    bounded_batches,
+    count_query,
+    limits_for,
+    page_query,
+    row_sizes,
+    row_too_large,
+    rows_within,
+)
 from shudata.query.policies import AccessProviders
 from shudata.query.sandbox import sandbox
 from shudata.query.schemas import ColumnInfo, QueryResult, TableUsed
 from shudata.security.authz import require
 
 T = TypeVar("T")
+EXPORT_BATCH_ROWS = 8192  # rows per batch of a download: a few MB in flight, not the result
 
 
 def default_engine(settings: Settings) -> Engine:
@@ -89,13 +101,30 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
                 counted = run.query(count_query(checked.tree).sql(engine.dialect, comments=False))
                 shown, total, has_more, truncated = window.settle(fetched=page.num_rows,
                                                                   counted=int(counted.column(0)[0].as_py()))
+        page = page.slice(0, shown)
+        byte_capped = _byte_cap(page, settings.result_max_bytes)
+    if byte_capped:
+        page, shown, has_more = page.slice(0, byte_capped), byte_capped, True
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    page = page.slice(0, shown)
-    _audit(session, actor, sql, resolver, rows=shown, truncated=truncated, elapsed_ms=elapsed_ms)
+    _audit(session, actor, sql, resolver, rows=shown, truncated=truncated, elapsed_ms=elapsed_ms,
+           byte_capped=bool(byte_capped))
     return QueryResult(
         columns=[ColumnInfo(name=f.name, type=str(f.type)) for f in page.schema],
         rows=rows_of(page), offset=window.offset, limit=window.limit, total=total, has_more=has_more,
-        truncated=truncated, max_rows=cap, elapsed_ms=elapsed_ms, tables=_used(resolver))
+        truncated=truncated, max_rows=cap, elapsed_ms=elapsed_ms, tables=_used(resolver),
+        next_offset=window.offset + shown if has_more else None, byte_capped=bool(byte_capped),
+        max_bytes=settings.result_max_bytes)
+
+
+def _byte_cap(page: pa.Table, max_bytes: int) -> int:
+    """0 when the page fits in ``max_bytes``; else how many of its rows do (at least one:
+    a first row that alone passes the limit is refused with 413)."""
+    fit = rows_within(page, max_bytes)
+    if fit >= page.num_rows:
+        return 0
+    if fit == 0:
+        raise row_too_large(int(row_sizes(page.slice(0, 1))[0]), max_bytes, "result_max_bytes")
+    return fit
 
 
 def query_table(*, session: Session, settings: Settings, actor: Actor, sql: str,
@@ -120,6 +149,71 @@ def query_table(*, session: Session, settings: Settings, actor: Actor, sql: str,
     return QueryTable(table=table, truncated=truncated, tables=_used(resolver))
 
 
+@dataclass
+class QueryExport:
+    """A whole (capped) result written to a spooled file, for a streaming download."""
+
+    file: IO[bytes]
+    rows: int
+    truncated: bool
+    tables: list[TableUsed]
+
+
+def export_query(*, session: Session, settings: Settings, actor: Actor, sql: str, fmt: str,
+                 versions: Mapping[str, int] | None = None,
+                 access_overrides: Mapping[str, TableAccess] | None = None,
+                 engine: Engine | None = None, providers: AccessProviders | None = None) -> QueryExport:
+    """Run ``sql`` for ``actor`` and write its result, up to the row cap, as ``fmt`` (csv, xlsx,
+    parquet) into a spooled temporary file, batch by batch.
+
+    Memory stays bounded whatever the result (batches from the engine, a file that waits on
+    disk past 32 MB); the rows are measured batch by batch, and a result that passes
+    ``download_max_bytes`` is refused (413) as soon as it does, before anything is sent.
+    """
+    require(actor, QUERY_RUN)
+    engine = engine or default_engine(settings)
+    cap = settings.query_max_rows
+    resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
+                               versions=versions, access_overrides=access_overrides, providers=providers)
+    started = time.perf_counter()
+    with _explained(resolver, sql):
+        checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
+        stream = engine.stream(checked.sql, resolver.sources, limits_for(settings, cap + 1),
+                               batch_rows=EXPORT_BATCH_ROWS)
+        try:
+            first = next(stream, None)
+            schema = first.schema if first is not None else engine.query(
+                checked.sql, resolver.sources, limits_for(settings, 0)).schema
+            taken = _RowCap(cap)
+            batches = bounded_batches(taken.take(stream, first), settings.download_max_bytes, "download_max_bytes")
+            out = write_file(fmt, schema, batches)
+        finally:
+            if isinstance(stream, Generator):
+                stream.close()  # stops the engine and closes its connection when the cap ended the read
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    _audit(session, actor, sql, resolver, rows=taken.rows, truncated=taken.truncated, elapsed_ms=elapsed_ms,
+           export=True)
+    return QueryExport(file=out, rows=taken.rows, truncated=taken.truncated, tables=_used(resolver))
+
+
+class _RowCap:
+    """Pass batches through up to ``cap`` rows; note whether more came."""
+
+    def __init__(self, cap: int) -> None:
+        self.cap, self.rows, self.truncated = cap, 0, False
+
+    def take(self, rest: Iterable[pa.RecordBatch], first: pa.RecordBatch | None) -> Iterator[pa.RecordBatch]:
+        for batch in itertools.chain((first,) if first is not None else (), rest):
+            room = self.cap - self.rows
+            kept = batch.slice(0, room) if batch.num_rows > room else batch
+            if kept.num_rows:
+                self.rows += kept.num_rows
+                yield kept
+            if kept.num_rows < batch.num_rows:
+                self.truncated = True
+                return
+
+
 @contextmanager
 def _explained(resolver: CatalogResolver, sql: str) -> Iterator[None]:
     """Give every refusal audit details naming the query action and the SQL (first 2,000
@@ -142,12 +236,12 @@ def _used(resolver: CatalogResolver) -> list[TableUsed]:
 
 
 def _audit(session: Session, actor: Actor, sql: str, resolver: CatalogResolver, *, rows: int, truncated: bool,
-           elapsed_ms: float, export: bool = False) -> None:
+           elapsed_ms: float, export: bool = False, byte_capped: bool = False) -> None:
     tables = resolver.audit_tables()
     record(session, actor, AuditEvent(
         ACTION, resource_type="query", resource_id=",".join(t["code"] for t in tables)[:200] or None,
         details={"sql": sql[:4000], "tables": tables, "rows": rows, "truncated": truncated,
-                 "elapsed_ms": elapsed_ms, "export": export}))
+                 "elapsed_ms": elapsed_ms, "export": export, **({"byte_capped": True} if byte_capped else {})}))
 
 
 def json_value(value: Any) -> Any:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import base64
 import decimal
+import itertools
 import json
 import logging
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -42,7 +43,7 @@ from shudata.portal.service import PublicDataset, count_use, get_dataset
 from shudata.query.access import ResolvedTable
 from shudata.query.engines.base import TableSource
 from shudata.query.engines.duckdb import DuckDBEngine
-from shudata.query.limits import limits_for
+from shudata.query.limits import collect_within, limits_for, row_sizes, row_too_large, rows_within
 from shudata.query.sandbox import sandbox
 from shudata.web.deps import SessionDep, SettingsDep, client_ip, get_lang
 from shudata.web.errors import error_response
@@ -419,24 +420,48 @@ def datastore_search(c: Call) -> dict[str, Any]:
     cols = [f for f in fields or [] if f != "_id"]
     dq = DatastoreQuery(filters=filters, q=q or None, fields=cols or None, sort=sort, limit=limit, offset=offset,
                         distinct=p.flag("distinct", False))
-    key = (ds.publication.file, offset, limit, tuple(cols), fmt, with_id)
+    key = (ds.publication.file, offset, limit, tuple(cols), fmt, with_id, c.settings.result_max_bytes)
     plain = not (filters or q or sort or dq.distinct)
     body = _PAGES.get(key) if plain else None
     table: pa.Table | None = None
+    shown = limit
     if body is None:
         table, total = datastore_query(c.settings, ds, dq)
+        fit = rows_within(table, c.settings.result_max_bytes)
+        if fit < table.num_rows:  # the page is cut to the byte limit, and says so
+            if fit == 0:
+                raise row_too_large(int(row_sizes(table.slice(0, 1))[0]), c.settings.result_max_bytes,
+                                    "result_max_bytes")
+            table, shown = table.slice(0, fit), fit
         body = _records(table, offset, fmt, with_id)
-        if plain:
+        if plain and shown == limit:
             _PAGES.put(key, body)
     else:
         total = ds.publication.rows
     c.used(ds)
     canonical = ckan.resource_of(rid, ds)
-    return {"include_total": True, "limit": limit, "offset": offset, "records_format": fmt,
-            "resource_id": canonical, "total_estimation_threshold": None,
-            "fields": ckan.datastore_fields(ds.publication.columns, cols or None, with_id),
-            "records": orjson.Fragment(body), "_links": _links(c, canonical, offset, limit),
-            "total": total, "total_was_estimated": False}
+    out = {"include_total": True, "limit": limit, "offset": offset, "records_format": fmt,
+           "resource_id": canonical, "total_estimation_threshold": None,
+           "fields": ckan.datastore_fields(ds.publication.columns, cols or None, with_id),
+           "records": orjson.Fragment(body), "_links": _links(c, canonical, offset, shown),
+           "total": total, "total_was_estimated": False}
+    if shown < limit:
+        out["records_capped"] = _capped(c.settings, shown, offset + shown)
+    return out
+
+
+def _capped(settings: Settings, records: int, next_offset: int | None) -> dict[str, Any]:
+    """How a byte-capped answer says so: why, the limit, what it holds and where the rest is."""
+    where_zh = f"其余行从 offset={next_offset} 继续获取" if next_offset is not None else \
+        "请少选列，或在 SQL 中用 LIMIT/OFFSET 分段获取其余行"
+    where_en = f"fetch the rest from offset={next_offset}" if next_offset is not None else \
+        "select fewer columns, or fetch the rest in parts with LIMIT/OFFSET in the SQL"
+    return {"reason": "bytes", "max_bytes": settings.result_max_bytes, "records": records,
+            "next_offset": next_offset,
+            "message": f"结果超过单次答复的字节上限 {settings.result_max_bytes}（设置 SHUDATA_RESULT_MAX_BYTES），"
+                       f"只返回了前 {records} 行；{where_zh}",
+            "message_en": f"The result passes the {settings.result_max_bytes}-byte limit of one answer (setting "
+                          f"SHUDATA_RESULT_MAX_BYTES); only the first {records} records are returned; {where_en}"}
 
 
 def datastore_search_sql(c: Call) -> dict[str, Any]:
@@ -457,8 +482,7 @@ def datastore_search_sql(c: Call) -> dict[str, Any]:
     try:
         checked = sandbox(sql, resolve, max_rows=SQL_ROWS_MAX + 1)
         engine = DuckDBEngine(threads=c.settings.duckdb_threads, memory_limit=c.settings.duckdb_memory_limit)
-        table = engine.query(checked.sql, {s.name: s for _, s in used.values()},
-                             limits_for(c.settings, SQL_ROWS_MAX + 1))
+        table, capped = _sql_rows(engine, checked.sql, {s.name: s for _, s in used.values()}, c.settings)
     except ShudataError as exc:
         for d, src in used.values():
             exc.zh, exc.en = exc.zh.replace(src.name, d.name), exc.en.replace(src.name, d.name)
@@ -471,10 +495,30 @@ def datastore_search_sql(c: Call) -> dict[str, Any]:
         c.used(d)
     record(c.session, c.actor, AuditEvent("portal.api.datastore_search_sql", resource_type="portal",
                                           resource_id=",".join(used)[:200] or None,
-                                          details={"sql": sql[:4000], "rows": table.num_rows}))
-    return {"sql": sql, "records": orjson.Fragment(_records(table, 0, "objects", False)),
-            "fields": [{"id": f.name, "type": ckan.ckan_type(str(f.type))} for f in table.schema],
-            "records_truncated": truncated}
+                                          details={"sql": sql[:4000], "rows": table.num_rows,
+                                                   **({"byte_capped": True} if capped else {})}))
+    out = {"sql": sql, "records": orjson.Fragment(_records(table, 0, "objects", False)),
+           "fields": [{"id": f.name, "type": ckan.ckan_type(str(f.type))} for f in table.schema],
+           "records_truncated": truncated or capped}
+    if capped:
+        out["records_capped"] = _capped(c.settings, table.num_rows, None)
+    return out
+
+
+def _sql_rows(engine: DuckDBEngine, sql: str, tables: Mapping[str, TableSource], settings: Settings
+              ) -> tuple[pa.Table, bool]:
+    """The rows of ``sql`` (at most ``SQL_ROWS_MAX + 1``) read batch by batch until they pass
+    ``result_max_bytes``; and whether that limit cut them."""
+    stream = engine.stream(sql, tables, limits_for(settings, SQL_ROWS_MAX + 1))
+    try:
+        first = next(stream, None)
+        if first is None:
+            return engine.query(sql, tables, limits_for(settings, 0)), False
+        return collect_within(first.schema, itertools.chain([first], stream), settings.result_max_bytes,
+                              "result_max_bytes")
+    finally:
+        if isinstance(stream, Generator):
+            stream.close()  # stops the engine and closes its connection when the limit ended the read
 
 
 ACTIONS: dict[str, Callable[[Call], Any]] = {

@@ -106,7 +106,8 @@ def shared_rows(session: SessionDep, settings: SettingsDep, actor: UserDep,
     page, total = delivery.fetch_page(session=session, settings=settings, actor=actor, view=view, offset=offset,
                                       limit=limit, filter=filter, sort=sort)
     if format == "json":
-        return Response(page_json(page, total=total, offset=offset, limit=limit, version=view.version.version),
+        return Response(page_json(page, total=total, offset=offset, limit=limit, version=view.version.version,
+                                  max_bytes=settings.result_max_bytes),
                         media_type="application/json", headers={"X-Shudata-Grant": str(view.grant.id)})
     stem = f"{view.resource.name}-v{view.version.version}"
     return _download(WRITERS[format](page), MEDIA_TYPES[format], f"{stem}.{format}")
