@@ -4,24 +4,35 @@ shared rows and uploads with bearer tokens — for a few seconds.
 
 No request may fail: no 5xx except 503 with Retry-After (load shed, retried by the client
 after the time it names), and no request without an answer within 30 s. Then, with the
-clients still sending, SIGTERM must end the process within 10 s, by the graceful path
-(not the watchdog's forced exit).
+clients still sending and two sandbox queries that would run for minutes, SIGTERM must end
+the process within 10 s, by the graceful path (not the watchdog's forced exit): the queries
+are interrupted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from shudata.db.runtime import Runtime
-from support.load import ServeProcess, build_store, drive, free_port, make_people
+from support.load import ServeProcess, Store, build_store, drive, free_port, make_people
 
 CLIENTS = 64
 SECONDS = 12
+
+
+def _slow_query(url: str, store: Store) -> None:
+    sql = (f'SELECT count(*) FROM "{store.code}" a, "{store.code}" b, "{store.code}" c '
+           'WHERE a."年龄" + b."年龄" + c."年龄" = 100')  # 8e9 combinations: longer than the shutdown
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.post(f"{url}/api/v1/query", json={"sql": sql}, timeout=60,
+                   headers={"Authorization": f"Bearer {store.steward_token}"})
 
 
 @pytest.mark.slow
@@ -38,10 +49,13 @@ def test_64_clients_get_answers_and_sigterm_stops_the_server_within_10_s(
             assert tally.ok(kind) > 0, (kind, tally.statuses)
         assert "QueuePool limit" not in server.output()
 
-        stop = threading.Event()  # SIGTERM while 64 clients keep sending
+        stop = threading.Event()  # SIGTERM while 64 clients keep sending, and two queries run for minutes
         under_load = threading.Thread(target=drive, args=(server.url, store),
                                       kwargs={"clients": CLIENTS, "seconds": 60, "stop": stop, "seed": 2})
         under_load.start()
+        slow = [threading.Thread(target=_slow_query, args=(server.url, store), daemon=True) for _ in range(2)]
+        for t in slow:
+            t.start()
         threading.Event().wait(2)
         code, took = server.terminate(timeout=30)
         stop.set()
