@@ -151,6 +151,14 @@ def test_xlsx_bomb_is_refused_on_preview_profile_scan_and_ingest(client: TestCli
 
 
 @pytest.mark.sqlite_only
+def test_xlsx_bomb_is_refused_by_the_catalog_import(client: TestClient, api: Any) -> None:
+    started = time.perf_counter()
+    r = client.post("/api/v1/catalog/import", headers=api.steward, files={"file": ("编目.xlsx", xlsx_bomb())})
+    refused(r, 413, "zip_ratio_too_high")
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.sqlite_only
 def test_xlsx_cells_are_bounded_by_the_dimension_and_by_counting(client: TestClient, api: Any, rt: Runtime) -> None:
     rt.settings = rt.settings.model_copy(update={"upload_max_zip_ratio": 100_000, "upload_max_cells": 100_000})
     declared = xlsx_bomb(400, 400)
