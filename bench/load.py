@@ -1,0 +1,354 @@
+"""Load benchmark: the attack of issue #14 (item 4) kept in the suite.
+
+    .venv/bin/python bench/load.py [--quick] [--clients 64] [--seconds 120] [--warmup 20] [--rows 200000]
+
+Sets up its own store in a temporary data folder (SQLite, or ``--database-url``): two
+departments, a steward and a user with API tokens, an open entry of ``--rows`` people
+published on the portal and granted to the other department, an entry for uploads and 200
+more catalog entries (20 with ``--quick``). Starts ``shudata serve`` on a loopback port and drives ``--clients``
+concurrent clients (one connection each, asyncio) for ``--seconds`` of mixed traffic:
+
+- anonymous: portal search (``package_search``), portal pages, ``datastore_search`` pages;
+- bearer tokens: catalog search, sandbox queries (aggregates), raw rows, shared (masked) rows,
+  and uploads of small CSV files as new versions.
+
+A client that gets 503 waits its ``Retry-After`` and goes on, as a polite client does. Then,
+with the clients still sending, the server gets SIGTERM.
+
+Figures (one JSON line each):
+
+- ``load.errors``: 5xx answers other than 503 with Retry-After, transport errors and
+  requests unanswered within 60 s, before the SIGTERM (target 0);
+- ``load.p99_ms``: 99th percentile of the answer time of every answered request (≤ 1,000);
+- ``load.rss_growth_mb``: the server's resident memory at the end minus at the start of the
+  measured period, which follows ``--warmup`` seconds of the same load (≤ 50);
+- ``load.shutdown_s``: from SIGTERM under load to the process gone (≤ 10);
+- and, for information, ``load.requests``, ``load.rps``, ``load.shed`` (503s), ``load.p50_ms``.
+
+Only loopback addresses are used. ``--quick`` measures 12 s after 12 s of warm-up, on 20,000
+rows and 20 more entries (under a minute in all).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import api as api_bench
+
+from shudata.catalog.access import find_resource
+from shudata.catalog.schemas import ResourceCreate
+from shudata.catalog.service import register_resource
+from shudata.core.config import Settings
+from shudata.core.types import Actor, Role
+from shudata.db.runtime import Runtime
+from shudata.lake.service import write_version
+from shudata.portal import service as P
+from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate
+from shudata.security.service import (
+    actor_for,
+    create_department,
+    create_token,
+    create_user,
+    get_user_by_name,
+)
+from shudata.sharing import prepare
+from shudata.sharing.schemas import Purpose, RequestCreate
+from shudata.sharing.service import request_access
+from shudata.standards.uscc import complete
+
+OUT = Path(__file__).resolve().parent / "out"
+SYSTEM = Actor.system()
+MAIN = "101001/000001"
+UPLOADS = "101001/000002"
+THEMES = ["人口", "法人", "经济运行", "生态环境", "交通运输", "教育科技", "医疗卫生", "社会保障", "文化旅游",
+          "市场监管"]
+CITIES = ["成都市", "绵阳市", "德阳市", "宜宾市", "南充市", "乐山市", "泸州市", "达州市"]
+PASSWORD = "Tianfu-Data-7#load"
+CLIENT_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Store:
+    steward_token: str
+    user_token: str
+    datastore_id: str
+
+
+def build_store(data: Path, rows: int, database_url: str | None, extra: int = 200) -> tuple[Settings, Store]:
+    settings = Settings(env="test", data_dir=data, database_url=database_url)
+    rt = Runtime.build(settings)
+    rt.migrate()
+    with rt.transaction() as s:
+        provider = create_department(session=s, actor=SYSTEM, data=DepartmentCreate(
+            name="四川省民政厅", uscc=complete("11510000000000003"), region_code="510000")).id
+        consumer = create_department(session=s, actor=SYSTEM, data=DepartmentCreate(
+            name="四川省卫生健康委", uscc=complete("11510000000000011"), region_code="510000")).id
+        for name, role, dept in (("mz_steward", Role.DATA_STEWARD, provider), ("wj_user", Role.DEPT_USER, consumer)):
+            create_user(session=s, actor=SYSTEM, data=UserCreate(username=name, display_name=name, password=PASSWORD,
+                                                                department_id=dept, roles=[role]))
+    t = api_bench.table(rows)
+    items = [{"name": f.name, "data_type": "I" if pa.types.is_integer(f.type) else
+              "N" if pa.types.is_floating(f.type) else "C"} for f in t.schema]
+    with rt.transaction() as s:
+        register_resource(session=s, actor=SYSTEM, data=ResourceCreate.model_validate({
+            "code": MAIN, "name": "人口登记（负载测试）", "abstract": "负载测试数据",
+            "provider_department_id": provider, "information_items": items,
+            "sharing": {"type": 1, "method": "接口"}, "open": {"type": "无条件开放"}}))
+        register_resource(session=s, actor=SYSTEM, data=ResourceCreate.model_validate({
+            "code": UPLOADS, "name": "人员登记上传（负载测试）", "abstract": "负载测试上传",
+            "provider_department_id": provider, "sharing": {"type": 1, "method": "接口"},
+            "information_items": [{"name": "姓名", "length": 20}, {"name": "城市", "length": 20},
+                                  {"name": "年龄", "data_type": "I"}, {"name": "登记日期", "data_type": "D"}]}))
+        rnd = random.Random(5)
+        for i in range(extra):
+            theme = rnd.choice(THEMES)
+            register_resource(session=s, actor=SYSTEM, data=ResourceCreate.model_validate({
+                "code": f"1020{i // 100:02d}/{i % 100 + 1:06d}", "name": f"{rnd.choice(CITIES)}{theme}统计{i}",
+                "abstract": f"{theme}相关的统计数据（负载测试）", "provider_department_id": provider,
+                "information_items": [{"name": "地区"}, {"name": "数值", "data_type": "N"}],
+                "sharing": {"type": 1, "method": "接口"}}))
+    with rt.transaction() as s:
+        write_version(session=s, settings=rt.settings, actor=SYSTEM, resource=find_resource(s, MAIN),
+                      batches_or_table=t, source_name="people.parquet", source_format="parquet")
+    with rt.transaction() as s:
+        pub = P.publish(session=s, settings=rt.settings, actor=SYSTEM, resource=MAIN)
+        assert pub.status == "published", pub.gate
+        datastore_id = f"{P.get_dataset(s, MAIN).name}-csv"
+    with rt.transaction() as s:
+        user = _actor(s, "wj_user")
+        today = dt.date.today()
+        request_access(session=s, actor=user, settings=rt.settings, data=RequestCreate(
+            resource=MAIN, fields=[i["name"] for i in items], purpose=Purpose.WORK_REFERENCE, basis="负载测试",
+            use_from=today, use_until=today + dt.timedelta(days=30)))
+    prepare.wait(300)
+    tokens = []
+    for name in ("mz_steward", "wj_user"):
+        with rt.transaction() as s:
+            tokens.append(create_token(session=s, actor=SYSTEM, data=TokenCreate(expires_in_days=1),
+                                       username=name).token)
+    rt.close()
+    return settings, Store(steward_token=tokens[0], user_token=tokens[1], datastore_id=datastore_id)
+
+
+def _actor(s: Any, username: str) -> Actor:
+    return actor_for(get_user_by_name(s, username))
+
+
+def csv_bytes(n: int) -> bytes:
+    rnd = random.Random(n)
+    lines = ["姓名,城市,年龄,登记日期"] + [f"李{i},{rnd.choice(CITIES)},{rnd.randint(18, 90)},2024-03-{1 + i % 28:02d}"
+                                           for i in range(300)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+# -- the traffic ----------------------------------------------------------------------------------
+
+@dataclass
+class Tally:
+    statuses: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    by_kind: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    shed: int = 0
+
+
+async def one(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> tuple[str, httpx.Response]:
+    steward = {"Authorization": f"Bearer {store.steward_token}"}
+    user = {"Authorization": f"Bearer {store.user_token}"}
+    roll = rnd.random()
+    if roll < 0.15:
+        return "portal_search", await client.get("/api/3/action/package_search",
+                                                 params={"q": rnd.choice(["人口", "登记", "数据"]), "rows": 10})
+    if roll < 0.22:
+        return "portal_page", await client.get("/portal", params={"q": rnd.choice(THEMES)})
+    if roll < 0.35:
+        return "datastore", await client.get("/api/3/action/datastore_search", params={
+            "resource_id": store.datastore_id, "limit": 100, "offset": rnd.randint(0, 10_000)})
+    if roll < 0.5:
+        return "catalog_search", await client.get("/api/v1/search", params={"q": rnd.choice(THEMES)}, headers=user)
+    if roll < 0.65:
+        city = rnd.choice(CITIES)
+        sql = (f'SELECT "性别", count(*) AS n, avg("年龄") AS age, sum("收入") AS income FROM "{MAIN}" '
+               f"WHERE \"城市\" = '{city}' GROUP BY 1")
+        return "sandbox", await client.post("/api/v1/query", json={"sql": sql}, headers=steward)
+    if roll < 0.75:
+        return "rows", await client.get(f"/api/v1/resources/{MAIN}/rows",
+                                        params={"offset": rnd.randint(0, 10_000), "limit": 100}, headers=steward)
+    if roll < 0.95:
+        return "shared", await client.get("/api/v1/shared/rows", params={
+            "resource": MAIN, "limit": 100, "offset": rnd.randint(0, 10_000)}, headers=user)
+    return "upload", await client.post(f"/api/v1/resources/{UPLOADS}/versions", headers=steward,
+                                       files={"file": (f"people-{n}.csv", csv_bytes(n), "text/csv")})
+
+
+async def run_clients(url: str, store: Store, clients: int, seconds: float, tally: Tally,
+                      counting: threading.Event, stopped: threading.Event, done: threading.Event) -> None:
+    end = time.monotonic() + seconds
+
+    async def client_loop(k: int) -> None:
+        rnd = random.Random(k)
+        async with httpx.AsyncClient(base_url=url, timeout=CLIENT_TIMEOUT_S) as client:
+            n = 0
+            while time.monotonic() < end and not done.is_set():
+                n += 1
+                t0 = time.monotonic()
+                try:
+                    kind, resp = await one(client, rnd, store, k * 1_000_000 + n)
+                except httpx.HTTPError as exc:
+                    if counting.is_set() and not stopped.is_set():
+                        tally.errors[f"{type(exc).__name__}"] += 1
+                    else:
+                        await asyncio.sleep(0.2)
+                    continue
+                if stopped.is_set() or not counting.is_set():
+                    if resp.status_code == 503 and "retry-after" in resp.headers:
+                        await asyncio.sleep(float(resp.headers["retry-after"]))
+                    continue
+                tally.latencies.append(time.monotonic() - t0)
+                tally.by_kind.setdefault(kind, []).append(time.monotonic() - t0)
+                tally.statuses[f"{kind} {resp.status_code}"] += 1
+                if resp.status_code == 503 and "retry-after" in resp.headers:
+                    tally.shed += 1
+                    await asyncio.sleep(float(resp.headers["retry-after"]))
+                elif resp.status_code >= 500:
+                    tally.errors[f"{kind} {resp.status_code}"] += 1
+
+    await asyncio.gather(*(client_loop(k) for k in range(clients)))
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds of ``pid`` and its children so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def figure(name: str, value: float, target: str, unit: str) -> None:
+    print(json.dumps({"figure": name, "value": value, "target": target, "unit": unit}, ensure_ascii=False),
+          flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="12 s (after 12 s of warm-up) on 20,000 rows")
+    ap.add_argument("--warmup", type=float, default=20.0, help="seconds of load before measuring")
+    ap.add_argument("--clients", type=int, default=64)
+    ap.add_argument("--seconds", type=float, default=120.0)
+    ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--database-url", default=None, help="metadata database (default: SQLite in the temp folder)")
+    args = ap.parse_args()
+    seconds, rows, warmup = (12.0, 20_000, 12.0) if args.quick else (args.seconds, args.rows, args.warmup)
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="shudata-load-") as tmp:
+        t0 = time.monotonic()
+        settings, store = build_store(Path(tmp) / "data", rows, args.database_url, extra=20 if args.quick else 200)
+        print(f"# store ready in {time.monotonic() - t0:.0f} s; load average {os.getloadavg()}", file=sys.stderr)
+        port = api_bench.free_port()
+        url = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "SHUDATA_DATA_DIR": str(settings.data_dir), "SHUDATA_ENV": "test",
+               "SHUDATA_DATABASE_URL": settings.resolved_database_url,
+               "SHUDATA_PORTAL_RATE_IP_PER_MIN": "0", "SHUDATA_PORTAL_RATE_KEY_PER_MIN": "0"}
+        log = OUT / "load-serve.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen([sys.executable, "-m", "shudata", "serve", "--port", str(port)], env=env,
+                                    stdout=out, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+            tally = Tally()
+            counting, stopped, done = threading.Event(), threading.Event(), threading.Event()
+            samples: list[tuple[float, float]] = []
+
+            def sample() -> None:
+                while not stopped.is_set() and proc.poll() is None:
+                    samples.append((time.monotonic() - load_started, rss_mb(proc.pid)))
+                    stopped.wait(1.0)
+
+            clients = threading.Thread(target=lambda: asyncio.run(
+                run_clients(url, store, args.clients, warmup + seconds + 30, tally, counting, stopped, done)),
+                daemon=True)
+            clients.start()
+            time.sleep(warmup)  # caches, pools and DuckDB's first allocations settle
+            load_started = time.monotonic()
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
+            loads = [os.getloadavg()[0]]
+            cpu_start = cpu_s(proc.pid)
+            rss_start = rss_mb(proc.pid)
+            counting.set()
+            time.sleep(seconds)
+            loads.append(os.getloadavg()[0])
+            rss_end = rss_mb(proc.pid)
+            cpu_used = cpu_s(proc.pid) - cpu_start
+            stopped.set()  # stop counting; the clients keep sending while the server stops
+            t_term = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            shutdown_s = time.monotonic() - t_term
+            done.set()
+            clients.join(CLIENT_TIMEOUT_S + 40)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    lat = sorted(tally.latencies)
+    n = len(lat)
+    p = (lambda q: round(lat[min(n - 1, int(q * n))] * 1000, 1)) if n else (lambda q: float("nan"))
+    print(f"# {n} answers in {seconds:g} s with {args.clients} clients; statuses {dict(sorted(tally.statuses.items()))}"
+          f"; errors {dict(tally.errors)}; exit code {proc.returncode}; load average at start/end {loads}",
+          file=sys.stderr)
+    means = {k: (round(1000 * sum(v) / len(v)), round(1000 * sorted(v)[int(0.99 * len(v))]))
+             for k, v in sorted(tally.by_kind.items())}
+    print(f"# mean and p99 ms by kind: {means}", file=sys.stderr)
+    print(f"# server RSS MB every 5 s: {[round(r) for t, r in samples[::5]]}", file=sys.stderr)
+    figure("load.requests", n, "informational", "requests")
+    figure("load.rps", round(n / seconds, 1), "informational", "requests/s")
+    figure("load.shed", tally.shed, "informational", "503 answers")
+    figure("load.p50_ms", p(0.50), "informational", "ms")
+    figure("load.server_cpu_ms_per_request", round(1000 * cpu_used / max(1, n), 1), "informational", "ms")
+    figure("load.server_cpu_cores", round(cpu_used / seconds, 2), "informational", "cores")
+    figure("load.errors", sum(tally.errors.values()), "0", "requests")
+    figure("load.p99_ms", p(0.99), "≤ 1000", "ms")
+    figure("load.rss_growth_mb", round(rss_end - rss_start, 1), "≤ 50", "MB")
+    figure("load.shutdown_s", round(shutdown_s, 2), "≤ 10", "s")
+
+
+if __name__ == "__main__":
+    main()
