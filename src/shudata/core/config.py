@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     upload_max_zip_ratio: int = Field(100, ge=2, description="XLSX 压缩比上限（解压后 ÷ 压缩后），防压缩炸弹")
     upload_max_json_depth: int = Field(32, ge=2, le=500, description="JSON 上传的嵌套层数上限")
     upload_max_name_chars: int = Field(255, ge=16, description="上传文件列名（表头单元格）的长度上限（字符）")
-    profile_max_columns: int = Field(200, ge=1, description="文件剖析（/quality/profile）的列数上限")
+    profile_max_columns: int = Field(100, ge=1, description="文件剖析（/quality/profile）的列数上限")
     query_timeout_s: float = Field(30.0, gt=0, description="SQL 沙箱单条语句时间上限 (秒)")
     query_max_rows: int = Field(100_000, ge=1, description="SQL 沙箱单次结果行数上限")
     page_size_max: int = Field(1000, ge=1, description="分页接口每页最大行数")
