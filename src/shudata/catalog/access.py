@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from shudata.catalog.actions import DATA_READ
 from shudata.catalog.models import CatalogResource
 from shudata.core.errors import NotFound, PermissionDenied
+from shudata.core.ids import parse_id
 from shudata.core.types import Actor, ResourceRef
 from shudata.security.authz import allowed, require
 
@@ -33,8 +34,8 @@ def find_resource(session: Session, code_or_alias: str) -> CatalogResource:
         or_(CatalogResource.code == key, CatalogResource.alias == key, CatalogResource.name == key),
     )
     res = session.scalars(stmt).first()
-    if res is None and key.isdigit():
-        res = session.get(CatalogResource, int(key))
+    if res is None and (rid := parse_id(key)) is not None:
+        res = session.get(CatalogResource, rid)
         if res is not None and res.is_deleted:
             res = None
     if res is None:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.errors import BadRequest, NotFound
+from shudata.core.ids import parse_id
 from shudata.portal.data import FORMAT_LABELS, FORMATS, resource_id
 from shudata.portal.models import PortalDataset, PortalPublication
 from shudata.portal.search import DatasetFilters
@@ -439,8 +440,8 @@ def department_id_of(session: Session, org: str) -> int | None:
     """The department an organization name (or id) stands for; ``None`` when none does."""
     k = org.strip().lower()
     dept = session.scalar(select(Department).where(func.lower(Department.uscc) == k))
-    if dept is None and k.isdigit():
-        dept = session.get(Department, int(k))
+    if dept is None and (dept_id := parse_id(k)) is not None:
+        dept = session.get(Department, dept_id)
     return dept.id if dept is not None else None
 
 

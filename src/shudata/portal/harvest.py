@@ -39,6 +39,7 @@ from shudata.catalog.schemas import OpenType, ResourceCreate, ResourceUpdate, Up
 from shudata.catalog.service import register_resource, update_resource
 from shudata.core.clock import utcnow
 from shudata.core.errors import Conflict, InvalidInput, NotFound, ShudataError
+from shudata.core.ids import parse_id
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.jobs.ingest import ingest_file
@@ -99,7 +100,7 @@ def add_source(*, session: Session, actor: Actor, name: str, url: str, departmen
 
 
 def _department(session: Session, key: str) -> Department:
-    dept = session.get(Department, int(key)) if key.isdigit() else None
+    dept = session.get(Department, dept_id) if (dept_id := parse_id(key)) is not None else None
     dept = dept or session.scalar(select(Department).where(Department.name == key))
     if dept is None:
         raise NotFound(f"部门“{key}”不存在", f"Department {key!r} not found", code="department_not_found")

@@ -18,6 +18,7 @@ from shudata.audit.ledger import record
 from shudata.core.clock import ensure_aware, utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from shudata.core.ids import parse_id
 from shudata.core.types import Actor, ResourceRef, Role
 from shudata.security import actions as A
 from shudata.security import sessions
@@ -142,8 +143,8 @@ def find_department(session: Session, name_or_code: str) -> Department:
     """A department by id, name or credit code (for the CLI and imports)."""
     stmt = select(Department).where((Department.name == name_or_code) | (Department.uscc == name_or_code))
     dept = session.scalar(stmt)
-    if dept is None and name_or_code.isdigit():
-        dept = session.get(Department, int(name_or_code))
+    if dept is None and (dept_id := parse_id(name_or_code)) is not None:
+        dept = session.get(Department, dept_id)
     if dept is None:
         raise NotFound(f"部门“{name_or_code}”不存在", f"Department {name_or_code!r} not found")
     return dept

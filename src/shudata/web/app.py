@@ -59,7 +59,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_access_providers(rt.settings)
     install_quality_providers()  # quality scores for the catalog search
     install_portal_hooks()
-    ensure_identity(rt.transaction, rt.settings)  # the node's SM2 key: made here, never by a GET
 
     usage = TokenUsage()
 
@@ -68,6 +67,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         # a worker thread for every request the server takes on, and a few for background work
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, rt.settings.max_concurrency + 8)
+        await run_in_threadpool(ensure_identity, rt.transaction, rt.settings)  # the node's SM2 key, never by a GET
         if app.state.process_owner:
             duckdb_engine.reopen()
             sharing_prepare.restart()

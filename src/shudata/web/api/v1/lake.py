@@ -14,6 +14,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from shudata.catalog.access import find_resource
 from shudata.core.errors import InvalidInput
+from shudata.core.ids import parse_id
 from shudata.jobs.ingest import ingest_file, preview_file, upload_target
 from shudata.lake import reads
 from shudata.lake.export import MEDIA_TYPES, content_disposition, file_chunks
@@ -43,9 +44,10 @@ def options_from(fields: dict[str, str]) -> IngestOptions:
         raw = fields.get(key, "").strip()
         if not raw:
             return None
-        if not raw.isdigit():
+        value = parse_id(raw)
+        if value is None:
             raise InvalidInput(f"{key} 应为非负整数", f"{key} must be a non-negative integer", code="bad_option")
-        return int(raw)
+        return value
 
     try:
         return IngestOptions(

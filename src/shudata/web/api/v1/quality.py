@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
+from shudata.core.ids import parse_id
 from shudata.core.types import Page
 from shudata.lake.ingest.limits import ReadLimits
 from shudata.quality import cleaning_service, dashboard, quarantine_service, report, service
@@ -100,7 +101,7 @@ def report_xlsx(run_id: int, session: SessionDep, actor: UserDep) -> Response:
 @router.get("/quality/scores", summary="最新质量得分（批量）/ latest scores")
 def scores(session: SessionDep, actor: UserDep, ids: str = Query(..., description="逗号分隔的资源 id")
            ) -> dict[str, float]:
-    wanted = [int(x) for x in ids.split(",") if x.strip().isdigit()][:1000]
+    wanted = [i for x in ids.split(",")[:1000] if (i := parse_id(x)) is not None]
     return {str(k): v for k, v in service.latest_scores(session, wanted).items()}
 
 
