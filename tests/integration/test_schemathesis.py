@@ -118,7 +118,6 @@ def _edge_requests(op: Any) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-@pytest.mark.sqlite_only
 def test_huge_integers_and_hostile_json_never_give_5xx(rt: Runtime, role_headers: dict[str, dict[str, str]]):
     from fastapi.testclient import TestClient
 
