@@ -17,13 +17,15 @@ from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
-from shudata.catalog.access import find_resource, resource_ref
+from shudata.catalog.access import find_resource
+from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
 from shudata.core.types import Actor
 from shudata.lake.ingest.limits import ReadLimits
-from shudata.privacy import actions, keys, sources
+from shudata.lake.service import latest_version
+from shudata.privacy import actions, keys, ownership, sources
 from shudata.privacy.compile import CompiledPolicy, compile_plan
 from shudata.privacy.detect.base import ScanReport
 from shudata.privacy.detect.classify import scan_table
@@ -32,6 +34,7 @@ from shudata.privacy.gate import enforce
 from shudata.privacy.mask import mask_source, mask_table
 from shudata.privacy.models import PrivacyKey, PrivacyPolicy, PrivacyScanReport
 from shudata.privacy.policy import Policy, validate_policy
+from shudata.privacy.profiles import PROFILES
 from shudata.privacy.readers import read_file
 from shudata.privacy.schemas import (
     KeyCreate,
@@ -107,13 +110,15 @@ def _report_row(session: Session, report_id: int) -> PrivacyScanReport:
 def _require_report(session: Session, actor: Actor, row: PrivacyScanReport, action: Any) -> None:
     if row.resource_id is None:  # a scan of an uploaded file belongs to whoever uploaded it
         require(actor, actions.SCAN_FILE)
-        if row.created_by != actor.username and not actor.is_admin:
+        if row.created_by != actor.username and not actor.is_system:
             raise PermissionDenied("只能查看自己上传文件的扫描报告", "Only the uploader can see a file's scan report",
                                    details={"action": actions.SCAN_VIEW.name, "resource_type": "privacy.scan",
                                             "resource_id": str(row.id)})
         return
-    res = find_resource(session, str(row.resource_id))
-    require(actor, action, resource_ref(res))
+    res = session.get(CatalogResource, row.resource_id)
+    if res is None:
+        raise NotFound(f"扫描报告 {row.id} 不存在", f"Scan report {row.id} not found", code="scan_not_found")
+    sources.require_raw_reader(actor, res, action)
 
 
 def get_scan_report(*, session: Session, actor: Actor, report_id: int) -> ScanReportRead:
@@ -125,7 +130,7 @@ def get_scan_report(*, session: Session, actor: Actor, report_id: int) -> ScanRe
 def list_scan_reports(*, session: Session, actor: Actor, resource: str) -> list[ScanReportRead]:
     """Reports of a resource, newest first."""
     res = find_resource(session, resource)
-    require(actor, actions.SCAN_VIEW, resource_ref(res))
+    sources.require_raw_reader(actor, res, actions.SCAN_VIEW)
     rows = session.scalars(select(PrivacyScanReport).where(PrivacyScanReport.resource_id == res.id)
                            .order_by(PrivacyScanReport.id.desc()))
     return [_report_read(r) for r in rows]
@@ -167,22 +172,70 @@ def _policy_read(row: PrivacyPolicy) -> PolicyRead:
                       created_by=row.created_by, updated_at=row.updated_at)
 
 
-def save_policy(*, session: Session, actor: Actor, settings: Settings, data: PolicySave) -> PolicyRead:
-    """Validate and store a policy (a new revision when the name exists)."""
-    require(actor, actions.POLICY_MANAGE)
+def _parse_policy(data: PolicySave) -> Policy:
     if data.text is not None:
-        policy = Policy.from_text(data.text)
-    elif data.policy is not None:
-        policy = Policy.parse(data.policy)
-    else:
-        raise InvalidInput("请提供策略内容（text 或 policy）", "Provide the policy (text or policy)",
-                           code="invalid_policy")
-    schema = None
-    if data.resource:
-        rd = sources.resource_data(session, settings, actor, data.resource, None, actions.MASK)
-        schema = sources.sample_table(settings, rd.source, 1).schema
-    validate_policy(policy, schema, available_keys=keys.active_ids(session))
+        return Policy.from_text(data.text)
+    if data.policy is not None:
+        return Policy.parse(data.policy)
+    raise InvalidInput("请提供策略内容（text 或 policy）", "Provide the policy (text or policy)", code="invalid_policy")
+
+
+def _check_bound_name(policy: Policy, bound: ownership.Binding) -> None:
+    """A bound name is either exactly the one delivery looks up (with its profile) or a free
+    name under the resource code, never a look-alike of the looked-up one."""
+    profile = bound.exact_profile()
+    if profile is None:
+        canon = [ownership.resource_policy_name(r, p) for r in bound.resources for p in PROFILES]
+        twin = next((c for c in canon if ownership.fold(c) == ownership.fold(policy.name)), None)
+        if twin is not None:
+            raise InvalidInput(f"策略名称“{policy.name}”与交付使用的名称“{twin}”仅在大小写、空白或字形上不同；"
+                               f"请使用“{twin}”", f"The policy name {policy.name!r} differs from the name delivery "
+                               f"uses, {twin!r}, only in case, blanks or look-alike characters; use {twin!r}",
+                               code="policy_name_lookalike", details={"name": policy.name, "expected": twin})
+    elif policy.profile != profile:
+        raise InvalidInput(f"策略“{policy.name}”用于“{profile}”场景，但其 profile 为“{policy.profile}”",
+                           f"The policy {policy.name!r} is used for the {profile!r} profile but says profile "
+                           f"{policy.profile!r}", code="policy_profile_mismatch")
+
+
+def _policy_schema(session: Session, settings: Settings, bound: ownership.Binding,
+                   resource: str | None) -> pa.Schema | None:
+    """The table a policy is validated against: its bound resource's latest version, or the one named.
+
+    Only the column names and types are read (the Parquet footer): metadata, not data, so a
+    steward or the admin who may manage the policy needs no right to read the rows.
+    """
+    res = find_resource(session, resource) if resource else None
+    if bound.bound:
+        if res is not None and res.id not in {r.id for r in bound.resources}:
+            raise InvalidInput(f"策略“{bound.name}”属于资源 {bound.resources[0].code}，不能按 {res.code} 校验",
+                               f"The policy {bound.name!r} belongs to {bound.resources[0].code}; it cannot be "
+                               f"validated against {res.code}", code="policy_resource_mismatch")
+        res = res or (bound.resources[0] if len(bound.resources) == 1 else None)
+    if res is None:
+        return None
+    version = latest_version(session, res.id)
+    return sources.version_schema(settings, version) if version is not None else None
+
+
+def save_policy(*, session: Session, actor: Actor, settings: Settings, data: PolicySave) -> PolicyRead:
+    """Validate and store a policy (a new revision when the name exists).
+
+    A policy bound to a resource (:mod:`shudata.privacy.ownership`) is saved only by a data
+    steward of the resource's provider department; an unbound one is changed only by its
+    owner (the creating steward's department, or the platform admin for platform-wide ones).
+    """
+    require(actor, actions.POLICY_MANAGE)
+    policy = _parse_policy(data)
+    bound = ownership.binding(session, policy.name)
     row = session.scalar(select(PrivacyPolicy).where(PrivacyPolicy.name == policy.name))
+    if bound.bound:
+        ownership.require_resource_policy(actor, bound)
+        _check_bound_name(policy, bound)
+    elif row is not None:
+        ownership.require_owned_policy(session, actor, row)
+    schema = _policy_schema(session, settings, bound, data.resource)
+    validate_policy(policy, schema, available_keys=keys.active_ids(session))
     if row is None:
         row = PrivacyPolicy(name=policy.name, profile=policy.profile, body=policy.to_dict(), created_by=actor.username)
         session.add(row)
@@ -191,7 +244,8 @@ def save_policy(*, session: Session, actor: Actor, settings: Settings, data: Pol
         row.revision, row.updated_at = row.revision + 1, utcnow()
     session.flush()
     record(session, actor, AuditEvent("privacy.policy.save", resource_type="privacy.policy", resource_id=policy.name,
-                                      details={"revision": row.revision, "profile": policy.profile}))
+                                      details={"revision": row.revision, "profile": policy.profile,
+                                               "resources": [r.code for r in bound.resources]}))
     return _policy_read(row)
 
 

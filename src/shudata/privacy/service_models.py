@@ -16,6 +16,7 @@ from sqlglot import exp
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
+from shudata.catalog.access import find_resource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, LimitExceeded, NotFound
@@ -131,10 +132,9 @@ def anonymise_resource(*, session: Session, actor: Actor, settings: Settings, re
 
 
 def risk_reports(*, session: Session, actor: Actor, resource_id: int) -> list[PrivacyRiskReport]:
-    from shudata.catalog.access import find_resource, resource_ref
-
+    """Risk reports of a resource, newest first: for readers of its raw data only."""
     res = find_resource(session, str(resource_id))
-    require(actor, actions.RISK, resource_ref(res))
+    sources.require_raw_reader(actor, res, actions.RISK)
     return list(session.scalars(select(PrivacyRiskReport).where(PrivacyRiskReport.resource_id == res.id)
                                 .order_by(PrivacyRiskReport.id.desc())))
 

@@ -7,11 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
-from shudata.catalog.access import find_resource, require_read_data, resource_ref
+from shudata.catalog.access import can_read_data, find_resource, require_read_data, resource_ref
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
+from shudata.core.errors import PermissionDenied
 from shudata.core.types import Actor
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, version_files
@@ -37,14 +39,40 @@ def engine(settings: Settings) -> DuckDBEngine:
     return DuckDBEngine(threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
 
 
+def require_raw_reader(actor: Actor, res: CatalogResource, action: Action) -> None:
+    """Raise unless ``actor`` may perform ``action`` on ``res`` *and* read its data raw.
+
+    Scan reports (entity counts, proposed grades), risk reports, anonymisation and DP releases
+    are computed on the raw values: they are for the provider department's staff. The platform
+    admin and other departments are refused (403, audited by the web and CLI layers).
+    """
+    if actor.is_authenticated and not can_read_data(actor, res):
+        raise PermissionDenied(
+            f"无权对“{res.name}”（{res.code}）执行“{action.zh}”：敏感数据扫描报告、分级、重识别风险、匿名化和差分隐私统计"
+            "依据原始数据得出，仅限提供方部门的数据管理员和部门用户，平台管理员也不例外",
+            f"Not allowed to {action.en} on {res.code}: scan reports, grades, re-identification risk, anonymisation "
+            "and differentially private releases are computed on the raw data and are for the provider department's "
+            "staff only; the platform admin is no exception",
+            code="privacy_raw_data_only",
+            details={"action": action.name, "resource_type": "catalog.resource", "resource_id": res.code})
+    require(actor, action, resource_ref(res))
+
+
 def resource_data(session: Session, settings: Settings, actor: Actor, resource: str, version: int | None,
                   action: Action) -> ResourceData:
-    """Resolve a resource version the actor may read, checking ``action`` too."""
+    """Resolve a resource version the actor may read raw (refused first as a read of the raw
+    data, ``lake.version.read``), checking ``action`` too."""
     res = find_resource(session, resource)
-    require(actor, action, resource_ref(res))
     require_read_data(actor, res)
+    require(actor, action, resource_ref(res))
     v = get_version(session, res.id, version)
     return ResourceData(res, v, TableSource(TABLE, version_files(settings, v)))
+
+
+def version_schema(settings: Settings, version: LakeVersion) -> pa.Schema | None:
+    """The column names and types of a version, from its Parquet footer (no row is read)."""
+    files = version_files(settings, version)
+    return pq.read_schema(files[0]) if files else None
 
 
 def sample_table(settings: Settings, source: TableSource, rows: int) -> pa.Table:

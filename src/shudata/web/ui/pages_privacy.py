@@ -1,6 +1,6 @@
 """Privacy pages: scan reports per version with the proposed grade (the steward confirms),
 re-identification risk before/after as ECharts, operators and policies. Each page calls the
-same services as ``/api/v1/privacy``."""
+same services as ``/api/v1/privacy``; a refusal (403) is the error page, audited, not a flash."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from shudata.catalog.access import find_resource
-from shudata.core.errors import ShudataError
+from shudata.core.errors import PermissionDenied, ShudataError, Unauthenticated
 from shudata.privacy import service, service_models
 from shudata.privacy.entities import ENTITIES, GRADE_LABELS
 from shudata.privacy.operators.base import TECHNIQUE_ZH
@@ -78,6 +78,8 @@ def scan(request: Request, code: str, session: SessionDep, settings: SettingsDep
     try:
         rep = service.scan_resource(session=session, actor=actor, settings=settings, resource=code)
         flash(request, "success", f"扫描完成：{rep.proposed_grade_label}", "Scan finished")
+    except (PermissionDenied, Unauthenticated):
+        raise  # the error page, audited as a denial
     except ShudataError as exc:
         flash(request, "danger", exc.zh, exc.en)
     return redirect(f"/privacy/resources/{code}")
@@ -89,6 +91,8 @@ def confirm(request: Request, report_id: int, session: SessionDep, actor: UserDe
     try:
         service.confirm_grade(session=session, actor=actor, report_id=report_id, grade=grade)
         flash(request, "success", "已确认分级", "Grade confirmed")
+    except (PermissionDenied, Unauthenticated):
+        raise  # the error page, audited as a denial
     except ShudataError as exc:
         flash(request, "danger", exc.zh, exc.en)
     return redirect(back if back.startswith("/privacy/") else "/privacy")
@@ -102,6 +106,8 @@ def anonymise(request: Request, code: str, session: SessionDep, settings: Settin
                            k=k, suppression=suppression)
         service_models.anonymise_resource(session=session, actor=actor, settings=settings, resource=code, req=req)
         flash(request, "success", "已完成匿名化评估", "Anonymisation assessed")
+    except (PermissionDenied, Unauthenticated):
+        raise  # the error page, audited as a denial
     except ShudataError as exc:
         flash(request, "danger", exc.zh, exc.en)
     except ValueError as exc:
