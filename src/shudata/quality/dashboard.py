@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shudata.catalog.access import can_read_data
 from shudata.catalog.models import CatalogResource
 from shudata.core.types import Actor, ResourceRef
 from shudata.quality import actions as A
@@ -52,7 +53,9 @@ def department_dashboard(*, session: Session, actor: Actor, department_id: int) 
         run = runs.get(e.id)
         items.append({"code": e.code, "name": e.name, "version": run.version if run else None,
                       "scores": run.scores if run else {}, "checked_at": run.created_at if run else None,
-                      "run": run.id if run else None, "quarantined_open": quarantine.get(e.id, 0)})
+                      "run": run.id if run else None, "quarantined_open": quarantine.get(e.id, 0),
+                      # its entry page, runs and quarantine are for readers of the raw data only
+                      "readable": can_read_data(actor, e)})
     scored: list[float] = [float(i["scores"]["overall"]) for i in items if "overall" in i["scores"]]
     dept = session.get(Department, department_id)
     return {"department_id": department_id, "department": dept.name if dept else None, "entries": items,
