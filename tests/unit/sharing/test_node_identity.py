@@ -43,7 +43,7 @@ def test_six_concurrent_creators_make_one_identity(rt):
         try:
             start.wait()
             keys.append(service.ensure_identity(rt.transaction, rt.settings))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=create) for _ in range(6)]
