@@ -93,7 +93,7 @@ class RateLimitMiddleware:
         zh = f"请求过于频繁：{per}每分钟最多 {d.limit} 次请求，请 {d.reset_s} 秒后重试"
         en = f"Too many requests: {per_en} may make {d.limit} requests per minute; retry in {d.reset_s} s"
         if d.count == d.limit + 1:  # the first refusal of this bucket and window
-            self._audit(scope, ip, bucket, d)
+            await run_in_threadpool(self._audit, scope, ip, bucket, d)  # never a database write on the event loop
         lang_en = b"lang=en" in (scope.get("query_string") or b"") or headers.get(
             b"accept-language", b"").lower().startswith(b"en")
         message = en if lang_en else zh
