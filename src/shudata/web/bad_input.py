@@ -4,7 +4,9 @@
   64-bit integers; ``/api/v1/x/18446744073709551616``, ``?offset=1e30`` as digits) → 422;
 * ``sqlalchemy.exc.DataError`` — PostgreSQL refusing a value (numeric out of range, an
   OFFSET that is not a bigint) → 422;
-* ``RecursionError`` — a JSON document nested too deeply for the parser → 400.
+* ``RecursionError`` — a JSON document nested too deeply for the parser → 400;
+* ``zipfile.BadZipFile`` — an upload that claims to be XLSX (starts ``PK\\x03\\x04``) but is
+  not a readable ZIP, where a reader did not check it itself → 422.
 
 Each answer has the app's usual error body and is audited like any other refusal. The
 traceback is logged at warning level: the input was bad, but the handler that let it
@@ -14,6 +16,7 @@ reach the store may want a sharper check.
 from __future__ import annotations
 
 import logging
+import zipfile
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -44,6 +47,11 @@ def install(app: FastAPI) -> None:
     async def _data(request: Request, exc: DataError) -> Response:
         return await _answer(request, exc, 422, "invalid_value", "参数值无效或超出范围，请检查数字和日期",
                              "A value is invalid or out of range; check numbers and dates")
+
+    @app.exception_handler(zipfile.BadZipFile)
+    async def _bad_zip(request: Request, exc: zipfile.BadZipFile) -> Response:
+        return await _answer(request, exc, 422, "bad_file", "文件已损坏，或不是有效的 XLSX 文件",
+                             "The file is damaged or not a valid XLSX file")
 
     @app.exception_handler(RecursionError)
     async def _too_deep(request: Request, exc: RecursionError) -> Response:

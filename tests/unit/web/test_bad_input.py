@@ -95,3 +95,11 @@ def test_department_rename_to_an_existing_name_is_409(client, admin, make_depart
     other = make_department("省民政厅")
     r = client.patch(f"/api/v1/departments/{other}", json={"name": "省统计局"}, headers=admin)
     assert r.status_code == 409
+
+
+def test_a_broken_xlsx_upload_is_422(client, make_department, make_user, token_for):
+    """Found by schemathesis: ``PK\\x03\\x04`` and nothing else used to end in BadZipFile (500)."""
+    make_user("bi_steward", Role.DATA_STEWARD, department_id=make_department())
+    r = client.post("/api/v1/lake/preview", files={"file": ("x.xlsx", b"PK\x03\x04")}, data={"sheet": ""},
+                    headers=token_for("bi_steward"))
+    assert 400 <= r.status_code < 500, r.text[:300]
