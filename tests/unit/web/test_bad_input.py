@@ -103,3 +103,18 @@ def test_a_broken_xlsx_upload_is_422(client, make_department, make_user, token_f
     r = client.post("/api/v1/lake/preview", files={"file": ("x.xlsx", b"PK\x03\x04")}, data={"sheet": ""},
                     headers=token_for("bi_steward"))
     assert 400 <= r.status_code < 500, r.text[:300]
+
+
+@pytest.mark.parametrize(("path", "form"), [
+    ("/admin/departments", {"name": "省测试厅", "uscc": "11510000MB1234567X", "region_code": "510000",
+                            "parent_id": "abc"}),  # int("abc") used to be a 500
+    ("/admin/departments", {"name": "省测试厅", "uscc": "11510000MB1234567X", "region_code": "510000",
+                            "parent_id": "²"}),
+    ("/admin/users", {"username": "lisi", "password": "Tianfu-Data-7", "department_id": "x1"}),
+    ("/admin/users", {"username": "lisi", "password": "Tianfu-Data-7", "roles": "no_such_role"}),
+])
+def test_admin_forms_refuse_bad_ids_with_422(client, make_user, login, path, form):
+    make_user("opsadmin", Role.PLATFORM_ADMIN)
+    csrf = login("opsadmin")
+    r = client.post(path, data={"csrf_token": csrf, **form})
+    assert r.status_code == 422, r.text[:300]

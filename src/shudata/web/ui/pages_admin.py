@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from shudata.core.errors import ShudataError
+from shudata.core.ids import parse_id
 from shudata.core.types import Role
 from shudata.security import service
 from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate, UserUpdate
@@ -25,6 +26,15 @@ def _departments_page(request: Request, session: SessionDep, actor: UserDep, err
                   status_code=status_code)
 
 
+
+def id_field(text: str) -> int | str | None:
+    """An id typed in a form: ``None`` when blank, the number when it is one, else the text
+    itself so that validation refuses it with a message (``int("abc")`` used to be a 500)."""
+    if not text.strip():
+        return None
+    number = parse_id(text)
+    return number if number is not None else text.strip()
+
 @router.get("/admin/departments")
 def departments_page(request: Request, session: SessionDep, actor: UserDep) -> Response:
     return _departments_page(request, session, actor)
@@ -36,8 +46,8 @@ def create_department(request: Request, session: SessionDep, actor: UserDep, lan
                       parent_id: str = Form("")) -> Response:
     form = {"name": name, "uscc": uscc, "region_code": region_code, "parent_id": parent_id}
     try:
-        data = DepartmentCreate(name=name.strip(), uscc=uscc, region_code=region_code,
-                                parent_id=int(parent_id) if parent_id.strip() else None)
+        data = DepartmentCreate.model_validate({"name": name.strip(), "uscc": uscc, "region_code": region_code,
+                                                "parent_id": id_field(parent_id)})
         dept = service.create_department(session=session, actor=actor, data=data)
     except ValidationError as exc:
         return _departments_page(request, session, actor, validation_messages(exc, lang), form, 422)
@@ -71,9 +81,10 @@ def create_user(request: Request, session: SessionDep, actor: UserDep, lang: Lan
     form: dict[str, object] = {"username": username, "display_name": display_name, "department_id": department_id,
                                "roles": roles, "email": email}
     try:
-        data = UserCreate(username=username.strip(), display_name=display_name.strip() or username.strip(),
-                          password=password, department_id=int(department_id) if department_id.strip() else None,
-                          roles=[Role(r) for r in roles] or [Role.DEPT_USER], email=blank_to_none(email))
+        data = UserCreate.model_validate({
+            "username": username.strip(), "display_name": display_name.strip() or username.strip(),
+            "password": password, "department_id": id_field(department_id),
+            "roles": roles or [Role.DEPT_USER], "email": blank_to_none(email)})
         user = service.create_user(session=session, actor=actor, data=data, settings=settings)
     except ValidationError as exc:
         return _users_page(request, session, actor, validation_messages(exc, lang), form, 422)
