@@ -28,14 +28,13 @@ from shudata.security.tokens import TokenUsage
 from shudata.sharing import prepare as sharing_prepare
 from shudata.sharing.nodes.service import ensure_identity
 from shudata.sharing.providers import install as install_access_providers
-from shudata.web import bad_input, errors
+from shudata.web import bad_input, errors, security_headers
 from shudata.web.api.v1 import api_router
 from shudata.web.ckan import router as ckan_router
 from shudata.web.dcat import router as dcat_router
 from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, ConcurrencyLimitMiddleware, CSRFMiddleware
 from shudata.web.ratelimit import RateLimitMiddleware
-from shudata.web.security_headers import SecurityHeadersMiddleware
 from shudata.web.ui import make_templates, ui_router
 
 log = logging.getLogger("shudata.web")
@@ -110,7 +109,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                        key_check=KeyCheck(rt.sessions))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrency,  # sheds before sessions and limits
                        queue_timeout_s=settings.queue_timeout_s)
-    app.add_middleware(SecurityHeadersMiddleware)  # after the others: on every answer, 429 and 503 too
+    security_headers.install(app)  # around everything, ServerErrorMiddleware too: 429, 503 and 500 carry them
     static_dir = str(resources.files("shudata.web.ui").joinpath("static"))
     app.mount("/static", StaticFiles(directory=static_dir), name="static")
     app.include_router(api_router, prefix="/api/v1")

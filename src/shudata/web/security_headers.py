@@ -8,10 +8,12 @@ boxes, htmx's indicator style, ECharts' tooltips): styles cannot run code.
 FastAPI's ``/docs`` and ``/redoc`` pages load Swagger UI / ReDoc from jsDelivr with an
 inline bootstrap script, so they get their own, wider policy.
 
-A header a route set itself is kept. ``Strict-Transport-Security`` is sent only when the
-request came over HTTPS (``scope["scheme"]``, which uvicorn's ``--proxy-headers`` sets from
-``X-Forwarded-Proto`` behind a trusted proxy): HSTS over plain HTTP is ignored by browsers
-and would wrongly promise TLS on a development machine.
+A header a route set itself is kept. :func:`install` wraps the whole middleware stack,
+Starlette's ``ServerErrorMiddleware`` included, so even a 500 carries the headers.
+``Strict-Transport-Security`` is sent only when the request came over HTTPS
+(``scope["scheme"]``, which uvicorn's ``--proxy-headers`` sets from ``X-Forwarded-Proto``
+behind a trusted proxy): HSTS over plain HTTP is ignored by browsers and would wrongly
+promise TLS on a development machine.
 
 >>> headers = dict(security_headers("/portal", "https"))
 >>> headers[b"x-frame-options"], headers[b"x-content-type-options"]
@@ -24,6 +26,7 @@ False
 
 from __future__ import annotations
 
+from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = "; ".join((
@@ -94,3 +97,17 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def install(app: FastAPI) -> None:
+    """Put :class:`SecurityHeadersMiddleware` around the app's whole middleware stack.
+
+    ``add_middleware`` would place it inside Starlette's ``ServerErrorMiddleware``, whose
+    500 answers would then go out without the headers.
+    """
+    build = app.build_middleware_stack
+
+    def build_with_headers() -> ASGIApp:
+        return SecurityHeadersMiddleware(build())
+
+    app.build_middleware_stack = build_with_headers  # type: ignore[method-assign]

@@ -99,3 +99,16 @@ def test_templates_have_no_inline_script(template: Path):
     assert not INLINE_SCRIPT.search(text), INLINE_SCRIPT.search(text)
     assert not INLINE_HANDLER.search(text), INLINE_HANDLER.search(text)
     assert "javascript:" not in text.lower()
+
+
+def test_an_unhandled_500_carries_the_headers(rt):
+    app = create_app(runtime=rt, migrate=False)
+
+    @app.get("/test-boom")
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/test-boom")
+    assert r.status_code == 500
+    assert_secured(r)
