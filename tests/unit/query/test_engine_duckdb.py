@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from shudata.core.errors import InvalidInput, PermissionDenied, QueryTimeout
-from shudata.query.engines.base import Limits
-from shudata.query.engines.duckdb import DuckDBEngine
+from shudata.query.engines.base import Limits, TableSource
+from shudata.query.engines.duckdb import DuckDBEngine, forget_databases
 
 RAW = DuckDBEngine(threads=1, memory_limit="256MB", verify=False)  # the lockdown alone, no parse check
 
@@ -125,3 +125,48 @@ def test_dynamic_pivot_is_refused_with_a_hint_and_static_pivot_runs(engine: Duck
     static = "SELECT * FROM (PIVOT src_people ON \"城市\" IN ('成都', '绵阳') USING count(*))"
     out = engine.query(static, parquet_tables)
     assert {"成都", "绵阳"} <= set(out.column_names)
+
+
+# -- kept databases: one per table set, nothing carried from one query to the next -------------
+
+def test_a_table_set_reuses_its_locked_down_database(engine: DuckDBEngine, parquet_tables, monkeypatch):
+    forget_databases()
+    opened: list[object] = []
+    real = DuckDBEngine.open_database
+
+    def counting(self: DuckDBEngine, *args: object, **kwargs: object) -> object:
+        opened.append(args)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DuckDBEngine, "open_database", counting)
+    for _ in range(3):
+        assert engine.query("SELECT count(*) AS n FROM src_people", parquet_tables).column(0)[0].as_py() == 4
+    assert len(opened) == 1
+    only_people = {"src_people": parquet_tables["src_people"]}  # another table set: its own database
+    engine.query("SELECT count(*) FROM src_people", only_people)
+    assert len(opened) == 2
+    with pytest.raises(InvalidInput):  # the smaller set's database has no view of the other table
+        RAW.query("SELECT count(*) FROM src_orders", only_people)
+
+
+def test_whatever_a_connection_changes_is_rolled_back_for_the_next(parquet_tables):
+    """Should a statement other than SELECT ever get past the sandbox and DuckDB's own parse
+    check, the shared database still holds nothing of it for the next caller."""
+    forget_databases()
+    con = RAW.connect(parquet_tables)
+    con.execute("CREATE TABLE planted AS SELECT 'x' AS v")
+    con.execute("CREATE OR REPLACE VIEW src_people AS SELECT 'forged' AS 姓名")
+    assert con.sql("SELECT count(*) FROM planted").fetchall() == [(1,)]
+    con.close()
+    with pytest.raises(InvalidInput):
+        RAW.query("SELECT * FROM planted", parquet_tables)
+    names = RAW.query('SELECT "姓名" FROM src_people', parquet_tables).column(0).to_pylist()
+    assert "forged" not in names and len(names) == 4
+
+
+def test_columns_of_a_table_are_part_of_its_database(engine: DuckDBEngine, parquet_tables):
+    forget_databases()
+    src = parquet_tables["src_people"]
+    narrow = {"src_people": TableSource("src_people", src.files, columns=["城市"])}
+    assert engine.query("SELECT * FROM src_people", parquet_tables).num_columns > 1
+    assert engine.query("SELECT * FROM src_people", narrow).column_names == ["城市"]
