@@ -11,7 +11,6 @@ underlying view directly.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +24,7 @@ from shudata.core.errors import NotFound, ShudataError
 from shudata.core.types import Actor
 from shudata.lake.service import get_version, version_files
 from shudata.query.access import ResolvedTable, TableAccess
-from shudata.query.engines.base import Engine, TableSource
+from shudata.query.engines.base import Engine, TableSource, view_name
 from shudata.query.errors import details, table_not_found
 from shudata.query.policies import ACCESS_PROVIDERS, AccessProviders
 
@@ -78,7 +77,7 @@ class CatalogResolver:
             raise NotFound(f"资源“{res.code} {res.name}”：{exc.zh}", f"Resource {res.code}: {exc.en}",
                            code=exc.code, details=details(resource_id=res.code)) from exc
         files = version_files(self.settings, version)
-        source = TableSource(name=f"t_{secrets.token_hex(8)}", files=files,
+        source = TableSource(name=view_name(self.settings.secret_key, files), files=files,
                              meta={"code": res.code, "version": str(version.version)})
         columns = tuple(str(c["name"]) for c in version.columns or []) or self._probe_columns(source)
         access = self.providers.access_for(self.session, self.actor, res)

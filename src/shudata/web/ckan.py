@@ -15,7 +15,6 @@ import decimal
 import itertools
 import json
 import logging
-import secrets
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, replace
 from typing import Annotated, Any
@@ -41,7 +40,7 @@ from shudata.portal.developers import KeyHolder, count_key_use, key_holder, requ
 from shudata.portal.search import DatasetFilters, search_datasets
 from shudata.portal.service import PublicDataset, count_use, get_dataset
 from shudata.query.access import ResolvedTable
-from shudata.query.engines.base import TableSource
+from shudata.query.engines.base import TableSource, view_name
 from shudata.query.engines.duckdb import DuckDBEngine
 from shudata.query.limits import collect_within, limits_for, row_sizes, row_too_large, rows_within
 from shudata.query.sandbox import sandbox
@@ -474,7 +473,8 @@ def datastore_search_sql(c: Call) -> dict[str, Any]:
         ds = _dataset_of_resource(c.session, name)
         require_data_access(c.session, ds, c.holder)
         if ds.name not in used:
-            used[ds.name] = (ds, TableSource(f"t_{secrets.token_hex(8)}", [ds.file(c.settings)]))
+            file = ds.file(c.settings)
+            used[ds.name] = (ds, TableSource(view_name(c.settings.secret_key, [file]), [file]))
         d, src = used[ds.name]
         return ResolvedTable(source=src.name, columns=tuple(str(col["name"]) for col in d.publication.columns),
                              label=ckan.resource_of(name, d))

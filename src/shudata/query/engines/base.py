@@ -7,6 +7,8 @@ version. Engines must not read anything else.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -14,6 +16,20 @@ from pathlib import Path
 from typing import Protocol
 
 import pyarrow as pa
+
+
+def view_name(secret: str, files: Sequence[Path]) -> str:
+    """The internal name of the view over ``files``: keyed by the platform secret, so a
+    caller cannot guess it, and stable, so queries over the same version share the engine's
+    prepared database (the sandbox refuses every name that is not a catalog resource anyway).
+
+    >>> view_name("k", [Path("/lake/r1/v1/part-0.parquet")]) == view_name("k", [Path("/lake/r1/v1/part-0.parquet")])
+    True
+    >>> view_name("k", [Path("/a")]) != view_name("other", [Path("/a")])
+    True
+    """
+    data = "\0".join(str(f) for f in files).encode()
+    return "t_" + hmac.new(secret.encode(), data, hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
