@@ -117,8 +117,8 @@ def test_denials_are_audited_and_nothing_is_read_or_written(client: Any, rt: Run
     assert ("lake.version.read", "success") not in entries and ("query.run", "success") not in entries
     assert entries.count(("lake.version.read", "denied")) == len(FORMATS) + 1
     with rt.transaction() as s:
-        query_denial = s.scalars(select(AuditEntry).where(AuditEntry.actor == "opsadmin", AuditEntry.outcome == "denied")
-                                 .order_by(AuditEntry.id.desc())).first()
+        denied = select(AuditEntry).where(AuditEntry.actor == "opsadmin", AuditEntry.outcome == "denied")
+        query_denial = s.scalars(denied.order_by(AuditEntry.id.desc())).first()
     assert query_denial is not None and query_denial.resource_id == setup.code
     assert "SELECT * FROM people" in query_denial.details and ZH in query_denial.details
 
