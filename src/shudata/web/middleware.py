@@ -144,8 +144,8 @@ class BodyLimitMiddleware:
         declared = headers.get(b"content-length")
         limit_mb = self.max_bytes // (1024 * 1024)
         msg = f"上传内容超过大小上限 {limit_mb} MB；请拆分文件或联系管理员调整 SHUDATA_MAX_UPLOAD_MB"
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await run_in_threadpool(_audit_refusal, scope, int(declared))
+        if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > self.max_bytes):
+            await run_in_threadpool(_audit_refusal, scope, int(declared[:19]))
             await _send_json(send, 413, "payload_too_large", msg)
             return
         seen = 0

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 
 from shudata.catalog.schemas import ResourceCreate, ResourceRead, ResourceUpdate
+from shudata.core.ids import parse_id
 
 FormLists = Mapping[str, Sequence[str]]
 SIMPLE = ("name", "alias", "classification", "category_code", "category_path", "abstract", "format_category",
@@ -60,7 +61,7 @@ def _items(form: FormLists) -> list[dict[str, Any]]:
         cell = {k: (vals[i].strip() if i < len(vals) else "") for k, vals in cols.items()}
         length = cell["length"]
         items.append({"name": name.strip(), "data_type": cell["type"] or "C",
-                      "length": int(length) if length.isdigit() else (length or None),
+                      "length": n if (n := parse_id(length)) is not None else (length or None),
                       "description": cell["description"] or None})
     return items
 
@@ -98,7 +99,7 @@ def to_create(values: Mapping[str, Any]) -> ResourceCreate:
     data["category_code"] = values["category_code"] or None
     data["base_registry"] = values["base_registry"] or None
     provider = values["provider_department_id"]
-    data["provider_department_id"] = int(provider) if str(provider).isdigit() else None
+    data["provider_department_id"] = parse_id(str(provider))
     return ResourceCreate.model_validate(data)
 
 

@@ -12,6 +12,7 @@ from shudata.catalog.actions import DEMAND_CREATE
 from shudata.catalog.schemas import DemandCreate, DemandLink, DemandStatus
 from shudata.catalog.sharing_list import export_sharing_list, sharing_list
 from shudata.core.errors import ShudataError
+from shudata.core.ids import parse_id
 from shudata.core.types import Actor
 from shudata.lake.export import content_disposition
 from shudata.security import service as security
@@ -61,7 +62,7 @@ def create_demand(request: Request, session: SessionDep, actor: UserDep, lang: L
         data = DemandCreate(title=title.strip(), description=description.strip(), purpose=purpose.strip(),
                             wanted_fields=[w for w in wanted_fields.replace("，", ",").replace("、", ",").split(",")
                                            if w.strip()],
-                            department_id=int(department_id) if department_id.strip().isdigit() else None)
+                            department_id=parse_id(department_id))
         created = demands.create_demand(session=session, actor=actor, data=data)
     except ValidationError as exc:
         return _demands_page(request, session, actor, "mine", "", validation_messages(exc, lang), form, 422)

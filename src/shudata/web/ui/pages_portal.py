@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.search_index import query_terms
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied, ShudataError
+from shudata.core.ids import parse_id
 from shudata.lake import export
 from shudata.lake.reader import iter_batches
 from shudata.portal import data as portal_data
@@ -152,7 +153,7 @@ def _filters(params: dict[str, str]) -> portal_search.DatasetFilters:
     dept = params.get("department", "").strip()
     tag = params.get("tags", "").strip()
     return portal_search.DatasetFilters(
-        theme=params.get("theme", "").strip() or None, department_id=int(dept) if dept.isdigit() else None,
+        theme=params.get("theme", "").strip() or None, department_id=parse_id(dept),
         format=params.get("format", "").strip() or None, open_class=params.get("open_class", "").strip() or None,
         update_cycle=params.get("update_cycle", "").strip() or None, tags=(tag,) if tag else ())
 
@@ -328,7 +329,7 @@ def submit_request(request: Request, session: SessionDep, lang: LangDep, csrf_to
     try:
         data = DataRequestCreate(title=title.strip(), description=description.strip(),
                                  requester_name=requester_name.strip(), contact_email=contact_email.strip(),
-                                 department_id=int(department_id) if department_id.strip().isdigit() else None)
+                                 department_id=parse_id(department_id))
         created = portal_requests.create_request(session=session, data=data, ip=client_ip(request))
     except ValidationError as exc:
         errors = validation_messages(exc, lang)

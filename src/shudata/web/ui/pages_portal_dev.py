@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.errors import PermissionDenied, ShudataError
+from shudata.core.ids import parse_id
 from shudata.core.types import Actor, Role
 from shudata.lake.models import LakeVersion
 from shudata.portal import actions as A
@@ -265,7 +266,7 @@ def withdraw(request: Request, session: SessionDep, settings: SettingsDep, actor
         flash(request, "danger", "撤回须说明原因（至少 2 个字）", "Give a reason to withdraw (2 characters at least)")
         return redirect("/open-data")
     pub = P.withdraw(session=session, settings=settings, actor=actor, resource=resource, reason=reason.strip(),
-                     version=int(version) if version.strip().isdigit() else None)
+                     version=parse_id(version))
     flash(request, "success", f"{resource} v{pub.version} 已撤回", f"{resource} v{pub.version} withdrawn")
     return redirect("/open-data")
 
