@@ -19,7 +19,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.errors import NotFound, PermissionDenied
 from shudata.core.ids import parse_id
 from shudata.core.types import Actor, ResourceRef
-from shudata.security.authz import allowed, require
+from shudata.security.authz import Action, allowed, require
 
 
 def resource_ref(res: CatalogResource) -> ResourceRef:
@@ -64,3 +64,22 @@ def require_read_data(actor: Actor, res: CatalogResource) -> None:
         "through sharing and receive it masked",
         details={"action": DATA_READ.name, "resource_type": "catalog.resource", "resource_id": res.code},
     )
+
+
+def require_raw_observer(actor: Actor, res: CatalogResource, action: Action, *, what_zh: str, what_en: str,
+                         code: str) -> None:
+    """Raise unless ``actor`` may perform ``action`` on ``res`` *and* read its data raw.
+
+    For results computed on the raw values (quality verdicts and counts, privacy scans and
+    risk reports): whoever could read or steer them could recover a value by probing, so they
+    are for the provider department's staff (architecture convention 16). ``what_zh`` and
+    ``what_en`` name those results in the refusal; ``code`` is its error code.
+    """
+    if actor.is_authenticated and not can_read_data(actor, res):
+        raise PermissionDenied(
+            f"无权对“{res.name}”（{res.code}）执行“{action.zh}”：{what_zh}依据原始数据得出，"
+            "仅限提供方部门的数据管理员和部门用户，平台管理员也不例外",
+            f"Not allowed to {action.en} on {res.code}: {what_en} computed on the raw data and are for the "
+            "provider department's staff only; the platform admin is no exception",
+            code=code, details={"action": action.name, "resource_type": "catalog.resource", "resource_id": res.code})
+    require(actor, action, resource_ref(res))

@@ -10,10 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session
 
-from shudata.catalog.access import can_read_data, find_resource, require_read_data, resource_ref
+from shudata.catalog.access import find_resource, require_raw_observer, require_read_data, resource_ref
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
-from shudata.core.errors import PermissionDenied
 from shudata.core.types import Actor
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, version_files
@@ -46,16 +45,10 @@ def require_raw_reader(actor: Actor, res: CatalogResource, action: Action) -> No
     are computed on the raw values: they are for the provider department's staff. The platform
     admin and other departments are refused (403, audited by the web and CLI layers).
     """
-    if actor.is_authenticated and not can_read_data(actor, res):
-        raise PermissionDenied(
-            f"无权对“{res.name}”（{res.code}）执行“{action.zh}”：敏感数据扫描报告、分级、重识别风险、匿名化和差分隐私统计"
-            "依据原始数据得出，仅限提供方部门的数据管理员和部门用户，平台管理员也不例外",
-            f"Not allowed to {action.en} on {res.code}: scan reports, grades, re-identification risk, anonymisation "
-            "and differentially private releases are computed on the raw data and are for the provider department's "
-            "staff only; the platform admin is no exception",
-            code="privacy_raw_data_only",
-            details={"action": action.name, "resource_type": "catalog.resource", "resource_id": res.code})
-    require(actor, action, resource_ref(res))
+    require_raw_observer(actor, res, action, what_zh="敏感数据扫描报告、分级、重识别风险、匿名化和差分隐私统计",
+                         what_en="scan reports, grades, re-identification risk, anonymisation and "
+                                 "differentially private releases are",
+                         code="privacy_raw_data_only")
 
 
 def resource_data(session: Session, settings: Settings, actor: Actor, resource: str, version: int | None,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
-from shudata.catalog.access import can_read_data, find_resource, require_read_data, resource_ref
+from shudata.catalog.access import find_resource, require_raw_observer, require_read_data
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import UPDATE_CYCLE_DAYS, UpdateCycle
 from shudata.core.config import Settings
@@ -32,7 +32,7 @@ from shudata.quality.run import Target, evaluate
 from shudata.quality.schemas import CheckReport, ColumnStat, RuleResult, RuleSetRead, RunRead
 from shudata.query.engines.base import Engine, TableSource
 from shudata.query.service import default_engine
-from shudata.security.authz import Action, require
+from shudata.security.authz import Action
 
 
 def require_raw_reader(actor: Actor, res: CatalogResource, action: Action) -> None:
@@ -44,16 +44,8 @@ def require_raw_reader(actor: Actor, res: CatalogResource, action: Action) -> No
     a resource are for the provider department's staff; the platform admin and other
     departments are refused (403, audited by the web and CLI layers).
     """
-    if actor.is_authenticated and not can_read_data(actor, res):
-        raise PermissionDenied(
-            f"无权对“{res.name}”（{res.code}）执行“{action.zh}”：质量规则、检查结果和失败计数依据原始数据得出，"
-            "仅限提供方部门的数据管理员和部门用户，平台管理员也不例外",
-            f"Not allowed to {action.en} on {res.code}: quality rules, check results and failure counts are "
-            "computed on the raw data and are for the provider department's staff only; the platform admin is "
-            "no exception",
-            code="quality_raw_data_only",
-            details={"action": action.name, "resource_type": "catalog.resource", "resource_id": res.code})
-    require(actor, action, resource_ref(res))
+    require_raw_observer(actor, res, action, what_zh="质量规则、检查结果和失败计数",
+                         what_en="quality rules, check results and failure counts are", code="quality_raw_data_only")
 
 
 def ref_cache_dir(settings: Settings) -> Path:
