@@ -23,7 +23,11 @@ Figures (one JSON line each):
 - ``load.rss_growth_mb``: the server's resident memory at the end minus at the start of the
   measured period, which follows ``--warmup`` seconds of the same load (≤ 50);
 - ``load.shutdown_s``: from SIGTERM under load to the process gone (≤ 10);
-- and, for information, ``load.requests``, ``load.rps``, ``load.shed`` (503s), ``load.p50_ms``.
+- and, for information, ``load.requests``, ``load.rps``, ``load.shed`` (503s), ``load.p50_ms``, and
+  the baseline measured in the same run before the mixed load: the same clients calling only
+  the health check for 15 s (5 s with ``--quick``), which passes the whole middleware stack but
+  touches neither database nor data (``load.baseline_rps``, ``load.baseline_p99_ms``): the floor
+  of the server stack on this machine at that moment.
 
 Only loopback addresses are used. ``--quick`` measures 12 s after 12 s of warm-up, on 20,000
 rows and 20 more entries (under a minute in all).
@@ -200,8 +204,14 @@ async def one(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: in
                                        files={"file": (f"people-{n}.csv", csv_bytes(n), "text/csv")})
 
 
+async def health(client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
+    """The baseline request: the same server stack, no database, no data."""
+    return "health", await client.get("/api/v1/health")
+
+
 async def run_clients(url: str, store: Store, clients: int, seconds: float, tally: Tally,
-                      counting: threading.Event, stopped: threading.Event, done: threading.Event) -> None:
+                      counting: threading.Event, stopped: threading.Event, done: threading.Event,
+                      baseline: bool = False) -> None:
     end = time.monotonic() + seconds
 
     async def client_loop(k: int) -> None:
@@ -212,7 +222,7 @@ async def run_clients(url: str, store: Store, clients: int, seconds: float, tall
                 n += 1
                 t0 = time.monotonic()
                 try:
-                    kind, resp = await one(client, rnd, store, k * 1_000_000 + n)
+                    kind, resp = await (health(client) if baseline else one(client, rnd, store, k * 1_000_000 + n))
                 except httpx.HTTPError as exc:
                     if counting.is_set() and not stopped.is_set():
                         tally.errors[f"{type(exc).__name__}"] += 1
@@ -288,6 +298,13 @@ def main() -> None:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
                 time.sleep(0.2)
+            # Baseline in the same run: the same clients against the health check, which runs
+            # through the whole middleware stack but touches no database and no data.
+            base, base_counting = Tally(), threading.Event()
+            base_counting.set()
+            base_s = 5.0 if args.quick else 15.0
+            asyncio.run(run_clients(url, store, args.clients, base_s, base, base_counting, threading.Event(),
+                                    threading.Event(), baseline=True))
             tally = Tally()
             counting, stopped, done = threading.Event(), threading.Event(), threading.Event()
             samples: list[tuple[float, float]] = []
@@ -344,6 +361,10 @@ def main() -> None:
     figure("load.p50_ms", p(0.50), "informational", "ms")
     figure("load.server_cpu_ms_per_request", round(1000 * cpu_used / max(1, n), 1), "informational", "ms")
     figure("load.server_cpu_cores", round(cpu_used / seconds, 2), "informational", "cores")
+    blat = sorted(base.latencies)
+    figure("load.baseline_rps", round(len(blat) / base_s, 1), "informational", "requests/s")
+    figure("load.baseline_p99_ms", round(blat[min(len(blat) - 1, int(0.99 * len(blat)))] * 1000, 1) if blat
+           else float("nan"), "informational", "ms")
     figure("load.errors", sum(tally.errors.values()), "0", "requests")
     figure("load.p99_ms", p(0.99), "≤ 1000", "ms")
     figure("load.rss_growth_mb", round(rss_end - rss_start, 1), "≤ 50", "MB")
