@@ -56,15 +56,6 @@ def default_engine(settings: Settings) -> Engine:
     return DuckDBEngine(threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
 
 
-@dataclass(frozen=True)
-class QueryTable:
-    """A whole (capped) result as Arrow, for downloads."""
-
-    table: pa.Table
-    truncated: bool
-    tables: list[TableUsed]
-
-
 def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, offset: int = 0,
               limit: int | None = None, versions: Mapping[str, int] | None = None,
               access_overrides: Mapping[str, TableAccess] | None = None, count: bool = True,
@@ -125,28 +116,6 @@ def _byte_cap(page: pa.Table, max_bytes: int) -> int:
     if fit == 0:
         raise row_too_large(int(row_sizes(page.slice(0, 1))[0]), max_bytes, "result_max_bytes")
     return fit
-
-
-def query_table(*, session: Session, settings: Settings, actor: Actor, sql: str,
-                versions: Mapping[str, int] | None = None,
-                access_overrides: Mapping[str, TableAccess] | None = None,
-                engine: Engine | None = None, providers: AccessProviders | None = None) -> QueryTable:
-    """Run ``sql`` for ``actor`` and return the whole result, up to the row cap (downloads)."""
-    require(actor, QUERY_RUN)
-    engine = engine or default_engine(settings)
-    cap = settings.query_max_rows
-    resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
-                               versions=versions, access_overrides=access_overrides, providers=providers)
-    started = time.perf_counter()
-    with _explained(resolver, sql):
-        checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
-        table = engine.query(checked.sql, resolver.sources, limits_for(settings, cap + 1))
-    truncated = table.num_rows > cap
-    table = table.slice(0, cap)
-    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    _audit(session, actor, sql, resolver, rows=table.num_rows, truncated=truncated, elapsed_ms=elapsed_ms,
-           export=True)
-    return QueryTable(table=table, truncated=truncated, tables=_used(resolver))
 
 
 @dataclass

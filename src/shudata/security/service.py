@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
-from shudata.core.clock import ensure_aware, utcnow
+from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from shudata.core.ids import parse_id
@@ -360,21 +360,6 @@ def actor_from_token(*, session: Session, token: str, ip: str | None = None) -> 
     if not row.user.is_active:
         raise Unauthenticated("用户已停用", "User disabled", code="user_disabled")
     return actor_for(row.user, token_id=row.id, ip=ip)
-
-
-def touch_token(engine: Engine, token_id: int) -> None:
-    """Record a token's last use (at most once a minute) in its own short transaction, so a
-    request never holds the metadata store's write lock just for bookkeeping."""
-    now = utcnow()
-    stale = now - dt.timedelta(seconds=60)
-    with engine.connect() as conn:
-        last = conn.execute(select(ApiToken.last_used_at).where(ApiToken.id == token_id)).scalar()
-    if last is not None and ensure_aware(last) >= stale:
-        return
-    with engine.begin() as conn:
-        conn.execute(update(ApiToken).where(ApiToken.id == token_id,
-                                            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < stale))
-                     .values(last_used_at=now))
 
 
 def user_resource(user: User) -> ResourceRef:
