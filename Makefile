@@ -19,9 +19,11 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 dev-venv: $(STAMP)
 
-## One command: set up, load the demo and serve on http://127.0.0.1:8000
+## One command: set up, load the demo and serve on http://127.0.0.1:8000 (make demo PORT=8080 HOST=0.0.0.0)
+HOST ?= 127.0.0.1
+PORT ?= 8000
 demo: venv
-	$(BIN)/shudata demo
+	$(BIN)/shudata demo --host $(HOST) --port $(PORT)
 
 ## Debian chromium for the browser tests (installed when missing and we are root)
 browser:
