@@ -30,8 +30,9 @@ from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import InvalidInput, LimitExceeded
+from shudata.core.errors import InvalidInput, LimitExceeded, PayloadTooLarge
 from shudata.core.types import Actor
+from shudata.lake.measure import row_sizes
 from shudata.lake.models import LakeVersion
 from shudata.lake.reader import layout, read_page
 from shudata.lake.service import get_version, version_files
@@ -243,8 +244,26 @@ def changes_since(*, session: Session, settings: Settings, actor: Actor, resourc
     columns = layout([cur_path]).schema.names
     order = ", ".join([quoted(key)] + [quoted(c) for c in columns if c != key])
     sql = f"SELECT * FROM cur EXCEPT SELECT * FROM prev ORDER BY {order}"
-    lim = Limits(timeout_s=settings.query_timeout_s)
+    cap = settings.query_max_rows
+    lim = Limits(timeout_s=settings.query_timeout_s, max_rows=cap + 1)
     table = default_engine(settings).query(sql, {"cur": TableSource(name="cur", files=[cur_path]),
                                                  "prev": TableSource(name="prev", files=[old_path])}, lim)
+    _changes_fit(table, cap, settings.result_max_bytes, since_version)
     log_delivery(session, actor, view, rows=table.num_rows, fmt="json", channel="rest-incremental")
     return view, table
+
+
+def _changes_fit(table: pa.Table, cap: int, max_bytes: int, since_version: int) -> None:
+    """The incremental answer is whole or refused (413), never cut: more than ``cap`` rows or
+    ``max_bytes`` bytes of changes is a case for the whole version's download."""
+    size = int(row_sizes(table).sum()) if table.num_rows else 0
+    if table.num_rows <= cap and size <= max_bytes:
+        return
+    raise PayloadTooLarge(
+        f"自版本 {since_version} 以来变化的行超过单次增量上限（{cap} 行或 {max_bytes} 字节，"
+        "设置 SHUDATA_QUERY_MAX_ROWS / SHUDATA_RESULT_MAX_BYTES）；请从更近的版本起取增量，"
+        "或通过 Delta Sharing 获取整个版本",
+        f"The rows changed since version {since_version} pass the limit of one incremental answer ({cap} rows or "
+        f"{max_bytes} bytes; settings SHUDATA_QUERY_MAX_ROWS / SHUDATA_RESULT_MAX_BYTES); start from a later "
+        "version, or read the whole version through Delta Sharing",
+        code="changes_too_large", details={"max_rows": cap, "max_bytes": max_bytes, "since_version": since_version})

@@ -154,6 +154,22 @@ def test_incremental_feed_returns_changed_rows_only(client, shared, rt):
     assert r.json()["rows"] == [["91510100MA6CB8AG8Y", "赵*", "136****5678"]]  # only the new row, masked
 
 
+@pytest.mark.parametrize("limit", ["query_max_rows", "result_max_bytes"])
+def test_an_incremental_answer_past_its_limit_is_refused_not_cut(client, shared, rt, monkeypatch, limit):
+    """Issue #14 item 6: the feed is bounded in rows and bytes, and says so (413) instead of cutting."""
+    changed = pa.concat_tables([ROWS, pa.table({"统一社会信用代码": ["91510100MA6CB8AG8Y"], "机构名称": ["成都丁公司"],
+                                                "法定代表人": ["赵六"], "注册资本": ["10"],
+                                                "联系电话": ["13612345678"]})])
+    with rt.transaction() as s:
+        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, "201001/000002"),
+                      batches_or_table=changed, source_name="企业2.csv", source_format="csv")
+    monkeypatch.setattr(rt.settings, limit, 0 if limit == "query_max_rows" else 10)
+    r = client.get("/api/v1/shared/changes", params={"resource": "201001/000002", "since_version": 1,
+                                                     "key": "统一社会信用代码"}, headers=shared["user"])
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["code"] == "changes_too_large" and "Delta Sharing" in r.json()["error"]["message"]
+
+
 @pytest.mark.sqlite_only
 def test_delivery_downloads_write_formulas_nested_binary_null_and_timezone_aware_values(client, shared, monkeypatch):
     """The sharing download uses the one download writer (shudata.lake.export) in every format."""
