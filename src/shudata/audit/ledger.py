@@ -3,6 +3,14 @@
 Each entry's hash is SM3(prev_hash || canonical JSON of the entry). The head row is
 locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite serialises writers) so concurrent
 appends cannot fork the chain.
+
+The lock lasts until the transaction ends, and every data read is audited, so the chain
+head is the one place all requests meet. :func:`record` therefore queues the event on the
+session and appends it just before the transaction commits (``before_commit``): the entry
+is still committed with the change it records, or not at all, but the head is held for the
+commit only, not for the rest of the request (rendering, sending, waiting for a thread).
+Inside a savepoint the event is appended at once, so rolling the savepoint back takes it
+back too.
 """
 
 from __future__ import annotations
@@ -11,9 +19,10 @@ import json
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from shudata.audit.events import AuditEvent
 from shudata.audit.models import AuditEntry, AuditHead
@@ -63,8 +72,44 @@ def _head(session: Session) -> AuditHead:
     return session.execute(stmt).scalar_one()
 
 
-def record(session: Session, actor: Actor, event: AuditEvent) -> AuditEntry:
-    """Append ``event`` in the caller's transaction (committed with the change it records)."""
+_PENDING = "shudata.audit.pending"
+
+
+def record(session: Session, actor: Actor, event: AuditEvent) -> None:
+    """Record ``event`` in the caller's transaction (committed with the change it records):
+    appended to the chain just before that transaction commits (see the module's docstring)."""
+    if session.in_nested_transaction():
+        append(session, actor, event)
+        return
+    if session.get_transaction() is None:
+        session.connection()  # begin the transaction now, so its end (commit or rollback) is seen
+    pending: list[tuple[Actor, AuditEvent]] | None = session.info.get(_PENDING)
+    if pending is None:
+        pending = session.info[_PENDING] = []
+        if not session.info.get(_PENDING + ".hooked"):
+            session.info[_PENDING + ".hooked"] = True
+            _listen(session)
+    pending.append((actor, event))
+
+
+def _listen(session: Session) -> None:
+    """Append the session's queued events before it commits; forget them when it rolls back."""
+    sa_event.listen(session, "before_commit", _append_pending)
+    sa_event.listen(session, "after_transaction_end", _forget_pending)
+
+
+def _append_pending(session: Session) -> None:
+    for actor, queued in session.info.pop(_PENDING, None) or ():
+        append(session, actor, queued)
+
+
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the session's transaction ended; committed events were appended
+        session.info.pop(_PENDING, None)
+
+
+def append(session: Session, actor: Actor, event: AuditEvent) -> AuditEntry:
+    """Append ``event`` to the chain now, locking the head until the transaction ends."""
     head = _head(session)
     ts = utcnow()
     entry = AuditEntry(
