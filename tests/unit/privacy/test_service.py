@@ -29,6 +29,7 @@ def test_steward_scans_a_resource_and_confirms_the_grade(rt: Runtime, world: Wor
         assert rep.proposed_grade == 4 and rep.version == 1
         done = service.confirm_grade(session=s, actor=world.steward, report_id=rep.id, grade=4)
         assert (done.confirmed_grade, done.confirmed_by) == (4, "steward_a")
+    with rt.transaction() as s:  # audit entries are appended when their transaction commits
         actions = set(s.scalars(select(AuditEntry.action)))
     assert {"privacy.scan", "privacy.grade.confirm"} <= actions
 

@@ -140,6 +140,7 @@ def test_overdue_requests_are_escalated_once(rt, world):
         assert service.escalate_overdue(session=s, actor=world.admin) == []
         queue = service.list_requests(session=s, actor=world.steward, box="incoming", overdue_only=True)
         notes = service.notifications(session=s, actor=world.admin)
+    with rt.transaction() as s:  # audit entries are appended when their transaction commits
         events = s.scalars(select(AuditEntry.action).where(AuditEntry.action == "sharing.request.escalate")).all()
     assert [q.id for q in queue] == [r.id]
     assert any(n.kind == "request.escalated" for n in notes)
