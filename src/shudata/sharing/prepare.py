@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
+from shudata.core.errors import Unavailable
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import latest_version, version_files
 from shudata.query.engines.base import TableSource
@@ -163,6 +164,9 @@ def _run(engine: Engine, settings: Settings, targets: list[Target]) -> list[Path
             break
         try:
             done += prepare(engine, settings, target)
+        except Unavailable:  # the server is stopping: the next start prepares what is missing
+            log.info("masked-file preparation of %s stopped: the server is shutting down", target)
+            break
         except Exception:  # a cache: the next call builds the file itself
             log.warning("could not prepare the masked files of %s", target, exc_info=True)
     return done

@@ -49,7 +49,10 @@ def get_session(request: Request, rt: RuntimeDep) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: the transaction commits before the response is sent, so a client never
+# gets a success for a write that then fails to commit, and the page a redirect leads to
+# already sees what the request wrote (the default scope ends after the response is sent).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def client_ip(request: Request) -> str | None:
