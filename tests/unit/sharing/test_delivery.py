@@ -140,13 +140,18 @@ def test_every_delivery_records_recipient_version_and_grant(client, shared, rt):
     assert (d.recipient, d.version, d.channel) == ("c_user", 1, "rest")
 
 
-def test_incremental_feed_returns_changed_rows_only(client, shared, rt):
+def _add_a_company(rt):
+    """Version 2 of the granted table: version 1's rows and one new company."""
     changed = pa.concat_tables([ROWS, pa.table({"统一社会信用代码": ["91510100MA6CB8AG8Y"], "机构名称": ["成都丁公司"],
                                                 "法定代表人": ["赵六"], "注册资本": ["10"],
                                                 "联系电话": ["13612345678"]})])
     with rt.transaction() as s:
         write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, "201001/000002"),
                       batches_or_table=changed, source_name="企业2.csv", source_format="csv")
+
+
+def test_incremental_feed_returns_changed_rows_only(client, shared, rt):
+    _add_a_company(rt)
     r = client.get("/api/v1/shared/changes", params={"resource": "201001/000002", "since_version": 1,
                                                      "key": "统一社会信用代码"}, headers=shared["user"])
     assert r.status_code == 200, r.text
@@ -157,12 +162,7 @@ def test_incremental_feed_returns_changed_rows_only(client, shared, rt):
 @pytest.mark.parametrize("limit", ["query_max_rows", "result_max_bytes"])
 def test_an_incremental_answer_past_its_limit_is_refused_not_cut(client, shared, rt, monkeypatch, limit):
     """Issue #14 item 6: the feed is bounded in rows and bytes, and says so (413) instead of cutting."""
-    changed = pa.concat_tables([ROWS, pa.table({"统一社会信用代码": ["91510100MA6CB8AG8Y"], "机构名称": ["成都丁公司"],
-                                                "法定代表人": ["赵六"], "注册资本": ["10"],
-                                                "联系电话": ["13612345678"]})])
-    with rt.transaction() as s:
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, "201001/000002"),
-                      batches_or_table=changed, source_name="企业2.csv", source_format="csv")
+    _add_a_company(rt)
     monkeypatch.setattr(rt.settings, limit, 0 if limit == "query_max_rows" else 10)
     r = client.get("/api/v1/shared/changes", params={"resource": "201001/000002", "since_version": 1,
                                                      "key": "统一社会信用代码"}, headers=shared["user"])
