@@ -27,7 +27,7 @@ import decimal
 import json
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
@@ -84,12 +84,26 @@ def json_default(value: Any) -> Any:
 
 
 def page_json(table: pa.Table, *, total: int, offset: int, limit: int, version: int,
-              max_bytes: int | None = None) -> bytes:
-    """``{"columns", "rows", "total", "offset", "limit", "version"}`` with rows as lists.
+              max_bytes: int | None = None, limit_requested: int | None = None,
+              next_url: Callable[[int], str] | None = None) -> bytes:
+    """``{"columns", "rows", "total", "offset", "limit", "version", "next_offset"}`` with rows as lists.
 
-    With ``max_bytes``, a page whose rows would pass it is cut to the rows that fit, measured
-    before conversion, and says so: ``"capped": {"reason": "bytes", "max_bytes", "rows",
-    "next_offset"}``. A first row that alone passes it is refused (413).
+    Every page says where the next one starts: ``next_offset`` (``null`` on the last page)
+    and, with ``next_url``, the link ``next``. ``limit`` is the page size applied; when the
+    caller asked for more (``limit_requested`` above the maximum), the page states both and
+    ``limit_capped`` explains it. With ``max_bytes``, a page whose rows would pass it is cut to
+    the rows that fit, measured before conversion, and says so: ``"capped": {"reason":
+    "bytes", "max_bytes", "rows", "next_offset"}``. A first row that alone passes it is
+    refused (413).
+
+    >>> import json as j
+    >>> t = pa.table({"n": [1, 2]})
+    >>> b = j.loads(page_json(t, total=5, offset=0, limit=2, version=1, limit_requested=9,
+    ...                       next_url=lambda o: f"?offset={o}"))
+    >>> b["limit"], b["limit_requested"], b["next_offset"], b["next"]
+    (2, 9, 2, '?offset=2')
+    >>> j.loads(page_json(t, total=2, offset=0, limit=2, version=1))["next_offset"] is None
+    True
     """
     capped: dict[str, Any] | None = None
     if max_bytes is not None and (fit := rows_within(table, max_bytes)) < table.num_rows:
@@ -104,8 +118,21 @@ def page_json(table: pa.Table, *, total: int, offset: int, limit: int, version: 
         capped = {"reason": "bytes", "max_bytes": max_bytes, "rows": fit, "next_offset": offset + fit}
     cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
     rows = [list(r) for r in zip(*cols, strict=True)] if cols else []
+    following = offset + table.num_rows if table.num_rows and offset + table.num_rows < total else None
+    extra: dict[str, Any] = {}
+    if limit_requested is not None and limit_requested > limit:
+        extra["limit_requested"] = limit_requested
+        extra["limit_capped"] = {
+            "reason": "page_size_max", "limit": limit, "limit_requested": limit_requested,
+            "message": f"每页最多 {limit} 行（设置 SHUDATA_PAGE_SIZE_MAX），本页按 {limit} 行返回；"
+                       "其余行请按 next 链接（或 next_offset）继续获取，或下载 CSV/XLSX/Parquet 取得全部行",
+            "message_en": f"A page holds at most {limit} rows (setting SHUDATA_PAGE_SIZE_MAX); this page was "
+                          f"capped to {limit}; follow next (or next_offset) for the rest, or download "
+                          "CSV/XLSX/Parquet for every row"}
+    if next_url is not None:
+        extra["next"] = next_url(following) if following is not None else None
     body = {"columns": table.column_names, "rows": rows, "total": total, "offset": offset, "limit": limit,
-            "version": version, **({"capped": capped} if capped else {})}
+            "version": version, "next_offset": following, **extra, **({"capped": capped} if capped else {})}
     if orjson is not None:
         return orjson.dumps(body, default=json_default, option=orjson.OPT_NON_STR_KEYS)
     return json.dumps(body, ensure_ascii=False, default=json_default, separators=(",", ":")).encode()

@@ -42,14 +42,17 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
 WRITERS = {"csv": to_csv_bytes, "xlsx": to_xlsx_bytes, "parquet": to_parquet_bytes}
 
 
-def write_file(fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch], sheet: str = "查询结果") -> IO[bytes]:
+def write_file(fmt: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch], sheet: str = "查询结果",
+               rows: int | None = None) -> IO[bytes]:
     """The batches as one spooled ``fmt`` file, written as they come (memory stays bounded:
-    past 32 MB the file waits on disk). Pair with a byte bound such as
-    :func:`shudata.query.limits.bounded_batches` so that the disk use is bounded too."""
+    past 8 MB the file waits on disk). Pair with a byte bound such as
+    :func:`shudata.query.limits.bounded_batches` so that the disk use is bounded too.
+    ``rows``, where known, lets XLSX refuse more than 1,048,575 rows before any work (it is
+    refused, never cut, in any case)."""
     if fmt == "csv":
         return export.csv_file(schema, batches)
     if fmt == "xlsx":
-        return export.xlsx_batches(schema, batches, sheet_title=sheet)
+        return export.xlsx_batches(schema, batches, rows=rows, sheet_title=sheet)
     if fmt == "parquet":
         return export.parquet_batches(schema, batches)
     raise ValueError(fmt)

@@ -17,6 +17,7 @@ import datetime as dt
 import json
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +33,10 @@ from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, LimitExceeded, PayloadTooLarge
 from shudata.core.types import Actor
+from shudata.lake.export import XLSX_MAX_ROWS
 from shudata.lake.measure import row_sizes
 from shudata.lake.models import LakeVersion
-from shudata.lake.reader import layout, read_page
+from shudata.lake.reader import iter_batches, layout, read_page
 from shudata.lake.service import get_version, version_files
 from shudata.query.access import TableAccess, access_subquery
 from shudata.query.engines.base import Engine, Limits, ScalarUdf, TableSource
@@ -200,8 +202,12 @@ def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: Gran
     [asc|desc], …"``) are checked against the delivered columns and run in the engine over the
     masked file, so they see the values as delivered; without them the page is a slice of
     that file (the same fast reader as internal reads).
+
+    ``limit`` is used as given (at least 1) up to the channel's maximum
+    (:func:`page_limit`); a caller that lets it be capped must say so in its answer — the REST
+    route states ``limit`` and ``limit_requested`` and links the next page.
     """
-    limit = max(1, min(limit, settings.page_size_max if channel == "rest" else settings.query_max_rows))
+    limit = page_limit(settings, limit, channel)
     path = masked_file(settings, view)
     narrow = narrowing(filter, sort, layout([path]).schema.names)
     check_quota(session, view.grant, limit)
@@ -215,6 +221,87 @@ def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: Gran
         page, total = read_page([path], max(0, offset), limit)
     log_delivery(session, actor, view, rows=page.num_rows, fmt="json", channel=channel)
     return page, total
+
+
+def page_limit(settings: Settings, limit: int, channel: str = "rest") -> int:
+    """The page size actually served for a requested ``limit``: at least 1, at most
+    ``page_size_max`` (REST) or ``query_max_rows`` (other channels)."""
+    return max(1, min(limit, settings.page_size_max if channel == "rest" else settings.query_max_rows))
+
+
+@dataclass
+class Delivery:
+    """Rows leaving as one file: the whole (narrowed) masked view, or the slice a caller asked for.
+
+    ``rows`` is what the file holds, ``total`` what the whole (narrowed) view holds;
+    ``path`` is set when the file is exactly the masked file (whole, no filter or sort), so
+    it can be sent as it is. ``batches`` yields the rows once, in order.
+    """
+
+    schema: pa.Schema
+    batches: Iterator[pa.RecordBatch]
+    rows: int
+    total: int
+    offset: int
+    limit: int | None
+    path: Path | None = None
+
+    @property
+    def whole(self) -> bool:
+        return self.rows == self.total
+
+
+def fetch_file(*, session: Session, settings: Settings, actor: Actor, view: GrantView, fmt: str,
+               offset: int | None = None, limit: int | None = None, channel: str = "rest",
+               filter: str | None = None, sort: str | None = None) -> Delivery:
+    """The rows of a download: every row of the masked view (narrowed by the caller's ``filter``
+    and ordered by ``sort``, as :func:`fetch_page`), or — when the caller gives ``offset`` or
+    ``limit`` — exactly that slice, nothing silently cut. The day's row quota is checked for
+    the rows the file will hold, before any is written; the delivery is logged with that count.
+
+    An XLSX file holds at most 1,048,575 rows: more is refused (422) before any work, never cut.
+    """
+    path = masked_file(settings, view)
+    lay = layout([path])
+    narrow = narrowing(filter, sort, lay.schema.names)
+    start = max(0, offset or 0)
+    sliced = offset is not None or limit is not None
+    engine = default_engine(settings)  # plain engine: the file is already masked
+    lim = Limits(timeout_s=max(settings.query_timeout_s, 600))
+    delivered = {"g": TableSource(name="g", files=[path])}
+    total = int(engine.query(narrow.count("g"), delivered, lim).column(0)[0].as_py()) if narrow.active \
+        else lay.total
+    rows = max(0, min(total - start, limit if limit is not None else total))
+    if fmt == "xlsx" and rows > XLSX_MAX_ROWS:
+        raise InvalidInput(
+            f"要下载的数据有 {rows} 行，超过 XLSX 上限 {XLSX_MAX_ROWS} 行；请下载 CSV 或 Parquet，"
+            "或用 offset/limit 分段下载 XLSX",
+            f"{rows} rows exceed the XLSX limit of {XLSX_MAX_ROWS}; download CSV or Parquet, or XLSX in parts "
+            "with offset/limit", code="too_many_rows_for_xlsx",
+            details={"rows": rows, "max_rows": XLSX_MAX_ROWS})
+    check_quota(session, view.grant, rows)
+    batches: Iterator[pa.RecordBatch]
+    if narrow.active:
+        window = f" LIMIT {rows} OFFSET {start}" if sliced else ""
+        batches = engine.stream(f"{narrow.select('g')}{window}", delivered, lim)
+    elif sliced:
+        batches = _slice_batches(path, start, rows)
+    else:
+        batches = iter_batches([path])
+    log_delivery(session, actor, view, rows=rows, fmt=fmt, channel=channel)
+    return Delivery(schema=lay.schema, batches=batches, rows=rows, total=total, offset=start,
+                    limit=limit, path=path if not (narrow.active or sliced) else None)
+
+
+def _slice_batches(path: Path, offset: int, rows: int, step: int = 65_536) -> Iterator[pa.RecordBatch]:
+    """Rows ``offset`` … ``offset + rows`` of the masked file, a row group's worth at a time."""
+    pos, end = offset, offset + rows
+    while pos < end:
+        page, _ = read_page([path], pos, min(step, end - pos))
+        if page.num_rows == 0:
+            return
+        yield from page.to_batches()
+        pos += page.num_rows
 
 
 def export_parquet(*, settings: Settings, view: GrantView, dest: Path) -> int:

@@ -178,7 +178,8 @@ def test_delivery_downloads_write_formulas_nested_binary_null_and_timezone_aware
     when = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     page = pa.table({"法定代表人": ["=1+2", "张*"], "列表": pa.array([[1, 2], None]), "字节": [b"\x00\xff", None],
                      "时刻": pa.array([when, None], pa.timestamp("us", tz="+08:00"))})
-    monkeypatch.setattr(delivery, "fetch_page", lambda **_: (page, 2))
+    monkeypatch.setattr(delivery, "fetch_file", lambda **_: delivery.Delivery(
+        schema=page.schema, batches=iter(page.to_batches()), rows=2, total=2, offset=0, limit=None))
 
     def download(fmt: str) -> bytes:
         r = client.get("/api/v1/shared/rows", params={"resource": "201001/000002", "format": fmt},

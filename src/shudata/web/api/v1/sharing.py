@@ -7,11 +7,11 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from shudata.lake.export import page_json
-from shudata.query.export import MEDIA_TYPES, WRITERS
+from shudata.lake.export import file_chunks, page_json
+from shudata.query.export import MEDIA_TYPES, write_file
 from shudata.security.schemas import TokenCreate
 from shudata.security.service import create_token
 from shudata.sharing import delivery, push, service, stats
@@ -91,9 +91,11 @@ def _download(data: bytes, media: str, name: str) -> Response:
 
 
 @router.get("/shared/rows", summary="按授权获取脱敏数据 / masked rows under a grant")
-def shared_rows(session: SessionDep, settings: SettingsDep, actor: UserDep,
+def shared_rows(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
                 resource: str = Query(..., description="资源代码、别名或名称"), version: int | None = None,
-                offset: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=10_000),
+                offset: int | None = Query(None, ge=0, description="起始行（json 默认 0；文件格式给出时只下载这一段）"),
+                limit: int | None = Query(None, ge=1, description="行数：json 每页默认 100、最多 page_size_max（超过时"
+                                          "按上限返回并在答复中说明）；文件格式给出时只下载这一段，不给时下载全部行"),
                 format: Literal["json", "csv", "xlsx", "parquet"] = "json",
                 filter: str | None = Query(None, description="进一步缩小范围的行过滤条件（不能扩大授权），"
                                            "作用于交付的（脱敏后的）值 / a narrower row filter over the delivered "
@@ -101,16 +103,45 @@ def shared_rows(session: SessionDep, settings: SettingsDep, actor: UserDep,
                 sort: str | None = Query(None, max_length=1000,
                                          description="排序：信息项 [asc|desc]，逗号分隔，按交付的（脱敏后的）值排序 / "
                                                      "sort by delivered (masked) values")) -> Any:
+    """json: one page ``{columns, rows, total, offset, limit, version, next_offset, next}`` (and
+    ``limit_requested``/``limit_capped`` when the requested limit passed the maximum; header
+    ``Link: rel="next"``). csv/xlsx/parquet: every granted row, or exactly the ``offset``/``limit``
+    slice asked for; headers ``X-Shudata-Rows`` (rows in the file), ``X-Shudata-Total`` (rows of
+    the view) and ``X-Shudata-Complete``."""
     view = delivery.grant_view(session=session, settings=settings, actor=actor, resource_key=resource,
                                version=version)
-    page, total = delivery.fetch_page(session=session, settings=settings, actor=actor, view=view, offset=offset,
-                                      limit=limit, filter=filter, sort=sort)
     if format == "json":
-        return Response(page_json(page, total=total, offset=offset, limit=limit, version=view.version.version,
-                                  max_bytes=settings.result_max_bytes),
-                        media_type="application/json", headers={"X-Shudata-Grant": str(view.grant.id)})
+        start, wanted = offset or 0, limit or 100
+        applied = delivery.page_limit(settings, wanted)
+        page, total = delivery.fetch_page(session=session, settings=settings, actor=actor, view=view, offset=start,
+                                          limit=applied, filter=filter, sort=sort)
+
+        links: list[str] = []
+
+        def next_url(at: int) -> str:
+            links.append(str(request.url.include_query_params(offset=at, limit=applied)))
+            return links[-1]
+
+        body = page_json(page, total=total, offset=start, limit=applied, version=view.version.version,
+                         max_bytes=settings.result_max_bytes, limit_requested=wanted, next_url=next_url)
+        headers = {"X-Shudata-Grant": str(view.grant.id), "X-Shudata-Total": str(total)}
+        if links:
+            headers["Link"] = f'<{links[-1]}>; rel="next"'
+        return Response(body, media_type="application/json", headers=headers)
+    got = delivery.fetch_file(session=session, settings=settings, actor=actor, view=view, fmt=format, offset=offset,
+                              limit=limit, filter=filter, sort=sort)
     stem = f"{view.resource.name}-v{view.version.version}"
-    return _download(WRITERS[format](page), MEDIA_TYPES[format], f"{stem}.{format}")
+    headers = {"Content-Disposition": f"attachment; filename=\"shared\"; filename*=UTF-8''{quote(f'{stem}.{format}')}",
+               "X-Shudata-Grant": str(view.grant.id), "X-Shudata-Rows": str(got.rows),
+               "X-Shudata-Total": str(got.total), "X-Shudata-Offset": str(got.offset),
+               "X-Shudata-Complete": "true" if got.whole else "false"}
+    if not got.whole and got.offset + got.rows < got.total:
+        following = str(request.url.include_query_params(offset=got.offset + got.rows, limit=max(1, got.rows)))
+        headers["Link"] = f'<{following}>; rel="next"'
+    if format == "parquet" and got.path is not None:  # the whole masked file, as it is
+        return FileResponse(got.path, media_type=MEDIA_TYPES[format], headers=headers)
+    out = write_file(format, got.schema, got.batches, sheet=view.resource.name, rows=got.rows)
+    return StreamingResponse(file_chunks(out), media_type=MEDIA_TYPES[format], headers=headers)
 
 
 @router.get("/shared/changes", summary="增量数据（自版本 N 起新增或变化的行）")
