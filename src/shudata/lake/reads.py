@@ -96,8 +96,11 @@ def read_rows(*, session: Session, settings: Settings, actor: Actor, resource_co
               version: int | None = None, offset: int = 0, limit: int = 100) -> Page:
     """One page of a version's rows (newest version when ``version`` is None)."""
     if offset < 0 or limit < 1 or limit > settings.page_size_max:
-        raise InvalidInput(f"分页参数无效：offset ≥ 0，1 ≤ limit ≤ {settings.page_size_max}",
-                           f"Bad paging: offset ≥ 0 and 1 ≤ limit ≤ {settings.page_size_max}", code="bad_paging")
+        raise InvalidInput(f"分页参数无效：offset ≥ 0，1 ≤ limit ≤ {settings.page_size_max}"
+                           "（设置 SHUDATA_PAGE_SIZE_MAX）；按 next_offset 逐页获取，或下载文件取得全部行",
+                           f"Bad paging: offset ≥ 0 and 1 ≤ limit ≤ {settings.page_size_max} (setting "
+                           "SHUDATA_PAGE_SIZE_MAX); page with next_offset, or download CSV/XLSX/Parquet for every row",
+                           code="bad_paging", details={"max_limit": settings.page_size_max})
     res, v = _readable(session, actor, resource_code, version)
     table, total = reader.read_page(version_files(settings, v), offset, limit)
     _audit(session, actor, res, v, offset=offset, limit=limit, format="json")

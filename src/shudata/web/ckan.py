@@ -410,7 +410,8 @@ def datastore_search(c: Call) -> dict[str, Any]:
     fmt = p.text("records_format", "objects") or "objects"
     if fmt not in ("objects", "lists"):
         raise _invalid("records_format", "只支持 objects 或 lists", "Only objects and lists are supported")
-    limit = p.integer("limit", 100, maximum=c.settings.page_size_max)
+    requested = p.integer("limit", 100)
+    limit = min(requested, c.settings.page_size_max)  # as CKAN's ckan.datastore.search.rows_max; stated below
     offset = p.integer("offset", 0)
     sort = p.text("sort")
     if sort and sort.strip().strip('"').lower() in ("_id", "_id asc"):
@@ -444,9 +445,26 @@ def datastore_search(c: Call) -> dict[str, Any]:
            "fields": ckan.datastore_fields(ds.publication.columns, cols or None, with_id),
            "records": orjson.Fragment(body), "_links": _links(c, canonical, offset, shown),
            "total": total, "total_was_estimated": False}
+    if requested > limit:
+        out["limit_requested"] = requested
+        out["limit_capped"] = _limit_capped(limit, requested, offset + shown if offset + shown < total else None)
     if shown < limit:
         out["records_capped"] = _capped(c.settings, shown, offset + shown)
     return out
+
+
+def _limit_capped(limit: int, requested: int, next_offset: int | None) -> dict[str, Any]:
+    """How a page whose requested ``limit`` passed the maximum says so (CKAN caps it the same
+    way, at ``ckan.datastore.search.rows_max``): the limit applied and where the rest is."""
+    rest_zh = f"其余行从 offset={next_offset} 继续获取（_links.next），或下载整个数据集" if next_offset is not None \
+        else "这已是最后一页"
+    rest_en = f"fetch the rest from offset={next_offset} (_links.next), or download the whole dataset" \
+        if next_offset is not None else "this is the last page"
+    return {"reason": "rows_max", "limit": limit, "limit_requested": requested, "next_offset": next_offset,
+            "message": f"每页最多 {limit} 行（设置 SHUDATA_PAGE_SIZE_MAX），请求的 limit={requested} "
+                       f"已按 {limit} 行返回；{rest_zh}",
+            "message_en": f"A page holds at most {limit} records (setting SHUDATA_PAGE_SIZE_MAX); the requested "
+                          f"limit={requested} was capped to {limit}; {rest_en}"}
 
 
 def _capped(settings: Settings, records: int, next_offset: int | None) -> dict[str, Any]:

@@ -289,7 +289,9 @@ def download(request: Request, session: SessionDep, settings: SettingsDep, name:
         devs.count_key_use(session, holder, ds)
     files = [ds.file(settings)]
     filename = f"{ds.resource.name}_v{ds.publication.version}.{fmt}"
-    headers = {"Content-Disposition": export.content_disposition(filename)}
+    # every published row, always (no paging, no cap): the count is stated for the client to check
+    headers = {"Content-Disposition": export.content_disposition(filename),
+               "X-Shudata-Rows": str(ds.publication.rows), "X-Shudata-Total": str(ds.publication.rows)}
     if fmt == "csv":
         return StreamingResponse(export.csv_stream(files), media_type=export.MEDIA_TYPES["csv"], headers=headers)
     if fmt == "json":
