@@ -1,11 +1,19 @@
-"""Turn a table of text columns into the stored, typed table: drop section rows, convert
-each column per its :class:`ColumnSpec`, report the first bad value with its row.
+"""Turn a table of text columns into the stored, typed table: drop section rows, read
+placeholders (N/A, 无, - …) as NULL, convert each column per its :class:`ColumnSpec`, report
+the first bad value with its row. Sections are found *before* placeholders are removed (a row
+``成都, N/A, N/A`` is data, not a section heading); typing runs after (a numeric column with
+``N/A`` is numeric).
 
 >>> t = pa.table({"a": ["x", "四川省（2所）", "y"], "b": ["1", None, "2"], "c": ["3", None, "4"]})
 >>> out, skipped = convert_table(t, [ColumnSpec("a", "地区", "C"), ColumnSpec("b", "b", "I"),
 ...                                  ColumnSpec("c", "c", "N")], skip_sections=True)
 >>> out.column_names, out.num_rows, skipped
 (['地区', 'b', 'c'], 2, 1)
+>>> counts = {}
+>>> out, _ = convert_table(pa.table({"v": ["1.5", "N/A", "-"]}), [ColumnSpec("v", "值", "N")],
+...                        missing=frozenset({"n/a", "-"}), counts=counts)
+>>> out.column("值").to_pylist(), counts
+([1.5, None, None], {'值': 2})
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from shudata.lake.ingest.missing import blank_nan, blank_placeholders
 from shudata.lake.ingest.types import ColumnSpec, ConversionError, convert
 
 
@@ -49,9 +58,13 @@ def section_mask(table: pa.Table) -> pa.Array | None:
     return pc.and_(_non_empty(table.column(0)), pc.invert(any_other))
 
 
-def convert_table(table: pa.Table, specs: Sequence[ColumnSpec], *, skip_sections: bool = True
+def convert_table(table: pa.Table, specs: Sequence[ColumnSpec], *, skip_sections: bool = True,
+                  missing: frozenset[str] | None = None, counts: dict[str, int] | None = None
                   ) -> tuple[pa.Table, int]:
     """The typed table (columns named and ordered as ``specs``) and the number of section rows dropped.
+
+    ``missing``: normalised placeholder tokens read as NULL (``None``: none, only blanks stay
+    as they are); ``counts`` receives, per stored column, how many values were placeholders.
 
     Raises:
         ConversionError: with ``row`` relative to the input table.
@@ -66,8 +79,15 @@ def convert_table(table: pa.Table, specs: Sequence[ColumnSpec], *, skip_sections
             table = table.filter(keep)
     arrays = []
     for spec in specs:
+        col = table.column(spec.source)
+        if missing is not None:
+            col, n = blank_placeholders(col, missing)
+            if not n:
+                col, n = blank_nan(col, missing)
+            if counts is not None and n:
+                counts[spec.name] = counts.get(spec.name, 0) + n
         try:
-            arrays.append(convert(table.column(spec.source), spec))
+            arrays.append(convert(col, spec))
         except ConversionError as exc:
             row = int(positions[exc.row].as_py()) if positions is not None else exc.row
             raise ConversionError(exc.column, row, exc.value, exc.data_type, exc.length) from None

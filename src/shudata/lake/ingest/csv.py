@@ -5,6 +5,17 @@ GB18030 and UTF-8 never use ``\\n`` or ``"`` inside a multi-byte character, so c
 bytes is safe). Each chunk is decoded strictly, parsed by pyarrow's CSV reader as text,
 converted per column spec and written as its own Parquet part; chunks run in a process
 pool when the file is large. Memory stays bounded by a few chunks, whatever the file size.
+
+Placeholders (N/A, 无, - …, :mod:`~shudata.lake.ingest.missing`) are read as NULL after
+parsing and before typing; only the empty string is NULL for the parser itself, so a typed
+column holding a placeholder falls back to the text parse, where it is blanked and counted.
+
+A row with the wrong number of fields (a *ragged* row) refuses the file: every chunk is
+still read, and the refusal lists every ragged row (up to :data:`RAGGED_CAP`, with the count
+of the rest) with its line number and its expected and actual field counts; nothing is
+written (the staging directory is discarded). pandas (``on_bad_lines="error"``) and DuckDB
+(``read_csv`` without ``ignore_errors``) refuse too; a ragged row has no columns to
+quarantine it by.
 """
 
 from __future__ import annotations
@@ -28,6 +39,7 @@ from shudata.lake import layout
 from shudata.lake.ingest import rows as rowsmod
 from shudata.lake.ingest.convert import convert_table
 from shudata.lake.ingest.detect import ENCODING_LABELS, HEAD_BYTES, detect_encoding
+from shudata.lake.ingest.missing import clean_rows
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, empty_file
 from shudata.lake.ingest.types import ColumnSpec, ConversionError
 from shudata.lake.ingest.workers import worker_pool
@@ -40,6 +52,8 @@ MIN_TAIL = 1 << 20
 TAIL_CHARS = 256 << 10
 SAMPLE_ROWS = 2000
 DELIMITERS = (",", "\t", ";", "|")
+RAGGED_CAP = 100  # ragged rows listed in the refusal's details
+MESSAGE_ROWS = 20  # … and in its message
 
 
 # -- inspection --------------------------------------------------------------------------
@@ -121,8 +135,9 @@ def inspect_csv(path: Path, name: str, options: IngestOptions) -> SourceInfo:
         footer = options.skip_footer if options.skip_footer is not None else _tail_footer(path, enc, delim, width)
     data = body[: len(body) - footer] if whole and footer else body
     sample = [r for r in data if not (options.skip_sections and rowsmod.is_section_row(r, width))][:SAMPLE_ROWS]
+    sample = clean_rows([list(r) for r in sample], options.missing_tokens())
     return SourceInfo(path=path, name=name, format="csv", columns=names, head_rows=[list(r) for r in raw[:30]],
-                      sample=[list(r) for r in sample], header_row=h + 1, footer_rows=footer,
+                      sample=sample, header_row=h + 1, footer_rows=footer,
                       encoding=enc, delimiter=delim, data_offset=data_offset,
                       data_line=text[:header_end].count("\n") + 1, size=size)
 
@@ -202,6 +217,7 @@ class ChunkTask:
     skip_footer: int | None
     skip_sections: bool
     out: str
+    missing: frozenset[str] = frozenset()
 
 
 def _read(task: ChunkTask) -> bytes:
@@ -278,7 +294,7 @@ def _parse(data: bytes, task: ChunkTask, types: dict[str, pa.DataType], on_bad: 
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 22),
         parse_options=pacsv.ParseOptions(delimiter=task.delimiter, newlines_in_values=True, invalid_row_handler=on_bad),
-        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
+        convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                                               quoted_strings_can_be_null=True))
 
 
@@ -308,22 +324,79 @@ def _parse_write(data: bytes, task: ChunkTask, footer: int, label: str) -> dict[
                           f"Text after line {task.chunk.first_line} is not valid {label}: the file may mix encodings")
         return _error("bad_csv", f"CSV 格式错误：{msg[:300]}", f"Malformed CSV: {msg[:300]}")
     if bad:
-        row = bad[0]
-        line = task.chunk.first_line + (row.number - 1 if row.number else 0)
-        text = (row.text or "")[:120]
-        return _error("ragged_rows",
-                      f"第 {line} 行有 {row.actual_columns} 列，表头有 {row.expected_columns} 列：“{text}”；"
-                      "请检查该行的分隔符和引号",
-                      f"Line {line} has {row.actual_columns} fields but the header has {row.expected_columns}: "
-                      f"{text!r}; check its delimiters and quotes", line=line, count=len(bad))
+        rows, count = ragged_lines(data, task.delimiter, len(task.names), task.chunk.first_line)
+        if not rows:  # the parsers disagree: still name what pyarrow saw
+            rows = [{"line": None, "expected": r.expected_columns, "actual": r.actual_columns,
+                     "text": (r.text or "")[:120]} for r in bad[:RAGGED_CAP]]
+        return {"ragged": rows, "ragged_count": max(count, len(bad))}
+    counts: dict[str, int] = {}
     try:
-        out, skipped = convert_table(table, task.specs, skip_sections=task.skip_sections)
+        out, skipped = convert_table(table, task.specs, skip_sections=task.skip_sections, missing=task.missing,
+                                     counts=counts)
     except ConversionError as exc:
         return {"conversion": {"column": exc.column, "row": exc.row, "value": exc.value[:100],
                                "data_type": exc.data_type, "length": exc.length}}
     write_part(out, Path(task.out))
     fsync_path(Path(task.out))  # in the worker, in parallel; sealing the version later finds it clean
-    return {"rows": out.num_rows, "skipped": skipped, "footer": footer}
+    return {"rows": out.num_rows, "skipped": skipped, "footer": footer, "missing": counts}
+
+
+def ragged_lines(data: bytes, delimiter: str, width: int, first_line: int, cap: int = RAGGED_CAP
+                 ) -> tuple[list[dict[str, Any]], int]:
+    """The records of ``data`` (UTF-8) whose field count is not ``width``: the first ``cap`` with
+    their line number (``first_line`` is the line of the first record; a quoted value may span
+    lines), expected and actual counts and text, and how many there are in all. Blank lines
+    are skipped, as the parser skips them.
+
+    >>> rows, n = ragged_lines(b'1,2,3\\n4,5\\n6,7,8,9\\n"a\\nb",2,3\\n7\\n', ",", 3, 5, cap=2)
+    >>> [(r["line"], r["expected"], r["actual"], r["text"]) for r in rows], n
+    ([(6, 3, 2, '4,5'), (7, 3, 4, '6,7,8,9')], 3)
+    """
+    text = data.decode("utf-8", errors="replace")
+    reader = std_csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    out: list[dict[str, Any]] = []
+    count, prev = 0, 0
+    try:
+        for rec in reader:
+            line, prev = first_line + prev, reader.line_num
+            if not rec or len(rec) == width:
+                continue
+            count += 1
+            if len(out) < cap:
+                out.append({"line": line, "expected": width, "actual": len(rec),
+                            "text": delimiter.join(rec)[:120]})
+    except std_csv.Error:
+        pass
+    return out, count
+
+
+def ragged_error(rows: list[dict[str, Any]], count: int, cap: int = RAGGED_CAP) -> InvalidInput:
+    """One refusal naming every ragged row (the first ``cap``) and how many more there are.
+
+    >>> e = ragged_error([{"line": 3, "expected": 4, "actual": 5, "text": "a,b,c,d,e"},
+    ...                   {"line": 4, "expected": 4, "actual": 2, "text": "a,b"}], 2)
+    >>> e.zh.split("：")[0], e.details["lines"]
+    ('有 2 行的列数与表头（4 列）不符，文件未导入', [3, 4])
+    """
+    shown = rows[:cap]
+    expected = shown[0]["expected"] if shown else 0
+    told = shown[:MESSAGE_ROWS]
+    zh_rows = "；".join(f"第 {r['line']} 行 {r['actual']} 列" if r["line"]
+                       else f"一行 {r['actual']} 列（“{r['text']}”）" for r in told)
+    en_rows = "; ".join(f"line {r['line']}: {r['actual']} fields" if r["line"] else f"{r['text']!r}: {r['actual']}"
+                        for r in told)
+    rest = count - len(told)
+    zh_more = (f"；另有 {rest} 行（前 {len(shown)} 行的行号见错误详情）" if len(shown) > len(told) else
+               f"；另有 {rest} 行未列出") if rest > 0 else ""
+    en_more = f"; {rest} more (the first {len(shown)} are in the error details)" if rest > 0 else ""
+    return InvalidInput(
+        f"有 {count} 行的列数与表头（{expected} 列）不符，文件未导入：{zh_rows}{zh_more}。"
+        "请检查这些行的分隔符与引号（含逗号的值须用英文双引号括起），修正后重新上传；没有写入任何数据",
+        f"{count} rows do not have the header's {expected} fields; nothing was stored: {en_rows}{en_more}. "
+        "Check their delimiters and quotes (values with commas must be quoted) and upload again",
+        code="ragged_rows",
+        details={"count": count, "expected": expected, "rows": shown, "more": max(count - len(shown), 0),
+                 "lines": [r["line"] for r in shown], "line": shown[0]["line"] if shown else None})
 
 
 # -- orchestration --------------------------------------------------------------------------
@@ -344,14 +417,23 @@ def stage_csv(info: SourceInfo, specs: Sequence[ColumnSpec], staging: Path, opti
         for ch in plan_chunks(info.path, info.data_offset, info.data_line, chunk_bytes):
             yield ChunkTask(str(info.path), ch, info.encoding or "utf-8", info.delimiter, tuple(info.columns),
                             tuple(specs), options.skip_footer, options.skip_sections,
-                            str(staging / layout.part_name(ch.index)))
+                            str(staging / layout.part_name(ch.index)), options.missing_tokens())
 
     stats = StageStats()
+    ragged: list[dict[str, Any]] = []
+    ragged_count = 0
     results = _run_parallel(tasks(), workers) if parallel else ((t, run_chunk(t)) for t in tasks())
     for task, res in results:
-        _absorb(stats, task, res)
+        if "ragged" in res:
+            ragged += res["ragged"][: RAGGED_CAP - len(ragged)]
+            ragged_count += res["ragged_count"]
+        elif not ragged_count or "error" in res:
+            _absorb(stats, task, res)
+        # once a ragged row is seen, later conversion problems wait: the ragged rows are reported first
         if progress is not None:
             progress(task.chunk.offset + task.chunk.length, info.size)
+    if ragged_count:
+        raise ragged_error(ragged, ragged_count)
     return stats
 
 
@@ -392,6 +474,7 @@ def _absorb(stats: StageStats, task: ChunkTask, res: dict[str, Any]) -> None:
     stats.skipped_rows += res["skipped"]
     stats.footer_rows += res["footer"]
     stats.files += 1
+    stats.add_missing(res.get("missing") or {})
 
 
 def conversion_error(c: dict[str, Any], rows_before: int) -> InvalidInput:

@@ -19,6 +19,7 @@ from shudata.lake import layout
 from shudata.lake.ingest import rows as rowsmod
 from shudata.lake.ingest.convert import convert_table, strings_table
 from shudata.lake.ingest.csv import conversion_error
+from shudata.lake.ingest.missing import clean_rows
 from shudata.lake.ingest.source import Cell, IngestOptions, Progress, SourceInfo, StageStats, empty_file
 from shudata.lake.ingest.types import ColumnSpec, ConversionError
 from shudata.lake.parquet import write_part
@@ -75,8 +76,9 @@ def inspect_rows(rows: Sequence[Sequence[Cell]], *, name: str, fmt: str, options
     footer = options.skip_footer if options.skip_footer is not None else rowsmod.footer_count(body, width)
     data = body[: len(body) - footer] if footer else body
     sample = [r for r in data if not (options.skip_sections and rowsmod.is_section_row(r, width))]
+    sample = clean_rows(sample[:SAMPLE_ROWS], options.missing_tokens())
     return SourceInfo(path=path or Path(name), name=name, format=fmt, columns=names, head_rows=table[:30],
-                      sample=sample[:SAMPLE_ROWS], header_row=h + 1, footer_rows=min(footer, len(body)),
+                      sample=sample, header_row=h + 1, footer_rows=min(footer, len(body)),
                       sheet=sheet, sheets=list(sheets), size=size)
 
 
@@ -93,11 +95,13 @@ def stage_rows(rows: Sequence[Sequence[Cell]], info: SourceInfo, specs: Sequence
     """Convert and write data rows in blocks of ``BLOCK_ROWS`` (one Parquet part per block)."""
     stats = StageStats(footer_rows=info.footer_rows)
     width = len(info.columns)
+    tokens = options.missing_tokens()
     for start in range(0, max(len(rows), 1), BLOCK_ROWS):
         block = [list(r[:width]) for r in rows[start:start + BLOCK_ROWS]]
         table = strings_table(info.columns, block)
         try:
-            out, skipped = convert_table(table, specs, skip_sections=options.skip_sections)
+            out, skipped = convert_table(table, specs, skip_sections=options.skip_sections, missing=tokens,
+                                         counts=stats.missing)
         except ConversionError as exc:
             raise conversion_error({"column": exc.column, "row": exc.row, "value": exc.value[:100],
                                     "data_type": exc.data_type, "length": exc.length},

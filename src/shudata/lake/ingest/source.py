@@ -9,6 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from shudata.core.errors import InvalidInput
+from shudata.lake.ingest.missing import token_set
 
 Cell = str | None
 Progress = Callable[[int, int], None]  # (done, total) in bytes
@@ -25,6 +26,14 @@ class IngestOptions(BaseModel):
     encoding: str | None = Field(None, max_length=20, description="文本编码 UTF-8/GBK/GB18030；留空自动识别")
     skip_sections: bool = Field(True, description="跳过表中只有第一格有内容的分节行（如“四川省（109所）”）")
     comment: str | None = Field(None, max_length=500, description="版本说明")
+    missing_values: tuple[str, ...] | None = Field(
+        None, max_length=200,
+        description="读作缺失值（NULL）的占位符，如 N/A、无、-；留空用本条目保存的列表或系统默认；"
+                    "空列表表示只有空白单元格算缺失")
+
+    def missing_tokens(self) -> frozenset[str]:
+        """The placeholders as compared (trimmed, NFKC, case-folded)."""
+        return token_set(self.missing_values)
 
 
 @dataclass
@@ -58,6 +67,12 @@ class StageStats:
     skipped_rows: int = 0  # section rows dropped
     footer_rows: int = 0
     files: int = 0
+    missing: dict[str, int] = field(default_factory=dict)  # stored column → placeholders read as NULL
+
+    def add_missing(self, counts: dict[str, int]) -> None:
+        for k, n in counts.items():
+            if n:
+                self.missing[k] = self.missing.get(k, 0) + n
 
 
 def empty_file(name: str) -> InvalidInput:
