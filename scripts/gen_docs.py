@@ -45,6 +45,8 @@ CONFIG_EN = {
     "upload_max_zip_ratio": "largest compression ratio of an XLSX upload (unpacked ÷ packed): no zip bombs",
     "upload_max_json_depth": "deepest nesting of a JSON upload",
     "upload_max_name_chars": "longest column name (header cell) of an upload, in characters",
+    "ingest_missing_values": "placeholders read as missing (NULL) on ingest (JSON array; whole cell, any case, "
+                             "full-width forms too); an entry may save its own list",
     "profile_max_columns": "most columns a file profile (/quality/profile) takes",
     "query_timeout_s": "time limit of one SQL sandbox statement (s)",
     "query_max_rows": "row cap of one SQL sandbox result",

@@ -15,6 +15,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "shudata-dev-secret-change-me"
 DEV_MASTER_KEY = "00112233445566778899aabbccddeeff"
+# Read as missing (NULL) on ingest; compared trimmed, NFKC (full-width forms too), case-folded.
+MISSING_VALUES_DEFAULT: tuple[str, ...] = (
+    "N/A", "NA", "#N/A", "NULL", "None", "nan", "#NULL!", "(null)", "<NA>", "-", "--", "—", "——", "–", "/", "\\",
+    "无", "空", "暂无", "（空）",
+)
 
 
 class Settings(BaseSettings):
@@ -35,6 +40,9 @@ class Settings(BaseSettings):
     upload_max_zip_ratio: int = Field(100, ge=2, description="XLSX 压缩比上限（解压后 ÷ 压缩后），防压缩炸弹")
     upload_max_json_depth: int = Field(32, ge=2, le=500, description="JSON 上传的嵌套层数上限")
     upload_max_name_chars: int = Field(255, ge=16, description="上传文件列名（表头单元格）的长度上限（字符）")
+    ingest_missing_values: tuple[str, ...] = Field(
+        MISSING_VALUES_DEFAULT, max_length=200,
+        description="入库时读作缺失值（NULL）的占位符（JSON 数组；不分大小写与全半角，整格匹配）；条目可保存自己的列表")
     profile_max_columns: int = Field(100, ge=1, description="文件剖析（/quality/profile）的列数上限")
     query_timeout_s: float = Field(30.0, gt=0, description="SQL 沙箱单条语句时间上限 (秒)")
     query_max_rows: int = Field(100_000, ge=1, description="SQL 沙箱单次结果行数上限")

@@ -34,6 +34,7 @@ from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, Stag
 from shudata.lake.ingest.types import ColumnSpec
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import cleanup, write_version
+from shudata.quality import cleaning_missing
 from shudata.quality import ingest_step as quality_ingest
 from shudata.security.authz import require
 from shudata.sharing import prepare as sharing_prepare
@@ -67,6 +68,9 @@ Step = Callable[[IngestRun], None]
 
 
 def inspect(run: IngestRun) -> None:
+    if run.options.missing_values is None:  # the entry's saved placeholders, else the setting's
+        run.options = run.options.model_copy(
+            update={"missing_values": cleaning_missing.resolve(run.session, run.settings, run.resource.id)})
     run.info = readers.inspect(run.path, run.source_name, run.options, ReadLimits.from_settings(run.settings))
 
 
@@ -94,8 +98,12 @@ def publish(run: IngestRun) -> None:
         source_sha256=run.sha256, source_bytes=run.info.size, quarantined_rows=run.quarantined_rows,
         comment=run.options.comment,
         audit_details={"footer_rows": run.stats.footer_rows, "skipped_rows": run.stats.skipped_rows,
-                       "sha256": run.sha256, **run.extra_audit})
+                       "sha256": run.sha256, "missing_values": run.stats.missing, **run.extra_audit})
     run.staging = None  # moved into place
+    if run.stats.missing:  # placeholders read as NULL, per column, shown with the version
+        run.version.columns = [{**c, "missing_values": run.stats.missing.get(c["name"], 0)}
+                               for c in run.version.columns]
+        run.session.flush()
 
 
 def prepare_deliveries(run: IngestRun) -> None:

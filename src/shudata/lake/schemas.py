@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ColumnRead(BaseModel):
     name: str
     type: str = Field(description="Arrow 类型，如 string/double/int64/date32[day]")
+    missing_values: int | None = Field(None, description="入库时读作缺失值（NULL）的占位符个数（N/A、无、- 等）")
 
 
 class VersionRead(BaseModel):

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 from shudata.core.errors import InvalidInput
 from shudata.quality import cleaning_steps as S
 from shudata.quality.compile import transpile
-from shudata.quality.compile_exprs import Ctx, qi, ql, text
+from shudata.quality.compile_exprs import STRING_TYPES, Ctx, qi, ql, text
 from shudata.quality.rule_base import errors_text
 
 
@@ -187,6 +187,8 @@ def _step_sql(s: S.StepBase, k: int, cols: list[str], ctx: Ctx, c: CompiledPipel
         c.change_flags.append((k, f"__c{k}_0"))
         return replace, extra, joins
     targets = list(s.columns_used())
+    if isinstance(s, S.MissingValues) and not targets:  # every text column
+        targets = [x for x in cols if ctx.column_types.get(x, "string").lower() in STRING_TYPES]
     for j, col in enumerate(targets):
         v = text(col, ctx)
         new = s.expr(v)

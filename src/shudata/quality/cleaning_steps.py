@@ -11,10 +11,12 @@ is DuckDB SQL generated for the target dialect by sqlglot — no Python per row.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shudata.core.config import MISSING_VALUES_DEFAULT
 from shudata.core.errors import InvalidInput
 from shudata.quality.compile_exprs import id_check_char, ql, regex
 from shudata.quality.rule_base import errors_text
@@ -98,6 +100,47 @@ class NormalizeDate(StepBase):
         cand = (f"CASE WHEN {regex(t, DATE_YMD)} THEN {ymd} WHEN {regex(t, '^[0-9]{8}$')} THEN {compact}"
                 f"{serial} END")
         return f"COALESCE(CAST(TRY_CAST({cand} AS DATE) AS VARCHAR), {v})"
+
+
+class MissingValues(StepBase):
+    """Placeholders (N/A, NULL, 无, 空, -, — …) and blank values → NULL, compared trimmed, full-width
+    folded to half-width and lower-cased, as the ingest readers do
+    (:mod:`shudata.lake.ingest.missing`). ``columns`` empty: every text column. The entry's
+    saved pipeline :data:`INGEST_PIPELINE` holds the list its uploads use.
+
+    >>> s = MissingValues(step="missing_values", values=["不详"], include_defaults=False)
+    >>> s.tokens(), s.expr("v").startswith("CASE WHEN ")
+    (['不详'], True)
+    """
+
+    step_name = "missing_values"
+    step: Literal["missing_values"] = "missing_values"
+    columns: list[str] = Field(default_factory=list, description="留空为所有文本列")
+    values: list[str] = Field(default_factory=list, max_length=200, description="占位符，如 N/A、无、-")
+    include_defaults: bool = Field(True, description="同时使用系统默认的占位符列表")
+
+    def columns_used(self) -> tuple[str, ...]:
+        return tuple(self.columns)
+
+    def describe(self) -> tuple[str, str]:
+        shown = "、".join(self.tokens()[:8]) + ("…" if len(self.tokens()) > 8 else "")
+        return f"占位符（{shown}）及空白改为缺失值", f"placeholders ({shown}) and blanks to NULL"
+
+    def tokens(self, defaults: tuple[str, ...] = MISSING_VALUES_DEFAULT) -> list[str]:
+        out: list[str] = []
+        for t in (*(defaults if self.include_defaults else ()), *self.values):
+            if t.strip() and t not in out:
+                out.append(t)
+        return out
+
+    def expr(self, v: str) -> str:
+        norm = (f"LOWER(REGEXP_REPLACE(TRANSLATE({v}, {ql(FULL)}, {ql(HALF)}), "
+                f"{ql('^' + SPACES + '|' + SPACES + '$')}, '', 'g'))")
+        keys = sorted({unicodedata.normalize("NFKC", t).strip().casefold() for t in self.tokens()} | {""})
+        return f"CASE WHEN {norm} IN ({', '.join(ql(k) for k in keys)}) THEN NULL ELSE {v} END"
+
+
+INGEST_PIPELINE = "入库缺失值"  # the saved pipeline whose missing_values step an entry's uploads use
 
 
 class NormalizePhone(StepBase):
@@ -291,8 +334,8 @@ def register_step(cls: type[StepBase]) -> type[StepBase]:
     return cls
 
 
-for _cls in (Trim, FullwidthToHalfwidth, NormalizeDate, NormalizePhone, MapValues, UpperIdCheck, Id15To18,
-             RegionToCode, CodeToRegion, Split, Merge, Dedupe, DedupeFuzzy, Include):
+for _cls in (Trim, FullwidthToHalfwidth, NormalizeDate, MissingValues, NormalizePhone, MapValues, UpperIdCheck,
+             Id15To18, RegionToCode, CodeToRegion, Split, Merge, Dedupe, DedupeFuzzy, Include):
     register_step(_cls)
 
 

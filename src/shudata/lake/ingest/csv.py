@@ -134,8 +134,8 @@ def inspect_csv(path: Path, name: str, options: IngestOptions) -> SourceInfo:
     else:
         footer = options.skip_footer if options.skip_footer is not None else _tail_footer(path, enc, delim, width)
     data = body[: len(body) - footer] if whole and footer else body
-    sample = [r for r in data if not (options.skip_sections and rowsmod.is_section_row(r, width))][:SAMPLE_ROWS]
-    sample = clean_rows([list(r) for r in sample], options.missing_tokens())
+    kept = [r for r in data if not (options.skip_sections and rowsmod.is_section_row(r, width))][:SAMPLE_ROWS]
+    sample = clean_rows([list[str | None](r) for r in kept], options.missing_tokens())
     return SourceInfo(path=path, name=name, format="csv", columns=names, head_rows=[list(r) for r in raw[:30]],
                       sample=sample, header_row=h + 1, footer_rows=footer,
                       encoding=enc, delimiter=delim, data_offset=data_offset,

@@ -25,10 +25,9 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-DEFAULT_MISSING_VALUES: tuple[str, ...] = (
-    "N/A", "NA", "n/a", "#N/A", "NULL", "null", "None", "nan", "NaN", "#NULL!", "-", "--", "—", "——", "–",
-    "/", "\\", "无", "空", "暂无", "（空）", "(null)", "<NA>",
-)
+from shudata.core.config import MISSING_VALUES_DEFAULT
+
+DEFAULT_MISSING_VALUES: tuple[str, ...] = MISSING_VALUES_DEFAULT  # the setting ingest_missing_values
 # Not in the list on purpose: 未知 and 不详 are codes of national code lists (GB/T 2261.1 性别
 # 0 未知的性别), 0 is a value. An entry adds them to its own list when they mean "missing" there.
 

@@ -5,10 +5,11 @@ Resource codes contain a slash (``101001/000123``), hence ``{code:path}``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
@@ -19,8 +20,10 @@ from shudata.jobs.ingest import ingest_file, preview_file, upload_target
 from shudata.lake import reads
 from shudata.lake.export import MEDIA_TYPES, content_disposition, file_chunks
 from shudata.lake.ingest.limits import ReadLimits
+from shudata.lake.ingest.missing import parse_token_list
 from shudata.lake.ingest.source import IngestOptions
 from shudata.lake.schemas import PreviewRead, VersionRead
+from shudata.quality import cleaning_missing
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
 from shudata.web.uploads import Upload, receive_upload
 
@@ -35,6 +38,10 @@ UPLOAD_FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {
         "encoding": {"type": "string", "description": "UTF-8 / GBK / GB18030；留空自动识别"},
         "skip_sections": {"type": "boolean", "description": "跳过分节行，默认 true"},
         "comment": {"type": "string", "description": "版本说明"},
+        "missing_values": {"type": "string", "description":
+                           "读作缺失值的占位符：每行一个或以逗号分隔，也可为 JSON 数组（[] 表示只有空白算缺失）；"
+                           "留空用本条目保存的列表或系统默认"},
+        "save_missing_values": {"type": "boolean", "description": "把 missing_values 保存为本条目以后上传的默认"},
         "resource": {"type": "string", "description": "（仅预览）用于比对信息项的资源代码"}}}}}}}
 
 
@@ -54,9 +61,36 @@ def options_from(fields: dict[str, str]) -> IngestOptions:
             header_row=num("header_row"), skip_footer=num("skip_footer"),
             sheet=fields.get("sheet", "").strip() or None, encoding=fields.get("encoding", "").strip() or None,
             skip_sections=fields.get("skip_sections", "true").strip().lower() not in ("false", "0", "no", "off"),
-            comment=fields.get("comment", "").strip() or None)
+            comment=fields.get("comment", "").strip() or None, missing_values=missing_from(fields))
     except ValueError as exc:
         raise InvalidInput(f"上传选项有误：{exc}", f"Bad upload options: {exc}", code="bad_option") from exc
+
+
+def missing_from(fields: dict[str, str]) -> tuple[str, ...] | None:
+    """The ``missing_values`` form field: a JSON array, or tokens one a line / comma-separated;
+    empty or absent: ``None`` (the entry's saved list or the setting).
+
+    >>> missing_from({"missing_values": "N/A, 不详"}), missing_from({"missing_values": "[]"}), missing_from({})
+    (('N/A', '不详'), (), None)
+    """
+    raw = fields.get("missing_values", "").strip()
+    if not raw:
+        return None
+    if raw.startswith("["):
+        try:
+            values = json.loads(raw)
+        except ValueError as exc:
+            raise InvalidInput("missing_values 不是有效的 JSON 数组", "missing_values is not a valid JSON array",
+                               code="bad_option") from exc
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise InvalidInput("missing_values 须为字符串数组", "missing_values must be an array of strings",
+                               code="bad_option")
+        return tuple(v.strip() for v in values if v.strip())
+    return tuple(parse_token_list(raw))
+
+
+def _flag(fields: dict[str, str], key: str) -> bool:
+    return fields.get(key, "").strip().lower() in ("true", "1", "yes", "on")
 
 
 def _tmp_dir(settings: SettingsDep) -> Path:
@@ -73,6 +107,9 @@ async def upload_version(code: str, request: Request, session: SessionDep, setti
     upload: Upload = await receive_upload(request, _tmp_dir(settings), settings.max_upload_bytes)
     try:
         options = options_from(upload.fields)
+        if _flag(upload.fields, "save_missing_values") and options.missing_values is not None:
+            await run_in_threadpool(cleaning_missing.save, session=session, settings=settings, actor=actor,
+                                    resource=res.code, values=list(options.missing_values), include_defaults=False)
         assert upload.path is not None
         version = await run_in_threadpool(
             ingest_file, session=session, settings=settings, actor=actor, resource_code=res.code,
@@ -89,15 +126,41 @@ async def preview(request: Request, session: SessionDep, settings: SettingsDep, 
     upload = await receive_upload(request, _tmp_dir(settings), settings.max_upload_bytes)
     try:
         items = None
-        if code := upload.fields.get("resource", "").strip():
-            items = (await run_in_threadpool(find_resource, session, code)).information_items or None
         options = options_from(upload.fields)
+        if code := upload.fields.get("resource", "").strip():
+            found = await run_in_threadpool(find_resource, session, code)
+            items = found.information_items or None
+            if options.missing_values is None:
+                options = options.model_copy(update={"missing_values": await run_in_threadpool(
+                    cleaning_missing.resolve, session, settings, found.id)})
+        elif options.missing_values is None:
+            options = options.model_copy(update={"missing_values": tuple(settings.ingest_missing_values)})
         assert upload.path is not None
         result = await run_in_threadpool(preview_file, upload.path, options, source_name=upload.filename,
                                          items=items, limits=ReadLimits.from_settings(settings))
         return PreviewRead.model_validate(result)
     finally:
         upload.cleanup()
+
+
+@router.get("/resources/{code:path}/missing-values", summary="入库缺失值占位符 / placeholders read as missing")
+def get_missing_values(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep) -> dict[str, Any]:
+    """本条目上传时读作缺失值（NULL）的占位符：``source`` 为 ``entry``（本条目保存的列表）或 ``default``（系统设置
+    ``ingest_missing_values``）；``effective`` 为实际使用的列表。"""
+    return cleaning_missing.describe(session=session, settings=settings, actor=actor, resource=code)
+
+
+@router.put("/resources/{code:path}/missing-values", summary="保存入库缺失值占位符 / save the placeholders")
+def put_missing_values(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                       body: dict[str, Any] = Body(..., examples=[{"values": ["N/A", "不详"],
+                                                                   "include_defaults": True}])) -> dict[str, Any]:
+    """``values``：占位符列表；``include_defaults``：是否同时使用系统默认列表（默认 true）。保存为新修订，
+    以后的上传使用；已有版本可运行清洗流程“入库缺失值”补处理。需要本条目的上传权限。"""
+    values = body.get("values")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InvalidInput("values 须为字符串数组", "values must be an array of strings", code="bad_missing_values")
+    return cleaning_missing.save(session=session, settings=settings, actor=actor, resource=code, values=values,
+                                 include_defaults=bool(body.get("include_defaults", True)))
 
 
 @router.get("/resources/{code:path}/versions", response_model=list[VersionRead],
