@@ -6,9 +6,11 @@ module (not this one) to parse rules.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from enum import StrEnum
-from typing import Any, ClassVar, Literal
+from types import UnionType
+from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -93,29 +95,166 @@ def register_rule(cls: type[RuleBase]) -> type[RuleBase]:
     return cls
 
 
+# pydantic error type -> Chinese explanation ({…} are filled from the error's context)
+ERROR_ZH: dict[str, str] = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "该规则类型没有这个字段（请检查拼写，或删去它）",
+    "string_type": "应为文本",
+    "string_too_short": "文本太短（至少 {min_length} 个字符）",
+    "string_too_long": "文本太长（至多 {max_length} 个字符）",
+    "string_pattern_mismatch": "格式不符（须匹配 {pattern}）",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数，不能带小数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "literal_error": "取值须为以下之一：{expected}",
+    "enum": "取值须为以下之一：{expected}",
+    "greater_than": "须大于 {gt}",
+    "greater_than_equal": "须大于或等于 {ge}",
+    "less_than": "须小于 {lt}",
+    "less_than_equal": "须小于或等于 {le}",
+    "too_short": "至少须有 {min_length} 项",
+    "too_long": "至多 {max_length} 项",
+    "list_type": "应为列表，如 [甲, 乙]",
+    "dict_type": "应为对象（键: 值）",
+    "model_type": "应为对象（键: 值）",
+    "model_attributes_type": "应为对象（键: 值）",
+    "date_type": "应为日期 YYYY-MM-DD",
+    "date_parsing": "不是有效的日期（格式 YYYY-MM-DD）",
+    "date_from_datetime_parsing": "不是有效的日期（格式 YYYY-MM-DD）",
+    "datetime_type": "应为日期时间 YYYY-MM-DD HH:MM:SS",
+    "datetime_parsing": "不是有效的日期时间（格式 YYYY-MM-DD HH:MM:SS）",
+    "none_required": "此处不应填写",
+    "value_error": "{reason}",
+    "assertion_error": "{reason}",
+}
+YAML_DATE_HINT = "；YAML 把未加引号的 {value} 读成了日期，请给日期加引号，如 '{value}'"
+
+
+def _where(loc: tuple[int | str, ...], lang: str) -> str:
+    """``('values', 2)`` -> 字段“values”第 3 项 / field 'values' item 3."""
+    if not loc:
+        return "规则" if lang == "zh" else "rule"
+    name = ".".join(str(p) for p in loc if not isinstance(p, int))
+    items = [p + 1 for p in loc if isinstance(p, int)]
+    if lang == "zh":
+        return f"字段“{name}”" + "".join(f"第 {i} 项" for i in items) if name else "".join(f"第 {i} 项" for i in items)
+    return f"field {name!r}" + "".join(f" item {i}" for i in items) if name else " ".join(f"item {i}" for i in items)
+
+
+def error_zh(error: Any) -> str:
+    """One pydantic error in Chinese, the English message kept after it.
+
+    >>> print(error_zh({"type": "float_type", "loc": ("min",), "msg": "not a number", "input": dt.date(2020, 1, 1)}))
+    字段“min”：应为数字；YAML 把未加引号的 2020-01-01 读成了日期，请给日期加引号，如 '2020-01-01'（not a number）
+    >>> print(error_zh({"type": "greater_than_equal", "loc": ("threshold",), "msg": "Input should be ≥ 0",
+    ...                 "input": -1, "ctx": {"ge": 0.0}}))
+    字段“threshold”：须大于或等于 0（Input should be ≥ 0）
+    """
+    etype, msg, ctx = str(error.get("type", "")), str(error.get("msg", "")), dict(error.get("ctx") or {})
+    if etype in ("value_error", "assertion_error"):
+        reason = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        return f"{_where(tuple(error.get('loc') or ()), 'zh')}：{reason}"  # our own reasons say both languages
+    template = ERROR_ZH.get(etype)
+    try:
+        zh = template.format(**{k: _show(v).replace(" or ", "、") for k, v in ctx.items()}) if template else "取值无效"
+    except (KeyError, IndexError):
+        zh = "取值无效"
+    value = error.get("input")
+    if isinstance(value, dt.date) and etype not in ("date_type", "date_parsing"):
+        zh += YAML_DATE_HINT.format(value=value.isoformat())
+    return f"{_where(tuple(error.get('loc') or ()), 'zh')}：{zh}（{msg}）"
+
+
+def _show(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
 def errors_text(exc: ValidationError) -> str:
-    return "；".join(f"{'.'.join(str(p) for p in e['loc']) or '规则'}: {e['msg']}" for e in exc.errors())
+    """Every error of ``exc`` explained in Chinese (the English message in brackets), joined by ；."""
+    return "；".join(error_zh(e) for e in exc.errors())
 
 
-def parse_rule(data: Any) -> RuleBase:
-    """Build the typed spec for one rule dict; ``InvalidInput`` naming the problem otherwise."""
+def errors_text_en(exc: ValidationError) -> str:
+    return "; ".join(f"{_where(tuple(e['loc']), 'en')}: {e['msg']}" for e in exc.errors())
+
+
+def _accepts(annotation: Any, kind: type) -> bool:
+    """Whether ``annotation`` (``str``, ``str | None``, …) takes a plain ``kind`` value."""
+    if annotation is kind:
+        return True
+    return any(_accepts(a, kind) for a in get_args(annotation)) if get_origin(annotation) in (Union, UnionType) \
+        else False
+
+
+def _as_text(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def coerce_yaml_scalars(cls: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """YAML reads ``min: 2020-01-01`` as a date and ``values: [1, 2]`` as numbers: where the rule
+    expects text (``str`` or a list of ``str``), such values become their ISO/decimal text.
+
+    >>> class R(BaseModel):
+    ...     since: str | None = None
+    ...     values: list[str] = []
+    ...     threshold: float = 0.0
+    >>> coerce_yaml_scalars(R, {"since": dt.date(2020, 1, 1), "values": [1, "2A"], "threshold": 1})
+    {'since': '2020-01-01', 'values': ['1', '2A'], 'threshold': 1}
+    """
+    out = dict(data)
+    for name, field in cls.model_fields.items():
+        if name not in out:
+            continue
+        value, ann = out[name], field.annotation
+        if _accepts(ann, str):
+            out[name] = _as_text(value)
+        elif isinstance(value, list) and any(get_origin(a) is list and get_args(a) == (str,)
+                                             for a in (ann, *get_args(ann))):
+            out[name] = [_as_text(v) for v in value]
+    return out
+
+
+def _rule_label(index: int | None, rule_type: Any) -> tuple[str, str]:
+    if index is None:
+        return f"规则“{rule_type}”", f"Rule {rule_type!r}"
+    return f"规则 #{index}（{rule_type}）", f"Rule #{index} ({rule_type})"
+
+
+def parse_rule(data: Any, index: int | None = None) -> RuleBase:
+    """Build the typed spec for one rule dict; ``InvalidInput`` naming the problem otherwise
+    (``index``, 1-based, names the rule's place in its rule set)."""
     if isinstance(data, RuleBase):
         return data
+    at_zh, at_en = (f"规则 #{index}：", f"Rule #{index}: ") if index is not None else ("", "")
     if not isinstance(data, dict) or "type" not in data:
-        raise InvalidInput("每条规则须是含 type 字段的对象", "Each rule must be an object with a 'type' field",
-                           code="rule_invalid")
+        raise InvalidInput(f"{at_zh}每条规则须是含 type 字段的对象",
+                           f"{at_en}Each rule must be an object with a 'type' field", code="rule_invalid")
     cls = RULE_TYPES.get(str(data["type"]))
     if cls is None:
         known = "、".join(sorted(RULE_TYPES))
-        raise InvalidInput(f"未知的规则类型“{data['type']}”；可用类型：{known}",
-                           f"Unknown rule type {data['type']!r}; known types: {', '.join(sorted(RULE_TYPES))}",
+        raise InvalidInput(f"{at_zh}未知的规则类型“{data['type']}”；可用类型：{known}",
+                           f"{at_en}Unknown rule type {data['type']!r}; known types: {', '.join(sorted(RULE_TYPES))}",
                            code="rule_unknown_type")
     try:
-        return cls.model_validate(data)
+        return cls.model_validate(coerce_yaml_scalars(cls, data))
     except ValidationError as exc:
-        text = errors_text(exc)
-        raise InvalidInput(f"规则“{data['type']}”有误：{text}", f"Rule {data['type']!r} is invalid: {exc}",
-                           code="rule_invalid") from exc
+        zh, en = _rule_label(index, data["type"])
+        raise InvalidInput(f"{zh}有误：{errors_text(exc)}", f"{en} is invalid: {errors_text_en(exc)}",
+                           code="rule_invalid", details={"rule": index, "errors": _details(exc)}) from exc
+
+
+def _details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": list(e["loc"]), "type": e["type"], "message": error_zh(e), "msg": e["msg"]} for e in exc.errors()]
 
 
 def compile_regex_or_fail(pattern: str) -> str:

@@ -12,11 +12,16 @@ shudata.core.errors.InvalidInput: 未知的规则类型“nope”；可用类型
 >>> parse_rule({"type": "regex", "column": "a", "pattern": "(["}).type
 Traceback (most recent call last):
 ...
-shudata.core.errors.InvalidInput: 规则“regex”有误：pattern: Value error, 正则表达式无效：...
+shudata.core.errors.InvalidInput: 规则“regex”有误：字段“pattern”：正则表达式无效：...
+>>> parse_rule_set({"rules": [{"type": "not_null", "column": "a"}, {"type": "date", "column": "b", "min": 2}]})
+Traceback (most recent call last):
+...
+shudata.core.errors.InvalidInput: 规则 #2（date）有误：...
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
@@ -29,6 +34,7 @@ from shudata.quality.rule_base import (
     RuleBase,
     compile_regex_or_fail,
     errors_text,
+    errors_text_en,
     parse_rule,
     register_rule,
 )
@@ -150,6 +156,22 @@ class DateValid(ColumnRule):
     timestamp: bool = Field(False, description="须含时间（日期时间型）")
     min: str | None = Field(None, description="最早日期 YYYY-MM-DD")
     max: str | None = Field(None, description="最晚日期 YYYY-MM-DD")
+
+    @field_validator("min", "max")
+    @classmethod
+    def _iso_day(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            return dt.date.fromisoformat(v.strip()).isoformat()
+        except ValueError:
+            raise ValueError(f"“{v}”不是 YYYY-MM-DD 格式的日期 / {v!r} is not a YYYY-MM-DD date") from None
+
+    @model_validator(mode="after")
+    def _window(self) -> DateValid:
+        if self.min and self.max and self.min > self.max:
+            raise ValueError("最早日期不能晚于最晚日期 / min is after max")
+        return self
 
     def describe(self) -> tuple[str, str]:
         what = "日期时间（YYYY-MM-DD HH:MM:SS）" if self.timestamp else "日期（YYYY-MM-DD）"
@@ -465,10 +487,12 @@ def parse_rule_set(data: Any) -> RuleSet:
         return data
     if isinstance(data, list):
         data = {"rules": data}
+    if isinstance(data, dict) and isinstance(data.get("rules"), list):
+        data = {**data, "rules": [parse_rule(r, i) for i, r in enumerate(data["rules"], start=1)]}
     try:
         return RuleSet.model_validate(data)
     except InvalidInput:
         raise
     except ValidationError as exc:
-        raise InvalidInput(f"规则集有误：{errors_text(exc)}", f"Invalid rule set: {exc}",
+        raise InvalidInput(f"规则集有误：{errors_text(exc)}", f"Invalid rule set: {errors_text_en(exc)}",
                            code="rule_set_invalid") from exc
