@@ -48,6 +48,8 @@ CONFIG_EN = {
     "ingest_missing_values": "placeholders read as missing (NULL) on ingest (JSON array; whole cell, any case, "
                              "full-width forms too); an entry may save its own list",
     "profile_max_columns": "most columns a file profile (/quality/profile) takes",
+    "quality_suggest_enum_max": "suggested rules: a text column with at most this many distinct values (each seen "
+                                "10 times on average) gets a code-list (enum) rule",
     "query_timeout_s": "time limit of one SQL sandbox statement (s)",
     "query_max_rows": "row cap of one SQL sandbox result",
     "page_size_max": "largest page size of paged endpoints",
