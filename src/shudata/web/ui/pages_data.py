@@ -84,12 +84,16 @@ def data_versions(session: Session, actor: Actor, entry: ResourceRead) -> list[V
 
 
 @router.get("/catalog/{code:path}/upload")
-def upload_page(request: Request, session: SessionDep, actor: UserDep, code: str) -> Response:
+def upload_page(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep, code: str) -> Response:
+    from shudata.quality import cleaning_missing
+
     entry = catalog.get_resource(session=session, actor=actor, key=code)
     require(actor, DATA_UPLOAD, _ref(entry))
+    missing = cleaning_missing.resolve(session, settings, entry.id)
     return render(request, "pages/upload.html",
                   {"e": entry, "versions": data_versions(session, actor, entry),
-                   "upload_url": f"{api_base(entry.code)}/versions", "preview_url": PREVIEW_API})
+                   "upload_url": f"{api_base(entry.code)}/versions", "preview_url": PREVIEW_API,
+                   "missing_placeholder": ", ".join(missing)})
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@
       list(sd.t("多出的列：", "Extra columns:"), d.extra) +
       list(sd.t("类型不符的列：", "Mistyped columns:"), d.mistyped) +
       (d.problems ? list(sd.t("问题：", "Problems:"), d.problems.map(function (p) { return (p.field ? p.field + ": " : "") + (p.message || p); })) : "") +
-      "</div>";
+      raggedNote(d) + "</div>";
     result.innerHTML = html;
   }
   function showOk(body) {
@@ -53,7 +53,26 @@
       (body.header_row != null ? " · " + sd.t("表头行：", "Header row: ") + "<b id='detected-header'>" + esc(body.header_row) + "</b>" : "") +
       (body.skipped_rows ? " · " + sd.t("跳过行：", "Skipped rows: ") + esc(body.skipped_rows) : "") + "</div>" +
       (cols ? "<div class='small text-secondary'>" + sd.t("列：", "Columns: ") + cols + "</div>" : "") +
+      missingNote(body.columns || []) +
       "<a class='btn btn-sm btn-success mt-2' id='view-entry' href='" + esc(form.dataset.entryUrl) + "'>" + sd.t("查看预览与图表", "See preview and chart") + "</a></div>";
+  }
+
+  function missingNote(columns) {
+    var hit = columns.filter(function (c) { return c.missing_values; });
+    if (!hit.length) { return ""; }
+    return "<div class='small mt-1' id='missing-counts'><i class='bi bi-eraser'></i> " +
+      sd.t("读作缺失值的占位符：", "Placeholders read as missing: ") + hit.map(function (c) {
+        return esc(c.name) + " <b>" + esc(c.missing_values) + "</b>";
+      }).join("、") + "</div>";
+  }
+  function raggedNote(d) {
+    if (!d.rows || !d.rows.length || d.expected == null) { return ""; }
+    return "<details class='small mt-1' id='ragged-rows'><summary>" + sd.t("列数不符的行（前 ", "Rows with the wrong field count (first ") +
+      esc(d.rows.length) + sd.t(" 行）", ")") + "</summary><ul class='mb-0'>" + d.rows.map(function (r) {
+        return "<li>" + (r.line != null ? sd.t("第 ", "line ") + esc(r.line) + sd.t(" 行：", ": ") : "") +
+          esc(r.actual) + sd.t(" 列（应为 ", " fields (expected ") + esc(r.expected) + sd.t(" 列）", ")") +
+          " <span class='sd-mono text-secondary'>" + esc(r.text) + "</span></li>";
+      }).join("") + "</ul></details>";
   }
 
   /* Before uploading: what the platform understands of the file (POST /api/v1/lake/preview). */
@@ -96,10 +115,14 @@
     }
     var data = new FormData();
     data.append("file", file.files[0]);
-    ["header_row", "skip_footer", "sheet", "encoding", "comment"].forEach(function (k) {
+    ["header_row", "skip_footer", "sheet", "encoding", "comment", "missing_values"].forEach(function (k) {
+      if (!form.elements[k]) { return; }
       var val = (form.elements[k].value || "").trim();
       if (val) { data.append(k, val); }
     });
+    if (form.elements.save_missing_values && form.elements.save_missing_values.checked) {
+      data.append("save_missing_values", "true");
+    }
     var xhr = new XMLHttpRequest();
     xhr.open("POST", form.dataset.uploadUrl);
     xhr.setRequestHeader("X-CSRF-Token", sd.csrf());
