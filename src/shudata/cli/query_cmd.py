@@ -85,7 +85,7 @@ def query(sql: str = typer.Argument(..., help=SQL_HELP),
         console.print(table)
     # what was left out is said on stderr in every format, so a redirected stdout stays data
     notes = []
-    if limit > page_max:
+    if limit > page_max and result.has_more:
         notes.append(f"每页最多 {page_max} 行（设置 SHUDATA_PAGE_SIZE_MAX），--limit {limit} 已按 {page_max} 行显示")
     if result.has_more:
         notes.append(f"还有更多行（--offset {result.next_offset} 继续，或 --output 文件 导出全部）")
