@@ -246,7 +246,7 @@ def build_world(rt: Runtime, n: int, base: Path) -> tuple[pa.Table, dict[str, st
 
 
 @pytest.fixture(scope="module", params=SIZES, ids=[f"{n}rows" for n in SIZES])
-def world(request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def sized(request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     n = request.param
     if n == BIG and backend != "sqlite":
         pytest.skip("the 1,000,000-row table runs on SQLite only (the backend holds no rows, only metadata)")
@@ -305,8 +305,8 @@ def walk_json(w: World, first: str, params: dict[str, Any], *, page_key: str = "
     return pa.concat_tables(parts), pages
 
 
-def test_rest_json_pages_cover_every_row_and_state_the_cap(world: World) -> None:
-    w = world
+def test_rest_json_pages_cover_every_row_and_state_the_cap(sized: World) -> None:
+    w = sized
     if w.n == BIG:  # 1,000 pages: check the first, the boundary and the last instead of walking
         step = w.settings.page_size_max
         first = ok(w.client.get("/api/v1/shared/rows", params={"resource": CODE, "limit": 10_000},
@@ -325,8 +325,8 @@ def test_rest_json_pages_cover_every_row_and_state_the_cap(world: World) -> None
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
-def test_rest_file_download_holds_every_granted_row(world: World, fmt: str) -> None:
-    w = world
+def test_rest_file_download_holds_every_granted_row(sized: World, fmt: str) -> None:
+    w = sized
     if fmt == "xlsx" and w.n == BIG:
         pytest.skip("XLSX checked up to 10,001 rows (module docstring); its row limit by test_xlsx_past_its_limit")
     before = len(w.deliveries())
@@ -339,8 +339,8 @@ def test_rest_file_download_holds_every_granted_row(world: World, fmt: str) -> N
     assert [(d.rows, d.format, d.channel) for d in logged] == [(w.n, fmt, "rest")]  # the real row count
 
 
-def test_rest_csv_in_explicit_slices_says_so_and_links_the_next(world: World) -> None:
-    w = world
+def test_rest_csv_in_explicit_slices_says_so_and_links_the_next(sized: World) -> None:
+    w = sized
     size = 4_000 if w.n < BIG else 400_000
     r = ok(w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": "csv", "offset": 0,
                                                       "limit": size}, headers=w.consumer))
@@ -360,8 +360,8 @@ def test_rest_csv_in_explicit_slices_says_so_and_links_the_next(world: World) ->
     assert_same(pa.concat_tables(parts), w.granted)
 
 
-def test_rest_csv_narrowed_by_a_filter_holds_every_matching_row(world: World) -> None:
-    w = world
+def test_rest_csv_narrowed_by_a_filter_holds_every_matching_row(sized: World) -> None:
+    w = sized
     r = ok(w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": "csv", "filter": "地区 = '成都市'",
                                                       "sort": "序号 desc"}, headers=w.consumer))
     want = w.granted.filter(pc.equal(w.granted.column("地区"), "成都市"))
@@ -371,10 +371,10 @@ def test_rest_csv_narrowed_by_a_filter_holds_every_matching_row(world: World) ->
     assert_same(got, want)
 
 
-def test_xlsx_past_its_limit_is_refused_not_cut(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_xlsx_past_its_limit_is_refused_not_cut(sized: World, monkeypatch: pytest.MonkeyPatch) -> None:
     from shudata.sharing import delivery
 
-    w = world
+    w = sized
     monkeypatch.setattr(delivery, "XLSX_MAX_ROWS", w.n - 1)  # the real limit, 1,048,575, scaled to this table
     before = len(w.deliveries())
     r = w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": "xlsx"}, headers=w.consumer)
@@ -385,8 +385,8 @@ def test_xlsx_past_its_limit_is_refused_not_cut(world: World, monkeypatch: pytes
 
 # -- incremental feed -----------------------------------------------------------------------
 
-def test_incremental_feed_is_whole_or_refused(world: World) -> None:
-    w = world
+def test_incremental_feed_is_whole_or_refused(sized: World) -> None:
+    w = sized
     r = w.client.get("/api/v1/shared/changes", params={"resource": CODE, "since_version": 1, "key": "序号"},
                      headers=w.consumer)
     if w.n > w.settings.query_max_rows:
@@ -399,8 +399,8 @@ def test_incremental_feed_is_whole_or_refused(world: World) -> None:
 
 # -- Delta Sharing --------------------------------------------------------------------------
 
-def test_delta_sharing_file_holds_every_granted_row(world: World) -> None:
-    w = world
+def test_delta_sharing_file_holds_every_granted_row(sized: World) -> None:
+    w = sized
     with w.rt.transaction() as s:
         dept = s.scalar(select(User.department_id).where(User.username == "c_user"))
     base = f"/delta-sharing/shares/dept_{dept}/schemas/default/tables/r_{CODE.replace('/', '_')}"
@@ -416,8 +416,8 @@ def test_delta_sharing_file_holds_every_granted_row(world: World) -> None:
 # -- open data portal and CKAN --------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "json", "parquet"])
-def test_portal_download_holds_every_published_row(world: World, fmt: str) -> None:
-    w = world
+def test_portal_download_holds_every_published_row(sized: World, fmt: str) -> None:
+    w = sized
     if fmt == "xlsx" and w.n == BIG:
         pytest.skip("XLSX checked up to 10,001 rows (module docstring)")
     r = ok(w.client.get(f"/portal/datasets/{w.dataset}/download.{fmt}"))
@@ -429,8 +429,8 @@ def test_portal_download_holds_every_published_row(world: World, fmt: str) -> No
     assert_same(got, w.granted)  # the open profile masks the mobile as the sharing profile does
 
 
-def test_ckan_datastore_search_pages_through_every_row_and_states_the_cap(world: World) -> None:
-    w = world
+def test_ckan_datastore_search_pages_through_every_row_and_states_the_cap(sized: World) -> None:
+    w = sized
     step = w.settings.page_size_max
     params = {"resource_id": f"{w.dataset}-csv", "limit": 10_000}
     r = ok(w.client.get("/api/3/action/datastore_search", params=params)).json()["result"]
@@ -462,8 +462,8 @@ def test_ckan_datastore_search_pages_through_every_row_and_states_the_cap(world:
 # -- the provider's own reads: lake version and SQL export ----------------------------------
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
-def test_lake_version_download_holds_every_row(world: World, fmt: str) -> None:
-    w = world
+def test_lake_version_download_holds_every_row(sized: World, fmt: str) -> None:
+    w = sized
     if fmt == "xlsx" and w.n == BIG:
         pytest.skip("XLSX checked up to 10,001 rows (module docstring)")
     r = ok(w.client.get(f"/api/v1/resources/{CODE}/rows", params={"format": fmt}, headers=w.steward))
@@ -471,8 +471,8 @@ def test_lake_version_download_holds_every_row(world: World, fmt: str) -> None:
     assert_same(got, w.raw)  # the provider's own data, unmasked
 
 
-def test_lake_json_pages_point_at_the_next_and_refuse_a_limit_past_the_maximum(world: World) -> None:
-    w = world
+def test_lake_json_pages_point_at_the_next_and_refuse_a_limit_past_the_maximum(sized: World) -> None:
+    w = sized
     step = w.settings.page_size_max
     too_big = w.client.get(f"/api/v1/resources/{CODE}/rows", params={"limit": step + 1}, headers=w.steward)
     assert too_big.status_code == 422 and "SHUDATA_PAGE_SIZE_MAX" in too_big.json()["error"]["message"]
@@ -488,8 +488,8 @@ def test_lake_json_pages_point_at_the_next_and_refuse_a_limit_past_the_maximum(w
         assert_same(pa.concat_tables(parts), w.raw)
 
 
-def test_sql_export_holds_every_row_or_says_it_was_cut(world: World) -> None:
-    w = world
+def test_sql_export_holds_every_row_or_says_it_was_cut(sized: World) -> None:
+    w = sized
     r = ok(w.client.post("/api/v1/query", params={"format": "csv"}, headers=w.steward,
                          json={"sql": f'SELECT * FROM "{CODE}" ORDER BY "序号"'}))
     cap = w.settings.query_max_rows
@@ -504,10 +504,10 @@ def test_sql_export_holds_every_row_or_says_it_was_cut(world: World) -> None:
 
 # -- quota on whole downloads -----------------------------------------------------------------
 
-def test_row_quota_applies_to_the_whole_download(world: World) -> None:
+def test_row_quota_applies_to_the_whole_download(sized: World) -> None:
     """A row quota below the table refuses the whole file (429) before anything is written, and
     the slice that fits is still served; kept last in the module: it changes the grant."""
-    w = world
+    w = sized
     if w.n == BIG:
         pytest.skip("the quota logic does not depend on the size; checked on the smaller tables")
     from shudata.sharing.models import SharingGrant
@@ -522,3 +522,55 @@ def test_row_quota_applies_to_the_whole_download(world: World) -> None:
     part = ok(w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": "csv", "limit": w.n - 1},
                            headers=w.consumer))
     assert part.headers["x-shudata-complete"] == "false" and from_csv(part.content).num_rows == w.n - 1
+
+
+# -- a real public table, end to end ----------------------------------------------------------
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "ingest" / "real" / "moe_higher_education_institutions_2017.xls"
+MOE_ITEMS = ["序号", "学校名称", "学校标识码", "主管部门", "所在地", "办学层次", "备注"]
+
+
+def test_real_table_shared_and_downloaded_as_csv_has_every_row(rt, world, client, token_for):
+    """The MOE list of higher-education institutions (2017; 2,631 institutions under 31 section rows,
+    2 title rows above the header): uploaded through the ingest path, granted, and downloaded by
+    the consumer as CSV — every row of the version, every institution code of the source file."""
+    import xlrd
+
+    from shudata.jobs.ingest import ingest_file
+    from shudata.sharing import delivery
+
+    sheet = xlrd.open_workbook(REAL).sheet_by_index(0)
+    source_codes = {str(sheet.cell_value(i, 2)).strip() for i in range(3, sheet.nrows)} - {""}
+    assert len(source_codes) == 2631
+    with rt.transaction() as s:
+        s.add(CatalogResource(code="401001/000002", name="全国普通高等学校名单", classification="基础",
+                              abstract="全国普通高等学校名单", provider_department_id=world.provider,
+                              format_category="电子表格", format_type="xls", sharing_type=2,
+                              sharing_condition="业务协同",
+                              information_items=[{"name": c, "data_type": "C", "length": 200, "description": None}
+                                                 for c in MOE_ITEMS],
+                              sharing_method="接口", open_type="不予开放", update_cycle="每年"))
+    with rt.transaction() as s:
+        version = ingest_file(session=s, settings=rt.settings, actor=world.steward, resource_code="401001/000002",
+                              path=REAL)
+        stored = version.rows
+        r = service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
+            resource="401001/000002", fields=MOE_ITEMS, purpose="业务协同", basis="《高等教育法》",
+            use_from=TODAY, use_until=TODAY + dt.timedelta(days=30)))
+        service.decide(session=s, actor=world.steward, settings=rt.settings, request_id=r.id,
+                       data=DecisionCreate(decision="approve"))
+    assert stored >= 2631 > rt.settings.page_size_max
+    got = ok(client.get("/api/v1/shared/rows", params={"resource": "401001/000002", "format": "csv"},
+                        headers=token_for("c_user")))
+    assert got.headers["x-shudata-rows"] == got.headers["x-shudata-total"] == str(stored)
+    table = pacsv.read_csv(io.BytesIO(got.content[3:]),
+                           convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in MOE_ITEMS}))
+    assert table.num_rows == stored
+    assert {c.strip() for c in table.column("学校标识码").to_pylist() if c} == source_codes
+    with rt.transaction() as s:  # and the file is exactly the granted view, row for row
+        view = delivery.grant_view(session=s, settings=rt.settings, actor=world.user, resource_key="401001/000002")
+        masked = pq.read_table(delivery.masked_file(rt.settings, view))
+    def text(t: pa.Table) -> list[list[str]]:  # CSV has no NULL: an empty field is "" on both sides
+        return [["" if v is None else str(v) for v in row.values()] for row in t.to_pylist()]
+
+    assert text(table) == text(masked)
