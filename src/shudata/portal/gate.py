@@ -5,7 +5,9 @@ else the ``open`` profile's defaults on the entity types detected in the version
 saved scan report, or a sample scan kept per version: :func:`shudata.sharing.masking.version_findings`,
 the findings sharing uses too). The masked Parquet file is written next to the
 portal's other files; the export gate (:func:`shudata.privacy.gate.check_export`) then
-scans a sample of it. Refused → the file is deleted and the findings are returned.
+scans a sample of it — as a table about natural persons or not, as the findings say, and on
+the columns a steward reviewed only for values that validate as identifiers. Refused → the file
+is deleted and the findings are returned.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import version_files
+from shudata.privacy.detect.classify import about_persons
 from shudata.privacy.gate import GateResult, check_export
 from shudata.privacy.mask import mask_source
 from shudata.privacy.models import PrivacyPolicy
 from shudata.privacy.policy import Policy
+from shudata.privacy.review import in_force
 from shudata.privacy.service import GATE_EXEMPT_OPS, plan_for
 from shudata.privacy.sources import engine, parquet_source, sample_table
 from shudata.query.engines.base import TableSource
@@ -81,6 +85,8 @@ def run_gate(session: Session, settings: Settings, resource: CatalogResource, ve
     schema = sample_table(settings, source, 1).schema
     policy = open_policy(session, resource)
     findings = version_findings(session, settings, resource, version, source)
+    reviewed = set(in_force(session, resource.id))
+    person_table = about_persons(findings.values())
     plan = plan_for(session, settings, policy, schema, findings)
     exempt = {c: op.name for c, op in plan.operators.items() if op.name in GATE_EXEMPT_OPS}
     # a new name per run: a re-run never touches the file a current publication serves
@@ -89,7 +95,7 @@ def run_gate(session: Session, settings: Settings, resource: CatalogResource, ve
 
     def check(tmp: Path) -> None:
         seen["result"] = check_export(sample_table(settings, parquet_source(tmp), 5000), profile=PROFILE,
-                                      exempt=exempt)
+                                      exempt=exempt, person_table=person_table, overruled=reviewed)
 
     run = mask_source(source, plan, dest, engine=engine(settings), check=check)
     result: GateResult = seen["result"]

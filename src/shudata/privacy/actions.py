@@ -23,6 +23,9 @@ SCAN_VIEW = Action("privacy.scan.view", "查看敏感数据扫描报告", "view 
                    admin=False)
 GRADE_CONFIRM = Action("privacy.grade.confirm", "确认分类分级", "confirm a classification grade", roles=STEWARD,
                        scope="department", admin=False)
+# A steward overrules what detection says a column holds ("not personal", another entity).
+DETECTION_REVIEW = Action("privacy.detection.review", "复核敏感数据识别结果",
+                          "overrule what detection found in a column", roles=STEWARD, scope="department", admin=False)
 # New policies not bound to a resource, and the platform-wide ones (created by the admin).
 POLICY_MANAGE = Action("privacy.policy.manage", "管理脱敏策略", "manage masking policies", roles=STEWARD)
 # A resource's policy (``<code>-<profile>``) and a department's own policies: its stewards only.
@@ -42,5 +45,6 @@ DP_QUERY = Action("privacy.dp.query", "差分隐私统计查询", "run different
                   scope="authenticated")
 DP_BUDGET = Action("privacy.dp.budget", "管理隐私预算", "manage privacy budgets", roles=ADMIN)
 
-ACTIONS = (SCAN, SCAN_FILE, SCAN_VIEW, GRADE_CONFIRM, POLICY_MANAGE, POLICY_MANAGE_DEPT, POLICY_MANAGE_PLATFORM,
-           POLICY_VIEW, MASK, MASK_FILE, KEY_MANAGE, KEY_VIEW, DECRYPT, RISK, DP_QUERY, DP_BUDGET)
+ACTIONS = (SCAN, SCAN_FILE, SCAN_VIEW, GRADE_CONFIRM, DETECTION_REVIEW, POLICY_MANAGE, POLICY_MANAGE_DEPT,
+           POLICY_MANAGE_PLATFORM, POLICY_VIEW, MASK, MASK_FILE, KEY_MANAGE, KEY_VIEW, DECRYPT, RISK, DP_QUERY,
+           DP_BUDGET)

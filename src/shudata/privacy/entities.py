@@ -48,7 +48,16 @@ ENTITIES: dict[str, EntityType] = {e.name: e for e in (
     _e("CN_LICENSE_PLATE", "车牌号", "licence plate", "个人财产信息", False, 3),
     _e("IP_ADDRESS", "IP 地址", "IP address", "网络身份标识信息", False, 3),
     _e("CN_USCC", "统一社会信用代码", "unified social credit code", "组织机构标识", False, 2),
+    _e("ORGANIZATION", "组织机构名称", "organisation name", "组织机构信息（非个人信息）", False, 1),
 )}
+
+# Entities that identify a natural person on their own: a table holding one of them is about
+# people, so its addresses, coordinates and landlines are personal too.
+PERSON_ANCHORS = frozenset({"PERSON_NAME", "CN_RESIDENT_ID", "CN_PASSPORT", "HK_MACAU_PERMIT", "TAIWAN_PERMIT",
+                            "MILITARY_ID", "BANK_CARD", "DATE_OF_BIRTH"})
+# Entities that are personal only in a table about natural persons (an address or coordinate of a
+# school, a scenic area or a hospital is not personal information).
+CONTEXTUAL = frozenset({"ADDRESS", "GPS_COORDINATE", "CN_LANDLINE"})
 
 GRADE_LABELS = {
     4: ("第4级（敏感个人信息）", "Level 4 (sensitive personal information)"),

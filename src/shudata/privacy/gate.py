@@ -8,24 +8,33 @@ whole classifies as that entity. Free-text columns are searched for embedded ent
 (person names by jieba's tagging, on the part of the sample the finder's budget covers).
 Columns masked by a format-preserving or synthetic operator are exempt by name (their
 output is valid-looking by design), and the exemption is reported.
+
+Addresses, coordinates and landlines are personal only in a table about natural persons
+(:func:`~shudata.privacy.detect.classify.about_persons`): the caller says so from the source's
+findings (``person_table``), else the output's columns decide. A column a steward overruled
+(``overruled``: "not personal" or another entity) is no longer judged by weak recognizers, but
+values that *validate* as resident ID numbers (check digit), mobile numbers or bank cards (Luhn)
+still refuse the export: an overrule cannot let identifiers leave.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
 from shudata.core.errors import PermissionDenied
 from shudata.privacy.detect.base import ColumnFinding
-from shudata.privacy.detect.classify import classify_column, embedded, prepare, sample, valid_count
+from shudata.privacy.detect.classify import about_persons, classify_column, embedded, prepare, sample, valid_count
 from shudata.privacy.detect.registry import RecognizerRegistry, default_registry
-from shudata.privacy.entities import ENTITIES
+from shudata.privacy.entities import CONTEXTUAL, ENTITIES
 from shudata.privacy.profiles import PROFILES
 
 STRONG = frozenset({"cn_resident_id", "cn_uscc", "bank_card", "cn_mobile", "email", "ipv4", "ipv6",
                     "cn_license_plate", "military_id", "gps"})
+# Checked in every column, overruled or not.
+ALWAYS = frozenset({"cn_resident_id", "cn_mobile", "bank_card"})
 
 
 @dataclass(frozen=True)
@@ -53,16 +62,18 @@ class ExportRefused(PermissionDenied):
 
 
 def _column_violations(name: str, values: pa.Array, refuse_grade: int, tolerance: float,
-                       reg: RecognizerRegistry) -> list[ColumnFinding]:
+                       reg: RecognizerRegistry, weak: ColumnFinding, *, person_table: bool,
+                       overruled: bool) -> list[ColumnFinding]:
     stripped, kept, n = prepare(values)
     if n == 0:
         return []
     out: list[ColumnFinding] = []
-    weak = classify_column(name, values, reg)
     for rec in reg.all():
         et = ENTITIES[rec.entity]
-        if et.grade < refuse_grade:
+        if et.grade < refuse_grade or (overruled and rec.name not in ALWAYS):
             continue
+        if rec.entity in CONTEXTUAL and not person_table:
+            continue  # the address or coordinates of a place, a school, a hospital
         seen = n
         if rec.name in STRONG:
             count = valid_count(rec, stripped if rec.strip_separators else kept)
@@ -90,25 +101,35 @@ def _dedupe(findings: list[ColumnFinding]) -> list[ColumnFinding]:
 
 
 def check_export(data: pa.Table, *, profile: str, exempt: Mapping[str, str] | None = None,
-                 sample_rows: int = 5000, registry: RecognizerRegistry | None = None) -> GateResult:
-    """Scan ``data`` for what ``profile`` forbids; never raises for findings."""
+                 sample_rows: int = 5000, registry: RecognizerRegistry | None = None,
+                 person_table: bool | None = None, overruled: Collection[str] = ()) -> GateResult:
+    """Scan ``data`` for what ``profile`` forbids; never raises for findings.
+
+    ``person_table``: is the source about natural persons (None: judge from ``data``);
+    ``overruled``: columns a steward reviewed (only validated identifiers are checked there).
+    """
     prof = PROFILES[profile]
     reg = registry or default_registry()
     exempt = dict(exempt or {})
     sampled = sample(data, sample_rows, seed=1)
+    names = [n for n in sampled.column_names if n not in exempt]
+    weak = {n: classify_column(n, sampled.column(n).combine_chunks(), reg) for n in names}
+    if person_table is None:
+        person_table = about_persons(f.entity for n, f in weak.items() if not f.free_text and n not in overruled)
     violations: list[ColumnFinding] = []
-    for name in sampled.column_names:
-        if name in exempt:
-            continue
+    for name in names:
         violations.extend(_column_violations(name, sampled.column(name).combine_chunks(), prof.refuse_grade,
-                                             prof.tolerance, reg))
+                                             prof.tolerance, reg, weak[name], person_table=person_table,
+                                             overruled=name in overruled))
     return GateResult(profile=profile, rows_scanned=sampled.num_rows, violations=tuple(violations), exempt=exempt)
 
 
 def enforce(data: pa.Table, *, profile: str, exempt: Mapping[str, str] | None = None,
-            sample_rows: int = 5000) -> GateResult:
+            sample_rows: int = 5000, person_table: bool | None = None,
+            overruled: Collection[str] = ()) -> GateResult:
     """:func:`check_export`, raising :class:`ExportRefused` (403) with the findings on failure."""
-    result = check_export(data, profile=profile, exempt=exempt, sample_rows=sample_rows)
+    result = check_export(data, profile=profile, exempt=exempt, sample_rows=sample_rows, person_table=person_table,
+                          overruled=overruled)
     if not result.passed:
         cols = "、".join(f"{v.column}（{ENTITIES[v.entity].zh if v.entity else ''}）" for v in result.violations)
         raise ExportRefused(f"导出被脱敏闸门拒绝：以下列仍含未脱敏的敏感信息：{cols}；请调整脱敏策略后重试",

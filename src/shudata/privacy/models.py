@@ -103,3 +103,24 @@ class PrivacyDpSpend(Base):
     description: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PrivacyColumnReview(Base):
+    """A steward's decision on what a column of a resource holds, overruling detection.
+
+    Append-only: the newest row of a (resource, column) is in force; ``entity`` None means
+    "not personal information", ``withdrawn`` gives the column back to detection. ``detected``
+    is what detection said when the steward decided.
+    """
+
+    __tablename__ = "privacy_column_review"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resource.id"), index=True)
+    column: Mapped[str] = mapped_column(String(200))
+    entity: Mapped[str | None] = mapped_column(String(40))
+    detected: Mapped[str | None] = mapped_column(String(40))
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    reason: Mapped[str] = mapped_column(Text)
+    reviewed_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

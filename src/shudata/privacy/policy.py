@@ -114,6 +114,12 @@ def entity_operator(policy: Policy, entity: str) -> Operator:
     return operators().parse(PROFILES[policy.profile].entity_defaults.get(entity, {"op": "suppress"}))
 
 
+def _masked_entity(policy: Policy, entity: str) -> bool:
+    """Public entities (grade 1: organisation names) are kept unless the policy names them."""
+    et = ENTITIES.get(entity)
+    return entity in policy.entities or et is None or et.grade > 1
+
+
 def resolve(policy: Policy, schema: pa.Schema, findings: Mapping[str, str | None] | None = None
             ) -> dict[str, Operator]:
     """Column → operator for every column of ``schema`` (``keep`` for the rest).
@@ -126,7 +132,7 @@ def resolve(policy: Policy, schema: pa.Schema, findings: Mapping[str, str | None
     for name in schema.names:
         if name in policy.columns:
             out[name] = policy.columns[name]
-        elif findings and findings.get(name):
+        elif findings and findings.get(name) and _masked_entity(policy, str(findings[name])):
             out[name] = entity_operator(policy, str(findings[name]))
         else:
             out[name] = keep

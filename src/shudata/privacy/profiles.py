@@ -36,7 +36,7 @@ _STRICT: dict[str, dict[str, Any]] = {
     "EMAIL": {"op": "partial_mask", "keep_head": 2},
     "DATE_OF_BIRTH": {"op": "date_generalize", "level": "year"},
     "CN_LICENSE_PLATE": {"op": "partial_mask", "keep_head": 2, "keep_tail": 1},
-    "CN_USCC": {"op": "keep"},
+    "CN_USCC": {"op": "keep"}, "ORGANIZATION": {"op": "keep"},
 }
 
 _SHARE: dict[str, dict[str, Any]] = {

@@ -107,3 +107,27 @@ class DpQuery(BaseModel):
 class BudgetSet(BaseModel):
     consumer: str = Field(min_length=1, max_length=120)
     epsilon_total: float = Field(gt=0, le=1000)
+
+
+class ColumnReviewSave(BaseModel):
+    """A steward's decision on one column: ``entity`` None = not personal information."""
+
+    resource: str = Field(description="资源代码、别名或名称")
+    column: str = Field(min_length=1, max_length=200)
+    entity: str | None = Field(None, description="实体类型；为空表示不属个人信息")
+    reason: str = Field(min_length=2, max_length=2000, description="理由（必填）")
+    withdraw: bool = Field(False, description="撤销复核，恢复自动识别")
+
+
+class ColumnReviewRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    resource_id: int
+    column: str
+    entity: str | None
+    detected: str | None
+    withdrawn: bool
+    reason: str
+    reviewed_by: str
+    created_at: dt.datetime

@@ -28,7 +28,7 @@ from shudata.lake.service import latest_version
 from shudata.privacy import actions, keys, ownership, sources
 from shudata.privacy.compile import CompiledPolicy, compile_plan
 from shudata.privacy.detect.base import ScanReport
-from shudata.privacy.detect.classify import scan_table
+from shudata.privacy.detect.classify import about_persons, scan_table
 from shudata.privacy.entities import grade_label
 from shudata.privacy.gate import enforce
 from shudata.privacy.mask import mask_source, mask_table
@@ -36,6 +36,7 @@ from shudata.privacy.models import PrivacyKey, PrivacyPolicy, PrivacyScanReport
 from shudata.privacy.policy import Policy, validate_policy
 from shudata.privacy.profiles import PROFILES
 from shudata.privacy.readers import read_file
+from shudata.privacy.review import apply_reviews, in_force
 from shudata.privacy.schemas import (
     KeyCreate,
     KeyRead,
@@ -319,18 +320,23 @@ def mask_resource(*, session: Session, actor: Actor, settings: Settings, resourc
     if findings is None:
         findings = {c.column: c.entity for c in scan_table(sources.sample_table(settings, data.source, 2000),
                                                            source=data.label).columns}
+    findings = apply_reviews(session, data.resource.id, findings,
+                             lambda: sources.sample_table(settings, data.source, 2000))
+    person_table, overruled = about_persons(findings.values()), set(in_force(session, data.resource.id))
     plan = plan_for(session, settings, pol, schema, findings)
     gate: dict[str, Any] = {}
     if dest is not None:
         def check(tmp: Path) -> None:
             gate.update(enforce(sources.sample_table(settings, sources.parquet_source(tmp), 5000),
-                                profile=pol.profile, exempt=_exempt(plan)).as_dict())
+                                profile=pol.profile, exempt=_exempt(plan), person_table=person_table,
+                                overruled=overruled).as_dict())
         run = mask_source(data.source, plan, dest, engine=sources.engine(settings), check=check)
         rows, preview = run.rows, None
     else:
         sample = sources.sample_table(settings, data.source, preview_rows)
         out = mask_table(sample, plan, engine=sources.engine(settings))
-        gate = enforce(out, profile=pol.profile, exempt=_exempt(plan)).as_dict()
+        gate = enforce(out, profile=pol.profile, exempt=_exempt(plan), person_table=person_table,
+                       overruled=overruled).as_dict()
         rows, preview = out.num_rows, out.to_pylist()
     record(session, actor, AuditEvent("privacy.mask", resource_type="catalog.resource", resource_id=data.resource.code,
                                       details={"version": data.version.version, "policy": pol.name, "rows": rows,
@@ -356,7 +362,8 @@ def mask_file(*, session: Session, actor: Actor, settings: Settings, path: Path,
 
         def check(out: Path) -> None:
             gate.update(enforce(sources.sample_table(settings, sources.parquet_source(out), 5000),
-                                profile=pol.profile, exempt=_exempt(plan)).as_dict())
+                                profile=pol.profile, exempt=_exempt(plan),
+                                person_table=about_persons(findings.values())).as_dict())
         run = mask_source(src, plan, dest, engine=sources.engine(settings), check=check)
     record(session, actor, AuditEvent("privacy.mask.file", resource_type="file", resource_id=Path(path).name[:200],
                                       details={"policy": pol.name, "rows": run.rows, "output": str(dest),

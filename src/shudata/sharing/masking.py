@@ -33,9 +33,10 @@ from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput
 from shudata.lake.models import LakeVersion
 from shudata.privacy.detect.classify import scan_table
-from shudata.privacy.models import PrivacyPolicy, PrivacyScanReport
+from shudata.privacy.models import PrivacyColumnReview, PrivacyPolicy, PrivacyScanReport
 from shudata.privacy.policy import Policy
 from shudata.privacy.profiles import PROFILES
+from shudata.privacy.review import apply_reviews
 from shudata.privacy.service import plan_for
 from shudata.privacy.sources import sample_table
 from shudata.query.engines.base import ScalarUdf, TableSource
@@ -103,13 +104,18 @@ def _save_findings(path: Path, found: Mapping[str, str | None]) -> None:
 def version_findings(session: Session, settings: Settings, resource: CatalogResource, version: LakeVersion,
                      source: TableSource) -> dict[str, str | None]:
     """Column → detected entity type of a version: the newest saved scan report, else a sample scan
-    (kept per version). Every masking profile applied to a version starts from this."""
+    (kept per version), with the stewards' reviews in force applied
+    (:func:`shudata.privacy.review.apply_reviews`). Every masking profile applied to a version starts
+    from this."""
     row = session.scalar(select(PrivacyScanReport).where(PrivacyScanReport.resource_id == resource.id,
                                                           PrivacyScanReport.version == version.version)
                          .order_by(PrivacyScanReport.id.desc()).limit(1))
     if row is not None:
-        return {c["column"]: c["entity"] for c in row.report["columns"]}
-    return scanned_findings(settings, resource, version, source)
+        found = {c["column"]: c["entity"] for c in row.report["columns"]}
+    else:
+        found = scanned_findings(settings, resource, version, source)
+    # a steward's review overrules detection, except on values that validate as identifiers
+    return apply_reviews(session, resource.id, found, lambda: sample_table(settings, source, 2000))
 
 
 def scanned_findings(settings: Settings, resource: CatalogResource, version: LakeVersion,
@@ -150,12 +156,15 @@ def masking_for(session: Session, settings: Settings, resource: CatalogResource,
     return Masking(column_exprs=dict(plan.column_exprs), udfs=plan.udfs)
 
 
-def masking_state(session: Session, resource: CatalogResource, version: LakeVersion, profile: str) -> tuple[int, int]:
-    """What the masking of a version depends on besides the grant: the saved policy's revision
-    and the newest scan report (0 when absent). Cached views are keyed by it."""
+def masking_state(session: Session, resource: CatalogResource, version: LakeVersion,
+                  profile: str) -> tuple[int, int, int]:
+    """What the masking of a version depends on besides the grant: the saved policy's revision,
+    the newest scan report and the newest column review (0 when absent). Cached views are keyed by it."""
     revision = session.scalar(select(PrivacyPolicy.revision).where(
         PrivacyPolicy.name == policy_name(resource, profile))) or 0
     report = session.scalar(select(PrivacyScanReport.id).where(
         PrivacyScanReport.resource_id == resource.id, PrivacyScanReport.version == version.version)
         .order_by(PrivacyScanReport.id.desc()).limit(1)) or 0
-    return int(revision), int(report)
+    review = session.scalar(select(PrivacyColumnReview.id).where(PrivacyColumnReview.resource_id == resource.id)
+                            .order_by(PrivacyColumnReview.id.desc()).limit(1)) or 0
+    return int(revision), int(report), int(review)

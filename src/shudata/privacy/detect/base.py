@@ -55,6 +55,10 @@ class ColumnFinding(BaseModel):
     free_text: bool = False
     grade: int = 1
     sensitive: bool = False
+    recognizer: str | None = None  # which recognizer decided
+    share: float = 0.0  # matched / sampled
+    examples: tuple[str, ...] = ()  # matching values, masked (first and last character)
+    not_personal: str | None = None  # what the values look like when the table is not about persons
 
 
 class ScanReport(BaseModel):

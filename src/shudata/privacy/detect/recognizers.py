@@ -63,6 +63,12 @@ BUILTINS: tuple[R, ...] = (
     # names inside free text (备注: 客户张伟来电…): jieba's nr tags, kept only if the surname table agrees
     R(name="person_name_text", entity="PERSON_NAME", patterns=(), validator="person_name",
       text_finder="jieba_person_names", strip_separators=False),
+    # organisation names (企业名称, 学校名称): not personal; a person's name inside one is not a person
+    R(name="organization", entity="ORGANIZATION", patterns=(r"^.*[\p{Han}].*$",),
+      context=("企业名称", "单位名称", "公司名称", "机构名称", "学校名称", "医院名称", "商户名称", "店名",
+               "字号", "单位", "企业", "机构", "主管部门", "qymc", "dwmc", "jgmc", "company", "organization",
+               "organisation", "org"),
+      validator="organization", strip_separators=False),
     R(name="address", entity="ADDRESS", patterns=(r"^.*[\p{Han}].*$",),
       context=("地址", "住址", "住所", "户籍", "dz", "zz", "address", "addr"), validator="address",
       strip_separators=False),

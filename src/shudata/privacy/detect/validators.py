@@ -30,7 +30,21 @@ from shudata.standards.uscc import is_valid_uscc
 MOBILE_RE = re.compile(r"^(?:\+?86)?1(?:3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])\d{8}$")
 BIN_PREFIXES = ("62", "4", "5", "3", "60", "9")
 ADDRESS_MARKERS = ("路", "街", "道", "号", "巷", "村", "镇", "乡", "小区", "栋", "单元", "室", "大道", "组", "社区")
-NOT_NAME_SUFFIX = tuple("省市县区镇乡村路街局厅委院所处站队校园司社部馆场店厂公")
+
+
+def words(text: str) -> tuple[str, ...]:
+    """A word list written as text, one blank between words (keeps long Chinese lists readable)."""
+    return tuple(text.split())
+
+
+NOT_NAME_SUFFIX = tuple("省市县区镇乡村路街局厅委院所处站队校园司社部馆场店厂公记行")
+# How names of organisations, enterprises and institutions end (企业名称, 单位名称, 学校名称 …).
+ORG_SUFFIXES = words("""
+公司 厂 局 委员会 委 中心 学校 医院 合作社 经营部 个体户 店 所 院 站 社 行 馆 办事处 集团 大学 学院
+部 厅 处 会 队 团 校 幼儿园 诊所 工作室 协会 政府 班 坊 铺 吧 院区 商号 车队 农场 林场 养殖场 市场
+卫生室 门诊 口腔 诊室 医疗美容 商场 基地 宾馆 酒店 酒楼 茶楼 公园 产业园 科技园 园区 联社 委会 户
+""")
+ORG_TRAILER = re.compile(r"[（(][^）)]{1,12}[）)]$")  # 成都某某有限公司（分公司）, （普通合伙）
 
 
 def resident_id(value: str) -> bool:
@@ -99,6 +113,18 @@ def person_name(value: str) -> bool:
     return value[:2] in compound or value[0] in single
 
 
+def organization(value: str) -> bool:
+    """An organisation name: 3+ characters with Chinese, ending like one (公司, 厂, 学校, 医院 …).
+
+    >>> organization("成都市金牛区王建国五金经营部"), organization("北京大学"), organization("王建国")
+    (True, True, False)
+    """
+    value = ORG_TRAILER.sub("", value.strip())
+    if len(value) < 3 or not any("\u4e00" <= c <= "\u9fff" for c in value):
+        return False
+    return value.endswith(ORG_SUFFIXES)
+
+
 def address(value: str) -> bool:
     """A region name (province, city or county) plus a street-level marker, or 3+ markers."""
     if len(value) < 6:
@@ -131,6 +157,7 @@ VALIDATORS: dict[str, Callable[[str], bool]] = {
     "date": date_value,
     "person_name": person_name,
     "address": address,
+    "organization": organization,
     "uscc": uscc,
     "email": email,
 }

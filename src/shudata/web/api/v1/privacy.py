@@ -12,11 +12,13 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shudata.lake.ingest.limits import ReadLimits
-from shudata.privacy import service, service_models
+from shudata.privacy import review, service, service_models
 from shudata.privacy.dp import DpResult
 from shudata.privacy.policy import operators
 from shudata.privacy.schemas import (
     BudgetSet,
+    ColumnReviewRead,
+    ColumnReviewSave,
     DpQuery,
     GradeConfirm,
     KanonRequest,
@@ -104,6 +106,20 @@ def get_scan(report_id: int, session: SessionDep, actor: ActorDep) -> ScanReport
 @router.post("/scans/{report_id}/confirm", response_model=ScanReportRead, summary="确认分级 / confirm the grade")
 def confirm(report_id: int, data: GradeConfirm, session: SessionDep, actor: ActorDep) -> ScanReportRead:
     return service.confirm_grade(session=session, actor=actor, report_id=report_id, grade=data.grade)
+
+
+@router.post("/reviews", response_model=ColumnReviewRead,
+             summary="复核列的识别结果 / overrule what detection found in a column")
+def review_column(data: ColumnReviewSave, session: SessionDep, settings: SettingsDep, actor: ActorDep
+                  ) -> ColumnReviewRead:
+    """数据管理员认定某列“不属个人信息”（``entity`` 为空）或另一实体类型，须写明理由；``withdraw`` 撤销。
+    记录复核人与理由并审计。共享与开放的脱敏按复核结果执行，但通过校验的身份证号、手机号、银行卡号仍被拦截。"""
+    return review.review_column(session=session, actor=actor, settings=settings, data=data)
+
+
+@router.get("/reviews", response_model=list[ColumnReviewRead], summary="资源的列复核记录 / column reviews")
+def list_reviews(session: SessionDep, actor: ActorDep, resource: str = Query(...)) -> list[ColumnReviewRead]:
+    return review.list_reviews(session=session, actor=actor, resource=resource)
 
 
 @router.get("/policies", response_model=list[PolicyRead], summary="脱敏策略 / masking policies")
