@@ -125,8 +125,10 @@ ERROR_ZH: dict[str, str] = {
     "date_type": "应为日期 YYYY-MM-DD",
     "date_parsing": "不是有效的日期（格式 YYYY-MM-DD）",
     "date_from_datetime_parsing": "不是有效的日期（格式 YYYY-MM-DD）",
+    "date_from_datetime_inexact": "应为日期，不能带时间",
     "datetime_type": "应为日期时间 YYYY-MM-DD HH:MM:SS",
     "datetime_parsing": "不是有效的日期时间（格式 YYYY-MM-DD HH:MM:SS）",
+    "datetime_from_date_parsing": "不是有效的日期时间（格式 YYYY-MM-DD HH:MM:SS）",
     "none_required": "此处不应填写",
     "value_error": "{reason}",
     "assertion_error": "{reason}",
@@ -160,7 +162,7 @@ def error_zh(error: Any) -> str:
         return f"{_where(tuple(error.get('loc') or ()), 'zh')}：{reason}"  # our own reasons say both languages
     template = ERROR_ZH.get(etype)
     try:
-        zh = template.format(**{k: _show(v).replace(" or ", "、") for k, v in ctx.items()}) if template else "取值无效"
+        zh = template.format(**{k: _show(v, k == "expected") for k, v in ctx.items()}) if template else "取值无效"
     except (KeyError, IndexError):
         zh = "取值无效"
     value = error.get("input")
@@ -169,8 +171,10 @@ def error_zh(error: Any) -> str:
     return f"{_where(tuple(error.get('loc') or ()), 'zh')}：{zh}（{msg}）"
 
 
-def _show(value: Any) -> str:
-    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+def _show(value: Any, choices: bool = False) -> str:
+    """A context value as the message shows it: ``0.0`` as 0, ``'a', 'b' or 'c'`` as ``'a'、'b'、'c'``."""
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return text.replace(" or ", "、").replace(", ", "、") if choices else text
 
 
 def errors_text(exc: ValidationError) -> str:

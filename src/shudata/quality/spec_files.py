@@ -2,6 +2,8 @@
 
 >>> parse_spec_text("rules:\\n  - {type: not_null, column: 名称}")
 {'rules': [{'type': 'not_null', 'column': '名称'}]}
+>>> parse_spec_text("rules:\\n  - {type: date, column: 日期, min: 2020-01-01, max: 2020-13-01}")["rules"][0]["min"]
+'2020-01-01'
 >>> parse_spec_text("rules: [")
 Traceback (most recent call last):
 ...
@@ -18,9 +20,21 @@ import yaml
 from shudata.core.errors import InvalidInput
 
 
+class SpecLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that an unquoted date (``min: 2020-01-01``) stays the text it
+    is written as: rules and pipelines expect dates as ``YYYY-MM-DD`` text, and an impossible
+    date (``2020-13-01``) is then refused by the rule, in Chinese, not by the YAML reader."""
+
+
+SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def parse_spec_text(text: str) -> Any:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SpecLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         where = getattr(exc, "problem_mark", None)
         line = f"（第 {where.line + 1} 行）" if where is not None else ""
