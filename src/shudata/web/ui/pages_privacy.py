@@ -1,4 +1,6 @@
-"""Privacy pages: scan reports per version with the proposed grade (the steward confirms),
+"""Privacy pages: scan reports per version with the proposed grade (the steward confirms), the
+evidence of each finding and the steward's review of a column (overrule: not personal / another
+entity, with the reason; withdraw),
 re-identification risk before/after as ECharts, operators and policies. Each page calls the
 same services as ``/api/v1/privacy``; a refusal (403) is the error page, audited, not a flash."""
 
@@ -9,19 +11,21 @@ from typing import Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from shudata.catalog.access import find_resource
 from shudata.core.errors import PermissionDenied, ShudataError, Unauthenticated
-from shudata.privacy import service, service_models
+from shudata.privacy import review, service, service_models
 from shudata.privacy.entities import ENTITIES, GRADE_LABELS
 from shudata.privacy.operators.base import TECHNIQUE_ZH
 from shudata.privacy.policy import operators
 from shudata.privacy.profiles import PROFILES
-from shudata.privacy.schemas import KanonRequest
+from shudata.privacy.schemas import ColumnReviewSave, KanonRequest
 from shudata.web.deps import LangDep, SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import flash, redirect, render
 
 router = APIRouter()
+WITHDRAW = "__withdraw__"
 R = "/privacy/resources/{code:path}"
 RISK_FIELDS = (("prosecutor_max", "最高风险", "highest risk"),
                ("prosecutor_avg", "平均风险（检察官）", "average prosecutor"),
@@ -68,9 +72,35 @@ def resource_page(request: Request, code: str, session: SessionDep, actor: UserD
     risks = service_models.risk_reports(session=session, actor=actor, resource_id=res.id)
     charts = [{"row": r, "hist": risk_chart(r.before, r.after, lang), "metrics": metrics_chart(r.before, r.after)}
               for r in risks[:3]]
+    reviews = review.list_reviews(session=session, actor=actor, resource=code)
+    newest: dict[str, Any] = {}
+    for rv in reviews:  # newest first
+        newest.setdefault(rv.column, rv)
+    in_force = {c: rv for c, rv in newest.items() if not rv.withdrawn}
     return render(request, "privacy/resource.html", {"res": res, "reports": reports, "entities": ENTITIES,
                                                      "grades": GRADE_LABELS, "risks": charts,
-                                                     "risk_fields": RISK_FIELDS})
+                                                     "risk_fields": RISK_FIELDS, "reviews": reviews,
+                                                     "in_force": in_force})
+
+
+@router.post(R + "/review")
+def review_column(request: Request, code: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                  column: str = Form(...), entity: str = Form(""), reason: str = Form("")) -> Response:
+    """The steward's decision on a column: another entity, "not personal" (empty) or withdraw."""
+    withdraw = entity == WITHDRAW
+    try:
+        data = ColumnReviewSave(resource=code, column=column, entity=None if withdraw or not entity else entity,
+                                reason=reason.strip() or ("撤销复核" if withdraw else ""), withdraw=withdraw)
+        review.review_column(session=session, actor=actor, settings=settings, data=data)
+        flash(request, "success", f"已记录对列“{column}”的复核", f"Review of column {column!r} recorded")
+    except (PermissionDenied, Unauthenticated):
+        raise  # the error page, audited as a denial
+    except ShudataError as exc:
+        flash(request, "danger", exc.zh, exc.en)
+    except ValidationError:
+        flash(request, "danger", "请写明复核理由（至少 2 个字）",
+              "Give the reason for the review (2 characters or more)")
+    return redirect(f"/privacy/resources/{code}")
 
 
 @router.post(R + "/scan")
