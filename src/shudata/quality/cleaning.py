@@ -2,7 +2,10 @@
 
 Each step becomes one CTE over the previous one; value steps add a flag per column saying
 whether the value changed, row steps (de-duplication) flag dropped rows, so one scan gives
-the per-step counts recorded as lineage and one more writes the cleaned rows.
+the per-step counts recorded as lineage and one more writes the cleaned rows. Parse steps
+(``parse_amount``, ``parse_date``) carry ``__q<k>``: the raw text of a present value that does
+not parse, NULL otherwise; such rows are left out of the cleaned data and quarantined with
+their reason (:meth:`CompiledPipeline.quarantine_sql`), so rows in = out + dropped + quarantined.
 
 >>> p = parse_pipeline({"name": "景区", "steps": [{"step": "trim", "columns": ["名称"]}]})
 >>> c = compile_pipeline(expand(p, lambda n: None), table="t", columns=["名称", "等级"], types={})
@@ -21,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 from shudata.core.errors import InvalidInput
 from shudata.quality import cleaning_steps as S
 from shudata.quality.compile import transpile
-from shudata.quality.compile_exprs import STRING_TYPES, Ctx, qi, ql, text
+from shudata.quality.compile_exprs import STRING_TYPES, Ctx, is_missing, qi, ql, text
 from shudata.quality.rule_base import errors_text
 
 
@@ -86,6 +89,10 @@ def new_columns(s: S.StepBase) -> list[str]:
         return [s.target]
     if isinstance(s, S.Split):
         return list(s.into)
+    if isinstance(s, S.ParseAmount):
+        return [s.target_name, s.currency_name]
+    if isinstance(s, S.ParseDate):
+        return [s.target_name]
     return []
 
 
@@ -96,18 +103,33 @@ class CompiledPipeline:
     change_flags: list[tuple[int, str]] = field(default_factory=list)  # (step index, flag)
     drop_flags: list[tuple[int, str]] = field(default_factory=list)
     lookups: set[str] = field(default_factory=set)
+    quarantine_flags: list[tuple[int, str]] = field(default_factory=list)  # (step index, raw-value column)
 
     def _with(self) -> str:
         return "WITH " + ", ".join(self.ctes)
 
+    def _quarantined(self) -> str:
+        return " OR ".join(f"{f} IS NOT NULL" for _, f in self.quarantine_flags) or "FALSE"
+
     def data_sql(self, dialect: str = "duckdb") -> str:
         cols = ", ".join(qi(c) for c in self.out_columns)
-        return transpile(f"{self._with()} SELECT {cols} FROM s{len(self.ctes) - 1} WHERE NOT __drop", dialect)
+        return transpile(f"{self._with()} SELECT {cols} FROM s{len(self.ctes) - 1} "
+                         f"WHERE NOT __drop AND NOT ({self._quarantined()})", dialect)
+
+    def quarantine_sql(self, dialect: str = "duckdb") -> str:
+        """The rows a parse step sets aside: their cleaned columns and the raw values (``__q<k>``)."""
+        cols = ", ".join([*(qi(c) for c in self.out_columns), *(f for _, f in self.quarantine_flags)])
+        return transpile(f"{self._with()} SELECT {cols} FROM s{len(self.ctes) - 1} "
+                         f"WHERE NOT __drop AND ({self._quarantined()})", dialect)
 
     def stats_sql(self, dialect: str = "duckdb") -> str:
-        aggs = ['COUNT(*) AS "__in"', 'SUM(CASE WHEN __drop THEN 0 ELSE 1 END) AS "__out"']
+        q = self._quarantined()
+        aggs = ['COUNT(*) AS "__in"', f'SUM(CASE WHEN __drop OR ({q}) THEN 0 ELSE 1 END) AS "__out"',
+                f'SUM(CASE WHEN NOT __drop AND ({q}) THEN 1 ELSE 0 END) AS "__quarantined"']
         aggs += [f"SUM(CASE WHEN NOT __drop AND {f} THEN 1 ELSE 0 END) AS {qi(f)}" for _, f in self.change_flags]
         aggs += [f"SUM(CASE WHEN {f} THEN 1 ELSE 0 END) AS {qi(f)}" for _, f in self.drop_flags]
+        aggs += [f"SUM(CASE WHEN NOT __drop AND {f} IS NOT NULL THEN 1 ELSE 0 END) AS {qi(f)}"
+                 for _, f in self.quarantine_flags]
         return transpile(f"{self._with()} SELECT {', '.join(aggs)} FROM s{len(self.ctes) - 1}", dialect)
 
 
@@ -142,7 +164,8 @@ def compile_pipeline(steps: Sequence[S.StepBase], *, table: str, columns: Sequen
         for x in new_columns(s):
             if x not in cols:
                 cols.append(x)
-        flags += [e.rsplit(" AS ", 1)[1] for e in extra]
+        flags += [n for n in (e.rsplit(" AS ", 1)[1] for e in extra) if n.startswith("__")]  # new data columns
+        # are in ``cols`` already
     c.out_columns = cols
     return c
 
@@ -180,6 +203,29 @@ def _step_sql(s: S.StepBase, k: int, cols: list[str], ctx: Ctx, c: CompiledPipel
         extra += [f"SPLIT_PART({v}, {ql(s.separator)}, {i + 1}) AS {qi(x)}" for i, x in enumerate(s.into)]
         extra.append(f"{v} IS NOT NULL AS __c{k}_0")
         c.change_flags.append((k, f"__c{k}_0"))
+        return replace, extra, joins
+    if isinstance(s, (S.ParseAmount, S.ParseDate)):
+        v = text(s.column, ctx)
+        parsed = s.amount_sql(v) if isinstance(s, S.ParseAmount) else s.date_sql(v)
+        value = f"(CASE WHEN {is_missing(v, ctx)} THEN NULL ELSE {parsed} END)"
+        outputs = [(s.target_name, value)]
+        if isinstance(s, S.ParseAmount):
+            outputs.append((s.currency_name, f"(CASE WHEN {value} IS NULL THEN NULL ELSE "
+                                             f"{s.converted_currency_sql(v)} END)"))
+        for name, expr in outputs:
+            if name in cols:
+                replace[name] = expr
+            else:
+                extra.append(f"{expr} AS {qi(name)}")
+        extra.append(f"({value} IS NOT NULL) AS __c{k}_0")
+        extra.append(f"(CASE WHEN NOT {is_missing(v, ctx)} AND {parsed} IS NULL THEN {v} END) AS __q{k}")
+        c.change_flags.append((k, f"__c{k}_0"))
+        c.quarantine_flags.append((k, f"__q{k}"))
+        known = ctx.column_types  # later steps see the new types (compile_pipeline's own dict)
+        if isinstance(known, dict):
+            known[s.target_name] = "double" if isinstance(s, S.ParseAmount) else "date32[day]"
+            if isinstance(s, S.ParseAmount):
+                known[s.currency_name] = "string"
         return replace, extra, joins
     if isinstance(s, S.Merge):
         parts = ", ".join(text(x, ctx) for x in s.columns)

@@ -31,6 +31,7 @@ class StepOutcome:
     describe_zh: str
     describe_en: str
     changed: int
+    quarantined: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class CleanOutcome:
     rows_out: int
     steps: list[StepOutcome]
     compiled: CompiledPipeline
+    quarantined: int = 0
 
 
 def step_counts(flags: Sequence[tuple[int, str]], row: Mapping[str, Any]) -> dict[int, int]:
@@ -55,9 +57,32 @@ def plan(engine: Engine, target: Target, steps: Sequence[S.StepBase],
     tables = {target.source.name: target.source, **{n: lookups[n] for n in compiled.lookups}}
     row = engine.query(compiled.stats_sql(engine.dialect), tables, LIMITS).to_pylist()[0]
     counts = step_counts([*compiled.change_flags, *compiled.drop_flags], row)
-    outcomes = [StepOutcome(k, s.step, list(s.columns_used()), *s.describe(), counts.get(k, 0))
+    held = step_counts(compiled.quarantine_flags, row)
+    outcomes = [StepOutcome(k, s.step, list(s.columns_used()), *s.describe(), counts.get(k, 0), held.get(k, 0))
                 for k, s in enumerate(steps, 1)]
-    return CleanOutcome(int(row["__in"]), int(row["__out"] or 0), outcomes, compiled), tables
+    return CleanOutcome(int(row["__in"]), int(row["__out"] or 0), outcomes, compiled,
+                        int(row["__quarantined"] or 0)), tables
+
+
+def quarantined_rows(engine: Engine, outcome: CleanOutcome, steps: Sequence[S.StepBase],
+                     tables: Mapping[str, TableSource]) -> list[tuple[dict[str, Any], list[str], str]]:
+    """The rows parse steps set aside: (cleaned row, rule keys ``clean:<k>:<step>``, reasons)."""
+    if not outcome.quarantined:
+        return []
+    flags = outcome.compiled.quarantine_flags
+    out = []
+    for rec in engine.query(outcome.compiled.quarantine_sql(engine.dialect), tables, LIMITS).to_pylist():
+        keys, reasons = [], []
+        for k, f in flags:
+            raw = rec.pop(f, None)
+            if raw is None:
+                continue
+            step = steps[k - 1]
+            keys.append(f"clean:{k}:{step.step}")
+            reason = getattr(step, "reason", None)
+            reasons.append(f"第 {k} 步：" + (reason(str(raw))[0] if reason else f"“{raw}”无法处理"))
+        out.append((rec, keys, "；".join(reasons)))
+    return out
 
 
 def cleaned_batches(engine: Engine, outcome: CleanOutcome, tables: Mapping[str, TableSource]

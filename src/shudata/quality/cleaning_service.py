@@ -18,9 +18,10 @@ from shudata.core.types import Actor
 from shudata.lake.service import get_version, write_version
 from shudata.quality import actions as A
 from shudata.quality.cleaning import Pipeline, check_columns, expand, parse_pipeline
-from shudata.quality.cleaning_run import CleanOutcome, cleaned_batches, clusters, plan
+from shudata.quality.cleaning_run import CleanOutcome, cleaned_batches, clusters, plan, quarantined_rows
 from shudata.quality.cleaning_steps import FUZZY_METHODS
-from shudata.quality.models import QualityLineage, QualityPipeline
+from shudata.quality.ingest_step import jsonable
+from shudata.quality.models import QualityLineage, QualityPipeline, QualityQuarantineRow
 from shudata.quality.reference import region_name_sources
 from shudata.quality.schemas import LineageRead
 from shudata.quality.service import (
@@ -90,18 +91,19 @@ def _pipeline(session: Session, res: CatalogResource, pipeline: Any) -> tuple[Pi
 
 
 def _plan(session: Session, settings: Settings, res: CatalogResource, p: Pipeline, version: int | None,
-          engine: Engine) -> tuple[CleanOutcome, Any, int]:
+          engine: Engine) -> tuple[CleanOutcome, Any, int, list[Any]]:
     v = get_version(session, res.id, version)
     target = target_of(settings, v)
     steps = expand(p, _resolver(session, res.id, p))
     check_columns(steps, list(target.columns))
     outcome, tables = plan(engine, target, steps, region_name_sources(ref_cache_dir(settings)))
-    return outcome, tables, v.version
+    return outcome, tables, v.version, steps
 
 
 def _steps_json(outcome: CleanOutcome) -> list[dict[str, Any]]:
     return [{"index": s.index, "step": s.step, "columns": s.columns, "describe": s.describe_zh,
-             "describe_en": s.describe_en, "changed": s.changed} for s in outcome.steps]
+             "describe_en": s.describe_en, "changed": s.changed, "quarantined": s.quarantined}
+            for s in outcome.steps]
 
 
 def preview_clean(*, session: Session, settings: Settings, actor: Actor, resource: str, pipeline: Any,
@@ -110,9 +112,13 @@ def preview_clean(*, session: Session, settings: Settings, actor: Actor, resourc
     res = find_resource(session, resource)
     require_raw_reader(actor, res, A.CLEAN_RUN)
     p, _rev = _pipeline(session, res, pipeline)
-    outcome, _tables, number = _plan(session, settings, res, p, version, engine or engine_for(settings))
+    eng = engine or engine_for(settings)
+    outcome, tables, number, steps = _plan(session, settings, res, p, version, eng)
+    held = quarantined_rows(eng, outcome, steps, tables)[:20]
     return {"source_version": number, "rows_in": outcome.rows_in, "rows_out": outcome.rows_out,
-            "steps": _steps_json(outcome), "sql": outcome.compiled.data_sql()}
+            "quarantined": outcome.quarantined, "steps": _steps_json(outcome), "sql": outcome.compiled.data_sql(),
+            "quarantine_sample": [{"data": {k: jsonable(x) for k, x in d.items()}, "rules": r, "reasons": why}
+                                  for d, r, why in held]}
 
 
 def clean(*, session: Session, settings: Settings, actor: Actor, resource: str, pipeline: Any,
@@ -122,7 +128,7 @@ def clean(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     require_raw_reader(actor, res, A.CLEAN_RUN)
     p, revision = _pipeline(session, res, pipeline)
     eng = engine or engine_for(settings)
-    outcome, tables, source = _plan(session, settings, res, p, version, eng)
+    outcome, tables, source, steps = _plan(session, settings, res, p, version, eng)
     new = write_version(session=session, settings=settings, actor=actor, resource=res,
                         batches_or_table=cleaned_batches(eng, outcome, tables),
                         source_name=f"清洗：{p.name}（来自版本 {source}）", source_format="parquet",
@@ -131,6 +137,12 @@ def clean(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     lineage = QualityLineage(resource_id=res.id, source_version=source, target_version=new.version, pipeline=p.name,
                              pipeline_revision=revision, steps=_steps_json(outcome), created_by=actor.username)
     session.add(lineage)
+    held = quarantined_rows(eng, outcome, steps, tables)
+    session.add_all(QualityQuarantineRow(resource_id=res.id, version=new.version, run_id=None, row_no=None,
+                                         data={k: jsonable(x) for k, x in d.items()}, rules=keys, reasons=why,
+                                         status="open") for d, keys, why in held)
+    if held:
+        new.quarantined_rows = len(held)
     session.flush()
     rs, rs_rev = current_rule_set(session, res.id)
     if rs.rules:
@@ -139,7 +151,7 @@ def clean(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     record(session, actor, AuditEvent("quality.clean.run", resource_type="catalog.resource", resource_id=res.code,
                                       details={"pipeline": p.name, "source_version": source,
                                                "target_version": new.version, "rows_in": outcome.rows_in,
-                                               "rows_out": outcome.rows_out}))
+                                               "rows_out": outcome.rows_out, "quarantined": len(held)}))
     return LineageRead.model_validate(lineage)
 
 

@@ -143,6 +143,199 @@ class MissingValues(StepBase):
 INGEST_PIPELINE = "入库缺失值"  # the saved pipeline whose missing_values step an entry's uploads use
 
 
+# -- parse steps: text → typed value; a present value that does not parse quarantines its row ----------
+
+CN_DIGITS = "零一二三四五六七八九"
+CN_CAPITAL = "〇壹贰叁肆伍陆柒捌玖"
+CN_D = "零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖"
+UNIT_FACTORS: dict[str, float] = {"": 1.0, "十": 10.0, "百": 100.0, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6,
+                                  "千万": 1e7, "亿": 1e8, "十亿": 1e9, "百亿": 1e10, "千亿": 1e11, "万亿": 1e12}
+TARGET_UNITS: dict[str, float] = {"元": 1.0, "千元": 1e3, "万元": 1e4, "百万元": 1e6, "亿元": 1e8}
+# ISO 4217 code ← how it is written (checked in this order: 港元 before 元, HK$ before $)
+CURRENCIES: tuple[tuple[str, str], ...] = (
+    ("HKD", r"港元|港币|港幣|HKD|HK\$"), ("USD", r"美元|美金|USD|US\$|\$"), ("EUR", r"欧元|歐元|EUR|€"),
+    ("JPY", r"日元|日圆|JPY|円"), ("GBP", r"英镑|GBP|£"), ("MOP", r"澳门元|澳门币|澳元|MOP"),
+    ("TWD", r"新台币|台币|TWD"), ("CNY", r"人民币|RMB|CNY|¥|￥|元"),
+)
+CURRENCY_WORDS = "|".join(p for _, p in CURRENCIES)
+AMOUNT_ARABIC = r"^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))(十万|百万|千万|十亿|百亿|千亿|万亿|十|百|千|万|亿)?$"
+AMOUNT_CN = rf"^([{CN_D}十拾百佰千仟]+)(万亿|万|亿)?$"
+CN_SMALL = (rf"^(?:([{CN_D}]?)([千仟]))?零?(?:([{CN_D}]?)([百佰]))?零?(?:([{CN_D}]?)([十拾]))?零?([{CN_D}]?)$")
+
+
+def cn_digit(x: str) -> str:
+    """One Chinese digit (一, 壹, 两, 〇 …) as an integer, NULL for ''."""
+    return (f"CASE WHEN {x} = '' THEN NULL WHEN {x} = '两' THEN 2 "
+            f"ELSE GREATEST(STRPOS({ql(CN_DIGITS)}, {x}), STRPOS({ql(CN_CAPITAL)}, {x})) - 1 END")
+
+
+def cn_small(x: str) -> str:
+    """A Chinese numeral below 10,000 (二十, 壹佰, 一千零五 …) as an integer, NULL when it is not one."""
+    def g(i: int) -> str:
+        return f"REGEXP_EXTRACT({x}, {ql(CN_SMALL)}, {i})"
+
+    def place(digit: int, unit: int, factor: int) -> str:
+        return f"(CASE WHEN {g(unit)} = '' THEN 0 ELSE COALESCE({cn_digit(g(digit))}, 1) * {factor} END)"
+
+    total = f"{place(1, 2, 1000)} + {place(3, 4, 100)} + {place(5, 6, 10)} + COALESCE({cn_digit(g(7))}, 0)"
+    return f"(CASE WHEN {regex(x, CN_SMALL)} AND {x} <> '' THEN {total} END)"
+
+
+def _factor(unit_sql: str, table: dict[str, float]) -> str:
+    whens = " ".join(f"WHEN {ql(k)} THEN {v!r}" for k, v in table.items())
+    return f"(CASE {unit_sql} {whens} END)"
+
+
+class ParseAmount(StepBase):
+    """Chinese amounts with units and currencies → a number in ``unit`` plus an ISO 4217 currency
+    column (CNY, USD, HKD, EUR, JPY, GBP, MOP, TWD): 50万元人民币, 人民币100万元, 30万美元, 100万港元,
+    USD 30万, １２３．５万元 (full-width), 1,234.5万元 (thousands separators), 1.2亿元, 3千万元,
+    壹佰万元, 二十万元 (Chinese numerals below 10,000 times 万/亿). A bare number is in
+    ``default_unit`` and ``default_currency``; a number with 元 or a currency but no 万/亿 is in
+    units of that currency. Currencies are not converted unless ``rates`` gives the value of one
+    unit of a currency in ``default_currency`` (then the currency column says the converted one).
+    Missing values (NULL, blank, N/A …) stay missing; a present value that does not parse
+    (约100万, 100万以上) quarantines its row with the reason.
+
+    >>> s = ParseAmount(step="parse_amount", column="注册资金")
+    >>> s.target_name, s.currency_name, s.describe()[0]
+    ('注册资金（万元）', '注册资金币种', '“注册资金”解析为金额（万元）与币种')
+    """
+
+    step_name = "parse_amount"
+    step: Literal["parse_amount"] = "parse_amount"
+    target: str | None = Field(None, max_length=100, description="金额列名；默认“列名（单位）”；与原列同名则替换原列")
+    currency_column: str | None = Field(None, max_length=100, description="币种列名；默认“列名币种”")
+    unit: Literal["元", "千元", "万元", "百万元", "亿元"] = Field("万元", description="结果金额的单位")
+    default_unit: Literal["元", "千元", "万元", "百万元", "亿元"] = Field("万元", description="纯数字的单位")
+    default_currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="无币种时的币种（ISO 4217）")
+    rates: dict[str, float] = Field(default_factory=dict, description="汇率：1 单位外币折合默认币种多少，给出才换算")
+
+    @property
+    def target_name(self) -> str:
+        return self.target or f"{self.column}（{self.unit}）"
+
+    @property
+    def currency_name(self) -> str:
+        return self.currency_column or f"{self.column}币种"
+
+    def describe(self) -> tuple[str, str]:
+        return (f"“{self.column}”解析为金额（{self.unit}）与币种",
+                f"parse {self.column!r} into an amount ({self.unit}) and a currency")
+
+    def reason(self, raw: str) -> tuple[str, str]:
+        return (f"“{self.column}”的值“{raw[:60]}”无法解析为金额（可写作 50万元、30万美元、人民币100万元、壹佰万元）",
+                f"{self.column!r}: {raw[:60]!r} is not an amount")
+
+    def _text(self, v: str) -> str:
+        half = f"TRANSLATE({v}, {ql(FULL + '，。')}, {ql(HALF + ',.')})"
+        return f"REGEXP_REPLACE({half}, '[\\s,]|整$', '', 'g')"
+
+    def currency_sql(self, v: str) -> str:
+        t = self._text(v)
+        whens = " ".join(f"WHEN REGEXP_MATCHES({t}, {ql('(?i)' + p)}) THEN {ql(code)}" for code, p in CURRENCIES)
+        return f"(CASE {whens} ELSE {ql(self.default_currency)} END)"
+
+    def amount_sql(self, v: str) -> str:
+        """The amount in ``unit`` (DOUBLE), NULL when the value does not parse."""
+        t = self._text(v)
+        marked = f"REGEXP_MATCHES({t}, {ql('(?i)' + CURRENCY_WORDS)})"
+        bare = f"REGEXP_REPLACE({t}, {ql('(?i)' + CURRENCY_WORDS)}, '', 'g')"
+        a_num = f"TRY_CAST(REGEXP_EXTRACT({bare}, {ql(AMOUNT_ARABIC)}, 1) AS DOUBLE)"
+        a_unit = f"REGEXP_EXTRACT({bare}, {ql(AMOUNT_ARABIC)}, 2)"
+        c_num = f"CAST({cn_small(f'REGEXP_EXTRACT({bare}, {ql(AMOUNT_CN)}, 1)')} AS DOUBLE)"
+        c_unit = f"REGEXP_EXTRACT({bare}, {ql(AMOUNT_CN)}, 2)"
+        default = TARGET_UNITS[self.default_unit]
+
+        def scaled(num: str, unit: str) -> str:
+            bare_factor = f"(CASE WHEN {marked} THEN 1.0 ELSE {default!r} END)"
+            return f"{num} * (CASE WHEN {unit} = '' THEN {bare_factor} ELSE {_factor(unit, UNIT_FACTORS)} END)"
+
+        yuan = (f"(CASE WHEN {regex(bare, AMOUNT_ARABIC)} THEN {scaled(a_num, a_unit)} "
+                f"WHEN {regex(bare, AMOUNT_CN)} THEN {scaled(c_num, c_unit)} END)")
+        if self.rates:
+            cur = self.currency_sql(v)
+            rate = " ".join(f"WHEN {ql(k)} THEN {float(r)!r}" for k, r in self.rates.items())
+            yuan = f"({yuan} * (CASE {cur} {rate} ELSE 1.0 END))"
+        return f"({yuan} / {TARGET_UNITS[self.unit]!r})"
+
+    def converted_currency_sql(self, v: str) -> str:
+        cur = self.currency_sql(v)
+        if not self.rates:
+            return cur
+        codes = ", ".join(ql(k) for k in self.rates)
+        return f"(CASE WHEN {cur} IN ({codes}) THEN {ql(self.default_currency)} ELSE {cur} END)"
+
+
+DATE_PARTS = r"^([0-9]{4})[年/.-]([0-9]{1,2})[月/.-]([0-9]{1,2})日?$"
+DATE_CN = r"^([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日?$"
+DATE_TIME_TAIL = r"(T|\s+)[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
+EXCEL_SERIAL = r"^[0-9]{1,5}(\.[0-9]+)?$"
+
+
+def cn_1_to_31(x: str) -> str:
+    """五 → 5, 十 → 10, 十二 → 12, 二十五 → 25, 三十一 → 31 (NULL otherwise)."""
+    tr = "'〇零一二三四五六七八九', '00123456789'"
+    tens = f"REGEXP_EXTRACT({x}, '^(.?)十(.?)$', 1)"
+    ones = f"REGEXP_EXTRACT({x}, '^(.?)十(.?)$', 2)"
+    with_ten = (f"COALESCE(TRY_CAST(NULLIF(TRANSLATE({tens}, {tr}), '') AS INTEGER), 1) * 10 + "
+                f"COALESCE(TRY_CAST(NULLIF(TRANSLATE({ones}, {tr}), '') AS INTEGER), 0)")
+    return (f"(CASE WHEN REGEXP_MATCHES({x}, '^.?十.?$') THEN {with_ten} "
+            f"WHEN LENGTH({x}) = 1 THEN TRY_CAST(TRANSLATE({x}, {tr}) AS INTEGER) END)")
+
+
+class ParseDate(StepBase):
+    """Dates written as 1993年1月5日, 1993.1.5, 1993/1/5, 1993-01-05, 19930105, 1993-01-05 08:00,
+    一九九三年一月五日 or an Excel serial number (1900 date system, with its 1900-02-29 bug: 60
+    is refused, below 60 counts from 1899-12-31) → DATE. Excel serials are 1–5 digit numbers
+    (``excel_serial``); a 4-digit number from 1000 to 2999 is a year, not a date, and is refused.
+    Missing values stay missing; a present value that is no date (1993-02-30, 1993年) quarantines
+    its row with the reason.
+
+    >>> ParseDate(step="parse_date", column="注册日期").describe()[0]
+    '“注册日期”解析为日期'
+    """
+
+    step_name = "parse_date"
+    step: Literal["parse_date"] = "parse_date"
+    target: str | None = Field(None, max_length=100, description="日期列名；默认替换原列")
+    excel_serial: bool = Field(True, description="把 1–5 位数字当作 Excel 日期序列号（1900 日期系统）")
+
+    @property
+    def target_name(self) -> str:
+        return self.target or self.column
+
+    def describe(self) -> tuple[str, str]:
+        return f"“{self.column}”解析为日期", f"parse {self.column!r} as a date"
+
+    def reason(self, raw: str) -> tuple[str, str]:
+        return (f"“{self.column}”的值“{raw[:60]}”不是有效日期（可写作 1993-01-05、1993年1月5日、19930105）",
+                f"{self.column!r}: {raw[:60]!r} is not a valid date")
+
+    def date_sql(self, v: str) -> str:
+        half = f"TRANSLATE({v}, {ql(FULL)}, {ql(HALF)})"
+        t = f"REGEXP_REPLACE(REGEXP_REPLACE(TRIM({half}), {ql(DATE_TIME_TAIL)}, ''), '\\s', '', 'g')"
+
+        def ymd(y: str, m: str, d: str) -> str:
+            return (f"TRY_CAST(CAST({y} AS VARCHAR) || '-' || LPAD(CAST({m} AS VARCHAR), 2, '0') || '-' || "
+                    f"LPAD(CAST({d} AS VARCHAR), 2, '0') AS DATE)")
+
+        parts = ymd(*(f"REGEXP_EXTRACT({t}, {ql(DATE_PARTS)}, {i})" for i in (1, 2, 3)))
+        compact = ymd(f"SUBSTRING({t}, 1, 4)", f"SUBSTRING({t}, 5, 2)", f"SUBSTRING({t}, 7, 2)")
+        cn = ymd(f"TRANSLATE(REGEXP_EXTRACT({t}, {ql(DATE_CN)}, 1), '〇零一二三四五六七八九', '00123456789')",
+                 cn_1_to_31(f"REGEXP_EXTRACT({t}, {ql(DATE_CN)}, 2)"),
+                 cn_1_to_31(f"REGEXP_EXTRACT({t}, {ql(DATE_CN)}, 3)"))
+        whens = [f"WHEN {regex(t, DATE_PARTS)} THEN {parts}",
+                 f"WHEN {regex(t, '^(1[0-9]|2[0-9])[0-9]{6}$')} THEN {compact}",
+                 f"WHEN {regex(t, DATE_CN)} THEN {cn}"]
+        if self.excel_serial:
+            n = f"CAST(FLOOR(TRY_CAST({t} AS DOUBLE)) AS INTEGER)"
+            whens.append(f"WHEN {regex(t, EXCEL_SERIAL)} AND NOT {regex(t, '^[12][0-9]{3}$')} THEN "
+                         f"(CASE WHEN {n} BETWEEN 1 AND 59 THEN CAST(DATE '1899-12-31' + {n} AS DATE) "
+                         f"WHEN {n} > 60 THEN CAST(DATE '1899-12-30' + {n} AS DATE) END)")
+        return f"(CASE {' '.join(whens)} END)"
+
+
 class NormalizePhone(StepBase):
     step_name = "normalize_phone"
     step: Literal["normalize_phone"] = "normalize_phone"
@@ -334,8 +527,8 @@ def register_step(cls: type[StepBase]) -> type[StepBase]:
     return cls
 
 
-for _cls in (Trim, FullwidthToHalfwidth, NormalizeDate, MissingValues, NormalizePhone, MapValues, UpperIdCheck,
-             Id15To18, RegionToCode, CodeToRegion, Split, Merge, Dedupe, DedupeFuzzy, Include):
+for _cls in (Trim, FullwidthToHalfwidth, NormalizeDate, MissingValues, ParseAmount, ParseDate, NormalizePhone,
+             MapValues, UpperIdCheck, Id15To18, RegionToCode, CodeToRegion, Split, Merge, Dedupe, DedupeFuzzy, Include):
     register_step(_cls)
 
 
