@@ -87,7 +87,7 @@ KINDS: dict[str, Kind] = {
     "bank_card": Kind(r"^[0-9]{16,19}$", {"type": "bank_card"}, ("卡号", "银行", "账号"), TEXT_OR_INT, confirm=True),
 }
 ID_KINDS = ("cn_id", "uscc", "bank_card")
-KEY_HINTS = ("代码", "编码", "标识", "编号", "号码", "证号", "账号", "卡号", "学号", "工号", "id", "code")
+KEY_HINTS = ("代码", "编码", "标识", "号", "id", "code")
 NAME_HINTS = ("名称", "名字", "姓名", "name")
 NUMERIC_TYPES = ("I", "N", "F", "Y")
 DATE_TYPES = ("D", "T")

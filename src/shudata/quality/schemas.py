@@ -63,6 +63,27 @@ class RuleSetRead(BaseModel):
     created_at: dt.datetime
 
 
+class RuleSuggestion(BaseModel):
+    """One proposed rule: valid as it stands, its reason in ``reason`` (and in the rule's ``note``)."""
+
+    key: str
+    column: str
+    rule: dict[str, Any]
+    sentence_zh: str
+    sentence_en: str
+    reason: str = ""
+
+
+class RuleSuggestions(BaseModel):
+    """Rules proposed from the profile of the entry's newest version (empty without data)."""
+
+    resource_code: str
+    version: int | None = None
+    rows: int | None = None
+    current_revision: int | None = None
+    suggestions: list[RuleSuggestion] = Field(default_factory=list)
+
+
 class RunRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

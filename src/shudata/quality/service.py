@@ -26,10 +26,19 @@ from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, latest_version, version_files
 from shudata.quality import actions as A
 from shudata.quality.models import QualityResult, QualityRuleSet, QualityRun
+from shudata.quality.profile import profile_target
 from shudata.quality.reference import region_sources
-from shudata.quality.rules import Reference, RuleSet, parse_rule_set
+from shudata.quality.rules import Reference, RuleSet, parse_rule, parse_rule_set
 from shudata.quality.run import Target, evaluate
-from shudata.quality.schemas import CheckReport, ColumnStat, RuleResult, RuleSetRead, RunRead
+from shudata.quality.schemas import (
+    CheckReport,
+    ColumnStat,
+    RuleResult,
+    RuleSetRead,
+    RuleSuggestion,
+    RuleSuggestions,
+    RunRead,
+)
 from shudata.query.engines.base import Engine, TableSource
 from shudata.query.service import default_engine
 from shudata.security.authz import Action
@@ -112,8 +121,8 @@ def _rule_set_read(res: CatalogResource, row: QualityRuleSet) -> RuleSetRead:
 
 
 def save_rule_set(*, session: Session, actor: Actor, resource: str, spec: Any,
-                  comment: str | None = None) -> RuleSetRead:
-    """Validate and store a new revision of an entry's rule set."""
+                  comment: str | None = None, audit: Mapping[str, Any] | None = None) -> RuleSetRead:
+    """Validate and store a new revision of an entry's rule set (``audit``: more details for the audit event)."""
     res = find_resource(session, resource)
     require_raw_reader(actor, res, A.RULES_EDIT)
     rs = parse_rule_set(spec)
@@ -125,8 +134,60 @@ def save_rule_set(*, session: Session, actor: Actor, resource: str, spec: Any,
     session.add(row)
     session.flush()
     record(session, actor, AuditEvent("quality.rules.edit", resource_type="catalog.resource", resource_id=res.code,
-                                      details={"revision": row.revision, "rules": len(rs.rules)}))
+                                      details={"revision": row.revision, "rules": len(rs.rules), **(audit or {})}))
     return _rule_set_read(res, row)
+
+
+def suggest_rules(*, session: Session, settings: Settings, actor: Actor, resource: str,
+                  engine: Engine | None = None, today: dt.date | None = None) -> RuleSuggestions:
+    """Rules proposed from the profile of the entry's newest data version (none without data).
+
+    Each suggestion is a valid rule (check digits for detected IDs and credit codes, code lists
+    for columns with few values, not-null and unique for key items, ranges for numbers, date
+    windows for dates) with the reason in its ``note``; the steward accepts, edits or drops
+    each and saves the chosen set with :func:`accept_suggestions`. Only whoever may edit the
+    rules sees them: code lists and ranges show raw values.
+    """
+    res = find_resource(session, resource)
+    require_raw_reader(actor, res, A.RULES_EDIT)
+    current = _current_row(session, res.id)
+    v = latest_version(session, res.id)
+    out = RuleSuggestions(resource_code=res.code, version=v.version if v else None,
+                          current_revision=current.revision if current else None)
+    if v is None:
+        return out
+    prof = profile_target(engine or engine_for(settings), target_of(settings, v, "f"),
+                          lookups=region_sources(ref_cache_dir(settings)),
+                          enum_max=settings.quality_suggest_enum_max, today=today)
+    out.rows = prof.rows
+    for col in prof.columns:
+        for spec in col.suggested_rules:
+            rule = parse_rule(spec)
+            zh, en = rule.describe()
+            out.suggestions.append(RuleSuggestion(key=rule.key, column=col.column, rule=spec, sentence_zh=zh,
+                                                  sentence_en=en, reason=str(spec.get("note") or "")))
+    return out
+
+
+def accept_suggestions(*, session: Session, actor: Actor, resource: str, rules: Sequence[Any],
+                       comment: str | None = None, replace: bool = True, offered: int | None = None) -> RuleSetRead:
+    """Save the suggestions the steward kept (as edited) as the entry's rule set, a new audited
+    revision. With ``replace`` false the rules in force stay and a kept rule replaces the one
+    with the same key."""
+    res = find_resource(session, resource)
+    require_raw_reader(actor, res, A.RULES_EDIT)
+    kept = parse_rule_set(list(rules))
+    chosen: list[Any] = [r.model_dump(mode="json", exclude_none=True) for r in kept.rules]
+    current, _ = current_rule_set(session, res.id)
+    if not replace:
+        keys = {r.key for r in kept.rules}
+        chosen = [r.model_dump(mode="json", exclude_none=True) for r in current.rules if r.key not in keys] + chosen
+    spec: dict[str, Any] = {"rules": chosen, "reject_ingest_above": current.reject_ingest_above}
+    details = {"source": "suggested", "accepted": len(kept.rules), "replace": replace}
+    if offered is not None:
+        details["dropped"] = max(0, offered - len(kept.rules))
+    return save_rule_set(session=session, actor=actor, resource=res.code, spec=spec,
+                         comment=comment or "采纳建议规则 / accepted suggested rules", audit=details)
 
 
 def current_rule_set(session: Session, resource_id: int) -> tuple[RuleSet, int | None]:

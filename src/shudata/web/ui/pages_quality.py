@@ -1,10 +1,13 @@
-"""Quality pages: dashboards, an entry's rules (YAML editor), checks and reports with ECharts,
+"""Quality pages: dashboards, an entry's rules (YAML editor, and suggested rules accepted, edited
+or dropped in a form), checks and reports with ECharts,
 the quarantine (fix, release, export), cleaning pipelines with preview, clusters and lineage.
 Each page calls the same services as ``/api/v1/quality``."""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -16,7 +19,8 @@ from shudata.catalog.access import find_resource
 from shudata.core.errors import InvalidInput, PermissionDenied, ShudataError
 from shudata.core.types import Actor
 from shudata.quality import cleaning_service, dashboard, quarantine_service, report, service
-from shudata.quality.rule_base import DIMENSION_LABELS
+from shudata.quality.rule_base import DIMENSION_LABELS, SEVERITY_LABELS, parse_rule
+from shudata.quality.schemas import RuleSuggestions
 from shudata.quality.spec_files import parse_spec_text
 from shudata.web.deps import LangDep, SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import flash, redirect, render
@@ -24,11 +28,11 @@ from shudata.web.ui.render import flash, redirect, render
 router = APIRouter()
 E = "/quality/resources/{code:path}"
 
-RULES_EXAMPLE = """rules:
-  - {type: not_null, column: 名称, severity: block}
-  - {type: unique, columns: [名称]}
-  - {type: enum, column: 等级, values: [5A, 4A, 3A, 2A, 1A]}
-"""
+# Only a placeholder: a new entry's rules box starts empty (its own suggestions are offered below
+# it), never with another table's rules.
+RULES_PLACEHOLDER = """rules:
+  - {type: not_null, column: 列名, severity: block}
+  - {type: range, column: 列名, min: 0, max: 100}"""
 PIPELINE_EXAMPLE = """name: 标准清洗
 steps:
   - {step: trim, columns: [名称, 地址]}
@@ -69,7 +73,8 @@ def _entry_ctx(session: Any, actor: Actor, code: str) -> dict[str, Any]:
     chart = {"tooltip": {"trigger": "axis"}, "xAxis": {"type": "category", "data": [f"v{t['version']}" for t in trend]},
              "yAxis": {"type": "value", "min": 0, "max": 100},
              "series": [{"name": "overall", "type": "line", "data": [t["scores"].get("overall") for t in trend]}]}
-    return {"res": res, "rules": rules, "rules_yaml": _yaml(rules.spec) if rules else RULES_EXAMPLE,
+    return {"res": res, "rules": rules, "rules_yaml": _yaml(rules.spec) if rules else "",
+            "rules_placeholder": RULES_PLACEHOLDER,
             "runs": runs, "trend_chart": json.dumps(chart, ensure_ascii=False), "dims": DIMENSION_LABELS,
             "error": None}
 
@@ -87,6 +92,104 @@ def save_rules(request: Request, code: str, session: SessionDep, actor: UserDep,
         return render(request, "quality/entry.html", ctx, status_code=422)
     flash(request, "success", f"规则已保存（第 {saved.revision} 版）", f"Rules saved (revision {saved.revision})")
     return redirect(f"/quality/resources/{code}")
+
+
+def _suggestion_items(sugg: RuleSuggestions) -> list[dict[str, Any]]:
+    return [{"key": x.key, "rule": x.rule, "original": x.rule, "sentence_zh": x.sentence_zh,
+             "sentence_en": x.sentence_en, "reason": x.reason, "keep": True} for x in sugg.suggestions]
+
+
+def _render_suggestions(request: Request, res: Any, sugg: RuleSuggestions, items: list[dict[str, Any]],
+                        error: str | None = None, status_code: int = 200) -> Response:
+    ctx = {"res": res, "sugg": sugg, "items": items, "suggest_error": error, "severities": SEVERITY_LABELS,
+           "resubmitted": error is not None}
+    name = "quality/_suggestions.html" if request.headers.get("HX-Request") else "quality/suggestions.html"
+    return render(request, name, ctx, status_code=status_code)
+
+
+@router.get(E + "/suggestions")
+def suggestions(request: Request, code: str, session: SessionDep, settings: SettingsDep, actor: UserDep) -> Response:
+    """The rules suggested from the newest data, as a form (an htmx fragment of the entry page)."""
+    res = find_resource(session, code)
+    sugg = service.suggest_rules(session=session, settings=settings, actor=actor, resource=code)
+    return _render_suggestions(request, res, sugg, _suggestion_items(sugg))
+
+
+_SPLIT_VALUES = re.compile(r"[\r\n]+")
+
+
+def edited_rule(original: dict[str, Any], form: Mapping[str, Any], i: int) -> dict[str, Any]:
+    """A suggested rule with the steward's edits of row ``i`` (severity, min/max, code list).
+
+    >>> edited_rule({"type": "range", "column": "x", "min": 0, "max": 10}, {"min_0": "", "max_0": " 20 ",
+    ...             "severity_0": "block"}, 0)
+    {'type': 'range', 'column': 'x', 'max': '20', 'severity': 'block'}
+    >>> edited_rule({"type": "enum", "column": "x", "values": ["a"]}, {"values_1": "a\\r\\n b \\n\\n"}, 1)["values"]
+    ['a', 'b']
+    """
+    rule = dict(original)
+    if sev := str(form.get(f"severity_{i}") or "").strip():
+        rule["severity"] = sev
+    for bound in ("min", "max"):
+        name = f"{bound}_{i}"
+        if name in form:
+            value = str(form[name]).strip()
+            if value:
+                rule[bound] = value
+            else:
+                rule.pop(bound, None)
+    if f"values_{i}" in form:
+        rule["values"] = [v.strip() for v in _SPLIT_VALUES.split(str(form[f"values_{i}"])) if v.strip()]
+    return rule
+
+
+@router.post(E + "/suggestions")
+async def accept_suggestions(request: Request, code: str, session: SessionDep, actor: UserDep,
+                             lang: LangDep) -> Response:
+    """Save the kept (and edited) suggestions as the entry's rule set; dropped ones are left out."""
+    form = await request.form()
+    try:
+        offered = min(int(str(form.get("offered") or "0")), 10_000)
+    except ValueError:
+        offered = 0
+    items: list[dict[str, Any]] = []
+    for i in range(offered):
+        try:
+            original = json.loads(str(form.get(f"rule_{i}") or ""))
+        except ValueError:
+            continue
+        if not isinstance(original, dict):
+            continue
+        rule = edited_rule(original, form, i)
+        zh, en = _sentence(rule)
+        items.append({"key": str(i), "rule": rule, "original": original, "sentence_zh": zh, "sentence_en": en,
+                      "reason": str(original.get("note") or ""), "keep": form.get(f"keep_{i}") == "1"})
+    res = find_resource(session, code)
+    try:
+        for n, it in enumerate(items, start=1):
+            if it["keep"]:
+                parse_rule(it["rule"], n)  # the error names the row the steward sees
+        saved = await run_in_threadpool(
+            service.accept_suggestions, session=session, actor=actor, resource=code,
+            rules=[it["rule"] for it in items if it["keep"]], comment=str(form.get("comment") or "") or None,
+            replace=form.get("replace") == "1", offered=len(items))
+    except InvalidInput as exc:
+        session.rollback()
+        current = service.get_rule_set(session=session, actor=actor, resource=code)
+        # the form is shown again as submitted, without profiling the data anew
+        sugg = RuleSuggestions(resource_code=res.code, current_revision=current.revision if current else None)
+        return _render_suggestions(request, res, sugg, items, error=exc.message(lang), status_code=422)
+    kept = sum(1 for it in items if it["keep"])
+    flash(request, "success", f"已采纳 {kept} 条建议规则，舍弃 {len(items) - kept} 条（规则集第 {saved.revision} 版）",
+          f"Accepted {kept} suggested rules, dropped {len(items) - kept} (rule set revision {saved.revision})")
+    return redirect(f"/quality/resources/{code}")
+
+
+def _sentence(rule: dict[str, Any]) -> tuple[str, str]:
+    try:
+        return parse_rule(rule).describe()
+    except InvalidInput:
+        return f"“{rule.get('column', '')}”", repr(rule.get("column", ""))
 
 
 @router.post(E + "/check")

@@ -21,7 +21,14 @@ from shudata.quality.actions import PROFILE_RUN
 from shudata.quality.compile_exprs import DEFAULT_PLACEHOLDERS
 from shudata.quality.profile import profile_file
 from shudata.quality.reference import region_sources
-from shudata.quality.schemas import LineageRead, QuarantineFix, QuarantineRowRead, RuleSetRead, RunRead
+from shudata.quality.schemas import (
+    LineageRead,
+    QuarantineFix,
+    QuarantineRowRead,
+    RuleSetRead,
+    RuleSuggestions,
+    RunRead,
+)
 from shudata.quality.spec_files import parse_spec_text
 from shudata.query.service import default_engine
 from shudata.security.authz import require
@@ -37,6 +44,13 @@ class RuleSetSave(BaseModel):
     spec: Any = Field(None, description="规则集：{rules: [...]} 或规则列表；也可用 yaml 字段提交 YAML 文本")
     yaml: str | None = Field(None, description="YAML/JSON 文本（与 spec 二选一）")
     comment: str | None = Field(None, max_length=500)
+
+
+class SuggestionsAccept(BaseModel):
+    rules: list[dict[str, Any]] = Field(description="采纳（可已修改）的建议规则；未列出的即舍弃")
+    comment: str | None = Field(None, max_length=500)
+    replace: bool = Field(True, description="true：所选规则即为新的规则集；false：保留现有规则，同一标识的规则被替换")
+    offered: int | None = Field(None, ge=0, description="提供的建议条数（审计中记录舍弃了几条）")
 
 
 class PipelineSave(BaseModel):
@@ -63,6 +77,19 @@ def get_rules(code: str, session: SessionDep, actor: UserDep) -> RuleSetRead | N
 def save_rules(code: str, body: RuleSetSave, session: SessionDep, actor: UserDep) -> RuleSetRead:
     return service.save_rule_set(session=session, actor=actor, resource=code, spec=_spec(body.spec, body.yaml),
                                  comment=body.comment)
+
+
+@router.get(R + "/rules/suggestions", response_model=RuleSuggestions,
+            summary="建议规则（按最新数据剖析）/ suggested rules from the newest data")
+def rule_suggestions(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep) -> RuleSuggestions:
+    return service.suggest_rules(session=session, settings=settings, actor=actor, resource=code)
+
+
+@router.post(R + "/rules/suggestions", response_model=RuleSetRead,
+             summary="采纳建议规则（保存为新版规则集）/ accept suggested rules")
+def accept_suggestions(code: str, body: SuggestionsAccept, session: SessionDep, actor: UserDep) -> RuleSetRead:
+    return service.accept_suggestions(session=session, actor=actor, resource=code, rules=body.rules,
+                                      comment=body.comment, replace=body.replace, offered=body.offered)
 
 
 @router.get(R + "/rules/history", response_model=list[RuleSetRead], summary="规则变更记录 / rule history")
@@ -190,7 +217,8 @@ async def profile(request: Request, settings: SettingsDep, actor: ActorDep, sess
         result = await run_in_threadpool(profile_file, default_engine(settings), path, placeholders=placeholders,
                                          lookups=region_sources(settings.data_dir / "quality" / "ref"),
                                          name=upload.filename, limits=ReadLimits.from_settings(settings),
-                                         max_columns=settings.profile_max_columns)
+                                         max_columns=settings.profile_max_columns,
+                                         enum_max=settings.quality_suggest_enum_max)
         return [c.model_dump() for c in result.columns]
     finally:
         upload.cleanup()

@@ -1,0 +1,258 @@
+"""Suggested rules: proposed from a new entry's data, accepted, edited or dropped by the steward
+(API and form), saved as the entry's rule set (versioned, audited); a new entry's rules box
+holds no other table's rules."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.unit.quality.conftest import DATA, World
+
+from shudata.quality.profile import nice_bounds, profile_file
+from shudata.quality.rules import parse_rule, parse_rule_set
+from shudata.query.engines.base import TableSource
+from shudata.query.engines.duckdb import DuckDBEngine
+
+REAL = Path(__file__).resolve().parents[2] / "data" / "ingest" / "real"
+Headers = Callable[[str], dict[str, str]]
+
+
+def _rules(path: Path, engine: DuckDBEngine, lookups: dict[str, TableSource]) -> dict[str, dict[str, Any]]:
+    prof = profile_file(engine, path, lookups=lookups)
+    out = {}
+    for c in prof.columns:
+        for r in c.suggested_rules:
+            rule = parse_rule(r)  # every suggestion is a valid rule as it stands
+            assert r.get("note", "").startswith("建议依据：")
+            out[rule.key] = r
+    return out
+
+
+def test_moe_institutions_suggest_a_unique_code_and_code_lists(engine: DuckDBEngine,
+                                                               lookups: dict[str, TableSource]) -> None:
+    rules = _rules(DATA / "moe_higher_education_institutions_2017.xls", engine, lookups)
+    assert rules["unique:学校标识码"]["columns"] == ["学校标识码"]
+    assert rules["not_null:学校标识码"]["severity"] == "block"
+    assert rules["not_null:学校名称"]["severity"] == "block"
+    assert rules["enum:办学层次"]["values"] == ["专科", "本科"]
+    assert len(rules["enum:主管部门"]["values"]) == 85 and "教育部" in rules["enum:主管部门"]["values"]
+    assert rules["enum:备注"]["values"] == ["中外合作办学", "内地与港澳台地区合作办学", "民办"]
+    assert "enum:所在地" not in rules  # 331 places: not a code list
+    assert "not_null:备注" not in rules and "unique:学校名称" not in rules
+
+
+def test_scenic_areas_suggest_grades_and_coordinate_ranges(engine: DuckDBEngine,
+                                                           lookups: dict[str, TableSource]) -> None:
+    rules = _rules(DATA / "sichuan_a_grade_scenic_areas.xlsx", engine, lookups)
+    assert rules["enum:等级"]["values"] == ["1A", "2A", "3A", "4A", "5A"]
+    assert (rules["range:经度"]["min"], rules["range:经度"]["max"]) == (90, 110)
+    assert (rules["range:纬度"]["min"], rules["range:纬度"]["max"]) == (26, 35)
+    assert "unique:名称" not in rules and rules["not_null:名称"]["severity"] == "block"
+    assert "enum:所在区县" not in rules  # 183 counties over 819 rows
+
+
+def test_gdp_csv_suggests_ranges_with_round_bounds(engine: DuckDBEngine, lookups: dict[str, TableSource]) -> None:
+    rules = _rules(DATA / "gdp_100m_yuan.csv", engine, lookups)
+    assert (rules["range:2024年"]["min"], rules["range:2024年"]["max"]) == (0, 150000)
+    assert (rules["range:2017年"]["min"], rules["range:2017年"]["max"]) == (1000, 94000)
+    assert rules["not_null:地区"]["severity"] == "block"
+    assert "enum:地区" not in rules  # 31 regions, one row each
+    years = [k for k in rules if k.startswith("range:")]
+    assert len(years) == 19
+
+
+def test_money_supply_ranges_keep_negative_growth(engine: DuckDBEngine, lookups: dict[str, TableSource]) -> None:
+    rules = _rules(REAL / "national_money_supply_1999-2021_gbk.csv", engine, lookups)
+    growth = [r for k, r in rules.items() if k.startswith("range:") and "同比增长" in k]
+    assert growth and all(r["min"] <= 0 < r["max"] for r in growth if "M0" in r["column"])
+
+
+def test_dates_get_a_window(tmp_path: Path, engine: DuckDBEngine, lookups: dict[str, TableSource]) -> None:
+    path = tmp_path / "reg.csv"
+    path.write_text("注册号,注册日期\n" + "\n".join(f"R{i:04d},1993-0{1 + i % 9}-1{i % 10}" for i in range(50)) + "\n",
+                    encoding="utf-8")
+    prof = profile_file(engine, path, lookups=lookups)
+    rules = {parse_rule(r).key: r for c in prof.columns for r in c.suggested_rules}
+    assert rules["date:注册日期"]["min"] == "1993-01-01" and rules["date:注册日期"]["max"] >= "2026-12-31"
+    assert "unique:注册号" in rules and "not_null:注册号" in rules
+
+
+@pytest.mark.parametrize(("lo", "hi", "bounds"), [
+    (2765.3, 141000.9, (0, 150000)), (100.0, 106.5, (100, 110)), (-0.6, 18.3, (-1, 19)), (3, 3, (3, 3)),
+    (-12.5, -3.2, (-13, -3)), (0.5, 0.9, (0.5, 0.9)), (1973, 2013, (1900, 2100)),
+])
+def test_nice_bounds(lo: float, hi: float, bounds: tuple[float, float]) -> None:
+    assert nice_bounds(lo, hi) == bounds
+    assert bounds[0] <= lo and hi <= bounds[1]
+
+
+# -- service and API (SQLite and PostgreSQL) -----------------------------------------------------
+
+@pytest.fixture
+def moe_entry(world: World, add_resource: Callable[..., str]) -> str:
+    """A new entry without information items (types inferred) and the real MOE workbook as its data."""
+    from shudata.jobs.ingest import ingest_file
+
+    code = add_resource(world.dept, "全国普通高等学校名单", [])
+    with world.rt.transaction() as s:
+        ingest_file(session=s, settings=world.rt.settings, actor=world.steward, resource_code=code,
+                    path=DATA / "moe_higher_education_institutions_2017.xls")
+    return code
+
+
+@pytest.fixture
+def scenic_entry(world: World, add_resource: Callable[..., str]) -> str:
+    from shudata.jobs.ingest import ingest_file
+
+    code = add_resource(world.dept, "四川省A级旅游景区名录", [])
+    with world.rt.transaction() as s:
+        ingest_file(session=s, settings=world.rt.settings, actor=world.steward, resource_code=code,
+                    path=DATA / "sichuan_a_grade_scenic_areas.xlsx")
+    return code
+
+
+def test_api_suggestions_accept_all_and_they_pass_on_their_data(client: Any, world: World, moe_entry: str,
+                                                                token_for: Headers) -> None:
+    h = token_for("steward1")
+    r = client.get(f"/api/v1/quality/resources/{moe_entry}/rules/suggestions", headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["version"] == 1 and body["rows"] == 2631 and body["current_revision"] is None
+    by_key = {s["key"]: s for s in body["suggestions"]}
+    assert {"unique:学校标识码", "not_null:学校标识码", "enum:办学层次", "enum:主管部门"} <= set(by_key)
+    assert by_key["enum:办学层次"]["rule"]["values"] == ["专科", "本科"]
+    assert by_key["unique:学校标识码"]["sentence_zh"] == "“学校标识码”的组合在各行间不得重复"
+    rules = [s["rule"] for s in body["suggestions"]]
+    r = client.post(f"/api/v1/quality/resources/{moe_entry}/rules/suggestions", headers=h,
+                    json={"rules": rules, "offered": len(rules)})
+    assert r.status_code == 200, r.text
+    assert r.json()["revision"] == 1 and r.json()["comment"] == "采纳建议规则 / accepted suggested rules"
+    run = client.post(f"/api/v1/quality/resources/{moe_entry}/check", headers=h).json()
+    assert len(run["results"]) == len(rules)
+    assert [x["key"] for x in run["results"] if x["failed"]] == []  # drawn from the data, they hold on it
+
+
+def test_api_accept_edited_and_dropped_saves_exactly_the_chosen_set(client: Any, world: World, scenic_entry: str,
+                                                                    token_for: Headers) -> None:
+    from sqlalchemy import select
+
+    from shudata.audit.models import AuditEntry
+
+    h = token_for("steward1")
+    sugg = client.get(f"/api/v1/quality/resources/{scenic_entry}/rules/suggestions", headers=h).json()
+    by_key = {s["key"]: s["rule"] for s in sugg["suggestions"]}
+    assert by_key["enum:等级"]["values"] == ["1A", "2A", "3A", "4A", "5A"]
+    lon = {**by_key["range:经度"], "min": 97, "max": 109}  # edited: Sichuan's longitudes
+    chosen = [by_key["not_null:名称"], by_key["enum:等级"], lon]
+    r = client.post(f"/api/v1/quality/resources/{scenic_entry}/rules/suggestions", headers=h,
+                    json={"rules": chosen, "comment": "按建议", "offered": len(by_key)})
+    assert r.status_code == 200, r.text
+    saved = client.get(f"/api/v1/quality/resources/{scenic_entry}/rules", headers=h).json()
+    assert saved["comment"] == "按建议"
+    assert parse_rule_set(saved["spec"]) == parse_rule_set(chosen)
+    assert [x.key for x in parse_rule_set(saved["spec"]).rules] == ["not_null:名称", "enum:等级", "range:经度"]
+    with world.rt.transaction() as s:
+        ev = s.scalars(select(AuditEntry).where(AuditEntry.action == "quality.rules.edit")
+                       .order_by(AuditEntry.id.desc())).first()
+        assert ev is not None and ev.resource_id == scenic_entry
+        details = json.loads(ev.details)
+        assert details["source"] == "suggested" and details["accepted"] == 3 and details["revision"] == 1
+        assert details["dropped"] == len(by_key) - 3
+    # accepting more later keeps the rules in force unless told to replace them
+    r = client.post(f"/api/v1/quality/resources/{scenic_entry}/rules/suggestions", headers=h,
+                    json={"rules": [by_key["range:纬度"]], "replace": False})
+    assert r.status_code == 200 and r.json()["revision"] == 2
+    assert [parse_rule(x).key for x in r.json()["spec"]["rules"]] == \
+        ["not_null:名称", "enum:等级", "range:经度", "range:纬度"]
+
+
+def test_api_refusals(client: Any, world: World, scenic_entry: str, add_resource: Callable[..., str],
+                      token_for: Headers) -> None:
+    h = token_for("steward1")
+    url = f"/api/v1/quality/resources/{scenic_entry}/rules/suggestions"
+    assert client.get(url, headers=token_for("steward2")).status_code == 403  # another department
+    assert client.get(url, headers=token_for("user1")).status_code == 403  # not a steward
+    bad = client.post(url, headers=h, json={"rules": [{"type": "range", "column": "经度", "min": "东经"}]})
+    assert bad.status_code == 422 and "规则 #1（range）有误：字段“min”：应为数字" in bad.json()["error"]["message"]
+    missing = client.post(url, headers=h, json={"rules": [{"type": "not_null", "column": "电话"}]})
+    assert missing.status_code == 422 and "rule_missing_column" in missing.text
+    empty = add_resource(world.dept, "尚无数据的条目", ["名称"])
+    r = client.get(f"/api/v1/quality/resources/{empty}/rules/suggestions", headers=h)
+    assert r.status_code == 200 and r.json()["version"] is None and r.json()["suggestions"] == []
+
+
+# -- pages -------------------------------------------------------------------------------------------
+
+def _login(client: Any) -> None:
+    client.post("/login", data={"username": "steward1", "password": "Tianfu-Data-7", "next": "/"})
+
+
+@pytest.mark.sqlite_only
+def test_new_entry_page_has_no_other_tables_rules(client: Any, world: World, moe_entry: str) -> None:
+    _login(client)
+    page = client.get(f"/quality/resources/{moe_entry}")
+    assert page.status_code == 200
+    box = re.search(r'<textarea[^>]*id="rules-spec"[^>]*>(.*?)</textarea>', page.text, re.S)
+    assert box is not None and box.group(1).strip() == ""
+    assert "5A" not in page.text and "等级" not in page.text
+    assert f'hx-get="/quality/resources/{moe_entry}/suggestions"' in page.text
+    frag = client.get(f"/quality/resources/{moe_entry}/suggestions", headers={"HX-Request": "true"})
+    assert frag.status_code == 200 and "<html" not in frag.text
+    assert 'id="suggestions-form"' in frag.text and "学校标识码" in frag.text and "本科" in frag.text
+    full = client.get(f"/quality/resources/{moe_entry}/suggestions")
+    assert full.status_code == 200 and "<html" in full.text and 'id="suggestions-form"' in full.text
+    en = client.get(f"/quality/resources/{moe_entry}/suggestions?lang=en", headers={"HX-Request": "true"})
+    assert en.status_code == 200
+
+
+def _form_fields(html: str) -> dict[str, str]:
+    import html as h
+
+    fields: dict[str, str] = {}
+    for m in re.finditer(r'<input[^>]*name="([^"]+)"[^>]*>', html):
+        tag = m.group(0)
+        if 'type="checkbox"' in tag and "checked" not in tag:
+            continue
+        val = re.search(r'value="([^"]*)"', tag)
+        fields[m.group(1)] = h.unescape(val.group(1)) if val else ""
+    for m in re.finditer(r'<textarea[^>]*name="([^"]+)"[^>]*>(.*?)</textarea>', html, re.S):
+        fields[m.group(1)] = h.unescape(m.group(2))
+    for m in re.finditer(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        sel = re.search(r'<option value="([^"]+)" selected', m.group(2))
+        fields[m.group(1)] = sel.group(1) if sel else ""
+    return fields
+
+
+@pytest.mark.sqlite_only
+def test_form_accepts_edits_and_drops(client: Any, world: World, scenic_entry: str) -> None:
+    from shudata.quality import service
+
+    _login(client)
+    frag = client.get(f"/quality/resources/{scenic_entry}/suggestions", headers={"HX-Request": "true"}).text
+    fields = _form_fields(frag)
+    offered = int(fields["offered"])
+    keys = {parse_rule(json.loads(fields[f"rule_{i}"])).key: i for i in range(offered)}
+    lon, grade, name = keys["range:经度"], keys["enum:等级"], keys["not_null:名称"]
+    fields[f"max_{lon}"] = "109"  # edit a bound
+    fields[f"values_{grade}"] = "5A\n4A\n3A"  # narrow the code list
+    fields[f"severity_{grade}"] = "block"
+    del fields[f"keep_{name}"]  # drop one
+    bad = dict(fields, **{f"min_{lon}": "东经97度"})
+    r = client.post(f"/quality/resources/{scenic_entry}/suggestions", data=bad)
+    assert r.status_code == 422
+    assert f"规则 #{lon + 1}（range）有误：字段“min”：应为数字" in r.text
+    assert "东经97度" in r.text and 'id="suggestions-form"' in r.text  # shown again as submitted
+    r = client.post(f"/quality/resources/{scenic_entry}/suggestions", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    with world.rt.transaction() as s:
+        saved = service.get_rule_set(session=s, actor=world.steward, resource=scenic_entry)
+    assert saved is not None and saved.revision == 1
+    got = {r.key: r for r in parse_rule_set(saved.spec).rules}
+    assert set(got) == set(keys) - {"not_null:名称"}
+    assert got["range:经度"].max == 109 and got["range:经度"].min == 90  # type: ignore[attr-defined]
+    assert got["enum:等级"].values == ["5A", "4A", "3A"] and got["enum:等级"].severity == "block"  # type: ignore
