@@ -96,14 +96,15 @@ def convert_table(table: pa.Table, specs: Sequence[ColumnSpec], *, skip_sections
 
 
 def strings_table(names: Sequence[str], rows: Sequence[Sequence[str | None]]) -> pa.Table:
-    """Rows of text cells as a table of string columns (short rows padded with nulls).
+    """Rows of text cells as a table of string columns (short rows padded with nulls; empty
+    cells NULL, whitespace-only cells kept for :func:`convert_table` to blank and count, as in CSV).
 
-    >>> strings_table(["a", "b"], [["1"], ["2", "3"]]).to_pydict()
+    >>> strings_table(["a", "b"], [["1", ""], ["2", "3"]]).to_pydict()
     {'a': ['1', '2'], 'b': [None, '3']}
     """
     cols: list[list[str | None]] = [[] for _ in names]
     for row in rows:
         for i in range(len(names)):
             v = row[i] if i < len(row) else None
-            cols[i].append(v if v is None or v.strip() != "" else None)
+            cols[i].append(v if v != "" else None)
     return pa.table({n: pa.array(c, pa.string()) for n, c in zip(names, cols, strict=True)})
