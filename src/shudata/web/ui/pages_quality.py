@@ -95,8 +95,15 @@ def save_rules(request: Request, code: str, session: SessionDep, actor: UserDep,
 
 
 def _suggestion_items(sugg: RuleSuggestions) -> list[dict[str, Any]]:
-    return [{"key": x.key, "rule": x.rule, "original": x.rule, "sentence_zh": x.sentence_zh,
-             "sentence_en": x.sentence_en, "reason": x.reason, "keep": True} for x in sugg.suggestions]
+    return [_item(x.key, x.rule, x.rule, x.sentence_zh, x.sentence_en, x.reason, True) for x in sugg.suggestions]
+
+
+def _item(key: str, rule: dict[str, Any], original: dict[str, Any], zh: str, en: str, reason: str,
+          keep: bool) -> dict[str, Any]:
+    values = rule.get("values")
+    text = "\n".join(value_line(str(v)) for v in values) if isinstance(values, list) else ""
+    return {"key": key, "rule": rule, "original": original, "sentence_zh": zh, "sentence_en": en, "reason": reason,
+            "keep": keep, "values_text": text}
 
 
 def _render_suggestions(request: Request, res: Any, sugg: RuleSuggestions, items: list[dict[str, Any]],
@@ -115,7 +122,7 @@ def suggestions(request: Request, code: str, session: SessionDep, settings: Sett
     return _render_suggestions(request, res, sugg, _suggestion_items(sugg))
 
 
-_SPLIT_VALUES = re.compile(r"[\r\n]+")
+_SPLIT_VALUES = re.compile(r"\r?\n")
 
 
 def edited_rule(original: dict[str, Any], form: Mapping[str, Any], i: int) -> dict[str, Any]:
@@ -124,8 +131,8 @@ def edited_rule(original: dict[str, Any], form: Mapping[str, Any], i: int) -> di
     >>> edited_rule({"type": "range", "column": "x", "min": 0, "max": 10}, {"min_0": "", "max_0": " 20 ",
     ...             "severity_0": "block"}, 0)
     {'type': 'range', 'column': 'x', 'max': '20', 'severity': 'block'}
-    >>> edited_rule({"type": "enum", "column": "x", "values": ["a"]}, {"values_1": "a\\r\\n b \\n\\n"}, 1)["values"]
-    ['a', 'b']
+    >>> edited_rule({"type": "enum", "column": "x"}, {"values_1": "a\\r\\n b \\n\\n上海\\\\n北京"}, 1)["values"]
+    ['a', ' b ', '上海\\n北京']
     """
     rule = dict(original)
     if sev := str(form.get(f"severity_{i}") or "").strip():
@@ -139,8 +146,23 @@ def edited_rule(original: dict[str, Any], form: Mapping[str, Any], i: int) -> di
             else:
                 rule.pop(bound, None)
     if f"values_{i}" in form:
-        rule["values"] = [v.strip() for v in _SPLIT_VALUES.split(str(form[f"values_{i}"])) if v.strip()]
+        rule["values"] = [line_value(v) for v in _SPLIT_VALUES.split(str(form[f"values_{i}"])) if v.strip()]
     return rule
+
+
+def value_line(value: str) -> str:
+    """A code-list value as one line of the form's text box (line breaks and backslashes escaped;
+    other spaces kept: the value must match the data exactly)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def line_value(line: str) -> str:
+    """The inverse of :func:`value_line`.
+
+    >>> all(line_value(value_line(v)) == v for v in ["上海市\\n中国科学院", "a\\\\nb", "\u2002桃博园\u2002", "C:\\\\"])
+    True
+    """
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "r": "\r"}.get(m.group(1), m.group(1)), line)
 
 
 @router.post(E + "/suggestions")
@@ -162,8 +184,8 @@ async def accept_suggestions(request: Request, code: str, session: SessionDep, a
             continue
         rule = edited_rule(original, form, i)
         zh, en = _sentence(rule)
-        items.append({"key": str(i), "rule": rule, "original": original, "sentence_zh": zh, "sentence_en": en,
-                      "reason": str(original.get("note") or ""), "keep": form.get(f"keep_{i}") == "1"})
+        items.append(_item(parse_key(original, i), rule, original, zh, en, str(original.get("note") or ""),
+                           form.get(f"keep_{i}") == "1"))
     res = find_resource(session, code)
     try:
         for n, it in enumerate(items, start=1):
@@ -183,6 +205,13 @@ async def accept_suggestions(request: Request, code: str, session: SessionDep, a
     flash(request, "success", f"已采纳 {kept} 条建议规则，舍弃 {len(items) - kept} 条（规则集第 {saved.revision} 版）",
           f"Accepted {kept} suggested rules, dropped {len(items) - kept} (rule set revision {saved.revision})")
     return redirect(f"/quality/resources/{code}")
+
+
+def parse_key(rule: dict[str, Any], i: int) -> str:
+    try:
+        return parse_rule(rule).key
+    except InvalidInput:
+        return str(i)
 
 
 def _sentence(rule: dict[str, Any]) -> tuple[str, str]:
