@@ -95,7 +95,7 @@ def test_steward_accepts_edits_and_drops_suggested_rules(page: Any, site: Site, 
     expect(page.locator("body")).to_contain_text(f"已采纳 {len(offered) - 1} 条建议规则，舍弃 1 条")
     expect(page.locator("#rules-spec")).to_have_value(re.compile("学校标识码"))
 
-    edits = {"range:序号": {"max": 5000}, "enum:办学层次": {"severity": "block"}}
+    edits: dict[str, dict[str, Any]] = {"range:序号": {"max": 5000}, "enum:办学层次": {"severity": "block"}}
     expected = [{**r, **edits.get(k, {})} for r, k in zip(offered, keys, strict=True) if k != "enum:备注"]
     with site.rt.transaction() as s:
         from shudata.catalog.access import find_resource
