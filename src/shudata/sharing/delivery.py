@@ -289,8 +289,15 @@ def fetch_file(*, session: Session, settings: Settings, actor: Actor, view: Gran
     else:
         batches = iter_batches([path])
     log_delivery(session, actor, view, rows=rows, fmt=fmt, channel=channel)
-    return Delivery(schema=lay.schema, batches=batches, rows=rows, total=total, offset=start,
-                    limit=limit, path=path if not (narrow.active or sliced) else None)
+    return Delivery(schema=lay.schema, batches=_conformed(batches, lay.schema), rows=rows, total=total,
+                    offset=start, limit=limit, path=path if not (narrow.active or sliced) else None)
+
+
+def _conformed(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """The batches with the masked file's schema (the engine's result drops ``not null``, which
+    a Parquet writer opened with the file's schema refuses)."""
+    for batch in batches:
+        yield batch if batch.schema.equals(schema) else batch.cast(schema)
 
 
 def _slice_batches(path: Path, offset: int, rows: int, step: int = 65_536) -> Iterator[pa.RecordBatch]:

@@ -17,6 +17,7 @@ import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -191,7 +192,8 @@ def _probes(column: str, guess: str) -> list[str]:
 
 
 def _normal(text: str, s: Shared) -> str:
-    return text.replace(s.code, "<code>").replace(s.table, "<table>")
+    # the code appears as it is and, URL-encoded, in the next-page link
+    return text.replace(s.code, "<code>").replace(quote(s.code, safe=""), "<code>").replace(s.table, "<table>")
 
 
 def _download(fmt: str, content: bytes) -> Any:
