@@ -217,7 +217,7 @@ class ChunkTask:
     skip_footer: int | None
     skip_sections: bool
     out: str
-    missing: frozenset[str] = frozenset()
+    missing: frozenset[str] | None = None
 
 
 def _read(task: ChunkTask) -> bytes:
@@ -294,8 +294,9 @@ def _parse(data: bytes, task: ChunkTask, types: dict[str, pa.DataType], on_bad: 
         io.BytesIO(data),
         read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 22),
         parse_options=pacsv.ParseOptions(delimiter=task.delimiter, newlines_in_values=True, invalid_row_handler=on_bad),
-        convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
-                                              quoted_strings_can_be_null=True))
+        convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
+                                              quoted_strings_can_be_null=True,
+                                              **({} if task.missing is None else {"null_values": [""]})))
 
 
 def _parse_write(data: bytes, task: ChunkTask, footer: int, label: str) -> dict[str, Any]:

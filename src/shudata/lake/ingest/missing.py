@@ -7,9 +7,11 @@ U+3000 included), NFKC (full-width ``Ｎ／Ａ`` is ``N/A``) and case folding (`
 ``null`` and ``Null`` are one token); a value must be the token as a whole (``无`` is
 missing, ``无限公司`` is not). Blank and whitespace-only cells are always missing.
 
-The list comes from the upload's options: the entry's saved list
-(:mod:`shudata.quality.cleaning_missing`), otherwise the ``ingest_missing_values`` setting,
-otherwise :data:`DEFAULT_MISSING_VALUES`. Parquet files are typed and keep their own nulls.
+The list comes from the upload's options (``IngestOptions.missing_values``): the ingest job
+and the preview set the entry's saved list (:mod:`shudata.quality.cleaning_missing`) or the
+``ingest_missing_values`` setting (default :data:`DEFAULT_MISSING_VALUES`); left unset, the
+readers make no placeholder pass (CSV then keeps pyarrow's own null strings, as before).
+Parquet files are typed and keep their own nulls.
 
 >>> values = pa.array(["12", " N/A ", "Ｎ／Ａ", "无", "无限公司", None, "　"])
 >>> arr, n = blank_placeholders(values, token_set(["N/A", "无"]))
@@ -106,11 +108,14 @@ def blank_nan(arr: pa.Array | pa.ChunkedArray, tokens: frozenset[str]) -> tuple[
     return (pc.if_else(nan, pa.scalar(None, arr.type), arr), n) if n else (arr, 0)
 
 
-def clean_rows(rows: list[list[str | None]], tokens: frozenset[str]) -> list[list[str | None]]:
-    """Sample rows (for type inference and the column check) with placeholders as ``None``.
+def clean_rows(rows: list[list[str | None]], tokens: frozenset[str] | None) -> list[list[str | None]]:
+    """Sample rows (for type inference and the column check) with placeholders as ``None``
+    (unchanged when ``tokens`` is ``None``: no placeholder pass).
 
     >>> clean_rows([["成都", "N/A", "1"]], token_set(None))
     [['成都', None, '1']]
     """
+    if tokens is None:
+        return rows
     return [[None if c is None or normalize_token(str(c)) in tokens or not str(c).strip() else c for c in r]
             for r in rows]

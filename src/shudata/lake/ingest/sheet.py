@@ -96,6 +96,8 @@ def stage_rows(rows: Sequence[Sequence[Cell]], info: SourceInfo, specs: Sequence
     stats = StageStats(footer_rows=info.footer_rows)
     width = len(info.columns)
     tokens = options.missing_tokens()
+    if tokens is None:
+        tokens = frozenset()  # blank and whitespace-only cells are NULL in sheets in any case
     for start in range(0, max(len(rows), 1), BLOCK_ROWS):
         block = [list(r[:width]) for r in rows[start:start + BLOCK_ROWS]]
         table = strings_table(info.columns, block)

@@ -31,9 +31,11 @@ class IngestOptions(BaseModel):
         description="读作缺失值（NULL）的占位符，如 N/A、无、-；留空用本条目保存的列表或系统默认；"
                     "空列表表示只有空白单元格算缺失")
 
-    def missing_tokens(self) -> frozenset[str]:
-        """The placeholders as compared (trimmed, NFKC, case-folded)."""
-        return token_set(self.missing_values)
+    def missing_tokens(self) -> frozenset[str] | None:
+        """The placeholders as compared (trimmed, NFKC, case-folded); ``None`` when not set: the
+        readers then leave values as they are (the ingest job and the preview set the entry's
+        list or the setting's; other callers, such as the profile, choose)."""
+        return None if self.missing_values is None else token_set(self.missing_values)
 
 
 @dataclass
