@@ -58,7 +58,8 @@ class Kind:
     digits with no leading zero (an integer keeps every digit of those). ``confirm``: the
     pattern alone is ambiguous, so the kind stands only when at most half the present values
     fail its check (a column of six-digit numbers named 代码 is a region code only when the
-    codes exist).
+    codes exist; a column of 15-digit 注册号 is no list of old resident IDs), unless the column's
+    name says what it holds (``trusted``: 身份证号 with many bad check digits is still an ID column).
     """
 
     pattern: str
@@ -66,6 +67,7 @@ class Kind:
     hints: tuple[str, ...] | None = None
     types: frozenset[str] = TEXT
     confirm: bool = False
+    trusted: tuple[str, ...] = ()
 
 
 MOBILE_LOOSE = r"^(\+?86[ -]?)?1[3-9][0-9]([ -]?[0-9]){7,9}$"  # 10 to 12 digits: near misses count as invalid
@@ -73,7 +75,8 @@ REGION_HINTS = ("区划", "行政区", "地区", "区域", "区县", "代码", "
 
 # kind -> Kind; the first kind that fits wins, so the more specific come first
 KINDS: dict[str, Kind] = {
-    "cn_id": Kind(r"^([0-9]{17}[0-9Xx]|[0-9]{15})$", {"type": "cn_id", "allow_15": True}, types=TEXT_OR_INT),
+    "cn_id": Kind(r"^([0-9]{17}[0-9Xx]|[0-9]{15})$", {"type": "cn_id", "allow_15": True}, types=TEXT_OR_INT,
+                  confirm=True, trusted=("身份证", "证件", "公民身份")),
     "uscc": Kind(F.USCC_RE, {"type": "uscc"}),
     "mobile": Kind(MOBILE_LOOSE, {"type": "format", "format": "mobile"}, types=TEXT_OR_INT, confirm=True),
     "landline": Kind(r"^0[0-9]{2,3}-?[0-9]{7,8}$", {"type": "format", "format": "landline"}, confirm=True),
@@ -319,7 +322,8 @@ def profile_staged(engine: Engine, files: list[Path], columns: list[str], types:
                       None if counts[c]["lo"] is None else str(counts[c]["lo"])) for c in columns}
     invalid = _kind_failures(engine, table, columns, kinds, ctx, lookups)
     for c, k in kinds.items():
-        if k is not None and KINDS[k].confirm and invalid.get(c, 0) * 2 > present[c]:
+        if k is not None and KINDS[k].confirm and invalid.get(c, 0) * 2 > present[c] \
+                and not any(h in c.lower() for h in KINDS[k].trusted):
             kinds[c] = None  # most values fail the check: the look was a coincidence
     extras = _extras(engine, table, _wanted_extras(columns, types, kinds, counts, rows, enum_max), ctx)
     out = []

@@ -121,3 +121,23 @@ def test_a_registration_date_is_never_a_mobile_number(tmp_path: Path, engine: Du
 def test_pick_kind_respects_the_type(column: str, data_type: str, counts: dict[str, int], lowest: str,
                                      kind: str | None) -> None:
     assert _pick_kind(column, 10, counts, data_type, lowest) == kind
+
+
+def test_the_1993_registration_workbook(tmp_path: Path, engine: DuckDBEngine, lookups: dict[str, TableSource]) -> None:
+    """The workbook of issue #11 (1,399 rows, mixed date forms, N/A placeholders): 注册日期 is no phone
+    number, 注册号 no resident ID, the credit codes are credit codes and their check-digit rule is
+    suggested."""
+    from tests.support.messy import write_registration_workbook
+
+    book = write_registration_workbook(tmp_path / "企业登记")
+    prof = profile_file(engine, book.path, lookups=lookups)
+    assert prof.rows == 1399
+    cols = {c.column: c for c in prof.columns}
+    for c in prof.columns:
+        assert c.kind is None or kind_fits_type(c.kind, c.type), c
+    assert cols["注册日期"].kind in (None, "date") and cols["注册日期"].kind != "mobile"
+    assert cols["统一社会信用代码"].kind == "uscc"
+    assert cols["注册号"].kind is None  # 15-digit registration numbers are not old resident IDs
+    assert {r["type"] for r in cols["注册号"].suggested_rules} == {"not_null", "unique"}
+    assert {"type": "uscc", "column": "统一社会信用代码"}.items() <= cols["统一社会信用代码"].suggested_rules[-1].items()
+    assert not any(c.kind in ("mobile", "landline", "cn_id", "bank_card") for c in prof.columns)
