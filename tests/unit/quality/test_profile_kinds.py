@@ -139,5 +139,6 @@ def test_the_1993_registration_workbook(tmp_path: Path, engine: DuckDBEngine, lo
     assert cols["统一社会信用代码"].kind == "uscc"
     assert cols["注册号"].kind is None  # 15-digit registration numbers are not old resident IDs
     assert {r["type"] for r in cols["注册号"].suggested_rules} == {"not_null", "unique"}
-    assert {"type": "uscc", "column": "统一社会信用代码"}.items() <= cols["统一社会信用代码"].suggested_rules[-1].items()
+    check = cols["统一社会信用代码"].suggested_rules[-1]
+    assert (check["type"], check["column"]) == ("uscc", "统一社会信用代码")
     assert not any(c.kind in ("mobile", "landline", "cn_id", "bank_card") for c in prof.columns)
