@@ -50,7 +50,7 @@ def query(sql: str = typer.Argument(..., help=SQL_HELP),
           version: list[str] = typer.Option([], "--version", help="历史版本：资源=版本号，可重复"),
           output: Path | None = typer.Option(None, "--output", "-o",
                                              help="把整个结果（不超过 query_max_rows 行）导出为文件：.csv、.xlsx 或 "
-                                                  ".parquet；结果被截断时提示并以退出码 4 结束"),
+                                                  ".parquet；结果被截断时提示并以退出码 10 结束"),
           ) -> None:
     """在 SQL 沙箱中运行只读查询 / run a read-only query in the SQL sandbox."""
     if fmt not in ("table", "json", "csv"):
@@ -101,11 +101,12 @@ def query(sql: str = typer.Argument(..., help=SQL_HELP),
         err_console.print(f"[yellow]{line}[/]")
 
 
+EXIT_TRUNCATED = 10  # the file was written but holds only the first query_max_rows rows
 EXPORT_FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".parquet": "parquet"}
 
 
 def _export(sql: str, output: Path, user: str | None, version: list[str]) -> None:
-    """The whole result as a file; a result cut at ``query_max_rows`` says so (stderr, exit 4)."""
+    """The whole result as a file; a result cut at ``query_max_rows`` says so (stderr, exit 10)."""
     fmt = EXPORT_FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise InvalidInput(f"无法从文件名 {output.name} 判断导出格式：请用 .csv、.xlsx 或 .parquet",
@@ -124,5 +125,5 @@ def _export(sql: str, output: Path, user: str | None, version: list[str]) -> Non
         err_console.print(f"[yellow]已导出 {result.rows} 行到 {output}；结果超过上限 {rt.settings.query_max_rows} 行"
                           "（设置 SHUDATA_QUERY_MAX_ROWS），文件不完整，已截断 / the result passed the row cap and the "
                           "file is truncated[/]")
-        raise typer.Exit(4)
+        raise typer.Exit(EXIT_TRUNCATED)
     err_console.print(f"[dim]已导出全部 {result.rows} 行到 {output}[/]")

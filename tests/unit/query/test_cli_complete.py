@@ -1,5 +1,5 @@
 """Issue #11 item 1 for ``shudata query``: rows left out are said (stderr, every format), and
-``--output`` exports the whole result, or says it was cut at ``query_max_rows`` (exit 4).
+``--output`` exports the whole result, or says it was cut at ``query_max_rows`` (exit 10).
 
 The query world's settings: ``page_size_max=20``, ``query_max_rows=50``."""
 
@@ -45,7 +45,7 @@ def test_output_exports_the_whole_result_or_says_it_was_cut(cli, tmp_path, suffi
     if suffix == "parquet":
         assert pq.read_table(dest).num_rows == 45  # past page_size_max (20): every row
     cut = cli("SELECT * FROM range(80)", "-o", str(dest))
-    assert cut.exit_code == 4 and "已截断" in cut.stderr and "50" in cut.stderr
+    assert cut.exit_code == 10 and "已截断" in cut.stderr and "50" in cut.stderr
     if suffix == "csv":
         assert len(dest.read_text(encoding="utf-8-sig").splitlines()) == 51
     bad = cli("SELECT 1", "-o", str(tmp_path / "r.txt"))
