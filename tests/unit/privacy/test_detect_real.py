@@ -103,3 +103,17 @@ def test_findings_carry_their_evidence() -> None:
     assert len(idc.examples) == 3 and all(e.count("*") == 16 for e in idc.examples)
     addr = report.finding("地址")
     assert addr is not None and addr.entity == "ADDRESS"  # a table about persons
+
+
+@pytest.mark.parametrize(("text", "name", "in_org"), [
+    ("与成都市金牛区王建国五金经营部签订合同", "王建国", True),  # a multi-character suffix further on
+    ("张伟副食店", "张伟", True),  # a one-character suffix ending the run
+    ("李明有限公司", "李明", True),
+    ("客户张伟来电咨询办证进度", "张伟", False),
+    ("张伟到银行办理业务", "张伟", False),  # 行 inside the sentence: a bank, not the name's company
+    ("王建国来电咨询，五金店", "王建国", False),  # the shop is in another clause
+])
+def test_a_name_belongs_to_an_organisation_only_when_its_suffix_follows(text: str, name: str, in_org: bool) -> None:
+    from shudata.privacy.detect.classify import _in_org_name
+
+    assert _in_org_name(text, text.index(name) + len(name)) is in_org

@@ -42,8 +42,12 @@ NAME_CONTEXT_CHARS = 4  # how far from a name a context word may stand
 TEXT_NAME_SHARE = 0.3  # share of values with names when no context word stands next to them
 TEXT_CONTEXT_SHARE = 0.05  # share of values with a name next to a context word
 EXAMPLES = 3  # masked examples of matching values kept as evidence
-ORG_END = re.compile(r"^[\u4e00-\u9fff]{0,12}?(?:" + "|".join(sorted(ORG_SUFFIXES, key=len, reverse=True))
-                     + r")(?:$|[，。；、,;.\s（(])")
+# A name followed (within the same run of Chinese) by an organisation suffix belongs to its name:
+# 王建国五金经营部签订合同; a one-character suffix (店, 所, 行) only where the run ends (张伟到银行办理 is a person).
+ORG_END = re.compile(r"^[\u4e00-\u9fff]{0,10}?(?:"
+                     + "|".join(sorted((x for x in ORG_SUFFIXES if len(x) > 1), key=len, reverse=True))
+                     + r")|^[\u4e00-\u9fff]{0,10}?[" + "".join(x for x in ORG_SUFFIXES if len(x) == 1)
+                     + r"](?:$|[，。；、,;.\s（(）)])")
 
 
 def header_matches(header: str, words: tuple[str, ...]) -> bool:
@@ -272,12 +276,13 @@ def embedded_names(rec: PatternRecognizer, values: pa.Array) -> tuple[list[str],
             if start < 0:
                 continue
             end = pos = start + len(cand)
-            if len(text.strip()) < len(cand) + FREE_TEXT_CONTEXT or _in_org_name(text, end):
-                continue  # the whole value (a column of values), or inside a company's name
-            if check is not None and not check(cand):
-                continue
+            if len(text.strip()) < len(cand) + FREE_TEXT_CONTEXT:
+                continue  # the whole value: a column of values, not free text
+            person_word = _near_context(text, start, end)
+            if (check is not None and not check(cand)) or (not person_word and _in_org_name(text, end)):
+                continue  # not a name, or inside a company's name (王建国五金经营部)
             hit = hit or cand
-            if _near_context(text, start, end):
+            if person_word:
                 ctx = cand
                 break
         if ctx is not None:
