@@ -4,6 +4,7 @@ holds no other table's rules."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from collections.abc import Callable
@@ -256,3 +257,37 @@ def test_form_accepts_edits_and_drops(client: Any, world: World, scenic_entry: s
     assert set(got) == set(keys) - {"not_null:名称"}
     assert got["range:经度"].max == 109 and got["range:经度"].min == 90  # type: ignore[attr-defined]
     assert got["enum:等级"].values == ["5A", "4A", "3A"] and got["enum:等级"].severity == "block"  # type: ignore
+
+
+def test_api_stored_dates_and_numbers_get_windows_and_ranges(client: Any, world: World, tmp_path: Path,
+                                                            add_resource: Callable[..., str],
+                                                            token_for: Headers) -> None:
+    """Typed columns of a stored version (date32, int64, double): a date window, ranges, a code list
+    — and, accepted as they are, they pass on the data they were drawn from."""
+    from shudata.jobs.ingest import ingest_file
+    from shudata.standards.uscc import complete as complete_uscc
+
+    path = tmp_path / "registrations.csv"
+    lines = [f"{complete_uscc(f'91510100MA{i:07d}')},成都{i}有限公司,{('有限责任公司', '股份有限公司')[i % 2]},"
+             f"{1993 + i % 20}-{1 + i % 12:02d}-{1 + i % 28:02d},{50 + i * 3},{12.5 + i / 7:.2f}" for i in range(120)]
+    header = "登记编号,企业名称,企业类型,注册日期,从业人数,注册资金\n"
+    path.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    code = add_resource(world.dept, "企业登记名录", [])
+    with world.rt.transaction() as s:
+        v = ingest_file(session=s, settings=world.rt.settings, actor=world.steward, resource_code=code, path=path)
+        types = {c["name"]: c["type"] for c in v.columns}
+    assert types["注册日期"].startswith("date") and types["从业人数"] == "int64" and types["注册资金"] == "double"
+    h = token_for("steward1")
+    body = client.get(f"/api/v1/quality/resources/{code}/rules/suggestions", headers=h).json()
+    by_key = {s["key"]: s["rule"] for s in body["suggestions"]}
+    assert by_key["date:注册日期"]["min"] == "1993-01-01"
+    assert by_key["date:注册日期"]["max"] >= f"{dt.date.today().year}-12-31"
+    assert (by_key["range:从业人数"]["min"], by_key["range:从业人数"]["max"]) == (50, 410)
+    assert (by_key["range:注册资金"]["min"], by_key["range:注册资金"]["max"]) == (12, 30)
+    assert by_key["enum:企业类型"]["values"] == ["有限责任公司", "股份有限公司"]
+    assert {"unique:登记编号", "uscc:登记编号", "not_null:企业名称"} <= set(by_key)
+    rules = list(by_key.values())
+    assert client.post(f"/api/v1/quality/resources/{code}/rules/suggestions", headers=h,
+                       json={"rules": rules}).status_code == 200
+    run = client.post(f"/api/v1/quality/resources/{code}/check", headers=h).json()
+    assert len(run["results"]) == len(rules) and [x["key"] for x in run["results"] if x["failed"]] == []
