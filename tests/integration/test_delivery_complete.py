@@ -360,13 +360,14 @@ def test_rest_csv_in_explicit_slices_says_so_and_links_the_next(sized: World) ->
     assert_same(pa.concat_tables(parts), w.granted)
 
 
-def test_rest_csv_narrowed_by_a_filter_holds_every_matching_row(sized: World) -> None:
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_rest_download_narrowed_by_a_filter_holds_every_matching_row(sized: World, fmt: str) -> None:
     w = sized
-    r = ok(w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": "csv", "filter": "地区 = '成都市'",
+    r = ok(w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": fmt, "filter": "地区 = '成都市'",
                                                       "sort": "序号 desc"}, headers=w.consumer))
     want = w.granted.filter(pc.equal(w.granted.column("地区"), "成都市"))
     assert r.headers["x-shudata-rows"] == r.headers["x-shudata-total"] == str(want.num_rows)
-    got = from_csv(r.content)
+    got = from_csv(r.content) if fmt == "csv" else from_parquet(r.content)
     assert got.column("序号").to_pylist()[:3] == sorted(want.column("序号").to_pylist(), reverse=True)[:3]
     assert_same(got, want)
 
