@@ -118,3 +118,27 @@ def test_api_review_and_list(client: Any, world: World, token_for: Callable[[str
     r = client.post("/api/v1/privacy/reviews", json={"resource": "citizens", "column": "姓名", "reason": "单位名称"},
                     headers=token_for("user_b"))
     assert r.status_code == 403
+
+
+def test_sharing_masks_as_reviewed_and_its_cached_views_see_the_review(rt: Runtime, world: World) -> None:
+    from shudata.catalog.access import find_resource
+    from shudata.lake.service import latest_version, version_files
+    from shudata.query.engines.base import TableSource
+    from shudata.sharing.masking import masking_state, version_findings
+
+    def state() -> tuple[dict[str, str | None], tuple[int, int, int]]:
+        with rt.transaction() as s:
+            res = find_resource(s, "citizens")
+            v = latest_version(s, res.id)
+            assert v is not None
+            src = TableSource("t", version_files(rt.settings, v))
+            return version_findings(s, rt.settings, res, v, src), masking_state(s, res, v, "share-conditional")
+
+    found, before = state()
+    assert found["地址"] == "ADDRESS" and found["身份证号"] == "CN_RESIDENT_ID"
+    _review(rt, world, "地址", None)
+    _review(rt, world, "身份证号", None, reason="误报")
+    found, after = state()
+    assert found["地址"] is None  # the steward's decision
+    assert found["身份证号"] == "CN_RESIDENT_ID"  # the values validate: no review waves them through
+    assert after != before  # a delivery's cached view is keyed by the newest review
