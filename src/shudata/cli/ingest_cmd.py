@@ -50,6 +50,9 @@ def ingest(
         console.print(f"[green]已保存[/] 资源 {resource} 的第 {v.version} 版：{v.rows:,} 行，"
                       f"{len(v.columns)} 列，编码 {v.encoding or '-'}，表头第 {v.header_row or '-'} 行"
                       + (f"，跳过分节行 {v.skipped_rows} 行" if v.skipped_rows else ""))
+        held = [f"{c['name']} {c['missing_values']}" for c in v.columns if c.get("missing_values")]
+        if held:
+            console.print("读作缺失值的占位符（N/A、无、- 等）：" + "，".join(held))
     finally:
         rt.close()
 
