@@ -46,6 +46,11 @@ def _q(c: str) -> str:
     return f"“{c}”"
 
 
+def _num(x: float) -> str:
+    """``2700.0`` as 2700, ``97.3`` as 97.3."""
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
 def _cols(values: tuple[str, ...] | list[str]) -> str:
     return "、".join(_q(c) for c in values)
 
@@ -204,9 +209,9 @@ class Range(ColumnRule):
         return self
 
     def describe(self) -> tuple[str, str]:
-        return (f"{_q(self.column)}须为数值，范围 [{self.min if self.min is not None else '-∞'}, "
-                f"{self.max if self.max is not None else '+∞'}]",
-                f"{self.column!r} must be a number in [{self.min}, {self.max}]")
+        lo = _num(self.min) if self.min is not None else "-∞"
+        hi = _num(self.max) if self.max is not None else "+∞"
+        return f"{_q(self.column)}须为数值，范围 [{lo}, {hi}]", f"{self.column!r} must be a number in [{lo}, {hi}]"
 
 
 class Regex(ColumnRule):

@@ -30,7 +30,8 @@ E = "/quality/resources/{code:path}"
 
 # Only a placeholder: a new entry's rules box starts empty (its own suggestions are offered below
 # it), never with another table's rules.
-RULES_PLACEHOLDER = """rules:
+RULES_PLACEHOLDER = """# 示例 / example
+rules:
   - {type: not_null, column: 列名, severity: block}
   - {type: range, column: 列名, min: 0, max: 100}"""
 PIPELINE_EXAMPLE = """name: 标准清洗
@@ -102,8 +103,9 @@ def _item(key: str, rule: dict[str, Any], original: dict[str, Any], zh: str, en:
           keep: bool) -> dict[str, Any]:
     values = rule.get("values")
     text = "\n".join(value_line(str(v)) for v in values) if isinstance(values, list) else ""
-    return {"key": key, "rule": rule, "original": original, "sentence_zh": zh, "sentence_en": en, "reason": reason,
-            "keep": keep, "values_text": text}
+    reason_zh, _, reason_en = reason.partition(" / ")
+    return {"key": key, "rule": rule, "original": original, "sentence_zh": zh, "sentence_en": en,
+            "reason_zh": reason_zh, "reason_en": reason_en or reason_zh, "keep": keep, "values_text": text}
 
 
 def _render_suggestions(request: Request, res: Any, sugg: RuleSuggestions, items: list[dict[str, Any]],
