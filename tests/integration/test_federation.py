@@ -188,7 +188,16 @@ def test_catalog_sync_forgery_replay_and_retry(nodes):
     prt.close()
 
 
-def test_cross_node_request_decided_at_the_holder_and_delivered(nodes):
+@pytest.fixture(params=[None, "1"], ids=["one-page", "pages-of-one-row"])
+def fetch_pages(request, monkeypatch):
+    """Set before the nodes start: a holding node whose answers hold one row each must still
+    deliver every granted row, page after page (issue #11 item 1)."""
+    if request.param:
+        monkeypatch.setenv("SHUDATA_QUERY_MAX_ROWS", request.param)
+    return request.param
+
+
+def test_cross_node_request_decided_at_the_holder_and_delivered(fetch_pages, nodes):
     from shudata.core.types import Role
     from shudata.security.models import User
     from shudata.security.schemas import UserCreate

@@ -6,7 +6,8 @@
    and answers with ``request.decision`` when decided.
 3. The requester node fetches masked rows with a signed ``data.fetch``; the holding node
    delivers through the same grant view (fields, row filter, masking, quota, delivery log)
-   and signs its answer.
+   and signs its answer: one page with the ``total`` and its ``offset``; the requester asks
+   for the following pages (of the same version) until it holds every granted row.
 """
 
 from __future__ import annotations
@@ -90,8 +91,31 @@ def fetch_remote(*, session: Session, actor: Actor, settings: Settings, remote_r
     if rr.grant_id is None:
         raise PermissionDenied("该申请尚未获得授权", "This request has no grant yet",
                                details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code})
-    request = nodes.signed_reply(session, settings, rr.node_code, "data.fetch",
-                                 {"grant_id": rr.grant_id, "version": version, "requester": actor.username})
+    columns: list[str] = []
+    rows: list[list[Any]] = []
+    pages = 0
+    while True:  # every granted row: pages of the holding node's size, all of one version
+        body = _fetch_page(session, settings, rr, {"grant_id": rr.grant_id, "version": version,
+                                                   "requester": actor.username, "offset": len(rows)})
+        columns, version, pages = body["columns"], body["version"], pages + 1
+        rows += body["rows"]
+        total = int(body.get("total", len(rows)))  # a node that does not page sends everything it sends at once
+        if not body["rows"] or len(rows) >= total:
+            break
+    if len(rows) < total:
+        raise PermissionDenied(f"节点 {rr.node_code} 只提供了 {len(rows)} 行，少于授权的 {total} 行",
+                               f"Node {rr.node_code} delivered {len(rows)} of {total} granted rows",
+                               details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code})
+    record(session, actor, AuditEvent("sharing.remote_data.receive", resource_type="remote_request",
+                                      resource_id=str(rr.id), details={"rows": len(rows), "version": version,
+                                                                       "pages": pages}))
+    if not rows:
+        return pa.table({c: pa.array([], pa.null()) for c in columns})
+    return pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _fetch_page(session: Session, settings: Settings, rr: RemoteRequest, payload: dict[str, Any]) -> dict[str, Any]:
+    request = nodes.signed_reply(session, settings, rr.node_code, "data.fetch", payload)
     peer = nodes.peer(session, rr.node_code)
     resp = httpx.post(f"{peer.base_url}/api/v1/federation/inbox", json=request, timeout=60)
     if resp.status_code >= 400:
@@ -99,11 +123,8 @@ def fetch_remote(*, session: Session, actor: Actor, settings: Settings, remote_r
         raise PermissionDenied(f"节点 {rr.node_code} 拒绝提供数据：{message}",
                                f"Node {rr.node_code} refused: {message}",
                                details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code})
-    body = nodes.check_reply(session, resp.json(), rr.node_code)
-    record(session, actor, AuditEvent("sharing.remote_data.receive", resource_type="remote_request",
-                                      resource_id=str(rr.id), details={"rows": len(body["rows"]),
-                                                                       "version": body["version"]}))
-    return pa.Table.from_pylist([dict(zip(body["columns"], row, strict=True)) for row in body["rows"]])
+    body: dict[str, Any] = nodes.check_reply(session, resp.json(), rr.node_code)
+    return body
 
 
 # -- holding node ------------------------------------------------------------------------
@@ -150,12 +171,15 @@ def _on_fetch(session: Session, settings: Settings, envelope: dict[str, Any]) ->
     version = body.get("version")
     view = delivery.grant_view(session=session, settings=settings, actor=actor, resource_key=res.code,
                                version=int(version) if version is not None else None)
-    page, _ = delivery.fetch_page(session=session, settings=settings, actor=actor, view=view, offset=0,
-                                  limit=MAX_FETCH_ROWS, channel="federation")
+    offset = max(0, int(body.get("offset", 0)))
+    page, total = delivery.fetch_page(session=session, settings=settings, actor=actor, view=view, offset=offset,
+                                      limit=MAX_FETCH_ROWS, channel="federation")
     rows = [[_jsonable(v) for v in r.values()] for r in page.to_pylist()]
+    # one page (at most MAX_FETCH_ROWS / query_max_rows rows) with the total and where it starts: the
+    # requester node asks for the next page until it holds every granted row
     return nodes.signed_reply(session, settings, node, "data.result",
                               {"grant_id": grant.id, "version": view.version.version, "columns": page.schema.names,
-                               "rows": rows})
+                               "rows": rows, "total": total, "offset": offset})
 
 
 def _jsonable(value: Any) -> Any:
