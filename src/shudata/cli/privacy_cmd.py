@@ -12,13 +12,20 @@ from rich.table import Table
 
 from shudata.cli.context import cli_actor, console, err_console, handle_errors, runtime
 from shudata.core.errors import InvalidInput
-from shudata.privacy import service, service_models
+from shudata.privacy import review, service, service_models
 from shudata.privacy.entities import ENTITIES
 from shudata.privacy.kanon.hierarchy import Hierarchy
 from shudata.privacy.operators.base import TECHNIQUE_ZH
 from shudata.privacy.policy import Policy, operators
 from shudata.privacy.readers import read_file
-from shudata.privacy.schemas import BudgetSet, KanonRequest, KeyCreate, PolicySave, ScanReportRead
+from shudata.privacy.schemas import (
+    BudgetSet,
+    ColumnReviewSave,
+    KanonRequest,
+    KeyCreate,
+    PolicySave,
+    ScanReportRead,
+)
 
 privacy_app = typer.Typer(help="脱敏与去标识化 / desensitization and anonymization", no_args_is_help=True)
 key_app = typer.Typer(help="脱敏密钥 / masking keys", no_args_is_help=True)
@@ -202,6 +209,37 @@ def anonymise(file: Path = typer.Argument(..., exists=True, dir_okay=False, help
     for field in ("prosecutor_max", "prosecutor_avg", "journalist_max", "marketer", "unique_share"):
         t.add_row(field, f"{getattr(a.before, field):.4f}", f"{getattr(a.after, field):.4f}")
     console.print(t)
+
+
+@privacy_app.command("review")
+@handle_errors
+def review_cmd(resource: str = typer.Argument(..., help="资源代码、别名或名称"),
+               column: str = typer.Argument(..., help="列名"),
+               reason: str = typer.Option(..., "--reason", help="理由（必填）"),
+               entity: str | None = typer.Option(None, "--entity", help="改判的实体类型；不给出表示不属个人信息"),
+               withdraw: bool = typer.Option(False, "--withdraw", help="撤销复核，恢复自动识别")) -> None:
+    """复核一列的识别结果（记录理由并审计）/ overrule what detection found in a column.
+
+    通过校验的身份证号、手机号、银行卡号不因复核而放行 / validated identifiers are still refused."""
+    rt = runtime()
+    with rt.transaction() as s:
+        r = review.review_column(session=s, actor=cli_actor(), settings=rt.settings,
+                                 data=ColumnReviewSave(resource=resource, column=column, entity=entity, reason=reason,
+                                                       withdraw=withdraw))
+    what = "撤销复核" if r.withdrawn else (r.entity or "不属个人信息")
+    console.print(f"[green]已记录复核[/] {escape(r.column)}：{escape(what)}（原识别 {r.detected or '-'}）")
+
+
+@privacy_app.command("reviews")
+@handle_errors
+def reviews_cmd(resource: str = typer.Argument(..., help="资源代码、别名或名称")) -> None:
+    """列出资源的列复核记录（新的在前）/ list a resource's column reviews, newest first."""
+    rt = runtime()
+    with rt.transaction() as s:
+        for r in review.list_reviews(session=s, actor=cli_actor(), resource=resource):
+            what = "撤销" if r.withdrawn else (r.entity or "不属个人信息")
+            console.print(f"{r.created_at:%Y-%m-%d %H:%M}\t{escape(r.column)}\t{escape(what)}\t"
+                          f"{escape(r.reviewed_by)}\t{escape(r.reason)}")
 
 
 @privacy_app.command("budget")

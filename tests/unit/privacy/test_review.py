@@ -142,3 +142,20 @@ def test_sharing_masks_as_reviewed_and_its_cached_views_see_the_review(rt: Runti
     assert found["地址"] is None  # the steward's decision
     assert found["身份证号"] == "CN_RESIDENT_ID"  # the values validate: no review waves them through
     assert after != before  # a delivery's cached view is keyed by the newest review
+
+
+def test_cli_review_and_reviews(rt: Runtime, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from shudata.cli.main import app
+
+    monkeypatch.setenv("SHUDATA_DATA_DIR", str(rt.settings.data_dir))
+    monkeypatch.setenv("SHUDATA_DATABASE_URL", rt.settings.resolved_database_url)
+    runner = CliRunner()
+    r = runner.invoke(app, ["privacy", "review", "citizens", "地址", "--reason", "机构地址，已公开"])
+    assert r.exit_code == 0, r.output
+    assert "已记录复核" in r.output and "不属个人信息" in r.output
+    r = runner.invoke(app, ["privacy", "review", "citizens", "地址", "--entity", "NOPE", "--reason", "测试"])
+    assert r.exit_code != 0 and "未知的实体类型" in r.output
+    r = runner.invoke(app, ["privacy", "reviews", "citizens"])
+    assert r.exit_code == 0 and "机构地址" in r.output and "system" in r.output
