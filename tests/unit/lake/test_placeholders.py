@@ -92,7 +92,7 @@ def test_placeholders_in_the_messy_registration_workbook(rt: Runtime, world: Any
 
 def test_real_air_quality_file_nan_and_dash(rt: Runtime, world: Any, real: Path) -> None:
     """NaN in numeric columns and — in text columns, as the national monitoring feed writes them."""
-    path = real / "sichuan_station_hourly_chengdu_2020-03.csv"
+    path = real.parent / "messy" / "sichuan_station_hourly_chengdu_2020-03.csv"
     rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))))
     code = _entry(rt, world.steward, "201001/000301", "成都空气质量小时数据", [])
     v = _ingest(rt, world, code, path)
