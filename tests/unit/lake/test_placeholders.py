@@ -90,6 +90,22 @@ def test_placeholders_in_the_messy_registration_workbook(rt: Runtime, world: Any
         assert entry is not None and json.loads(entry.details)["missing_values"]["企业类型"] == m.na_types
 
 
+def test_placeholders_in_json_and_against_the_entry_items(rt: Runtime, world: Any,
+                                                           write_file: Callable[[str, bytes], Path]) -> None:
+    """JSON strings are cells like any other (JSON null is NULL already); an entry whose item is an
+    integer accepts a file whose column has N/A and — (the column check reads the cleaned sample)."""
+    code = _entry(rt, world.steward, "201001/000701", "企业名录", [])
+    records = [{"名称": "甲", "人数": 12, "类型": "N/A"}, {"名称": "乙", "人数": "—", "类型": None},
+               {"名称": "丙", "人数": "n/a", "类型": "集体所有制"}]
+    v = _ingest(rt, world, code, write_file("a.json", json.dumps(records, ensure_ascii=False).encode()))
+    assert _table(rt, v) == {"名称": ["甲", "乙", "丙"], "人数": [12, None, None], "类型": [None, None, "集体所有制"]}
+    assert _counts(v) == {"名称": 0, "人数": 2, "类型": 1}
+    people = "姓名,城市,年龄,登记日期\n张三,成都市,N/A,2023-01-02\n李四,—,41,NULL\n"
+    v = _ingest(rt, world, world.people, write_file("p.csv", people.encode("utf-8")))
+    assert _table(rt, v)["年龄"] == [None, 41] and _table(rt, v)["城市"] == ["成都市", None]
+    assert _table(rt, v)["登记日期"][1] is None and _types(v)["登记日期"] == "date32[day]"
+
+
 def test_real_air_quality_file_nan_and_dash(rt: Runtime, world: Any, real: Path) -> None:
     """NaN in numeric columns and — in text columns, as the national monitoring feed writes them."""
     path = real.parent / "messy" / "sichuan_station_hourly_chengdu_2020-03.csv"
