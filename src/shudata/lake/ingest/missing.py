@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import unicodedata
 from collections.abc import Iterable
 
@@ -91,10 +92,12 @@ def written_forms(tokens: frozenset[str]) -> pa.Array:
     """
     out: set[str] = set()
     for t in tokens:
-        if len(t) > 12:
-            out.add(t)
+        forms = [_forms(c) for c in t]
+        if math.prod(len(f) for f in forms) > 1024:  # a long token: all half-width or all full-width only
+            out.update({t, "".join(f[1] if len(f) > 1 else f[0] for f in forms),
+                        "".join(f[-1] for f in forms)})
             continue
-        out.update("".join(p) for p in itertools.product(*(_forms(c) for c in t)))
+        out.update("".join(p) for p in itertools.product(*forms))
     return pa.array(sorted(out), pa.string())
 
 
