@@ -53,8 +53,11 @@ ENTITIES: dict[str, EntityType] = {e.name: e for e in (
 
 # Entities that identify a natural person on their own: a table holding one of them is about
 # people, so its addresses, coordinates and landlines are personal too.
-PERSON_ANCHORS = frozenset({"PERSON_NAME", "CN_RESIDENT_ID", "CN_PASSPORT", "HK_MACAU_PERMIT", "TAIWAN_PERMIT",
-                            "MILITARY_ID", "BANK_CARD", "DATE_OF_BIRTH"})
+PERSON_ANCHORS = frozenset({"CN_RESIDENT_ID", "CN_PASSPORT", "HK_MACAU_PERMIT", "TAIWAN_PERMIT", "MILITARY_ID",
+                            "BANK_CARD", "DATE_OF_BIRTH"})
+# Entities that say the rows are about persons unless an organisation-name column says they are
+# about organisations (an enterprise register lists its legal representative and a contact mobile).
+PERSON_HINTS = frozenset({"PERSON_NAME", "CN_MOBILE", "EMAIL", "CN_LICENSE_PLATE"})
 # Entities that are personal only in a table about natural persons (an address or coordinate of a
 # school, a scenic area or a hospital is not personal information).
 CONTEXTUAL = frozenset({"ADDRESS", "GPS_COORDINATE", "CN_LANDLINE"})

@@ -21,7 +21,7 @@ from shudata.privacy.detect.names import FINDERS
 from shudata.privacy.detect.normalize import as_text, normalise
 from shudata.privacy.detect.registry import RecognizerRegistry, default_registry
 from shudata.privacy.detect.validators import ORG_SUFFIXES, VALIDATORS, organization, words
-from shudata.privacy.entities import CONTEXTUAL, ENTITIES, PERSON_ANCHORS, grade_label
+from shudata.privacy.entities import CONTEXTUAL, ENTITIES, PERSON_ANCHORS, PERSON_HINTS, grade_label
 
 REPORT_THRESHOLD = 0.5
 FREE_TEXT_MIN_LEN = 12
@@ -350,18 +350,20 @@ def about_persons(entities: Iterable[str | None]) -> bool:
     """Is a table with columns of these entity types about natural persons?
 
     Yes when it holds an identifying personal column (ID number, bank card, date of birth …),
-    or a person-name column and no organisation-name column (a register of enterprises with
-    their legal representative is about enterprises).
+    or a person-name, mobile, e-mail or licence-plate column and no organisation-name column (a
+    register of enterprises with their legal representative and contact mobile is about enterprises).
 
     >>> about_persons(["PERSON_NAME", "ADDRESS"]), about_persons(["ORGANIZATION", "PERSON_NAME", "ADDRESS"])
     (True, False)
+    >>> about_persons(["CN_MOBILE", "ADDRESS"]), about_persons(["ORGANIZATION", "CN_RESIDENT_ID"])
+    (True, True)
     >>> about_persons([None, "ADDRESS", "GPS_COORDINATE"])
     False
     """
     found = {e for e in entities if e}
-    if found & (PERSON_ANCHORS - {"PERSON_NAME"}):
+    if found & PERSON_ANCHORS:
         return True
-    return "PERSON_NAME" in found and "ORGANIZATION" not in found
+    return bool(found & PERSON_HINTS) and "ORGANIZATION" not in found
 
 
 def in_context(findings: list[ColumnFinding]) -> tuple[ColumnFinding, ...]:
