@@ -105,3 +105,18 @@ def test_a_file_download_is_whole_and_a_slice_says_it_is_one(client, granted):
     assert (part.headers["x-shudata-rows"], part.headers["x-shudata-total"], part.headers["x-shudata-offset"],
             part.headers["x-shudata-complete"]) == ("4", str(N), "2", "false")
     assert "offset=6" in part.headers["link"] and 'rel="next"' in part.headers["link"]
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("flt", [None, "机构名称 <> 'x'"])
+@pytest.mark.parametrize(("offset", "limit"), [(2**63 - 1, 2**63 - 1), (0, 2**63 - 1), (2**64, 1), (0, 2**64)])
+def test_huge_offsets_and_limits_are_answered_not_500(client, granted, fmt, flt, offset, limit):
+    params = {"resource": "201001/000002", "format": fmt, "offset": offset, "limit": limit,
+              **({"filter": flt} if flt else {})}
+    r = client.get("/api/v1/shared/rows", params=params, headers=granted)
+    if offset > 2**63 - 1 or limit > 2**63 - 1:
+        assert r.status_code == 422, r.text
+        return
+    assert r.status_code == 200, r.text
+    if fmt == "csv":
+        assert r.headers["x-shudata-total"] == str(N) and int(r.headers["x-shudata-rows"]) == (N if offset == 0 else 0)

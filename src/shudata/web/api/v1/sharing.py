@@ -28,6 +28,7 @@ from shudata.sharing.schemas import (
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
 
 router = APIRouter(tags=["sharing"])
+MAX_INT = 2**63 - 1  # offsets and limits beyond 64 bits name nothing (and JSON, DuckDB and SQLite cannot hold them)
 
 
 @router.post("/sharing/requests", response_model=RequestRead, status_code=201, summary="提交共享申请")
@@ -93,9 +94,11 @@ def _download(data: bytes, media: str, name: str) -> Response:
 @router.get("/shared/rows", summary="按授权获取脱敏数据 / masked rows under a grant")
 def shared_rows(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
                 resource: str = Query(..., description="资源代码、别名或名称"), version: int | None = None,
-                offset: int | None = Query(None, ge=0, description="起始行（json 默认 0；文件格式给出时只下载这一段）"),
-                limit: int | None = Query(None, ge=1, description="行数：json 每页默认 100、最多 page_size_max（超过时"
-                                          "按上限返回并在答复中说明）；文件格式给出时只下载这一段，不给时下载全部行"),
+                offset: int | None = Query(None, ge=0, le=MAX_INT,
+                                           description="起始行（json 默认 0；文件格式给出时只下载这一段）"),
+                limit: int | None = Query(None, ge=1, le=MAX_INT,
+                                          description="行数：json 每页默认 100、最多 page_size_max（超过时按上限返回并"
+                                                      "在答复中说明）；文件格式给出时只下载这一段，不给时下载全部行"),
                 format: Literal["json", "csv", "xlsx", "parquet"] = "json",
                 filter: str | None = Query(None, description="进一步缩小范围的行过滤条件（不能扩大授权），"
                                            "作用于交付的（脱敏后的）值 / a narrower row filter over the delivered "
