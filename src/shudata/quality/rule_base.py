@@ -108,6 +108,7 @@ ERROR_ZH: dict[str, str] = {
     "int_from_float": "应为整数，不能带小数",
     "float_type": "应为数字",
     "float_parsing": "应为数字",
+    "finite_number": "应为有限的数字（不能是无穷大或 NaN）",
     "bool_type": "应为 true 或 false",
     "bool_parsing": "应为 true 或 false",
     "literal_error": "取值须为以下之一：{expected}",

@@ -197,8 +197,8 @@ class Enum(ColumnRule):
 class Range(ColumnRule):
     rule_type = "range"
     type: Literal["range"] = "range"
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(None, allow_inf_nan=False)
+    max: float | None = Field(None, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _bounds(self) -> Range:

@@ -27,6 +27,7 @@ CASES: list[tuple[str, str, str]] = [
     ("{type: range, column: a, min: abc}", "float_parsing", "字段“min”：应为数字"),
     ("{type: range, column: a, min: 2020-01-01}", "float_parsing", "字段“min”：应为数字"),
     ("{type: range, column: a, min: [1]}", "float_type", "字段“min”：应为数字"),
+    ("{type: range, column: a, max: .inf}", "finite_number", "字段“max”：应为有限的数字"),
     ("{type: not_null, column: a, blank_is_null: maybe}", "bool_parsing", "应为 true 或 false"),
     ("{type: not_null, column: a, blank_is_null: [1]}", "bool_type", "应为 true 或 false"),
     ("{type: not_null, column: a, severity: stop}", "literal_error", "取值须为以下之一：'block'、'warn'、'report'"),
