@@ -211,6 +211,15 @@ def test_new_entry_page_has_no_other_tables_rules(client: Any, world: World, moe
     assert en.status_code == 200
 
 
+@pytest.mark.sqlite_only
+def test_a_reader_who_may_not_edit_rules_sees_a_note_not_a_form(client: Any, world: World, moe_entry: str) -> None:
+    client.post("/login", data={"username": "user1", "password": "Tianfu-Data-7", "next": "/"})
+    frag = client.get(f"/quality/resources/{moe_entry}/suggestions", headers={"HX-Request": "true"})
+    assert frag.status_code == 200 and "由本部门数据管理员采纳" in frag.text and "suggestions-form" not in frag.text
+    assert "学校标识码" not in frag.text  # no raw values either
+    assert client.get(f"/quality/resources/{moe_entry}/suggestions").status_code == 403
+
+
 def _form_fields(html: str) -> dict[str, str]:
     import html as h
 

@@ -120,7 +120,15 @@ def _render_suggestions(request: Request, res: Any, sugg: RuleSuggestions, items
 def suggestions(request: Request, code: str, session: SessionDep, settings: SettingsDep, actor: UserDep) -> Response:
     """The rules suggested from the newest data, as a form (an htmx fragment of the entry page)."""
     res = find_resource(session, code)
-    sugg = service.suggest_rules(session=session, settings=settings, actor=actor, resource=code)
+    try:
+        sugg = service.suggest_rules(session=session, settings=settings, actor=actor, resource=code)
+    except PermissionDenied:
+        if not request.headers.get("HX-Request"):
+            raise
+        # on the entry page of a reader who may not edit the rules: say so instead of a spinner
+        return render(request, "quality/_suggestions.html", {
+            "res": res, "sugg": RuleSuggestions(resource_code=res.code), "items": [], "severities": SEVERITY_LABELS,
+            "denied": True, "resubmitted": False, "suggest_error": None})
     return _render_suggestions(request, res, sugg, _suggestion_items(sugg))
 
 
