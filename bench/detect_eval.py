@@ -13,7 +13,10 @@ The labelled set:
   be reported: IDs with wrong check digits, 18-digit serial numbers, phone-like serials,
   amounts, categories, ordinary dates;
 * generated enterprise registers (:func:`shudata.privacy.synthorgs.enterprises`): company
-  names (some holding the owner's name), business scopes, legal representatives.
+  names (some holding the owner's name), business scopes, legal representatives; delivery orders
+  (a mobile and an address, no name column; notes naming the addressee in a fifth of the rows);
+  individual businesses (a trade name holding the owner's name, the owner's name and ID, the place
+  of business).
 
 Detection runs as in production (:func:`~shudata.privacy.detect.classify.scan_table`: the table
 context decides whether an address or coordinate is personal). The overall figures count a
@@ -144,10 +147,39 @@ ENTERPRISE_LABELS: Labels = {"企业名称": "ORGANIZATION", "经营范围": Non
                              "注册资金": None, "统一社会信用代码": "CN_USCC", "企业类型": None}
 
 
+def orders(seed: int, n: int) -> tuple[pa.Table, Labels]:
+    """Delivery orders: no name column — a mobile says the rows are about persons — and notes that
+    name the addressee next to a person word only now and then."""
+    rng = np.random.default_rng(seed)
+    base = citizens(n, seed=seed + 100)
+    names = base.column("姓名").to_pylist()
+    notes = [f"请联系{nm}先生，放门卫" if i % 5 == 0 else ["放快递柜", "工作日送货", "送货前电话联系"][i % 3]
+             for i, nm in enumerate(names)]
+    table = pa.table({"订单号": [f"DD{rng.integers(10**11, 10**12)}" for _ in range(n)],
+                      "收货手机": base.column("手机号"), "收货地址": base.column("地址"), "订单备注": notes,
+                      "金额": [f"{x:.2f}" for x in rng.uniform(5, 500, n)]})
+    return table, {"订单号": None, "收货手机": "CN_MOBILE", "收货地址": "ADDRESS", "订单备注": "PERSON_NAME",
+                   "金额": None}
+
+
+def individual_businesses(seed: int, n: int) -> tuple[pa.Table, Labels]:
+    """个体工商户: a trade name (an organisation) run by a person identified by ID number, so the
+    place of business is the person's address."""
+    base = citizens(n, seed=seed + 200)
+    names = base.column("姓名").to_pylist()
+    shops = [f"{nm}{['副食店', '理发店', '五金经营部', '小吃店'][i % 4]}" for i, nm in enumerate(names)]
+    table = pa.table({"字号名称": shops, "经营者": names, "经营者身份证号": base.column("身份证号"),
+                      "经营场所": base.column("地址")})
+    return table, {"字号名称": "ORGANIZATION", "经营者": "PERSON_NAME", "经营者身份证号": "CN_RESIDENT_ID",
+                   "经营场所": "ADDRESS"}
+
+
 def generated_cases(quick: bool) -> list[tuple[str, pa.Table, Labels]]:
     seeds = range(1, 3 if quick else 7)
     out = [(f"citizens#{s}", *generated(s, 300)) for s in seeds]
     out += [(f"enterprises#{s}", enterprises(400, seed=s), ENTERPRISE_LABELS) for s in seeds]
+    out += [(f"orders#{s}", *orders(s, 300)) for s in seeds]
+    out += [(f"individual_businesses#{s}", *individual_businesses(s, 300)) for s in seeds]
     return out
 
 

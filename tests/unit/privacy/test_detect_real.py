@@ -117,3 +117,11 @@ def test_a_name_belongs_to_an_organisation_only_when_its_suffix_follows(text: st
     from shudata.privacy.detect.classify import _in_org_name
 
     assert _in_org_name(text, text.index(name) + len(name)) is in_org
+
+
+def test_short_notes_need_a_person_word_next_to_the_name() -> None:
+    names = citizens(300, seed=9).column("姓名").to_pylist()
+    with_word = pa.array([f"请联系{n}先生，放门卫" if i % 5 == 0 else "工作日送货上门" for i, n in enumerate(names)])
+    assert classify_column("订单备注", with_word).entity == "PERSON_NAME"
+    without = pa.array([f"{n}小区东门" if i % 5 == 0 else "工作日送货上门" for i, n in enumerate(names)])
+    assert classify_column("订单备注", without).entity is None  # short text: no name without a person word

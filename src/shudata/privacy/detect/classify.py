@@ -25,6 +25,7 @@ from shudata.privacy.entities import CONTEXTUAL, ENTITIES, PERSON_ANCHORS, PERSO
 
 REPORT_THRESHOLD = 0.5
 FREE_TEXT_MIN_LEN = 12
+SHORT_TEXT_MIN_LEN = 6  # short notes (请联系张伟先生) are searched for names next to a person word only
 REPEAT_SENSITIVE = frozenset({"person_name"})
 NEGATIVE_HEADERS = ("编号", "序号", "流水", "订单", "单号", "批次", "金额", "数量", "serial", "order", "amount", "no")
 CATEGORY_HEADERS = ("类型", "类别", "性质", "种类", "层次", "级别", "等级", "type", "kind", "category", "class")
@@ -212,11 +213,14 @@ def _texty(values: pa.Array) -> bool:
 
 def _free_text(name: str, kept: pa.Array, n: int, reg: RecognizerRegistry) -> ColumnFinding | None:
     mean_len = pc.mean(pc.utf8_length(kept)).as_py() or 0
-    if mean_len < FREE_TEXT_MIN_LEN or not _texty(kept):
+    if mean_len < SHORT_TEXT_MIN_LEN or not _texty(kept):
         return None
+    short = mean_len < FREE_TEXT_MIN_LEN
     best: tuple[float, int, int, PatternRecognizer, list[str], str] | None = None
     for rec in reg.all():
         if rec.text_pattern is None and rec.text_finder is None:
+            continue
+        if short and rec.text_finder is None:
             continue
         if rec.text_finder is None:
             found, how = embedded(rec, kept), ""
@@ -226,7 +230,7 @@ def _free_text(name: str, kept: pa.Array, n: int, reg: RecognizerRegistry) -> Co
         else:
             values = finder_sample(kept)
             seen = len(values)
-            found, how = embedded_names(rec, values)
+            found, how = embedded_names(rec, values, context_only=short)
             if not found:
                 continue
         share = len(found) / max(seen, 1)
@@ -253,13 +257,15 @@ def _near_context(text: str, start: int, end: int) -> bool:
     return any(w in around for w in PERSON_CONTEXT)
 
 
-def embedded_names(rec: PatternRecognizer, values: pa.Array) -> tuple[list[str], str]:
+def embedded_names(rec: PatternRecognizer, values: pa.Array, *, context_only: bool = False
+                   ) -> tuple[list[str], str]:
     """Person names a finder sees in free text, kept only on strong evidence.
 
     A value that is itself an organisation name, and a name followed by an organisation
     suffix (王建国五金经营部), count for nothing. The column holds names when enough of its
     values have one next to a person word (来电, 先生, 申请人 …: :data:`TEXT_CONTEXT_SHARE`),
-    or when many values (:data:`TEXT_NAME_SHARE`) hold mostly different names.
+    or (unless ``context_only``, for short notes) when many values (:data:`TEXT_NAME_SHARE`) hold
+    mostly different names.
     """
     assert rec.text_finder is not None
     finder = FINDERS[rec.text_finder]
@@ -293,7 +299,8 @@ def embedded_names(rec: PatternRecognizer, values: pa.Array) -> tuple[list[str],
     if len(near) >= 2 and len(near) / seen >= TEXT_CONTEXT_SHARE:
         return near + plain, "（姓名旁有“来电、先生、申请人”等称谓）"
     every = near + plain
-    if len(every) >= 3 and len(every) / seen >= TEXT_NAME_SHARE and len(set(every)) >= 0.5 * len(every):
+    many = len(every) >= 3 and len(every) / seen >= TEXT_NAME_SHARE and len(set(every)) >= 0.5 * len(every)
+    if many and not context_only:
         return every, "（多数值含不同的姓名）"
     return [], ""
 
