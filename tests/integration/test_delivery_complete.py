@@ -64,8 +64,8 @@ SIZES = [999, 1000, 1001, 10_001, 1_000_000]
 BIG = 1_000_000
 CODE = "401001/000001"
 NAME = "联系名录"
-COLUMNS = ["序号", "地区", "联系电话"]
-CITIES = ["成都市", "自贡市", "攀枝花市", "泸州市", "德阳市", "绵阳市", "广元市", "遂宁市"]
+COLUMNS = ["序号", "类别", "联系电话"]
+KINDS = ["甲类", "乙类", "丙类", "丁类", "戊类", "己类", "庚类", "辛类"]  # nothing a detector takes for personal
 SYSTEM = Actor.system()
 TODAY = dt.date.today()
 
@@ -73,13 +73,13 @@ TODAY = dt.date.today()
 # -- the data and its granted view, computed here -----------------------------------------
 
 def generate(n: int, seed: int = 11) -> pa.Table:
-    """``n`` rows: a key, a Chinese-named place column and a mobile number (masked when delivered)."""
+    """``n`` rows: a key, a Chinese-named category column and a mobile number (masked when delivered)."""
     rng = np.random.default_rng(seed + n)
     prefixes = pa.array(["138", "139", "137", "150", "186"])
     tail = pc.utf8_lpad(pa.array(rng.integers(0, 10**8, n)).cast(pa.string()), 8, "0")
     phone = pc.binary_join_element_wise(pc.take(prefixes, pa.array(rng.integers(0, 5, n))), tail, "")
     return pa.table({"序号": pa.array(np.arange(1, n + 1, dtype=np.int64)),
-                     "地区": pc.take(pa.array(CITIES), pa.array(rng.integers(0, len(CITIES), n))),
+                     "类别": pc.take(pa.array(KINDS), pa.array(rng.integers(0, len(KINDS), n))),
                      "联系电话": phone})
 
 
@@ -94,11 +94,11 @@ def mask_expected(table: pa.Table) -> pa.Table:
 def digest(table: pa.Table) -> tuple[int, int]:
     """Row count and an order-independent content hash (DuckDB's row hash summed), over the
     values as text so that every format compares alike."""
-    t = table.select(COLUMNS).cast(pa.schema([("序号", pa.int64()), ("地区", pa.string()), ("联系电话", pa.string())]))
+    t = table.select(COLUMNS).cast(pa.schema([("序号", pa.int64()), ("类别", pa.string()), ("联系电话", pa.string())]))
     con = duckdb.connect()
     try:
         con.register("t", t)
-        n, h = con.execute('SELECT count(*), coalesce(sum(hash("序号", "地区", "联系电话")::HUGEINT), 0) FROM t'
+        n, h = con.execute('SELECT count(*), coalesce(sum(hash("序号", "类别", "联系电话")::HUGEINT), 0) FROM t'
                            ).fetchone()
     finally:
         con.close()
@@ -109,7 +109,7 @@ def digest(table: pa.Table) -> tuple[int, int]:
 
 def from_csv(body: bytes) -> pa.Table:
     assert body.startswith(b"\xef\xbb\xbf")
-    opts = pacsv.ConvertOptions(column_types={"序号": pa.int64(), "地区": pa.string(), "联系电话": pa.string()})
+    opts = pacsv.ConvertOptions(column_types={"序号": pa.int64(), "类别": pa.string(), "联系电话": pa.string()})
     return pacsv.read_csv(io.BytesIO(body[3:]), convert_options=opts)
 
 
@@ -223,7 +223,7 @@ def build_world(rt: Runtime, n: int, base: Path) -> tuple[pa.Table, dict[str, st
     with rt.transaction() as s:
         res = find_resource(s, CODE)
         write_version(session=s, settings=rt.settings, actor=SYSTEM, resource=res,
-                      batches_or_table=pa.table({"序号": pa.array([0], pa.int64()), "地区": ["旧"],
+                      batches_or_table=pa.table({"序号": pa.array([0], pa.int64()), "类别": ["旧类"],
                                                  "联系电话": ["13800000000"]}),
                       source_name="联系名录-旧.parquet", source_format="parquet")
         write_version(session=s, settings=rt.settings, actor=SYSTEM, resource=res,
@@ -363,9 +363,9 @@ def test_rest_csv_in_explicit_slices_says_so_and_links_the_next(sized: World) ->
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_rest_download_narrowed_by_a_filter_holds_every_matching_row(sized: World, fmt: str) -> None:
     w = sized
-    r = ok(w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": fmt, "filter": "地区 = '成都市'",
+    r = ok(w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": fmt, "filter": "类别 = '甲类'",
                                                       "sort": "序号 desc"}, headers=w.consumer))
-    want = w.granted.filter(pc.equal(w.granted.column("地区"), "成都市"))
+    want = w.granted.filter(pc.equal(w.granted.column("类别"), "甲类"))
     assert r.headers["x-shudata-rows"] == r.headers["x-shudata-total"] == str(want.num_rows)
     got = from_csv(r.content) if fmt == "csv" else from_parquet(r.content)
     assert got.column("序号").to_pylist()[:3] == sorted(want.column("序号").to_pylist(), reverse=True)[:3]
