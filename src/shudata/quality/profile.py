@@ -92,6 +92,7 @@ KINDS: dict[str, Kind] = {
 ID_KINDS = ("cn_id", "uscc", "bank_card")
 KEY_HINTS = ("代码", "编码", "标识", "号", "id", "code")
 NAME_HINTS = ("名称", "名字", "姓名", "name")
+TIME_HINTS = ("日期", "时间", "date", "time")
 NUMERIC_TYPES = ("I", "N", "F", "Y")
 DATE_TYPES = ("D", "T")
 
@@ -200,7 +201,8 @@ def _wanted_extras(columns: Sequence[str], types: dict[str, str], kinds: dict[st
             out[c] = "date"
         elif k is None and t in NUMERIC_TYPES:
             out[c] = "number"
-        elif k is None and t == "C" and 0 < distinct <= enum_max and present >= ENUM_ROWS_PER_VALUE * distinct:
+        elif k is None and t == "C" and 0 < distinct <= enum_max and present >= ENUM_ROWS_PER_VALUE * distinct \
+                and not any(h in c.lower() for h in TIME_HINTS):  # a day's dates are no code list
             out[c] = "values"
     return out
 

@@ -300,3 +300,14 @@ def test_api_stored_dates_and_numbers_get_windows_and_ranges(client: Any, world:
                        json={"rules": rules}).status_code == 200
     run = client.post(f"/api/v1/quality/resources/{code}/check", headers=h).json()
     assert len(run["results"]) == len(rules) and [x["key"] for x in run["results"] if x["failed"]] == []
+
+
+def test_a_days_dates_are_no_code_list(tmp_path: Path, engine: DuckDBEngine, lookups: dict[str, TableSource]) -> None:
+    """Hourly readings over a few days (as the Sichuan station files): Date holds 3 values, each
+    repeated, but a date column is no code list; the station names are."""
+    path = tmp_path / "aqi.csv"
+    rows = [f"2020032{6 + d},{h:02d},{('三瓦窑', '十里店')[h % 2]},{50 + h}" for d in range(3) for h in range(24)]
+    path.write_text("Date,Hour,WatchPoint,AQI\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    rules = _rules(path, engine, lookups)
+    assert not any(k.startswith("enum:Date") for k in rules)
+    assert rules["enum:WatchPoint"]["values"] == ["三瓦窑", "十里店"]
