@@ -227,6 +227,32 @@ def test_ragged_rows_in_several_chunks_keep_their_line_numbers(
 
 
 @pytest.mark.sqlite_only
+def test_ragged_rows_and_placeholders_in_parallel_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The process-pool path: ragged rows of every chunk reported in file order; placeholders
+    counted across chunks."""
+    from shudata.lake.ingest import readers
+    from shudata.lake.ingest.plan import inferred_specs
+
+    monkeypatch.setattr(csvmod, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(csvmod, "PARALLEL_CHUNK", 4096)
+    monkeypatch.setattr(csvmod, "MIN_TAIL", 1024)
+    rows = [f"成都{i},{'N/A' if i % 10 == 0 else i}" for i in range(4000)]
+    path = tmp_path / "p.csv"
+    path.write_text("地区,值\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    opts = IngestOptions(missing_values=("N/A",), skip_footer=0)
+    info = readers.inspect(path, "p.csv", opts)
+    (tmp_path / "ok").mkdir()
+    stats = csvmod.stage_csv(info, inferred_specs(info), tmp_path / "ok", opts, workers=2)
+    assert stats.rows == 4000 and stats.files > 4 and stats.missing == {"值": 400}
+    rows[1500], rows[3900] = "绵阳", "德阳,1,2"
+    path.write_text("地区,值\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "bad").mkdir()
+    with pytest.raises(InvalidInput) as err:
+        csvmod.stage_csv(readers.inspect(path, "p.csv", opts), inferred_specs(info), tmp_path / "bad", opts, workers=2)
+    assert err.value.details["lines"] == [1502, 3902]
+
+
+@pytest.mark.sqlite_only
 def test_ragged_upload_is_a_422_with_every_row(client: TestClient, api: Any) -> None:
     r = client.post(f"{BASE}/{api.world.blank}/versions", headers=api.steward,
                     files={"file": ("r.csv", _ragged())})
