@@ -232,6 +232,7 @@ def preview_file(path: Path, options: IngestOptions | None = None, *, source_nam
             "sheets": info.sheets, "header_row": info.header_row, "footer_rows": info.footer_rows,
             "columns": info.columns, "head_rows": info.head_rows[:rows], "rows": info.sample[:rows],
             "proposed_items": propose_items(info), "check": check,
+            "missing_values": None if options.missing_values is None else list(options.missing_values),
         }
     finally:
         readers.forget(info)

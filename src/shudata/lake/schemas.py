@@ -53,3 +53,4 @@ class PreviewRead(BaseModel):
     rows: list[list[Any]] = Field(description="前几行数据")
     proposed_items: list[dict[str, Any]] = Field(description="根据文件推断的信息项（名称、类型、长度）")
     check: dict[str, Any] | None = Field(None, description="与目录信息项的比对结果")
+    missing_values: list[str] | None = Field(None, description="读作缺失值的占位符（前几行数据中已为空值）")

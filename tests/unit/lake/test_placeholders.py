@@ -153,6 +153,7 @@ def test_missing_values_through_the_api(client: TestClient, api: Any) -> None:
                     data={"resource": code})
     assert r.status_code == 200, r.text
     assert {i["name"]: i["data_type"] for i in r.json()["proposed_items"]}["成立年份"] == "I"
+    assert "N/A" in r.json()["missing_values"] and r.json()["rows"][0][2] is None  # the preview shows NULL
     r = client.post(f"{BASE}/{code}/versions", headers=api.steward, files={"file": ("a.csv", data)},
                     data={"missing_values": "N/A\n不详，无", "save_missing_values": "true"})
     assert r.status_code == 201, r.text

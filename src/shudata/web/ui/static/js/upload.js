@@ -85,7 +85,9 @@
       (p.encoding ? " · " + sd.t("编码：", "encoding: ") + "<b>" + esc(p.encoding) + "</b>" : "") +
       (p.header_row != null ? " · " + sd.t("表头在第 ", "header on row ") + esc(p.header_row) + sd.t(" 行", "") : "") +
       (p.footer_rows ? " · " + sd.t("表尾注释 ", "footer notes: ") + esc(p.footer_rows) + sd.t(" 行", " rows") : "") + "</div>" +
-      "<div class='text-secondary'>" + sd.t("列：", "Columns: ") + head + "</div>";
+      "<div class='text-secondary'>" + sd.t("列：", "Columns: ") + head + "</div>" +
+      (p.missing_values ? "<div class='text-secondary' id='file-missing-values'>" + sd.t("读作缺失值：", "Read as missing: ") +
+        (p.missing_values.length ? p.missing_values.map(esc).join(" ") : sd.t("仅空白单元格", "blank cells only")) + "</div>" : "");
     if (p.check) {
       html += c.ok ? "<div class='text-success mt-1'><i class='bi bi-check2-circle'></i> " + sd.t("列与信息项一致", "Columns match the information items") + "</div>"
         : "<div class='text-danger mt-1'><i class='bi bi-exclamation-triangle'></i> " + esc(sd.lang() === "en" ? c.message_en : c.message) + "</div>";
