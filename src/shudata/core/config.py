@@ -45,7 +45,8 @@ class Settings(BaseSettings):
         description="入库时读作缺失值（NULL）的占位符（JSON 数组；不分大小写与全半角，整格匹配）；条目可保存自己的列表")
     profile_max_columns: int = Field(100, ge=1, description="文件剖析（/quality/profile）的列数上限")
     quality_suggest_enum_max: int = Field(
-        100, ge=1, le=10_000, description="建议规则：不同取值不超过此数（且平均每个取值至少出现 10 次）的文本列建议代码表（enum）规则")
+        100, ge=1, le=10_000,
+        description="建议规则：不同取值不超过此数（且平均每个取值至少出现 10 次）的文本列建议代码表（enum）规则")
     query_timeout_s: float = Field(30.0, gt=0, description="SQL 沙箱单条语句时间上限 (秒)")
     query_max_rows: int = Field(100_000, ge=1, description="SQL 沙箱单次结果行数上限")
     page_size_max: int = Field(1000, ge=1, description="分页接口每页最大行数")
