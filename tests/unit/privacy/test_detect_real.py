@@ -125,3 +125,14 @@ def test_short_notes_need_a_person_word_next_to_the_name() -> None:
     assert classify_column("订单备注", with_word).entity == "PERSON_NAME"
     without = pa.array([f"{n}小区东门" if i % 5 == 0 else "工作日送货上门" for i, n in enumerate(names)])
     assert classify_column("订单备注", without).entity is None  # short text: no name without a person word
+
+
+def test_the_1993_registration_workbook_masks_only_the_legal_representative(tmp_path: Path) -> None:
+    from support.messy import write_registration_workbook
+
+    book = write_registration_workbook(tmp_path / "企业登记", rows=400, seed=1993)
+    table = read_file(book.path, as_text=True)
+    findings = {c.column: c.entity for c in scan_table(table, source=book.path.name).columns}
+    assert findings["企业名称"] == "ORGANIZATION" and findings["经营范围"] is None
+    ops = resolve(Policy.parse({"name": "default-open", "profile": "open"}), table.schema, findings)
+    assert {c for c, op in ops.items() if op.name != "keep"} == {"法定代表人"}
