@@ -20,7 +20,6 @@ from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput
 from shudata.core.types import Actor
 from shudata.quality import cleaning_service, quarantine_service, report, service
-from shudata.quality.compile_exprs import DEFAULT_PLACEHOLDERS
 from shudata.quality.profile import profile_file
 from shudata.quality.reference import region_sources
 from shudata.quality.schemas import RunRead
@@ -122,11 +121,13 @@ def clean(resource: str = typer.Argument(..., help="资源代码、别名或名�
 @handle_errors
 def profile(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV/XLS/XLSX/JSON/Parquet 文件"),
             as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（每列一个对象）"),
-            missing: str = typer.Option(",".join(DEFAULT_PLACEHOLDERS), "--missing",
-                                        help="视为缺失的占位符，逗号分隔")) -> None:
+            missing: str | None = typer.Option(None, "--missing",
+                                               help="视为缺失的占位符，逗号分隔；默认为设置 ingest_missing_values")
+            ) -> None:
     """剖析文件：类型、缺失、去重计数、值类型及其校验失败数、建议规则 / profile a file."""
     settings = Settings()
-    placeholders = tuple(p for p in missing.split(",") if p != "")
+    placeholders = (tuple(settings.ingest_missing_values) if missing is None
+                    else tuple(p for p in missing.split(",") if p != ""))
     from shudata.query.service import default_engine
 
     with _spinner("剖析中 / profiling…") as progress:

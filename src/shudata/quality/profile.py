@@ -109,13 +109,17 @@ def kind_fits_type(kind: str, data_type: str) -> bool:
 
 
 def read_as_text(path: Path, staging: Path, name: str | None = None, *, limits: ReadLimits | None = None,
-                 max_columns: int | None = None) -> tuple[list[str], dict[str, str], int]:
+                 max_columns: int | None = None, placeholders: tuple[str, ...] = DEFAULT_PLACEHOLDERS,
+                 ) -> tuple[list[str], dict[str, str], int]:
     """Stage ``path`` as text columns in ``staging``; return (columns, inferred types, skipped rows).
+
+    ``placeholders`` are read as missing first, as the ingest does, so a number column holding
+    ``N/A`` is inferred as a number here too.
 
     Raises:
         PayloadTooLarge: the file's shape passes ``limits``, or it has more than ``max_columns``.
     """
-    options = IngestOptions()
+    options = IngestOptions(missing_values=placeholders)
     info = readers.inspect(path, name or path.name, options, limits)
     if max_columns is not None and len(info.columns) > max_columns:
         readers.forget(info)
@@ -379,7 +383,8 @@ def profile_file(engine: Engine, path: Path, *, lookups: dict[str, TableSource],
     """
     staging = Path(tempfile.mkdtemp(prefix="shudata-profile-"))
     try:
-        columns, types, _ = read_as_text(path, staging, name, limits=limits, max_columns=max_columns)
+        columns, types, _ = read_as_text(path, staging, name, limits=limits, max_columns=max_columns,
+                                        placeholders=placeholders)
         return profile_staged(engine, parts(staging), columns, types, lookups=lookups, placeholders=placeholders,
                               name=name or path.name, enum_max=enum_max)
     finally:

@@ -143,3 +143,14 @@ def test_the_1993_registration_workbook(tmp_path: Path, engine: DuckDBEngine, lo
     check = cols["统一社会信用代码"].suggested_rules[-1]
     assert (check["type"], check["column"]) == ("uscc", "统一社会信用代码")
     assert not any(c.kind in ("mobile", "landline", "cn_id", "bank_card") for c in prof.columns)
+
+
+def test_placeholders_are_missing_before_the_type_is_inferred(engine: DuckDBEngine, tmp_path: Path) -> None:
+    """A number column holding N/A and — is profiled as a number with those cells missing, as the
+    ingest reads it (the profile of a file and the stored version agree)."""
+    path = tmp_path / "注册资本.csv"
+    path.write_text("企业,注册资本\n甲公司,100\n乙公司,N/A\n丙公司,—\n丁公司,250.5\n", encoding="utf-8")
+    cols = {c.column: c for c in profile_file(engine, path, lookups={}).columns}
+    assert cols["注册资本"].type == "N" and cols["注册资本"].nulls == 2
+    untouched = {c.column: c for c in profile_file(engine, path, lookups={}, placeholders=()).columns}
+    assert untouched["注册资本"].type == "C"  # no placeholders: the text stays text

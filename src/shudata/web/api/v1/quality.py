@@ -18,7 +18,6 @@ from shudata.core.types import Page
 from shudata.lake.ingest.limits import ReadLimits
 from shudata.quality import cleaning_service, dashboard, quarantine_service, report, service
 from shudata.quality.actions import PROFILE_RUN
-from shudata.quality.compile_exprs import DEFAULT_PLACEHOLDERS
 from shudata.quality.profile import profile_file
 from shudata.quality.reference import region_sources
 from shudata.quality.schemas import (
@@ -211,7 +210,7 @@ async def profile(request: Request, settings: SettingsDep, actor: ActorDep, sess
     upload = await receive_upload(request, settings.data_dir / "tmp" / "uploads", settings.max_upload_bytes)
     try:
         marks = upload.fields.get("missing")
-        placeholders = tuple(p for p in marks.split(",") if p) if marks else DEFAULT_PLACEHOLDERS
+        placeholders = tuple(p for p in marks.split(",") if p) if marks else tuple(settings.ingest_missing_values)
         assert upload.path is not None
         path: Path = upload.path
         result = await run_in_threadpool(profile_file, default_engine(settings), path, placeholders=placeholders,
