@@ -4,6 +4,7 @@ the gate, except for values that validate as resident IDs, mobile numbers or ban
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -159,3 +160,34 @@ def test_cli_review_and_reviews(rt: Runtime, world: World, monkeypatch: pytest.M
     assert r.exit_code != 0 and "未知的实体类型" in r.output
     r = runner.invoke(app, ["privacy", "reviews", "citizens"])
     assert r.exit_code == 0 and "机构地址" in r.output and "system" in r.output
+
+
+SCENIC = Path(__file__).resolve().parents[2] / "data" / "ingest" / "real" / "sichuan_a_grade_scenic_areas.xlsx"
+
+
+def test_the_open_portal_publishes_scenic_areas_with_address_and_coordinates(rt: Runtime, world: World) -> None:
+    """Issue #11: the A-grade scenic areas table showed 地址, 经度, 纬度 blank on the portal."""
+    import pyarrow.parquet as pq
+    from tests.unit.privacy.conftest import SYSTEM, make_resource
+
+    from shudata.lake.service import write_version
+    from shudata.portal import service as P
+    from shudata.privacy.readers import read_file
+
+    source = read_file(SCENIC)
+    with rt.transaction() as s:
+        res = make_resource("101001/000077", "scenic", "四川省A级旅游景区", world.dept_a, source.schema.names)
+        res.open_type = "无条件开放"
+        s.add(res)
+        s.flush()
+        write_version(session=s, settings=rt.settings, actor=SYSTEM, resource=res, batches_or_table=source,
+                      source_name=SCENIC.name, source_format="xlsx")
+    with rt.transaction() as s:
+        service.scan_resource(session=s, actor=world.steward, settings=rt.settings, resource="scenic")
+        pub = P.publish(session=s, settings=rt.settings, actor=world.steward, resource="scenic")
+    assert pub.status == "published", pub.gate
+    assert {c: op for c, op in pub.operators.items() if op != "keep"} == {}
+    with rt.transaction() as s:
+        published = pq.read_table(P.get_dataset(s, "101001-000077").file(rt.settings))
+    for col in ("地址", "经度", "纬度"):
+        assert published.column(col).to_pylist() == source.column(col).to_pylist()
