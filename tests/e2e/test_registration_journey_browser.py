@@ -105,7 +105,8 @@ def _as_text(cell: Any, datemode: int = 0) -> str:
     return "" if text in PLACEHOLDERS else text
 
 
-def test_upload_accept_rules_share_and_the_consumer_csv_is_the_register(pages, site, register):
+def test_upload_accept_rules_share_and_the_consumer_csv_is_the_register(
+        pages: tuple[Any, Any], site: Site, register: tuple[str, MessyWorkbook]) -> None:
     provider, consumer = pages
     code, book = register
     assert book.path.suffix == ".xls", "xlwt (a dev extra) writes the register as a real BIFF8 workbook"
