@@ -109,13 +109,16 @@ class BudgetSet(BaseModel):
     epsilon_total: float = Field(gt=0, le=1000)
 
 
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # tabs and line breaks only
+
+
 class ColumnReviewSave(BaseModel):
     """A steward's decision on one column: ``entity`` None = not personal information."""
 
-    resource: str = Field(description="资源代码、别名或名称")
-    column: str = Field(min_length=1, max_length=200)
-    entity: str | None = Field(None, description="实体类型；为空表示不属个人信息")
-    reason: str = Field(min_length=2, max_length=2000, description="理由（必填）")
+    resource: str = Field(max_length=300, description="资源代码、别名或名称")
+    column: str = Field(min_length=1, max_length=200, pattern=NO_CONTROL)
+    entity: str | None = Field(None, max_length=40, description="实体类型；为空表示不属个人信息")
+    reason: str = Field(min_length=2, max_length=2000, pattern=NO_CONTROL, description="理由（必填）")
     withdraw: bool = Field(False, description="撤销复核，恢复自动识别")
 
 

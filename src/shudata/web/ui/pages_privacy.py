@@ -98,8 +98,8 @@ def review_column(request: Request, code: str, session: SessionDep, settings: Se
     except ShudataError as exc:
         flash(request, "danger", exc.zh, exc.en)
     except ValidationError:
-        flash(request, "danger", "请写明复核理由（至少 2 个字）",
-              "Give the reason for the review (2 characters or more)")
+        flash(request, "danger", "请写明复核理由（2 到 2000 个字，不含控制字符）",
+              "Give the reason for the review (2 to 2,000 characters, no control characters)")
     return redirect(f"/privacy/resources/{code}")
 
 
