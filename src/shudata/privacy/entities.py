@@ -12,6 +12,7 @@ information, GB/T 35273-2020 §3.2 and annex B), 3 = 一般个人信息, 2 = 内
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -61,6 +62,20 @@ PERSON_HINTS = frozenset({"PERSON_NAME", "CN_MOBILE", "EMAIL", "CN_LICENSE_PLATE
 # Entities that are personal only in a table about natural persons (an address or coordinate of a
 # school, a scenic area or a hospital is not personal information).
 CONTEXTUAL = frozenset({"ADDRESS", "GPS_COORDINATE", "CN_LANDLINE"})
+# Headers that say the place or number is a person's own (home, residence, household registration,
+# birthplace, delivery address): personal in any table — an employee list with 工作单位 next to
+# 家庭住址 is still about persons' homes. (住所 is left out: it is an enterprise's registered domicile.)
+PERSONAL_PLACE_HEADER = re.compile(r"家庭|住址|户籍|居住|现住|常住地|籍贯|出生地|收货|收件|住宅电话|家庭电话|宅电|"
+                                   r"home|residen|domicile_of_person|birth_?place", re.IGNORECASE)
+
+
+def personal_by_header(column: str) -> bool:
+    """Does the header say the address, coordinates or landline are a person's own?
+
+    >>> [personal_by_header(h) for h in ("家庭住址", "户籍地址", "住所", "地址", "经度")]
+    [True, True, False, False, False]
+    """
+    return PERSONAL_PLACE_HEADER.search(column) is not None
 
 GRADE_LABELS = {
     4: ("第4级（敏感个人信息）", "Level 4 (sensitive personal information)"),

@@ -28,7 +28,7 @@ from shudata.core.errors import PermissionDenied
 from shudata.privacy.detect.base import ColumnFinding
 from shudata.privacy.detect.classify import about_persons, classify_column, embedded, prepare, sample, valid_count
 from shudata.privacy.detect.registry import RecognizerRegistry, default_registry
-from shudata.privacy.entities import CONTEXTUAL, ENTITIES
+from shudata.privacy.entities import CONTEXTUAL, ENTITIES, personal_by_header
 from shudata.privacy.profiles import PROFILES
 
 STRONG = frozenset({"cn_resident_id", "cn_uscc", "bank_card", "cn_mobile", "email", "ipv4", "ipv6",
@@ -72,7 +72,7 @@ def _column_violations(name: str, values: pa.Array, refuse_grade: int, tolerance
         et = ENTITIES[rec.entity]
         if et.grade < refuse_grade or (overruled and rec.name not in ALWAYS):
             continue
-        if rec.entity in CONTEXTUAL and not person_table:
+        if rec.entity in CONTEXTUAL and not person_table and not personal_by_header(name):
             continue  # the address or coordinates of a place, a school, a hospital
         seen = n
         if rec.name in STRONG:

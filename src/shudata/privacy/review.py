@@ -29,7 +29,7 @@ from shudata.lake.service import latest_version
 from shudata.privacy import actions, sources
 from shudata.privacy.detect.classify import about_persons, prepare, valid_count
 from shudata.privacy.detect.registry import default_registry
-from shudata.privacy.entities import CONTEXTUAL, ENTITIES
+from shudata.privacy.entities import CONTEXTUAL, ENTITIES, personal_by_header
 from shudata.privacy.gate import ALWAYS
 from shudata.privacy.models import PrivacyColumnReview, PrivacyScanReport
 from shudata.privacy.profiles import PROFILES
@@ -73,7 +73,7 @@ def apply_reviews(session: Session, resource_id: int, findings: Mapping[str, str
     """
     out = dict(findings)
     if not about_persons(out.values()):
-        out = {c: (None if e in CONTEXTUAL else e) for c, e in out.items()}
+        out = {c: (None if e in CONTEXTUAL and not personal_by_header(c) else e) for c, e in out.items()}
     reviews = {c: r for c, r in in_force(session, resource_id).items() if c in findings}
     if not reviews:
         return out

@@ -21,7 +21,14 @@ from shudata.privacy.detect.names import FINDERS
 from shudata.privacy.detect.normalize import as_text, normalise
 from shudata.privacy.detect.registry import RecognizerRegistry, default_registry
 from shudata.privacy.detect.validators import ORG_SUFFIXES, VALIDATORS, organization, words
-from shudata.privacy.entities import CONTEXTUAL, ENTITIES, PERSON_ANCHORS, PERSON_HINTS, grade_label
+from shudata.privacy.entities import (
+    CONTEXTUAL,
+    ENTITIES,
+    PERSON_ANCHORS,
+    PERSON_HINTS,
+    grade_label,
+    personal_by_header,
+)
 
 REPORT_THRESHOLD = 0.5
 FREE_TEXT_MIN_LEN = 12
@@ -384,7 +391,8 @@ def in_context(findings: list[ColumnFinding]) -> tuple[ColumnFinding, ...]:
     elsewhere (scenic areas, schools, hospitals, stations) they are reported as not personal."""
     if about_persons(f.entity for f in findings if not f.free_text):
         return tuple(findings)
-    return tuple(_not_personal(f) if f.entity in CONTEXTUAL and not f.free_text else f for f in findings)
+    return tuple(_not_personal(f) if f.entity in CONTEXTUAL and not f.free_text and not personal_by_header(f.column)
+                 else f for f in findings)
 
 
 def _not_personal(f: ColumnFinding) -> ColumnFinding:
