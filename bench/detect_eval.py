@@ -174,12 +174,27 @@ def individual_businesses(seed: int, n: int) -> tuple[pa.Table, Labels]:
                    "经营场所": "ADDRESS"}
 
 
+EMPLOYERS = ("四川蜀道建设有限公司", "成都天府软件园有限公司", "四川省人民医院", "成都市第七中学",
+             "绵阳市涪城区供销合作社", "宜宾五粮液股份有限公司")
+
+
+def employees(seed: int, n: int) -> tuple[pa.Table, Labels]:
+    """An employee list: a few employers repeat beside names that differ, so the rows are about the
+    employees — their plain 地址 is personal, the employer's name is their attribute (not personal)."""
+    base = citizens(n, seed=seed + 300)
+    posts = [["会计", "工程师", "护士", "教师"][i % 4] for i in range(n)]
+    table = pa.table({"姓名": base.column("姓名"), "工作单位": [EMPLOYERS[i % len(EMPLOYERS)] for i in range(n)],
+                      "地址": base.column("地址"), "岗位": posts})
+    return table, {"姓名": "PERSON_NAME", "工作单位": None, "地址": "ADDRESS", "岗位": None}
+
+
 def generated_cases(quick: bool) -> list[tuple[str, pa.Table, Labels]]:
     seeds = range(1, 3 if quick else 7)
     out = [(f"citizens#{s}", *generated(s, 300)) for s in seeds]
     out += [(f"enterprises#{s}", enterprises(400, seed=s), ENTERPRISE_LABELS) for s in seeds]
     out += [(f"orders#{s}", *orders(s, 300)) for s in seeds]
     out += [(f"individual_businesses#{s}", *individual_businesses(s, 300)) for s in seeds]
+    out += [(f"employees#{s}", *employees(s, 300)) for s in seeds]
     return out
 
 

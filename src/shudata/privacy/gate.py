@@ -26,7 +26,15 @@ import pyarrow as pa
 
 from shudata.core.errors import PermissionDenied
 from shudata.privacy.detect.base import ColumnFinding
-from shudata.privacy.detect.classify import about_persons, classify_column, embedded, prepare, sample, valid_count
+from shudata.privacy.detect.classify import (
+    about_persons,
+    classify_column,
+    embedded,
+    employers,
+    prepare,
+    sample,
+    valid_count,
+)
 from shudata.privacy.detect.registry import RecognizerRegistry, default_registry
 from shudata.privacy.entities import CONTEXTUAL, ENTITIES, personal_by_header
 from shudata.privacy.profiles import PROFILES
@@ -115,7 +123,8 @@ def check_export(data: pa.Table, *, profile: str, exempt: Mapping[str, str] | No
     names = [n for n in sampled.column_names if n not in exempt]
     weak = {n: classify_column(n, sampled.column(n).combine_chunks(), reg) for n in names}
     if person_table is None:
-        person_table = about_persons(f.entity for n, f in weak.items() if not f.free_text and n not in overruled)
+        judged = employers([f for n, f in weak.items() if n not in overruled], sampled)
+        person_table = about_persons(f.entity for f in judged if not f.free_text)
     violations: list[ColumnFinding] = []
     for name in names:
         violations.extend(_column_violations(name, sampled.column(name).combine_chunks(), prof.refuse_grade,

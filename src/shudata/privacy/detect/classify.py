@@ -10,7 +10,7 @@ at most :data:`FINDER_BUDGET_CHARS` characters of the sample, since tagging is s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -359,7 +359,8 @@ def scan_table(table: pa.Table, *, source: str, rows: int | None = None, sample_
     """Classify every column of ``table`` (sampled) and propose a grade for the whole table."""
     reg = registry or default_registry()
     sampled = sample(table, sample_rows)
-    findings = in_context([classify_column(c, sampled.column(c), reg) for c in sampled.column_names])
+    findings = in_context(employers([classify_column(c, sampled.column(c), reg) for c in sampled.column_names],
+                                    sampled))
     grade = max((f.grade for f in findings if f.entity), default=1)
     return ScanReport(source=source, rows=rows if rows is not None else table.num_rows, sampled_rows=sampled.num_rows,
                       columns=findings, proposed_grade=grade, proposed_grade_label=grade_label(grade, lang),
@@ -384,6 +385,36 @@ def about_persons(entities: Iterable[str | None]) -> bool:
     if found & PERSON_ANCHORS:
         return True
     return bool(found & PERSON_HINTS) and "ORGANIZATION" not in found
+
+
+def _distinct_share(values: pa.ChunkedArray | pa.Array) -> float:
+    present = pc.drop_null(values)
+    return len(pc.unique(present)) / len(present) if len(present) else 1.0
+
+
+def employers(findings: Sequence[ColumnFinding], table: pa.Table) -> list[ColumnFinding]:
+    """Organisation names that are an attribute of persons, not the table's subject.
+
+    An enterprise register names each enterprise once (its legal representative beside it); an
+    employee, patient or pupil list repeats a few employers, hospitals or schools beside names that
+    differ. In the second the rows are about persons: an organisation-name column whose values
+    repeat (fewer than half distinct) next to a person-name, mobile, e-mail or plate column whose
+    values mostly differ is reported as the persons' attribute (``entity: null``,
+    ``not_personal: "ORGANIZATION"``), so the table's addresses stay personal.
+    """
+    hints = [f for f in findings if f.entity in PERSON_HINTS and not f.free_text and f.column in table.column_names]
+    if not hints or max(_distinct_share(table.column(f.column)) for f in hints) < 0.5:
+        return list(findings)
+    return [_attribute(f) if (f.entity == "ORGANIZATION" and not f.free_text and f.column in table.column_names
+                              and _distinct_share(table.column(f.column)) < 0.5) else f for f in findings]
+
+
+def _attribute(f: ColumnFinding) -> ColumnFinding:
+    return f.model_copy(update={
+        "entity": None, "not_personal": "ORGANIZATION", "grade": 1, "sensitive": False,
+        "evidence": f"{f.evidence}；机构名称反复出现、旁边的姓名各不相同：行是关于人的，机构是其属性（如工作单位）"
+                    " / the organisation names repeat beside names that differ: the rows are about persons"
+                    " and the organisation is their attribute (an employer)"})
 
 
 def in_context(findings: list[ColumnFinding]) -> tuple[ColumnFinding, ...]:
