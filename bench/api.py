@@ -35,6 +35,7 @@ from pathlib import Path
 import httpx
 import orjson
 import pyarrow as pa
+from _peers import ensure
 
 from shudata.catalog.schemas import ResourceCreate
 from shudata.catalog.service import register_resource
@@ -97,7 +98,7 @@ def lake(t: pa.Table, data_dir: Path) -> tuple[str, str]:
         dept = create_department(session=s, actor=system, data=DepartmentCreate(
             name="四川省公安厅", uscc=complete("11510000000000002"), region_code="510000"))
         user = create_user(session=s, actor=system, data=UserCreate(
-            username="bench", display_name="bench", password="Bench-Passw0rd!", department_id=dept.id,
+            username="bench", display_name="bench", password="Tianfu-Data-7", department_id=dept.id,
             roles=[Role.DEPT_USER]))
     steward = Actor(user_id=None, username="system", roles=frozenset(Role))
     items = [{"name": f.name, "data_type": "I" if pa.types.is_integer(f.type) else
@@ -166,11 +167,8 @@ async def hammer(make_url: object, headers: dict[str, str], pages: int, seconds:
 
 
 def ensure_datasette() -> Path:
-    exe = VENV / "bin" / "datasette"
-    if not exe.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "datasette"], check=True)
-    return exe
+    """Datasette's executable in its own venv, created on first use (:mod:`_peers`)."""
+    return ensure("datasette").parent / "datasette"
 
 
 def main() -> None:

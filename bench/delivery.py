@@ -73,8 +73,8 @@ def setup(rt: Runtime, rows: int) -> dict[str, str]:
                       batches_or_table=table, source_name="citizens.parquet", source_format="parquet")
         tokens = {}
         for name, dept, role in (("owner", provider.id, Role.DATA_STEWARD), ("consumer", consumer.id, Role.DEPT_USER)):
-            create_user(session=s, actor=SYS, data=UserCreate(username=name, display_name=name, password="Bench-Passw0rd!",
-                                                               department_id=dept, roles=[role]))
+            create_user(session=s, actor=SYS, data=UserCreate(
+                username=name, display_name=name, password="Bench-Passw0rd!", department_id=dept, roles=[role]))
             tokens[name] = create_token(session=s, actor=SYS, data=TokenCreate(), username=name).token
         user = s.query(User).filter_by(username="consumer").one()
         req = sharing.request_access(session=s, actor=actor_for(user), settings=rt.settings, data=RequestCreate(

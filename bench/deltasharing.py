@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _peers import ensure  # noqa: E402
 from delivery import CODE, setup  # noqa: E402
 
 from integration.conftest import LiveServer  # noqa: E402
@@ -78,8 +79,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3, help="client processes per case (each side's best counts)")
     ap.add_argument("--quick", action="store_true", help="100,000 rows")
     args = ap.parse_args()
-    if not CLIENT.exists():
-        sys.exit("the delta-sharing client is missing: run `make clients`")
+    ensure("delta-sharing")  # tests/.venv-delta-sharing, as `make clients` makes it, created on first use
     rows = 100_000 if args.quick else args.rows
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(env="test", data_dir=Path(tmp) / "data", query_timeout_s=600)

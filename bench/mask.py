@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
+from _peers import ensure
 
 from shudata.privacy.compile import compile_plan
 from shudata.privacy.mask import mask_source
@@ -132,13 +132,10 @@ def pandas_rate(src: Path, rows: int, vectorised: bool) -> float:
 
 
 def presidio_rates(src: Path, sample_rows: int, per_row: int) -> dict[str, float] | None:
-    if not PRESIDIO.exists():
-        print("Presidio virtualenv missing: python3 -m venv bench/.venv-presidio && bench/.venv-presidio/bin/pip "
-              "install presidio-analyzer presidio-anonymizer presidio-structured pyarrow", file=sys.stderr)
-        return None
+    python = ensure("presidio")  # bench/.venv-presidio, created on first use
     csv = OUT / f"presidio_{sample_rows}.csv"
     pcsv.write_csv(pq.read_table(src).slice(0, sample_rows), csv)
-    res = subprocess.run([str(PRESIDIO), str(HERE / "presidio_runner.py"), str(csv), str(per_row)],
+    res = subprocess.run([str(python), str(HERE / "presidio_runner.py"), str(csv), str(per_row)],
                          capture_output=True, text=True, check=True, timeout=3600)
     return json.loads(res.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 

@@ -13,7 +13,8 @@ Figures (one JSON line each, last lines of the output):
 - ``quality.ratio_vs_gx``: Great Expectations on pandas / ours on the same sample. Target ≥ 5.
 
 pandera and great_expectations live in their own venvs (``bench/.venv-pandera``,
-``bench/.venv-gx``, git-ignored); when a venv is missing the figure is reported as ``null``.
+``bench/.venv-gx``, git-ignored), created on first use (:mod:`_peers`); a peer that fails to run
+is reported as ``null`` with its error.
 The table is generated (seeded numpy + a Faker zh_CN name pool), never committed.
 """
 
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _peers import ensure
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -302,10 +304,7 @@ print(json.dumps({"seconds": best, "success": bool(res.success)}))
 
 
 def worker(venv: str, code: str, path: Path, repeat: int) -> float | None:
-    python = HERE / venv / "bin" / "python"
-    if not python.exists():
-        print(f"# {venv} missing: python -m venv bench/{venv} && bench/{venv}/bin/pip install …", file=sys.stderr)
-        return None
+    python = ensure(venv)  # bench/.venv-NAME, created on first use
     from shudata.quality.reference import default_cache_dir, region_sources
 
     regions = region_sources(default_cache_dir())["__ref_regions"].files[0]
@@ -341,8 +340,8 @@ def main() -> None:
           f"failures {failures}; load {load[0]:.1f} → {os.getloadavg()[0]:.1f}", file=sys.stderr)
     small = sample(path, args.sample)
     _s, ours_small, _f, _n = ours(small, args.repeat)
-    pandera = worker(".venv-pandera", PANDERA_WORKER, small, args.repeat)
-    gxt = worker(".venv-gx", GX_WORKER, small, args.repeat)
+    pandera = worker("pandera", PANDERA_WORKER, small, args.repeat)
+    gxt = worker("gx", GX_WORKER, small, args.repeat)
     print(f"# sample {args.sample}: ours {ours_small:.3f}s, pandera {pandera}, gx {gxt}", file=sys.stderr)
     figures = [("quality.ratio_vs_scan", scan / check, 0.3),
                ("quality.naive_ratio_vs_scan", scan / naive if naive else None, None),
