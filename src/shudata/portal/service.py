@@ -238,6 +238,19 @@ def publish(*, session: Session, settings: Settings, actor: Actor, resource: str
     return PublicationRead.model_validate(pub)
 
 
+def publish_or_refuse(*, session: Session, settings: Settings, actor: Actor, resource: str,
+                      version: int | None = None) -> PublicationRead:
+    """:func:`publish`, for callers that answer a refusal with an error (the API's 422): a
+    refused publication is committed first — the steward keeps the record and its findings
+    although the call fails — then raised as :class:`PublishRefused` (findings in
+    ``details.gate``)."""
+    pub = publish(session=session, settings=settings, actor=actor, resource=resource, version=version)
+    if pub.status == "refused":
+        session.commit()
+        raise refusal_of(session, pub.id)
+    return pub
+
+
 def republish_new_version(session: Session, settings: Settings, actor: Actor, res: CatalogResource,
                           v: LakeVersion) -> PortalPublication | None:
     """After an ingest: a published dataset's new version goes through the gate too.

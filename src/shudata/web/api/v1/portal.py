@@ -29,12 +29,8 @@ router = APIRouter(tags=["portal"])
              summary="发布到开放门户（经开放闸门）/ publish through the open-data gate",
              responses={422: {"description": "闸门拒绝：仍有未脱敏的个人信息（error.details.gate 列出发现）"}})
 def publish(data: PublishCreate, session: SessionDep, settings: SettingsDep, actor: UserDep) -> PublicationRead:
-    pub = service.publish(session=session, settings=settings, actor=actor, resource=data.resource,
-                          version=data.version)
-    if pub.status == "refused":
-        session.commit()  # the refusal and its findings are kept for the steward
-        raise service.refusal_of(session, pub.id)
-    return pub
+    return service.publish_or_refuse(session=session, settings=settings, actor=actor, resource=data.resource,
+                                     version=data.version)  # a refusal is kept for the steward, then a 422
 
 
 @router.post("/portal/withdrawals", response_model=PublicationRead, summary="撤回已发布的版本 / withdraw")
