@@ -9,7 +9,6 @@ The developer centre and the steward's page are in :mod:`shudata.web.ui.pages_po
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import secrets
 from collections.abc import Iterator, Sequence
@@ -19,7 +18,6 @@ from typing import Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
-from sqlalchemy import desc, func, select
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
@@ -33,9 +31,9 @@ from shudata.portal import developers as devs
 from shudata.portal import requests as portal_requests
 from shudata.portal import search as portal_search
 from shudata.portal import service as P
-from shudata.portal.models import PortalDataset, PortalDeveloper, PortalPublication, PortalUsage
+from shudata.portal.logic import pages
+from shudata.portal.models import PortalDataset, PortalDeveloper
 from shudata.portal.schemas import DataRequestCreate
-from shudata.security.models import Department
 from shudata.web.deps import LangDep, SessionDep, SettingsDep, client_ip
 from shudata.web.ui.pages_data import is_numeric
 from shudata.web.ui.render import flash, is_htmx, page_window, redirect, render, validation_messages
@@ -119,31 +117,14 @@ def card(ds: PortalDataset, res: CatalogResource) -> dict[str, Any]:
             "tags": [str(t) for t in (res.tags or [])][:6]}
 
 
-def visible_select(*cols: Any) -> Any:
-    """``SELECT cols`` over the visible datasets (PortalDataset joined with CatalogResource)."""
-    return (select(*cols).select_from(PortalDataset)
-            .join(CatalogResource, CatalogResource.id == PortalDataset.resource_id).where(P.visible_condition()))
-
-
 # -- home ---------------------------------------------------------------------------------------
 
 @router.get("/portal")
 def portal_home(request: Request, session: SessionDep) -> Response:
-    counts = session.execute(visible_select(
-        func.count(PortalDataset.id), func.count(func.distinct(CatalogResource.provider_department_id)),
-        func.coalesce(func.sum(PortalDataset.downloads), 0),
-        func.coalesce(func.sum(PortalDataset.api_calls), 0))).one()
-    newest = session.execute(P.visible().order_by(PortalDataset.published_at.desc(), PortalDataset.id.desc())
-                             .limit(6)).all()
-    used = (PortalDataset.views + PortalDataset.downloads + PortalDataset.api_calls)
-    popular = session.execute(P.visible().order_by(desc(used), PortalDataset.id).limit(6)).all()
-    themes = session.execute(visible_select(PortalDataset.theme, func.count(PortalDataset.id))
-                             .group_by(PortalDataset.theme)
-                             .order_by(func.count(PortalDataset.id).desc(), PortalDataset.theme)).all()
+    home = pages.home_summary(session)
     return render(request, "portal/home.html", {
-        "counts": {"datasets": counts[0], "departments": counts[1], "downloads": counts[2], "api_calls": counts[3]},
-        "newest": [card(d, r) for d, r in newest], "popular": [card(d, r) for d, r in popular],
-        "themes": [(str(t), int(n)) for t, n in themes]})
+        "counts": home.counts, "newest": [card(d, r) for d, r in home.newest],
+        "popular": [card(d, r) for d, r in home.popular], "themes": home.themes})
 
 
 # -- dataset list ---------------------------------------------------------------------------------
@@ -263,30 +244,14 @@ def _json_stream(files: Sequence[Path]) -> Iterator[bytes]:
     yield b"]"
 
 
-def _publication_for(session: Session, ds: P.PublicDataset, version: int | None) -> P.PublicDataset:
-    if version is None or version == ds.publication.version:
-        return ds
-    pub = session.scalar(select(PortalPublication).where(
-        PortalPublication.resource_id == ds.resource.id, PortalPublication.version == version,
-        PortalPublication.status == "published").order_by(PortalPublication.id.desc()).limit(1))
-    if pub is None or pub.file is None:
-        raise NotFound(f"版本 v{version} 未发布或已撤回，不能下载",
-                       f"Version {version} is not published (or withdrawn)", code="version_not_published")
-    return P.PublicDataset(ds.dataset, ds.resource, pub)
-
-
 @router.get("/portal/datasets/{name}/download.{fmt}")
 def download(request: Request, session: SessionDep, settings: SettingsDep, name: str, fmt: str,
              version: int | None = None) -> Response:
     if fmt not in portal_data.FORMATS:
         raise NotFound(f"不支持的下载格式 {fmt}（可选 csv、xlsx、json、parquet）",
                        f"No such download format {fmt} (csv, xlsx, json, parquet)", code="bad_format")
-    ds = _publication_for(session, P.get_dataset(session, name), version)
     holder, by_key = data_holder(request, session)
-    devs.require_data_access(session, ds, holder)
-    P.count_use(session, ds, "download")
-    if by_key:
-        devs.count_key_use(session, holder, ds)
+    ds = pages.open_download(session, name=name, version=version, holder=holder, by_key=by_key)
     files = [ds.file(settings)]
     filename = f"{ds.resource.name}_v{ds.publication.version}.{fmt}"
     # every published row, always (no paging, no cap): the count is stated for the client to check
@@ -306,18 +271,13 @@ def download(request: Request, session: SessionDep, settings: SettingsDep, name:
 
 # -- public data requests (公众数据需求) -------------------------------------------------------------
 
-def _departments(session: Session) -> list[tuple[int, str]]:
-    return [(int(i), str(n)) for i, n in session.execute(select(Department.id, Department.name)
-                                                         .order_by(Department.name)).all()]
-
-
 @router.get("/portal/requests")
 def requests_page(request: Request, session: SessionDep, offset: int = Query(0, ge=0),
                   limit: int = Query(20, ge=1, le=100)) -> Response:
     ensure_csrf(request)
     items, total = portal_requests.list_public(session, offset=offset, limit=limit)
     return render(request, "portal/requests.html", {
-        "items": items, "pg": page_window(total, offset, limit), "departments": _departments(session),
+        "items": items, "pg": page_window(total, offset, limit), "departments": pages.departments(session),
         "form": {}, "errors": []})
 
 
@@ -345,7 +305,7 @@ def submit_request(request: Request, session: SessionDep, lang: LangDep, csrf_to
         return redirect(f"/portal/requests/{created.id}")
     items, total = portal_requests.list_public(session, offset=0, limit=20)
     return render(request, "portal/requests.html", {
-        "items": items, "pg": page_window(total, 0, 20), "departments": _departments(session), "form": form,
+        "items": items, "pg": page_window(total, 0, 20), "departments": pages.departments(session), "form": form,
         "errors": errors}, status_code=422)
 
 
@@ -359,40 +319,4 @@ def request_detail(request: Request, session: SessionDep, request_id: int) -> Re
 
 @router.get("/portal/stats")
 def stats_page(request: Request, session: SessionDep, days: int = Query(30, ge=7, le=365)) -> Response:
-    rows = session.execute(P.visible().order_by(
-        desc(PortalDataset.views + PortalDataset.downloads + PortalDataset.api_calls), PortalDataset.id)).all()
-    per_dataset = [{"name": d.name, "title": r.name, "provider": r.provider.name, "views": d.views,
-                    "downloads": d.downloads, "api_calls": d.api_calls} for d, r in rows]
-    by_dept: dict[str, dict[str, Any]] = {}
-    for d, r in rows:
-        row = by_dept.setdefault(r.provider.name, {"name": r.provider.name, "datasets": 0, "views": 0,
-                                                   "downloads": 0, "api_calls": 0})
-        row["datasets"] += 1
-        row["views"] += d.views
-        row["downloads"] += d.downloads
-        row["api_calls"] += d.api_calls
-    per_department = sorted(by_dept.values(), key=lambda x: -(x["views"] + x["downloads"] + x["api_calls"]))
-    since = P.today() - dt.timedelta(days=days - 1)
-    daily = session.execute(
-        select(PortalUsage.day, PortalUsage.kind, func.sum(PortalUsage.count))
-        .where(PortalUsage.day >= since, PortalUsage.resource_id.in_(visible_select(PortalDataset.resource_id)))
-        .group_by(PortalUsage.day, PortalUsage.kind)).all()
-    day_list = [since + dt.timedelta(days=i) for i in range(days)]
-    series: dict[str, dict[dt.date, int]] = {k: {} for k in P.KINDS}
-    for day, kind, n in daily:
-        if kind in series:
-            series[kind][day] = int(n or 0)
-    chart = {
-        "days": [d.isoformat() for d in day_list],
-        "daily": {k: [series[k].get(d, 0) for d in day_list] for k in P.KINDS},
-        "datasets": {"labels": [x["title"] for x in per_dataset[:15]],
-                     "views": [x["views"] for x in per_dataset[:15]],
-                     "downloads": [x["downloads"] for x in per_dataset[:15]],
-                     "api_calls": [x["api_calls"] for x in per_dataset[:15]]},
-        "departments": {"labels": [x["name"] for x in per_department],
-                        "views": [x["views"] for x in per_department],
-                        "downloads": [x["downloads"] for x in per_department],
-                        "api_calls": [x["api_calls"] for x in per_department]},
-    }
-    return render(request, "portal/stats.html", {"per_dataset": per_dataset, "per_department": per_department,
-                                                 "chart": chart, "days": days})
+    return render(request, "portal/stats.html", pages.usage_stats(session, days=days))
