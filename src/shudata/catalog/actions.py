@@ -14,8 +14,9 @@ DATA_UPLOAD = Action("lake.version.create", "上传数据", "upload data", roles
 # department user of the owning department; everyone else gets them masked, under a grant.
 DATA_READ = Action("lake.version.read", "读取数据", "read data",
                    roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}), scope="department", admin=False)
+# A demand is filed for the actor's own department; only the platform admin names another.
 DEMAND_CREATE = Action("catalog.demand.create", "登记数据需求", "record data demands",
-                       roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}))
+                       roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER}), scope="department")
 DEMAND_LINK = Action("catalog.demand.link", "关联需求与目录", "link demands to entries", roles=STEWARD,
                      scope="department")
 
@@ -25,5 +26,6 @@ DASHBOARD_VIEW = Action("catalog.dashboard.view", "查看部门目录看板", "v
 PLATFORM_DASHBOARD = Action("catalog.dashboard.platform", "查看全平台目录看板", "view the platform catalog dashboard",
                             roles=frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR}))
 
+# The registry's input (gathered by ``shudata.permissions``): every action above, once.
 ACTIONS = (RESOURCE_VIEW, RESOURCE_CREATE, RESOURCE_EDIT, DATA_UPLOAD, DATA_READ, DEMAND_CREATE, DEMAND_LINK,
            DEMAND_VIEW, DASHBOARD_VIEW, PLATFORM_DASHBOARD)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel
 
@@ -103,13 +103,24 @@ class Actor:
         return cls(user_id=None, username="system", roles=frozenset(Role), kind=ActorKind.SYSTEM)
 
 
+GrantState = Literal["active", "revoked", "expired"]
+
+
 @dataclass(frozen=True)
 class ResourceRef:
-    """What an action is applied to: its kind, id and owning department (for scope checks)."""
+    """What an action is applied to: its kind, id and owning department (for scope checks).
+
+    ``owner`` is the user name of the account that owns it (``resource``-scoped actions: an
+    API token, an uploaded file's scan); ``grant`` the state of the sharing grant it is
+    reached through (``grant``-scoped actions; ``None`` when there is no grant), and then
+    ``department_id`` is the grant's consumer department.
+    """
 
     type: str
     id: str | int | None = None
     department_id: int | None = None
+    owner: str | None = None
+    grant: GrantState | None = None
 
 
 T = TypeVar("T")

@@ -10,15 +10,16 @@ no admin bypass); the platform admin manages the platform-wide policies nobody e
 
 from __future__ import annotations
 
-from shudata.core.types import Role
-from shudata.security.authz import STAFF, STEWARD, Action
-
-ADMIN = frozenset({Role.PLATFORM_ADMIN})
+from shudata.security.authz import ADMIN, STAFF, STEWARD, Action
 
 SCAN = Action("privacy.scan", "扫描敏感数据", "scan data for sensitive information", roles=STEWARD,
               scope="department", admin=False)
 SCAN_FILE = Action("privacy.scan.file", "扫描文件中的敏感数据", "scan a file for sensitive information",
                    roles=STAFF)
+# A scan of an uploaded file (no catalog entry) is its uploader's alone, the platform admin's too.
+SCAN_FILE_VIEW = Action("privacy.scan.file.view", "查看自己上传文件的扫描报告",
+                        "view the scan report of a file you uploaded", roles=STAFF | ADMIN, scope="resource",
+                        admin=False)
 SCAN_VIEW = Action("privacy.scan.view", "查看敏感数据扫描报告", "view scan reports", roles=STAFF, scope="department",
                    admin=False)
 GRADE_CONFIRM = Action("privacy.grade.confirm", "确认分类分级", "confirm a classification grade", roles=STEWARD,
@@ -45,6 +46,7 @@ DP_QUERY = Action("privacy.dp.query", "差分隐私统计查询", "run different
                   scope="authenticated")
 DP_BUDGET = Action("privacy.dp.budget", "管理隐私预算", "manage privacy budgets", roles=ADMIN)
 
-ACTIONS = (SCAN, SCAN_FILE, SCAN_VIEW, GRADE_CONFIRM, DETECTION_REVIEW, POLICY_MANAGE, POLICY_MANAGE_DEPT,
-           POLICY_MANAGE_PLATFORM, POLICY_VIEW, MASK, MASK_FILE, KEY_MANAGE, KEY_VIEW, DECRYPT, RISK, DP_QUERY,
-           DP_BUDGET)
+# The registry's input (gathered by ``shudata.permissions``): every action above, once.
+ACTIONS = (SCAN, SCAN_FILE, SCAN_FILE_VIEW, SCAN_VIEW, GRADE_CONFIRM, DETECTION_REVIEW, POLICY_MANAGE,
+           POLICY_MANAGE_DEPT, POLICY_MANAGE_PLATFORM, POLICY_VIEW, MASK, MASK_FILE, KEY_MANAGE, KEY_VIEW, DECRYPT,
+           RISK, DP_QUERY, DP_BUDGET)

@@ -28,5 +28,6 @@ DASHBOARD_PLATFORM = Action("quality.dashboard.platform", "查看全平台质量
                             roles=frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR}))
 PROFILE_RUN = Action("quality.profile.run", "剖析数据文件", "profile data files", scope="authenticated")
 
+# The registry's input (gathered by ``shudata.permissions``): every action above, once.
 ACTIONS = (RULES_EDIT, CHECK_RUN, REPORT_VIEW, QUARANTINE_MANAGE, CLEAN_RUN, DASHBOARD_DEPT, DASHBOARD_PLATFORM,
            PROFILE_RUN)

@@ -7,4 +7,5 @@ from shudata.security.authz import Action
 
 QUERY_RUN = Action("query.run", "运行 SQL 查询", "run SQL queries", scope="authenticated")
 
+# The registry's input (gathered by ``shudata.permissions``): every action above, once.
 ACTIONS = (QUERY_RUN,)

@@ -1,9 +1,26 @@
 """Authorization as a vocabulary of actions, checked inside services.
 
 Each package declares its actions in its own ``actions.py`` (as datasette's
-``default_actions.py``) and services call :func:`require` first thing, so no entry
-point (API, web page, CLI) can skip the check. Denials raise
-:class:`~shudata.core.errors.PermissionDenied`; the web and CLI layers audit them.
+``default_actions.py``); :mod:`shudata.permissions` gathers them, in one explicit list, into
+the :class:`ActionRegistry` that the permission matrix test and ``docs/permissions.md`` are
+generated from. Services call :func:`require` first thing, so no entry point (API, web page,
+CLI) can skip the check. Denials raise :class:`~shudata.core.errors.PermissionDenied`
+(:class:`~shudata.core.errors.Unauthenticated` for the anonymous); the web and CLI layers
+audit them.
+
+An action's **scope** says what its target must be, beside the roles:
+
+- ``platform``: nothing more — a role the action lists is enough;
+- ``department``: the target belongs to the actor's own department;
+- ``resource``: the actor owns the target (``ResourceRef.owner`` is their user name); with
+  no ``roles`` listed, any logged-in owner may act;
+- ``grant``: the target is reached through a sharing grant of the actor's department that
+  is neither revoked nor expired (``ResourceRef.grant == "active"``);
+- ``authenticated``: any logged-in principal, whatever its roles;
+- ``public``: anyone, the anonymous public included.
+
+The ``system`` actor (CLI, jobs) passes every check of a non-public action; the platform
+admin passes those whose ``admin`` is true. ``check`` adds a predicate on top.
 
 >>> from shudata.core.types import Actor, Role, ResourceRef
 >>> edit = Action("demo.edit", "编辑", "edit", roles=frozenset({Role.DATA_STEWARD}), scope="department")
@@ -12,37 +29,75 @@ point (API, web page, CLI) can skip the check. Denials raise
 True
 >>> allowed(steward, edit, ResourceRef("demo", 1, department_id=8))
 False
+>>> use = Action("demo.use", "使用", "use", roles=frozenset({Role.DATA_STEWARD}), scope="grant")
+>>> allowed(steward, use, ResourceRef("grant", 3, department_id=7, grant="active"))
+True
+>>> allowed(steward, use, ResourceRef("grant", 3, department_id=7, grant="revoked"))
+False
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 from shudata.core.errors import PermissionDenied, Unauthenticated
 from shudata.core.types import Actor, ResourceRef, Role
 
-Scope = Literal["any", "department", "authenticated", "public"]
+Scope = Literal["platform", "department", "resource", "grant", "authenticated", "public"]
+SCOPES: tuple[Scope, ...] = get_args(Scope)
+_NEEDS_ROLES = ("platform", "department", "grant")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
 
 @dataclass(frozen=True)
 class Action:
     """A permission action.
 
-    ``roles``: roles that may perform it. ``scope``: ``department`` limits it to resources
-    of the actor's own department; ``authenticated`` lets any logged-in user act;
-    ``public`` lets anyone, including the anonymous public. ``admin`` says whether the
-    platform admin is always allowed. ``check`` adds a custom predicate.
+    ``name``: dotted, stable (it is written into the audit trail). ``zh``/``en``: what the
+    action does, as the refusal and the docs say it. ``roles``: roles that may perform it.
+    ``scope``: what the target must be (see the module docstring). ``admin``: whether the
+    platform admin is always allowed. ``check``: an extra predicate; its docstring's first
+    line is what ``docs/permissions.md`` says of it.
     """
 
     name: str
     zh: str
     en: str
     roles: frozenset[Role] = field(default_factory=frozenset)
-    scope: Scope = "any"
+    scope: Scope = "platform"
     admin: bool = True
     check: Callable[[Actor, ResourceRef | None], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"action name {self.name!r} is not dotted lower-case (package.thing.verb)")
+        if self.scope not in SCOPES:
+            raise ValueError(f"action {self.name}: unknown scope {self.scope!r} (one of {', '.join(SCOPES)})")
+        if self.scope in _NEEDS_ROLES and not self.roles:
+            raise ValueError(f"action {self.name}: a {self.scope}-scoped action must list the roles that may take it")
+
+
+def _has_role(actor: Actor, action: Action) -> bool:
+    if action.scope == "authenticated" or (action.scope == "resource" and not action.roles):
+        return True
+    return bool(actor.roles & action.roles)
+
+
+def _own_department(actor: Actor, resource: ResourceRef | None) -> bool:
+    return resource is not None and resource.department_id is not None and resource.department_id == actor.department_id
+
+
+def _in_scope(actor: Actor, action: Action, resource: ResourceRef | None) -> bool:
+    if action.scope == "department":
+        return _own_department(actor, resource)
+    if action.scope == "resource":
+        return resource is not None and resource.owner is not None and resource.owner == actor.username
+    if action.scope == "grant":
+        return _own_department(actor, resource) and resource is not None and resource.grant == "active"
+    return True
 
 
 def allowed(actor: Actor, action: Action, resource: ResourceRef | None = None) -> bool:
@@ -55,11 +110,7 @@ def allowed(actor: Actor, action: Action, resource: ResourceRef | None = None) -
         return True
     if action.admin and actor.is_admin:
         return True
-    if action.scope != "authenticated" and not (actor.roles & action.roles):
-        return False
-    if action.scope == "department" and (
-        resource is None or resource.department_id is None or resource.department_id != actor.department_id
-    ):
+    if not _has_role(actor, action) or not _in_scope(actor, action, resource):
         return False
     return action.check(actor, resource) if action.check else True
 
@@ -80,6 +131,44 @@ def require(actor: Actor, action: Action, resource: ResourceRef | None = None) -
     )
 
 
+class ActionRegistry:
+    """Every action of the platform by name, in registration order.
+
+    Built-ins are registered by :func:`shudata.permissions.builtin_actions`; a second
+    action under a taken name is refused (the same object again is ignored).
+
+    >>> reg = ActionRegistry()
+    >>> reg.register(Action("demo.view", "查看", "view", scope="authenticated"))
+    >>> "demo.view" in reg, len(reg), reg["demo.view"].scope
+    (True, 1, 'authenticated')
+    """
+
+    def __init__(self, actions: Iterable[Action] = ()) -> None:
+        self._actions: dict[str, Action] = {}
+        self.register(*actions)
+
+    def register(self, *actions: Action) -> None:
+        for action in actions:
+            known = self._actions.get(action.name)
+            if known is not None and known != action:
+                raise ValueError(f"action {action.name} is registered twice")
+            self._actions[action.name] = action
+
+    def __getitem__(self, name: str) -> Action:
+        return self._actions[name]
+
+    def __contains__(self, item: object) -> bool:
+        name = item.name if isinstance(item, Action) else item
+        return isinstance(name, str) and name in self._actions
+
+    def __iter__(self) -> Iterator[Action]:
+        return iter(self._actions.values())
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+
+ADMIN = frozenset({Role.PLATFORM_ADMIN})
 STEWARD = frozenset({Role.DATA_STEWARD})
 STAFF = frozenset({Role.DATA_STEWARD, Role.DEPT_USER})
 ALL_ROLES = frozenset(Role)
