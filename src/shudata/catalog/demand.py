@@ -54,12 +54,10 @@ def _demand(session: Session, demand_id: int) -> CatalogDemand:
 
 def create_demand(*, session: Session, actor: Actor, data: DemandCreate) -> DemandRead:
     """Record a demand of the actor's department (the platform admin may name any)."""
-    require(actor, A.DEMAND_CREATE)
     dept_id = data.department_id or actor.department_id
+    require(actor, A.DEMAND_CREATE, ResourceRef("catalog.demand", None, department_id=dept_id))
     if dept_id is None:
         raise InvalidInput("请指定需求部门", "Give the requesting department")
-    if dept_id != actor.department_id and not actor.is_admin and not actor.is_system:
-        require(actor, A.RESOURCE_EDIT, ResourceRef("catalog.demand", None, department_id=dept_id))
     if session.get(Department, dept_id) is None:
         raise NotFound(f"部门 {dept_id} 不存在", f"Department {dept_id} not found")
     d = CatalogDemand(department_id=dept_id, title=data.title, description=data.description,

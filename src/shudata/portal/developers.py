@@ -35,7 +35,7 @@ from shudata.portal.service import PublicDataset, dataset_name, get_dataset, tod
 from shudata.privacy.detect.validators import email as valid_email
 from shudata.privacy.detect.validators import mobile as valid_mobile
 from shudata.security import sessions
-from shudata.security.authz import require
+from shudata.security.authz import allowed, require
 from shudata.security.crypto.sm3 import sm3_hex
 from shudata.security.names import is_reserved, normalise_username
 from shudata.security.passwords import DEFAULT_MIN_LENGTH, burn_verify, hash_password, password_problem, verify_password
@@ -315,8 +315,9 @@ def developer_applications(session: Session, dev: PortalDeveloper) -> list[Appli
 
 def application_queue(*, session: Session, actor: Actor, status: str | None = None) -> list[ApplicationRead]:
     """The steward's queue: applications for their department's datasets (all for the admin)."""
+    require(actor, A.APPLICATION_VIEW)
     stmt = select(PortalApplication)
-    if not actor.is_admin:
+    if not allowed(actor, A.VIEW_ALL):
         if actor.department_id is None:
             return []
         stmt = stmt.where(PortalApplication.provider_department_id == actor.department_id)

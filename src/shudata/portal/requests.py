@@ -19,7 +19,7 @@ from shudata.portal.models import PortalDataRequest
 from shudata.portal.schemas import DataRequestAnswer, DataRequestCreate, DataRequestRead
 from shudata.portal.service import dataset_name, get_dataset
 from shudata.privacy.detect.validators import email as valid_email
-from shudata.security.authz import require
+from shudata.security.authz import allowed, require
 from shudata.security.models import Department
 
 STATUSES = ("open", "answered")
@@ -75,7 +75,7 @@ def steward_queue(*, session: Session, actor: Actor) -> list[tuple[DataRequestRe
     department), with the contact email for the reply."""
     require(actor, A.REQUEST_ANSWER)
     stmt = select(PortalDataRequest).where(PortalDataRequest.status == "open")
-    if not actor.is_admin:
+    if not allowed(actor, A.VIEW_ALL):
         stmt = stmt.where((PortalDataRequest.department_id == actor.department_id)
                           | PortalDataRequest.department_id.is_(None))
     return [(_read(session, r), r.contact_email) for r in session.scalars(stmt.order_by(PortalDataRequest.id))]
@@ -85,12 +85,13 @@ def answer(*, session: Session, actor: Actor, request_id: int, data: DataRequest
     row = session.get(PortalDataRequest, request_id)
     if row is None:
         raise NotFound("没有这条数据需求", "No such data request")
-    require(actor, A.REQUEST_ANSWER, ResourceRef("portal.request", row.id, department_id=row.department_id))
-    if row.department_id is not None and not actor.is_admin and actor.department_id != row.department_id:
+    ref = ResourceRef("portal.request", row.id, department_id=row.department_id)
+    if allowed(actor, A.REQUEST_ANSWER) and not allowed(actor, A.REQUEST_ANSWER, ref):
         raise PermissionDenied("这条数据需求指向其他部门，只能由该部门答复",
                                "This request is addressed to another department",
                                details={"action": A.REQUEST_ANSWER.name, "resource_type": "portal.request",
                                         "resource_id": str(row.id)})
+    require(actor, A.REQUEST_ANSWER, ref)
     if row.status == "answered":
         raise Conflict("该需求已答复", "This request has already been answered")
     res_id = None

@@ -22,7 +22,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
-from shudata.core.types import Actor
+from shudata.core.types import Actor, ResourceRef
 from shudata.lake.ingest.limits import ReadLimits
 from shudata.lake.service import latest_version
 from shudata.privacy import actions, keys, ownership, sources
@@ -45,7 +45,7 @@ from shudata.privacy.schemas import (
     PolicySave,
     ScanReportRead,
 )
-from shudata.security.authz import require
+from shudata.security.authz import allowed, require
 from shudata.security.crypto.sm4_vec import DecryptionError, decrypt_many
 
 GATE_EXEMPT_OPS = ("fpe_pseudonym", "synthetic")
@@ -110,11 +110,12 @@ def _report_row(session: Session, report_id: int) -> PrivacyScanReport:
 
 def _require_report(session: Session, actor: Actor, row: PrivacyScanReport, action: Any) -> None:
     if row.resource_id is None:  # a scan of an uploaded file belongs to whoever uploaded it
-        require(actor, actions.SCAN_FILE)
-        if row.created_by != actor.username and not actor.is_system:
+        ref = ResourceRef("privacy.scan", row.id, owner=row.created_by)
+        if actor.is_authenticated and not allowed(actor, actions.SCAN_FILE_VIEW, ref):
             raise PermissionDenied("只能查看自己上传文件的扫描报告", "Only the uploader can see a file's scan report",
-                                   details={"action": actions.SCAN_VIEW.name, "resource_type": "privacy.scan",
+                                   details={"action": actions.SCAN_FILE_VIEW.name, "resource_type": "privacy.scan",
                                             "resource_id": str(row.id)})
+        require(actor, actions.SCAN_FILE_VIEW, ref)
         return
     res = session.get(CatalogResource, row.resource_id)
     if res is None:

@@ -17,12 +17,12 @@ from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from shudata.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from shudata.core.ids import parse_id
 from shudata.core.types import Actor, ResourceRef, Role
 from shudata.security import actions as A
 from shudata.security import sessions
-from shudata.security.authz import require
+from shudata.security.authz import allowed, require
 from shudata.security.models import ApiToken, Department, User
 from shudata.security.names import is_reserved, normalise_username, username_key
 from shudata.security.passwords import (
@@ -226,7 +226,7 @@ def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdat
 def list_users(*, session: Session, actor: Actor) -> list[UserRead]:
     require(actor, A.USER_VIEW)
     stmt = select(User).order_by(User.id)
-    if not (actor.is_admin or actor.has(Role.AUDITOR)):
+    if not allowed(actor, A.USER_VIEW_ALL):
         stmt = stmt.where(User.department_id == actor.department_id)
     return [UserRead.model_validate(u) for u in session.scalars(stmt)]
 
@@ -337,9 +337,8 @@ def revoke_token(*, session: Session, actor: Actor, token_id: int) -> TokenRead:
     row = session.get(ApiToken, token_id)
     if row is None:
         raise NotFound(f"令牌 {token_id} 不存在", f"Token {token_id} not found")
-    if row.user_id != actor.user_id and not actor.is_admin:
-        raise PermissionDenied("只能吊销自己的令牌", "You can only revoke your own tokens",
-                               details={"action": "security.token.revoke", "resource_id": str(token_id)})
+    owner = session.get(User, row.user_id)
+    require(actor, A.TOKEN_REVOKE, ResourceRef("token", row.id, owner=owner.username if owner else None))
     row.revoked_at = row.revoked_at or utcnow()
     session.flush()
     record(session, actor, AuditEvent("security.token.revoke", resource_type="token", resource_id=str(row.id)))

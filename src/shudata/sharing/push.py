@@ -23,10 +23,12 @@ from shudata.audit.ledger import record
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
+from shudata.core.errors import InvalidInput, NotFound
 from shudata.core.types import Actor
 from shudata.lake.service import latest_version, list_versions
 from shudata.security.crypto import sm2
+from shudata.sharing import actions as A
+from shudata.sharing.grants import require_grant
 from shudata.sharing.models import PushDelivery, SharingGrant, SharingNotification, SharingSubscription
 from shudata.sharing.nodes.service import identity, private_key
 from shudata.sharing.retry import backoff
@@ -39,10 +41,7 @@ def subscribe(*, session: Session, actor: Actor, grant_id: int, url: str) -> Sha
     grant = session.get(SharingGrant, grant_id)
     if grant is None:
         raise NotFound(f"授权 {grant_id} 不存在", f"Grant {grant_id} not found")
-    if grant.consumer_department_id != actor.department_id:
-        raise PermissionDenied("只能为本部门的授权登记推送地址", "Only your department's grants can be subscribed",
-                               details={"action": "sharing.grant.use", "resource_type": "sharing_grant",
-                                        "resource_id": str(grant_id)})
+    require_grant(actor, A.GRANT_SUBSCRIBE, grant)
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise InvalidInput("推送地址须为 http(s) URL", "The webhook must be an http(s) URL")

@@ -7,6 +7,7 @@ with the province's overrides. Every step is authorised, audited and notified.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -18,11 +19,12 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
-from shudata.core.types import Actor, ResourceRef, Role
-from shudata.security.authz import require
+from shudata.core.types import Actor, ResourceRef
+from shudata.security.authz import allowed, require
 from shudata.sharing import actions as A
 from shudata.sharing.calendar import WorkCalendar
 from shudata.sharing.filters import validate_row_filter
+from shudata.sharing.grants import grant_ref, grant_state
 from shudata.sharing.masking import check_profile
 from shudata.sharing.models import (
     CalendarOverride,
@@ -240,7 +242,7 @@ def list_requests(*, session: Session, actor: Actor, box: str = "incoming", stat
     """A department's queue: ``incoming`` (to decide) or ``outgoing`` (filed); admins and auditors see all."""
     require(actor, A.REQUEST_VIEW)
     stmt = select(SharingRequest).order_by(SharingRequest.id.desc())
-    if not (actor.is_admin or actor.has(Role.AUDITOR)):
+    if not allowed(actor, A.REQUEST_VIEW_ALL):
         col = SharingRequest.provider_department_id if box == "incoming" else SharingRequest.requester_department_id
         stmt = stmt.where(col == actor.department_id)
     if status:
@@ -271,14 +273,16 @@ def escalate_overdue(*, session: Session, actor: Actor) -> list[int]:
 
 def active_grant(*, session: Session, actor: Actor, resource: CatalogResource) -> SharingGrant:
     """The consumer's usable grant for ``resource``; 403 when none, expired or revoked."""
-    require(actor, A.GRANT_USE, ResourceRef("catalog.resource", resource.code, actor.department_id))
     now = utcnow()
     grants = list(session.scalars(select(SharingGrant).where(
         SharingGrant.resource_id == resource.id, SharingGrant.consumer_department_id == actor.department_id)
         .order_by(SharingGrant.id.desc())))
-    for g in grants:
-        if g.revoked_at is None and g.expires_at > now:
-            return g
+    usable = next((g for g in grants if grant_state(g, now) == "active"), None)
+    target = grant_ref(usable or (grants[0] if grants else None), department_id=actor.department_id, now=now)
+    if usable is not None and allowed(actor, A.GRANT_USE, target):
+        return usable
+    if not allowed(actor, A.GRANT_USE, replace(target, grant="active")):
+        require(actor, A.GRANT_USE, target)  # the role or the department is missing: the plain refusal
     reason = "没有授权" if not grants else ("授权已撤销" if grants[0].revoked_at else "授权已过期")
     raise PermissionDenied(f"无法获取“{resource.name}”：{reason}，请先提交共享申请",
                            f"No usable grant for {resource.code} ({'none' if not grants else 'revoked or expired'})",
@@ -286,7 +290,12 @@ def active_grant(*, session: Session, actor: Actor, resource: CatalogResource) -
                                     "resource_id": resource.code})
 
 
-def grants_of_department(session: Session, department_id: int) -> list[SharingGrant]:
+def grants_of_department(*, session: Session, actor: Actor, department_id: int | None = None
+                         ) -> list[SharingGrant]:
+    """The usable (neither revoked nor expired) grants of ``department_id`` — by default the
+    actor's own department — for its staff and auditors (the platform admin: any department)."""
+    department_id = actor.department_id if department_id is None else department_id
+    require(actor, A.GRANT_LIST, ResourceRef("department", department_id, department_id=department_id))
     now = utcnow()
     return list(session.scalars(select(SharingGrant).where(
         SharingGrant.consumer_department_id == department_id, SharingGrant.revoked_at.is_(None),
@@ -297,7 +306,7 @@ def notifications(*, session: Session, actor: Actor, unread_only: bool = True) -
     mine = [SharingNotification.username == actor.username]
     if actor.department_id is not None:
         mine.append(SharingNotification.department_id == actor.department_id)
-    if actor.is_admin:  # platform-wide notices (escalations, disputes) have neither user nor department
+    if allowed(actor, A.NOTICE_PLATFORM):  # escalations and disputes have neither user nor department
         mine.append(SharingNotification.username.is_(None) & SharingNotification.department_id.is_(None))
     stmt = select(SharingNotification).where(or_(*mine))
     if unread_only:

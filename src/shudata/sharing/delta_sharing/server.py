@@ -65,7 +65,7 @@ class SharedTable:
 def tables(session: Session, actor: Actor, share: str) -> list[SharedTable]:
     dept = _share_dept(actor, share)
     out = []
-    for g in grants_of_department(session, dept):
+    for g in grants_of_department(session=session, actor=actor, department_id=dept):
         res = session.get(CatalogResource, g.resource_id)
         if res is not None and not res.is_deleted and latest_version(session, res.id) is not None:
             out.append(SharedTable(table_name(res), g, res))

@@ -17,19 +17,17 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from shudata.core.types import Actor, Role
-from shudata.security.authz import Action, require
+from shudata.core.types import Actor
+from shudata.security.authz import require
 from shudata.security.crypto import sm2
 from shudata.security.crypto.keys import unwrap_key, wrap_key
+from shudata.sharing.actions import NODE_MANAGE
 from shudata.sharing.models import SharingGrant, SharingRequest
 from shudata.sharing.nodes import log
 from shudata.sharing.nodes.envelope import make_envelope, sign_envelope, verify_envelope, within_window
 from shudata.sharing.nodes.models import FederatedEntry, NodeIdentity, OutboxItem, TrustedPeer
 from shudata.sharing.retry import backoff
 from shudata.standards.regions import name_of
-
-NODE_MANAGE = Action("sharing.node.manage", "管理平台节点", "manage federation nodes",
-                     roles=frozenset({Role.PLATFORM_ADMIN}))
 
 
 class Transport(Protocol):

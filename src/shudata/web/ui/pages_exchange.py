@@ -124,7 +124,7 @@ def grants(request: Request, session: SessionDep, actor: UserDep) -> Response:
     from shudata.catalog.models import CatalogResource
 
     rows = []
-    for g in service.grants_of_department(session, actor.department_id) if actor.department_id else []:
+    for g in service.grants_of_department(session=session, actor=actor) if actor.department_id else []:
         res = session.get(CatalogResource, g.resource_id)
         if res is not None:
             rows.append({"grant": g, "res": res, "table": table_name(res)})

@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
-from shudata.core.errors import PermissionDenied, ShudataError
+from shudata.core.errors import ShudataError
 from shudata.core.ids import parse_id
-from shudata.core.types import Actor, Role
+from shudata.core.types import Actor, ResourceRef
 from shudata.lake.models import LakeVersion
 from shudata.portal import actions as A
 from shudata.portal import developers as devs
@@ -200,12 +200,6 @@ def apply(request: Request, session: SessionDep, lang: LangDep, csrf_token: str 
 
 # -- the steward's page (staff UI) -------------------------------------------------------------------
 
-def _require_steward(actor: Actor) -> None:
-    if not (actor.is_admin or actor.has(Role.DATA_STEWARD) or actor.has(Role.AUDITOR)):
-        raise PermissionDenied("开放数据管理需要部门数据管理员角色", "Open-data management needs the data steward role",
-                               details={"action": "portal.gate.view"})
-
-
 def _entries(session: Session, department_id: int | None) -> list[dict[str, Any]]:
     """The department's openable entries with their newest lake version and portal state."""
     latest = (select(LakeVersion.resource_id, func.max(LakeVersion.version).label("v"))
@@ -225,19 +219,20 @@ def _entries(session: Session, department_id: int | None) -> list[dict[str, Any]
 
 
 def _steward_page(request: Request, session: Session, actor: Actor) -> Response:
-    _require_steward(actor)
-    dept = None if actor.is_admin else actor.department_id
-    if dept is None and not actor.is_admin:
+    queue = devs.application_queue(session=session, actor=actor)  # checks portal.application.view
+    every = allowed(actor, A.VIEW_ALL)
+    dept = None if every else actor.department_id
+    if dept is None and not every:
         entries: list[dict[str, Any]] = []
         runs: list[Any] = []
     else:
         entries = _entries(session, dept)
         runs = P.department_publications(session, dept, limit=100)
-    queue = devs.application_queue(session=session, actor=actor)
     asks = portal_requests.steward_queue(session=session, actor=actor) if allowed(actor, A.REQUEST_ANSWER) else []
     return render(request, "portal/steward.html", {
         "entries": entries, "runs": runs, "queue": queue, "labels": STATUS_LABELS, "asks": asks,
-        "can_act": actor.is_admin or actor.has(Role.DATA_STEWARD)})
+        "can_act": allowed(actor, A.PUBLISH, ResourceRef("department", actor.department_id,
+                                                         department_id=actor.department_id))})
 
 
 @router.get("/open-data")

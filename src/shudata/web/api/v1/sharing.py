@@ -68,7 +68,7 @@ def revoke(grant_id: int, data: RevokeCreate, session: SessionDep, actor: UserDe
 def my_grants(session: SessionDep, actor: UserDep) -> list[GrantRead]:
     if actor.department_id is None:
         return []
-    return [GrantRead.model_validate(g) for g in service.grants_of_department(session, actor.department_id)]
+    return [GrantRead.model_validate(g) for g in service.grants_of_department(session=session, actor=actor)]
 
 
 @router.get("/sharing/notifications", summary="站内通知 / notifications")
