@@ -16,19 +16,17 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shudata.catalog.models import CatalogResource
 from shudata.core.errors import ShudataError
 from shudata.core.ids import parse_id
 from shudata.core.types import Actor, ResourceRef
-from shudata.lake.models import LakeVersion
 from shudata.portal import actions as A
 from shudata.portal import developers as devs
 from shudata.portal import requests as portal_requests
 from shudata.portal import service as P
-from shudata.portal.models import PortalDataset, PortalDeveloper
+from shudata.portal.logic import pages
+from shudata.portal.models import PortalDeveloper
 from shudata.portal.schemas import ApplicationCreate, ApplicationDecide, DataRequestAnswer, DeveloperCreate
 from shudata.security.authz import allowed
 from shudata.security.errors import LoginThrottled
@@ -200,24 +198,6 @@ def apply(request: Request, session: SessionDep, lang: LangDep, csrf_token: str 
 
 # -- the steward's page (staff UI) -------------------------------------------------------------------
 
-def _entries(session: Session, department_id: int | None) -> list[dict[str, Any]]:
-    """The department's openable entries with their newest lake version and portal state."""
-    latest = (select(LakeVersion.resource_id, func.max(LakeVersion.version).label("v"))
-              .group_by(LakeVersion.resource_id).subquery())
-    stmt = (select(CatalogResource, latest.c.v, PortalDataset)
-            .outerjoin(latest, latest.c.resource_id == CatalogResource.id)
-            .outerjoin(PortalDataset, PortalDataset.resource_id == CatalogResource.id)
-            .where(CatalogResource.is_deleted.is_(False), CatalogResource.open_type.in_(P.OPEN_CLASSES)))
-    if department_id is not None:
-        stmt = stmt.where(CatalogResource.provider_department_id == department_id)
-    out = []
-    for res, v, ds in session.execute(stmt.order_by(CatalogResource.code).limit(500)).all():
-        published = ds is not None and ds.status == "published" and ds.version is not None
-        out.append({"res": res, "latest": v, "published": published, "version": ds.version if ds else None,
-                    "name": ds.name if ds else P.dataset_name(res)})
-    return out
-
-
 def _steward_page(request: Request, session: Session, actor: Actor) -> Response:
     queue = devs.application_queue(session=session, actor=actor)  # checks portal.application.view
     every = allowed(actor, A.VIEW_ALL)
@@ -226,7 +206,7 @@ def _steward_page(request: Request, session: Session, actor: Actor) -> Response:
         entries: list[dict[str, Any]] = []
         runs: list[Any] = []
     else:
-        entries = _entries(session, dept)
+        entries = pages.steward_entries(session, dept)
         runs = P.department_publications(session, dept, limit=100)
     asks = portal_requests.steward_queue(session=session, actor=actor) if allowed(actor, A.REQUEST_ANSWER) else []
     return render(request, "portal/steward.html", {
