@@ -12,6 +12,7 @@ from shudata.cli import (
     demo_cmd,
     ingest_cmd,
     node_cmd,
+    portal_action_cmd,
     portal_cmd,
     privacy_cmd,
     quality_cmd,
@@ -35,4 +36,5 @@ app.add_typer(audit_cmd.audit_app, name="audit")
 app.add_typer(catalog_cmd.catalog_app, name="catalog")
 app.add_typer(node_cmd.node_app, name="node")
 app.add_typer(sharing_cmd.sharing_app, name="sharing")
+portal_action_cmd.register(portal_cmd.portal_app)
 app.add_typer(portal_cmd.portal_app, name="portal")
