@@ -51,8 +51,15 @@ def parse_pairs(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+HELP = ("调用 CKAN 兼容操作，输出 JSON / call a CKAN-compatible action, print JSON.\n\n"
+        "与 /api/3/action 相同的函数和检查：默认以公众身份调用，--apikey 以开发者身份（有条件开放数据需已获批）；"
+        "拒绝时输出错误并以非零状态退出。\n\n"
+        "The same functions and checks as /api/3/action: called as the public, or with --apikey as that "
+        "developer (有条件开放 rows need an approved application); a refusal prints the error and exits non-zero.")
+
+
 def register(app: typer.Typer) -> None:
-    app.command("action")(action)
+    app.command("action", help=HELP)(action)
 
 
 @handle_errors
@@ -65,8 +72,7 @@ def action(name: str | None = typer.Argument(None, help="操作名，如 package
                                                help="结果中绝对链接的前缀（默认 SHUDATA_PORTAL_BASE_URL，"
                                                     f"否则 {DEFAULT_BASE_URL}）"),
            ) -> None:
-    """调用 CKAN 兼容操作并输出 JSON（与 /api/3/action 相同的函数和检查）/ call a CKAN-compatible action
-    and print its result as JSON (the same functions and checks as /api/3/action)."""
+    """调用 CKAN 兼容操作，输出 JSON / call a CKAN-compatible action, print its result as JSON."""
     if name is None:
         typer.echo("\n".join(sorted(ACTIONS)))
         return
