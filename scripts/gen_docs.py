@@ -10,7 +10,9 @@ between them is replaced by the output of the generator ``NAME``:
 - ``config``: the table of every field of :class:`shudata.core.config.Settings`;
 - ``cli``: ``--help`` of every command of the Typer app, sub-apps included;
 - ``api``: every ``/api/v1`` route of ``create_app()`` with its summary;
-- ``packages``: the subpackages of ``shudata`` with the first line of their docstring.
+- ``packages``: the subpackages of ``shudata`` with the first line of their docstring;
+- ``permissions``: every action of the permission registry (``shudata.permissions``): scope,
+  roles, the platform admin, extra check.
 
 ``tests/unit/test_docs.py`` runs :func:`drifted` so the committed files never drift.
 """
@@ -27,7 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = tuple(ROOT / f for f in ("README.md", "docs/cli.md", "docs/api.md", "docs/configuration.md",
-                                  "docs/architecture.md"))
+                                  "docs/architecture.md", "docs/permissions.md"))
 BLOCK_RE = re.compile(r"(<!-- \[\[\[cog:(?P<name>[a-z_]+)\]\]\] -->\n)(?P<body>.*?)(<!-- \[\[\[end\]\]\] -->)",
                       re.DOTALL)
 HELP_WIDTH = 100
@@ -205,8 +207,57 @@ def packages_block() -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- permissions ---------------------------------------------------------------------------------
+
+def _who(action: Any) -> str:
+    """Who may take ``action``, in both languages."""
+    from shudata.core.types import ROLE_LABELS
+
+    if action.scope == "public":
+        return "任何人 / anyone"
+    if action.scope == "authenticated" or (action.scope == "resource" and not action.roles):
+        return "任何登录者 / anyone logged in"
+    roles = [r for r in ROLE_LABELS if r in action.roles]
+    return "、".join(ROLE_LABELS[r][0] for r in roles) + " / " + ", ".join(ROLE_LABELS[r][1] for r in roles)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+PERMISSION_HEADER = ("| 动作 action | 说明 what | 作用域 scope | 谁可以 who may | 平台管理员 admin "
+                     "| 附加检查 extra check |")
+
+
+def _admin(action: Any) -> str:
+    if action.scope in ("authenticated", "public"):
+        return "同上 / as above"
+    return "总是可以 / always" if action.admin else "仅凭所列角色 / only through a listed role"
+
+
+def _permission_row(action: Any) -> str:
+    check = (action.check.__doc__ or action.check.__name__).strip().split("\n")[0] if action.check else "—"
+    return (f"| `{action.name}` | {_cell(action.zh)} / {_cell(action.en)} | `{action.scope}` | {_cell(_who(action))} "
+            f"| {_admin(action)} | {_cell(check)} |")
+
+
+def permissions_block() -> str:
+    """The scopes, then one table per package: action, what it does, scope, who, admin, extra check."""
+    from shudata.permissions import builtin_actions
+    from shudata.security.authz import SCOPE_LABELS
+
+    lines = ["| 作用域 scope | 含义 meaning |", "|---|---|"]
+    lines += [f"| `{scope}` | {zh} / {en} |" for scope, (zh, en) in SCOPE_LABELS.items()]
+    registry = list(builtin_actions())
+    lines += ["", f"共 {len(registry)} 个动作 / {len(registry)} actions."]
+    for package in dict.fromkeys(a.name.split(".")[0] for a in registry):
+        lines += ["", f"### `{package}`", "", PERMISSION_HEADER, "|---|---|---|---|---|---|"]
+        lines += [_permission_row(a) for a in registry if a.name.split(".")[0] == package]
+    return "\n".join(lines) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {"config": config_block, "cli": cli_block, "api": api_block,
-                                            "packages": packages_block}
+                                            "packages": packages_block, "permissions": permissions_block}
 
 
 # -- files ---------------------------------------------------------------------------------------

@@ -113,3 +113,15 @@ def test_docs_link_to_existing_files() -> None:
 def test_every_doc_is_linked_from_the_readme() -> None:
     for md in sorted((ROOT / "docs").glob("*.md")):
         assert f"](docs/{md.name})" in README, f"README's documentation index does not link docs/{md.name}"
+
+
+def _registered_actions() -> list[str]:
+    from shudata.permissions import builtin_actions
+
+    return [a.name for a in builtin_actions()]
+
+
+@pytest.mark.parametrize("action", _registered_actions())
+def test_every_permission_action_is_documented(action: str) -> None:
+    text = (ROOT / "docs" / "permissions.md").read_text(encoding="utf-8")
+    assert f"| `{action}` |" in text, f"action {action} is missing from docs/permissions.md (run scripts/gen_docs.py)"

@@ -48,6 +48,15 @@ from shudata.core.types import Actor, ResourceRef, Role
 
 Scope = Literal["platform", "department", "resource", "grant", "authenticated", "public"]
 SCOPES: tuple[Scope, ...] = get_args(Scope)
+SCOPE_LABELS: dict[Scope, tuple[str, str]] = {
+    "platform": ("全平台：具备所列角色即可", "platform-wide: a listed role is enough"),
+    "department": ("本部门：对象须属于操作者所在部门", "department: the target belongs to the actor's own department"),
+    "resource": ("本人：对象须为操作者本人所有", "resource: the actor owns the target"),
+    "grant": ("授权：须经本部门未撤销、未过期的共享授权",
+              "grant: through a grant of the actor's department that is neither revoked nor expired"),
+    "authenticated": ("任何登录者，不论角色", "any logged-in principal, whatever its roles"),
+    "public": ("任何人，包括匿名公众", "anyone, the anonymous public included"),
+}
 _NEEDS_ROLES = ("platform", "department", "grant")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
 
