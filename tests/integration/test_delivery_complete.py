@@ -51,7 +51,6 @@ from shudata.db.migrate import upgrade
 from shudata.db.runtime import Runtime
 from shudata.lake.service import write_version
 from shudata.portal import service as portal
-from shudata.portal.hooks import install as install_portal_hooks
 from shudata.security.models import User
 from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate
 from shudata.security.service import actor_for, create_department, create_token, create_user
@@ -196,7 +195,6 @@ def build_world(rt: Runtime, n: int, base: Path) -> tuple[pa.Table, dict[str, st
     """Provider and consumer departments, an entry with two versions (v1: one row; v2: the ``n``
     generated rows, written through the lake service from a Parquet file), a consumer's grant of
     every column under the default masking profile, and the open-data publication of v2."""
-    install_portal_hooks()
     raw = generate(n)
     src = base / "src.parquet"
     pq.write_table(raw, src, row_group_size=100_000)

@@ -20,7 +20,6 @@ from shudata.catalog.search_index import index_entry
 from shudata.catalog.service import entry_text
 from shudata.core.types import Actor, Role
 from shudata.jobs.ingest import ingest_file
-from shudata.portal.hooks import install as install_portal_hooks
 from shudata.standards.cn_id import compute_check_char
 
 CODES = {"open": "301001/000001", "people": "301001/000002", "cond": "301001/000003",
@@ -79,7 +78,6 @@ def portal_files(tmp: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def portal_world(rt, settings, make_department, make_user, tmp_path) -> PortalWorld:
-    install_portal_hooks()  # as the web app and the CLI do
     provider = make_department("省统计局")
     other = make_department("省民政厅")
     w = PortalWorld(provider=provider, steward=make_user("stat_steward", Role.DATA_STEWARD, department_id=provider),

@@ -13,16 +13,16 @@ How a query runs (see :mod:`shudata.catalog.search_index` for the index):
    query's IDF mass (so 企业信用 does not return every entry mentioning 信用 alone).
 4. Ties are broken by entry id, so results are identical on SQLite and PostgreSQL.
 5. Quality scores (filter ``min_quality``, ``sort="quality"``, ``ResourceRead.quality_score``)
-   come from a score provider registered at start-up (the quality package's, installed by
-   the web app and the CLI), so the catalog does not import the quality package. Without a
-   provider no entry has a score.
+   come from the ``catalog_quality_scores`` hook (the quality package's built-in plugin,
+   :mod:`shudata.quality.providers`), so the catalog does not import the quality package.
+   Without an implementation no entry has a score.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,26 +34,18 @@ from shudata.catalog.models import CatalogResource, CatalogSearchStat, CatalogSe
 from shudata.catalog.schemas import SHARING_LABELS, FacetValue, SearchFilters, SearchHit, SearchResult
 from shudata.catalog.search_index import DOCS_KEY, query_terms
 from shudata.catalog.service import to_reads
+from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor
 from shudata.security.authz import require
 
-ScoreProvider = Callable[[Session, Sequence[int]], Mapping[int, float]]
-SCORE_PROVIDERS: dict[str, ScoreProvider] = {}
-
-
-def register_score_provider(name: str, provider: ScoreProvider) -> None:
-    """Register the source of quality scores (overall, 0–100, per entry id) for this process;
-    the same name replaces. Only one provider is consulted: the last registered."""
-    SCORE_PROVIDERS.pop(name, None)
-    SCORE_PROVIDERS[name] = provider
-
 
 def quality_scores(session: Session, ids: Sequence[int]) -> dict[int, float]:
-    """Scores of ``ids`` from the registered provider (none registered: no scores)."""
-    if not SCORE_PROVIDERS or not ids:
+    """Scores of ``ids`` from the ``catalog_quality_scores`` hook of the session's plugin
+    manager (the first answer; nobody answers: no scores)."""
+    if not ids:
         return {}
-    provider = list(SCORE_PROVIDERS.values())[-1]
-    return dict(provider(session, list(ids)))
+    scores = plugins_of(session).hook.catalog_quality_scores(session=session, ids=list(ids))
+    return dict(scores) if scores is not None else {}
 
 CANDIDATE_CAP = 1000
 KEEP_OVERFETCH = 4

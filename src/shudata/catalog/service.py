@@ -38,7 +38,6 @@ from shudata.core.errors import Conflict, InvalidInput, NotFound
 from shudata.core.types import Actor, Page, ResourceRef
 from shudata.security.authz import require
 from shudata.security.models import Department
-from shudata.security.service import on_department_renamed
 
 PLAIN_FIELDS = ("name", "alias", "classification", "category_path", "abstract", "format_category", "format_type",
                 "update_cycle", "publish_date", "related_codes", "base_registry", "tags")
@@ -247,10 +246,9 @@ def rebuild_search_index(*, session: Session, actor: Actor, department_id: int |
     return len(rows)
 
 
-@on_department_renamed
-def _reindex_renamed_department(session: Session, department_id: int) -> None:
-    """A renamed department's entries are reindexed under the new name (no actor check: the
-    rename itself was authorised and audited)."""
+def reindex_department_entries(session: Session, department_id: int) -> None:
+    """Reindex a department's entries, e.g. under its new name (no actor check: called by the
+    ``department_renamed`` hook, :mod:`shudata.catalog.hooks`; the rename was authorised and audited)."""
     stmt = select(CatalogResource).where(CatalogResource.is_deleted.is_(False),
                                          CatalogResource.provider_department_id == department_id)
     for res in session.scalars(stmt.order_by(CatalogResource.id)).all():

@@ -18,9 +18,6 @@ from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.db.session import StoreUnavailable
-from shudata.portal.hooks import install as install_portal_hooks
-from shudata.quality.providers import install as install_quality_providers
-from shudata.sharing.providers import install as install_access_providers
 
 console = Console()
 err_console = Console(stderr=True)
@@ -50,9 +47,6 @@ def runtime() -> Runtime:
     except StoreUnavailable as exc:
         rt.close()
         raise store_unavailable(exc) from None
-    install_access_providers(rt.settings)
-    install_portal_hooks()
-    install_quality_providers()
     return rt
 
 

@@ -1,5 +1,9 @@
-"""The runtime of one node: settings, metadata engine and session factory, built once
-by ``create_app`` or the CLI and passed down (nothing global)."""
+"""The runtime of one node: settings, metadata engine and session factory, and the plugin
+manager, built once by ``create_app`` or the CLI and passed down (nothing global).
+
+Every session the runtime makes carries its plugin manager (``session.info["plugins"]``,
+read with :func:`shudata.core.plugins.plugins_of`), so a service holding a session reaches
+the hooks of its own runtime."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from shudata.core.config import Settings
+from shudata.core.plugins import PluginManager, make_plugin_manager
 from shudata.db.session import check_reachable, make_engine, make_session_factory, transaction
 
 
@@ -19,12 +24,18 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    plugins: PluginManager
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, *, plugins: PluginManager | None = None) -> Runtime:
+        """``plugins``: default, the built-ins, plus the installed ``shudata`` entry points
+        outside tests (``settings.env == "test"`` loads none)."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        pm = plugins or make_plugin_manager(load_entrypoints=settings.env != "test")
         engine = make_engine(settings)
-        return cls(settings=settings, engine=engine, sessions=make_session_factory(engine))
+        sessions = make_session_factory(engine)
+        sessions.configure(info={"plugins": pm})
+        return cls(settings=settings, engine=engine, sessions=sessions, plugins=pm)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -25,6 +25,7 @@ from shudata.catalog.actions import DATA_UPLOAD
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
+from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor
 from shudata.lake import parquet
 from shudata.lake.ingest import readers
@@ -115,16 +116,13 @@ STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen,
                            prepare_deliveries)
 
 
-_EXTRA: dict[str, Step] = {}
-
-
-def register_step(name: str, step: Step) -> None:
-    """Run ``step`` after the built-in steps of every ingest (idempotent by ``name``).
+def after_ingest(run: IngestRun) -> None:
+    """The ``after_ingest`` hook of the session's plugin manager, after the built-in steps.
 
     Higher layers hook in here instead of this module importing them: the portal
-    (:func:`shudata.portal.hooks.install`) re-gates a published dataset's new version.
+    (:mod:`shudata.portal.hooks`) re-gates a published dataset's new version.
     """
-    _EXTRA[name] = step
+    plugins_of(run.session).hook.after_ingest(run=run)
 
 
 def sha256_file(path: Path) -> str:
@@ -172,7 +170,7 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
                     source_name=source_name or Path(path).name, options=options or IngestOptions(),
                     progress=progress, sha256=sha256)
     try:
-        for step in steps or (*STEPS, *_EXTRA.values()):
+        for step in steps or (*STEPS, after_ingest):
             step(run)
     except ShudataError as exc:
         _tag_code(exc, code)

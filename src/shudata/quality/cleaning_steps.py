@@ -12,12 +12,14 @@ is DuckDB SQL generated for the target dialect by sqlglot — no Python per row.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shudata.core.config import MISSING_VALUES_DEFAULT
 from shudata.core.errors import InvalidInput
+from shudata.core.plugins import PluginManager, default_plugins
 from shudata.quality.compile_exprs import id_check_char, ql, regex
 from shudata.quality.rule_base import errors_text
 
@@ -517,31 +519,41 @@ def fuzzy_key(v: str, method: str = "fingerprint", n: int = 2) -> str:
                        code="cluster_unknown_method")
 
 
-STEP_TYPES: dict[str, type[StepBase]] = {}
+BUILTIN_STEPS: tuple[type[StepBase], ...] = (
+    Trim, FullwidthToHalfwidth, NormalizeDate, MissingValues, ParseAmount, ParseDate, NormalizePhone,
+    MapValues, UpperIdCheck, Id15To18, RegionToCode, CodeToRegion, Split, Merge, Dedupe, DedupeFuzzy, Include,
+)
 
 
-def register_step(cls: type[StepBase]) -> type[StepBase]:
-    if not cls.step_name or cls.step_name in STEP_TYPES:
-        raise ValueError(f"step {cls.step_name!r} missing or registered twice")
-    STEP_TYPES[cls.step_name] = cls
-    return cls
+def step_types(plugins: PluginManager | None = None) -> Mapping[str, type[StepBase]]:
+    """The cleaning step types of ``plugins`` (default: the built-ins) by ``step_name``: what the
+    ``quality_cleaning_step_types`` hook returns (built-ins: :data:`BUILTIN_STEPS`), gathered once
+    per manager."""
+    return (plugins or default_plugins()).gathered("quality_cleaning_step_types", _gather_step_types)
 
 
-for _cls in (Trim, FullwidthToHalfwidth, NormalizeDate, MissingValues, ParseAmount, ParseDate, NormalizePhone,
-             MapValues, UpperIdCheck, Id15To18, RegionToCode, CodeToRegion, Split, Merge, Dedupe, DedupeFuzzy, Include):
-    register_step(_cls)
+def _gather_step_types(pm: PluginManager) -> dict[str, type[StepBase]]:
+    out: dict[str, type[StepBase]] = {}
+    for types in reversed(pm.hook.quality_cleaning_step_types()):  # in registration order: built-ins first
+        for cls in types:
+            if not cls.step_name or cls.step_name in out:
+                raise ValueError(f"step {cls.step_name!r} missing or registered twice")
+            out[cls.step_name] = cls
+    return out
 
 
-def parse_step(data: Any) -> StepBase:
-    """A typed step from a dict; ``InvalidInput`` naming the problem otherwise."""
+def parse_step(data: Any, *, plugins: PluginManager | None = None) -> StepBase:
+    """A typed step from a dict; ``InvalidInput`` naming the problem otherwise (``plugins``:
+    whose step types, default the built-ins)."""
     if isinstance(data, StepBase):
         return data
     if not isinstance(data, dict) or "step" not in data:
         raise InvalidInput("每个清洗步骤须是含 step 字段的对象", "Each cleaning step needs a 'step' field",
                            code="step_invalid")
-    cls = STEP_TYPES.get(str(data["step"]))
+    types = step_types(plugins)
+    cls = types.get(str(data["step"]))
     if cls is None:
-        raise InvalidInput(f"未知的清洗步骤“{data['step']}”；可用：{'、'.join(sorted(STEP_TYPES))}",
+        raise InvalidInput(f"未知的清洗步骤“{data['step']}”；可用：{'、'.join(sorted(types))}",
                            f"Unknown cleaning step {data['step']!r}", code="step_unknown_type")
     try:
         return cls.model_validate(data)

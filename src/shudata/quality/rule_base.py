@@ -1,13 +1,15 @@
-"""The base of every rule spec and the explicit registry of rule types.
+"""The base of every rule spec and the parsing of rule dicts into typed specs.
 
-Concrete rule types live in :mod:`shudata.quality.rules`, which registers them; import that
-module (not this one) to parse rules.
+Concrete rule types live in :mod:`shudata.quality.rules`; the plugin manager knows them
+through the ``quality_rule_types`` hook (built-ins: :mod:`shudata.quality.providers`), so
+parsing sees them whichever modules were imported before.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from types import UnionType
 from typing import Any, ClassVar, Literal, Union, get_args, get_origin
@@ -15,6 +17,7 @@ from typing import Any, ClassVar, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shudata.core.errors import InvalidInput
+from shudata.core.plugins import PluginManager, default_plugins
 
 Severity = Literal["block", "warn", "report"]
 SEVERITY_LABELS = {"block": ("拦截（隔离）", "block (quarantine)"), "warn": ("警告", "warn"),
@@ -84,15 +87,20 @@ class ColumnRule(RuleBase):
         return (self.column,)
 
 
-RULE_TYPES: dict[str, type[RuleBase]] = {}
+def rule_types(plugins: PluginManager | None = None) -> Mapping[str, type[RuleBase]]:
+    """The rule types of ``plugins`` (default: the built-ins) by ``rule_type``: what the
+    ``quality_rule_types`` hook returns, gathered once per manager (explicit, no metaclass)."""
+    return (plugins or default_plugins()).gathered("quality_rule_types", _gather_rule_types)
 
 
-def register_rule(cls: type[RuleBase]) -> type[RuleBase]:
-    """Add a rule class to the registry under its ``rule_type`` (explicit, no metaclass)."""
-    if not cls.rule_type or cls.rule_type in RULE_TYPES:
-        raise ValueError(f"rule type {cls.rule_type!r} missing or registered twice")
-    RULE_TYPES[cls.rule_type] = cls
-    return cls
+def _gather_rule_types(pm: PluginManager) -> dict[str, type[RuleBase]]:
+    out: dict[str, type[RuleBase]] = {}
+    for types in reversed(pm.hook.quality_rule_types()):  # in registration order: built-ins first
+        for cls in types:
+            if not cls.rule_type or cls.rule_type in out:
+                raise ValueError(f"rule type {cls.rule_type!r} missing or registered twice")
+            out[cls.rule_type] = cls
+    return out
 
 
 # pydantic error type -> Chinese explanation ({…} are filled from the error's context)
@@ -235,20 +243,22 @@ def _rule_label(index: int | None, rule_type: Any) -> tuple[str, str]:
     return f"规则 #{index}（{rule_type}）", f"Rule #{index} ({rule_type})"
 
 
-def parse_rule(data: Any, index: int | None = None) -> RuleBase:
+def parse_rule(data: Any, index: int | None = None, *, plugins: PluginManager | None = None) -> RuleBase:
     """Build the typed spec for one rule dict; ``InvalidInput`` naming the problem otherwise
-    (``index``, 1-based, names the rule's place in its rule set)."""
+    (``index``, 1-based, names the rule's place in its rule set; ``plugins``: whose rule
+    types, default the built-ins)."""
     if isinstance(data, RuleBase):
         return data
     at_zh, at_en = (f"规则 #{index}：", f"Rule #{index}: ") if index is not None else ("", "")
     if not isinstance(data, dict) or "type" not in data:
         raise InvalidInput(f"{at_zh}每条规则须是含 type 字段的对象",
                            f"{at_en}Each rule must be an object with a 'type' field", code="rule_invalid")
-    cls = RULE_TYPES.get(str(data["type"]))
+    types = rule_types(plugins)
+    cls = types.get(str(data["type"]))
     if cls is None:
-        known = "、".join(sorted(RULE_TYPES))
+        known = "、".join(sorted(types))
         raise InvalidInput(f"{at_zh}未知的规则类型“{data['type']}”；可用类型：{known}",
-                           f"{at_en}Unknown rule type {data['type']!r}; known types: {', '.join(sorted(RULE_TYPES))}",
+                           f"{at_en}Unknown rule type {data['type']!r}; known types: {', '.join(sorted(types))}",
                            code="rule_unknown_type")
     try:
         return cls.model_validate(coerce_yaml_scalars(cls, data))

@@ -1,4 +1,5 @@
-"""Built-in rule types, registered explicitly, and the per-entry :class:`RuleSet`.
+"""Built-in rule types (:data:`BUILTIN_RULES`, given to the plugin manager by
+:mod:`shudata.quality.providers`) and the per-entry :class:`RuleSet`.
 
 >>> r = parse_rule({"type": "cn_id", "column": "身份证号", "severity": "block"})
 >>> r.key, r.dimension_value
@@ -27,8 +28,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator, model_validator
 
 from shudata.core.errors import InvalidInput
+from shudata.core.plugins import PluginManager
 from shudata.quality.rule_base import (
-    RULE_TYPES,
     ColumnRule,
     Dimension,
     RuleBase,
@@ -36,10 +37,10 @@ from shudata.quality.rule_base import (
     errors_text,
     errors_text_en,
     parse_rule,
-    register_rule,
+    rule_types,
 )
 
-__all__ = ["RULE_TYPES", "Dimension", "RuleBase", "RuleSet", "parse_rule", "parse_rule_set"]
+__all__ = ["BUILTIN_RULES", "Dimension", "RuleBase", "RuleSet", "parse_rule", "parse_rule_set", "rule_types"]
 
 
 def _q(c: str) -> str:
@@ -443,8 +444,6 @@ BUILTIN_RULES: tuple[type[RuleBase], ...] = (
     Length, DataTypeMatch, Unique, IdBirth, IdSex, IdRegion, Compare, Reference, RowCount, Timeliness,
     RowCountChange, NullRateChange, NewCategories,
 )
-for _cls in BUILTIN_RULES:
-    register_rule(_cls)
 
 
 class RuleSet(BaseModel):
@@ -486,14 +485,15 @@ class RuleSet(BaseModel):
         return {c for r in self.rules for c in r.columns_used()}
 
 
-def parse_rule_set(data: Any) -> RuleSet:
-    """A :class:`RuleSet` from a dict or a list of rules; ``InvalidInput`` with the reason otherwise."""
+def parse_rule_set(data: Any, *, plugins: PluginManager | None = None) -> RuleSet:
+    """A :class:`RuleSet` from a dict or a list of rules; ``InvalidInput`` with the reason otherwise
+    (``plugins``: whose rule types, default the built-ins)."""
     if isinstance(data, RuleSet):
         return data
     if isinstance(data, list):
         data = {"rules": data}
     if isinstance(data, dict) and isinstance(data.get("rules"), list):
-        data = {**data, "rules": [parse_rule(r, i) for i, r in enumerate(data["rules"], start=1)]}
+        data = {**data, "rules": [parse_rule(r, i, plugins=plugins) for i, r in enumerate(data["rules"], start=1)]}
     try:
         return RuleSet.model_validate(data)
     except InvalidInput:

@@ -21,6 +21,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import UPDATE_CYCLE_DAYS, UpdateCycle
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
+from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, latest_version, version_files
@@ -125,7 +126,7 @@ def save_rule_set(*, session: Session, actor: Actor, resource: str, spec: Any,
     """Validate and store a new revision of an entry's rule set (``audit``: more details for the audit event)."""
     res = find_resource(session, resource)
     require_raw_reader(actor, res, A.RULES_EDIT)
-    rs = parse_rule_set(spec)
+    rs = parse_rule_set(spec, plugins=plugins_of(session))
     validate_rule_set(session, actor, res, rs)
     current = _current_row(session, res.id)
     row = QualityRuleSet(resource_id=res.id, revision=(current.revision + 1) if current else 1,
@@ -162,7 +163,7 @@ def suggest_rules(*, session: Session, settings: Settings, actor: Actor, resourc
     out.rows = prof.rows
     for col in prof.columns:
         for spec in col.suggested_rules:
-            rule = parse_rule(spec)
+            rule = parse_rule(spec, plugins=plugins_of(session))
             zh, en = rule.describe()
             out.suggestions.append(RuleSuggestion(key=rule.key, column=col.column, rule=spec, sentence_zh=zh,
                                                   sentence_en=en, reason=str(spec.get("note") or "")))
@@ -176,7 +177,7 @@ def accept_suggestions(*, session: Session, actor: Actor, resource: str, rules: 
     with the same key."""
     res = find_resource(session, resource)
     require_raw_reader(actor, res, A.RULES_EDIT)
-    kept = parse_rule_set(list(rules))
+    kept = parse_rule_set(list(rules), plugins=plugins_of(session))
     chosen: list[Any] = [r.model_dump(mode="json", exclude_none=True) for r in kept.rules]
     current, _ = current_rule_set(session, res.id)
     if not replace:
@@ -193,7 +194,7 @@ def accept_suggestions(*, session: Session, actor: Actor, resource: str, rules: 
 def current_rule_set(session: Session, resource_id: int) -> tuple[RuleSet, int | None]:
     """The rule set in force (empty, revision ``None``, when none was saved)."""
     row = _current_row(session, resource_id)
-    return (parse_rule_set(row.spec), row.revision) if row else (RuleSet(), None)
+    return (parse_rule_set(row.spec, plugins=plugins_of(session)), row.revision) if row else (RuleSet(), None)
 
 
 def get_rule_set(*, session: Session, actor: Actor, resource: str) -> RuleSetRead | None:

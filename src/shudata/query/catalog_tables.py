@@ -3,9 +3,9 @@
 A name is a resource code (``"101001/000123"``), an alias (``enterprise_credit``) or the
 resource's name (``"四川省企业信用信息"``). The caller must be allowed to read the
 resource's data; the version is the newest unless the query asks for another one.
-What the caller sees of each resource is the combined restriction of the registered
-access providers (:mod:`shudata.query.policies`: masking, grants) and the caller's own
-overrides. Each resolved resource gets a random engine name, so user SQL can never name the
+What the caller sees of each resource is the combined restriction of the
+``query_table_access`` hook (:mod:`shudata.query.policies`: masking, grants) and the
+caller's own overrides. Each resolved resource gets a random engine name, so user SQL can never name the
 underlying view directly.
 """
 
@@ -21,12 +21,13 @@ from shudata.catalog.access import find_resource, require_read_data
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.core.errors import NotFound, ShudataError
+from shudata.core.plugins import PluginManager, plugins_of
 from shudata.core.types import Actor
 from shudata.lake.service import get_version, version_files
 from shudata.query.access import ResolvedTable, TableAccess
 from shudata.query.engines.base import Engine, TableSource, view_name
 from shudata.query.errors import details, table_not_found
-from shudata.query.policies import ACCESS_PROVIDERS, AccessProviders
+from shudata.query.policies import access_for
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,9 @@ class CatalogResolver:
     def __init__(self, *, session: Session, settings: Settings, actor: Actor, engine: Engine,
                  versions: Mapping[str, int] | None = None,
                  access_overrides: Mapping[str, TableAccess] | None = None,
-                 providers: AccessProviders | None = None) -> None:
+                 plugins: PluginManager | None = None) -> None:
         self.session, self.settings, self.actor, self.engine = session, settings, actor, engine
-        self.providers = providers if providers is not None else ACCESS_PROVIDERS
+        self.plugins = plugins if plugins is not None else plugins_of(session)
         self.used: dict[int, UsedTable] = {}
         self.versions = {self._lookup(k).id: int(v) for k, v in (versions or {}).items()}
         self.overrides = {self._lookup(k).id: a for k, a in (access_overrides or {}).items()}
@@ -80,7 +81,7 @@ class CatalogResolver:
         source = TableSource(name=view_name(self.settings.secret_key, files), files=files,
                              meta={"code": res.code, "version": str(version.version)})
         columns = tuple(str(c["name"]) for c in version.columns or []) or self._probe_columns(source)
-        access = self.providers.access_for(self.session, self.actor, res)
+        access = access_for(self.plugins, self.session, self.settings, self.actor, res)
         if res.id in self.overrides:
             access = access.restrict(self.overrides[res.id])
         table = ResolvedTable(source=source.name, columns=columns, access=access, label=res.code)

@@ -24,6 +24,7 @@ from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
 from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
+from shudata.core.plugins import PluginManager
 from shudata.core.types import Actor
 from shudata.query.access import TableAccess
 from shudata.query.actions import QUERY_RUN
@@ -42,7 +43,6 @@ from shudata.query.limits import (
     row_too_large,
     rows_within,
 )
-from shudata.query.policies import AccessProviders
 from shudata.query.sandbox import sandbox
 from shudata.query.schemas import ColumnInfo, QueryResult, TableUsed
 from shudata.security.authz import require
@@ -59,7 +59,7 @@ def default_engine(settings: Settings) -> Engine:
 def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, offset: int = 0,
               limit: int | None = None, versions: Mapping[str, int] | None = None,
               access_overrides: Mapping[str, TableAccess] | None = None, count: bool = True,
-              engine: Engine | None = None, providers: AccessProviders | None = None) -> QueryResult:
+              engine: Engine | None = None, plugins: PluginManager | None = None) -> QueryResult:
     """Run ``sql`` for ``actor`` and return one page of the result.
 
     Args:
@@ -67,11 +67,11 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
         offset, limit: the page (``limit`` defaults to and is capped by ``page_size_max``).
         versions: resource (code/alias/name) -> version number, for time travel.
         access_overrides: resource -> extra :class:`TableAccess` restrictions, applied on top
-            of those of the registered access providers (masking, grants).
+            of those of the ``query_table_access`` hook (masking, grants).
         count: compute ``total`` with a second, counting run when the page does not tell.
         engine: the engine (default: DuckDB from the settings).
-        providers: the access providers (default: the process registry,
-            :data:`shudata.query.policies.ACCESS_PROVIDERS`).
+        plugins: the plugin manager whose ``query_table_access`` hook restricts the tables
+            (default: the one of the runtime that made ``session``).
 
     Raises:
         InvalidInput, NotFound, PermissionDenied, QueryTimeout: refused or failed queries.
@@ -81,7 +81,7 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
     cap = settings.query_max_rows
     window = PageWindow.of(offset=offset, limit=limit, cap=cap, page_size_max=settings.page_size_max)
     resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
-                               versions=versions, access_overrides=access_overrides, providers=providers)
+                               versions=versions, access_overrides=access_overrides, plugins=plugins)
     started = time.perf_counter()
     with _explained(resolver, sql):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
@@ -131,7 +131,7 @@ class QueryExport:
 def export_query(*, session: Session, settings: Settings, actor: Actor, sql: str, fmt: str,
                  versions: Mapping[str, int] | None = None,
                  access_overrides: Mapping[str, TableAccess] | None = None,
-                 engine: Engine | None = None, providers: AccessProviders | None = None) -> QueryExport:
+                 engine: Engine | None = None, plugins: PluginManager | None = None) -> QueryExport:
     """Run ``sql`` for ``actor`` and write its result, up to the row cap, as ``fmt`` (csv, xlsx,
     parquet) into a spooled temporary file, batch by batch.
 
@@ -143,7 +143,7 @@ def export_query(*, session: Session, settings: Settings, actor: Actor, sql: str
     engine = engine or default_engine(settings)
     cap = settings.query_max_rows
     resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
-                               versions=versions, access_overrides=access_overrides, providers=providers)
+                               versions=versions, access_overrides=access_overrides, plugins=plugins)
     started = time.perf_counter()
     with _explained(resolver, sql):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)

@@ -7,7 +7,6 @@ first and records an audit event in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +18,7 @@ from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from shudata.core.ids import parse_id
+from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor, ResourceRef, Role
 from shudata.security import actions as A
 from shudata.security import sessions
@@ -76,19 +76,6 @@ def create_department(*, session: Session, actor: Actor, data: DepartmentCreate)
     return DepartmentRead.model_validate(dept)
 
 
-RenameHook = Callable[[Session, int], None]
-_RENAME_HOOKS: list[RenameHook] = []
-
-
-def on_department_renamed(hook: RenameHook) -> RenameHook:
-    """Register ``hook(session, department_id)``, run in the renaming transaction (packages
-    above this one keep what they derive from a department's name current, e.g. the catalog's
-    search index, which indexes the provider's name)."""
-    if hook not in _RENAME_HOOKS:
-        _RENAME_HOOKS.append(hook)
-    return hook
-
-
 def update_department(*, session: Session, actor: Actor, department_id: int,
                       data: DepartmentUpdate) -> DepartmentRead:
     require(actor, A.DEPT_MANAGE)
@@ -104,9 +91,8 @@ def update_department(*, session: Session, actor: Actor, department_id: int,
     session.flush()
     record(session, actor, AuditEvent("security.department.update", resource_type="department",
                                       resource_id=str(dept.id), details=changes))
-    if renamed:
-        for hook in _RENAME_HOOKS:
-            hook(session, dept.id)
+    if renamed:  # packages above keep what they derive from the name current (the catalog's search index)
+        plugins_of(session).hook.department_renamed(session=session, department_id=dept.id)
     return DepartmentRead.model_validate(dept)
 
 

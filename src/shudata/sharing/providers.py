@@ -1,5 +1,5 @@
-"""Access providers this package contributes to the SQL sandbox (installed by the app and
-the CLI at start-up, never on import).
+"""The access restriction this package contributes to the SQL sandbox: a built-in plugin
+(:data:`shudata.core.plugins.BUILTINS`), registered on every runtime's plugin manager.
 
 ``cross_department_masking``: a reader outside the provider department sees it through
 the ``internal`` masking profile — raw personal data stays with its department, and
@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
+from shudata.core.plugins import hookimpl
 from shudata.core.types import Actor
 from shudata.lake.reader import layout
 from shudata.lake.service import latest_version, version_files
 from shudata.query.access import TableAccess
 from shudata.query.engines.base import TableSource
-from shudata.query.policies import AccessProvider, register_access_provider
+from shudata.query.policies import AccessProvider
 from shudata.sharing.masking import masking_for
 
 PROFILE = "internal"
@@ -41,6 +42,8 @@ def cross_department_masking(settings: Settings) -> AccessProvider:
     return provider
 
 
-def install(settings: Settings) -> None:
-    """Register this package's providers for the process (idempotent: same names replace)."""
-    register_access_provider("sharing.cross_department_masking", cross_department_masking(settings))
+@hookimpl
+def query_table_access(session: Session, settings: Settings, actor: Actor,
+                       resource: CatalogResource) -> TableAccess | None:
+    """The cross-department masking of ``resource`` for ``actor`` (hook of every query)."""
+    return cross_department_masking(settings)(session, actor, resource)

@@ -19,15 +19,12 @@ from shudata import __version__
 from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
-from shudata.portal.hooks import install as install_portal_hooks
 from shudata.portal.ratelimit import KeyCheck
 from shudata.portal.ratelimit import build as build_limiter
-from shudata.quality.providers import install as install_quality_providers
 from shudata.query.engines import duckdb as duckdb_engine
 from shudata.security.tokens import TokenUsage
 from shudata.sharing import prepare as sharing_prepare
 from shudata.sharing.nodes.service import ensure_identity
-from shudata.sharing.providers import install as install_access_providers
 from shudata.web import bad_input, errors, security_headers
 from shudata.web.api.v1 import api_router
 from shudata.web.ckan import router as ckan_router
@@ -55,9 +52,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         rt.migrate()
         with rt.transaction() as session:  # leftovers of a crash: staging dirs, unreferenced versions
             lake_cleanup(session=session, settings=rt.settings, grace_s=600)
-    install_access_providers(rt.settings)
-    install_quality_providers()  # quality scores for the catalog search
-    install_portal_hooks()
 
     usage = TokenUsage()
 

@@ -1,5 +1,5 @@
-"""Catalog search sorts and filters by quality score through the provider the quality package
-registers (the catalog does not import the quality package)."""
+"""Catalog search sorts and filters by quality score through the ``catalog_quality_scores`` hook
+the quality package implements (the catalog does not import the quality package)."""
 
 from __future__ import annotations
 
@@ -12,13 +12,11 @@ from tests.unit.quality.conftest import World
 from shudata.catalog import search
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import SearchFilters
-from shudata.quality import providers
 from shudata.quality.models import QualityRun
 
 
 @pytest.fixture
-def scored(world: World, add_resource: Callable[..., str], monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setattr(search, "SCORE_PROVIDERS", {})  # nothing installed yet, and nothing leaks out
+def scored(world: World, add_resource: Callable[..., str]) -> dict[str, str]:
     codes = {name: add_resource(world.dept, f"景区{name}", ["名称"]) for name in ("甲", "乙", "丙")}
     with world.rt.transaction() as s:
         ids = {r.code: r.id for r in s.scalars(select(CatalogResource).where(CatalogResource.code.in_(codes.values())))}
@@ -36,7 +34,6 @@ def _hits(world: World, codes: dict[str, str], **kw: object) -> list[tuple[str, 
 
 
 def test_sort_and_filter_by_the_newest_score(world: World, scored: dict[str, str]) -> None:
-    providers.install()
     assert _hits(world, scored, sort="quality") == [("乙", 90.0), ("甲", 60.0), ("丙", None)]
     assert _hits(world, scored, filters=SearchFilters(min_quality=70)) == [("乙", 90.0)]
     assert _hits(world, scored, filters=SearchFilters(min_quality=60), sort="quality") == [("乙", 90.0), ("甲", 60.0)]
@@ -45,5 +42,6 @@ def test_sort_and_filter_by_the_newest_score(world: World, scored: dict[str, str
 
 
 def test_without_the_provider_no_entry_has_a_score(world: World, scored: dict[str, str]) -> None:
+    world.rt.plugins.unregister(name="shudata.quality.providers")  # this test's runtime only
     assert {sc for _n, sc in _hits(world, scored)} == {None}
     assert _hits(world, scored, filters=SearchFilters(min_quality=0)) == []

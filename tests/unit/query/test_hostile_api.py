@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from shudata.audit.models import AuditEntry
 from shudata.core.errors import ShudataError
+from shudata.core.plugins import hookimpl
 from shudata.query.access import ResolvedTable, TableAccess
-from shudata.query.policies import ACCESS_PROVIDERS
 from shudata.query.sandbox import compile_sandboxed
 
 CORPUS: list[dict[str, Any]] = yaml.safe_load(
@@ -44,15 +44,17 @@ def test_pipeline_refuses_before_the_engine(case: dict[str, Any]):
 
 
 @pytest.fixture
-def masked() -> Iterator[None]:
-    """A masking policy that hides people.身份证号 (what the privacy package will register)."""
+def masked(rt: Any) -> Iterator[None]:
+    """A masking policy that hides people.身份证号, a plugin on the test runtime's manager."""
 
-    def hide_id(session: Any, actor: Any, res: Any) -> TableAccess | None:
-        return TableAccess(columns=VISIBLE) if res.alias == "people" else None
+    class HideId:
+        @hookimpl
+        def query_table_access(self, resource: Any) -> TableAccess | None:
+            return TableAccess(columns=VISIBLE) if resource.alias == "people" else None
 
-    ACCESS_PROVIDERS.register("test.hide-id", hide_id)
+    name = rt.plugins.register(HideId())
     yield
-    ACCESS_PROVIDERS.unregister("test.hide-id")
+    rt.plugins.unregister(name=name)
 
 
 def _refusals(rt) -> int:

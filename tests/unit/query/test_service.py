@@ -31,13 +31,17 @@ def test_access_overrides_mask_filter_and_hide(rt, world):
 
 @pytest.mark.sqlite_only
 def test_registered_providers_apply_to_every_query_and_overrides_narrow_them(rt, world):
-    from shudata.query.policies import AccessProviders
+    from shudata.core.plugins import hookimpl
 
-    providers = AccessProviders()
-    providers.register("adults", lambda s, a, res: TableAccess(row_filter=parse_one('"年龄" >= 30')))
+    class Adults:
+        @hookimpl
+        def query_table_access(self, session, settings, actor, resource):
+            return TableAccess(row_filter=parse_one('"年龄" >= 30'))
+
+    rt.plugins.register(Adults())  # this test's runtime: every query of its sessions
     with rt.transaction() as s:
         def ask(**kw):
-            return run_query(session=s, settings=rt.settings, actor=world.a_user, providers=providers,
+            return run_query(session=s, settings=rt.settings, actor=world.a_user,
                              sql='SELECT "姓名" FROM people ORDER BY "年龄"', **kw).rows
 
         assert ask() == [["张三"], ["李四"], ["王五"]]

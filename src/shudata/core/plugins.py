@@ -1,0 +1,148 @@
+"""The plugin manager: pluggy hook specifications, the built-in plugins, the manager factory.
+
+Packages contribute behaviour to packages *below* them through hooks, never through
+registries filled as import side effects: the sharing package restricts what a query
+sees, the portal re-gates a published dataset's new version, the quality package scores
+catalog entries and brings its rule and cleaning-step types, the catalog reindexes a
+renamed department's entries. Each contribution is a ``@hookimpl`` function in a plugin
+module; :data:`BUILTINS` lists those modules in one place, and
+:func:`make_plugin_manager` registers them all (as datasette loads ``DEFAULT_PLUGINS``),
+so no entry point can lose one because a module was not imported.
+
+The manager belongs to the runtime (``Runtime.plugins``) and reaches the code below it
+with the sessions the runtime makes (:func:`plugins_of`); code that has neither (parsing a
+rule set in a doctest) gets :func:`default_plugins`, the built-ins, built on first use.
+
+>>> pm = make_plugin_manager()
+>>> [name for name, _ in pm.list_name_plugin()] == list(BUILTINS)
+True
+>>> len(pm.hook.quality_rule_types()) > 0
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pluggy
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from shudata.core.config import Settings
+    from shudata.core.types import Actor
+
+# The specs name the types of higher layers in their docstrings only (this is L0).
+
+PROJECT = "shudata"
+ENTRY_POINT_GROUP = "shudata"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+# The built-in plugins, registered by every manager (module names: imported when a manager
+# is built, not when this module is).
+BUILTINS: tuple[str, ...] = (
+    "shudata.sharing.providers",  # query_table_access: cross-department masking
+    "shudata.portal.hooks",  # after_ingest: a published dataset's new version is re-gated
+    "shudata.quality.providers",  # catalog_quality_scores, quality_rule_types, quality_cleaning_step_types
+    "shudata.catalog.hooks",  # department_renamed: the catalog search index keeps provider names current
+)
+
+T = TypeVar("T")
+
+
+class HookSpecs:
+    """Every hook of shudata. Arguments are passed by keyword; implementations may take a subset."""
+
+    @hookspec
+    def query_table_access(self, session: Session, settings: Settings, actor: Actor, resource: Any) -> Any:
+        """The restrictions (a ``query.access.TableAccess``) on what ``actor`` sees of ``resource``
+        (a ``catalog.models.CatalogResource``) inside any query, or ``None``.
+
+        Every implementation is asked; their restrictions are combined
+        (:meth:`~shudata.query.access.TableAccess.restrict`), so no entry point can skip one.
+        """
+
+    @hookspec(firstresult=True)
+    def catalog_quality_scores(self, session: Session, ids: Sequence[int]) -> Mapping[int, float] | None:
+        """Overall quality scores (0–100) of the catalog entries ``ids``; the first answer counts
+        (the last registered plugin is asked first). Nobody answers: no entry has a score."""
+
+    @hookspec
+    def after_ingest(self, run: Any) -> None:
+        """Run after the built-in steps of every ingest (``run``: a ``jobs.ingest.IngestRun``), in
+        the ingest's transaction (an error refuses the ingest). ``run.version`` is the new version."""
+
+    @hookspec
+    def department_renamed(self, session: Session, department_id: int) -> None:
+        """A department was renamed, in the renaming transaction: keep what is derived from its name current."""
+
+    @hookspec
+    def quality_rule_types(self) -> Sequence[type]:
+        """Quality rule spec classes (``quality.rule_base.RuleBase`` subclasses, keyed by their
+        ``rule_type``); gathered once per manager by ``quality.rule_base.rule_types``."""
+        return ()  # a specification: never called
+
+    @hookspec
+    def quality_cleaning_step_types(self) -> Sequence[type]:
+        """Cleaning step spec classes (``quality.cleaning_steps.StepBase`` subclasses, keyed by their
+        ``step_name``); gathered once per manager by ``quality.cleaning_steps.step_types``."""
+        return ()  # a specification: never called
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager with shudata's hooks, and a cache of what is gathered from them (rule
+    types: parsed often, collected once); registering or unregistering a plugin clears it."""
+
+    def __init__(self) -> None:
+        super().__init__(PROJECT)
+        self.add_hookspecs(HookSpecs)
+        self._gathered: dict[str, Any] = {}
+
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        self._gathered.clear()
+        return super().register(plugin, name)
+
+    def unregister(self, plugin: object | None = None, name: str | None = None) -> Any | None:
+        self._gathered.clear()
+        return super().unregister(plugin, name)
+
+    def gathered(self, key: str, build: Callable[[PluginManager], T]) -> T:
+        """``build(self)``, computed once until the plugins change."""
+        if key not in self._gathered:
+            self._gathered[key] = build(self)
+        value: T = self._gathered[key]
+        return value
+
+
+def make_plugin_manager(*, builtins: Sequence[str] = BUILTINS, plugins: Sequence[object] = (),
+                        load_entrypoints: bool = False) -> PluginManager:
+    """A manager with the built-in plugins, then ``plugins``, then (when ``load_entrypoints``)
+    the installed distributions' ``shudata`` entry points."""
+    pm = PluginManager()
+    for name in builtins:
+        pm.register(importlib.import_module(name), name=name)
+    for plugin in plugins:
+        pm.register(plugin)
+    if load_entrypoints:
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    return pm
+
+
+_default: list[PluginManager] = []
+
+
+def default_plugins() -> PluginManager:
+    """The built-ins, for code called without a runtime (built on first use, then kept)."""
+    if not _default:
+        _default.append(make_plugin_manager())
+    return _default[0]
+
+
+def plugins_of(session: Session | None) -> PluginManager:
+    """The manager of the runtime that made ``session`` (:func:`default_plugins` for a session
+    made elsewhere: never fewer than the built-ins)."""
+    pm = session.info.get("plugins") if session is not None else None
+    return pm if isinstance(pm, PluginManager) else default_plugins()
