@@ -1,0 +1,148 @@
+"""The plugin manager: every built-in hook implementation is there however the runtime is built,
+and an extra plugin joins through the same manager."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import pytest
+from tests.unit.quality.examples import EXAMPLES
+
+from shudata.core.errors import InvalidInput
+from shudata.core.plugins import BUILTINS, HookSpecs, hookimpl, make_plugin_manager, plugins_of
+from shudata.core.types import Actor
+from shudata.db.runtime import Runtime
+from shudata.quality.rule_base import ColumnRule, parse_rule, rule_types
+from shudata.quality.rules import NotNull, parse_rule_set
+
+# hook -> the built-in plugin implementing it, and the function that does the work
+EXPECTED = {
+    "query_table_access": ("shudata.sharing.providers", "query_table_access"),  # cross-department masking
+    "catalog_quality_scores": ("shudata.quality.providers", "catalog_quality_scores"),
+    "after_ingest": ("shudata.portal.hooks", "regate_new_version"),  # the open-data gate on a new version
+    "department_renamed": ("shudata.catalog.hooks", "department_renamed"),  # search index keeps names current
+    "quality_rule_types": ("shudata.quality.providers", "quality_rule_types"),
+    "quality_cleaning_step_types": ("shudata.quality.providers", "quality_cleaning_step_types"),
+}
+
+# A fresh interpreter imports only the settings and the runtime, builds a runtime (and an app on
+# it), and reports what its plugin manager holds: nothing may depend on a module imported before.
+PROBE = """
+import json, sys
+from pathlib import Path
+from shudata.core.config import Settings
+from shudata.db.runtime import Runtime
+before = sorted(m for m in sys.modules if m.startswith(("shudata.sharing", "shudata.portal", "shudata.quality")))
+tmp = Path(sys.argv[1])
+rt = Runtime.build(Settings(env="test", data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'meta.db'}"))
+def report(pm):
+    return {
+        "plugins": [name for name, _ in pm.list_name_plugin()],
+        "hooks": {name: [(i.plugin_name, i.function.__name__) for i in getattr(pm.hook, name).get_hookimpls()]
+                  for name in sorted(n for n in dir(pm.hook) if not n.startswith("_"))},
+    }
+from shudata.quality.rule_base import rule_types
+from shudata.quality.cleaning_steps import step_types
+out = {"before": before, "runtime": report(rt.plugins), "rule_types": sorted(rule_types(rt.plugins)),
+       "step_types": sorted(step_types(rt.plugins)), "default_rule_types": sorted(rule_types())}
+from shudata.web.app import create_app
+app = create_app(runtime=rt, migrate=False)
+out["app"] = report(app.state.runtime.plugins)
+with rt.transaction() as s:
+    out["session_has_runtime_plugins"] = s.info.get("plugins") is rt.plugins
+rt.close()
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("probe")
+    done = subprocess.run([sys.executable, "-c", PROBE, str(tmp)], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).parents[3], check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_the_probe_starts_with_no_plugin_module_imported(probe: dict[str, Any]) -> None:
+    assert probe["before"] == []
+
+
+@pytest.mark.parametrize("built_by", ["runtime", "app"])
+def test_a_runtime_built_from_scratch_has_every_builtin_hook(probe: dict[str, Any], built_by: str) -> None:
+    report = probe[built_by]
+    assert report["plugins"] == list(BUILTINS)
+    specs = {n for n in vars(HookSpecs) if not n.startswith("_")}
+    assert set(report["hooks"]) == specs == set(EXPECTED)
+    for hook, impl in EXPECTED.items():
+        assert report["hooks"][hook] == [list(impl)], hook
+
+
+def test_rule_and_step_types_come_from_the_manager(probe: dict[str, Any]) -> None:
+    assert probe["rule_types"] == probe["default_rule_types"] == sorted(EXAMPLES)
+    assert {"trim", "map_values", "dedupe"} <= set(probe["step_types"])
+    assert probe["session_has_runtime_plugins"] is True
+
+
+class Even(ColumnRule):
+    rule_type = "test_even"
+    type: Literal["test_even"] = "test_even"
+
+    def describe(self) -> tuple[str, str]:
+        return f"“{self.column}”须为偶数", f"{self.column!r} must be even"
+
+
+class EvenPlugin:
+    @hookimpl
+    def quality_rule_types(self) -> list[type[ColumnRule]]:
+        return [Even]
+
+
+def test_a_plugin_adds_a_rule_type_to_its_manager_only() -> None:
+    pm = make_plugin_manager(plugins=[EvenPlugin()])
+    rule = parse_rule({"type": "test_even", "column": "编号"}, plugins=pm)
+    assert isinstance(rule, Even) and rule.sentence("en") == "'编号' must be even"
+    assert parse_rule_set([{"type": "test_even", "column": "编号"}, {"type": "not_null", "column": "名称"}],
+                          plugins=pm).rules[0] == rule
+    assert set(rule_types(pm)) == set(EXAMPLES) | {"test_even"}
+    with pytest.raises(InvalidInput, match="test_even"):
+        parse_rule({"type": "test_even", "column": "编号"})  # the default manager: built-ins only
+    pm.unregister(name=pm.get_name(next(p for p in pm.get_plugins() if isinstance(p, EvenPlugin))))
+    assert "test_even" not in rule_types(pm)  # gathered again once the plugins change
+
+
+def test_a_rule_type_given_twice_is_refused() -> None:
+    class Again:
+        @hookimpl
+        def quality_rule_types(self) -> list[type[NotNull]]:
+            return [NotNull]
+
+    with pytest.raises(ValueError, match="not_null"):
+        rule_types(make_plugin_manager(plugins=[Again()]))
+
+
+def test_an_extra_plugin_reaches_the_services_through_the_runtime_sessions(
+        rt: Runtime, make_department: Any) -> None:
+    from shudata.security.schemas import DepartmentUpdate
+    from shudata.security.service import update_department
+
+    renamed: list[int] = []
+
+    class Recorder:
+        @hookimpl
+        def department_renamed(self, department_id: int) -> None:
+            renamed.append(department_id)
+
+    assert [name for name, _ in rt.plugins.list_name_plugin()] == list(BUILTINS)  # no entry points in tests
+    rt.plugins.register(Recorder())
+    dept = make_department("省测试厅")
+    with rt.transaction() as s:
+        assert plugins_of(s) is rt.plugins
+        update_department(session=s, actor=Actor.system(), department_id=dept,
+                          data=DepartmentUpdate(name="省测试厅（新）"))
+    assert renamed == [dept]
