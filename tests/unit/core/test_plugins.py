@@ -146,3 +146,32 @@ def test_an_extra_plugin_reaches_the_services_through_the_runtime_sessions(
         update_department(session=s, actor=Actor.system(), department_id=dept,
                           data=DepartmentUpdate(name="省测试厅（新）"))
     assert renamed == [dept]
+
+
+def test_an_after_ingest_plugin_runs_after_the_builtin_steps(rt: Runtime, make_department: Any,
+                                                            tmp_path: Path) -> None:
+    from shudata.catalog.schemas import ResourceCreate
+    from shudata.catalog.service import register_resource
+    from shudata.core.types import Role
+    from shudata.jobs.ingest import IngestRun, ingest_file
+
+    seen: list[tuple[str, int | None]] = []
+
+    class Recorder:
+        @hookimpl
+        def after_ingest(self, run: IngestRun) -> None:
+            seen.append((run.resource.code, run.version.version if run.version else None))
+
+    rt.plugins.register(Recorder())
+    dept = make_department("省插件测试局")
+    steward = Actor(user_id=9101, username="plug_steward", department_id=dept, roles=frozenset({Role.DATA_STEWARD}))
+    with rt.transaction() as s:
+        code = register_resource(session=s, actor=steward, data=ResourceCreate.model_validate({
+            "code": "201001/000009", "name": "插件测试名单", "abstract": "插件测试名单（测试）",
+            "information_items": [{"name": "姓名", "data_type": "C", "length": 10}],
+            "sharing": {"type": 1, "method": "接口"}, "update_cycle": "每年"})).code
+    path = tmp_path / "names.csv"
+    path.write_text("姓名\n张三\n李四\n", encoding="utf-8")
+    with rt.transaction() as s:
+        v = ingest_file(session=s, settings=rt.settings, actor=steward, resource_code=code, path=path)
+    assert seen == [(code, v.version)] and v.rows == 2
