@@ -100,7 +100,7 @@ def lake(t: pa.Table, data_dir: Path) -> tuple[str, str]:
         user = create_user(session=s, actor=system, data=UserCreate(
             username="bench", display_name="bench", password="Tianfu-Data-7", department_id=dept.id,
             roles=[Role.DEPT_USER]))
-    steward = Actor(user_id=None, username="system", roles=frozenset(Role))
+    steward = system  # the platform itself registers the entry and writes its version (no login involved)
     items = [{"name": f.name, "data_type": "I" if pa.types.is_integer(f.type) else
               "N" if pa.types.is_floating(f.type) else "C"} for f in t.schema]
     with rt.transaction() as s:
