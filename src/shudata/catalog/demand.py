@@ -52,10 +52,16 @@ def _demand(session: Session, demand_id: int) -> CatalogDemand:
     return d
 
 
+def demand_target(department_id: int | None) -> ResourceRef:
+    """What ``catalog.demand.create`` is checked on: the requesting department (``None``: any
+    department, which only the platform admin may name)."""
+    return ResourceRef("catalog.demand", None, department_id=department_id)
+
+
 def create_demand(*, session: Session, actor: Actor, data: DemandCreate) -> DemandRead:
     """Record a demand of the actor's department (the platform admin may name any)."""
     dept_id = data.department_id or actor.department_id
-    require(actor, A.DEMAND_CREATE, ResourceRef("catalog.demand", None, department_id=dept_id))
+    require(actor, A.DEMAND_CREATE, demand_target(dept_id))
     if dept_id is None:
         raise InvalidInput("请指定需求部门", "Give the requesting department")
     if session.get(Department, dept_id) is None:

@@ -40,10 +40,12 @@ def _demands_page(request: Request, session: SessionDep, actor: Actor, scope: st
                   status_code: int = 200) -> Response:
     st = DemandStatus(status) if status in {s.value for s in DemandStatus} else None
     rows = demands.list_demands(session=session, actor=actor, department_id=_scope(actor, scope), status=st)
-    departments = security.list_departments(session=session, actor=actor) if actor.is_admin else []
+    for_any = allowed(actor, DEMAND_CREATE, demands.demand_target(None))  # may name another department
+    departments = security.list_departments(session=session, actor=actor) if for_any else []
+    can_create = allowed(actor, DEMAND_CREATE, demands.demand_target(actor.department_id))
     return render(request, "pages/demands.html",
                   {"demands": rows, "scope": scope, "status": status, "errors": errors or [], "form": form or {},
-                   "can_create": allowed(actor, DEMAND_CREATE), "departments": departments},
+                   "can_create": can_create, "departments": departments},
                   status_code=status_code)
 
 
