@@ -64,7 +64,8 @@ def search_page(request: Request, session: SessionDep, actor: UserDep, q: str = 
 
 def _form_page(request: Request, session: SessionDep, actor: Actor, values: dict[str, Any],
                entry: ResourceRead | None, errors: list[str] | None = None, status_code: int = 200) -> Response:
-    departments = security.list_departments(session=session, actor=actor) if actor.is_admin else []
+    any_dept = allowed(actor, RESOURCE_EDIT, ResourceRef("catalog.resource"))  # entries of any department
+    departments = security.list_departments(session=session, actor=actor) if any_dept else []
     return render(request, "pages/entry_form.html",
                   {"v": values, "entry": entry, "errors": errors or [], "departments": departments,
                    "templates": _templates(), "propose_url": PREVIEW_API}, status_code=status_code)

@@ -8,11 +8,12 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from shudata.catalog import import_export
-from shudata.catalog.actions import RESOURCE_CREATE
+from shudata.catalog.actions import RESOURCE_CREATE, RESOURCE_EDIT
 from shudata.catalog.schemas import ImportReport, RowError
 from shudata.core.errors import InvalidInput
+from shudata.core.types import ResourceRef
 from shudata.security import service as security
-from shudata.security.authz import require
+from shudata.security.authz import allowed, require
 from shudata.web.deps import LangDep, SessionDep, UserDep
 from shudata.web.ui.render import render
 
@@ -21,7 +22,8 @@ router = APIRouter()
 
 def _page(request: Request, session: SessionDep, actor: UserDep, report: ImportReport | None = None,
           errors: list[RowError] | None = None, message: str | None = None, status_code: int = 200) -> Response:
-    departments = security.list_departments(session=session, actor=actor) if actor.is_admin else []
+    any_dept = allowed(actor, RESOURCE_EDIT, ResourceRef("catalog.resource"))  # entries of any department
+    departments = security.list_departments(session=session, actor=actor) if any_dept else []
     return render(request, "pages/catalog_import.html",
                   {"report": report, "row_errors": errors or [], "message": message, "departments": departments},
                   status_code=status_code)
