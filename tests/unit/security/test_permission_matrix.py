@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -250,6 +251,24 @@ def test_no_action_is_declared_outside_an_actions_module() -> None:
     stray = [str(p.relative_to(root)) for p in sorted(root.rglob("*.py"))
              if p.name != "actions.py" and _constructs_an_action(p)]
     assert not stray, f"actions are declared in the package's actions.py (and its ACTIONS), not in {stray}"
+
+
+# A role written by hand where an action belongs: the admin flag, a role membership test.
+HAND_WRITTEN = re.compile(r"\.is_admin\b|\.has\(Role\.|actor\.roles\s*&|r\.value == \""
+                          r"|(Role\.[A-Z_]+|\"[a-z_]+\") (not )?in actor\.roles")
+# Where a hand-written role test is the point, and why.
+HAND_WRITTEN_ALLOWED = {
+    "core/types.py": "defines Actor.is_admin and Actor.has",
+    "security/authz.py": "the one place that compares roles",
+}
+
+
+def test_no_role_is_checked_by_hand_outside_the_vocabulary() -> None:
+    root = Path(shudata.__file__).parent
+    found = [f"{p.relative_to(root)}:{n}" for p in sorted(root.rglob("*.py"))
+             if str(p.relative_to(root)) not in HAND_WRITTEN_ALLOWED
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if HAND_WRITTEN.search(line)]
+    assert not found, f"check an action with allowed()/require() instead of the role by hand: {found}"
 
 
 def test_the_registry_refuses_a_second_action_of_the_same_name() -> None:
