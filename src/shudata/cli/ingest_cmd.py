@@ -61,7 +61,8 @@ def _preview(rt: object, file: Path, options: IngestOptions, resource: str) -> N
     from shudata.catalog.access import find_resource
     from shudata.db.runtime import Runtime
 
-    assert isinstance(rt, Runtime)
+    if not isinstance(rt, Runtime):  # an invariant, not input: a bug if it breaks
+        raise TypeError(f"rt is {type(rt).__name__}, not Runtime")
     with rt.transaction() as session:
         items = find_resource(session, resource).information_items or None
     p = preview_file(file, options, source_name=file.name, items=items)

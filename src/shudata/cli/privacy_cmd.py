@@ -199,7 +199,8 @@ def anonymise(file: Path = typer.Argument(..., exists=True, dir_okay=False, help
         a = service_models.anonymise_table(table, req, _hierarchy_opts(hierarchy))
     if output is not None:
         service_models.write_parquet_atomic(a.table, output)
-    assert a.result.optimum is not None
+    if a.result.optimum is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("a.result.optimum is unexpectedly None")
     console.print(f"最优泛化层级 / levels: {a.levels}；{req.metric}={a.result.optimum.value:.4f}；抑制 "
                   f"{a.result.optimum.suppressed} 行；评估 {a.result.evaluated}/{a.result.lattice_size} 个节点，"
                   f"{a.result.seconds:.3f} 秒")

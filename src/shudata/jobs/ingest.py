@@ -76,12 +76,14 @@ def inspect(run: IngestRun) -> None:
 
 
 def check_columns(run: IngestRun) -> None:
-    assert run.info is not None
+    if run.info is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("run.info is unexpectedly None")
     run.specs = plan_columns(run.info, run.resource.information_items or [])
 
 
 def stage(run: IngestRun) -> None:
-    assert run.info is not None
+    if run.info is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("run.info is unexpectedly None")
     run.staging = parquet.new_staging(run.settings.lake_dir)
     run.stats = readers.stage(run.info, run.specs, run.staging, run.options, run.progress,
                               ReadLimits.from_settings(run.settings))
@@ -90,7 +92,12 @@ def stage(run: IngestRun) -> None:
 
 
 def publish(run: IngestRun) -> None:
-    assert run.info is not None and run.staging is not None and run.stats is not None
+    if run.info is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("run.info is unexpectedly None")
+    if run.staging is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("run.staging is unexpectedly None")
+    if run.stats is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("run.stats is unexpectedly None")
     staged = parquet.finish_staged(run.staging)
     run.version = write_version(
         session=run.session, settings=run.settings, actor=run.actor, resource=run.resource, staged=staged,
@@ -180,7 +187,8 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
             parquet.discard(run.staging)
         if run.info is not None:
             readers.forget(run.info)
-    assert run.version is not None
+    if run.version is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("run.version is unexpectedly None")
     return run.version
 
 

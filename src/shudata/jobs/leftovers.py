@@ -67,7 +67,8 @@ class ServerLock:
 
     def exclusive(self) -> bool:
         """Try to take the lock alone (no other server running); never waits."""
-        assert self._fh is not None
+        if self._fh is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("self._fh is unexpectedly None")
         try:
             fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -76,7 +77,8 @@ class ServerLock:
 
     def share(self) -> None:
         """Hold the lock shared for as long as this server runs."""
-        assert self._fh is not None
+        if self._fh is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("self._fh is unexpectedly None")
         fcntl.flock(self._fh.fileno(), fcntl.LOCK_SH)
 
     def release(self) -> None:

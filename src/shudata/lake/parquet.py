@@ -92,7 +92,8 @@ def _write_parts(staging: Path, batches: Iterator[pa.RecordBatch], schema: pa.Sc
     finally:
         if writer is not None:
             writer.close()
-    assert schema is not None
+    if schema is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("schema is unexpectedly None")
     size = 0
     for f in sorted(staging.glob(layout.PART_GLOB)):
         fsync_path(f)

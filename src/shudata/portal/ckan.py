@@ -195,7 +195,8 @@ def packages(session: Session, rows: Sequence[tuple[PortalDataset, CatalogResour
 
 def package(session: Session, ds: PublicDataset, base_url: str) -> dict[str, Any]:
     dept = session.get(Department, ds.resource.provider_department_id)
-    assert dept is not None
+    if dept is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("dept is unexpectedly None")
     return package_dict(ds.dataset, ds.resource, ds.publication, dept, base_url)
 
 

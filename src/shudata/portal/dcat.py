@@ -358,7 +358,8 @@ def public_datasets(session: Session, *, offset: int = 0, limit: int | None = No
             pubs[(pub.resource_id, pub.version)] = pub  # the newest (highest id) wins
     out: list[PublicDataset] = []
     for ds, res in rows:
-        assert ds.version is not None
+        if ds.version is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("ds.version is unexpectedly None")
         current = pubs.get((res.id, ds.version))
         if current is not None:
             out.append(PublicDataset(ds, res, current))

@@ -332,7 +332,8 @@ def decide_application(*, session: Session, actor: Actor, application_id: int, d
     if row is None:
         raise NotFound("没有这个申请", "No such application")
     res = session.get(CatalogResource, row.resource_id)
-    assert res is not None
+    if res is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("res is unexpectedly None")
     require(actor, A.APPLICATION_DECIDE, resource_ref(res))
     if data.approve and row.status not in ("pending",):
         raise Conflict(f"该申请当前状态为 {row.status}，不能批准", f"Application is {row.status}; cannot approve")

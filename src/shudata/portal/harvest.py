@@ -188,7 +188,8 @@ class Harvest:
              status: str | None = None) -> None:
         with self.rt.transaction() as s:
             job = s.get(HarvestJob, self.job_id)
-            assert job is not None
+            if job is None:  # an invariant, not input: a bug if it breaks
+                raise RuntimeError("job is unexpectedly None")
             job.heartbeat_at = utcnow()
             job.stats = dict(self.stats)
             if stage:
@@ -269,7 +270,8 @@ class Harvest:
         version = ingest_file(session=s, settings=self.settings, actor=self.actor, resource_code=code, path=path,
                               source_name=f"{self.source_name}:{pkg.name}.csv")
         local = s.scalar(select(CatalogResource).where(CatalogResource.code == code))
-        assert local is not None
+        if local is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("local is unexpectedly None")
         if obj is None:
             obj = HarvestObject(source_id=self.source_id, remote_id=pkg.id, remote_name=pkg.name)
             s.add(obj)
@@ -340,7 +342,10 @@ class Harvest:
             with self.rt.transaction() as s:
                 row = s.get(HarvestObject, obj.id)
                 res = s.get(CatalogResource, obj.resource_id)
-                assert row is not None and res is not None
+                if row is None:  # an invariant, not input: a bug if it breaks
+                    raise RuntimeError("row is unexpectedly None")
+                if res is None:  # an invariant, not input: a bug if it breaks
+                    raise RuntimeError("res is unexpectedly None")
                 ds = s.scalar(select(PortalDataset).where(PortalDataset.resource_id == res.id))
                 if ds is not None and ds.status == "published":
                     withdraw(session=s, settings=self.settings, actor=self.actor, resource=res.code,
@@ -395,7 +400,8 @@ def run_harvest(*, rt: Runtime, actor: Actor, source: str, connect: Connect = ck
                message=f"完成：导入 {stats['imported']}，未变 {stats['unchanged']}，失败 {stats['failed']} / finished")
         with rt.transaction() as s:
             row = s.get(HarvestSource, h.source_id)
-            assert row is not None
+            if row is None:  # an invariant, not input: a bug if it breaks
+                raise RuntimeError("row is unexpectedly None")
             row.last_success_at = utcnow()
             record(s, actor, AuditEvent("portal.harvest.run", resource_type="portal.harvest", resource_id=source,
                                         details={"job": h.job_id, **{k: v for k, v in stats.items() if k != "host"}}))
@@ -404,7 +410,8 @@ def run_harvest(*, rt: Runtime, actor: Actor, source: str, connect: Connect = ck
         raise
     with rt.transaction() as s:
         job = s.get(HarvestJob, h.job_id)
-        assert job is not None
+        if job is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("job is unexpectedly None")
         s.expunge(job)
     return job
 

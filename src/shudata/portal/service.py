@@ -100,7 +100,8 @@ class PublicDataset:
         return self.resource.open_type == CONDITIONAL
 
     def file(self, settings: Settings) -> Path:
-        assert self.publication.file is not None
+        if self.publication.file is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("self.publication.file is unexpectedly None")
         return portal_dir(settings) / self.publication.file
 
 
@@ -119,7 +120,8 @@ def get_dataset(session: Session, key: str) -> PublicDataset:
     if row is None:
         raise NotFound(f"开放数据集“{k}”不存在或未开放", f"Open dataset {k!r} not found", code="dataset_not_found")
     ds, res = row[0], row[1]
-    assert ds.version is not None
+    if ds.version is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("ds.version is unexpectedly None")
     pub = _current_publication(session, res.id, ds.version)
     if pub is None or pub.file is None:
         raise NotFound(f"开放数据集“{k}”不存在或未开放", f"Open dataset {k!r} not found", code="dataset_not_found")
@@ -219,7 +221,8 @@ def refusal_of(session: Session, publication_id: int) -> PublishRefused:
     if pub is None:
         raise NotFound("没有这条发布记录", "No such publication")
     res = session.get(CatalogResource, pub.resource_id)
-    assert res is not None
+    if res is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("res is unexpectedly None")
     return refusal(pub, res)
 
 

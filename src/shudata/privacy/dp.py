@@ -78,7 +78,10 @@ def dp_mean(values: npt.ArrayLike, *, epsilon: float, lower: float | None, upper
     g = rng or default_rng()
     s = dp_sum(values, epsilon=epsilon / 2, lower=lo, upper=hi, rng=g)
     c = dp_count(values, epsilon=epsilon / 2, rng=g)
-    assert s.value is not None and c.value is not None
+    if s.value is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("s.value is unexpectedly None")
+    if c.value is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("c.value is unexpectedly None")
     mean = float(np.clip(s.value / max(c.value, 1.0), lo, hi))
     return DpResult(kind="mean", value=mean, epsilon=epsilon, noise_scale=s.noise_scale)
 

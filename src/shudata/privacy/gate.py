@@ -102,7 +102,8 @@ def _column_violations(name: str, values: pa.Array, refuse_grade: int, tolerance
 def _dedupe(findings: list[ColumnFinding]) -> list[ColumnFinding]:
     best: dict[str, ColumnFinding] = {}
     for f in findings:
-        assert f.entity is not None
+        if f.entity is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("f.entity is unexpectedly None")
         if f.entity not in best or f.matched > best[f.entity].matched:
             best[f.entity] = f
     return list(best.values())

@@ -267,7 +267,8 @@ def get_policy(*, session: Session, actor: Actor, name: str) -> PolicyRead:
     require(actor, actions.POLICY_VIEW)
     load_policy(session, name)
     row = session.scalar(select(PrivacyPolicy).where(PrivacyPolicy.name == name))
-    assert row is not None
+    if row is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("row is unexpectedly None")
     return _policy_read(row)
 
 

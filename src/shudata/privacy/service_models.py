@@ -105,7 +105,8 @@ def _hierarchies(req: KanonRequest) -> dict[str, Hierarchy]:
 
 
 def summary(a: Anonymised, req: KanonRequest) -> dict[str, Any]:
-    assert a.result.optimum is not None
+    if a.result.optimum is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("a.result.optimum is unexpectedly None")
     return {"levels": a.levels, "metric": req.metric, "value": a.result.optimum.value,
             "suppressed": a.result.optimum.suppressed, "classes": a.result.optimum.classes,
             "evaluated": a.result.evaluated, "lattice_size": a.result.lattice_size,
@@ -220,7 +221,8 @@ def dp_release(*, session: Session, actor: Actor, settings: Settings, resource: 
         n = data.version.rows if data.version.rows else len(sources.whole_table(settings, data.source))
         res = dp.dp_count(range(n), epsilon=query.epsilon)
     else:
-        assert query.column is not None
+        if query.column is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("query.column is unexpectedly None")
         values = _column_values(settings, data, query.column, query.kind, query.lower, query.upper)
         if query.kind == "sum":
             res = dp.dp_sum(values, epsilon=query.epsilon, lower=query.lower, upper=query.upper)

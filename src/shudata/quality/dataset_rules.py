@@ -63,7 +63,8 @@ def _timeliness(r: R.Timeliness, d: DatasetContext) -> Verdict:
 
 
 def _prev_rows(d: DatasetContext) -> int:
-    assert d.previous is not None
+    if d.previous is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("d.previous is unexpectedly None")
     return int(_one(d, f"SELECT COUNT(*) AS n FROM {qi(d.previous.source.name)}", d.previous)["n"])
 
 

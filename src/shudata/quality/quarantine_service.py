@@ -74,7 +74,8 @@ def fix_row(*, session: Session, settings: Settings, actor: Actor, row_id: int, 
     if row is None:
         raise NotFound(f"隔离记录 {row_id} 不存在", f"Quarantined row {row_id} not found", code="quarantine_not_found")
     res = session.get(CatalogResource, row.resource_id)
-    assert res is not None
+    if res is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("res is unexpectedly None")
     require(actor, A.QUARANTINE_MANAGE, resource_ref(res))
     unknown = sorted(set(data) - set(row.data))
     if unknown:

@@ -25,7 +25,8 @@ def report_data(*, session: Session, actor: Actor, run_id: int) -> dict[str, Any
     """Everything a report shows: entry, run, results, column null rates and the score trend."""
     run = get_run(session=session, actor=actor, run_id=run_id)
     res = session.get(CatalogResource, run.resource_id)
-    assert res is not None
+    if res is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("res is unexpectedly None")
     return {"resource": {"id": res.id, "code": res.code, "name": res.name}, "run": run.model_dump(mode="json"),
             "trend": scores_trend(session, res.id)}
 

@@ -310,7 +310,8 @@ def get_run(*, session: Session, actor: Actor, run_id: int) -> RunRead:
     if run is None:
         raise NotFound(f"质量检查记录 {run_id} 不存在", f"Quality run {run_id} not found", code="run_not_found")
     res = session.get(CatalogResource, run.resource_id)
-    assert res is not None
+    if res is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("res is unexpectedly None")
     require_raw_reader(actor, res, A.REPORT_VIEW)
     return run_read(session, run)
 

@@ -338,7 +338,8 @@ Kernel = Callable[[Any, Mapping[str, Any], Env], Outcome]
 
 def _strings(batch: Mapping[str, Any], col: str) -> Strings:
     value = batch[col]
-    assert isinstance(value, Strings)
+    if not isinstance(value, Strings):  # an invariant, not input: a bug if it breaks
+        raise TypeError(f"value is {type(value).__name__}, not Strings")
     return value
 
 
@@ -780,7 +781,8 @@ def _run_sql_on(engine: Engine, rows: list[pa.Table], rule: RuleBase | None, col
         row = engine.query(compiled.sql(engine.dialect), tables, LONG).to_pylist()[0]
         lo, hi = row["__lo0"], row["__hi0"]
         return Partial(int(row["__fail0"] or 0), None if lo is None else str(lo), None if hi is None else str(hi))
-    assert column is not None
+    if column is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("column is unexpectedly None")
     sql = f'SELECT COUNT_IF({is_missing(text(column, ctx), ctx)}) AS "n" FROM "t"'
     return Partial(int(engine.query(sql, source, LONG).column("n")[0].as_py() or 0))
 

@@ -273,7 +273,8 @@ def login(*, session: Session, guard: LoginGuard, username: str, password: str, 
         raise
     guard.succeeded(scope="account", account=account)  # before this transaction writes (SQLite: one writer)
     actor = _complete_login(session, user, ip)
-    assert actor.user_id is not None
+    if actor.user_id is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("actor.user_id is unexpectedly None")
     return actor, sessions.start(session, principal="user", principal_id=actor.user_id, max_age_s=max_age_s, ip=ip)
 
 

@@ -72,7 +72,8 @@ class TokenUsage:
         if not todo:
             return 0
         table = ApiToken.__table__
-        assert isinstance(table, Table)
+        if not isinstance(table, Table):  # an invariant, not input: a bug if it breaks
+            raise TypeError(f"table is {type(table).__name__}, not Table")
         stmt = (update(table)
                 .where(table.c.id == bindparam("tid"),
                        or_(table.c.last_used_at.is_(None), table.c.last_used_at < bindparam("used")))

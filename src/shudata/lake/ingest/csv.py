@@ -412,7 +412,8 @@ def stage_csv(info: SourceInfo, specs: Sequence[ColumnSpec], staging: Path, opti
     workers = workers or min(4, os.cpu_count() or 1)
     parallel = workers > 1 and info.size - info.data_offset >= PARALLEL_MIN_BYTES
     chunk_bytes = PARALLEL_CHUNK if parallel else SERIAL_CHUNK
-    assert info.encoding is not None
+    if info.encoding is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("info.encoding is unexpectedly None")
 
     def tasks() -> Iterator[ChunkTask]:
         for ch in plan_chunks(info.path, info.data_offset, info.data_line, chunk_bytes):

@@ -85,7 +85,8 @@ def inspect_rows(rows: Sequence[Sequence[Cell]], *, name: str, fmt: str, options
 def data_rows(rows: Sequence[Sequence[Cell]], info: SourceInfo) -> list[list[Cell]]:
     """The rows between the header and the footer."""
     table = trim_width(rows)
-    assert info.header_row is not None
+    if info.header_row is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("info.header_row is unexpectedly None")
     body = table[info.header_row:]
     return body[: len(body) - info.footer_rows] if info.footer_rows else body
 

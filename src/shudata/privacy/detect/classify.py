@@ -280,7 +280,8 @@ def embedded_names(rec: PatternRecognizer, values: pa.Array, *, context_only: bo
     or (unless ``context_only``, for short notes) when many values (:data:`TEXT_NAME_SHARE`) hold
     mostly different names.
     """
-    assert rec.text_finder is not None
+    if rec.text_finder is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("rec.text_finder is unexpectedly None")
     finder = FINDERS[rec.text_finder]
     check = VALIDATORS[rec.validator] if rec.validator else None
     plain: list[str] = []
@@ -330,7 +331,8 @@ def embedded(rec: PatternRecognizer, values: pa.Array) -> list[str]:
     found: list[str] = []
     if rec.text_finder is not None:
         return embedded_names(rec, values)[0]
-    assert rec.text_pattern is not None
+    if rec.text_pattern is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("rec.text_pattern is unexpectedly None")
     # a digit run after a decimal point is a fraction (30.583561887199998), not a number of its own
     bounded = f"(?:^|[^0-9A-Za-z.])({rec.text_pattern})(?:$|[^0-9A-Za-z])"
     hits = pc.filter(values, pc.fill_null(pc.match_substring_regex(values, bounded), False))
@@ -427,7 +429,8 @@ def in_context(findings: list[ColumnFinding]) -> tuple[ColumnFinding, ...]:
 
 
 def _not_personal(f: ColumnFinding) -> ColumnFinding:
-    assert f.entity is not None
+    if f.entity is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("f.entity is unexpectedly None")
     et = ENTITIES[f.entity]
     return f.model_copy(update={
         "entity": None, "not_personal": f.entity, "grade": 1, "sensitive": False,

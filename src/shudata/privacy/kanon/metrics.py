@@ -94,7 +94,8 @@ def evaluate(enc: Encoded, metric: Metric, node: Sequence[int], sizes: FloatArra
     if metric == "aecs":
         kept_classes = int((~failing).sum()) + (1 if suppressed_rows else 0)
         return n / max(kept_classes, 1)
-    assert tables is not None
+    if tables is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("tables is unexpectedly None")
     tmask = failing[cls]
     base = sum(float(tables[j][lvl]) for j, lvl in enumerate(node))
     if not tmask.any():

@@ -43,7 +43,8 @@ class KAnonymity(PrivacyModel):
 
 def _pair_counts(enc: Encoded, cls: IntArray, n_classes: int) -> tuple[IntArray, IntArray, FloatArray]:
     """(class, sensitive value) pairs with their row counts."""
-    assert enc.sensitive is not None
+    if enc.sensitive is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("enc.sensitive is unexpectedly None")
     ns = max(len(enc.sensitive_values), 1)
     key = cls * ns + enc.sensitive
     uniq, inv = np.unique(key, return_inverse=True)
@@ -106,7 +107,8 @@ def distributions(enc: Encoded, cls: IntArray, n_classes: int, sizes: FloatArray
     p = np.zeros((n_classes, ns))
     p[pair_cls, s] = counts
     p /= sizes[:, None]
-    assert enc.sensitive is not None
+    if enc.sensitive is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("enc.sensitive is unexpectedly None")
     q = np.bincount(enc.sensitive, weights=enc.weights, minlength=ns) / enc.weights.sum()
     return p, q
 

@@ -149,7 +149,8 @@ def _on_submit(session: Session, settings: Settings, envelope: dict[str, Any]) -
     read = request_access(session=session, actor=actor, settings=settings,
                           data=RequestCreate.model_validate(body["request"]))
     req = session.get(SharingRequest, read.id)
-    assert req is not None
+    if req is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("req is unexpectedly None")
     req.origin_node, req.origin_request_id = node, str(body["local_id"])
     if req.status != "pending":
         nodes.notify_origin(session, settings, req)
@@ -167,7 +168,8 @@ def _on_fetch(session: Session, settings: Settings, envelope: dict[str, Any]) ->
     from shudata.catalog.models import CatalogResource
 
     res = session.get(CatalogResource, grant.resource_id)
-    assert res is not None
+    if res is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("res is unexpectedly None")
     version = body.get("version")
     view = delivery.grant_view(session=session, settings=settings, actor=actor, resource_key=res.code,
                                version=int(version) if version is not None else None)

@@ -110,7 +110,8 @@ async def upload_version(code: str, request: Request, session: SessionDep, setti
         if _flag(upload.fields, "save_missing_values") and options.missing_values is not None:
             await run_in_threadpool(cleaning_missing.save, session=session, settings=settings, actor=actor,
                                     resource=res.code, values=list(options.missing_values), include_defaults=False)
-        assert upload.path is not None
+        if upload.path is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("upload.path is unexpectedly None")
         version = await run_in_threadpool(
             ingest_file, session=session, settings=settings, actor=actor, resource_code=res.code,
             path=upload.path, options=options, source_name=upload.filename, sha256=upload.sha256)
@@ -135,7 +136,8 @@ async def preview(request: Request, session: SessionDep, settings: SettingsDep, 
                     cleaning_missing.resolve, session, settings, found.id)})
         elif options.missing_values is None:
             options = options.model_copy(update={"missing_values": tuple(settings.ingest_missing_values)})
-        assert upload.path is not None
+        if upload.path is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("upload.path is unexpectedly None")
         result = await run_in_threadpool(preview_file, upload.path, options, source_name=upload.filename,
                                          items=items, limits=ReadLimits.from_settings(settings))
         return PreviewRead.model_validate(result)
@@ -192,5 +194,6 @@ def rows(code: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
     headers = {"Content-Disposition": content_disposition(dl.filename)}
     if dl.stream is not None:
         return StreamingResponse(dl.stream, media_type=dl.media_type, headers=headers)
-    assert dl.file is not None
+    if dl.file is None:  # an invariant, not input: a bug if it breaks
+        raise RuntimeError("dl.file is unexpectedly None")
     return StreamingResponse(file_chunks(dl.file), media_type=dl.media_type, headers=headers)

@@ -86,7 +86,8 @@ async def scan_file(request: Request, session: SessionDep, settings: SettingsDep
     limits) and removed; the report is saved."""
     upload = await receive_upload(request, settings.data_dir / "tmp" / "uploads", settings.max_upload_bytes)
     try:
-        assert upload.path is not None
+        if upload.path is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("upload.path is unexpectedly None")
         return await run_in_threadpool(service.scan_file, session=session, actor=actor, path=upload.path,
                                        name=upload.filename, limits=ReadLimits.from_settings(settings))
     finally:

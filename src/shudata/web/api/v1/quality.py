@@ -211,7 +211,8 @@ async def profile(request: Request, settings: SettingsDep, actor: ActorDep, sess
     try:
         marks = upload.fields.get("missing")
         placeholders = tuple(p for p in marks.split(",") if p) if marks else tuple(settings.ingest_missing_values)
-        assert upload.path is not None
+        if upload.path is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("upload.path is unexpectedly None")
         path: Path = upload.path
         result = await run_in_threadpool(profile_file, default_engine(settings), path, placeholders=placeholders,
                                          lookups=region_sources(settings.data_dir / "quality" / "ref"),
