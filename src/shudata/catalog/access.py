@@ -63,6 +63,7 @@ def require_read_data(actor: Actor, res: CatalogResource) -> None:
         "department users read raw data, and the platform admin is no exception; other departments request it "
         "through sharing and receive it masked",
         details={"action": DATA_READ.name, "resource_type": "catalog.resource", "resource_id": res.code},
+        code="permission_denied",
     )
 
 

@@ -93,7 +93,8 @@ def get_template(key: str) -> TemplateRead:
     spec = _TEMPLATES.get(key.strip())
     if spec is None:
         raise NotFound(f"没有基础库模板“{key}”，可选：{'、'.join(_TEMPLATES)}",
-                       f"No base-registry template {key!r}; choose one of {', '.join(_TEMPLATES)}")
+                       f"No base-registry template {key!r}; choose one of {', '.join(_TEMPLATES)}",
+                       code="template_not_found")
     return _read(key.strip(), spec)
 
 

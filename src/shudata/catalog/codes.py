@@ -81,4 +81,5 @@ def allocate(session: Session, prefix: str, insert: Callable[[str], T]) -> T:
                 return insert(code)
         except IntegrityError:
             continue
-    raise Conflict(f"分类 {prefix} 的资源代码分配冲突，请重试", f"Code allocation for {prefix} kept colliding; retry")
+    raise Conflict(f"分类 {prefix} 的资源代码分配冲突，请重试", f"Code allocation for {prefix} kept colliding; retry",
+                   code="code_allocation_collided")

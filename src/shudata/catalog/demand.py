@@ -63,9 +63,9 @@ def create_demand(*, session: Session, actor: Actor, data: DemandCreate) -> Dema
     dept_id = data.department_id or actor.department_id
     require(actor, A.DEMAND_CREATE, demand_target(dept_id))
     if dept_id is None:
-        raise InvalidInput("请指定需求部门", "Give the requesting department")
+        raise InvalidInput("请指定需求部门", "Give the requesting department", code="department_required")
     if session.get(Department, dept_id) is None:
-        raise NotFound(f"部门 {dept_id} 不存在", f"Department {dept_id} not found")
+        raise NotFound(f"部门 {dept_id} 不存在", f"Department {dept_id} not found", code="department_not_found")
     d = CatalogDemand(department_id=dept_id, title=data.title, description=data.description,
                       wanted_fields=[f.strip() for f in data.wanted_fields if f.strip()], purpose=data.purpose,
                       status=DemandStatus.OPEN.value, created_by=actor.username)

@@ -255,7 +255,7 @@ def export_catalog(*, session: Session, actor: Actor, fmt: str = "xlsx", departm
     if fmt == "csv":
         return _csv(reads)
     if fmt != "xlsx":
-        raise InvalidInput("导出格式应为 xlsx 或 csv", "Format must be xlsx or csv")
+        raise InvalidInput("导出格式应为 xlsx 或 csv", "Format must be xlsx or csv", code="unsupported_format")
     items = [[r.code, r.name, *_item_cells(i)] for r in reads for i in r.information_items]
     return workbook_bytes([(RESOURCE_SHEET, list(RESOURCE_COLUMNS), [_resource_cells(r) for r in reads]),
                            (ITEM_SHEET, ["资源代码", "资源名称", *ITEM_COLUMNS], items)])

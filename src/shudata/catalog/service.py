@@ -126,11 +126,12 @@ def _apply(res: CatalogResource, values: dict[str, Any]) -> None:
 def _check_refs(session: Session, res_id: int | None, alias: str | None, related: list[str]) -> None:
     bad = [c for c in related if not RESOURCE_CODE_RE.match(c)]
     if bad:
-        raise InvalidInput(f"关联资源代码格式不对：{'、'.join(bad)}", f"Invalid related codes: {', '.join(bad)}")
+        raise InvalidInput(f"关联资源代码格式不对：{'、'.join(bad)}", f"Invalid related codes: {', '.join(bad)}",
+                           code="invalid_related_codes")
     if alias:
         other = session.scalar(select(CatalogResource.id).where(CatalogResource.alias == alias))
         if other is not None and other != res_id:
-            raise Conflict(f"别名“{alias}”已被其他资源使用", f"Alias {alias!r} is already used")
+            raise Conflict(f"别名“{alias}”已被其他资源使用", f"Alias {alias!r} is already used", code="alias_taken")
 
 
 def entry_text(res: CatalogResource) -> search_index.EntryText:
@@ -154,7 +155,7 @@ def register_resource(*, session: Session, actor: Actor, data: ResourceCreate,
         raise InvalidInput("请指定提供方部门", "Give the provider department", code="provider_missing")
     require(actor, A.RESOURCE_EDIT, ResourceRef("catalog.resource", None, department_id=dept_id))
     if session.get(Department, dept_id) is None:
-        raise NotFound(f"部门 {dept_id} 不存在", f"Department {dept_id} not found")
+        raise NotFound(f"部门 {dept_id} 不存在", f"Department {dept_id} not found", code="department_not_found")
     _check_refs(session, None, data.alias, data.related_codes)
     values = data.model_dump(mode="json", exclude={"code", "category_code", "provider_department_id"})
     values["publish_date"] = data.publish_date
@@ -195,7 +196,7 @@ def update_resource(*, session: Session, actor: Actor, code: str, data: Resource
         values["publish_date"] = data.publish_date
     for required in ("name", "abstract", "classification", "format_category", "update_cycle", "sharing"):
         if required in values and values[required] is None:
-            raise InvalidInput(f"“{required}”不能为空", f"{required} cannot be empty")
+            raise InvalidInput(f"“{required}”不能为空", f"{required} cannot be empty", code="field_required")
     _check_refs(session, res.id, values.get("alias"), values.get("related_codes") or [])
     before = snapshot(res)
     _apply(res, values)

@@ -23,7 +23,7 @@ def _validate(model: type, **data: object) -> object:
         return model.model_validate(data)  # type: ignore[attr-defined]
     except ValidationError as exc:
         msg = "；".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(f"输入有误：{msg}", f"Invalid input: {msg}") from exc
+        raise InvalidInput(f"输入有误：{msg}", f"Invalid input: {msg}", code="invalid_input") from exc
 
 
 @dept_app.command("add")

@@ -53,7 +53,8 @@ def export_cmd(file: Path = typer.Argument(..., dir_okay=False, help="输出文�
     """导出编目表（与导入格式相同）/ export the catalog in the import layout."""
     chosen = (fmt or file.suffix.lstrip(".") or "xlsx").lower()
     if chosen not in ("xlsx", "csv"):
-        raise InvalidInput(f"未知格式 {chosen}：可用 xlsx、csv", f"Unknown format {chosen}: use xlsx or csv")
+        raise InvalidInput(f"未知格式 {chosen}：可用 xlsx、csv", f"Unknown format {chosen}: use xlsx or csv",
+                           code="unsupported_format")
     rt = runtime()
     try:
         with rt.transaction() as s:

@@ -188,7 +188,7 @@ def export_report(run_id: int = typer.Argument(..., help="检查记录编号（c
                   xlsx: Path | None = typer.Option(None, "--xlsx", help="导出 XLSX 报告")) -> None:
     """导出质量报告（独立 HTML 与 XLSX）/ export a quality report."""
     if html is None and xlsx is None:
-        raise InvalidInput("请给出 --html 或 --xlsx", "Give --html or --xlsx")
+        raise InvalidInput("请给出 --html 或 --xlsx", "Give --html or --xlsx", code="output_required")
     rt = runtime()
     try:
         with rt.transaction() as s:

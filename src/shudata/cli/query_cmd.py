@@ -35,7 +35,8 @@ def _versions(pins: list[str]) -> dict[str, int]:
     for pin in pins:
         key, sep, number = pin.rpartition("=")
         if not sep or not key or not number.isdigit():
-            raise InvalidInput(f"版本写法应为 资源=版本号：{pin}", f"Use RESOURCE=VERSION: {pin}")
+            raise InvalidInput(f"版本写法应为 资源=版本号：{pin}", f"Use RESOURCE=VERSION: {pin}",
+                               code="bad_version_pin")
         out[key] = int(number)
     return out
 
@@ -55,7 +56,7 @@ def query(sql: str = typer.Argument(..., help=SQL_HELP),
     """在 SQL 沙箱中运行只读查询 / run a read-only query in the SQL sandbox."""
     if fmt not in ("table", "json", "csv"):
         raise InvalidInput(f"未知输出格式 {fmt}：可用 table、json、csv",
-                           f"Unknown format {fmt}: use table, json or csv")
+                           f"Unknown format {fmt}: use table, json or csv", code="unsupported_format")
     if output is not None:
         _export(sql, output, user, version)
         return
@@ -110,7 +111,8 @@ def _export(sql: str, output: Path, user: str | None, version: list[str]) -> Non
     fmt = EXPORT_FORMATS.get(output.suffix.lower())
     if fmt is None:
         raise InvalidInput(f"无法从文件名 {output.name} 判断导出格式：请用 .csv、.xlsx 或 .parquet",
-                           f"Cannot tell the export format from {output.name}: use .csv, .xlsx or .parquet")
+                           f"Cannot tell the export format from {output.name}: use .csv, .xlsx or .parquet",
+                           code="unsupported_format")
     rt = runtime()
     try:
         with rt.transaction() as s:

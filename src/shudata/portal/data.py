@@ -110,7 +110,8 @@ def query(settings: Settings, ds: PublicDataset, dq: DatastoreQuery) -> tuple[pa
         _check_columns([col], known, "filters")
         values = value if isinstance(value, list) else [value]
         if any(isinstance(v, dict | list) for v in values):
-            raise InvalidInput("filters 的值须为文本、数字或它们的列表", "Filter values must be scalars or lists")
+            raise InvalidInput("filters 的值须为文本、数字或它们的列表", "Filter values must be scalars or lists",
+                               code="bad_filter_value")
         lits = ", ".join(_lit(v) for v in values) or "NULL"
         where.append(f"CAST({_ident(col)} AS VARCHAR) IN ({lits})")
     if isinstance(dq.q, Mapping):

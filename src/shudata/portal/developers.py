@@ -72,10 +72,11 @@ def register(*, session: Session, data: DeveloperCreate, ip: str | None = None,
     email = data.email.strip().lower()
     phone = data.phone.strip().replace(" ", "").replace("-", "")
     if not valid_email(email):
-        raise InvalidInput("邮箱地址格式不正确", "The email address is not valid", details={"field": "email"})
+        raise InvalidInput("邮箱地址格式不正确", "The email address is not valid", details={"field": "email"},
+                           code="invalid_email")
     if not valid_mobile(phone):
         raise InvalidInput("手机号码不正确：请填写 11 位中国大陆手机号", "Give an 11-digit mainland mobile number",
-                           details={"field": "phone"})
+                           details={"field": "phone"}, code="invalid_mobile")
     name = normalise_username(data.name)
     if is_reserved(name):
         raise InvalidInput(f"名称“{name}”为系统保留名称，不能使用", f"The name {name!r} is reserved",
@@ -86,7 +87,7 @@ def register(*, session: Session, data: DeveloperCreate, ip: str | None = None,
                            details={"field": "password"})
     if session.scalar(select(PortalDeveloper.id).where(PortalDeveloper.email == email)) is not None:
         raise Conflict("该邮箱已注册，请直接登录", "This email is already registered; log in instead",
-                       details={"field": "email"})
+                       details={"field": "email"}, code="email_taken")
     dev = PortalDeveloper(email=email, phone=phone, name=name, organisation=data.organisation,
                           password_hash=hash_password(data.password), is_active=True)
     session.add(dev)
@@ -108,7 +109,7 @@ def _check_password(session: Session, email: str, password: str) -> PortalDevelo
         burn_verify(password)  # the same time as a wrong password: timing does not tell who is registered
     if dev is None or not dev.is_active or not verify_password(dev.password_hash, password):
         raise Unauthenticated("邮箱或密码不正确", "Wrong email or password",
-                              details={"action": "portal.developer.login"})
+                              details={"action": "portal.developer.login"}, code="login_failed")
     return dev
 
 
@@ -153,7 +154,8 @@ def session_developer(session: Session, developer_id: object, sid: object) -> Po
 def get_developer(session: Session, developer_id: int) -> PortalDeveloper:
     dev = session.get(PortalDeveloper, developer_id)
     if dev is None or not dev.is_active:
-        raise Unauthenticated("请先登录开发者中心", "Log in to the developer centre first")
+        raise Unauthenticated("请先登录开发者中心", "Log in to the developer centre first",
+                              code="developer_login_required")
     return dev
 
 
@@ -167,7 +169,8 @@ def create_key(*, session: Session, dev: PortalDeveloper, name: str) -> KeyCreat
     live = session.scalar(select(func.count(PortalApiKey.id)).where(
         PortalApiKey.developer_id == dev.id, PortalApiKey.revoked_at.is_(None))) or 0
     if live >= 10:
-        raise Conflict("有效的 API 密钥最多 10 个，请先撤销不用的密钥", "At most 10 live keys; revoke one first")
+        raise Conflict("有效的 API 密钥最多 10 个，请先撤销不用的密钥", "At most 10 live keys; revoke one first",
+                       code="too_many_keys")
     key = new_key()
     row = PortalApiKey(developer_id=dev.id, name=name.strip()[:100] or "key", prefix=key.split("_")[1],
                        key_hash=sm3_hex(key.encode()))
@@ -186,7 +189,7 @@ def list_keys(session: Session, dev: PortalDeveloper) -> list[KeyRead]:
 def revoke_key(*, session: Session, dev: PortalDeveloper, key_id: int) -> KeyRead:
     row = session.get(PortalApiKey, key_id)
     if row is None or row.developer_id != dev.id:
-        raise NotFound("没有这个 API 密钥", "No such API key")
+        raise NotFound("没有这个 API 密钥", "No such API key", code="key_not_found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         _audit(session, developer_actor(dev), "portal.key.revoke", str(row.id), prefix=row.prefix)
@@ -287,16 +290,17 @@ def apply(*, session: Session, dev: PortalDeveloper, data: ApplicationCreate) ->
     """Apply for a conditional dataset; the applicant must accept the data-use agreement."""
     if not data.accept_agreement:
         raise InvalidInput("必须接受数据使用协议才能提交申请", "You must accept the data-use agreement to apply",
-                           details={"field": "accept_agreement"})
+                           details={"field": "accept_agreement"}, code="agreement_not_accepted")
     ds = get_dataset(session, data.dataset)
     if not ds.conditional:
-        raise Conflict("该数据集为无条件开放，无需申请", "This dataset is open to everyone; no application needed")
+        raise Conflict("该数据集为无条件开放，无需申请", "This dataset is open to everyone; no application needed",
+                       code="dataset_open_to_all")
     pending = session.scalar(select(PortalApplication).where(
         PortalApplication.developer_id == dev.id, PortalApplication.resource_id == ds.resource.id,
         PortalApplication.status.in_(("pending", "approved"))))
     if pending is not None:
         raise Conflict("您已提交过该数据集的申请（待审核或已批准）",
-                       "You already have a pending or approved application")
+                       "You already have a pending or approved application", code="application_exists")
     row = PortalApplication(developer_id=dev.id, resource_id=ds.resource.id,
                             provider_department_id=ds.resource.provider_department_id, purpose=data.purpose.strip(),
                             agreement_sha=AGREEMENT_SHA, status="pending")
@@ -330,18 +334,19 @@ def decide_application(*, session: Session, actor: Actor, application_id: int, d
                        ) -> ApplicationRead:
     row = session.get(PortalApplication, application_id)
     if row is None:
-        raise NotFound("没有这个申请", "No such application")
+        raise NotFound("没有这个申请", "No such application", code="application_not_found")
     res = session.get(CatalogResource, row.resource_id)
     if res is None:  # an invariant, not input: a bug if it breaks
         raise RuntimeError("res is unexpectedly None")
     require(actor, A.APPLICATION_DECIDE, resource_ref(res))
     if data.approve and row.status not in ("pending",):
-        raise Conflict(f"该申请当前状态为 {row.status}，不能批准", f"Application is {row.status}; cannot approve")
+        raise Conflict(f"该申请当前状态为 {row.status}，不能批准", f"Application is {row.status}; cannot approve",
+                       code="invalid_transition")
     if not data.approve and row.status not in ("pending", "approved"):
-        raise Conflict(f"该申请当前状态为 {row.status}", f"Application is {row.status}")
+        raise Conflict(f"该申请当前状态为 {row.status}", f"Application is {row.status}", code="invalid_transition")
     if not data.approve and not (data.reason or "").strip():
         raise InvalidInput("拒绝或撤销申请时须说明理由", "Give a reason when refusing or revoking",
-                           details={"field": "reason"})
+                           details={"field": "reason"}, code="review_reason_missing")
     new = "approved" if data.approve else ("revoked" if row.status == "approved" else "refused")
     row.status, row.decided_by, row.decided_at, row.reason = new, actor.username, utcnow(), data.reason
     record(session, actor, AuditEvent("portal.application.decide", resource_type="catalog.resource",

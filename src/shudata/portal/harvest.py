@@ -86,10 +86,10 @@ def add_source(*, session: Session, actor: Actor, name: str, url: str, departmen
     require(actor, A.HARVEST_MANAGE)
     if not url.startswith(("http://", "https://")):
         raise InvalidInput("采集源地址须以 http:// 或 https:// 开头", "The source URL must start with http(s)://",
-                           details={"field": "url"})
+                           details={"field": "url"}, code="bad_source_url")
     dept = _department(session, department)
     if session.scalar(select(HarvestSource.id).where(HarvestSource.name == name)) is not None:
-        raise Conflict(f"采集源“{name}”已存在", f"Harvest source {name!r} already exists")
+        raise Conflict(f"采集源“{name}”已存在", f"Harvest source {name!r} already exists", code="harvest_source_exists")
     src = HarvestSource(name=name, url=url.rstrip("/"), department_id=dept.id,
                         config={"apikey": apikey} if apikey else {})
     session.add(src)
@@ -224,7 +224,8 @@ class Harvest:
         meta = self.remote.call_action("package_show", {"id": pkg.id})
         res = next((r for r in meta.get("resources") or [] if r.get("datastore_active")), None)
         if res is None:
-            raise InvalidInput(f"{pkg.name} 没有可读取的数据存储资源", f"{pkg.name} has no datastore resource")
+            raise InvalidInput(f"{pkg.name} 没有可读取的数据存储资源", f"{pkg.name} has no datastore resource",
+                               code="no_datastore_resource")
         path = folder / f"{pkg.name}.csv"
         fields: list[dict[str, str]] = []
         rows = 0
@@ -391,7 +392,7 @@ def run_harvest(*, rt: Runtime, actor: Actor, source: str, connect: Connect = ck
         if live is not None:
             raise Conflict(f"采集源“{source}”已有正在运行的任务 #{live}",
                            f"Source {source!r} already has job {live} running",
-                           details={"action": A.HARVEST_MANAGE.name, "resource_id": source})
+                           details={"action": A.HARVEST_MANAGE.name, "resource_id": source}, code="harvest_job_running")
         s.expunge(src)
     h = Harvest(rt, actor, src, connect, progress)
     try:

@@ -38,9 +38,11 @@ def _read(session: Session, row: PortalDataRequest) -> DataRequestRead:
 
 def create_request(*, session: Session, data: DataRequestCreate, ip: str | None = None) -> DataRequestRead:
     if not valid_email(data.contact_email.strip()):
-        raise InvalidInput("联系邮箱格式不正确", "The contact email is not valid", details={"field": "contact_email"})
+        raise InvalidInput("联系邮箱格式不正确", "The contact email is not valid", details={"field": "contact_email"},
+                           code="invalid_email")
     if data.department_id is not None and session.get(Department, data.department_id) is None:
-        raise InvalidInput("所选部门不存在", "No such department", details={"field": "department_id"})
+        raise InvalidInput("所选部门不存在", "No such department", details={"field": "department_id"},
+                           code="department_not_found")
     row = PortalDataRequest(title=data.title.strip(), description=data.description.strip(),
                             requester_name=data.requester_name.strip(), contact_email=data.contact_email.strip(),
                             department_id=data.department_id, status="open")
@@ -54,7 +56,7 @@ def create_request(*, session: Session, data: DataRequestCreate, ip: str | None 
 def list_public(session: Session, *, status: str | None = None, offset: int = 0, limit: int = 20
                 ) -> tuple[list[DataRequestRead], int]:
     if status is not None and status not in STATUSES:
-        raise InvalidInput(f"未知的状态“{status}”", f"Unknown status {status!r}")
+        raise InvalidInput(f"未知的状态“{status}”", f"Unknown status {status!r}", code="unknown_status")
     stmt = select(PortalDataRequest)
     count = select(func.count(PortalDataRequest.id))
     if status:
@@ -66,7 +68,7 @@ def list_public(session: Session, *, status: str | None = None, offset: int = 0,
 def get_public(session: Session, request_id: int) -> DataRequestRead:
     row = session.get(PortalDataRequest, request_id)
     if row is None:
-        raise NotFound("没有这条数据需求", "No such data request")
+        raise NotFound("没有这条数据需求", "No such data request", code="data_request_not_found")
     return _read(session, row)
 
 
@@ -84,16 +86,16 @@ def steward_queue(*, session: Session, actor: Actor) -> list[tuple[DataRequestRe
 def answer(*, session: Session, actor: Actor, request_id: int, data: DataRequestAnswer) -> DataRequestRead:
     row = session.get(PortalDataRequest, request_id)
     if row is None:
-        raise NotFound("没有这条数据需求", "No such data request")
+        raise NotFound("没有这条数据需求", "No such data request", code="data_request_not_found")
     ref = ResourceRef("portal.request", row.id, department_id=row.department_id)
     if allowed(actor, A.REQUEST_ANSWER) and not allowed(actor, A.REQUEST_ANSWER, ref):
         raise PermissionDenied("这条数据需求指向其他部门，只能由该部门答复",
                                "This request is addressed to another department",
                                details={"action": A.REQUEST_ANSWER.name, "resource_type": "portal.request",
-                                        "resource_id": str(row.id)})
+                                        "resource_id": str(row.id)}, code="permission_denied")
     require(actor, A.REQUEST_ANSWER, ref)
     if row.status == "answered":
-        raise Conflict("该需求已答复", "This request has already been answered")
+        raise Conflict("该需求已答复", "This request has already been answered", code="invalid_transition")
     res_id = None
     if data.dataset:
         res_id = get_dataset(session, data.dataset).resource.id

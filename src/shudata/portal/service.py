@@ -219,7 +219,7 @@ def refusal_of(session: Session, publication_id: int) -> PublishRefused:
     """The 422 error describing a refused publication (its findings in ``details.gate``)."""
     pub = session.get(PortalPublication, publication_id)
     if pub is None:
-        raise NotFound("没有这条发布记录", "No such publication")
+        raise NotFound("没有这条发布记录", "No such publication", code="publication_not_found")
     res = session.get(CatalogResource, pub.resource_id)
     if res is None:  # an invariant, not input: a bug if it breaks
         raise RuntimeError("res is unexpectedly None")
@@ -279,7 +279,7 @@ def withdraw(*, session: Session, settings: Settings, actor: Actor, resource: st
     if pub is None:
         raise NotFound(f"“{res.name}”没有已发布的版本{'' if version is None else f' v{version}'}可撤回",
                        f"No published version{'' if version is None else f' {version}'} of {res.code} to withdraw",
-                       details={"action": A.WITHDRAW.name, "resource_id": res.code})
+                       details={"action": A.WITHDRAW.name, "resource_id": res.code}, code="publication_not_found")
     pub.status, pub.withdrawn_at, pub.withdrawn_by, pub.withdraw_reason = "withdrawn", utcnow(), actor.username, reason
     session.flush()
     _sync_dataset(session, res)
@@ -329,7 +329,7 @@ def upsert_add(session: Session, table: type[PortalUsage] | type[PortalKeyUsage]
 def count_use(session: Session, ds: PublicDataset, kind: str, amount: int = 1) -> None:
     """Count a view, download or API call of a dataset (daily and in total)."""
     if kind not in KINDS:
-        raise InvalidInput(f"未知的使用类型 {kind}", f"Unknown usage kind {kind}")
+        raise InvalidInput(f"未知的使用类型 {kind}", f"Unknown usage kind {kind}", code="unknown_usage_kind")
     upsert_add(session, PortalUsage, {"day": today(), "resource_id": ds.resource.id, "kind": kind}, amount)
     col = _COUNTER[kind]
     session.execute(update(PortalDataset).where(PortalDataset.id == ds.dataset.id).values({col: col + amount}))

@@ -114,7 +114,7 @@ def _require_report(session: Session, actor: Actor, row: PrivacyScanReport, acti
         if actor.is_authenticated and not allowed(actor, actions.SCAN_FILE_VIEW, ref):
             raise PermissionDenied("只能查看自己上传文件的扫描报告", "Only the uploader can see a file's scan report",
                                    details={"action": actions.SCAN_FILE_VIEW.name, "resource_type": "privacy.scan",
-                                            "resource_id": str(row.id)})
+                                            "resource_id": str(row.id)}, code="permission_denied")
         require(actor, actions.SCAN_FILE_VIEW, ref)
         return
     res = session.get(CatalogResource, row.resource_id)

@@ -132,11 +132,11 @@ def require(actor: Actor, action: Action, resource: ResourceRef | None = None) -
                "resource_id": str(resource.id) if resource and resource.id is not None else None}
     if not actor.is_authenticated:
         raise Unauthenticated("请先登录或提供有效的 API 令牌", "Log in or send a valid API token first",
-                              details=details)
+                              details=details, code="unauthenticated")
     raise PermissionDenied(
         f"无权执行“{action.zh}”：需要相应角色或本部门的资源",
         f"Not allowed to {action.en}: it needs the right role or a resource of your own department",
-        details=details,
+        details=details, code="permission_denied",
     )
 
 

@@ -65,9 +65,10 @@ def create_department(*, session: Session, actor: Actor, data: DepartmentCreate)
     if session.scalar(select(Department.id).where(
             (Department.name == data.name) | (Department.uscc == data.uscc))) is not None:
         raise Conflict(f"部门“{data.name}”或信用代码 {data.uscc} 已存在",
-                       f"Department {data.name} or code {data.uscc} already exists")
+                       f"Department {data.name} or code {data.uscc} already exists", code="department_exists")
     if data.parent_id is not None and session.get(Department, data.parent_id) is None:
-        raise NotFound(f"上级部门 {data.parent_id} 不存在", f"Parent department {data.parent_id} not found")
+        raise NotFound(f"上级部门 {data.parent_id} 不存在", f"Parent department {data.parent_id} not found",
+                       code="department_not_found")
     dept = Department(**data.model_dump())
     session.add(dept)
     session.flush()
@@ -83,7 +84,8 @@ def update_department(*, session: Session, actor: Actor, department_id: int,
     changes = data.model_dump(exclude_unset=True)
     renamed = "name" in changes and changes["name"] != dept.name
     if renamed and session.scalar(select(Department.id).where(Department.name == changes["name"])) is not None:
-        raise Conflict(f"部门“{changes['name']}”已存在", f"Department {changes['name']} already exists")
+        raise Conflict(f"部门“{changes['name']}”已存在", f"Department {changes['name']} already exists",
+                       code="department_exists")
     if changes.get("parent_id") is not None:
         _check_parent(session, dept.id, changes["parent_id"])
     for k, v in changes.items():
@@ -100,7 +102,8 @@ def _check_parent(session: Session, dept_id: int, parent_id: int) -> None:
     """Refuse a parent that does not exist, or that is the department itself or one of
     its descendants (the tree would become a cycle)."""
     if session.get(Department, parent_id) is None:
-        raise NotFound(f"上级部门 {parent_id} 不存在", f"Parent department {parent_id} not found")
+        raise NotFound(f"上级部门 {parent_id} 不存在", f"Parent department {parent_id} not found",
+                       code="department_not_found")
     node: int | None = parent_id
     seen: set[int] = set()
     while node is not None and node not in seen:
@@ -115,7 +118,8 @@ def _check_parent(session: Session, dept_id: int, parent_id: int) -> None:
 def get_department_row(session: Session, department_id: int) -> Department:
     dept = session.get(Department, department_id)
     if dept is None:
-        raise NotFound(f"部门 {department_id} 不存在", f"Department {department_id} not found")
+        raise NotFound(f"部门 {department_id} 不存在", f"Department {department_id} not found",
+                       code="department_not_found")
     return dept
 
 
@@ -132,7 +136,8 @@ def find_department(session: Session, name_or_code: str) -> Department:
     if dept is None and (dept_id := parse_id(name_or_code)) is not None:
         dept = session.get(Department, dept_id)
     if dept is None:
-        raise NotFound(f"部门“{name_or_code}”不存在", f"Department {name_or_code!r} not found")
+        raise NotFound(f"部门“{name_or_code}”不存在", f"Department {name_or_code!r} not found",
+                       code="department_not_found")
     return dept
 
 
@@ -157,7 +162,8 @@ def check_username(session: Session, username: str) -> str:
         raise InvalidInput(f"用户名“{name}”为系统保留名称，不能使用", f"The user name {name!r} is reserved",
                            code="reserved_username", details={"field": "username"})
     if session.scalar(select(User.id).where(func.lower(User.username) == username_key(name))) is not None:
-        raise Conflict(f"用户名“{name}”已存在（不区分大小写）", f"Username {name!r} already exists (in any case)")
+        raise Conflict(f"用户名“{name}”已存在（不区分大小写）", f"Username {name!r} already exists (in any case)",
+                       code="username_taken")
     return name
 
 
@@ -169,7 +175,7 @@ def create_user(*, session: Session, actor: Actor, data: UserCreate, settings: S
         get_department_row(session, data.department_id)
     elif Role.PLATFORM_ADMIN not in data.roles and Role.AUDITOR not in data.roles:
         raise InvalidInput("部门用户和数据管理员必须属于一个部门",
-                           "Stewards and department users must belong to a department")
+                           "Stewards and department users must belong to a department", code="department_required")
     user = User(username=username, display_name=data.display_name,
                 password_hash=hash_password(data.password), department_id=data.department_id,
                 roles=[r.value for r in data.roles], email=data.email)
@@ -177,7 +183,7 @@ def create_user(*, session: Session, actor: Actor, data: UserCreate, settings: S
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict("用户已存在", "User already exists") from exc
+        raise Conflict("用户已存在", "User already exists", code="username_taken") from exc
     record(session, actor, AuditEvent("security.user.create", resource_type="user", resource_id=user.username,
                                       details={"roles": user.roles, "department_id": user.department_id}))
     return UserRead.model_validate(user)
@@ -189,7 +195,7 @@ def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdat
     require(actor, A.USER_MANAGE)
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"用户 {user_id} 不存在", f"User {user_id} not found")
+        raise NotFound(f"用户 {user_id} 不存在", f"User {user_id} not found", code="user_not_found")
     changes = data.model_dump(exclude_unset=True)
     ended = 0
     if (pw := changes.pop("password", None)) is not None:
@@ -220,7 +226,7 @@ def list_users(*, session: Session, actor: Actor) -> list[UserRead]:
 def get_user_by_name(session: Session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise NotFound(f"用户“{username}”不存在", f"User {username!r} not found")
+        raise NotFound(f"用户“{username}”不存在", f"User {username!r} not found", code="user_not_found")
     return user
 
 
@@ -295,13 +301,13 @@ def create_token(*, session: Session, actor: Actor, data: TokenCreate, username:
         user = get_user_by_name(session, username)
     else:
         if actor.user_id is None:
-            raise InvalidInput("需要指定用户名", "A username is required")
+            raise InvalidInput("需要指定用户名", "A username is required", code="username_required")
         found = session.get(User, actor.user_id)
         if found is None:
-            raise NotFound("当前用户不存在", "Current user not found")
+            raise NotFound("当前用户不存在", "Current user not found", code="user_not_found")
         user = found
     if not user.is_active:
-        raise InvalidInput(f"用户“{user.username}”已停用", f"User {user.username} is disabled")
+        raise InvalidInput(f"用户“{user.username}”已停用", f"User {user.username} is disabled", code="user_disabled")
     token = new_token()
     expires = utcnow() + dt.timedelta(days=data.expires_in_days) if data.expires_in_days else None
     row = ApiToken(user_id=user.id, name=data.name, prefix=token_prefix(token),
@@ -323,7 +329,7 @@ def revoke_token(*, session: Session, actor: Actor, token_id: int) -> TokenRead:
     require(actor, A.TOKEN_CREATE)
     row = session.get(ApiToken, token_id)
     if row is None:
-        raise NotFound(f"令牌 {token_id} 不存在", f"Token {token_id} not found")
+        raise NotFound(f"令牌 {token_id} 不存在", f"Token {token_id} not found", code="token_not_found")
     owner = session.get(User, row.user_id)
     require(actor, A.TOKEN_REVOKE, ResourceRef("token", row.id, owner=owner.username if owner else None))
     row.revoked_at = row.revoked_at or utcnow()

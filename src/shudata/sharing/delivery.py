@@ -80,7 +80,8 @@ def grant_access(grant: SharingGrant, stored: list[str], masking: Masking) -> Ta
     """
     fields = [f for f in grant.fields if f in stored]
     if not fields:
-        raise InvalidInput("授权的信息项在该数据版本中都不存在", "None of the granted fields exist in this version")
+        raise InvalidInput("授权的信息项在该数据版本中都不存在", "None of the granted fields exist in this version",
+                           code="no_granted_fields")
     row_filter = validate_row_filter(grant.row_filter, stored) if grant.row_filter else None
     masks = {c: e for c, e in masking.column_exprs.items() if c in fields}
     return TableAccess(columns=tuple(fields), row_filter=combine([row_filter]), column_exprs=masks)
@@ -148,11 +149,11 @@ def check_quota(session: Session, grant: SharingGrant, rows_wanted: int) -> None
     if grant.quota_calls_per_day is not None and calls >= grant.quota_calls_per_day:
         raise LimitExceeded(f"今日调用次数已达授权上限 {grant.quota_calls_per_day} 次，将于 {when} 重置",
                             f"Daily call quota reached; resets at {reset.isoformat()}", retry_after=retry,
-                            details=details)
+                            details=details, code="daily_call_quota")
     if grant.quota_rows_per_day is not None and rows + rows_wanted > grant.quota_rows_per_day:
         raise LimitExceeded(f"今日获取行数将超过授权上限 {grant.quota_rows_per_day} 行，将于 {when} 重置",
                             f"Daily row quota would be exceeded; resets at {reset.isoformat()}",
-                            retry_after=retry, details=details)
+                            retry_after=retry, details=details, code="daily_row_quota")
 
 
 def log_delivery(session: Session, actor: Actor, view: GrantView, *, rows: int, fmt: str, channel: str) -> None:
@@ -329,7 +330,8 @@ def changes_since(*, session: Session, settings: Settings, actor: Actor, resourc
     """Rows added or changed since version ``since_version`` (by the declared ``key`` column)."""
     view = grant_view(session=session, settings=settings, actor=actor, resource_key=resource_key)
     if key not in view.grant.fields:
-        raise InvalidInput(f"增量键“{key}”不在授权的信息项中", f"Key {key!r} is not a granted field")
+        raise InvalidInput(f"增量键“{key}”不在授权的信息项中", f"Key {key!r} is not a granted field",
+                           code="field_not_granted")
     old = grant_view(session=session, settings=settings, actor=actor, resource_key=resource_key,
                      version=since_version, source="previous")
     check_quota(session, view.grant, 0)

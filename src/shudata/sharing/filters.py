@@ -33,24 +33,27 @@ def validate_row_filter(text: str, columns: Iterable[str]) -> exp.Expr:
     """Parse ``text`` and check it; return the predicate expression."""
     allowed_cols = set(columns)
     if len(text) > 2000:
-        raise InvalidInput("行过滤条件过长（最多 2000 字符）", "Row filter too long (max 2000 characters)")
+        raise InvalidInput("行过滤条件过长（最多 2000 字符）", "Row filter too long (max 2000 characters)",
+                           code="row_filter_too_long")
     try:
         tree = sqlglot.parse_one(text, dialect="duckdb")
     except ParseError as exc:
         raise InvalidInput(f"行过滤条件语法错误：{exc.errors[0]['description'] if exc.errors else exc}",
-                           f"Row filter syntax error: {exc}") from exc
+                           f"Row filter syntax error: {exc}", code="row_filter_syntax") from exc
     for node in tree.walk():
         if not isinstance(node, ALLOWED):
             raise InvalidInput(
                 f"行过滤条件只能使用比较、IN、BETWEEN、LIKE、IS NULL 和 AND/OR/NOT（不允许：{type(node).__name__}）",
                 f"Row filters allow only comparisons, IN, BETWEEN, LIKE, IS NULL and AND/OR/NOT "
-                f"(not {type(node).__name__})")
+                f"(not {type(node).__name__})", code="row_filter_forbidden")
         if isinstance(node, exp.Column):
             if node.table:
-                raise InvalidInput("行过滤条件不能引用其他表", "Row filters cannot reference other tables")
+                raise InvalidInput("行过滤条件不能引用其他表", "Row filters cannot reference other tables",
+                                   code="row_filter_forbidden")
             if node.name not in allowed_cols:
                 raise InvalidInput(f"行过滤条件引用了不可用的信息项“{node.name}”",
-                                   f"Row filter uses a column that is not permitted: {node.name}")
+                                   f"Row filter uses a column that is not permitted: {node.name}",
+                                   code="row_filter_column_denied")
     return tree
 
 

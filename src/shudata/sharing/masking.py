@@ -54,7 +54,8 @@ class Masking:
 def check_profile(profile: str) -> str:
     if profile not in PROFILES:
         raise InvalidInput(f"未知的脱敏策略“{profile}”（可用：{'、'.join(PROFILES)}）",
-                           f"Unknown masking profile {profile!r} (use one of {', '.join(PROFILES)})")
+                           f"Unknown masking profile {profile!r} (use one of {', '.join(PROFILES)})",
+                           code="unknown_masking_profile")
     return profile
 
 

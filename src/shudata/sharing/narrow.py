@@ -85,12 +85,13 @@ def caller_sort(text: str, delivered: Sequence[str]) -> list[str]:
         if name not in delivered:
             if len(words) == 2 and words[0] in delivered:
                 raise InvalidInput(f"排序 sort 的写法应为“信息项 [asc|desc]”，多个用逗号分隔：{item}",
-                                   f"sort must be 'field [asc|desc]', comma-separated: {item}")
+                                   f"sort must be 'field [asc|desc]', comma-separated: {item}", code="bad_sort")
             raise InvalidInput(f"排序 sort 引用了不可用的信息项“{name}”（可用：{'、'.join(delivered)}）",
-                               f"sort uses a field that is not delivered: {name}")
+                               f"sort uses a field that is not delivered: {name}", code="bad_sort")
         keys.append(f"{quoted(name)} {direction.upper()} NULLS LAST")
     if len(keys) > MAX_SORT_KEYS:
-        raise InvalidInput(f"排序 sort 最多 {MAX_SORT_KEYS} 个信息项", f"sort takes at most {MAX_SORT_KEYS} fields")
+        raise InvalidInput(f"排序 sort 最多 {MAX_SORT_KEYS} 个信息项", f"sort takes at most {MAX_SORT_KEYS} fields",
+                           code="bad_sort")
     return keys
 
 

@@ -40,11 +40,11 @@ def subscribe(*, session: Session, actor: Actor, grant_id: int, url: str) -> Sha
     """A consumer registers a webhook for one of its department's grants."""
     grant = session.get(SharingGrant, grant_id)
     if grant is None:
-        raise NotFound(f"授权 {grant_id} 不存在", f"Grant {grant_id} not found")
+        raise NotFound(f"授权 {grant_id} 不存在", f"Grant {grant_id} not found", code="grant_not_found")
     require_grant(actor, A.GRANT_SUBSCRIBE, grant)
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise InvalidInput("推送地址须为 http(s) URL", "The webhook must be an http(s) URL")
+        raise InvalidInput("推送地址须为 http(s) URL", "The webhook must be an http(s) URL", code="bad_webhook_url")
     current = latest_version(session, grant.resource_id)
     sub = SharingSubscription(grant_id=grant.id, url=url, created_by=actor.username,
                               last_version=current.version if current else 0)

@@ -100,13 +100,15 @@ def request_access(*, session: Session, actor: Actor, settings: Settings, data: 
     require(actor, A.REQUEST_CREATE)
     res = find_resource(session, data.resource)
     if actor.department_id is None:
-        raise InvalidInput("只有部门用户可以申请共享数据", "Only department users can request shared data")
+        raise InvalidInput("只有部门用户可以申请共享数据", "Only department users can request shared data",
+                           code="department_user_required")
     if res.provider_department_id == actor.department_id:
-        raise InvalidInput("本部门的资源无需申请共享", "Your own department's resources need no sharing request")
+        raise InvalidInput("本部门的资源无需申请共享", "Your own department's resources need no sharing request",
+                           code="own_department_resource")
     unknown = [f for f in data.fields if f not in _items(res)]
     if unknown:
         raise InvalidInput(f"资源“{res.name}”没有这些信息项：{'、'.join(unknown)}",
-                           f"Resource {res.code} has no fields {', '.join(unknown)}")
+                           f"Resource {res.code} has no fields {', '.join(unknown)}", code="unknown_field")
     status = initial_status(res.sharing_type)
     submitted = _today()
     req = SharingRequest(
@@ -138,7 +140,8 @@ def request_access(*, session: Session, actor: Actor, settings: Settings, data: 
 def _load(session: Session, request_id: int) -> SharingRequest:
     req = session.get(SharingRequest, request_id)
     if req is None:
-        raise NotFound(f"共享申请 {request_id} 不存在", f"Sharing request {request_id} not found")
+        raise NotFound(f"共享申请 {request_id} 不存在", f"Sharing request {request_id} not found",
+                       code="request_not_found")
     return req
 
 
@@ -149,13 +152,15 @@ def _decision_terms(session: Session, req: SharingRequest, data: DecisionCreate)
         extra = [f for f in data.fields if f not in req.fields]
         if extra or not data.fields:
             raise InvalidInput(f"部分批准的信息项须为所申请信息项的非空子集：{'、'.join(extra)}",
-                               "Partially approved fields must be a non-empty subset of the requested ones")
+                               "Partially approved fields must be a non-empty subset of the requested ones",
+                               code="fields_not_subset")
         fields = list(data.fields)
     if data.row_filter:
         res = session.get(CatalogResource, req.resource_id)
         validate_row_filter(data.row_filter, _items(res) if res else fields)
     if data.use_until is not None and data.use_until > req.use_until:
-        raise InvalidInput("批准的使用期限不能长于申请的期限", "The approved period exceeds the requested one")
+        raise InvalidInput("批准的使用期限不能长于申请的期限", "The approved period exceeds the requested one",
+                           code="period_exceeds_request")
     if data.masking_profile is not None:
         check_profile(data.masking_profile)
     return fields, data.row_filter or None
@@ -190,7 +195,7 @@ def raise_dispute(*, session: Session, actor: Actor, request_id: int, data: Disp
     req = _load(session, request_id)
     require(actor, A.DISPUTE_RAISE, ResourceRef("sharing_request", req.id, req.requester_department_id))
     if req.status == "pending" and not (req.due_date and _today() > req.due_date):
-        raise InvalidInput("申请尚未超过答复时限，暂不能提出争议", "The request is not overdue yet")
+        raise InvalidInput("申请尚未超过答复时限，暂不能提出争议", "The request is not overdue yet", code="not_overdue")
     req.status = next_status(req.status, "dispute")
     dispute = SharingDispute(request_id=req.id, raised_by=actor.username, reason=data.reason)
     session.add(dispute)
@@ -227,7 +232,7 @@ def revoke_grant(*, session: Session, actor: Actor, grant_id: int, data: RevokeC
     """Revoke a grant; it stops working on the next call."""
     grant = session.get(SharingGrant, grant_id)
     if grant is None:
-        raise NotFound(f"授权 {grant_id} 不存在", f"Grant {grant_id} not found")
+        raise NotFound(f"授权 {grant_id} 不存在", f"Grant {grant_id} not found", code="grant_not_found")
     res = session.get(CatalogResource, grant.resource_id)
     require(actor, A.GRANT_REVOKE, ResourceRef("sharing_grant", grant.id, res.provider_department_id if res else None))
     if grant.revoked_at is None:
@@ -287,7 +292,7 @@ def active_grant(*, session: Session, actor: Actor, resource: CatalogResource) -
     raise PermissionDenied(f"无法获取“{resource.name}”：{reason}，请先提交共享申请",
                            f"No usable grant for {resource.code} ({'none' if not grants else 'revoked or expired'})",
                            details={"action": A.GRANT_USE.name, "resource_type": "catalog.resource",
-                                    "resource_id": resource.code})
+                                    "resource_id": resource.code}, code="permission_denied")
 
 
 def grants_of_department(*, session: Session, actor: Actor, department_id: int | None = None

@@ -111,7 +111,8 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 def require_login(actor: ActorDep) -> Actor:
     if not actor.is_authenticated:
-        raise Unauthenticated("请先登录或提供有效的 API 令牌", "Log in or send a valid API token first")
+        raise Unauthenticated("请先登录或提供有效的 API 令牌", "Log in or send a valid API token first",
+                              code="unauthenticated")
     return actor
 
 

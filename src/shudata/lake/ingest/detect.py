@@ -1,13 +1,7 @@
-"""Recognise what was uploaded: the file format (by content, not only by name) and, for
-text, the character encoding (UTF-8, UTF-8 with BOM, GBK, GB18030), verified by strict
-decoding of windows spread over the whole file so mixed encodings are caught.
-
->>> sniff_format(b"PK\\x03\\x04....", "a.xlsx")
-'xlsx'
->>> sniff_format(b"\\xd0\\xcf\\x11\\xe0\\xa1\\xb1\\x1a\\xe1", "a.xls")
-'xls'
->>> sniff_format(b"name,age\\n", "a.csv")
-'csv'
+"""Recognise how an uploaded text file is encoded (UTF-8, UTF-8 with BOM, GBK, GB18030),
+verified by strict decoding of windows spread over the whole file so mixed encodings are
+caught. The file *format* is recognised by the format registry
+(:func:`shudata.lake.ingest.formats.sniff_format`).
 """
 
 from __future__ import annotations
@@ -28,28 +22,6 @@ CHINESE = ("gbk", "gb18030")
 ALIASES = {"utf8": "utf-8", "utf-8": "utf-8", "utf_8": "utf-8", "utf-8-sig": "utf-8-sig", "utf_8_sig": "utf-8-sig",
            "gbk": "gbk", "cp936": "gbk", "gb2312": "gbk", "gb18030": "gb18030", "ascii": "utf-8"}
 ENCODING_LABELS = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 (BOM)", "gbk": "GBK", "gb18030": "GB18030"}
-TEXT_FORMATS = ("csv", "tsv", "json", "jsonl")
-
-
-def sniff_format(head: bytes, name: str) -> str:
-    """The format from magic bytes, then the file extension; text formats by their first character."""
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    if head.startswith(b"PAR1"):
-        return "parquet"
-    if head.startswith(b"PK\x03\x04"):
-        return "xlsx"
-    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        return "xls"
-    if ext in ("xlsx", "xls", "parquet"):
-        raise UnsupportedMedia(f"文件扩展名为 .{ext}，但内容不是 {ext.upper()} 文件；请检查文件是否损坏",
-                               f"The file is named .{ext} but its content is not {ext.upper()}; is it damaged?",
-                               code="format_mismatch")
-    if ext in ("json", "jsonl", "ndjson", "tsv"):
-        return "jsonl" if ext == "ndjson" else ext
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if ext != "csv" and stripped[:1] in (b"[", b"{"):
-        return "json"
-    return "csv"
 
 
 def ensure_text(head: bytes) -> None:

@@ -25,12 +25,14 @@ class RecognizerRegistry:
     def register(self, recognizer: PatternRecognizer) -> None:
         """Add ``recognizer``; its entity and validator must be known."""
         if recognizer.entity not in ENTITIES:
-            raise InvalidInput(f"未知的实体类型：{recognizer.entity}", f"Unknown entity type {recognizer.entity!r}")
+            raise InvalidInput(f"未知的实体类型：{recognizer.entity}", f"Unknown entity type {recognizer.entity!r}",
+                               code="unknown_entity")
         if recognizer.validator is not None and recognizer.validator not in VALIDATORS:
-            raise InvalidInput(f"未知的校验函数：{recognizer.validator}", f"Unknown validator {recognizer.validator!r}")
+            raise InvalidInput(f"未知的校验函数：{recognizer.validator}", f"Unknown validator {recognizer.validator!r}",
+                               code="unknown_validator")
         if recognizer.text_finder is not None and recognizer.text_finder not in FINDERS:
             raise InvalidInput(f"未知的文本查找函数：{recognizer.text_finder}",
-                               f"Unknown text finder {recognizer.text_finder!r}")
+                               f"Unknown text finder {recognizer.text_finder!r}", code="unknown_text_finder")
         self._items[recognizer.name] = recognizer
 
     def get(self, name: str) -> PatternRecognizer:

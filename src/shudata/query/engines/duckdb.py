@@ -53,11 +53,11 @@ def translate_error(exc: BaseException, limits: Limits) -> ShudataError:
     message = str(exc).split("\nLINE ")[0].strip()
     if isinstance(exc, duckdb.InterruptException) and _closing.is_set():
         return Unavailable("服务正在停止，查询已中止；请稍后重试", "The server is shutting down; the query was stopped",
-                           details=details)
+                           details=details, code="shutting_down")
     if isinstance(exc, duckdb.InterruptException):
         return QueryTimeout(f"查询超过时间上限 {limits.timeout_s:g} 秒，已中止；请缩小范围或增加筛选条件",
                             f"Query exceeded the {limits.timeout_s:g} s time limit and was stopped",
-                            details=details)
+                            details=details, code="query_timeout")
     if isinstance(exc, duckdb.PermissionException):
         return PermissionDenied(f"查询试图访问沙箱之外的文件或设置：{message}",
                                 f"The query tried to reach files or settings outside the sandbox: {message}",
@@ -119,7 +119,8 @@ def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[None
     the server shuts down (:func:`interrupt_all`) no statement starts and running ones stop.
     """
     if _closing.is_set():
-        raise Unavailable("服务正在停止，查询未执行；请稍后重试", "The server is shutting down; the query did not run")
+        raise Unavailable("服务正在停止，查询未执行；请稍后重试", "The server is shutting down; the query did not run",
+                          code="shutting_down")
     lock = threading.Lock()
     running = [True]
 
@@ -228,7 +229,8 @@ class DuckDBEngine:
             files = "[" + ",".join(_quote_str(str(Path(f).resolve())) for f in src.files) + "]"
             cols = ", ".join(_quote_ident(c) for c in src.columns) if src.columns is not None else "*"
             if not src.files:
-                raise BadRequest(f"数据表 {name} 尚无数据版本", f"Table {name} has no data version yet")
+                raise BadRequest(f"数据表 {name} 尚无数据版本", f"Table {name} has no data version yet",
+                                 code="no_data_version")
             con.execute(f"CREATE VIEW {_quote_ident(name)} AS SELECT {cols} FROM read_parquet({files})")
         con.execute("SET lock_configuration=true")
         return con

@@ -47,11 +47,13 @@ def table_name(res: CatalogResource) -> str:
 
 def _share_dept(actor: Actor, share: str) -> int:
     if actor.department_id is None:
-        raise Unauthenticated("Delta Sharing 需要部门用户的 API 令牌", "A department user's API token is required")
+        raise Unauthenticated("Delta Sharing 需要部门用户的 API 令牌", "A department user's API token is required",
+                              code="department_token_required")
     if share.lower() != share_name(actor.department_id):
         raise PermissionDenied(f"无权访问共享 {share}：只能访问本部门的共享",
                                f"Share {share} belongs to another department",
-                               details={"action": "sharing.grant.use", "resource_type": "share", "resource_id": share})
+                               details={"action": "sharing.grant.use", "resource_type": "share", "resource_id": share},
+                               code="permission_denied")
     return actor.department_id
 
 
@@ -81,14 +83,14 @@ def list_shares(session: Session, actor: Actor) -> list[dict[str, str]]:
 
 def find_table(session: Session, actor: Actor, share: str, schema: str, table: str) -> SharedTable:
     if schema.lower() != SCHEMA:
-        raise NotFound(f"模式 {schema} 不存在", f"Schema {schema} not found")
+        raise NotFound(f"模式 {schema} 不存在", f"Schema {schema} not found", code="schema_not_found")
     for t in tables(session, actor, share):
         if t.name == table.lower():
             return t
     raise PermissionDenied(f"共享 {share} 中没有可用的表 {table}（未授权、已撤销或已过期）",
                            f"No usable table {table} in share {share} (not granted, revoked or expired)",
                            details={"action": "sharing.grant.use", "resource_type": "share_table",
-                                    "resource_id": table})
+                                    "resource_id": table}, code="permission_denied")
 
 
 def view_for(session: Session, settings: Settings, actor: Actor, t: SharedTable, version: int | None) -> GrantView:
@@ -117,11 +119,13 @@ def read_url_token(settings: Settings, token: str) -> dict[str, Any]:
     body, _, sig = token.partition(".")
     if not sig or not constant_time_equal(sig, hmac_sm3_hex(settings.secret_key.encode(), body.encode())):
         raise PermissionDenied("文件链接签名无效", "Invalid file URL signature",
-                               details={"action": "sharing.file.get", "resource_type": "file"})
+                               details={"action": "sharing.file.get", "resource_type": "file"},
+                               code="permission_denied")
     payload: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     if payload.get("exp", 0) < time.time() * 1000:
         raise PermissionDenied("文件链接已过期，请重新查询表", "File URL expired; query the table again",
-                               details={"action": "sharing.file.get", "resource_type": "file"})
+                               details={"action": "sharing.file.get", "resource_type": "file"},
+                               code="permission_denied")
     return payload
 
 
@@ -172,13 +176,13 @@ def file_path(session: Session, settings: Settings, token: str) -> Path:
     if grant is None or grant.revoked_at is not None or grant.expires_at <= utcnow():
         raise PermissionDenied("授权已撤销或过期，文件不可再下载", "Grant revoked or expired; file no longer available",
                                details={"action": "sharing.file.get", "resource_type": "grant",
-                                        "resource_id": str(payload.get("g"))})
+                                        "resource_id": str(payload.get("g"))}, code="permission_denied")
     name = str(payload["p"])
     if "/" in name or "\\" in name or name.startswith("."):
-        raise PermissionDenied("文件链接无效", "Invalid file URL")
+        raise PermissionDenied("文件链接无效", "Invalid file URL", code="file_url_invalid")
     path = settings.data_dir / "delivery" / f"g{grant.id}" / name
     if not path.is_file():
-        raise NotFound("文件已不存在，请重新查询表", "File no longer exists; query the table again")
+        raise NotFound("文件已不存在，请重新查询表", "File no longer exists; query the table again", code="file_gone")
     return path
 
 

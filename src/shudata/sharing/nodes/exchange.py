@@ -50,15 +50,16 @@ def request_remote(*, session: Session, actor: Actor, settings: Settings, node_c
                                                         FederatedEntry.code == data.resource))
     if entry is None:
         raise NotFound(f"节点 {node_code} 的共享清单中没有资源 {data.resource}",
-                       f"Node {node_code} publishes no resource {data.resource}")
+                       f"Node {node_code} publishes no resource {data.resource}", code="resource_not_found")
     items = {str(i["name"]) for i in entry.information_items or []}
     unknown = [f for f in data.fields if f not in items]
     if unknown:
         raise InvalidInput(f"资源“{entry.name}”没有这些信息项：{'、'.join(unknown)}",
-                           f"Resource {entry.code} has no fields {', '.join(unknown)}")
+                           f"Resource {entry.code} has no fields {', '.join(unknown)}", code="unknown_field")
     dept = session.get(Department, actor.department_id) if actor.department_id else None
     if dept is None:
-        raise InvalidInput("只有部门用户可以申请共享数据", "Only department users can request shared data")
+        raise InvalidInput("只有部门用户可以申请共享数据", "Only department users can request shared data",
+                           code="department_user_required")
     rr = RemoteRequest(node_code=node_code, resource_code=entry.code, resource_name=entry.name,
                        requester_department_id=dept.id, requester=actor.username, request=data.model_dump(mode="json"))
     session.add(rr)
@@ -75,7 +76,7 @@ def _on_decision(session: Session, settings: Settings, envelope: dict[str, Any])
     body = envelope.get("body", {})
     rr = session.get(RemoteRequest, int(body["local_id"]))
     if rr is None or rr.node_code != envelope.get("from"):
-        raise InvalidInput("未知的跨节点申请", "Unknown cross-node request")
+        raise InvalidInput("未知的跨节点申请", "Unknown cross-node request", code="remote_request_unknown")
     rr.status, rr.remote_request_id = str(body["status"]), int(body["remote_request_id"])
     rr.grant_id, rr.decision_reason, rr.updated_at = body.get("grant_id"), body.get("reason"), utcnow()
     return {"ok": True}
@@ -87,10 +88,12 @@ def fetch_remote(*, session: Session, actor: Actor, settings: Settings, remote_r
     require(actor, A.REQUEST_CREATE)
     rr = session.get(RemoteRequest, remote_request_id)
     if rr is None or rr.requester_department_id != actor.department_id:
-        raise NotFound(f"跨节点申请 {remote_request_id} 不存在", f"Cross-node request {remote_request_id} not found")
+        raise NotFound(f"跨节点申请 {remote_request_id} 不存在", f"Cross-node request {remote_request_id} not found",
+                       code="remote_request_not_found")
     if rr.grant_id is None:
         raise PermissionDenied("该申请尚未获得授权", "This request has no grant yet",
-                               details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code})
+                               details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code},
+                               code="permission_denied")
     columns: list[str] = []
     rows: list[list[Any]] = []
     pages = 0
@@ -105,7 +108,8 @@ def fetch_remote(*, session: Session, actor: Actor, settings: Settings, remote_r
     if len(rows) < total:
         raise PermissionDenied(f"节点 {rr.node_code} 只提供了 {len(rows)} 行，少于授权的 {total} 行",
                                f"Node {rr.node_code} delivered {len(rows)} of {total} granted rows",
-                               details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code})
+                               details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code},
+                               code="permission_denied")
     record(session, actor, AuditEvent("sharing.remote_data.receive", resource_type="remote_request",
                                       resource_id=str(rr.id), details={"rows": len(rows), "version": version,
                                                                        "pages": pages}))
@@ -122,7 +126,8 @@ def _fetch_page(session: Session, settings: Settings, rr: RemoteRequest, payload
         message = resp.json().get("error", {}).get("message", resp.text[:200])
         raise PermissionDenied(f"节点 {rr.node_code} 拒绝提供数据：{message}",
                                f"Node {rr.node_code} refused: {message}",
-                               details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code})
+                               details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code},
+                               code="permission_denied")
     body: dict[str, Any] = nodes.check_reply(session, resp.json(), rr.node_code)
     return body
 
@@ -132,7 +137,8 @@ def _fetch_page(session: Session, settings: Settings, rr: RemoteRequest, payload
 def _peer_department(session: Session, node: str, info: dict[str, Any]) -> Department:
     uscc = str(info.get("uscc", "")).upper()
     if not is_valid_uscc(uscc):
-        raise InvalidInput("对方部门的统一社会信用代码无效", "The peer department's credit code is invalid")
+        raise InvalidInput("对方部门的统一社会信用代码无效", "The peer department's credit code is invalid",
+                           code="invalid_credit_code")
     dept = session.scalar(select(Department).where(Department.uscc == uscc))
     if dept is None:
         dept = Department(name=f"{info.get('name', uscc)}（{node} 节点）"[:200], uscc=uscc,
@@ -163,7 +169,8 @@ def _on_fetch(session: Session, settings: Settings, envelope: dict[str, Any]) ->
     req = session.get(SharingRequest, grant.request_id) if grant else None
     if grant is None or req is None or req.origin_node != node:
         raise PermissionDenied("该节点没有这项授权", "No such grant for this node",
-                               details={"action": A.GRANT_USE.name, "resource_type": "sharing_grant"})
+                               details={"action": A.GRANT_USE.name, "resource_type": "sharing_grant"},
+                               code="permission_denied")
     actor = Actor.peer(node, grant.consumer_department_id, str(body.get("requester", "?"))[:40])
     from shudata.catalog.models import CatalogResource
 

@@ -82,9 +82,10 @@ def private_key(node: NodeIdentity, settings: Settings) -> str:
 def add_peer(*, session: Session, actor: Actor, code: str, name: str, base_url: str, public_key: str) -> TrustedPeer:
     require(actor, NODE_MANAGE)
     if len(public_key) != 128 or any(c not in "0123456789abcdefABCDEF" for c in public_key):
-        raise InvalidInput("节点公钥应为 128 位十六进制 SM2 公钥", "The peer key must be 128 hex digits (SM2)")
+        raise InvalidInput("节点公钥应为 128 位十六进制 SM2 公钥", "The peer key must be 128 hex digits (SM2)",
+                           code="invalid_peer_key")
     if session.scalar(select(TrustedPeer.id).where(TrustedPeer.code == code)) is not None:
-        raise Conflict(f"节点 {code} 已登记", f"Node {code} already trusted")
+        raise Conflict(f"节点 {code} 已登记", f"Node {code} already trusted", code="node_exists")
     peer = TrustedPeer(code=code, name=name, base_url=base_url.rstrip("/"), public_key=public_key.lower())
     session.add(peer)
     session.flush()
@@ -97,7 +98,8 @@ def send(*, session: Session, settings: Settings, peer_code: str, msg_type: str,
     """Sign a message for ``peer_code``, log it and queue it; ``deliver_outbox`` sends it."""
     peer = session.scalar(select(TrustedPeer).where(TrustedPeer.code == peer_code, TrustedPeer.enabled.is_(True)))
     if peer is None:
-        raise NotFound(f"未登记或已停用的节点 {peer_code}", f"Unknown or disabled node {peer_code}")
+        raise NotFound(f"未登记或已停用的节点 {peer_code}", f"Unknown or disabled node {peer_code}",
+                       code="node_not_found")
     node = identity(session, settings)
     env = make_envelope(msg_type, node.code, peer.code, body)
     sig = sign_envelope(env, private_key(node, settings), node.public_key)
@@ -175,7 +177,8 @@ def log_refusal(session: Session, exc: RefusedMessage) -> None:
 
 
 def _unknown(session: Session, settings: Settings, envelope: dict[str, Any]) -> dict[str, Any]:
-    raise InvalidInput(f"不支持的消息类型 {envelope.get('type')}", f"Unsupported message type {envelope.get('type')}")
+    raise InvalidInput(f"不支持的消息类型 {envelope.get('type')}", f"Unsupported message type {envelope.get('type')}",
+                       code="unsupported_message")
 
 
 def _catalog_publish(session: Session, settings: Settings, envelope: dict[str, Any]) -> dict[str, Any]:
@@ -253,7 +256,7 @@ def signed_reply(session: Session, settings: Settings, to: str, msg_type: str, b
 def peer(session: Session, code: str) -> TrustedPeer:
     found = session.scalar(select(TrustedPeer).where(TrustedPeer.code == code, TrustedPeer.enabled.is_(True)))
     if found is None:
-        raise NotFound(f"未登记或已停用的节点 {code}", f"Unknown or disabled node {code}")
+        raise NotFound(f"未登记或已停用的节点 {code}", f"Unknown or disabled node {code}", code="node_not_found")
     return found
 
 
@@ -262,7 +265,8 @@ def check_reply(session: Session, reply: dict[str, Any], expected_from: str) -> 
     env, sig = reply.get("envelope") or {}, str(reply.get("signature", ""))
     p = peer(session, expected_from)
     if env.get("from") != expected_from or not verify_envelope(env, sig, p.public_key):
-        raise PermissionDenied("对方节点的应答签名无效", "The peer's answer has an invalid signature")
+        raise PermissionDenied("对方节点的应答签名无效", "The peer's answer has an invalid signature",
+                               code="bad_signature")
     log.append(session, direction="in", envelope=env, signature=sig, status="accepted")
     body: dict[str, Any] = env.get("body") or {}
     return body

@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from shudata.catalog.schemas import DATA_TYPE_LABELS, DataType
 from shudata.core.clock import ensure_aware
 from shudata.core.types import ROLE_LABELS, Role
+from shudata.lake.ingest.formats import upload_hints
 from shudata.web.ui.entry_view import field_label
 
 SHARING_LABELS = {1: ("无条件共享", "Unconditional"), 2: ("有条件共享", "Conditional"), 3: ("不予共享", "Not shared")}
@@ -84,6 +85,7 @@ def install_filters(env: Environment) -> None:
     env.globals["type_label"] = type_label
     env.globals["field_label"] = field_label
     env.globals["url_with"] = url_with
+    env.globals["ingest_formats"] = upload_hints()  # the upload inputs' accept list and help text
 
 
 VALUE_LABELS_EN: dict[str, str] = {
