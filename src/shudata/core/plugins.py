@@ -46,6 +46,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 BUILTINS: tuple[str, ...] = (
     "shudata.sharing.providers",  # query_table_access: cross-department masking
     "shudata.portal.hooks",  # after_ingest: a published dataset's new version is re-gated
+    "shudata.sharing.hooks",  # after_ingest: the masked files of the entry's grants are prepared
     "shudata.quality.providers",  # catalog_quality_scores, quality_rule_types, quality_cleaning_step_types
     "shudata.catalog.hooks",  # department_renamed: the catalog search index keeps provider names current
 )

@@ -38,7 +38,6 @@ from shudata.lake.service import cleanup, write_version
 from shudata.quality import cleaning_missing
 from shudata.quality import ingest_step as quality_ingest
 from shudata.security.authz import require
-from shudata.sharing import prepare as sharing_prepare
 
 log = logging.getLogger("shudata.jobs.ingest")
 
@@ -114,20 +113,15 @@ def publish(run: IngestRun) -> None:
         run.session.flush()
 
 
-def prepare_deliveries(run: IngestRun) -> None:
-    """Once the version commits, the masked files of the entry's grants are built in the background."""
-    sharing_prepare.after_version(run.session, run.settings, run.resource.id)
-
-
-STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen, publish, quality_ingest.record,
-                           prepare_deliveries)
+STEPS: tuple[Step, ...] = (inspect, check_columns, stage, quality_ingest.screen, publish, quality_ingest.record)
 
 
 def after_ingest(run: IngestRun) -> None:
     """The ``after_ingest`` hook of the session's plugin manager, after the built-in steps.
 
-    Higher layers hook in here instead of this module importing them: the portal
-    (:mod:`shudata.portal.hooks`) re-gates a published dataset's new version.
+    Higher layers and siblings hook in here instead of this module importing them: the portal
+    (:mod:`shudata.portal.hooks`) re-gates a published dataset's new version, sharing
+    (:mod:`shudata.sharing.hooks`) prepares the masked files of the entry's grants.
     """
     plugins_of(run.session).hook.after_ingest(run=run)
 
