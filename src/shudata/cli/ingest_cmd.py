@@ -10,6 +10,7 @@ from rich.table import Table
 
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
 from shudata.jobs.ingest import ingest_file, preview_file, sha256_file
+from shudata.lake.ingest import formats
 from shudata.lake.ingest.source import IngestOptions
 
 
@@ -20,7 +21,7 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def ingest(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
-                                help="CSV（UTF-8/GBK/GB18030）、XLSX、XLS、JSON、JSONL 或 Parquet 文件"),
+                                help=formats.help_text("zh")),
     resource: str = typer.Option(..., "--resource", "-r", help="目录资源代码、别名或名称"),
     header_row: int | None = typer.Option(None, "--header-row", min=1, help="表头所在行（从 1 开始）；默认自动识别"),
     sheet: str | None = typer.Option(None, "--sheet", help="工作表名称（XLS/XLSX）；默认第一个非空工作表"),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from shudata.core.errors import InvalidInput, ShudataError, UnsupportedMedia
-from shudata.lake.ingest import detect, rows
+from shudata.lake.ingest import formats, rows
 from shudata.lake.ingest.detect import detect_encoding
 
 TEXT = "地区,人口\n成都市,2140\n绵阳市,486\n"
@@ -54,7 +54,7 @@ def test_refused_encodings(tmp_path: Path, case: str, data: bytes, declared: str
     (b"a\tb\n", "data.tsv", "tsv"),
 ])
 def test_sniff_format(head: bytes, name: str, fmt: str) -> None:
-    assert detect.sniff_format(head, name) == fmt
+    assert formats.sniff_format(head, name) == fmt
 
 
 @pytest.mark.parametrize(("table", "header"), [

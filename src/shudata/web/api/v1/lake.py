@@ -19,6 +19,7 @@ from shudata.core.ids import parse_id
 from shudata.jobs.ingest import ingest_file, preview_file, upload_target
 from shudata.lake import reads
 from shudata.lake.export import MEDIA_TYPES, content_disposition, file_chunks
+from shudata.lake.ingest import formats
 from shudata.lake.ingest.limits import ReadLimits
 from shudata.lake.ingest.missing import parse_token_list
 from shudata.lake.ingest.source import IngestOptions
@@ -31,7 +32,7 @@ router = APIRouter(tags=["lake"])
 
 UPLOAD_FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {
     "type": "object", "required": ["file"], "properties": {
-        "file": {"type": "string", "format": "binary", "description": "CSV/XLSX/XLS/JSON/JSONL/Parquet"},
+        "file": {"type": "string", "format": "binary", "description": formats.help_text("zh")},
         "header_row": {"type": "integer", "description": "表头所在行（从 1 开始）；留空自动识别"},
         "sheet": {"type": "string", "description": "工作表名称（XLS/XLSX）"},
         "skip_footer": {"type": "integer", "description": "跳过末尾注释行数；留空自动识别"},
@@ -101,7 +102,7 @@ def _tmp_dir(settings: SettingsDep) -> Path:
              summary="上传数据，生成新版本 / upload a file as a new version", openapi_extra=UPLOAD_FORM)
 async def upload_version(code: str, request: Request, session: SessionDep, settings: SettingsDep,
                          actor: UserDep) -> VersionRead:
-    """上传 CSV（UTF-8/GBK/GB18030 自动识别）、XLSX、XLS、JSON、Parquet 到目录条目，列须与信息项一致。
+    """上传数据文件（格式见 ``shudata.lake.ingest.formats``）到目录条目，列须与信息项一致。
     Needs ``lake.version.create`` on the entry (steward of the provider department)."""
     res = await run_in_threadpool(upload_target, session=session, actor=actor, resource_code=code)
     upload: Upload = await receive_upload(request, _tmp_dir(settings), settings.max_upload_bytes)
