@@ -7,8 +7,8 @@ import sys
 import typer
 from rich.markup import escape
 
-from shudata.audit import service
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
+from shudata.security import audit_trail as service
 from shudata.sharing.nodes import log as node_log
 
 audit_app = typer.Typer(help="审计日志 / audit trail", no_args_is_help=True)

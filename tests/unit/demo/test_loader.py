@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from shudata.audit import service as audit
 from shudata.audit.models import AuditEntry
 from shudata.catalog import demand
 from shudata.catalog import service as catalog
@@ -36,6 +35,7 @@ from shudata.demo.rules import RULES
 from shudata.lake.models import LakeVersion
 from shudata.quality import service as quality
 from shudata.query.service import run_query
+from shudata.security import audit_trail as audit
 from shudata.security import service as security
 from shudata.sharing.models import SharingRequest
 from shudata.standards.uscc import is_valid_uscc

@@ -412,7 +412,7 @@ def application_queue(c: Ctx, a: Actor) -> Any:
 
 
 def audit_read(c: Ctx, a: Actor) -> Any:
-    from shudata.audit.service import list_entries
+    from shudata.security.audit_trail import list_entries
 
     return list_entries(session=c.session, actor=a)
 

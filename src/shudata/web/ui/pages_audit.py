@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from shudata.audit import service
+from shudata.security import audit_trail as service
 from shudata.web.deps import SessionDep, UserDep
 from shudata.web.ui.render import is_htmx, page_window, render
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from shudata.audit import service
-from shudata.audit.service import AuditEntryRead
 from shudata.core.types import Page
+from shudata.security import audit_trail as service
+from shudata.security.audit_trail import AuditEntryRead
 from shudata.web.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["audit"])

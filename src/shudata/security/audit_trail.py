@@ -1,4 +1,7 @@
-"""Reading and verifying the audit trail (auditors and the platform admin)."""
+"""Reading and verifying the audit trail (auditors and the platform admin).
+
+The use cases live here, above :mod:`shudata.audit` (L2, which records and verifies the chain
+but does not authorise): reading the trail needs ``audit.read`` (:mod:`shudata.security.actions`)."""
 
 from __future__ import annotations
 
