@@ -12,7 +12,9 @@ between them is replaced by the output of the generator ``NAME``:
 - ``api``: every ``/api/v1`` route of ``create_app()`` with its summary;
 - ``packages``: the subpackages of ``shudata`` with the first line of their docstring;
 - ``permissions``: every action of the permission registry (``shudata.permissions``): scope,
-  roles, the platform admin, extra check.
+  roles, the platform admin, extra check;
+- ``errors``: every error code raised in ``src/shudata`` (read from the source), its HTTP status
+  and the modules that raise it.
 
 ``tests/unit/test_docs.py`` runs :func:`drifted` so the committed files never drift.
 """
@@ -29,7 +31,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = tuple(ROOT / f for f in ("README.md", "docs/cli.md", "docs/api.md", "docs/configuration.md",
-                                  "docs/architecture.md", "docs/permissions.md"))
+                                  "docs/architecture.md", "docs/permissions.md", "docs/errors.md"))
 BLOCK_RE = re.compile(r"(<!-- \[\[\[cog:(?P<name>[a-z_]+)\]\]\] -->\n)(?P<body>.*?)(<!-- \[\[\[end\]\]\] -->)",
                       re.DOTALL)
 HELP_WIDTH = 100
@@ -256,8 +258,80 @@ def permissions_block() -> str:
     return "\n".join(lines) + "\n"
 
 
+# -- error codes ---------------------------------------------------------------------------------
+
+def _call_name(node: Any) -> str | None:
+    import ast
+
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+
+
+def error_codes() -> dict[tuple[str, str], tuple[int, set[str]]]:
+    """``{(code, error class): (HTTP status, {module, …})}`` for every code ``src/shudata`` raises: a
+    constant ``code=`` passed to an error class (``shudata.core.errors`` and its subclasses elsewhere)
+    or to a helper that builds one from its ``code`` parameter, and every subclass's ``default_code``."""
+    import ast
+
+    from shudata.core import errors
+
+    src = ROOT / "src" / "shudata"
+    trees = [(p.relative_to(src).with_suffix("").as_posix().replace("/", "."), ast.parse(p.read_text("utf-8")))
+             for p in sorted(src.rglob("*.py"))]
+    status = {n: o.status for n, o in vars(errors).items()
+              if isinstance(o, type) and issubclass(o, errors.ShudataError)}
+    own: dict[str, str] = {}  # subclass -> its default_code
+    grew = True
+    while grew:  # subclasses defined outside core/errors.py take their base's status
+        grew = False
+        for _, tree in trees:
+            for n in ast.walk(tree):
+                base = next((b for b in map(_call_name, getattr(n, "bases", [])) if b in status), None)
+                if isinstance(n, ast.ClassDef) and n.name not in status and base:
+                    status[n.name], grew = status[base], True
+                    own.update((n.name, str(a.value.value)) for a in ast.walk(n) if isinstance(a, ast.Assign)
+                               and any(_call_name(t) == "default_code" for t in a.targets)
+                               and isinstance(a.value, ast.Constant))
+                    own.update((n.name, str(k.value.value)) for a in ast.walk(n) if isinstance(a, ast.Call)
+                               and _call_name(a.func) == "__init__" for k in a.keywords
+                               if k.arg == "code" and isinstance(k.value, ast.Constant))
+    helpers: dict[str, str] = {}  # a function with a ``code`` parameter -> the class it builds
+    for _, tree in trees:
+        for f in ast.walk(tree):
+            if isinstance(f, ast.FunctionDef) and "code" in [a.arg for a in f.args.args + f.args.kwonlyargs]:
+                helpers.update((f.name, str(_call_name(c.func))) for c in ast.walk(f) if isinstance(c, ast.Call)
+                               and _call_name(c.func) in status and any(
+                                   k.arg == "code" and isinstance(k.value, ast.Name) and k.value.id == "code"
+                                   for k in c.keywords))
+    out: dict[tuple[str, str], tuple[int, set[str]]] = {}
+    for module, tree in trees:
+        for c in ast.walk(tree):
+            found: tuple[str, str] | None = None
+            if isinstance(c, ast.ClassDef) and c.name in own:
+                found = (own[c.name], c.name)
+            elif isinstance(c, ast.Call):
+                cls = _call_name(c.func) or ""
+                cls = helpers.get(cls, cls)
+                code = next((k.value for k in c.keywords if k.arg == "code"), None)
+                if cls in status and isinstance(code, ast.Constant) and isinstance(code.value, str):
+                    found = (code.value, cls)
+            if found:
+                out.setdefault(found, (status[found[1]], set()))[1].add(module)
+    return out
+
+
+def errors_block() -> str:
+    """One row per (code, class): HTTP status, class, the modules that raise it."""
+    codes = error_codes()
+    n = len({code for code, _ in codes})
+    lines = [f"共 {n} 个错误码 / {n} error codes.", "",
+             "| 错误码 code | HTTP | 类 class | 抛出位置 raised in |", "|---|---|---|---|"]
+    for (code, cls), (http, modules) in sorted(codes.items()):
+        lines.append(f"| `{code}` | {http} | `{cls}` | {', '.join(f'`{m}`' for m in sorted(modules))} |")
+    return "\n".join(lines) + "\n"
+
 GENERATORS: dict[str, Callable[[], str]] = {"config": config_block, "cli": cli_block, "api": api_block,
-                                            "packages": packages_block, "permissions": permissions_block}
+                                            "packages": packages_block, "permissions": permissions_block,
+                                            "errors": errors_block}
 
 
 # -- files ---------------------------------------------------------------------------------------
