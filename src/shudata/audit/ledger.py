@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, SessionTransaction
 
-from shudata.audit.events import AuditEvent
+from shudata.audit.events import AuditEvent, Event
 from shudata.audit.models import AuditEntry, AuditHead
 from shudata.core.clock import utcnow
 from shudata.core.types import Actor
@@ -75,7 +75,7 @@ def _head(session: Session) -> AuditHead:
 _PENDING = "shudata.audit.pending"
 
 
-def record(session: Session, actor: Actor, event: AuditEvent) -> None:
+def record(session: Session, actor: Actor, event: Event | AuditEvent) -> None:
     """Record ``event`` in the caller's transaction (committed with the change it records):
     appended to the chain just before that transaction commits (see the module's docstring)."""
     if session.in_nested_transaction():
@@ -83,7 +83,7 @@ def record(session: Session, actor: Actor, event: AuditEvent) -> None:
         return
     if session.get_transaction() is None:
         session.connection()  # begin the transaction now, so its end (commit or rollback) is seen
-    pending: list[tuple[Actor, AuditEvent]] | None = session.info.get(_PENDING)
+    pending: list[tuple[Actor, Event | AuditEvent]] | None = session.info.get(_PENDING)
     if pending is None:
         pending = session.info[_PENDING] = []
         if not session.info.get(_PENDING + ".hooked"):
@@ -108,8 +108,12 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(_PENDING, None)
 
 
-def append(session: Session, actor: Actor, event: AuditEvent) -> AuditEntry:
-    """Append ``event`` to the chain now, locking the head until the transaction ends."""
+def append(session: Session, actor: Actor, event: Event | AuditEvent) -> AuditEntry:
+    """Append ``event`` to the chain now, locking the head until the transaction ends. A typed
+    :class:`~shudata.audit.events.Event` is stored as its :meth:`~shudata.audit.events.Event.stored`
+    shape (a bare :class:`AuditEvent` is accepted as it is, for the ledger's own tests)."""
+    if isinstance(event, Event):
+        event = event.stored()
     head = _head(session)
     ts = utcnow()
     entry = AuditEntry(
@@ -136,7 +140,7 @@ def append(session: Session, actor: Actor, event: AuditEvent) -> AuditEntry:
     return entry
 
 
-def record_separately(engine: Engine, actor: Actor, event: AuditEvent) -> None:
+def record_separately(engine: Engine, actor: Actor, event: Event | AuditEvent) -> None:
     """Append ``event`` in its own transaction: for denials and rejected input, whose
     surrounding transaction is rolled back."""
     with Session(engine, expire_on_commit=False) as session:
