@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog import actions as A
 from shudata.catalog.access import find_resource
@@ -71,8 +71,7 @@ def create_demand(*, session: Session, actor: Actor, data: DemandCreate) -> Dema
                       status=DemandStatus.OPEN.value, created_by=actor.username)
     session.add(d)
     session.flush()
-    record(session, actor, AuditEvent("catalog.demand.create", resource_type="catalog.demand",
-                                      resource_id=str(d.id), details={"title": d.title}))
+    record(session, actor, events.CatalogDemandCreate(resource_id=str(d.id), details={"title": d.title}))
     return _read(session, d)
 
 
@@ -130,9 +129,9 @@ def link_demand(*, session: Session, actor: Actor, demand_id: int, data: DemandL
     d.linked_by, d.linked_at = actor.username, utcnow()
     d.updated_at = utcnow()
     session.flush()
-    record(session, actor, AuditEvent("catalog.demand.link", resource_type="catalog.demand", resource_id=str(d.id),
-                                      details={"status": d.status, "resource": res.code if res else None,
-                                               "comment": data.comment}))
+    record(session, actor, events.CatalogDemandLink(resource_id=str(d.id),
+                                                    details={"status": d.status, "resource": res.code if res else None,
+                                                             "comment": data.comment}))
     return _read(session, d)
 
 

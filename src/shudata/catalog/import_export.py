@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog import actions as A
 from shudata.catalog.io_layout import (
@@ -216,10 +216,10 @@ def import_catalog(*, session: Session, actor: Actor, content: bytes, filename: 
             f"{first.row}", code="import_invalid",
             details={"errors": [e.model_dump() for e in report.errors]})
     outer.commit()
-    record(session, actor, AuditEvent("catalog.import", resource_type="catalog", resource_id=filename[:200],
-                                      details={"created": len(report.created), "updated": len(report.updated),
-                                               "unchanged": len(report.unchanged),
-                                               "skipped": report.skipped_rows}))
+    record(session, actor, events.CatalogImport(resource_id=filename[:200],
+                                                details={"created": len(report.created), "updated": len(report.updated),
+                                                         "unchanged": len(report.unchanged),
+                                                         "skipped": report.skipped_rows}))
     return report
 
 
@@ -250,7 +250,7 @@ def export_catalog(*, session: Session, actor: Actor, fmt: str = "xlsx", departm
     if department_id is not None:
         stmt = stmt.where(CatalogResource.provider_department_id == department_id)
     reads = to_reads(session, session.scalars(stmt).all())
-    record(session, actor, AuditEvent("catalog.export", resource_type="catalog", details={
+    record(session, actor, events.CatalogExport(details={
         "format": fmt, "entries": len(reads), "department_id": department_id}))
     if fmt == "csv":
         return _csv(reads)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog import actions as A
 from shudata.catalog import codes, search_index, versions
@@ -140,9 +140,8 @@ def entry_text(res: CatalogResource) -> search_index.EntryText:
         items=res.information_items or [], tags=[*(res.tags or []), res.category_path or "", res.base_registry or ""])
 
 
-def _record(session: Session, actor: Actor, action: str, res: CatalogResource, **details: Any) -> None:
-    record(session, actor, AuditEvent(action, resource_type="catalog.resource", resource_id=res.code,
-                                      details={"name": res.name, "revision": res.revision, **details}))
+def _record(session: Session, actor: Actor, kind: type[events.Event], res: CatalogResource, **details: Any) -> None:
+    record(session, actor, kind(resource_id=res.code, details={"name": res.name, "revision": res.revision, **details}))
 
 
 def register_resource(*, session: Session, actor: Actor, data: ResourceCreate,
@@ -177,7 +176,7 @@ def register_resource(*, session: Session, actor: Actor, data: ResourceCreate,
         res = codes.allocate(session, prefix, insert)
     session.refresh(res)
     versions.add_revision(session, actor, res, snapshot(res), sorted(snapshot(res)), comment or "登记")
-    _record(session, actor, A.RESOURCE_CREATE.name, res)
+    _record(session, actor, events.CatalogResourceCreate, res)
     search_index.index_entry(session, entry_text(res))
     return to_reads(session, [res])[0]
 
@@ -208,7 +207,7 @@ def update_resource(*, session: Session, actor: Actor, code: str, data: Resource
     res.updated_at = utcnow()
     session.flush()
     versions.add_revision(session, actor, res, after, fields, data.comment)
-    _record(session, actor, "catalog.resource.update", res, changed=fields)
+    _record(session, actor, events.CatalogResourceUpdate, res, changed=fields)
     search_index.index_entry(session, entry_text(res))
     return to_reads(session, [res])[0]
 
@@ -225,7 +224,7 @@ def delete_resource(*, session: Session, actor: Actor, code: str, comment: str |
     session.flush()
     after = snapshot(res)
     versions.add_revision(session, actor, res, after, versions.changed(before, after), comment or "删除")
-    _record(session, actor, "catalog.resource.delete", res)
+    _record(session, actor, events.CatalogResourceDelete, res)
     search_index.unindex_entry(session, res.id)
     return to_reads(session, [res])[0]
 
@@ -240,8 +239,7 @@ def rebuild_search_index(*, session: Session, actor: Actor, department_id: int |
     if department_id is not None:
         stmt = stmt.where(CatalogResource.provider_department_id == department_id)
     rows = session.scalars(stmt.order_by(CatalogResource.id)).all()
-    record(session, actor, AuditEvent("catalog.search.reindex", resource_type="catalog",
-                                      details={"department_id": department_id, "entries": len(rows)}))
+    record(session, actor, events.CatalogSearchReindex(details={"department_id": department_id, "entries": len(rows)}))
     for res in rows:
         search_index.index_entry(session, entry_text(res))
     return len(rows)

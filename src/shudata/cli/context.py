@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import DBAPIError
 
-from shudata.audit.events import AuditEvent
+from shudata.audit.events import Refused
 from shudata.audit.ledger import record_separately
 from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
@@ -74,8 +74,8 @@ def handle_errors(fn: F) -> F:
             try:
                 rt = Runtime.build(Settings())
                 d = exc.details if isinstance(exc.details, dict) else {}
-                record_separately(rt.engine, cli_actor(), AuditEvent(
-                    str(d.get("action") or f"cli.{fn.__name__}"), outcome="rejected",
+                record_separately(rt.engine, cli_actor(), Refused(
+                    action=str(d.get("action") or f"cli.{fn.__name__}"), outcome="rejected",
                     resource_id=d.get("resource_id"), details={"code": exc.code, "message": exc.zh[:500]}))
                 rt.close()
             except Exception:  # the store itself may be the problem

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import resource_ref
 from shudata.catalog.models import CatalogResource
@@ -54,8 +54,8 @@ AGREEMENT_SHA = sm3_hex(AGREEMENT_ZH.encode())
 KEY_PREFIX = "sdk"
 
 
-def _audit(session: Session, actor: Actor, action: str, rid: str | None, **details: object) -> None:
-    record(session, actor, AuditEvent(action, resource_type="portal", resource_id=rid, details=details))
+def _audit(session: Session, actor: Actor, kind: type[events.Event], rid: str | None, **details: object) -> None:
+    record(session, actor, kind(resource_id=rid, details=details))
 
 
 def developer_actor(dev: PortalDeveloper, ip: str | None = None) -> Actor:
@@ -92,13 +92,13 @@ def register(*, session: Session, data: DeveloperCreate, ip: str | None = None,
                           password_hash=hash_password(data.password), is_active=True)
     session.add(dev)
     session.flush()
-    _audit(session, developer_actor(dev, ip), "portal.developer.register", str(dev.id))
+    _audit(session, developer_actor(dev, ip), events.PortalDeveloperRegister, str(dev.id))
     return dev
 
 
 def authenticate(*, session: Session, email: str, password: str, ip: str | None = None) -> PortalDeveloper:
     dev = _check_password(session, email, password)
-    _audit(session, developer_actor(dev, ip), "portal.developer.login", str(dev.id))
+    _audit(session, developer_actor(dev, ip), events.PortalDeveloperLogin, str(dev.id))
     return dev
 
 
@@ -125,7 +125,7 @@ def login(*, session: Session, guard: LoginGuard, email: str, password: str, ip:
         guard.failed(scope="developer", account=account, ip=ip)
         raise
     guard.succeeded(scope="developer", account=account)  # before this transaction writes (SQLite: one writer)
-    _audit(session, developer_actor(dev, ip), "portal.developer.login", str(dev.id))
+    _audit(session, developer_actor(dev, ip), events.PortalDeveloperLogin, str(dev.id))
     return dev, start_session(session, dev, ip=ip, max_age_s=max_age_s)
 
 
@@ -137,7 +137,7 @@ def end_session(session: Session, dev: PortalDeveloper | None, sid: object) -> N
     """Log out: this session ends server-side, so a copy of the cookie stops working too."""
     sessions.end(session, sid=sid, reason="logout")
     if dev is not None:
-        _audit(session, developer_actor(dev), "portal.developer.logout", str(dev.id))
+        _audit(session, developer_actor(dev), events.PortalDeveloperLogout, str(dev.id))
 
 
 def session_developer(session: Session, developer_id: object, sid: object) -> PortalDeveloper | None:
@@ -176,7 +176,7 @@ def create_key(*, session: Session, dev: PortalDeveloper, name: str) -> KeyCreat
                        key_hash=sm3_hex(key.encode()))
     session.add(row)
     session.flush()
-    _audit(session, developer_actor(dev), "portal.key.create", str(row.id), prefix=row.prefix)
+    _audit(session, developer_actor(dev), events.PortalKeyCreate, str(row.id), prefix=row.prefix)
     return KeyCreated(**KeyRead.model_validate(row).model_dump(), key=key)
 
 
@@ -192,7 +192,7 @@ def revoke_key(*, session: Session, dev: PortalDeveloper, key_id: int) -> KeyRea
         raise NotFound("没有这个 API 密钥", "No such API key", code="key_not_found")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        _audit(session, developer_actor(dev), "portal.key.revoke", str(row.id), prefix=row.prefix)
+        _audit(session, developer_actor(dev), events.PortalKeyRevoke, str(row.id), prefix=row.prefix)
     return KeyRead.model_validate(row)
 
 
@@ -306,7 +306,7 @@ def apply(*, session: Session, dev: PortalDeveloper, data: ApplicationCreate) ->
                             agreement_sha=AGREEMENT_SHA, status="pending")
     session.add(row)
     session.flush()
-    _audit(session, developer_actor(dev), "portal.application.create", str(row.id), dataset=ds.name,
+    _audit(session, developer_actor(dev), events.PortalApplicationCreate, str(row.id), dataset=ds.name,
            agreement=AGREEMENT_SHA)
     return _app_read(session, row)
 
@@ -349,7 +349,7 @@ def decide_application(*, session: Session, actor: Actor, application_id: int, d
                            details={"field": "reason"}, code="review_reason_missing")
     new = "approved" if data.approve else ("revoked" if row.status == "approved" else "refused")
     row.status, row.decided_by, row.decided_at, row.reason = new, actor.username, utcnow(), data.reason
-    record(session, actor, AuditEvent("portal.application.decide", resource_type="catalog.resource",
-                                      resource_id=res.code,
-                                      details={"application": row.id, "status": new, "reason": data.reason}))
+    record(session, actor, events.PortalApplicationDecide(
+        resource_id=res.code,
+        details={"application": row.id, "status": new, "reason": data.reason}))
     return _app_read(session, row)

@@ -32,7 +32,7 @@ import psutil
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import OpenType, ResourceCreate, ResourceUpdate, UpdateCycle
@@ -94,8 +94,8 @@ def add_source(*, session: Session, actor: Actor, name: str, url: str, departmen
                         config={"apikey": apikey} if apikey else {})
     session.add(src)
     session.flush()
-    record(session, actor, AuditEvent("portal.harvest.source.add", resource_type="portal.harvest",
-                                      resource_id=name, details={"url": src.url, "department": dept.name}))
+    record(session, actor, events.PortalHarvestSourceAdd(
+        resource_id=name, details={"url": src.url, "department": dept.name}))
     return src
 
 
@@ -404,8 +404,9 @@ def run_harvest(*, rt: Runtime, actor: Actor, source: str, connect: Connect = ck
             if row is None:  # an invariant, not input: a bug if it breaks
                 raise RuntimeError("row is unexpectedly None")
             row.last_success_at = utcnow()
-            record(s, actor, AuditEvent("portal.harvest.run", resource_type="portal.harvest", resource_id=source,
-                                        details={"job": h.job_id, **{k: v for k, v in stats.items() if k != "host"}}))
+            record(s, actor, events.PortalHarvestRun(
+                resource_id=source,
+                details={"job": h.job_id, **{k: v for k, v in stats.items() if k != "host"}}))
     except BaseException as exc:
         h.beat(stage="done", status="failed", level="error", message=f"采集失败 / failed: {exc}")
         raise

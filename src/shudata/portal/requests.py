@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
@@ -48,8 +48,8 @@ def create_request(*, session: Session, data: DataRequestCreate, ip: str | None 
                             department_id=data.department_id, status="open")
     session.add(row)
     session.flush()
-    record(session, Actor.anonymous(ip), AuditEvent("portal.request.create", resource_type="portal.request",
-                                                    resource_id=str(row.id), details={"title": row.title}))
+    record(session, Actor.anonymous(ip), events.PortalRequestCreate(
+        resource_id=str(row.id), details={"title": row.title}))
     return _read(session, row)
 
 
@@ -103,6 +103,6 @@ def answer(*, session: Session, actor: Actor, request_id: int, data: DataRequest
     row.answered_by, row.answered_at = actor.username, utcnow()
     if row.department_id is None:
         row.department_id = actor.department_id
-    record(session, actor, AuditEvent("portal.request.answer", resource_type="portal.request", resource_id=str(row.id),
-                                      details={"dataset": data.dataset}))
+    record(session, actor, events.PortalRequestAnswer(resource_id=str(row.id),
+                                                      details={"dataset": data.dataset}))
     return _read(session, row)

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource, resource_ref
 from shudata.catalog.models import CatalogResource
@@ -195,9 +195,9 @@ def _gate_and_record(session: Session, settings: Settings, actor: Actor, res: Ca
     pub = _save(session, res, v, outcome, actor)
     if outcome.passed:
         _sync_dataset(session, res)
-    record(session, actor, AuditEvent(
-        "portal.dataset.publish", outcome="success" if outcome.passed else "rejected",
-        resource_type="catalog.resource", resource_id=res.code,
+    record(session, actor, events.PortalDatasetPublish(
+        outcome="success" if outcome.passed else "rejected",
+        resource_id=res.code,
         details={"version": v.version, "publication": pub.id, "policy": outcome.policy,
                  "passed": outcome.passed, "rows": pub.rows,
                  "violations": [f.model_dump() for f in outcome.result.violations]}))
@@ -283,9 +283,9 @@ def withdraw(*, session: Session, settings: Settings, actor: Actor, resource: st
     pub.status, pub.withdrawn_at, pub.withdrawn_by, pub.withdraw_reason = "withdrawn", utcnow(), actor.username, reason
     session.flush()
     _sync_dataset(session, res)
-    record(session, actor, AuditEvent("portal.dataset.withdraw", resource_type="catalog.resource",
-                                      resource_id=res.code,
-                                      details={"version": pub.version, "publication": pub.id, "reason": reason}))
+    record(session, actor, events.PortalDatasetWithdraw(
+        resource_id=res.code,
+        details={"version": pub.version, "publication": pub.id, "reason": reason}))
     return PublicationRead.model_validate(pub)
 
 

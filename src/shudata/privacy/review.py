@@ -19,7 +19,7 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource
 from shudata.core.config import Settings
@@ -114,10 +114,10 @@ def review_column(*, session: Session, actor: Actor, settings: Settings, data: C
                               reason=reason, reviewed_by=actor.username)
     session.add(row)
     session.flush()
-    record(session, actor, AuditEvent("privacy.detection.review", resource_type="catalog.resource",
-                                      resource_id=res.code,
-                                      details={"column": row.column, "entity": row.entity, "detected": row.detected,
-                                               "withdrawn": row.withdrawn, "reason": reason, "review_id": row.id}))
+    record(session, actor, events.PrivacyDetectionReview(
+        resource_id=res.code,
+        details={"column": row.column, "entity": row.entity, "detected": row.detected,
+                 "withdrawn": row.withdrawn, "reason": reason, "review_id": row.id}))
     return ColumnReviewRead.model_validate(row)
 
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
@@ -82,9 +82,9 @@ def scan_file(*, session: Session, actor: Actor, path: Path, sample_rows: int = 
     table = read_file(path, as_text=True, name=label, limits=limits)
     rep = scan_table(table, source=label, sample_rows=sample_rows)
     row = _save_report(session, actor, rep, None, None)
-    record(session, actor, AuditEvent("privacy.scan.file", resource_type="file", resource_id=label[:200],
-                                      details={"report_id": row.id, "grade": rep.proposed_grade,
-                                               "sensitive": list(rep.sensitive_columns)}))
+    record(session, actor, events.PrivacyScanFile(resource_id=label[:200],
+                                                  details={"report_id": row.id, "grade": rep.proposed_grade,
+                                                           "sensitive": list(rep.sensitive_columns)}))
     return _report_read(row)
 
 
@@ -95,9 +95,10 @@ def scan_resource(*, session: Session, actor: Actor, settings: Settings, resourc
     table = sources.sample_table(settings, data.source, sample_rows)
     rep = scan_table(table, source=data.label, rows=data.version.rows, sample_rows=sample_rows)
     row = _save_report(session, actor, rep, data.resource.id, data.version.version)
-    record(session, actor, AuditEvent("privacy.scan", resource_type="catalog.resource", resource_id=data.resource.code,
-                                      details={"version": data.version.version, "report_id": row.id,
-                                               "grade": rep.proposed_grade, "sensitive": list(rep.sensitive_columns)}))
+    record(session, actor, events.PrivacyScan(
+        resource_id=data.resource.code,
+        details={"version": data.version.version, "report_id": row.id,
+                 "grade": rep.proposed_grade, "sensitive": list(rep.sensitive_columns)}))
     return _report_read(row)
 
 
@@ -147,9 +148,9 @@ def confirm_grade(*, session: Session, actor: Actor, report_id: int, grade: int)
     row.confirmed_grade = grade
     row.confirmed_by = actor.username
     session.flush()
-    record(session, actor, AuditEvent("privacy.grade.confirm", resource_type="privacy.scan_report",
-                                      resource_id=str(row.id), details={"grade": grade, "label": grade_label(grade),
-                                                                         "proposed": row.proposed_grade}))
+    record(session, actor, events.PrivacyGradeConfirm(
+        resource_id=str(row.id), details={"grade": grade, "label": grade_label(grade),
+                                           "proposed": row.proposed_grade}))
     return _report_read(row)
 
 
@@ -158,7 +159,7 @@ def confirm_grade(*, session: Session, actor: Actor, report_id: int, grade: int)
 def create_key(*, session: Session, actor: Actor, settings: Settings, data: KeyCreate) -> KeyRead:
     require(actor, actions.KEY_MANAGE)
     row = keys.create(session, settings, data.key_id, data.purpose, actor.username)
-    record(session, actor, AuditEvent("privacy.key.create", resource_type="privacy.key", resource_id=row.key_id))
+    record(session, actor, events.PrivacyKeyCreate(resource_id=row.key_id))
     return KeyRead.model_validate(row)
 
 
@@ -245,9 +246,9 @@ def save_policy(*, session: Session, actor: Actor, settings: Settings, data: Pol
         row.profile, row.body = policy.profile, policy.to_dict()
         row.revision, row.updated_at = row.revision + 1, utcnow()
     session.flush()
-    record(session, actor, AuditEvent("privacy.policy.save", resource_type="privacy.policy", resource_id=policy.name,
-                                      details={"revision": row.revision, "profile": policy.profile,
-                                               "resources": [r.code for r in bound.resources]}))
+    record(session, actor, events.PrivacyPolicySave(resource_id=policy.name,
+                                                    details={"revision": row.revision, "profile": policy.profile,
+                                                             "resources": [r.code for r in bound.resources]}))
     return _policy_read(row)
 
 
@@ -340,11 +341,12 @@ def mask_resource(*, session: Session, actor: Actor, settings: Settings, resourc
         gate = enforce(out, profile=pol.profile, exempt=_exempt(plan), person_table=person_table,
                        overruled=overruled).as_dict()
         rows, preview = out.num_rows, out.to_pylist()
-    record(session, actor, AuditEvent("privacy.mask", resource_type="catalog.resource", resource_id=data.resource.code,
-                                      details={"version": data.version.version, "policy": pol.name, "rows": rows,
-                                               "operators": {c: o.name for c, o in plan.operators.items()},
-                                               "key_ids": sorted(plan.key_ids()),
-                                               "output": str(dest) if dest else None}))
+    record(session, actor, events.PrivacyMask(
+        resource_id=data.resource.code,
+        details={"version": data.version.version, "policy": pol.name, "rows": rows,
+                 "operators": {c: o.name for c, o in plan.operators.items()},
+                 "key_ids": sorted(plan.key_ids()),
+                 "output": str(dest) if dest else None}))
     return _result(data.label, rows, plan, gate, dest, preview)
 
 
@@ -367,9 +369,9 @@ def mask_file(*, session: Session, actor: Actor, settings: Settings, path: Path,
                                 profile=pol.profile, exempt=_exempt(plan),
                                 person_table=about_persons(findings.values())).as_dict())
         run = mask_source(src, plan, dest, engine=sources.engine(settings), check=check)
-    record(session, actor, AuditEvent("privacy.mask.file", resource_type="file", resource_id=Path(path).name[:200],
-                                      details={"policy": pol.name, "rows": run.rows, "output": str(dest),
-                                               "key_ids": sorted(plan.key_ids())}))
+    record(session, actor, events.PrivacyMaskFile(resource_id=Path(path).name[:200],
+                                                  details={"policy": pol.name, "rows": run.rows, "output": str(dest),
+                                                           "key_ids": sorted(plan.key_ids())}))
     return _result(Path(path).name, run.rows, plan, gate, dest)
 
 
@@ -391,6 +393,6 @@ def decrypt_values(*, session: Session, actor: Actor, settings: Settings, tokens
                                code="decryption_failed") from None
         for i, p in zip(idx, plain, strict=True):
             out[i] = p
-    record(session, actor, AuditEvent("privacy.decrypt", resource_type="privacy.key", resource_id=",".join(kids)[:200],
-                                      details={"values": len(tokens)}))
+    record(session, actor, events.PrivacyDecrypt(resource_id=",".join(kids)[:200],
+                                                 details={"values": len(tokens)}))
     return out

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlglot import exp
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource
 from shudata.core.clock import utcnow
@@ -127,8 +127,8 @@ def anonymise_resource(*, session: Session, actor: Actor, settings: Settings, re
                             after=a.after.model_dump(), result=summary(a, req), created_by=actor.username)
     session.add(row)
     session.flush()
-    record(session, actor, AuditEvent("privacy.anonymise", resource_type="catalog.resource",
-                                      resource_id=data.resource.code, details={"report_id": row.id, **summary(a, req)}))
+    record(session, actor, events.PrivacyAnonymise(
+        resource_id=data.resource.code, details={"report_id": row.id, **summary(a, req)}))
     return row
 
 
@@ -166,8 +166,8 @@ def set_budget(*, session: Session, actor: Actor, data: BudgetSet) -> PrivacyDpB
     else:
         row.epsilon_total, row.updated_at = data.epsilon_total, utcnow()
     session.flush()
-    record(session, actor, AuditEvent("privacy.dp.budget", resource_type="privacy.dp_budget",
-                                      resource_id=data.consumer, details={"epsilon_total": data.epsilon_total}))
+    record(session, actor, events.PrivacyDpBudget(
+        resource_id=data.consumer, details={"epsilon_total": data.epsilon_total}))
     return row
 
 
@@ -230,9 +230,9 @@ def dp_release(*, session: Session, actor: Actor, settings: Settings, resource: 
             res = dp.dp_mean(values, epsilon=query.epsilon, lower=query.lower, upper=query.upper)
         else:
             res = dp.dp_histogram(values, epsilon=query.epsilon, bins=query.bins)
-    record(session, actor, AuditEvent("privacy.dp.release", resource_type="catalog.resource",
-                                      resource_id=data.resource.code,
-                                      details={"kind": query.kind, "column": query.column, "epsilon": query.epsilon}))
+    record(session, actor, events.PrivacyDpRelease(
+        resource_id=data.resource.code,
+        details={"kind": query.kind, "column": query.column, "epsilon": query.epsilon}))
     return res
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource, resource_ref
 from shudata.catalog.actions import DATA_UPLOAD, RESOURCE_VIEW
@@ -95,7 +95,8 @@ def save(*, session: Session, settings: Settings, actor: Actor, resource: str, v
                           revision=(current.revision + 1) if current else 1, spec=spec, created_by=actor.username)
     session.add(row)
     session.flush()
-    record(session, actor, AuditEvent("quality.pipeline.save", resource_type="catalog.resource", resource_id=res.code,
-                                      details={"pipeline": INGEST_PIPELINE, "revision": row.revision,
-                                               "missing_values": clean, "include_defaults": include_defaults}))
+    record(session, actor, events.QualityPipelineSave(
+        resource_id=res.code,
+        details={"pipeline": INGEST_PIPELINE, "revision": row.revision,
+                 "missing_values": clean, "include_defaults": include_defaults}))
     return describe(session=session, settings=settings, actor=actor, resource=res.code)

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record as audit
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
@@ -153,8 +153,8 @@ def record(run: StagedRun) -> None:
                             .values(version=v.version))
         run.session.execute(update(QualityRun).where(QualityRun.id == screened).values(version=v.version))
     checked = store_run(run.session, run.actor, run.resource, v.version, "ingest", revision, report)
-    audit(run.session, run.actor, AuditEvent(
-        "quality.check.run", resource_type="catalog.resource", resource_id=run.resource.code,
+    audit(run.session, run.actor, events.QualityCheckRun(
+        resource_id=run.resource.code,
         details={"version": v.version, "run": checked.id, "quarantined_rows": run.quarantined_rows,
                  "score": report.scores.get("overall")}))
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource, require_raw_observer, require_read_data
 from shudata.catalog.models import CatalogResource
@@ -134,8 +134,9 @@ def save_rule_set(*, session: Session, actor: Actor, resource: str, spec: Any,
                          created_by=actor.username)
     session.add(row)
     session.flush()
-    record(session, actor, AuditEvent("quality.rules.edit", resource_type="catalog.resource", resource_id=res.code,
-                                      details={"revision": row.revision, "rules": len(rs.rules), **(audit or {})}))
+    record(session, actor, events.QualityRulesEdit(
+        resource_id=res.code,
+        details={"revision": row.revision, "rules": len(rs.rules), **(audit or {})}))
     return _rule_set_read(res, row)
 
 
@@ -276,10 +277,11 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     report = run_checks(session=session, settings=settings, actor=actor, res=res, v=v, rs=rs, engine=engine,
                         as_of=as_of)
     run = store_run(session, actor, res, v.version, "check", revision, report)
-    record(session, actor, AuditEvent("quality.check.run", resource_type="catalog.resource", resource_id=res.code,
-                                      details={"version": v.version, "run": run.id,
-                                               "score": report.scores.get("overall"),
-                                               "failed_rules": [r.key for r in report.results if not r.passed]}))
+    record(session, actor, events.QualityCheckRun(
+        resource_id=res.code,
+        details={"version": v.version, "run": run.id,
+                 "score": report.scores.get("overall"),
+                 "failed_rules": [r.key for r in report.results if not r.passed]}))
     return run_read(session, run)
 
 

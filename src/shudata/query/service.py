@@ -20,7 +20,7 @@ from typing import IO, Any, TypeVar
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
@@ -207,8 +207,8 @@ def _used(resolver: CatalogResolver) -> list[TableUsed]:
 def _audit(session: Session, actor: Actor, sql: str, resolver: CatalogResolver, *, rows: int, truncated: bool,
            elapsed_ms: float, export: bool = False, byte_capped: bool = False) -> None:
     tables = resolver.audit_tables()
-    record(session, actor, AuditEvent(
-        ACTION, resource_type="query", resource_id=",".join(t["code"] for t in tables)[:200] or None,
+    record(session, actor, events.QueryRun(
+        resource_id=",".join(t["code"] for t in tables)[:200] or None,
         details={"sql": sql[:4000], "tables": tables, "rows": rows, "truncated": truncated,
                  "elapsed_ms": elapsed_ms, "export": export, **({"byte_capped": True} if byte_capped else {})}))
 

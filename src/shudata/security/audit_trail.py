@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.audit.models import AuditEntry
 from shudata.audit.verify import VerifyReport, verify_chain
@@ -61,6 +61,6 @@ def list_entries(*, session: Session, actor: Actor, action: str | None = None, o
 def verify(*, session: Session, actor: Actor) -> VerifyReport:
     require(actor, AUDIT_READ)
     report = verify_chain(session)
-    record(session, actor, AuditEvent("audit.verify", outcome="success",
-                                      details={"checked": report.checked, "problems": len(report.problems)}))
+    record(session, actor, events.AuditVerify(outcome="success",
+                                              details={"checked": report.checked, "problems": len(report.problems)}))
     return report

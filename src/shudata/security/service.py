@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
@@ -72,8 +72,7 @@ def create_department(*, session: Session, actor: Actor, data: DepartmentCreate)
     dept = Department(**data.model_dump())
     session.add(dept)
     session.flush()
-    record(session, actor, AuditEvent("security.department.create", resource_type="department",
-                                      resource_id=str(dept.id), details={"name": dept.name}))
+    record(session, actor, events.SecurityDepartmentCreate(resource_id=str(dept.id), details={"name": dept.name}))
     return DepartmentRead.model_validate(dept)
 
 
@@ -91,8 +90,7 @@ def update_department(*, session: Session, actor: Actor, department_id: int,
     for k, v in changes.items():
         setattr(dept, k, v)
     session.flush()
-    record(session, actor, AuditEvent("security.department.update", resource_type="department",
-                                      resource_id=str(dept.id), details=changes))
+    record(session, actor, events.SecurityDepartmentUpdate(resource_id=str(dept.id), details=changes))
     if renamed:  # packages above keep what they derive from the name current (the catalog's search index)
         plugins_of(session).hook.department_renamed(session=session, department_id=dept.id)
     return DepartmentRead.model_validate(dept)
@@ -184,8 +182,9 @@ def create_user(*, session: Session, actor: Actor, data: UserCreate, settings: S
         session.flush()
     except IntegrityError as exc:
         raise Conflict("用户已存在", "User already exists", code="username_taken") from exc
-    record(session, actor, AuditEvent("security.user.create", resource_type="user", resource_id=user.username,
-                                      details={"roles": user.roles, "department_id": user.department_id}))
+    record(session, actor, events.SecurityUserCreate(
+        resource_id=user.username,
+        details={"roles": user.roles, "department_id": user.department_id}))
     return UserRead.model_validate(user)
 
 
@@ -209,9 +208,9 @@ def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdat
     for k, v in changes.items():
         setattr(user, k, v)
     session.flush()
-    record(session, actor, AuditEvent("security.user.update", resource_type="user", resource_id=user.username,
-                                      details={k: v for k, v in changes.items()}
-                                      | {"password": pw is not None, "sessions_ended": ended}))
+    record(session, actor, events.SecurityUserUpdate(resource_id=user.username,
+                                                     details={k: v for k, v in changes.items()}
+                                                     | {"password": pw is not None, "sessions_ended": ended}))
     return UserRead.model_validate(user)
 
 
@@ -257,7 +256,7 @@ def _check_password(session: Session, username: str, password: str) -> User:
 def _complete_login(session: Session, user: User, ip: str | None) -> Actor:
     user.last_login_at = utcnow()
     actor = actor_for(user, ip=ip)
-    record(session, actor, AuditEvent("auth.login", resource_type="user", resource_id=user.username))
+    record(session, actor, events.AuthLogin(resource_id=user.username))
     return actor
 
 
@@ -287,7 +286,7 @@ def login(*, session: Session, guard: LoginGuard, username: str, password: str, 
 def logout(*, session: Session, actor: Actor, sid: object) -> None:
     """End this browser session (other sessions of the account stay)."""
     sessions.end(session, sid=sid, reason="logout")
-    record(session, actor, AuditEvent("auth.logout", resource_type="user", resource_id=actor.username))
+    record(session, actor, events.AuthLogout(resource_id=actor.username))
 
 
 # -- tokens ----------------------------------------------------------------------------------
@@ -314,8 +313,8 @@ def create_token(*, session: Session, actor: Actor, data: TokenCreate, username:
                    token_hash=hash_token(token), expires_at=expires)
     session.add(row)
     session.flush()
-    record(session, actor, AuditEvent("security.token.create", resource_type="token", resource_id=str(row.id),
-                                      details={"user": user.username, "name": data.name}))
+    record(session, actor, events.SecurityTokenCreate(resource_id=str(row.id),
+                                                      details={"user": user.username, "name": data.name}))
     return TokenCreated(token=token, **TokenRead.model_validate(row).model_dump())
 
 
@@ -334,7 +333,7 @@ def revoke_token(*, session: Session, actor: Actor, token_id: int) -> TokenRead:
     require(actor, A.TOKEN_REVOKE, ResourceRef("token", row.id, owner=owner.username if owner else None))
     row.revoked_at = row.revoked_at or utcnow()
     session.flush()
-    record(session, actor, AuditEvent("security.token.revoke", resource_type="token", resource_id=str(row.id)))
+    record(session, actor, events.SecurityTokenRevoke(resource_id=str(row.id)))
     return TokenRead.model_validate(row)
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record_separately
 from shudata.core.config import Settings
 from shudata.core.types import Actor
@@ -233,7 +233,7 @@ class LoginGuard:
         for kind, bucket, _ in self._buckets(scope, account, ip):
             wait = remaining(self.store.get(bucket), now)
             if wait:
-                self._audit(ip, "security.login.failed", scope, account,
+                self._audit(ip, events.SecurityLoginFailed, scope, account,
                             {"reason": "locked", "scope": kind, "retry_after": wait})
                 raise LoginThrottled(kind, wait)
 
@@ -246,10 +246,10 @@ class LoginGuard:
             state, lock = self.store.fail(bucket, now, threshold, self.policy)
             counts[kind] = state.failures
             if lock:
-                self._audit(ip, "security.login.locked", scope, account,
+                self._audit(ip, events.SecurityLoginLocked, scope, account,
                             {"scope": kind, "lock_s": lock, "lockouts": state.lockouts})
                 started = started or (kind, lock)
-        self._audit(ip, "security.login.failed", scope, account, {"reason": "bad_credentials", **{
+        self._audit(ip, events.SecurityLoginFailed, scope, account, {"reason": "bad_credentials", **{
             f"failures_{k}": v for k, v in counts.items()}})
         if started:
             raise LoginThrottled(*started)
@@ -259,10 +259,11 @@ class LoginGuard:
         not reset the count of guesses at others)."""
         self.store.clear(f"{scope}:{account}"[:200])
 
-    def _audit(self, ip: str | None, action: str, scope: str, account: str, details: dict[str, object]) -> None:
+    def _audit(self, ip: str | None, kind: type[events.SecurityLoginFailed | events.SecurityLoginLocked], scope: str,
+               account: str, details: dict[str, object]) -> None:
         try:
-            record_separately(self.engine, Actor.anonymous(ip), AuditEvent(
-                action, outcome="denied", resource_type="developer" if scope == "developer" else "user",
+            record_separately(self.engine, Actor.anonymous(ip), kind(
+                account_type="developer" if scope == "developer" else "user",
                 resource_id=account[:200], details=details))
         except Exception:  # the audit store being busy must not turn a refused login into a 500
-            log.exception("could not audit %s", action)
+            log.exception("could not audit %s", kind.name)

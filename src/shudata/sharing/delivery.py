@@ -25,7 +25,7 @@ import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
@@ -159,10 +159,10 @@ def check_quota(session: Session, grant: SharingGrant, rows_wanted: int) -> None
 def log_delivery(session: Session, actor: Actor, view: GrantView, *, rows: int, fmt: str, channel: str) -> None:
     session.add(SharingDelivery(grant_id=view.grant.id, version=view.version.version, rows=rows, format=fmt,
                                 channel=channel, recipient=actor.username))
-    record(session, actor, AuditEvent("sharing.data.deliver", resource_type="catalog.resource",
-                                      resource_id=view.resource.code,
-                                      details={"grant": view.grant.id, "version": view.version.version, "rows": rows,
-                                               "format": fmt, "channel": channel}))
+    record(session, actor, events.SharingDataDeliver(
+        resource_id=view.resource.code,
+        details={"grant": view.grant.id, "version": view.version.version, "rows": rows,
+                 "format": fmt, "channel": channel}))
 
 
 def masked_file_path(settings: Settings, view: GrantView) -> Path:

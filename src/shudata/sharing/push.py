@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
@@ -50,8 +50,7 @@ def subscribe(*, session: Session, actor: Actor, grant_id: int, url: str) -> Sha
                               last_version=current.version if current else 0)
     session.add(sub)
     session.flush()
-    record(session, actor, AuditEvent("sharing.subscription.create", resource_type="sharing_grant",
-                                      resource_id=str(grant.id), details={"url": url}))
+    record(session, actor, events.SharingSubscriptionCreate(resource_id=str(grant.id), details={"url": url}))
     return sub
 
 

@@ -12,7 +12,7 @@ from dataclasses import replace
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
@@ -131,9 +131,9 @@ def request_access(*, session: Session, actor: Actor, settings: Settings, data: 
     else:
         _notify(session, kind="request.pending", request=req, department_id=res.provider_department_id,
                 message=f"{actor.username} 申请共享“{res.name}”，请于 {req.due_date} 前答复")
-    record(session, actor, AuditEvent("sharing.request.create", resource_type="sharing_request",
-                                      resource_id=str(req.id),
-                                      details={"resource": res.code, "status": status, "fields": data.fields}))
+    record(session, actor, events.SharingRequestCreate(
+        resource_id=str(req.id),
+        details={"resource": res.code, "status": status, "fields": data.fields}))
     return read_request(session, req)
 
 
@@ -184,8 +184,8 @@ def decide(*, session: Session, actor: Actor, settings: Settings, request_id: in
                quota_calls=data.quota_calls_per_day)
     _notify(session, kind=f"request.{req.status}", request=req, department_id=req.requester_department_id,
             message=f"共享申请 #{req.id} 已处理：{req.status}")
-    record(session, actor, AuditEvent(f"sharing.request.{data.decision.value}", resource_type="sharing_request",
-                                      resource_id=str(req.id), details={"reason": data.reason}))
+    decided = events.SHARING_DECISIONS[data.decision.value]
+    record(session, actor, decided(resource_id=str(req.id), details={"reason": data.reason}))
     notify_origin(session, settings, req)
     return read_request(session, req)
 
@@ -200,8 +200,7 @@ def raise_dispute(*, session: Session, actor: Actor, request_id: int, data: Disp
     dispute = SharingDispute(request_id=req.id, raised_by=actor.username, reason=data.reason)
     session.add(dispute)
     _notify(session, kind="dispute.raised", request=req, message=f"共享申请 #{req.id} 提出争议，请平台协调")
-    record(session, actor, AuditEvent("sharing.dispute.raise", resource_type="sharing_request",
-                                      resource_id=str(req.id), details={"reason": data.reason}))
+    record(session, actor, events.SharingDisputeRaise(resource_id=str(req.id), details={"reason": data.reason}))
     return read_request(session, req)
 
 
@@ -222,8 +221,7 @@ def resolve_dispute(*, session: Session, actor: Actor, settings: Settings, reque
     for dept in (req.requester_department_id, req.provider_department_id):
         _notify(session, kind="dispute.resolved", request=req, department_id=dept,
                 message=f"共享申请 #{req.id} 的争议已协调：{'予以共享' if data.grant else '维持拒绝'}")
-    record(session, actor, AuditEvent("sharing.dispute.resolve", resource_type="sharing_request",
-                                      resource_id=str(req.id), details={"grant": data.grant}))
+    record(session, actor, events.SharingDisputeResolve(resource_id=str(req.id), details={"grant": data.grant}))
     notify_origin(session, settings, req)
     return read_request(session, req)
 
@@ -237,8 +235,7 @@ def revoke_grant(*, session: Session, actor: Actor, grant_id: int, data: RevokeC
     require(actor, A.GRANT_REVOKE, ResourceRef("sharing_grant", grant.id, res.provider_department_id if res else None))
     if grant.revoked_at is None:
         grant.revoked_at, grant.revoked_by = utcnow(), actor.username
-    record(session, actor, AuditEvent("sharing.grant.revoke", resource_type="sharing_grant",
-                                      resource_id=str(grant.id), details={"reason": data.reason}))
+    record(session, actor, events.SharingGrantRevoke(resource_id=str(grant.id), details={"reason": data.reason}))
     return GrantRead.model_validate(grant)
 
 
@@ -270,8 +267,8 @@ def escalate_overdue(*, session: Session, actor: Actor) -> list[int]:
                 message=f"共享申请 #{req.id} 已超过答复时限 {req.due_date}，已提交平台管理员督办")
         _notify(session, kind="request.escalated", request=req,
                 message=f"共享申请 #{req.id} 超期未答复（时限 {req.due_date}），请督办")
-        record(session, actor, AuditEvent("sharing.request.escalate", resource_type="sharing_request",
-                                          resource_id=str(req.id), details={"due_date": str(req.due_date)}))
+        record(session, actor, events.SharingRequestEscalate(
+            resource_id=str(req.id), details={"due_date": str(req.due_date)}))
         escalated.append(req.id)
     return escalated
 

@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shudata.audit.events import AuditEvent, Outcome
+from shudata.audit.events import Outcome, Refused
 from shudata.audit.ledger import record_separately
 from shudata.core.errors import PermissionDenied, ShudataError, Unauthenticated
 from shudata.core.types import Actor
@@ -48,10 +48,10 @@ def _audit(request: Request, status: int, code: str, message: str, details: Any)
     actor: Actor = getattr(request.state, "actor", None) or Actor.anonymous(client_ip(request))
     d = details if isinstance(details, dict) else {}
     outcome: Outcome = "denied" if status in (401, 403) else "rejected"
-    event = AuditEvent(
+    event = Refused(
         action=str(d.get("action") or f"http.{request.method.lower()}"),
         outcome=outcome,
-        resource_type=d.get("resource_type"),
+        target_type=d.get("resource_type"),
         resource_id=d.get("resource_id") or request.url.path[:200],
         details={"status": status, "code": code, "message": message[:500], "path": request.url.path[:300],
                  "method": request.method, **({"sql": str(d["sql"])[:4000]} if d.get("sql") else {})},

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shudata.audit.events import AuditEvent
+from shudata.audit.events import Refused
 from shudata.audit.ledger import record_separately
 from shudata.core.i18n import pick_language
 from shudata.core.types import Actor
@@ -172,8 +172,8 @@ def _audit_refusal(scope: Scope, declared: int) -> None:
         return
     client = scope.get("client")
     try:
-        record_separately(rt.engine, Actor.anonymous(client[0] if client else None), AuditEvent(
-            f"http.{str(scope.get('method', '')).lower()}", outcome="rejected",
+        record_separately(rt.engine, Actor.anonymous(client[0] if client else None), Refused(
+            action=f"http.{str(scope.get('method', '')).lower()}", outcome="rejected",
             resource_id=str(scope.get("path"))[:200],
             details={"status": 413, "code": "payload_too_large", "declared_bytes": declared}))
     except Exception:  # never turn a refusal into a 500

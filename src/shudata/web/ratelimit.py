@@ -20,7 +20,7 @@ from collections.abc import Callable
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shudata.audit.events import AuditEvent
+from shudata.audit.events import Refused
 from shudata.audit.ledger import record_separately
 from shudata.core.types import Actor
 from shudata.portal.ratelimit import Decision, Limiter
@@ -122,8 +122,8 @@ class RateLimitMiddleware:
         if rt is None:
             return
         try:
-            record_separately(rt.engine, Actor.anonymous(ip), AuditEvent(
-                f"http.{str(scope.get('method', '')).lower()}", outcome="rejected",
+            record_separately(rt.engine, Actor.anonymous(ip), Refused(
+                action=f"http.{str(scope.get('method', '')).lower()}", outcome="rejected",
                 resource_id=str(scope.get("path"))[:200],
                 details={"status": 429, "code": "rate_limited", "bucket": bucket.split(":", 1)[0], "limit": d.limit,
                          "backend": d.backend}))

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import orjson
 import pyarrow as pa
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
@@ -199,10 +199,10 @@ def datastore_search_sql(ctx: Context, params: Params) -> dict[str, Any]:
     table = table.slice(0, SQL_ROWS_MAX)
     for d, _ in used.values():
         ctx.used(d)
-    record(ctx.session, ctx.actor, AuditEvent("portal.api.datastore_search_sql", resource_type="portal",
-                                              resource_id=",".join(used)[:200] or None,
-                                              details={"sql": sql[:4000], "rows": table.num_rows,
-                                                       **({"byte_capped": True} if capped else {})}))
+    record(ctx.session, ctx.actor, events.PortalApiDatastoreSearchSql(
+        resource_id=",".join(used)[:200] or None,
+        details={"sql": sql[:4000], "rows": table.num_rows,
+                 **({"byte_capped": True} if capped else {})}))
     out = {"sql": sql, "records": orjson.Fragment(_records(table, 0, "objects", False)),
            "fields": [{"id": f.name, "type": ckan.ckan_type(str(f.type))} for f in table.schema],
            "records_truncated": truncated or capped}

@@ -20,7 +20,7 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
@@ -67,8 +67,8 @@ def request_remote(*, session: Session, actor: Actor, settings: Settings, node_c
     nodes.send(session=session, settings=settings, peer_code=node_code, msg_type="request.submit", body={
         "local_id": rr.id, "requester": actor.username, "request": data.model_dump(mode="json"),
         "department": {"name": dept.name, "uscc": dept.uscc, "region_code": dept.region_code}})
-    record(session, actor, AuditEvent("sharing.remote_request.create", resource_type="remote_request",
-                                      resource_id=str(rr.id), details={"node": node_code, "resource": entry.code}))
+    record(session, actor, events.SharingRemoteRequestCreate(
+        resource_id=str(rr.id), details={"node": node_code, "resource": entry.code}))
     return rr
 
 
@@ -110,9 +110,9 @@ def fetch_remote(*, session: Session, actor: Actor, settings: Settings, remote_r
                                f"Node {rr.node_code} delivered {len(rows)} of {total} granted rows",
                                details={"action": A.GRANT_USE.name, "resource_id": rr.resource_code},
                                code="permission_denied")
-    record(session, actor, AuditEvent("sharing.remote_data.receive", resource_type="remote_request",
-                                      resource_id=str(rr.id), details={"rows": len(rows), "version": version,
-                                                                       "pages": pages}))
+    record(session, actor, events.SharingRemoteDataReceive(
+        resource_id=str(rr.id), details={"rows": len(rows), "version": version,
+                                         "pages": pages}))
     if not rows:
         return pa.table({c: pa.array([], pa.null()) for c in columns})
     return pa.Table.from_pylist([dict(zip(columns, row, strict=True)) for row in rows])

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
@@ -89,8 +89,8 @@ def add_peer(*, session: Session, actor: Actor, code: str, name: str, base_url: 
     peer = TrustedPeer(code=code, name=name, base_url=base_url.rstrip("/"), public_key=public_key.lower())
     session.add(peer)
     session.flush()
-    record(session, actor, AuditEvent("sharing.node.trust", resource_type="node", resource_id=code,
-                                      details={"base_url": base_url}))
+    record(session, actor, events.SharingNodeTrust(resource_id=code,
+                                                   details={"base_url": base_url}))
     return peer
 
 
@@ -210,8 +210,8 @@ def publish_catalog(*, session: Session, actor: Actor, settings: Settings, peer_
     require(actor, NODE_MANAGE)
     item = send(session=session, settings=settings, peer_code=peer_code, msg_type="catalog.publish",
                 body=sharing_list_payload(session))
-    record(session, actor, AuditEvent("sharing.node.publish", resource_type="node", resource_id=peer_code,
-                                      details={"msg_id": item.msg_id}))
+    record(session, actor, events.SharingNodePublish(resource_id=peer_code,
+                                                     details={"msg_id": item.msg_id}))
     return item
 
 
