@@ -39,10 +39,10 @@ from _peers import ensure
 
 from shudata.catalog.schemas import ResourceCreate
 from shudata.catalog.service import register_resource
+from shudata.catalog.writes import write_version
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
-from shudata.lake.service import write_version
 from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate
 from shudata.security.service import create_department, create_token, create_user
 from shudata.standards.uscc import complete

@@ -37,10 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from integration.conftest import LiveServer
 from shudata.catalog.schemas import ResourceCreate
 from shudata.catalog.service import register_resource
+from shudata.catalog.writes import write_version
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
-from shudata.lake.service import write_version
 from shudata.privacy.schemas import PolicySave
 from shudata.privacy.service import save_policy
 from shudata.privacy.synthdata import citizens

@@ -61,10 +61,10 @@ import api as api_bench
 from shudata.catalog.access import find_resource
 from shudata.catalog.schemas import ResourceCreate
 from shudata.catalog.service import register_resource
+from shudata.catalog.writes import write_version
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
-from shudata.lake.service import write_version
 from shudata.portal import service as P
 from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate
 from shudata.security.service import (

@@ -49,10 +49,10 @@ from shudata.catalog.access import find_resource  # noqa: E402
 from shudata.catalog.models import CatalogResource  # noqa: E402
 from shudata.catalog.schemas import ResourceCreate  # noqa: E402
 from shudata.catalog.service import register_resource  # noqa: E402
+from shudata.catalog.writes import write_version  # noqa: E402
 from shudata.core.config import Settings  # noqa: E402
 from shudata.core.types import Actor  # noqa: E402
 from shudata.db.runtime import Runtime  # noqa: E402
-from shudata.lake.service import write_version  # noqa: E402
 from shudata.portal import service as P  # noqa: E402
 from shudata.portal.models import PortalDataset, PortalPublication  # noqa: E402
 from shudata.security.models import Department  # noqa: E402

@@ -45,11 +45,11 @@ from sqlalchemy import create_engine, func, select, text
 
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
+from shudata.catalog.writes import write_version
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
 from shudata.db.migrate import upgrade
 from shudata.db.runtime import Runtime
-from shudata.lake.service import write_version
 from shudata.portal import service as portal
 from shudata.security.models import User
 from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate

@@ -17,8 +17,8 @@ import pyarrow as pa
 import pytest
 
 from shudata.catalog.access import find_resource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor
-from shudata.lake.service import write_version
 from shudata.sharing import service
 from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate
 

@@ -116,7 +116,7 @@ def _city_data(city: Node) -> None:
     import pyarrow as pa
 
     from shudata.catalog.access import find_resource
-    from shudata.lake.service import write_version
+    from shudata.catalog.writes import write_version
 
     rt = city.runtime()
     with rt.transaction() as s:

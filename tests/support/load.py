@@ -23,9 +23,9 @@ import pyarrow as pa
 from shudata.catalog.access import find_resource
 from shudata.catalog.schemas import ResourceCreate
 from shudata.catalog.service import register_resource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
-from shudata.lake.service import write_version
 from shudata.security.schemas import TokenCreate
 from shudata.security.service import create_token
 from shudata.sharing import prepare

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from shudata.catalog.access import find_resource, resource_ref
 from shudata.catalog.actions import DATA_UPLOAD
 from shudata.catalog.models import CatalogResource
+from shudata.catalog.writes import write_version
 from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
 from shudata.core.plugins import plugins_of
@@ -34,7 +35,7 @@ from shudata.lake.ingest.plan import plan_columns, propose_items
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, no_data
 from shudata.lake.ingest.types import ColumnSpec
 from shudata.lake.models import LakeVersion
-from shudata.lake.service import cleanup, write_version
+from shudata.lake.service import cleanup
 from shudata.quality import cleaning_missing
 from shudata.quality import ingest_step as quality_ingest
 from shudata.security.authz import require

@@ -1,7 +1,10 @@
-"""Lake use cases: find versions, write a new version atomically, clean up after crashes.
+"""Lake storage: find versions, store a new version atomically, clean up after crashes.
 
 Other packages (catalog freshness, query sandbox, privacy, quality cleaning runs) call
-these; the names are a contract.
+these; the names are a contract. The lake is storage only (it imports no catalog, audit or
+authorisation, see the import contracts in pyproject.toml): writing a version as a use case
+— the ``lake.version.create`` check and the audit record — is
+:func:`shudata.catalog.writes.write_version`, which calls :func:`store_version`.
 """
 
 from __future__ import annotations
@@ -18,18 +21,11 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
-from shudata.audit.ledger import record
-from shudata.catalog.access import resource_ref
-from shudata.catalog.actions import DATA_UPLOAD
-from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, NotFound
-from shudata.core.types import Actor
 from shudata.lake import layout, parquet
 from shudata.lake.models import LakeVersion
-from shudata.security.authz import require
 
 log = logging.getLogger("shudata.lake")
 
@@ -81,12 +77,12 @@ def schema_columns(schema: pa.Schema) -> list[dict[str, str]]:
     return [{"name": f.name, "type": str(f.type)} for f in schema]
 
 
-def write_version(
+def store_version(
     *,
     session: Session,
     settings: Settings,
-    actor: Actor,
-    resource: CatalogResource,
+    resource_id: int,
+    created_by: str,
     batches_or_table: pa.Table | Iterable[pa.RecordBatch] | None = None,
     staged: parquet.WriteResult | None = None,
     source_name: str,
@@ -100,9 +96,8 @@ def write_version(
     source_bytes: int | None = None,
     quarantined_rows: int = 0,
     comment: str | None = None,
-    audit_details: dict[str, Any] | None = None,
 ) -> LakeVersion:
-    """Store data as the next numbered version of ``resource``, atomically, and audit it.
+    """Store data as the next numbered version of resource ``resource_id``, atomically.
 
     Give the data as ``batches_or_table`` (written here) or as ``staged`` files already
     sealed with :func:`shudata.lake.parquet.finish_staged` (the ingest pipeline writes
@@ -113,18 +108,12 @@ def write_version(
     version exists on disk and in the database together or not at all (a process killed
     in between leaves a directory no row points at, removed by :func:`cleanup`).
     """
-    try:
-        require(actor, DATA_UPLOAD, resource_ref(resource))
-    except BaseException:
-        if staged is not None:
-            parquet.discard(staged.staging)
-        raise
-    number = _next_number(session, resource.id)
+    number = _next_number(session, resource_id)
     if staged is None:
         if batches_or_table is None:
             raise ValueError("write_version needs batches_or_table or staged")
         staged = parquet.write_staged(settings.lake_dir, batches_or_table, schema)
-    final = layout.new_version_path(settings.lake_dir, resource.id, number)
+    final = layout.new_version_path(settings.lake_dir, resource_id, number)
     try:
         parquet.publish(staged.staging, final)
     except BaseException:
@@ -132,12 +121,12 @@ def write_version(
         raise
     _discard_on_rollback(session, final)
     row = LakeVersion(
-        resource_id=resource.id, version=number, rows=staged.rows, bytes=staged.bytes,
+        resource_id=resource_id, version=number, rows=staged.rows, bytes=staged.bytes,
         columns=schema_columns(staged.schema), source_name=source_name[:255], source_format=source_format,
         source_sha256=source_sha256, source_bytes=source_bytes, encoding=encoding, header_row=header_row,
         sheet=sheet, skipped_rows=skipped_rows, quarantined_rows=quarantined_rows,
         storage_path=layout.relative(settings.lake_dir, final), comment=comment,
-        created_by=actor.username, created_at=utcnow(),
+        created_by=created_by, created_at=utcnow(),
     )
     session.add(row)
     try:
@@ -145,10 +134,6 @@ def write_version(
     except IntegrityError as exc:
         raise Conflict("另一个上传同时生成了相同的版本号，请重试", "Another upload took the same version number; retry",
                        code="version_conflict") from exc
-    details = {"version": number, "rows": staged.rows, "bytes": staged.bytes, "source_name": source_name,
-               "source_format": source_format, "encoding": encoding, **(audit_details or {})}
-    record(session, actor, AuditEvent("lake.version.create", resource_type="catalog.resource",
-                                      resource_id=resource.code, details=details))
     return row
 
 

@@ -12,10 +12,11 @@ from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
+from shudata.catalog.writes import write_version
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound
 from shudata.core.types import Actor
-from shudata.lake.service import get_version, write_version
+from shudata.lake.service import get_version
 from shudata.quality import actions as A
 from shudata.quality.cleaning import Pipeline, check_columns, expand, parse_pipeline
 from shudata.quality.cleaning_run import CleanOutcome, cleaned_batches, clusters, plan, quarantined_rows

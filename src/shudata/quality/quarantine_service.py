@@ -18,13 +18,14 @@ from shudata.audit.events import AuditEvent
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource, resource_ref
 from shudata.catalog.models import CatalogResource
+from shudata.catalog.writes import write_version
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound
 from shudata.core.textsafe import safe_cell
 from shudata.core.types import Actor, Page
 from shudata.lake.parquet import read_table
-from shudata.lake.service import get_version, write_version
+from shudata.lake.service import get_version
 from shudata.quality import actions as A
 from shudata.quality.models import QualityQuarantineRow
 from shudata.quality.reference import region_sources

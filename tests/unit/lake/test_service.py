@@ -1,4 +1,5 @@
-"""The lake's storage contract: write_version, time travel, crash leftovers cleaned up."""
+"""The lake's storage contract: versions written (catalog.writes.write_version over
+lake.service.store_version), time travel, crash leftovers cleaned up."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shudata.catalog.access import find_resource
+from shudata.catalog.writes import write_version
 from shudata.core.errors import NotFound, PermissionDenied
 from shudata.db.runtime import Runtime
 from shudata.lake import layout, parquet, service
@@ -21,8 +23,8 @@ from shudata.lake import layout, parquet, service
 def _write(rt: Runtime, world: Any, table: pa.Table, actor: Any = None) -> service.LakeVersion:
     with rt.transaction() as s:
         res = find_resource(s, world.blank)
-        return service.write_version(session=s, settings=rt.settings, actor=actor or world.steward, resource=res,
-                                     batches_or_table=table, source_name="清洗结果", source_format="derived")
+        return write_version(session=s, settings=rt.settings, actor=actor or world.steward, resource=res,
+                             batches_or_table=table, source_name="清洗结果", source_format="derived")
 
 
 def test_write_version_numbers_versions_and_keeps_old_ones(rt: Runtime, world: Any) -> None:

@@ -22,9 +22,9 @@ from sqlalchemy import select
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.models import CatalogResource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
-from shudata.lake.service import write_version
 from shudata.portal.gate import policy_name as portal_policy_name
 from shudata.privacy.models import PrivacyPolicy
 from shudata.privacy.ownership import resource_policy_name

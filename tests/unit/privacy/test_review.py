@@ -170,7 +170,7 @@ def test_the_open_portal_publishes_scenic_areas_with_address_and_coordinates(rt:
     import pyarrow.parquet as pq
     from tests.unit.privacy.conftest import SYSTEM, make_resource
 
-    from shudata.lake.service import write_version
+    from shudata.catalog.writes import write_version
     from shudata.portal import service as P
     from shudata.privacy.readers import read_file
 

@@ -119,7 +119,7 @@ def add_resource(rt: Runtime) -> Callable[..., str]:
 def add_version(rt: Runtime) -> Callable[[str, pa.Table], int]:
     """Write ``table`` as the next lake version of an entry; return the version number."""
     from shudata.catalog.access import find_resource
-    from shudata.lake.service import write_version
+    from shudata.catalog.writes import write_version
 
     def add(code: str, table: pa.Table) -> int:
         with rt.transaction() as s:

@@ -87,7 +87,7 @@ class World:
 
 @pytest.fixture
 def world(rt: Runtime, make_department: Callable[..., int], make_user: Callable[..., Actor]) -> World:
-    from shudata.lake.service import write_version
+    from shudata.catalog.writes import write_version
 
     dept_a = make_department("省统计局")
     dept_b = make_department("省公安厅")

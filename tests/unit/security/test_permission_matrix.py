@@ -495,7 +495,7 @@ CASES = [(p, who, who in p.allowed) for p in PROBES for who in (*p.allowed, *p.d
 
 @pytest.fixture
 def ctx(rt: Any, world: Any, make_user: Callable[..., Actor]) -> Any:
-    from shudata.lake.service import write_version
+    from shudata.catalog.writes import write_version
 
     auditor = make_user("auditor1", Role.AUDITOR)
     with rt.transaction() as s:

@@ -14,9 +14,9 @@ from sqlalchemy import func, select, update
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor
 from shudata.lake.export import MEDIA_TYPES
-from shudata.lake.service import write_version
 from shudata.sharing import service
 from shudata.sharing.models import SharingDelivery, SharingGrant
 from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate

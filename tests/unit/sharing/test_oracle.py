@@ -29,8 +29,8 @@ from sqlalchemy import select
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.models import CatalogResource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor, Role
-from shudata.lake.service import write_version
 from shudata.privacy.models import PrivacyPolicy
 from shudata.sharing import service
 from shudata.sharing.masking import policy_name

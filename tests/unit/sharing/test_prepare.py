@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import select
 
 from shudata.catalog.access import find_resource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor
 from shudata.jobs.ingest import ingest_file
-from shudata.lake.service import latest_version, write_version
+from shudata.lake.service import latest_version
 from shudata.sharing import delivery, masking, prepare, service
 from shudata.sharing.models import SharingGrant
 from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate

@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor
-from shudata.lake.service import latest_version, version_files, write_version
+from shudata.lake.service import latest_version, version_files
 from shudata.query.access import access_subquery
 from shudata.query.engines.base import TableSource
 from shudata.query.engines.duckdb import DuckDBEngine

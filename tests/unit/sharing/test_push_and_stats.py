@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from shudata.catalog.access import find_resource
+from shudata.catalog.writes import write_version
 from shudata.core.errors import PermissionDenied
 from shudata.core.types import Actor
-from shudata.lake.service import write_version
 from shudata.sharing import push, service, stats
 from shudata.sharing.models import PushDelivery
 from shudata.sharing.nodes.service import identity

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pytest
 
 from shudata.catalog.access import find_resource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor
 from shudata.lake.export import page_json
-from shudata.lake.service import write_version
 from shudata.sharing import service
 from shudata.sharing.schemas import DecisionCreate, RequestCreate
 

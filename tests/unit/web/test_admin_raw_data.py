@@ -18,9 +18,9 @@ from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
 from shudata.catalog.schemas import ResourceCreate
 from shudata.catalog.service import register_resource
+from shudata.catalog.writes import write_version
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
-from shudata.lake.service import write_version
 
 ID_NOS = ["11010519491231002X", "510104199001011233"]
 PEOPLE = pa.table({"姓名": ["张三", "李四"], "身份证号": ID_NOS, "城市": ["成都市", "绵阳市"]})

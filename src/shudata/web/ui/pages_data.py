@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from shudata.catalog import reads
 from shudata.catalog import service as catalog
 from shudata.catalog.actions import DATA_READ, DATA_UPLOAD
 from shudata.catalog.schemas import ResourceRead
 from shudata.core.types import Actor, ResourceRef
-from shudata.lake import reads
 from shudata.security.authz import allowed, require
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import page_window, render

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 
+from shudata.catalog import reads
 from shudata.catalog.access import find_resource
 from shudata.core.errors import InvalidInput
 from shudata.core.ids import parse_id
 from shudata.jobs.ingest import ingest_file, preview_file, upload_target
-from shudata.lake import reads
 from shudata.lake.export import MEDIA_TYPES, content_disposition, file_chunks
 from shudata.lake.ingest import formats
 from shudata.lake.ingest.limits import ReadLimits

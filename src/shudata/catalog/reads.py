@@ -1,6 +1,7 @@
-"""Reading versions: list them, page their rows, download them. Reading data needs
-``lake.version.read`` on the entry (:func:`shudata.catalog.access.require_read_data`) and
-every read is audited (``lake.version.read``)."""
+"""Reading versions of a catalog entry: list them, page their rows, download them. Reading
+data needs ``lake.version.read`` on the entry (:func:`shudata.catalog.access.require_read_data`)
+and every read is audited (``lake.version.read``). The use cases live in catalog, above the
+lake's storage (which imports no catalog, audit or authorisation)."""
 
 from __future__ import annotations
 
