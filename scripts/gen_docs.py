@@ -14,13 +14,16 @@ between them is replaced by the output of the generator ``NAME``:
 - ``permissions``: every action of the permission registry (``shudata.permissions``): scope,
   roles, the platform admin, extra check;
 - ``errors``: every error code raised in ``src/shudata`` (read from the source), its HTTP status
-  and the modules that raise it.
+  and the modules that raise it;
+- ``audit_events``: every kind of audit event (``shudata.audit.events.EVENTS``): name, class, resource
+  type, what it records.
 
 ``tests/unit/test_docs.py`` runs :func:`drifted` so the committed files never drift.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 import sys
@@ -31,7 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = tuple(ROOT / f for f in ("README.md", "docs/cli.md", "docs/api.md", "docs/configuration.md",
-                                  "docs/architecture.md", "docs/permissions.md", "docs/errors.md"))
+                                  "docs/architecture.md", "docs/permissions.md", "docs/errors.md",
+                                  "docs/audit-events.md"))
 BLOCK_RE = re.compile(r"(<!-- \[\[\[cog:(?P<name>[a-z_]+)\]\]\] -->\n)(?P<body>.*?)(<!-- \[\[\[end\]\]\] -->)",
                       re.DOTALL)
 HELP_WIDTH = 100
@@ -261,8 +265,6 @@ def permissions_block() -> str:
 # -- error codes ---------------------------------------------------------------------------------
 
 def _call_name(node: Any) -> str | None:
-    import ast
-
     return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
 
 
@@ -270,8 +272,6 @@ def error_codes() -> dict[tuple[str, str], tuple[int, set[str]]]:
     """``{(code, error class): (HTTP status, {module, …})}`` for every code ``src/shudata`` raises: a
     constant ``code=`` passed to an error class (``shudata.core.errors`` and its subclasses elsewhere)
     or to a helper that builds one from its ``code`` parameter, and every subclass's ``default_code``."""
-    import ast
-
     from shudata.core import errors
 
     src = ROOT / "src" / "shudata"
@@ -329,9 +329,27 @@ def errors_block() -> str:
         lines.append(f"| `{code}` | {http} | `{cls}` | {', '.join(f'`{m}`' for m in sorted(modules))} |")
     return "\n".join(lines) + "\n"
 
+
+# -- audit events --------------------------------------------------------------------------------
+
+def audit_events_block() -> str:
+    """One row per kind of audit event, by name."""
+    from shudata.audit.events import EVENTS
+
+    lines = [f"共 {len(EVENTS)} 种事件 / {len(EVENTS)} kinds of event.", "",
+             "| 名称 name (stored action) | 类 class | 资源类型 resource type | 记录什么 what it records |",
+             "|---|---|---|---|"]
+    for name in sorted(EVENTS):
+        kind = EVENTS[name]
+        what = " ".join((kind.__doc__ or "").split())
+        rtype = f"`{kind.resource_type}`" if kind.resource_type else "—"
+        lines.append(f"| `{name}` | `{kind.__name__}` | {rtype} | {_cell(what)} |")
+    return "\n".join(lines) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {"config": config_block, "cli": cli_block, "api": api_block,
                                             "packages": packages_block, "permissions": permissions_block,
-                                            "errors": errors_block}
+                                            "errors": errors_block, "audit_events": audit_events_block}
 
 
 # -- files ---------------------------------------------------------------------------------------

@@ -13,10 +13,10 @@ import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource, require_read_data
-from shudata.catalog.actions import DATA_READ, RESOURCE_VIEW
+from shudata.catalog.actions import RESOURCE_VIEW
 from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput
@@ -64,8 +64,7 @@ def _readable(session: Session, actor: Actor, resource_code: str, version: int |
 def _audit(session: Session, actor: Actor, res: CatalogResource, v: LakeVersion, **details: object) -> None:
     """Append the read to the audit chain in the request's transaction (the ledger serialises
     concurrent appends at the chain head on every backend)."""
-    record(session, actor, AuditEvent(DATA_READ.name, resource_type="catalog.resource", resource_id=res.code,
-                                      details={"version": v.version, **details}))
+    record(session, actor, events.LakeVersionRead(resource_id=res.code, details={"version": v.version, **details}))
 
 
 _PAGES = reader.BytesLRU(64 << 20)

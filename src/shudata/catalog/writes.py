@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import resource_ref
 from shudata.catalog.actions import DATA_UPLOAD
@@ -68,6 +68,5 @@ def write_version(
         source_sha256=source_sha256, source_bytes=source_bytes, quarantined_rows=quarantined_rows, comment=comment)
     details = {"version": row.version, "rows": row.rows, "bytes": row.bytes, "source_name": source_name,
                "source_format": source_format, "encoding": encoding, **(audit_details or {})}
-    record(session, actor, AuditEvent(DATA_UPLOAD.name, resource_type="catalog.resource",
-                                      resource_id=resource.code, details=details))
+    record(session, actor, events.LakeVersionCreate(resource_id=resource.code, details=details))
     return row

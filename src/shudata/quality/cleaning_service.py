@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
@@ -66,8 +66,9 @@ def save_pipeline(*, session: Session, actor: Actor, resource: str, spec: Any) -
                           spec=p.model_dump(mode="json", exclude_none=True), created_by=actor.username)
     session.add(row)
     session.flush()
-    record(session, actor, AuditEvent("quality.pipeline.save", resource_type="catalog.resource", resource_id=res.code,
-                                      details={"pipeline": p.name, "revision": row.revision, "steps": len(p.steps)}))
+    record(session, actor, events.QualityPipelineSave(
+        resource_id=res.code,
+        details={"pipeline": p.name, "revision": row.revision, "steps": len(p.steps)}))
     return {"name": p.name, "revision": row.revision, "spec": row.spec}
 
 
@@ -149,10 +150,10 @@ def clean(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     if rs.rules:
         report = run_checks(session=session, settings=settings, actor=actor, res=res, v=new, rs=rs, engine=eng)
         store_run(session, actor, res, new.version, "clean", rs_rev, report)
-    record(session, actor, AuditEvent("quality.clean.run", resource_type="catalog.resource", resource_id=res.code,
-                                      details={"pipeline": p.name, "source_version": source,
-                                               "target_version": new.version, "rows_in": outcome.rows_in,
-                                               "rows_out": outcome.rows_out, "quarantined": len(held)}))
+    record(session, actor, events.QualityCleanRun(resource_id=res.code,
+                                                  details={"pipeline": p.name, "source_version": source,
+                                                           "target_version": new.version, "rows_in": outcome.rows_in,
+                                                           "rows_out": outcome.rows_out, "quarantined": len(held)}))
     return LineageRead.model_validate(lineage)
 
 

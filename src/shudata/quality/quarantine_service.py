@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shudata.audit.events import AuditEvent
+from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource, resource_ref
 from shudata.catalog.models import CatalogResource
@@ -91,8 +91,8 @@ def fix_row(*, session: Session, settings: Settings, actor: Actor, row_id: int, 
     row.updated_by = actor.username
     row.updated_at = utcnow()
     session.flush()
-    record(session, actor, AuditEvent("quality.quarantine.fix", resource_type="catalog.resource",
-                                      resource_id=res.code, details={"row": row_id, "status": row.status}))
+    record(session, actor, events.QualityQuarantineFix(
+        resource_id=res.code, details={"row": row_id, "status": row.status}))
     return QuarantineRowRead.model_validate(row)
 
 
@@ -135,8 +135,8 @@ def release_fixed(*, session: Session, settings: Settings, actor: Actor, resourc
         r.updated_by = actor.username
         r.updated_at = utcnow()
     session.flush()
-    record(session, actor, AuditEvent("quality.quarantine.release", resource_type="catalog.resource",
-                                      resource_id=res.code, details={"rows": len(fixed), "version": new.version}))
+    record(session, actor, events.QualityQuarantineRelease(
+        resource_id=res.code, details={"rows": len(fixed), "version": new.version}))
     return {"version": new.version, "rows": len(fixed)}
 
 
@@ -157,6 +157,6 @@ def export_xlsx(*, session: Session, actor: Actor, resource: str, version: int |
                    *[safe_cell(r.data.get(c)) for c in columns]])
     buf = io.BytesIO()
     wb.save(buf)
-    record(session, actor, AuditEvent("quality.quarantine.export", resource_type="catalog.resource",
-                                      resource_id=res.code, details={"rows": len(rows), "version": version}))
+    record(session, actor, events.QualityQuarantineExport(
+        resource_id=res.code, details={"rows": len(rows), "version": version}))
     return buf.getvalue()
