@@ -32,6 +32,7 @@ from shudata.portal.schemas import (
     KeyRead,
 )
 from shudata.portal.service import PublicDataset, dataset_name, get_dataset, today, upsert_add
+from shudata.portal.states import APPLICATIONS, ApplicationEvent, ApplicationStatus
 from shudata.privacy.detect.validators import email as valid_email
 from shudata.privacy.detect.validators import mobile as valid_mobile
 from shudata.security import sessions
@@ -236,7 +237,7 @@ def key_holder(session: Session, raw: str | None) -> KeyHolder | None:
 def approved(session: Session, developer_id: int, resource_id: int) -> bool:
     return session.scalar(select(PortalApplication.id).where(
         PortalApplication.developer_id == developer_id, PortalApplication.resource_id == resource_id,
-        PortalApplication.status == "approved").limit(1)) is not None
+        PortalApplication.status == ApplicationStatus.APPROVED).limit(1)) is not None
 
 
 def require_data_access(session: Session, ds: PublicDataset, holder: KeyHolder | None) -> None:
@@ -297,13 +298,13 @@ def apply(*, session: Session, dev: PortalDeveloper, data: ApplicationCreate) ->
                        code="dataset_open_to_all")
     pending = session.scalar(select(PortalApplication).where(
         PortalApplication.developer_id == dev.id, PortalApplication.resource_id == ds.resource.id,
-        PortalApplication.status.in_(("pending", "approved"))))
+        PortalApplication.status.in_((ApplicationStatus.PENDING, ApplicationStatus.APPROVED))))
     if pending is not None:
         raise Conflict("您已提交过该数据集的申请（待审核或已批准）",
                        "You already have a pending or approved application", code="application_exists")
     row = PortalApplication(developer_id=dev.id, resource_id=ds.resource.id,
                             provider_department_id=ds.resource.provider_department_id, purpose=data.purpose.strip(),
-                            agreement_sha=AGREEMENT_SHA, status="pending")
+                            agreement_sha=AGREEMENT_SHA, status=ApplicationStatus.PENDING)
     session.add(row)
     session.flush()
     _audit(session, developer_actor(dev), events.PortalApplicationCreate, str(row.id), dataset=ds.name,
@@ -339,15 +340,10 @@ def decide_application(*, session: Session, actor: Actor, application_id: int, d
     if res is None:  # an invariant, not input: a bug if it breaks
         raise RuntimeError("res is unexpectedly None")
     require(actor, A.APPLICATION_DECIDE, resource_ref(res))
-    if data.approve and row.status not in ("pending",):
-        raise Conflict(f"该申请当前状态为 {row.status}，不能批准", f"Application is {row.status}; cannot approve",
-                       code="invalid_transition")
-    if not data.approve and row.status not in ("pending", "approved"):
-        raise Conflict(f"该申请当前状态为 {row.status}", f"Application is {row.status}", code="invalid_transition")
+    new = APPLICATIONS.next(row.status, ApplicationEvent.APPROVE if data.approve else ApplicationEvent.REFUSE)
     if not data.approve and not (data.reason or "").strip():
         raise InvalidInput("拒绝或撤销申请时须说明理由", "Give a reason when refusing or revoking",
                            details={"field": "reason"}, code="review_reason_missing")
-    new = "approved" if data.approve else ("revoked" if row.status == "approved" else "refused")
     row.status, row.decided_by, row.decided_at, row.reason = new, actor.username, utcnow(), data.reason
     record(session, actor, events.PortalApplicationDecide(
         resource_id=res.code,

@@ -12,17 +12,18 @@ from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
-from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
 from shudata.core.types import Actor, ResourceRef
 from shudata.portal import actions as A
 from shudata.portal.models import PortalDataRequest
 from shudata.portal.schemas import DataRequestAnswer, DataRequestCreate, DataRequestRead
 from shudata.portal.service import dataset_name, get_dataset
+from shudata.portal.states import DATA_REQUESTS, DataRequestEvent, DataRequestStatus
 from shudata.privacy.detect.validators import email as valid_email
 from shudata.security.authz import allowed, require
 from shudata.security.models import Department
 
-STATUSES = ("open", "answered")
+STATUSES = tuple(DataRequestStatus)
 
 
 def _read(session: Session, row: PortalDataRequest) -> DataRequestRead:
@@ -45,7 +46,7 @@ def create_request(*, session: Session, data: DataRequestCreate, ip: str | None 
                            code="department_not_found")
     row = PortalDataRequest(title=data.title.strip(), description=data.description.strip(),
                             requester_name=data.requester_name.strip(), contact_email=data.contact_email.strip(),
-                            department_id=data.department_id, status="open")
+                            department_id=data.department_id, status=DataRequestStatus.OPEN)
     session.add(row)
     session.flush()
     record(session, Actor.anonymous(ip), events.PortalRequestCreate(
@@ -76,7 +77,7 @@ def steward_queue(*, session: Session, actor: Actor) -> list[tuple[DataRequestRe
     """Open requests a steward may answer (their department's, and those addressed to no
     department), with the contact email for the reply."""
     require(actor, A.REQUEST_ANSWER)
-    stmt = select(PortalDataRequest).where(PortalDataRequest.status == "open")
+    stmt = select(PortalDataRequest).where(PortalDataRequest.status == DataRequestStatus.OPEN)
     if not allowed(actor, A.VIEW_ALL):
         stmt = stmt.where((PortalDataRequest.department_id == actor.department_id)
                           | PortalDataRequest.department_id.is_(None))
@@ -94,12 +95,11 @@ def answer(*, session: Session, actor: Actor, request_id: int, data: DataRequest
                                details={"action": A.REQUEST_ANSWER.name, "resource_type": "portal.request",
                                         "resource_id": str(row.id)}, code="permission_denied")
     require(actor, A.REQUEST_ANSWER, ref)
-    if row.status == "answered":
-        raise Conflict("该需求已答复", "This request has already been answered", code="invalid_transition")
+    answered = DATA_REQUESTS.next(row.status, DataRequestEvent.ANSWER)  # Conflict when already answered
     res_id = None
     if data.dataset:
         res_id = get_dataset(session, data.dataset).resource.id
-    row.status, row.answer, row.answer_resource_id = "answered", data.answer.strip(), res_id
+    row.status, row.answer, row.answer_resource_id = answered, data.answer.strip(), res_id
     row.answered_by, row.answered_at = actor.username, utcnow()
     if row.department_id is None:
         row.department_id = actor.department_id

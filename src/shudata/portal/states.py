@@ -1,0 +1,61 @@
+"""The portal's workflows: open-data applications and public data requests (states, events and
+their transition tables; see :mod:`shudata.core.states`). The stored strings are the values.
+
+>>> APPLICATIONS.next("approved", ApplicationEvent.REFUSE)
+<ApplicationStatus.REVOKED: 'revoked'>
+>>> DATA_REQUESTS.can("answered", DataRequestEvent.ANSWER)
+False
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from shudata.core.states import Machine
+
+
+class ApplicationStatus(StrEnum):
+    """A developer's application for a conditionally open dataset (``portal_application.status``)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    REVOKED = "revoked"
+
+
+class ApplicationEvent(StrEnum):
+    APPROVE = "approve"
+    REFUSE = "refuse"  # refusing an approved application revokes it
+
+
+def _application_refusal(status: str, event: ApplicationEvent) -> tuple[str, str]:
+    if event is ApplicationEvent.APPROVE:
+        return f"该申请当前状态为 {status}，不能批准", f"Application is {status}; cannot approve"
+    return f"该申请当前状态为 {status}", f"Application is {status}"
+
+
+APPLICATIONS: Machine[ApplicationStatus, ApplicationEvent] = Machine("开放数据申请", "application", {
+    (ApplicationStatus.PENDING, ApplicationEvent.APPROVE): ApplicationStatus.APPROVED,
+    (ApplicationStatus.PENDING, ApplicationEvent.REFUSE): ApplicationStatus.REFUSED,
+    (ApplicationStatus.APPROVED, ApplicationEvent.REFUSE): ApplicationStatus.REVOKED,
+}, _application_refusal)
+
+
+class DataRequestStatus(StrEnum):
+    """A public data request (``portal_data_request.status``)."""
+
+    OPEN = "open"
+    ANSWERED = "answered"
+
+
+class DataRequestEvent(StrEnum):
+    ANSWER = "answer"
+
+
+def _request_refusal(status: str, event: DataRequestEvent) -> tuple[str, str]:
+    return "该需求已答复", "This request has already been answered"
+
+
+DATA_REQUESTS: Machine[DataRequestStatus, DataRequestEvent] = Machine("数据需求", "data request", {
+    (DataRequestStatus.OPEN, DataRequestEvent.ANSWER): DataRequestStatus.ANSWERED,
+}, _request_refusal)
