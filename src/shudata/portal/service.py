@@ -32,6 +32,7 @@ from shudata.portal import actions as A
 from shudata.portal.gate import GateOutcome, portal_dir, run_gate
 from shudata.portal.models import PortalDataset, PortalKeyUsage, PortalPublication, PortalUsage
 from shudata.portal.schemas import PublicationRead
+from shudata.portal.states import PUBLICATIONS, DatasetStatus, PublicationEvent, PublicationStatus
 from shudata.security.authz import require
 
 OPEN = "无条件开放"
@@ -73,7 +74,7 @@ def theme_of(category_path: str | None) -> str:
 
 def visible_condition() -> ColumnElement[bool]:
     """SQL condition (over ``PortalDataset`` joined with ``CatalogResource``) of a visible dataset."""
-    return and_(PortalDataset.status == "published", PortalDataset.version.is_not(None),
+    return and_(PortalDataset.status == DatasetStatus.PUBLISHED, PortalDataset.version.is_not(None),
                 CatalogResource.is_deleted.is_(False), CatalogResource.open_type.in_(OPEN_CLASSES))
 
 
@@ -108,7 +109,7 @@ class PublicDataset:
 def _current_publication(session: Session, resource_id: int, version: int) -> PortalPublication | None:
     return session.scalar(select(PortalPublication).where(
         PortalPublication.resource_id == resource_id, PortalPublication.version == version,
-        PortalPublication.status == "published").order_by(PortalPublication.id.desc()).limit(1))
+        PortalPublication.status == PublicationStatus.PUBLISHED).order_by(PortalPublication.id.desc()).limit(1))
 
 
 def get_dataset(session: Session, key: str) -> PublicDataset:
@@ -138,7 +139,7 @@ def publications(session: Session, resource_id: int, *, statuses: tuple[str, ...
 
 def _newest_published(session: Session, resource_id: int) -> int | None:
     return session.scalar(select(func.max(PortalPublication.version)).where(
-        PortalPublication.resource_id == resource_id, PortalPublication.status == "published"))
+        PortalPublication.resource_id == resource_id, PortalPublication.status == PublicationStatus.PUBLISHED))
 
 
 def _sync_dataset(session: Session, res: CatalogResource) -> PortalDataset | None:
@@ -149,16 +150,17 @@ def _sync_dataset(session: Session, res: CatalogResource) -> PortalDataset | Non
     if ds is None:
         if newest is None:
             return None
-        ds = PortalDataset(resource_id=res.id, name=dataset_name(res), status="published", version=newest,
+        ds = PortalDataset(resource_id=res.id, name=dataset_name(res), status=DatasetStatus.PUBLISHED,
+                           version=newest,
                            theme=theme_of(res.category_path), first_published_at=now, published_at=now,
                            views=0, downloads=0, api_calls=0)
         session.add(ds)
     elif newest is None:
-        ds.status, ds.version = "withdrawn", None
+        ds.status, ds.version = DatasetStatus.WITHDRAWN, None
     else:
-        if ds.version != newest or ds.status != "published":
+        if ds.version != newest or ds.status != DatasetStatus.PUBLISHED:
             ds.published_at = now
-        ds.status, ds.version = "published", newest
+        ds.status, ds.version = DatasetStatus.PUBLISHED, newest
         ds.theme = theme_of(res.category_path)
     session.flush()
     return ds
@@ -175,7 +177,8 @@ def _check_open_class(res: CatalogResource) -> None:
 def _save(session: Session, res: CatalogResource, v: LakeVersion, outcome: GateOutcome, actor: Actor
           ) -> PortalPublication:
     pub = PortalPublication(
-        resource_id=res.id, version=v.version, status="published" if outcome.passed else "refused",
+        resource_id=res.id, version=v.version,
+        status=PublicationStatus.PUBLISHED if outcome.passed else PublicationStatus.REFUSED,
         policy=outcome.policy, gate=outcome.result.as_dict(), operators=outcome.operators,
         file=f"{res.id}/{outcome.path.name}" if outcome.path else None,
         rows=outcome.rows if outcome.passed else 0, bytes=outcome.bytes, sha256=outcome.sha256,
@@ -191,7 +194,7 @@ def _gate_and_record(session: Session, settings: Settings, actor: Actor, res: Ca
     if outcome.passed:  # an earlier publication of the same version is replaced
         session.execute(update(PortalPublication).where(
             PortalPublication.resource_id == res.id, PortalPublication.version == v.version,
-            PortalPublication.status == "published").values(status="superseded"))
+            PortalPublication.status == PublicationStatus.PUBLISHED).values(status=PublicationStatus.SUPERSEDED))
     pub = _save(session, res, v, outcome, actor)
     if outcome.passed:
         _sync_dataset(session, res)
@@ -248,7 +251,7 @@ def publish_or_refuse(*, session: Session, settings: Settings, actor: Actor, res
     although the call fails — then raised as :class:`PublishRefused` (findings in
     ``details.gate``)."""
     pub = publish(session=session, settings=settings, actor=actor, resource=resource, version=version)
-    if pub.status == "refused":
+    if pub.status == PublicationStatus.REFUSED:
         session.commit()
         raise refusal_of(session, pub.id)
     return pub
@@ -262,7 +265,7 @@ def republish_new_version(session: Session, settings: Settings, actor: Actor, re
     refusal (with findings) waits in the steward's list. Not published → nothing happens.
     """
     ds = session.scalar(select(PortalDataset).where(PortalDataset.resource_id == res.id))
-    if ds is None or ds.status != "published" or res.open_type not in OPEN_CLASSES:
+    if ds is None or ds.status != DatasetStatus.PUBLISHED or res.open_type not in OPEN_CLASSES:
         return None
     return _gate_and_record(session, settings, actor, res, v)
 
@@ -280,7 +283,8 @@ def withdraw(*, session: Session, settings: Settings, actor: Actor, resource: st
         raise NotFound(f"“{res.name}”没有已发布的版本{'' if version is None else f' v{version}'}可撤回",
                        f"No published version{'' if version is None else f' {version}'} of {res.code} to withdraw",
                        details={"action": A.WITHDRAW.name, "resource_id": res.code}, code="publication_not_found")
-    pub.status, pub.withdrawn_at, pub.withdrawn_by, pub.withdraw_reason = "withdrawn", utcnow(), actor.username, reason
+    pub.status = PUBLICATIONS.next(pub.status, PublicationEvent.WITHDRAW)
+    pub.withdrawn_at, pub.withdrawn_by, pub.withdraw_reason = utcnow(), actor.username, reason
     session.flush()
     _sync_dataset(session, res)
     record(session, actor, events.PortalDatasetWithdraw(

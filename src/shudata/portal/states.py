@@ -59,3 +59,31 @@ def _request_refusal(status: str, event: DataRequestEvent) -> tuple[str, str]:
 DATA_REQUESTS: Machine[DataRequestStatus, DataRequestEvent] = Machine("数据需求", "data request", {
     (DataRequestStatus.OPEN, DataRequestEvent.ANSWER): DataRequestStatus.ANSWERED,
 }, _request_refusal)
+
+
+class PublicationStatus(StrEnum):
+    """One published version of an entry (``portal_publication.status``): published, or refused by
+    the publication gate; a newer publication supersedes it, a withdrawal ends it."""
+
+    PUBLISHED = "published"
+    REFUSED = "refused"
+    SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
+
+
+class PublicationEvent(StrEnum):
+    SUPERSEDE = "supersede"
+    WITHDRAW = "withdraw"
+
+
+PUBLICATIONS: Machine[PublicationStatus, PublicationEvent] = Machine("发布记录", "publication", {
+    (PublicationStatus.PUBLISHED, PublicationEvent.SUPERSEDE): PublicationStatus.SUPERSEDED,
+    (PublicationStatus.PUBLISHED, PublicationEvent.WITHDRAW): PublicationStatus.WITHDRAWN,
+})
+
+
+class DatasetStatus(StrEnum):
+    """An open dataset on the portal (``portal_dataset.status``): shown while a version is published."""
+
+    PUBLISHED = "published"
+    WITHDRAWN = "withdrawn"
