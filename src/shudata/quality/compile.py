@@ -24,17 +24,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlglot
+from sqlglot import exp
 
 from shudata.quality.compile_exprs import (
     REGIONS_TABLE,
     Ctx,
     RowCheck,
-    flexible_date,
-    is_missing,
+    flexible_date_e,
+    missing,
     qi,
     ql,
     row_check,
-    text,
+    sql,
+    text_e,
 )
 from shudata.quality.rule_base import RuleBase
 
@@ -64,28 +66,32 @@ class CompiledCheck:
         return transpile(self.duckdb_sql, dialect)
 
 
-def source_select(table: str, helpers: Sequence[tuple[str, str]]) -> str:
+def _uses(expr: exp.Expr, alias: str) -> bool:
+    return any(c.name == alias and not c.table for c in expr.find_all(exp.Column))
+
+
+def source_select(table: str, helpers: Sequence[tuple[str, exp.Expr]]) -> str:
     """The table plus helper columns. A helper may use the helpers listed before it: one that
     does gets its own projection layer; independent helpers share one."""
-    sql = f"SELECT * FROM {qi(table)}"
+    query = f"SELECT * FROM {qi(table)}"
     layer: list[str] = []
-    helpers = list(dict.fromkeys(helpers))  # rules on one column share helpers (same alias, same SQL)
-    for alias, expr in helpers:
-        if any(a in expr for a, _e in helpers if a != alias):
+    unique = list({(alias, sql(expr)): (alias, expr) for alias, expr in helpers}.values())  # shared by rules
+    for alias, expr in unique:
+        if any(_uses(expr, a) for a, _e in unique if a != alias):
             if layer:
-                sql = f"SELECT *, {', '.join(layer)} FROM ({sql}) AS __l"
+                query = f"SELECT *, {', '.join(layer)} FROM ({query}) AS __l"
                 layer = []
-            sql = f"SELECT *, {expr} AS {qi(alias)} FROM ({sql}) AS __l"
+            query = f"SELECT *, {sql(expr)} AS {qi(alias)} FROM ({query}) AS __l"
         else:
-            layer.append(f"{expr} AS {qi(alias)}")
+            layer.append(f"{sql(expr)} AS {qi(alias)}")
     if layer:
-        sql = f"SELECT *, {', '.join(layer)} FROM ({sql}) AS __l"
-    return sql
+        query = f"SELECT *, {', '.join(layer)} FROM ({query}) AS __l"
+    return query
 
 
 def _flags_ctes(table: str, checks: Sequence[RowCheck]) -> str:
     src = f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})"
-    flags = ", ".join(f"COALESCE({c.fails}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks))
+    flags = ", ".join(f"COALESCE({sql(c.fails)}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks))
     joins = "".join(
         j.sql() for c in checks for j in c.joins)
     return f"WITH {src}, __flags AS (SELECT __src.*{', ' + flags if flags else ''} FROM __src{joins})"
@@ -99,9 +105,9 @@ def _lookups(checks: Sequence[RowCheck]) -> frozenset[str]:
     return frozenset(j.table for c in checks for j in c.joins)
 
 
-def _shown(sample: str) -> str:
+def _shown(sample: exp.Expr) -> str:
     """A sample value as text; a missing value is shown as ∅."""
-    return f"COALESCE(CAST({sample} AS VARCHAR), '∅')"
+    return f"COALESCE(CAST({sql(sample)} AS VARCHAR), '∅')"
 
 
 def _sample_aggs(i: int, check: RowCheck) -> tuple[str, str | None]:
@@ -112,8 +118,8 @@ def _sample_aggs(i: int, check: RowCheck) -> tuple[str, str | None]:
     aggregates read that column under ``FILTER (WHERE __f{i})``: no per-row expression.
     Otherwise a ``CASE`` keeps the (possibly costly) sample expression to the failing rows."""
     f = qi(f"__f{i}")
-    col = check.sample[1:-1] if check.sample.startswith("(\"") and check.sample.endswith("\")") else None
-    if check.present and col is not None and '"' not in col[1:-1]:
+    if check.present and isinstance(check.sample, exp.Column) and not check.sample.table:
+        col = sql(check.sample)
         return (f"MIN({col}) FILTER (WHERE {f}) AS {qi(f'__lo{i}')}, "
                 f"MAX({col}) FILTER (WHERE {f}) AS {qi(f'__hi{i}')}"), None
     s = qi(f"__s{i}")
@@ -135,7 +141,7 @@ def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[st
     local = [i for i, c in enumerate(checks) if not c.joins]
     joined = [i for i, c in enumerate(checks) if c.joins]
     samples = [_sample_aggs(i, c) for i, c in enumerate(checks)]
-    narrow = [f"COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in local]
+    narrow = [f"COALESCE({sql(checks[i].fails)}, FALSE) AS {qi(f'__f{i}')}" for i in local]
     keep: list[str] = [qi(col) for i in range(len(checks)) if samples[i][1] is None
                        for col in row_rules[i].columns_used()]
     for i in joined:
@@ -143,17 +149,17 @@ def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[st
     narrow += list(dict.fromkeys(keep))
     narrow += [samples[i][1] or "" for i in local if samples[i][1] is not None]
     null_cols = tuple(columns) if null_stats else ()
-    narrow += [f"{is_missing(text(c, ctx), ctx)} AS {qi(f'__m{n}')}" for n, c in enumerate(null_cols)]
+    narrow += [f"{sql(missing(text_e(c, ctx), ctx))} AS {qi(f'__m{n}')}" for n, c in enumerate(null_cols)]
     date_max: list[tuple[str, str]] = []
     for r in rules:
         col = getattr(r, "column", None)
         if r.type == "timeliness" and col:
             alias = f"__max{len(date_max)}"
             date_max.append((alias, col))
-            narrow.append(f"{flexible_date(text(col, ctx))} AS {qi(alias + '_d')}")
+            narrow.append(f"{sql(flexible_date_e(text_e(col, ctx)))} AS {qi(alias + '_d')}")
     ctes = [f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})",
             f"__pre AS (SELECT {', '.join(narrow) or '1 AS __one'} FROM __src)"]
-    late = "".join(f", COALESCE({checks[i].fails}, FALSE) AS {qi(f'__f{i}')}" for i in joined)
+    late = "".join(f", COALESCE({sql(checks[i].fails)}, FALSE) AS {qi(f'__f{i}')}" for i in joined)
     joins = "".join(j.sql() for i in joined for j in checks[i].joins)
     late += "".join(f", {samples[i][1]}" for i in joined if samples[i][1] is not None)
     ctes.append(f"__flags AS (SELECT __pre.*{late} FROM __pre{joins})")
@@ -162,8 +168,8 @@ def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[st
     aggs += [a for a, _s in samples]
     aggs += [f"COUNT_IF({qi(f'__m{n}')}) AS {qi(f'__null{n}')}" for n in range(len(null_cols))]
     aggs += [f"CAST(MAX({qi(alias + '_d')}) AS VARCHAR) AS {qi(alias)}" for alias, _c in date_max]
-    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(aggs)} FROM __flags"
-    return CompiledCheck(sql, tuple(r.key for r in row_rules), null_cols, tuple(date_max), _lookups(checks))
+    query = f"WITH {', '.join(ctes)} SELECT {', '.join(aggs)} FROM __flags"
+    return CompiledCheck(query, tuple(r.key for r in row_rules), null_cols, tuple(date_max), _lookups(checks))
 
 
 def failing_rows_sql(rule: RuleBase, *, table: str, columns: Sequence[str], ctx: Ctx,
@@ -185,8 +191,8 @@ def samples_sql(rules: Sequence[RuleBase], indexes: Sequence[int], *, table: str
         joins = "".join(
             j.sql() for j in check.joins)
         src = f"({source_select(table, list(check.helpers))}) AS __src"
-        parts.append(f"SELECT * FROM (SELECT {i} AS __i, CAST({check.sample} AS VARCHAR) AS __v "
-                     f"FROM {src}{joins} WHERE {check.fails} LIMIT {int(per_rule)})")
+        parts.append(f"SELECT * FROM (SELECT {i} AS __i, CAST({sql(check.sample)} AS VARCHAR) AS __v "
+                     f"FROM {src}{joins} WHERE {sql(check.fails)} LIMIT {int(per_rule)})")
     return transpile(" UNION ALL ".join(parts), dialect)
 
 
