@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
@@ -17,8 +18,6 @@ token_app = typer.Typer(help="API 令牌 / API tokens", no_args_is_help=True)
 
 
 def _validate(model: type, **data: object) -> object:
-    from pydantic import ValidationError
-
     try:
         return model.model_validate(data)  # type: ignore[attr-defined]
     except ValidationError as exc:

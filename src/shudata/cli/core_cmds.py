@@ -36,8 +36,8 @@ def serve(host: str = typer.Option("127.0.0.1", help="监听地址"),
     SHUDATA_SHUTDOWN_TIMEOUT_S 秒内退出。/ Removes a crashed run's leftovers at start; exits
     within SHUDATA_SHUTDOWN_TIMEOUT_S seconds of SIGTERM.
     """
-    from shudata.cli import server
-    from shudata.web.app import create_app
+    from shudata.cli import server  # noqa: PLC0415 - the CLI loads a command's modules when it runs (start-up time)
+    from shudata.web.app import create_app  # noqa: PLC0415 - the CLI loads the web app only to serve (start-up time)
 
     started = time.time()
     rt = runtime()

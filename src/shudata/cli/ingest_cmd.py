@@ -8,7 +8,9 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from shudata.catalog.access import find_resource
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
+from shudata.db.runtime import Runtime
 from shudata.jobs.ingest import ingest_file, preview_file, sha256_file
 from shudata.lake.ingest import formats
 from shudata.lake.ingest.source import IngestOptions
@@ -59,9 +61,6 @@ def ingest(
 
 
 def _preview(rt: object, file: Path, options: IngestOptions, resource: str) -> None:
-    from shudata.catalog.access import find_resource
-    from shudata.db.runtime import Runtime
-
     if not isinstance(rt, Runtime):  # an invariant, not input: a bug if it breaks
         raise TypeError(f"rt is {type(rt).__name__}, not Runtime")
     with rt.transaction() as session:

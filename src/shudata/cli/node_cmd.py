@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from sqlalchemy import select
 
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
 from shudata.sharing.nodes import log, service
+from shudata.sharing.nodes.models import NodeMessage
 
 node_app = typer.Typer(help="平台节点互联 / federation between nodes", no_args_is_help=True)
 
@@ -57,9 +59,7 @@ def deliver() -> None:
 @handle_errors
 def show_log(limit: int = typer.Option(20, help="条数")) -> None:
     """查看节点消息日志并校验其哈希链 / show and verify the message log."""
-    from sqlalchemy import select
 
-    from shudata.sharing.nodes.models import NodeMessage
 
     rt = runtime()
     with rt.transaction() as s:

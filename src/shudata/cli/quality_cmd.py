@@ -128,7 +128,7 @@ def profile(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="
     settings = Settings()
     placeholders = (tuple(settings.ingest_missing_values) if missing is None
                     else tuple(p for p in missing.split(",") if p != ""))
-    from shudata.query.service import default_engine
+    from shudata.query.service import default_engine  # noqa: PLC0415 - the CLI loads the query engine only for this command (start-up time)
 
     with _spinner("剖析中 / profiling…") as progress:
         progress.add_task("profile")

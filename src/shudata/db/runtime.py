@@ -45,7 +45,7 @@ class Runtime:
     def migrate(self) -> None:
         """Bring the schema up to date; :class:`~shudata.db.session.StoreUnavailable` when the
         database cannot be reached (checked first, so that is all the caller has to report)."""
-        from shudata.db.migrate import upgrade
+        from shudata.db.migrate import upgrade  # noqa: PLC0415 - alembic loads only when migrating (start-up time)
 
         check_reachable(self.engine)
         upgrade(self.engine)

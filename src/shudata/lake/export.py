@@ -282,7 +282,7 @@ def xlsx_batches(schema: pa.Schema, batches: Iterable[pa.RecordBatch], *, rows: 
     sheet title is made safe and the row limit applies to every caller; nested, binary and
     timezone-aware values are text (openpyxl refuses them); the header row is neutralised.
     """
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # noqa: PLC0415 - openpyxl loads on the first XLSX export
 
     if rows is not None and rows > XLSX_MAX_ROWS:
         raise _too_many_rows(rows)

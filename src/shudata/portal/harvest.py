@@ -70,7 +70,7 @@ Progress = Callable[[int, int, str], None]
 def ckanapi_client(url: str, apikey: str | None) -> Remote:
     """A ``ckanapi.RemoteCKAN`` for ``url`` (the harvester's default client)."""
     try:
-        from ckanapi import RemoteCKAN
+        from ckanapi import RemoteCKAN  # noqa: PLC0415 - ckanapi loads only when harvesting
     except ImportError as exc:  # pragma: no cover - ckanapi ships with the project
         raise InvalidInput("采集需要 ckanapi 客户端：请安装 ckanapi", "Harvesting needs ckanapi: pip install ckanapi",
                            code="ckanapi_missing") from exc

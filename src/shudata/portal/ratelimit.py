@@ -77,7 +77,7 @@ class RedisLimiter:
     """Counters in Redis: ``shudata:rl:<bucket>:<window>`` with an expiry of one window."""
 
     def __init__(self, url: str, client: Any | None = None) -> None:
-        import redis
+        import redis  # noqa: PLC0415 - redis loads only when configured
 
         self._redis = client or redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._fallback = MemoryLimiter()

@@ -31,8 +31,9 @@ from shudata.privacy.detect.base import ScanReport
 from shudata.privacy.detect.classify import about_persons, scan_table
 from shudata.privacy.entities import grade_label
 from shudata.privacy.gate import enforce
-from shudata.privacy.mask import mask_source, mask_table
+from shudata.privacy.mask import mask_source, mask_table, write_temp_parquet
 from shudata.privacy.models import PrivacyKey, PrivacyPolicy, PrivacyScanReport
+from shudata.privacy.operators.udfs import subkey
 from shudata.privacy.policy import Policy, validate_policy
 from shudata.privacy.profiles import PROFILES
 from shudata.privacy.readers import read_file
@@ -360,8 +361,6 @@ def mask_file(*, session: Session, actor: Actor, settings: Settings, path: Path,
     plan = plan_for(session, settings, pol, table.schema, findings)
     gate: dict[str, Any] = {}
     with sources.temp_dir() as tmp:
-        from shudata.privacy.mask import write_temp_parquet
-
         src = sources.parquet_source(write_temp_parquet(table, Path(tmp)))
 
         def check(out: Path) -> None:
@@ -378,7 +377,6 @@ def mask_file(*, session: Session, actor: Actor, settings: Settings, path: Path,
 def decrypt_values(*, session: Session, actor: Actor, settings: Settings, tokens: list[str | None]) -> list[str | None]:
     """Decrypt ``sm4_encrypt`` output (``key_id:hex``) for holders of the key (platform admin)."""
     require(actor, actions.DECRYPT)
-    from shudata.privacy.operators.udfs import subkey
 
     kids = sorted({t.split(":", 1)[0] for t in tokens if t})
     ring = keys.load(session, settings, kids)

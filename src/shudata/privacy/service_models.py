@@ -3,6 +3,8 @@ differentially private releases charged against per-consumer budgets."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,9 +144,6 @@ def risk_reports(*, session: Session, actor: Actor, resource_id: int) -> list[Pr
 
 def write_parquet_atomic(table: pa.Table, dest: Path) -> None:
     """Write ``table`` to ``dest`` through a temporary file and a rename (never half-written)."""
-    import os
-    import uuid
-
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")

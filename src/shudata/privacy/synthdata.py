@@ -31,7 +31,7 @@ POOL = 5000
 
 @functools.cache
 def _pools(seed: int) -> tuple[pa.Array, pa.Array]:
-    from faker import Faker
+    from faker import Faker  # noqa: PLC0415 - faker loads only for synthetic data
 
     fake = Faker("zh_CN")
     fake.seed_instance(seed)

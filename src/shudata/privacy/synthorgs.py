@@ -62,7 +62,7 @@ def _company(fake: object, rng: np.random.Generator, person: str) -> str:
 
 def enterprises(n: int, seed: int = 0) -> pa.Table:
     """``n`` synthetic enterprise registrations (see the module docstring)."""
-    from faker import Faker
+    from faker import Faker  # noqa: PLC0415 - faker loads only for synthetic data
 
     fake = Faker("zh_CN")
     fake.seed_instance(seed)

@@ -163,7 +163,7 @@ class RedisStore:
     the metadata store takes over while Redis is unreachable."""
 
     def __init__(self, url: str, fallback: ThrottleStore, client: Any | None = None) -> None:
-        import redis
+        import redis  # noqa: PLC0415 - redis loads only when configured
 
         self._redis = client or redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._fallback = fallback

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
+import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -113,8 +114,6 @@ def verify_push(payload: bytes, signature: str, public_key: str) -> bool:
 
 
 def http_transport(url: str, body: bytes, headers: dict[str, str]) -> None:
-    import httpx
-
     resp = httpx.post(url, content=body, headers=headers, timeout=10)
     if resp.status_code >= 300:
         raise RuntimeError(f"webhook answered {resp.status_code}")

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from shudata.catalog.schemas import SharingMethod
+from shudata.core.clock import utcnow
 
 
 class Purpose(StrEnum):
@@ -96,8 +97,6 @@ class GrantRead(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def active(self) -> bool:
-        from shudata.core.clock import utcnow
-
         return self.revoked_at is None and self.expires_at > utcnow()
 
 

@@ -78,7 +78,7 @@ def _grant(session: Session, req: SharingRequest, *, settings: Settings, fields:
         quota_rows_per_day=quota_rows, quota_calls_per_day=quota_calls)
     session.add(grant)
     session.flush()
-    from shudata.sharing import prepare  # delivery → service: imported late
+    from shudata.sharing import prepare  # noqa: PLC0415 - cycle: prepare → delivery → service (active_grant)
 
     prepare.after_grant(session, settings, grant.id)  # the masked file, built once this commits
     return grant

@@ -3,6 +3,7 @@ requests, approval times (median, overdue count), active grants, rows and calls 
 
 from __future__ import annotations
 
+import io
 import statistics
 from dataclasses import dataclass, field
 from typing import Literal
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
+from shudata.core.textsafe import safe_cell
 from shudata.core.types import Actor
 from shudata.security.authz import require
 from shudata.security.models import Department
@@ -88,11 +90,9 @@ HEADERS = ("代码", "名称", "申请数", "批准", "拒绝", "待审", "超�
 
 
 def stats_xlsx(rows: list[StatsRow], title: str) -> bytes:
-    import io
 
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # noqa: PLC0415 - openpyxl loads on the first XLSX export
 
-    from shudata.core.textsafe import safe_cell
 
     wb = Workbook()
     ws = wb.active

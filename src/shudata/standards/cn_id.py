@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from shudata.standards.regions import is_known_county_code
+
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 
@@ -60,11 +62,8 @@ def parse_resident_id(value: str, *, check_region: bool = True) -> ResidentId | 
         return None
     if compute_check_char(s[:17]) != s[17]:
         return None
-    if check_region:
-        from shudata.standards.regions import is_known_county_code
-
-        if not is_known_county_code(s[:6]):
-            return None
+    if check_region and not is_known_county_code(s[:6]):
+        return None
     return ResidentId(number=s, region_code=s[:6], birth_date=birth, sequence=s[14:17])
 
 

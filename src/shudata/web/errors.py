@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -101,8 +101,6 @@ def install(app: FastAPI) -> None:
         if retry is not None:
             headers["Retry-After"] = str(retry)
         if isinstance(exc, Unauthenticated) and not wants_json(request):
-            from fastapi.responses import RedirectResponse
-
             await run_in_threadpool(_audit, request, 401, exc.code, exc.zh, exc.details)
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         details = exc.details

@@ -41,7 +41,7 @@ from shudata.lake.ingest.convert import convert_table
 from shudata.lake.ingest.detect import ENCODING_LABELS, HEAD_BYTES, detect_encoding
 from shudata.lake.ingest.missing import clean_rows
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, empty_file
-from shudata.lake.ingest.types import ColumnSpec, ConversionError
+from shudata.lake.ingest.types import ColumnSpec, ConversionError, describe
 from shudata.lake.ingest.workers import worker_pool
 from shudata.lake.parquet import fsync_path, write_part
 
@@ -481,8 +481,6 @@ def _absorb(stats: StageStats, task: ChunkTask, res: dict[str, Any]) -> None:
 
 def conversion_error(c: dict[str, Any], rows_before: int) -> InvalidInput:
     """A readable refusal for a value that does not fit its information item."""
-    from shudata.lake.ingest.types import describe
-
     n = rows_before + c["row"] + 1
     if c.get("length") and c["data_type"] in ("C", "M", "G", "B"):
         return InvalidInput(

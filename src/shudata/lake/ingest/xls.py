@@ -21,7 +21,7 @@ from shudata.lake.ingest.xlsx import fill_down, pick_sheet
 
 def read_xls(path: Path, sheet: str | None, limits: ReadLimits | None = None
              ) -> tuple[list[list[Cell]], str, list[str]]:
-    import xlrd
+    import xlrd  # noqa: PLC0415 - xlrd loads on the first XLS read
 
     limits = limits or ReadLimits()
     try:
@@ -82,7 +82,7 @@ def declared_size(book: Any, index: int, max_records: int = 20_000) -> tuple[int
 
 
 def _value(book: Any, cell: Any) -> Cell:
-    import xlrd
+    import xlrd  # noqa: PLC0415 - xlrd loads on the first XLS read
 
     if cell.ctype == xlrd.XL_CELL_DATE:
         try:

@@ -30,8 +30,8 @@ _MERGE_RE = re.compile(rb'<(?:\w+:)?mergeCell [^>]*ref="([A-Z]+)(\d+):[A-Z]+(\d+
 
 def _open(path: Path, *, read_only: bool, data_only: bool) -> Any:
     """Open by file object: uploads are temp files without an extension, which openpyxl refuses by name."""
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl import load_workbook  # noqa: PLC0415 - openpyxl loads on the first XLSX read
+    from openpyxl.utils.exceptions import InvalidFileException  # noqa: PLC0415 - openpyxl loads on the first XLSX read
 
     try:
         return load_workbook(io.BytesIO(path.read_bytes()) if not read_only else path.open("rb"),

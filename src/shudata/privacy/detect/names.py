@@ -36,8 +36,8 @@ COMMON_WORD_FREQ = 100  # two-character dictionary words this frequent are commo
 
 @functools.cache
 def _posseg() -> Any:
-    import jieba
-    import jieba.posseg
+    import jieba  # noqa: PLC0415 - jieba (dictionary) loads on the first name scan
+    import jieba.posseg  # noqa: PLC0415 - jieba (dictionary) loads on the first name scan
 
     jieba.setLogLevel(logging.WARNING)
     return jieba.posseg
@@ -46,7 +46,7 @@ def _posseg() -> Any:
 @functools.cache
 def _freq() -> dict[str, int]:
     _posseg()
-    import jieba
+    import jieba  # noqa: PLC0415 - jieba (dictionary) loads on the first name scan
 
     jieba.initialize()
     freq: dict[str, int] = jieba.dt.FREQ

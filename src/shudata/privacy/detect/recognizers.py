@@ -6,8 +6,12 @@ lower-cased header (Chinese, pinyin initials, English).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from shudata.privacy.detect.base import PatternRecognizer as R
-from shudata.privacy.detect.registry import RecognizerRegistry
+
+if TYPE_CHECKING:  # the registry imports this module for its default recognizers
+    from shudata.privacy.detect.registry import RecognizerRegistry
 
 PROVINCE_ABBR = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 PLATE_LETTER = "A-HJ-NP-Z"

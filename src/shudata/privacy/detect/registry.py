@@ -12,6 +12,7 @@ from __future__ import annotations
 from shudata.core.errors import InvalidInput
 from shudata.privacy.detect.base import PatternRecognizer
 from shudata.privacy.detect.names import FINDERS
+from shudata.privacy.detect.recognizers import register_builtins
 from shudata.privacy.detect.validators import VALIDATORS
 from shudata.privacy.entities import ENTITIES
 
@@ -44,8 +45,6 @@ class RecognizerRegistry:
 
 def default_registry() -> RecognizerRegistry:
     """A registry holding the built-in Chinese recognizers."""
-    from shudata.privacy.detect.recognizers import register_builtins
-
     reg = RecognizerRegistry()
     register_builtins(reg)
     return reg

@@ -18,6 +18,24 @@ from typing import Any
 from pydantic import ValidationError
 
 from shudata.core.errors import InvalidInput
+from shudata.privacy.operators import (
+    bucket,
+    date_generalize,
+    date_shift,
+    fpe,
+    hierarchy,
+    keep,
+    mask,
+    noise,
+    number_band,
+    partial_mask,
+    pseudonym,
+    region_generalize,
+    round,
+    sm4_encrypt,
+    suppress,
+    synthetic,
+)
 from shudata.privacy.operators.base import Operator
 
 
@@ -60,25 +78,6 @@ class OperatorRegistry:
 
 def register_builtins(reg: OperatorRegistry) -> None:
     """Register every built-in operator."""
-    from shudata.privacy.operators import (
-        bucket,
-        date_generalize,
-        date_shift,
-        fpe,
-        hierarchy,
-        keep,
-        mask,
-        noise,
-        number_band,
-        partial_mask,
-        pseudonym,
-        region_generalize,
-        round,
-        sm4_encrypt,
-        suppress,
-        synthetic,
-    )
-
     for cls in (keep.Keep, mask.MaskAll, partial_mask.PartialMask, pseudonym.KeyedPseudonym,
                 sm4_encrypt.Sm4Encrypt, fpe.FormatPreservingPseudonym, number_band.NumberBand,
                 date_generalize.DateGeneralize, region_generalize.RegionGeneralize, bucket.Bucket,

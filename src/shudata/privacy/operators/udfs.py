@@ -175,7 +175,7 @@ POOL_SIZE = 4096
 @functools.lru_cache(maxsize=16)
 def synthetic_pool(seed: int, kind: str) -> npt.NDArray[np.str_]:
     """A pool of fake ``kind`` values from Faker ``zh_CN``, seeded (same key, same pool)."""
-    from faker import Faker
+    from faker import Faker  # noqa: PLC0415 - faker loads only for synthetic values
 
     fake = Faker("zh_CN")
     fake.seed_instance(seed)

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
+from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor
@@ -169,8 +170,6 @@ def metadata(session: Session, settings: Settings, actor: Actor,
 
 def file_path(session: Session, settings: Settings, token: str) -> Path:
     """Resolve a signed file URL; the grant must still be usable at fetch time."""
-    from shudata.core.clock import utcnow
-
     payload = read_url_token(settings, token)
     grant = session.get(SharingGrant, int(payload["g"]))
     if grant is None or grant.revoked_at is not None or grant.expires_at <= utcnow():

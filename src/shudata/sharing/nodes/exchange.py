@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from shudata.audit import events
 from shudata.audit.ledger import record
+from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -172,7 +173,6 @@ def _on_fetch(session: Session, settings: Settings, envelope: dict[str, Any]) ->
                                details={"action": A.GRANT_USE.name, "resource_type": "sharing_grant"},
                                code="permission_denied")
     actor = Actor.peer(node, grant.consumer_department_id, str(body.get("requester", "?"))[:40])
-    from shudata.catalog.models import CatalogResource
 
     res = session.get(CatalogResource, grant.resource_id)
     if res is None:  # an invariant, not input: a bug if it breaks

@@ -7,6 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+import httpx
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -237,8 +238,6 @@ def handle_inbox(*, sessions: Any, settings: Settings, envelope: dict[str, Any],
 
 def http_transport(url: str, payload: dict[str, Any]) -> None:
     """POST with httpx; any non-2xx answer is a failure to retry."""
-    import httpx
-
     resp = httpx.post(url, json=payload, timeout=10)
     if resp.status_code >= 300:
         raise RuntimeError(f"peer answered {resp.status_code}: {resp.text[:200]}")

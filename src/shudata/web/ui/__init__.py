@@ -15,6 +15,22 @@ from fastapi.templating import Jinja2Templates
 
 from shudata.core.i18n import tr
 from shudata.web.deps import get_lang
+from shudata.web.ui import (
+    pages_admin,
+    pages_audit,
+    pages_catalog,
+    pages_core,
+    pages_data,
+    pages_exchange,
+    pages_home,
+    pages_import,
+    pages_lists,
+    pages_portal,
+    pages_portal_dev,
+    pages_privacy,
+    pages_quality,
+)
+from shudata.web.ui.filters import install_filters
 
 
 def _pop_flashes(request: Request, lang: str) -> list[tuple[str, str]]:
@@ -44,8 +60,6 @@ def _context(request: Request) -> dict[str, Any]:
 
 
 def make_templates() -> Jinja2Templates:
-    from shudata.web.ui.filters import install_filters
-
     directory = str(resources.files("shudata.web.ui").joinpath("templates"))
     templates = Jinja2Templates(directory=directory, context_processors=[_context])
     templates.env.globals["tr"] = tr
@@ -54,22 +68,6 @@ def make_templates() -> Jinja2Templates:
 
 
 def _build_router() -> APIRouter:
-    from shudata.web.ui import (
-        pages_admin,
-        pages_audit,
-        pages_catalog,
-        pages_core,
-        pages_data,
-        pages_exchange,
-        pages_home,
-        pages_import,
-        pages_lists,
-        pages_portal,
-        pages_portal_dev,
-        pages_privacy,
-        pages_quality,
-    )
-
     router = APIRouter(include_in_schema=False)
     # pages_data (``/catalog/{code}/upload`` …) before pages_catalog's ``/catalog/{code}``.
     for module in (pages_core, pages_home, pages_admin, pages_audit, pages_lists, pages_import, pages_data,

@@ -15,6 +15,7 @@ from shudata.catalog import service as catalog
 from shudata.catalog.actions import DATA_READ, DATA_UPLOAD
 from shudata.catalog.schemas import ResourceRead
 from shudata.core.types import Actor, ResourceRef
+from shudata.quality import cleaning_missing
 from shudata.security.authz import allowed, require
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import page_window, render
@@ -85,8 +86,6 @@ def data_versions(session: Session, actor: Actor, entry: ResourceRead) -> list[V
 
 @router.get("/catalog/{code:path}/upload")
 def upload_page(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep, code: str) -> Response:
-    from shudata.quality import cleaning_missing
-
     entry = catalog.get_resource(session=session, actor=actor, key=code)
     require(actor, DATA_UPLOAD, _ref(entry))
     missing = cleaning_missing.resolve(session, settings, entry.id)

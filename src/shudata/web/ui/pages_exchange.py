@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from shudata.catalog.access import find_resource
+from shudata.catalog.models import CatalogResource
 from shudata.core.errors import ShudataError
 from shudata.lake.export import content_disposition
 from shudata.security.schemas import TokenCreate
@@ -121,8 +122,6 @@ def revoke(grant_id: int, request: Request, session: SessionDep, actor: UserDep,
 
 @router.get("/exchange/grants")
 def grants(request: Request, session: SessionDep, actor: UserDep) -> Response:
-    from shudata.catalog.models import CatalogResource
-
     rows = []
     for g in service.grants_of_department(session=session, actor=actor) if actor.department_id else []:
         res = session.get(CatalogResource, g.resource_id)
