@@ -19,6 +19,7 @@ from shudata.cli.context import cli_actor, console, err_console, handle_errors, 
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput
 from shudata.core.types import Actor
+from shudata.lake.ingest import formats
 from shudata.quality import cleaning_service, quarantine_service, report, service
 from shudata.quality.profile import profile_file
 from shudata.quality.reference import region_sources
@@ -119,7 +120,7 @@ def clean(resource: str = typer.Argument(..., help="资源代码、别名或名�
 
 
 @handle_errors
-def profile(file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV/XLS/XLSX/JSON/Parquet 文件"),
+def profile(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=formats.help_text("zh")),
             as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（每列一个对象）"),
             missing: str | None = typer.Option(None, "--missing",
                                                help="视为缺失的占位符，逗号分隔；默认为设置 ingest_missing_values")
