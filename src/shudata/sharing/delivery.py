@@ -43,11 +43,11 @@ from shudata.query.engines.base import Engine, Limits, ScalarUdf, TableSource
 from shudata.query.service import default_engine
 from shudata.security.crypto.sm3 import sm3_hex
 from shudata.sharing.filters import combine, validate_row_filter
+from shudata.sharing.grants import active_grant
 from shudata.sharing.locks import KeyedLocks
 from shudata.sharing.masking import Masking, masking_for, masking_state
 from shudata.sharing.models import SharingDelivery, SharingGrant
 from shudata.sharing.narrow import narrowing, quoted
-from shudata.sharing.service import active_grant
 
 CST = dt.timezone(dt.timedelta(hours=8))
 

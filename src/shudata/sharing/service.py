@@ -7,7 +7,6 @@ with the province's overrides. Every step is authorised, audited and notified.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -18,13 +17,13 @@ from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
+from shudata.core.errors import InvalidInput, NotFound
 from shudata.core.types import Actor, ResourceRef
 from shudata.security.authz import allowed, require
 from shudata.sharing import actions as A
+from shudata.sharing import prepare
 from shudata.sharing.calendar import WorkCalendar
 from shudata.sharing.filters import validate_row_filter
-from shudata.sharing.grants import grant_ref, grant_state
 from shudata.sharing.masking import check_profile
 from shudata.sharing.models import (
     CalendarOverride,
@@ -78,8 +77,6 @@ def _grant(session: Session, req: SharingRequest, *, settings: Settings, fields:
         quota_rows_per_day=quota_rows, quota_calls_per_day=quota_calls)
     session.add(grant)
     session.flush()
-    from shudata.sharing import prepare  # noqa: PLC0415 - cycle: prepare → delivery → service (active_grant)
-
     prepare.after_grant(session, settings, grant.id)  # the masked file, built once this commits
     return grant
 
@@ -271,37 +268,6 @@ def escalate_overdue(*, session: Session, actor: Actor) -> list[int]:
             resource_id=str(req.id), details={"due_date": str(req.due_date)}))
         escalated.append(req.id)
     return escalated
-
-
-def active_grant(*, session: Session, actor: Actor, resource: CatalogResource) -> SharingGrant:
-    """The consumer's usable grant for ``resource``; 403 when none, expired or revoked."""
-    now = utcnow()
-    grants = list(session.scalars(select(SharingGrant).where(
-        SharingGrant.resource_id == resource.id, SharingGrant.consumer_department_id == actor.department_id)
-        .order_by(SharingGrant.id.desc())))
-    usable = next((g for g in grants if grant_state(g, now) == "active"), None)
-    target = grant_ref(usable or (grants[0] if grants else None), department_id=actor.department_id, now=now)
-    if usable is not None and allowed(actor, A.GRANT_USE, target):
-        return usable
-    if not allowed(actor, A.GRANT_USE, replace(target, grant="active")):
-        require(actor, A.GRANT_USE, target)  # the role or the department is missing: the plain refusal
-    reason = "没有授权" if not grants else ("授权已撤销" if grants[0].revoked_at else "授权已过期")
-    raise PermissionDenied(f"无法获取“{resource.name}”：{reason}，请先提交共享申请",
-                           f"No usable grant for {resource.code} ({'none' if not grants else 'revoked or expired'})",
-                           details={"action": A.GRANT_USE.name, "resource_type": "catalog.resource",
-                                    "resource_id": resource.code}, code="permission_denied")
-
-
-def grants_of_department(*, session: Session, actor: Actor, department_id: int | None = None
-                         ) -> list[SharingGrant]:
-    """The usable (neither revoked nor expired) grants of ``department_id`` — by default the
-    actor's own department — for its staff and auditors (the platform admin: any department)."""
-    department_id = actor.department_id if department_id is None else department_id
-    require(actor, A.GRANT_LIST, ResourceRef("department", department_id, department_id=department_id))
-    now = utcnow()
-    return list(session.scalars(select(SharingGrant).where(
-        SharingGrant.consumer_department_id == department_id, SharingGrant.revoked_at.is_(None),
-        SharingGrant.expires_at > now).order_by(SharingGrant.id)))
 
 
 def notifications(*, session: Session, actor: Actor, unread_only: bool = True) -> list[SharingNotification]:

@@ -332,13 +332,13 @@ def _expired(c: Ctx) -> Ctx:
 
 
 def grant_list(c: Ctx, a: Actor) -> Any:
-    from shudata.sharing.service import grants_of_department
+    from shudata.sharing.grants import grants_of_department
 
     return grants_of_department(session=c.session, actor=a, department_id=c.world.consumer)
 
 
 def grant_use(c: Ctx, a: Actor) -> Any:
-    from shudata.sharing.service import active_grant
+    from shudata.sharing.grants import active_grant
 
     return active_grant(session=c.session, actor=a, resource=find_resource(c.session, CODE))
 

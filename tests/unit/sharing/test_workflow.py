@@ -11,6 +11,7 @@ from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
 from shudata.core.errors import Conflict, InvalidInput, PermissionDenied
 from shudata.sharing import service
+from shudata.sharing.grants import active_grant
 from shudata.sharing.models import SharingRequest
 from shudata.sharing.schemas import DecisionCreate, DisputeCreate, DisputeResolve, RequestCreate, RevokeCreate
 
@@ -117,10 +118,10 @@ def test_revoked_and_expired_grants_stop_working(rt, world):
     with rt.transaction() as s:
         r = service.request_access(session=s, actor=world.user, settings=rt.settings, data=_req("201001/000001"))
         res = find_resource(s, "201001/000001")
-        assert service.active_grant(session=s, actor=world.user, resource=res).id == r.grant.id
+        assert active_grant(session=s, actor=world.user, resource=res).id == r.grant.id
         service.revoke_grant(session=s, actor=world.steward, grant_id=r.grant.id, data=RevokeCreate(reason="停用"))
     with pytest.raises(PermissionDenied, match="撤销"), rt.transaction() as s:
-        service.active_grant(session=s, actor=world.user, resource=find_resource(s, "201001/000001"))
+        active_grant(session=s, actor=world.user, resource=find_resource(s, "201001/000001"))
     with rt.transaction() as s:
         r2 = service.request_access(session=s, actor=world.user, settings=rt.settings, data=_req("201001/000001"))
         from shudata.sharing.models import SharingGrant
@@ -128,7 +129,7 @@ def test_revoked_and_expired_grants_stop_working(rt, world):
         s.execute(update(SharingGrant).where(SharingGrant.id == r2.grant.id)
                   .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)))
     with pytest.raises(PermissionDenied, match="过期"), rt.transaction() as s:
-        service.active_grant(session=s, actor=world.user, resource=find_resource(s, "201001/000001"))
+        active_grant(session=s, actor=world.user, resource=find_resource(s, "201001/000001"))
 
 
 def test_overdue_requests_are_escalated_once(rt, world):

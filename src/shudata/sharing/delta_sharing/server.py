@@ -27,8 +27,8 @@ from shudata.lake.service import get_version, latest_version
 from shudata.security.crypto.sm3 import constant_time_equal, hmac_sm3_hex, sm3_hex
 from shudata.sharing.delivery import GrantView, check_quota, grant_view, log_delivery, masked_file
 from shudata.sharing.delta_sharing import protocol
+from shudata.sharing.grants import active_grant, grants_of_department
 from shudata.sharing.models import SharingGrant
-from shudata.sharing.service import active_grant, grants_of_department
 
 SCHEMA = "default"
 URL_TTL_S = 900

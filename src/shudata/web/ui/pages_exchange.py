@@ -19,6 +19,7 @@ from shudata.security.schemas import TokenCreate
 from shudata.security.service import create_token
 from shudata.sharing import service, stats
 from shudata.sharing.delta_sharing.server import profile, share_name, table_name
+from shudata.sharing.grants import grants_of_department
 from shudata.sharing.schemas import DecisionCreate, DisputeCreate, DisputeResolve, Purpose, RequestCreate, RevokeCreate
 from shudata.sharing.workflow import STATUS_LABELS
 from shudata.web.deps import LangDep, SessionDep, SettingsDep, UserDep
@@ -123,7 +124,7 @@ def revoke(grant_id: int, request: Request, session: SessionDep, actor: UserDep,
 @router.get("/exchange/grants")
 def grants(request: Request, session: SessionDep, actor: UserDep) -> Response:
     rows = []
-    for g in service.grants_of_department(session=session, actor=actor) if actor.department_id else []:
+    for g in grants_of_department(session=session, actor=actor) if actor.department_id else []:
         res = session.get(CatalogResource, g.resource_id)
         if res is not None:
             rows.append({"grant": g, "res": res, "table": table_name(res)})

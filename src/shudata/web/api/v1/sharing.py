@@ -16,6 +16,7 @@ from shudata.security.schemas import TokenCreate
 from shudata.security.service import create_token
 from shudata.sharing import delivery, push, service, stats
 from shudata.sharing.delta_sharing.server import profile
+from shudata.sharing.grants import grants_of_department
 from shudata.sharing.schemas import (
     DecisionCreate,
     DisputeCreate,
@@ -68,7 +69,7 @@ def revoke(grant_id: int, data: RevokeCreate, session: SessionDep, actor: UserDe
 def my_grants(session: SessionDep, actor: UserDep) -> list[GrantRead]:
     if actor.department_id is None:
         return []
-    return [GrantRead.model_validate(g) for g in service.grants_of_department(session=session, actor=actor)]
+    return [GrantRead.model_validate(g) for g in grants_of_department(session=session, actor=actor)]
 
 
 @router.get("/sharing/notifications", summary="站内通知 / notifications")
