@@ -43,7 +43,7 @@ from shudata.sharing.schemas import (
     RequestRead,
     RevokeCreate,
 )
-from shudata.sharing.workflow import initial_status, next_status
+from shudata.sharing.workflow import RequestEvent, RequestStatus, initial_status, next_status
 
 
 def calendar(session: Session) -> WorkCalendar:
@@ -87,7 +87,7 @@ def read_request(session: Session, req: SharingRequest, today: dt.date | None = 
     out = RequestRead.model_validate(req)
     out.resource_code = res.code if res else ""
     out.resource_name = res.name if res else ""
-    out.overdue = bool(req.status == "pending" and req.due_date and (today or _today()) > req.due_date)
+    out.overdue = bool(req.status == RequestStatus.PENDING and req.due_date and (today or _today()) > req.due_date)
     out.grant = GrantRead.model_validate(grant) if grant else None
     return out
 
@@ -115,14 +115,14 @@ def request_access(*, session: Session, actor: Actor, settings: Settings, data: 
         use_until=data.use_until, delivery_method=data.delivery_method.value, sharing_type=res.sharing_type,
         status=status,
         due_date=calendar(session).add_working_days(submitted, settings.sharing_deadline_days)
-        if status == "pending" else None)
+        if status == RequestStatus.PENDING else None)
     session.add(req)
     session.flush()
-    if status == "approved":
+    if status == RequestStatus.APPROVED:
         req.decided_at, req.decided_by = utcnow(), "system"
         req.decision_reason = "无条件共享，自动批准"
         _grant(session, req, settings=settings, fields=list(data.fields))
-    elif status == "refused":
+    elif status == RequestStatus.REFUSED:
         req.decided_at, req.decided_by = utcnow(), "system"
         req.decision_reason = f"不予共享。依据：{res.sharing_condition}"
     else:
@@ -171,7 +171,7 @@ def decide(*, session: Session, actor: Actor, settings: Settings, request_id: in
     """
     req = _load(session, request_id)
     require(actor, A.REQUEST_DECIDE, ResourceRef("sharing_request", req.id, req.provider_department_id))
-    new_status = next_status(req.status, data.decision.value)
+    new_status = next_status(req.status, RequestEvent(data.decision.value))
     fields, row_filter = _decision_terms(session, req, data) if data.decision != Decision.REFUSE else ([], None)
     req.status = new_status
     req.decided_at, req.decided_by, req.decision_reason = utcnow(), actor.username, data.reason
@@ -191,9 +191,9 @@ def raise_dispute(*, session: Session, actor: Actor, request_id: int, data: Disp
     """The requester disputes a refusal, or an overdue pending request (协调)."""
     req = _load(session, request_id)
     require(actor, A.DISPUTE_RAISE, ResourceRef("sharing_request", req.id, req.requester_department_id))
-    if req.status == "pending" and not (req.due_date and _today() > req.due_date):
+    if req.status == RequestStatus.PENDING and not (req.due_date and _today() > req.due_date):
         raise InvalidInput("申请尚未超过答复时限，暂不能提出争议", "The request is not overdue yet", code="not_overdue")
-    req.status = next_status(req.status, "dispute")
+    req.status = next_status(req.status, RequestEvent.DISPUTE)
     dispute = SharingDispute(request_id=req.id, raised_by=actor.username, reason=data.reason)
     session.add(dispute)
     _notify(session, kind="dispute.raised", request=req, message=f"共享申请 #{req.id} 提出争议，请平台协调")
@@ -206,7 +206,7 @@ def resolve_dispute(*, session: Session, actor: Actor, settings: Settings, reque
     """The platform admin coordinates: grant the requested data, or uphold the refusal."""
     require(actor, A.DISPUTE_RESOLVE)
     req = _load(session, request_id)
-    req.status = next_status(req.status, "resolve_grant" if data.grant else "resolve_uphold")
+    req.status = next_status(req.status, RequestEvent.RESOLVE_GRANT if data.grant else RequestEvent.RESOLVE_UPHOLD)
     dispute = session.scalar(select(SharingDispute).where(SharingDispute.request_id == req.id,
                                                           SharingDispute.status == "open"))
     if dispute is not None:
@@ -255,8 +255,8 @@ def escalate_overdue(*, session: Session, actor: Actor) -> list[int]:
     """Flag pending requests past their deadline to the provider and escalate them to the platform admin."""
     require(actor, A.DISPUTE_RESOLVE)
     today = _today()
-    stmt = select(SharingRequest).where(SharingRequest.status == "pending", SharingRequest.escalated_at.is_(None),
-                                        SharingRequest.due_date < today)
+    stmt = select(SharingRequest).where(SharingRequest.status == RequestStatus.PENDING,
+                                        SharingRequest.escalated_at.is_(None), SharingRequest.due_date < today)
     escalated = []
     for req in session.scalars(stmt):
         req.escalated_at = utcnow()

@@ -6,58 +6,86 @@ at once with the catalog's legal basis. A refused request may be ``disputed``; t
 platform admin resolves a dispute as ``approved`` (coordination succeeded) or
 ``refused`` (upheld). Requesters may ``cancel`` a pending request.
 
->>> next_status("pending", "approve")
-'approved'
->>> next_status("refused", "dispute")
-'disputed'
->>> can("approved", "dispute")
+>>> next_status("pending", RequestEvent.APPROVE)
+<RequestStatus.APPROVED: 'approved'>
+>>> next_status("refused", RequestEvent.DISPUTE)
+<RequestStatus.DISPUTED: 'disputed'>
+>>> can("approved", RequestEvent.DISPUTE)
 False
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
-from shudata.core.errors import Conflict
+from shudata.core.states import Machine
 
-Status = Literal["pending", "approved", "partially_approved", "refused", "disputed", "cancelled"]
-Event = Literal["approve", "approve_partial", "refuse", "dispute", "resolve_grant", "resolve_uphold", "cancel"]
+
+class RequestStatus(StrEnum):
+    """The state of a sharing request (stored as its value in ``sharing_request.status``)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    PARTIALLY_APPROVED = "partially_approved"
+    REFUSED = "refused"
+    DISPUTED = "disputed"
+    CANCELLED = "cancelled"
+
+
+class RequestEvent(StrEnum):
+    """What can happen to a sharing request."""
+
+    APPROVE = "approve"
+    APPROVE_PARTIAL = "approve_partial"
+    REFUSE = "refuse"
+    DISPUTE = "dispute"
+    RESOLVE_GRANT = "resolve_grant"
+    RESOLVE_UPHOLD = "resolve_uphold"
+    CANCEL = "cancel"
+
+
+Status = RequestStatus
+Event = RequestEvent
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
-    "pending": ("待审核", "pending"),
-    "approved": ("已批准", "approved"),
-    "partially_approved": ("部分批准", "partially approved"),
-    "refused": ("已拒绝", "refused"),
-    "disputed": ("争议协调中", "disputed"),
-    "cancelled": ("已撤回", "cancelled"),
+    RequestStatus.PENDING: ("待审核", "pending"),
+    RequestStatus.APPROVED: ("已批准", "approved"),
+    RequestStatus.PARTIALLY_APPROVED: ("部分批准", "partially approved"),
+    RequestStatus.REFUSED: ("已拒绝", "refused"),
+    RequestStatus.DISPUTED: ("争议协调中", "disputed"),
+    RequestStatus.CANCELLED: ("已撤回", "cancelled"),
 }
 
-TRANSITIONS: dict[tuple[str, str], str] = {
-    ("pending", "approve"): "approved",
-    ("pending", "approve_partial"): "partially_approved",
-    ("pending", "refuse"): "refused",
-    ("pending", "cancel"): "cancelled",
-    ("pending", "dispute"): "disputed",  # overdue requests can be escalated by the requester
-    ("refused", "dispute"): "disputed",
-    ("disputed", "resolve_grant"): "approved",
-    ("disputed", "resolve_uphold"): "refused",
+TRANSITIONS: dict[tuple[RequestStatus, RequestEvent], RequestStatus] = {
+    (RequestStatus.PENDING, RequestEvent.APPROVE): RequestStatus.APPROVED,
+    (RequestStatus.PENDING, RequestEvent.APPROVE_PARTIAL): RequestStatus.PARTIALLY_APPROVED,
+    (RequestStatus.PENDING, RequestEvent.REFUSE): RequestStatus.REFUSED,
+    (RequestStatus.PENDING, RequestEvent.CANCEL): RequestStatus.CANCELLED,
+    # overdue requests can be escalated by the requester
+    (RequestStatus.PENDING, RequestEvent.DISPUTE): RequestStatus.DISPUTED,
+    (RequestStatus.REFUSED, RequestEvent.DISPUTE): RequestStatus.DISPUTED,
+    (RequestStatus.DISPUTED, RequestEvent.RESOLVE_GRANT): RequestStatus.APPROVED,
+    (RequestStatus.DISPUTED, RequestEvent.RESOLVE_UPHOLD): RequestStatus.REFUSED,
 }
 
 
-def can(status: str, event: str) -> bool:
-    return (status, event) in TRANSITIONS
+def _refusal(status: str, event: RequestEvent) -> tuple[str, str]:
+    zh = STATUS_LABELS.get(status, (status, status))[0]
+    return f"申请当前状态为“{zh}”，不能执行该操作", f"The request is {status}; {event} is not possible"
 
 
-def next_status(status: str, event: str) -> str:
-    """The state after ``event``; ``Conflict`` (409) when the event does not apply."""
-    try:
-        return TRANSITIONS[(status, event)]
-    except KeyError:
-        zh = STATUS_LABELS.get(status, (status, status))[0]
-        raise Conflict(f"申请当前状态为“{zh}”，不能执行该操作", f"The request is {status}; {event} is not possible",
-                       code="invalid_transition") from None
+MACHINE: Machine[RequestStatus, RequestEvent] = Machine("共享申请", "sharing request", TRANSITIONS, _refusal)
 
 
-def initial_status(sharing_type: int) -> str:
+def can(status: str, event: RequestEvent) -> bool:
+    return MACHINE.can(status, event)
+
+
+def next_status(status: str, event: RequestEvent) -> RequestStatus:
+    """The state after ``event``; ``Conflict`` (409, ``invalid_transition``) when the event does not apply."""
+    return MACHINE.next(status, event)
+
+
+def initial_status(sharing_type: int) -> RequestStatus:
     """无条件共享 → approved at once; 有条件 → pending; 不予 → refused with the legal basis."""
-    return {1: "approved", 2: "pending", 3: "refused"}[sharing_type]
+    return {1: RequestStatus.APPROVED, 2: RequestStatus.PENDING, 3: RequestStatus.REFUSED}[sharing_type]
