@@ -33,6 +33,7 @@ from shudata.quality.rules import RuleSet
 from shudata.quality.run import Target, evaluate
 from shudata.quality.schemas import QuarantineRowRead
 from shudata.quality.service import current_rule_set, engine_for, ref_cache_dir, target_of
+from shudata.quality.states import QUARANTINE, QuarantineEvent, QuarantineStatus
 from shudata.security.authz import require
 
 
@@ -87,7 +88,7 @@ def fix_row(*, session: Session, settings: Settings, actor: Actor, row_id: int, 
     still = _check_row(settings, rs, merged, list(row.data))
     row.data = merged
     row.rules = still
-    row.status = "open" if still else "fixed"
+    row.status = QUARANTINE.next(row.status, QuarantineEvent.FIX_FAILED if still else QuarantineEvent.FIX_PASSED)
     row.updated_by = actor.username
     row.updated_at = utcnow()
     session.flush()
@@ -119,7 +120,7 @@ def release_fixed(*, session: Session, settings: Settings, actor: Actor, resourc
     """Append the fixed rows to the latest version's data as a new version."""
     res = find_resource(session, resource)
     require(actor, A.QUARANTINE_MANAGE, resource_ref(res))
-    fixed = list(session.scalars(_rows_query(res, None, "fixed").order_by(QualityQuarantineRow.id)))
+    fixed = list(session.scalars(_rows_query(res, None, QuarantineStatus.FIXED).order_by(QualityQuarantineRow.id)))
     if not fixed:
         raise InvalidInput("没有已修正的隔离数据可发布", "No fixed rows to release", code="quarantine_nothing_fixed")
     v = get_version(session, res.id)
@@ -131,7 +132,7 @@ def release_fixed(*, session: Session, settings: Settings, actor: Actor, resourc
                         source_name=f"隔离区修正（{len(fixed)} 行）", source_format="parquet",
                         comment=f"released {len(fixed)} fixed quarantined rows onto version {v.version}")
     for r in fixed:
-        r.status = "released"
+        r.status = QUARANTINE.next(r.status, QuarantineEvent.RELEASE)
         r.updated_by = actor.username
         r.updated_at = utcnow()
     session.flush()

@@ -21,6 +21,7 @@ from shudata.portal.states import (
     PublicationEvent,
     PublicationStatus,
 )
+from shudata.quality.states import QUARANTINE, QuarantineEvent, QuarantineStatus
 from shudata.sharing.workflow import MACHINE, RequestEvent, RequestStatus, initial_status, next_status
 
 MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
@@ -28,6 +29,7 @@ MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
     (APPLICATIONS, ApplicationStatus, ApplicationEvent),
     (DATA_REQUESTS, DataRequestStatus, DataRequestEvent),
     (PUBLICATIONS, PublicationStatus, PublicationEvent),
+    (QUARANTINE, QuarantineStatus, QuarantineEvent),
 ]
 
 EXPECTED: dict[str, set[tuple[str, str, str]]] = {
@@ -41,6 +43,9 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
                     ("approved", "refuse", "revoked")},
     "data request": {("open", "answer", "answered")},
     "publication": {("published", "supersede", "superseded"), ("published", "withdraw", "withdrawn")},
+    "quarantined row": {*((s, "fix_passed", "fixed") for s in ("open", "fixed", "released")),
+                        *((s, "fix_failed", "open") for s in ("open", "fixed", "released")),
+                        ("fixed", "release", "released")},
 }
 
 PAIRS = [(m, s, e) for m, states, evs in MACHINES for s in states for e in evs]
