@@ -6,8 +6,10 @@ The queries share one shape::
          __flags AS (SELECT __src.*, <failure predicate> AS "__f0", … FROM __src LEFT JOIN <lookups>)
     SELECT …  FROM __flags
 
-and are written in DuckDB SQL, then generated for the target dialect by sqlglot, so the
-DuckDB and Spark engines run the same logic (golden files in ``tests/golden/quality``).
+and are built as sqlglot trees (the predicates of :mod:`shudata.quality.compile_exprs` placed
+in a query built with sqlglot's builders), rendered as DuckDB SQL, then generated for the
+target dialect by sqlglot, so the DuckDB and Spark engines run the same logic (golden files
+in ``tests/golden/quality``).
 
 >>> from shudata.quality.rules import parse_rule_set
 >>> rs = parse_rule_set([{"type": "not_null", "column": "名称"}])
@@ -30,10 +32,18 @@ from shudata.quality.compile_exprs import (
     REGIONS_TABLE,
     Ctx,
     RowCheck,
+    c,
+    case,
+    cast,
+    coalesce,
+    col,
     flexible_date_e,
+    fn,
+    lit,
     missing,
-    qi,
-    ql,
+    not_,
+    or_,
+    paren,
     row_check,
     sql,
     text_e,
@@ -67,34 +77,57 @@ class CompiledCheck:
 
 
 def _uses(expr: exp.Expr, alias: str) -> bool:
-    return any(c.name == alias and not c.table for c in expr.find_all(exp.Column))
+    return any(x.name == alias and not x.table for x in expr.find_all(exp.Column))
 
 
-def source_select(table: str, helpers: Sequence[tuple[str, exp.Expr]]) -> str:
+def _as(e: exp.Expr, alias: str) -> exp.Expr:
+    return exp.alias_(e, alias, quoted=True)
+
+
+def _table(name: str) -> exp.Table:
+    return exp.Table(this=exp.to_identifier(name, quoted=True))
+
+
+def _sub(query: exp.Select, alias: str) -> exp.Subquery:
+    return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _star(table: str | None = None) -> exp.Expr:
+    return exp.Column(this=exp.Star(), table=exp.to_identifier(table)) if table else exp.Star()
+
+
+def source_select(table: str, helpers: Sequence[tuple[str, exp.Expr]]) -> exp.Select:
     """The table plus helper columns. A helper may use the helpers listed before it: one that
     does gets its own projection layer; independent helpers share one."""
-    query = f"SELECT * FROM {qi(table)}"
-    layer: list[str] = []
-    unique = list({(alias, sql(expr)): (alias, expr) for alias, expr in helpers}.values())  # shared by rules
-    for alias, expr in unique:
-        if any(_uses(expr, a) for a, _e in unique if a != alias):
+    query = exp.select(_star()).from_(_table(table))
+    layer: list[exp.Expr] = []
+    unique = list({(alias, sql(e)): (alias, e) for alias, e in helpers}.values())  # rules on one column share them
+    for alias, e in unique:
+        if any(_uses(e, a) for a, _e in unique if a != alias):
             if layer:
-                query = f"SELECT *, {', '.join(layer)} FROM ({query}) AS __l"
+                query = exp.select(_star(), *layer).from_(_sub(query, "__l"))
                 layer = []
-            query = f"SELECT *, {sql(expr)} AS {qi(alias)} FROM ({query}) AS __l"
+            query = exp.select(_star(), _as(c(e), alias)).from_(_sub(query, "__l"))
         else:
-            layer.append(f"{sql(expr)} AS {qi(alias)}")
+            layer.append(_as(c(e), alias))
     if layer:
-        query = f"SELECT *, {', '.join(layer)} FROM ({query}) AS __l"
+        query = exp.select(_star(), *layer).from_(_sub(query, "__l"))
     return query
 
 
-def _flags_ctes(table: str, checks: Sequence[RowCheck]) -> str:
-    src = f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})"
-    flags = ", ".join(f"COALESCE({sql(c.fails)}, FALSE) AS {qi(f'__f{i}')}" for i, c in enumerate(checks))
-    joins = "".join(
-        j.sql() for c in checks for j in c.joins)
-    return f"WITH {src}, __flags AS (SELECT __src.*{', ' + flags if flags else ''} FROM __src{joins})"
+def _flag(i: int, check: RowCheck) -> exp.Expr:
+    return _as(coalesce(c(check.fails), exp.false()), f"__f{i}")
+
+
+def _flags_query(table: str, checks: Sequence[RowCheck], outer: exp.Select) -> exp.Select:
+    """``outer`` (a query over ``__flags``) with the CTEs ``__src`` (table and helpers) and
+    ``__flags`` (every row with its failure flags, after the lookup joins)."""
+    flags = exp.select(_star("__src"), *(_flag(i, x) for i, x in enumerate(checks))).from_("__src")
+    for x in checks:
+        for j in x.joins:
+            flags = flags.join(j.tree())
+    src = source_select(table, [h for x in checks for h in x.helpers])
+    return outer.with_("__src", as_=src).with_("__flags", as_=flags)
 
 
 def _checks(rules: Sequence[RuleBase], ctx: Ctx) -> list[RowCheck]:
@@ -102,29 +135,32 @@ def _checks(rules: Sequence[RuleBase], ctx: Ctx) -> list[RowCheck]:
 
 
 def _lookups(checks: Sequence[RowCheck]) -> frozenset[str]:
-    return frozenset(j.table for c in checks for j in c.joins)
+    return frozenset(j.table for x in checks for j in x.joins)
 
 
-def _shown(sample: exp.Expr) -> str:
+def _shown(sample: exp.Expr) -> exp.Expr:
     """A sample value as text; a missing value is shown as ∅."""
-    return f"COALESCE(CAST({sql(sample)} AS VARCHAR), '∅')"
+    return coalesce(cast(c(sample), "VARCHAR"), lit("∅"))
 
 
-def _sample_aggs(i: int, check: RowCheck) -> tuple[str, str | None]:
+def _filtered(agg: type[exp.AggFunc], value: exp.Expr, where: exp.Expr) -> exp.Expr:
+    return exp.Filter(this=agg(this=value), expression=exp.Where(this=where))
+
+
+def _sample_aggs(i: int, check: RowCheck) -> tuple[list[exp.Expr], exp.Expr | None]:
     """The smallest and largest failing value of rule ``i``, and the projected sample column
     (``None`` when the aggregate reads a plain text column directly).
 
     When failing rows always hold a value of a text column (``check.present``), the
     aggregates read that column under ``FILTER (WHERE __f{i})``: no per-row expression.
     Otherwise a ``CASE`` keeps the (possibly costly) sample expression to the failing rows."""
-    f = qi(f"__f{i}")
+    f = col(f"__f{i}")
     if check.present and isinstance(check.sample, exp.Column) and not check.sample.table:
-        col = sql(check.sample)
-        return (f"MIN({col}) FILTER (WHERE {f}) AS {qi(f'__lo{i}')}, "
-                f"MAX({col}) FILTER (WHERE {f}) AS {qi(f'__hi{i}')}"), None
-    s = qi(f"__s{i}")
-    return (f"MIN({s}) AS {qi(f'__lo{i}')}, MAX({s}) AS {qi(f'__hi{i}')}",
-            f"CASE WHEN {f} THEN {_shown(check.sample)} END AS {s}")
+        return [_as(_filtered(exp.Min, c(check.sample), c(f)), f"__lo{i}"),
+                _as(_filtered(exp.Max, c(check.sample), c(f)), f"__hi{i}")], None
+    s = col(f"__s{i}")
+    return ([_as(exp.Min(this=c(s)), f"__lo{i}"), _as(exp.Max(this=c(s)), f"__hi{i}")],
+            _as(case((f, _shown(check.sample))), f"__s{i}"))
 
 
 def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[str], ctx: Ctx,
@@ -138,62 +174,70 @@ def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[st
     (``COUNT_IF``) and take samples under ``FILTER``."""
     row_rules = [r for r in rules if r.scope == "row"]
     checks = _checks(row_rules, ctx)
-    local = [i for i, c in enumerate(checks) if not c.joins]
-    joined = [i for i, c in enumerate(checks) if c.joins]
-    samples = [_sample_aggs(i, c) for i, c in enumerate(checks)]
-    narrow = [f"COALESCE({sql(checks[i].fails)}, FALSE) AS {qi(f'__f{i}')}" for i in local]
-    keep: list[str] = [qi(col) for i in range(len(checks)) if samples[i][1] is None
-                       for col in row_rules[i].columns_used()]
+    local = [i for i, x in enumerate(checks) if not x.joins]
+    joined = [i for i, x in enumerate(checks) if x.joins]
+    samples = [_sample_aggs(i, x) for i, x in enumerate(checks)]
+    narrow: list[exp.Expr] = [_flag(i, checks[i]) for i in local]
+    keep: list[str] = [name for i in range(len(checks)) if samples[i][1] is None
+                       for name in row_rules[i].columns_used()]
     for i in joined:
-        keep += [qi(x) for x in row_rules[i].columns_used()] + [qi(a) for a, _e in checks[i].helpers]
-    narrow += list(dict.fromkeys(keep))
-    narrow += [samples[i][1] or "" for i in local if samples[i][1] is not None]
+        keep += [*row_rules[i].columns_used(), *(a for a, _e in checks[i].helpers)]
+    narrow += [col(name) for name in dict.fromkeys(keep)]
+    narrow += [proj for i in local if (proj := samples[i][1]) is not None]
     null_cols = tuple(columns) if null_stats else ()
-    narrow += [f"{sql(missing(text_e(c, ctx), ctx))} AS {qi(f'__m{n}')}" for n, c in enumerate(null_cols)]
+    narrow += [_as(missing(text_e(name, ctx), ctx), f"__m{n}") for n, name in enumerate(null_cols)]
     date_max: list[tuple[str, str]] = []
     for r in rules:
-        col = getattr(r, "column", None)
-        if r.type == "timeliness" and col:
+        name = getattr(r, "column", None)
+        if r.type == "timeliness" and name:
             alias = f"__max{len(date_max)}"
-            date_max.append((alias, col))
-            narrow.append(f"{sql(flexible_date_e(text_e(col, ctx)))} AS {qi(alias + '_d')}")
-    ctes = [f"__src AS ({source_select(table, [h for c in checks for h in c.helpers])})",
-            f"__pre AS (SELECT {', '.join(narrow) or '1 AS __one'} FROM __src)"]
-    late = "".join(f", COALESCE({sql(checks[i].fails)}, FALSE) AS {qi(f'__f{i}')}" for i in joined)
-    joins = "".join(j.sql() for i in joined for j in checks[i].joins)
-    late += "".join(f", {samples[i][1]}" for i in joined if samples[i][1] is not None)
-    ctes.append(f"__flags AS (SELECT __pre.*{late} FROM __pre{joins})")
-    aggs = ['COUNT(*) AS "__rows"']
-    aggs += [f"COUNT_IF({qi(f'__f{i}')}) AS {qi(f'__fail{i}')}" for i in range(len(checks))]
-    aggs += [a for a, _s in samples]
-    aggs += [f"COUNT_IF({qi(f'__m{n}')}) AS {qi(f'__null{n}')}" for n in range(len(null_cols))]
-    aggs += [f"CAST(MAX({qi(alias + '_d')}) AS VARCHAR) AS {qi(alias)}" for alias, _c in date_max]
-    query = f"WITH {', '.join(ctes)} SELECT {', '.join(aggs)} FROM __flags"
-    return CompiledCheck(query, tuple(r.key for r in row_rules), null_cols, tuple(date_max), _lookups(checks))
+            date_max.append((alias, name))
+            narrow.append(_as(flexible_date_e(text_e(name, ctx)), alias + "_d"))
+    src = source_select(table, [h for x in checks for h in x.helpers])
+    pre = exp.select(*(narrow or [exp.alias_(exp.Literal.number(1), "__one")])).from_("__src")
+    flags = exp.select(_star("__pre"), *(_flag(i, checks[i]) for i in joined)).from_("__pre")
+    for i in joined:
+        for j in checks[i].joins:
+            flags = flags.join(j.tree())
+    flags = flags.select(*(proj for i in joined if (proj := samples[i][1]) is not None), append=True)
+    aggs: list[exp.Expr] = [_as(exp.Count(this=exp.Star()), "__rows")]
+    aggs += [_as(fn("COUNT_IF", col(f"__f{i}")), f"__fail{i}") for i in range(len(checks))]
+    aggs += [a for a_s, _s in samples for a in a_s]
+    aggs += [_as(fn("COUNT_IF", col(f"__m{n}")), f"__null{n}") for n in range(len(null_cols))]
+    aggs += [_as(cast(exp.Max(this=col(alias + "_d")), "VARCHAR"), alias) for alias, _c in date_max]
+    query = exp.select(*aggs).from_("__flags").with_("__src", as_=src).with_("__pre", as_=pre) \
+        .with_("__flags", as_=flags)
+    return CompiledCheck(sql(query), tuple(r.key for r in row_rules), null_cols, tuple(date_max), _lookups(checks))
 
 
 def failing_rows_sql(rule: RuleBase, *, table: str, columns: Sequence[str], ctx: Ctx,
                      dialect: str = "duckdb", limit: int | None = None) -> str:
     """A standalone query returning the rows that fail ``rule`` (stored with every result)."""
     checks = _checks([rule], ctx)
-    cols = ", ".join(qi(c) for c in columns)
-    lim = f" LIMIT {int(limit)}" if limit is not None else ""
-    return transpile(f'{_flags_ctes(table, checks)} SELECT {cols} FROM __flags WHERE "__f0"{lim}', dialect)
+    outer = exp.select(*(col(x) for x in columns)).from_("__flags").where(col("__f0"))
+    if limit is not None:
+        outer = outer.limit(int(limit))
+    return transpile(sql(_flags_query(table, checks, outer)), dialect)
 
 
 def samples_sql(rules: Sequence[RuleBase], indexes: Sequence[int], *, table: str, ctx: Ctx,
                 per_rule: int = 5, dialect: str = "duckdb") -> str:
     """Up to ``per_rule`` failing values for each rule index in ``indexes`` (one query)."""
     row_rules = [r for r in rules if r.scope == "row"]
-    parts = []
+    parts: list[exp.Select] = []
     for i in indexes:
         check = row_check(row_rules[i], i, ctx)  # each branch computes only its own rule
-        joins = "".join(
-            j.sql() for j in check.joins)
-        src = f"({source_select(table, list(check.helpers))}) AS __src"
-        parts.append(f"SELECT * FROM (SELECT {i} AS __i, CAST({sql(check.sample)} AS VARCHAR) AS __v "
-                     f"FROM {src}{joins} WHERE {sql(check.fails)} LIMIT {int(per_rule)})")
-    return transpile(" UNION ALL ".join(parts), dialect)
+        inner = exp.select(exp.alias_(exp.Literal.number(i), "__i"),
+                           exp.alias_(cast(c(check.sample), "VARCHAR"), "__v"))
+        inner = inner.from_(_sub(source_select(table, list(check.helpers)), "__src"))
+        for j in check.joins:
+            inner = inner.join(j.tree())
+        inner = inner.where(c(check.fails)).limit(int(per_rule))
+        parts.append(exp.select(_star()).from_(exp.Subquery(this=inner)))
+    query: exp.Query = parts[0]
+    for part in parts[1:]:
+        query = exp.union(query, part, distinct=False)
+    return transpile(sql(query), dialect)
 
 
 @dataclass(frozen=True)
@@ -211,11 +255,12 @@ def split_sql(rules: Sequence[RuleBase], *, table: str, columns: Sequence[str], 
     ``accepted + quarantined == input`` holds by construction; the caller still verifies it.
     """
     checks = _checks(rules, ctx)
-    cols = ", ".join(qi(c) for c in columns)
-    ctes = _flags_ctes(table, checks)
-    any_fail = " OR ".join(qi(f"__f{i}") for i in range(len(checks))) or "FALSE"
-    reasons = ", ".join(f"CASE WHEN {qi(f'__f{i}')} THEN {ql(str(i))} END" for i in range(len(checks)))
-    reasons_expr = f"CONCAT_WS(',', {reasons})" if checks else "''"
-    accepted = f"{ctes} SELECT {cols} FROM __flags WHERE NOT ({any_fail})"
-    quarantined = f'{ctes} SELECT {cols}, {reasons_expr} AS "__rules" FROM __flags WHERE {any_fail}'
-    return SplitSql(transpile(accepted, dialect), transpile(quarantined, dialect), _lookups(checks))
+    cols = [col(x) for x in columns]
+    flags = [col(f"__f{i}") for i in range(len(checks))]
+    any_fail = or_(*flags) if flags else exp.false()
+    reasons = [case((f, lit(str(i)))) for i, f in enumerate(flags)]
+    reasons_expr = fn("CONCAT_WS", ",", *reasons) if checks else lit("")
+    accepted = exp.select(*cols).from_("__flags").where(not_(paren(c(any_fail))))
+    quarantined = exp.select(*(c(x) for x in cols), _as(reasons_expr, "__rules")).from_("__flags").where(c(any_fail))
+    return SplitSql(transpile(sql(_flags_query(table, checks, accepted)), dialect),
+                    transpile(sql(_flags_query(table, checks, quarantined)), dialect), _lookups(checks))
