@@ -36,7 +36,7 @@ expect = pytest.importorskip("playwright.sync_api", reason="Playwright for Pytho
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
-TIMEOUT_MS = 60_000
+TIMEOUT_MS = 60_000  # for each step and each expectation: the suggestions profile the table, under CI load
 PLACEHOLDERS = {"N/A", "NA", "无", "—"}
 
 
@@ -115,24 +115,25 @@ def test_upload_accept_rules_share_and_the_consumer_csv_is_the_register(
     _login(provider, site.url, "sc_steward")
     provider.goto(f"{site.url}/catalog/{code}/upload")
     provider.set_input_files("#file", str(book.path))
-    expect(provider.locator("#file-detected")).to_contain_text("列与信息项一致")
-    expect(provider.locator("#file-missing-values")).to_contain_text("N/A")
+    expect(provider.locator("#file-detected")).to_contain_text("列与信息项一致", timeout=TIMEOUT_MS)
+    expect(provider.locator("#file-missing-values")).to_contain_text("N/A", timeout=TIMEOUT_MS)
     provider.get_by_role("button", name="上传").click()
     ok = provider.locator("#upload-ok")
-    expect(ok).to_be_visible()
-    expect(ok).to_contain_text("v1")
-    expect(provider.locator("#missing-counts")).to_contain_text(f"企业类型 {book.na_types}")
+    expect(ok).to_be_visible(timeout=TIMEOUT_MS)
+    expect(ok).to_contain_text("v1", timeout=TIMEOUT_MS)
+    expect(provider.locator("#missing-counts")).to_contain_text(f"企业类型 {book.na_types}", timeout=TIMEOUT_MS)
 
     # 2. The quality page proposes rules from this table (never another table's) and the steward accepts them.
     provider.goto(f"{site.url}/quality/resources/{code}")
-    expect(provider.locator("#rules-spec")).to_have_value("")
+    expect(provider.locator("#rules-spec")).to_have_value("", timeout=TIMEOUT_MS)
     form = provider.locator("#suggestions-form")
-    expect(form).to_be_visible()
-    expect(form.locator('tr[data-key="uscc:统一社会信用代码"]')).to_be_visible()  # the credit-code check digit
-    expect(form).not_to_contain_text("5A")
+    expect(form).to_be_visible(timeout=TIMEOUT_MS)
+    # the credit-code check digit
+    expect(form.locator('tr[data-key="uscc:统一社会信用代码"]')).to_be_visible(timeout=TIMEOUT_MS)
+    expect(form).not_to_contain_text("5A", timeout=TIMEOUT_MS)
     offered = int(form.locator('input[name="offered"]').get_attribute("value"))
     provider.locator("#accept-suggestions").click()
-    expect(provider.locator("body")).to_contain_text(f"已采纳 {offered} 条建议规则")
+    expect(provider.locator("body")).to_contain_text(f"已采纳 {offered} 条建议规则", timeout=TIMEOUT_MS)
     with site.rt.transaction() as s:
         rules, revision = quality.current_rule_set(s, find_resource(s, code).id)
     assert revision == 1 and len(rules.rules) == offered
@@ -147,11 +148,11 @@ def test_upload_accept_rules_share_and_the_consumer_csv_is_the_register(
     consumer.locator("#basis").fill("《市场主体登记管理条例》；统计调查需要")
     consumer.locator("#use_until").fill((dt.date.today() + dt.timedelta(days=90)).isoformat())
     consumer.get_by_role("button", name="提交申请").click()
-    expect(consumer.locator("body")).to_contain_text("已提交共享申请")
+    expect(consumer.locator("body")).to_contain_text("已提交共享申请", timeout=TIMEOUT_MS)
     provider.goto(f"{site.url}/exchange?box=incoming&status=pending")
     card = provider.locator("form[id^='decide-']").first
     card.get_by_role("button", name="提交答复").click()
-    expect(provider.locator("body")).to_contain_text("已处理")
+    expect(provider.locator("body")).to_contain_text("已处理", timeout=TIMEOUT_MS)
 
     # 4. The bureau downloads CSV from 已获授权: every row of the register, as it should leave.
     consumer.goto(f"{site.url}/exchange/grants")
