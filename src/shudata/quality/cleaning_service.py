@@ -35,6 +35,7 @@ from shudata.quality.service import (
     store_run,
     target_of,
 )
+from shudata.quality.states import QuarantineStatus
 from shudata.query.engines.base import Engine
 
 
@@ -142,7 +143,7 @@ def clean(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     held = quarantined_rows(eng, outcome, steps, tables)
     session.add_all(QualityQuarantineRow(resource_id=res.id, version=new.version, run_id=None, row_no=None,
                                          data={k: jsonable(x) for k, x in d.items()}, rules=keys, reasons=why,
-                                         status="open") for d, keys, why in held)
+                                         status=QuarantineStatus.OPEN) for d, keys, why in held)
     if held:
         new.quarantined_rows = len(held)
     session.flush()

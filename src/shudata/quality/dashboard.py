@@ -12,6 +12,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.types import Actor, ResourceRef
 from shudata.quality import actions as A
 from shudata.quality.models import QualityQuarantineRow, QualityRun
+from shudata.quality.states import QuarantineStatus
 from shudata.security.authz import require
 from shudata.security.models import Department
 
@@ -30,7 +31,7 @@ def _open_quarantine(session: Session, resource_ids: list[int]) -> dict[int, int
     if not resource_ids:
         return {}
     stmt = (select(QualityQuarantineRow.resource_id, func.count()).where(
-        QualityQuarantineRow.resource_id.in_(resource_ids), QualityQuarantineRow.status == "open")
+        QualityQuarantineRow.resource_id.in_(resource_ids), QualityQuarantineRow.status == QuarantineStatus.OPEN)
         .group_by(QualityQuarantineRow.resource_id))
     return {int(rid): int(n) for rid, n in session.execute(stmt)}
 

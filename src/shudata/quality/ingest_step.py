@@ -35,6 +35,7 @@ from shudata.quality.quarantine import ROW_COLUMN, QuarantineOutcome, split
 from shudata.quality.reference import region_sources
 from shudata.quality.run import Target
 from shudata.quality.service import current_rule_set, engine_for, ref_cache_dir, run_checks, store_run
+from shudata.quality.states import QuarantineStatus
 
 RUN_KEY = "quality_run"
 
@@ -106,7 +107,8 @@ def store_quarantine(session: Session, resource_id: int, version: int | None, ru
                      outcome: QuarantineOutcome) -> None:
     session.add_all(QualityQuarantineRow(
         resource_id=resource_id, version=version, run_id=run_id, row_no=r.row_no,
-        data={k: jsonable(v) for k, v in r.data.items()}, rules=r.rule_keys, reasons=r.reasons, status="open")
+        data={k: jsonable(v) for k, v in r.data.items()}, rules=r.rule_keys, reasons=r.reasons,
+        status=QuarantineStatus.OPEN)
         for r in outcome.rows)
     session.flush()
 

@@ -20,6 +20,7 @@ from shudata.security.models import Department
 from shudata.sharing import actions as A
 from shudata.sharing.models import SharingDelivery, SharingGrant, SharingRequest
 from shudata.sharing.service import calendar
+from shudata.sharing.workflow import RequestStatus
 
 By = Literal["resource", "department"]
 
@@ -58,11 +59,11 @@ def sharing_stats(*, session: Session, actor: Actor, by: By = "department") -> l
     for req in session.scalars(select(SharingRequest)):
         r = row_for(req.resource_id)
         r.requests += 1
-        if req.status in ("approved", "partially_approved"):
+        if req.status in (RequestStatus.APPROVED, RequestStatus.PARTIALLY_APPROVED):
             r.approved += 1
-        elif req.status == "refused":
+        elif req.status == RequestStatus.REFUSED:
             r.refused += 1
-        elif req.status == "pending":
+        elif req.status == RequestStatus.PENDING:
             r.pending += 1
             if req.due_date and today > req.due_date:
                 r.overdue += 1

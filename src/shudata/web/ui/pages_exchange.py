@@ -21,7 +21,7 @@ from shudata.sharing import service, stats
 from shudata.sharing.delta_sharing.server import profile, share_name, table_name
 from shudata.sharing.grants import grants_of_department
 from shudata.sharing.schemas import DecisionCreate, DisputeCreate, DisputeResolve, Purpose, RequestCreate, RevokeCreate
-from shudata.sharing.workflow import STATUS_LABELS
+from shudata.sharing.workflow import STATUS_LABELS, RequestStatus
 from shudata.web.deps import LangDep, SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import blank_to_none, flash, redirect, render, validation_messages
 
@@ -46,7 +46,7 @@ def _in_queue(r: object, q: str) -> bool:
     if q == "overdue":
         return bool(overdue)
     if q == "approved":
-        return status in ("approved", "partially_approved")
+        return status in (RequestStatus.APPROVED, RequestStatus.PARTIALLY_APPROVED)
     return bool(status == q)
 
 
