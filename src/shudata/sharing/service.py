@@ -43,7 +43,15 @@ from shudata.sharing.schemas import (
     RequestRead,
     RevokeCreate,
 )
-from shudata.sharing.workflow import RequestEvent, RequestStatus, initial_status, next_status
+from shudata.sharing.workflow import (
+    DISPUTES,
+    DisputeEvent,
+    DisputeStatus,
+    RequestEvent,
+    RequestStatus,
+    initial_status,
+    next_status,
+)
 
 
 def calendar(session: Session) -> WorkCalendar:
@@ -208,9 +216,10 @@ def resolve_dispute(*, session: Session, actor: Actor, settings: Settings, reque
     req = _load(session, request_id)
     req.status = next_status(req.status, RequestEvent.RESOLVE_GRANT if data.grant else RequestEvent.RESOLVE_UPHOLD)
     dispute = session.scalar(select(SharingDispute).where(SharingDispute.request_id == req.id,
-                                                          SharingDispute.status == "open"))
+                                                          SharingDispute.status == DisputeStatus.OPEN))
     if dispute is not None:
-        dispute.status, dispute.resolution = "resolved", data.resolution
+        dispute.status = DISPUTES.next(dispute.status, DisputeEvent.RESOLVE)
+        dispute.resolution = data.resolution
         dispute.resolved_by, dispute.resolved_at = actor.username, utcnow()
     req.decided_at, req.decided_by, req.decision_reason = utcnow(), actor.username, data.resolution
     if data.grant and session.scalar(select(SharingGrant.id).where(SharingGrant.request_id == req.id)) is None:

@@ -86,6 +86,22 @@ def next_status(status: str, event: RequestEvent) -> RequestStatus:
     return MACHINE.next(status, event)
 
 
+
+class DisputeStatus(StrEnum):
+    """A dispute about a refused or overdue request (``sharing_dispute.status``)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class DisputeEvent(StrEnum):
+    RESOLVE = "resolve"
+
+
+DISPUTES: Machine[DisputeStatus, DisputeEvent] = Machine("争议", "dispute", {
+    (DisputeStatus.OPEN, DisputeEvent.RESOLVE): DisputeStatus.RESOLVED,
+})
+
 def initial_status(sharing_type: int) -> RequestStatus:
     """无条件共享 → approved at once; 有条件 → pending; 不予 → refused with the legal basis."""
     return {1: RequestStatus.APPROVED, 2: RequestStatus.PENDING, 3: RequestStatus.REFUSED}[sharing_type]

@@ -22,7 +22,16 @@ from shudata.portal.states import (
     PublicationStatus,
 )
 from shudata.quality.states import QUARANTINE, QuarantineEvent, QuarantineStatus
-from shudata.sharing.workflow import MACHINE, RequestEvent, RequestStatus, initial_status, next_status
+from shudata.sharing.workflow import (
+    DISPUTES,
+    MACHINE,
+    DisputeEvent,
+    DisputeStatus,
+    RequestEvent,
+    RequestStatus,
+    initial_status,
+    next_status,
+)
 
 MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
     (MACHINE, RequestStatus, RequestEvent),
@@ -30,6 +39,7 @@ MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
     (DATA_REQUESTS, DataRequestStatus, DataRequestEvent),
     (PUBLICATIONS, PublicationStatus, PublicationEvent),
     (QUARANTINE, QuarantineStatus, QuarantineEvent),
+    (DISPUTES, DisputeStatus, DisputeEvent),
 ]
 
 EXPECTED: dict[str, set[tuple[str, str, str]]] = {
@@ -46,6 +56,7 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     "quarantined row": {*((s, "fix_passed", "fixed") for s in ("open", "fixed", "released")),
                         *((s, "fix_failed", "open") for s in ("open", "fixed", "released")),
                         ("fixed", "release", "released")},
+    "dispute": {("open", "resolve", "resolved")},
 }
 
 PAIRS = [(m, s, e) for m, states, evs in MACHINES for s in states for e in evs]
