@@ -33,6 +33,7 @@ from shudata.sharing.grants import require_grant
 from shudata.sharing.models import PushDelivery, SharingGrant, SharingNotification, SharingSubscription
 from shudata.sharing.nodes.service import identity, private_key
 from shudata.sharing.retry import backoff
+from shudata.sharing.workflow import PUSHES, PushEvent, PushStatus
 
 Transport = Callable[[str, bytes, dict[str, str]], None]
 
@@ -88,7 +89,7 @@ def deliver_pushes(*, session: Session, transport: Transport, now: dt.datetime |
     """Send due pushes; failures back off exponentially and stay queued. Returns (delivered, failed)."""
     now = now or utcnow()
     delivered = failed = 0
-    due = select(PushDelivery).where(PushDelivery.status == "pending", PushDelivery.next_attempt_at <= now)
+    due = select(PushDelivery).where(PushDelivery.status == PushStatus.PENDING, PushDelivery.next_attempt_at <= now)
     for push in session.scalars(due.order_by(PushDelivery.id)):
         sub = session.get(SharingSubscription, push.subscription_id)
         if sub is None:
@@ -103,7 +104,7 @@ def deliver_pushes(*, session: Session, transport: Transport, now: dt.datetime |
             push.next_attempt_at = now + backoff(push.attempts)
             failed += 1
             continue
-        push.status, push.delivered_at = "delivered", now
+        push.status, push.delivered_at = PUSHES.next(push.status, PushEvent.DELIVER), now
         delivered += 1
     return delivered, failed
 

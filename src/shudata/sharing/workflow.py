@@ -102,6 +102,23 @@ DISPUTES: Machine[DisputeStatus, DisputeEvent] = Machine("争议", "dispute", {
     (DisputeStatus.OPEN, DisputeEvent.RESOLVE): DisputeStatus.RESOLVED,
 })
 
+
+class PushStatus(StrEnum):
+    """A queued push of a new version to a subscriber's webhook (``push_delivery.status``); a
+    failed attempt stays ``pending`` and is retried with back-off."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+
+
+class PushEvent(StrEnum):
+    DELIVER = "deliver"
+
+
+PUSHES: Machine[PushStatus, PushEvent] = Machine("推送", "push", {
+    (PushStatus.PENDING, PushEvent.DELIVER): PushStatus.DELIVERED,
+})
+
 def initial_status(sharing_type: int) -> RequestStatus:
     """无条件共享 → approved at once; 有条件 → pending; 不予 → refused with the legal basis."""
     return {1: RequestStatus.APPROVED, 2: RequestStatus.PENDING, 3: RequestStatus.REFUSED}[sharing_type]

@@ -25,8 +25,11 @@ from shudata.quality.states import QUARANTINE, QuarantineEvent, QuarantineStatus
 from shudata.sharing.workflow import (
     DISPUTES,
     MACHINE,
+    PUSHES,
     DisputeEvent,
     DisputeStatus,
+    PushEvent,
+    PushStatus,
     RequestEvent,
     RequestStatus,
     initial_status,
@@ -40,6 +43,7 @@ MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
     (PUBLICATIONS, PublicationStatus, PublicationEvent),
     (QUARANTINE, QuarantineStatus, QuarantineEvent),
     (DISPUTES, DisputeStatus, DisputeEvent),
+    (PUSHES, PushStatus, PushEvent),
 ]
 
 EXPECTED: dict[str, set[tuple[str, str, str]]] = {
@@ -57,6 +61,7 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
                         *((s, "fix_failed", "open") for s in ("open", "fixed", "released")),
                         ("fixed", "release", "released")},
     "dispute": {("open", "resolve", "resolved")},
+    "push": {("pending", "deliver", "delivered")},
 }
 
 PAIRS = [(m, s, e) for m, states, evs in MACHINES for s in states for e in evs]
