@@ -81,7 +81,7 @@ def _uses(expr: exp.Expr, alias: str) -> bool:
 
 
 def _as(e: exp.Expr, alias: str) -> exp.Expr:
-    return exp.alias_(e, alias, quoted=True)
+    return exp.alias_(e, alias, quoted=True, copy=False)
 
 
 def _table(name: str) -> exp.Table:
@@ -99,35 +99,38 @@ def _star(table: str | None = None) -> exp.Expr:
 def source_select(table: str, helpers: Sequence[tuple[str, exp.Expr]]) -> exp.Select:
     """The table plus helper columns. A helper may use the helpers listed before it: one that
     does gets its own projection layer; independent helpers share one."""
-    query = exp.select(_star()).from_(_table(table))
+    query = exp.select(_star()).from_(_table(table), copy=False)
     layer: list[exp.Expr] = []
-    unique = list({(alias, sql(e)): (alias, e) for alias, e in helpers}.values())  # rules on one column share them
+    first: dict[str, exp.Expr] = {}
+    for alias, e in helpers:  # rules on one column share helpers (same alias, same expression)
+        first.setdefault(alias, e)
+    unique = list(first.items())
     for alias, e in unique:
         if any(_uses(e, a) for a, _e in unique if a != alias):
             if layer:
-                query = exp.select(_star(), *layer).from_(_sub(query, "__l"))
+                query = exp.select(_star(), *layer).from_(_sub(query, "__l"), copy=False)
                 layer = []
-            query = exp.select(_star(), _as(c(e), alias)).from_(_sub(query, "__l"))
+            query = exp.select(_star(), _as(c(e), alias)).from_(_sub(query, "__l"), copy=False)
         else:
-            layer.append(_as(c(e), alias))
+            layer.append(_as(e, alias))
     if layer:
-        query = exp.select(_star(), *layer).from_(_sub(query, "__l"))
+        query = exp.select(_star(), *layer).from_(_sub(query, "__l"), copy=False)
     return query
 
 
 def _flag(i: int, check: RowCheck) -> exp.Expr:
-    return _as(coalesce(c(check.fails), exp.false()), f"__f{i}")
+    return _as(coalesce(check.fails, exp.false()), f"__f{i}")  # each predicate is placed once
 
 
 def _flags_query(table: str, checks: Sequence[RowCheck], outer: exp.Select) -> exp.Select:
     """``outer`` (a query over ``__flags``) with the CTEs ``__src`` (table and helpers) and
     ``__flags`` (every row with its failure flags, after the lookup joins)."""
-    flags = exp.select(_star("__src"), *(_flag(i, x) for i, x in enumerate(checks))).from_("__src")
+    flags = exp.select(_star("__src"), *(_flag(i, x) for i, x in enumerate(checks))).from_("__src", copy=False)
     for x in checks:
         for j in x.joins:
-            flags = flags.join(j.tree())
+            flags = flags.join(j.tree(), copy=False)
     src = source_select(table, [h for x in checks for h in x.helpers])
-    return outer.with_("__src", as_=src).with_("__flags", as_=flags)
+    return outer.with_("__src", as_=src, copy=False).with_("__flags", as_=flags, copy=False)
 
 
 def _checks(rules: Sequence[RuleBase], ctx: Ctx) -> list[RowCheck]:
@@ -194,19 +197,19 @@ def compile_check(rules: Sequence[RuleBase], *, table: str, columns: Sequence[st
             date_max.append((alias, name))
             narrow.append(_as(flexible_date_e(text_e(name, ctx)), alias + "_d"))
     src = source_select(table, [h for x in checks for h in x.helpers])
-    pre = exp.select(*(narrow or [exp.alias_(exp.Literal.number(1), "__one")])).from_("__src")
-    flags = exp.select(_star("__pre"), *(_flag(i, checks[i]) for i in joined)).from_("__pre")
+    pre = exp.select(*(narrow or [exp.alias_(exp.Literal.number(1), "__one")])).from_("__src", copy=False)
+    flags = exp.select(_star("__pre"), *(_flag(i, checks[i]) for i in joined)).from_("__pre", copy=False)
     for i in joined:
         for j in checks[i].joins:
-            flags = flags.join(j.tree())
-    flags = flags.select(*(proj for i in joined if (proj := samples[i][1]) is not None), append=True)
+            flags = flags.join(j.tree(), copy=False)
+    flags = flags.select(*(proj for i in joined if (proj := samples[i][1]) is not None), append=True, copy=False)
     aggs: list[exp.Expr] = [_as(exp.Count(this=exp.Star()), "__rows")]
     aggs += [_as(fn("COUNT_IF", col(f"__f{i}")), f"__fail{i}") for i in range(len(checks))]
     aggs += [a for a_s, _s in samples for a in a_s]
     aggs += [_as(fn("COUNT_IF", col(f"__m{n}")), f"__null{n}") for n in range(len(null_cols))]
     aggs += [_as(cast(exp.Max(this=col(alias + "_d")), "VARCHAR"), alias) for alias, _c in date_max]
-    query = exp.select(*aggs).from_("__flags").with_("__src", as_=src).with_("__pre", as_=pre) \
-        .with_("__flags", as_=flags)
+    query = exp.select(*aggs).from_("__flags", copy=False).with_("__src", as_=src, copy=False) \
+        .with_("__pre", as_=pre, copy=False).with_("__flags", as_=flags, copy=False)
     return CompiledCheck(sql(query), tuple(r.key for r in row_rules), null_cols, tuple(date_max), _lookups(checks))
 
 
@@ -214,9 +217,9 @@ def failing_rows_sql(rule: RuleBase, *, table: str, columns: Sequence[str], ctx:
                      dialect: str = "duckdb", limit: int | None = None) -> str:
     """A standalone query returning the rows that fail ``rule`` (stored with every result)."""
     checks = _checks([rule], ctx)
-    outer = exp.select(*(col(x) for x in columns)).from_("__flags").where(col("__f0"))
+    outer = exp.select(*(col(x) for x in columns)).from_("__flags", copy=False).where(col("__f0"), copy=False)
     if limit is not None:
-        outer = outer.limit(int(limit))
+        outer = outer.limit(int(limit), copy=False)
     return transpile(sql(_flags_query(table, checks, outer)), dialect)
 
 
@@ -229,14 +232,14 @@ def samples_sql(rules: Sequence[RuleBase], indexes: Sequence[int], *, table: str
         check = row_check(row_rules[i], i, ctx)  # each branch computes only its own rule
         inner = exp.select(exp.alias_(exp.Literal.number(i), "__i"),
                            exp.alias_(cast(c(check.sample), "VARCHAR"), "__v"))
-        inner = inner.from_(_sub(source_select(table, list(check.helpers)), "__src"))
+        inner = inner.from_(_sub(source_select(table, list(check.helpers)), "__src"), copy=False)
         for j in check.joins:
-            inner = inner.join(j.tree())
-        inner = inner.where(c(check.fails)).limit(int(per_rule))
-        parts.append(exp.select(_star()).from_(exp.Subquery(this=inner)))
+            inner = inner.join(j.tree(), copy=False)
+        inner = inner.where(check.fails, copy=False).limit(int(per_rule), copy=False)
+        parts.append(exp.select(_star()).from_(exp.Subquery(this=inner), copy=False))
     query: exp.Query = parts[0]
     for part in parts[1:]:
-        query = exp.union(query, part, distinct=False)
+        query = exp.union(query, part, distinct=False, copy=False)
     return transpile(sql(query), dialect)
 
 
@@ -260,7 +263,8 @@ def split_sql(rules: Sequence[RuleBase], *, table: str, columns: Sequence[str], 
     any_fail = or_(*flags) if flags else exp.false()
     reasons = [case((f, lit(str(i)))) for i, f in enumerate(flags)]
     reasons_expr = fn("CONCAT_WS", ",", *reasons) if checks else lit("")
-    accepted = exp.select(*cols).from_("__flags").where(not_(paren(c(any_fail))))
-    quarantined = exp.select(*(c(x) for x in cols), _as(reasons_expr, "__rules")).from_("__flags").where(c(any_fail))
+    accepted = exp.select(*cols).from_("__flags", copy=False).where(not_(paren(c(any_fail))), copy=False)
+    quarantined = exp.select(*(c(x) for x in cols), _as(reasons_expr, "__rules")).from_("__flags", copy=False) \
+        .where(c(any_fail), copy=False)
     return SplitSql(transpile(sql(_flags_query(table, checks, accepted)), dialect),
                     transpile(sql(_flags_query(table, checks, quarantined)), dialect), _lookups(checks))

@@ -29,6 +29,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 
 from shudata.quality import rules as R
 from shudata.quality.checks import formats as F
@@ -38,6 +39,7 @@ from shudata.standards.uscc import ORG_ALPHABET, ORG_WEIGHTS
 from shudata.standards.uscc import WEIGHTS as USCC_WEIGHTS
 
 E = exp.Expr
+DUCKDB = Dialect.get_or_raise("duckdb")
 
 DEFAULT_PLACEHOLDERS = ("N/A", "NA", "n/a", "无", "空", "-", "—", "NULL", "null")
 REGIONS_TABLE = "__ref_regions"
@@ -58,7 +60,7 @@ class Ctx:
 
 def sql(e: E) -> str:
     """The expression as DuckDB SQL (the reference dialect)."""
-    return e.sql(dialect="duckdb")
+    return e.sql(dialect=DUCKDB)
 
 
 def col(name: str) -> exp.Column:
@@ -87,7 +89,7 @@ def _arg(a: E | int | str) -> E:
 
 def fn(name: str, *args: E | int | str) -> E:
     """A function call by its DuckDB name (ints become numbers, strs string literals)."""
-    return exp.func(name, *(_arg(a) for a in args), dialect="duckdb")
+    return exp.func(name, *(_arg(a) for a in args), copy=False, dialect=DUCKDB)
 
 
 def paren(e: E) -> exp.Paren:
