@@ -46,6 +46,8 @@ from shudata.jobs.ingest import ingest_file
 from shudata.portal import actions as A
 from shudata.portal.models import HarvestJob, HarvestObject, HarvestSource, PortalDataset
 from shudata.portal.service import publish, withdraw
+from shudata.portal.states import HARVEST_JOBS, HarvestJobEvent, HarvestJobStatus
+from shudata.portal.states import HarvestObjectStatus as Obj
 from shudata.security.authz import require
 from shudata.security.models import Department
 
@@ -143,11 +145,11 @@ def close_stale_jobs(session: Session, *, stale_minutes: int = STALE_MINUTES,
     ``stale_minutes`` or process gone. Returns the ids closed."""
     now = now or utcnow()
     closed: list[int] = []
-    for job in session.scalars(select(HarvestJob).where(HarvestJob.status == "running")):
+    for job in session.scalars(select(HarvestJob).where(HarvestJob.status == HarvestJobStatus.RUNNING)):
         stale = now - _aware(job.heartbeat_at) > dt.timedelta(minutes=stale_minutes)
         dead = not _pid_alive(job.pid, (job.stats or {}).get("host"))
         if stale or dead:
-            job.status, job.finished_at = "failed", now
+            job.status, job.finished_at = HARVEST_JOBS.next(job.status, HarvestJobEvent.CLOSE_STALE), now
             _log(job, "error", "任务中断（进程已退出或心跳超时），已标记为失败 / interrupted (process gone or "
                                f"heartbeat older than {stale_minutes} min): closed as failed")
             closed.append(job.id)
@@ -177,7 +179,7 @@ class Harvest:
                                       "unchanged": 0, "imported": 0, "refused": 0, "failed": 0, "deleted": 0,
                                       "rows": 0}
         with rt.transaction() as s:
-            job = HarvestJob(source_id=source.id, status="running", stage="gather", pid=os.getpid(),
+            job = HarvestJob(source_id=source.id, status=HarvestJobStatus.RUNNING, stage="gather", pid=os.getpid(),
                              stats=dict(self.stats), log=[])
             _log(job, "info", f"开始采集 {source.url} / harvest started")
             s.add(job)
@@ -185,7 +187,7 @@ class Harvest:
             self.job_id = job.id
 
     def beat(self, *, stage: str | None = None, level: str | None = None, message: str | None = None,
-             status: str | None = None) -> None:
+             event: HarvestJobEvent | None = None) -> None:
         with self.rt.transaction() as s:
             job = s.get(HarvestJob, self.job_id)
             if job is None:  # an invariant, not input: a bug if it breaks
@@ -196,8 +198,8 @@ class Harvest:
                 job.stage = stage
             if message:
                 _log(job, level or "info", message)
-            if status:
-                job.status, job.finished_at = status, utcnow()
+            if event:
+                job.status, job.finished_at = HARVEST_JOBS.next(job.status, event), utcnow()
 
     # gather
     def gather(self) -> tuple[list[RemotePackage], dict[str, HarvestObject]]:
@@ -280,21 +282,21 @@ class Harvest:
         obj.remote_modified = pkg.modified
         ds = s.scalar(select(PortalDataset).where(PortalDataset.resource_id == local.id))
         if ds is not None and ds.status == "published" and ds.version == version.version:
-            status, message = "imported", f"{code} 第 {version.version} 版已发布"  # re-gated by the ingest
+            status, message = Obj.IMPORTED, f"{code} 第 {version.version} 版已发布"  # re-gated by the ingest
         else:
             pub = publish(session=s, settings=self.settings, actor=self.actor, resource=code, version=version.version)
             if pub.status == "published":
-                status, message = "imported", f"{code} 第 {version.version} 版已发布"
+                status, message = Obj.IMPORTED, f"{code} 第 {version.version} 版已发布"
             else:
                 cols = ", ".join(str(v.get("column")) for v in pub.gate.get("violations", []))
-                status, message = "refused", f"{code} 第 {version.version} 版被开放闸门拒绝：{cols}"
+                status, message = Obj.REFUSED, f"{code} 第 {version.version} 版被开放闸门拒绝：{cols}"
         obj.status, obj.message = status, message
         s.flush()
         return status, message
 
     def run(self, stale_minutes: int) -> dict[str, Any]:
         found, known = self.gather()
-        todo = [p for p in found if p.id not in known or known[p.id].status not in ("imported", "refused")
+        todo = [p for p in found if p.id not in known or known[p.id].status not in (Obj.IMPORTED, Obj.REFUSED)
                 or known[p.id].remote_modified != p.modified]
         self.stats["new"] = sum(1 for p in todo if p.id not in known)
         self.stats["changed"] = len(todo) - self.stats["new"]
@@ -320,8 +322,8 @@ class Harvest:
                     obj = s.get(HarvestObject, obj.id)
                 status, message = self.import_package(s, pkg, meta, path, fields, obj)
             path.unlink(missing_ok=True)
-            self.stats["imported" if status == "imported" else "refused"] += 1
-            self.beat(level="info" if status == "imported" else "warning", message=f"{pkg.name}: {message}")
+            self.stats["imported" if status == Obj.IMPORTED else "refused"] += 1
+            self.beat(level="info" if status == Obj.IMPORTED else "warning", message=f"{pkg.name}: {message}")
         except Exception as exc:  # one bad package never stops the run
             self.stats["failed"] += 1
             text = exc.zh if isinstance(exc, ShudataError) else f"{type(exc).__name__}: {exc}"
@@ -334,11 +336,11 @@ class Harvest:
             if row is None:
                 row = HarvestObject(source_id=self.source_id, remote_id=pkg.id, remote_name=pkg.name)
                 s.add(row)
-            row.status, row.message, row.last_job_id, row.updated_at = "failed", text[:2000], self.job_id, utcnow()
+            row.status, row.message, row.last_job_id, row.updated_at = Obj.FAILED, text[:2000], self.job_id, utcnow()
 
     def _withdraw_gone(self, present: set[str], known: dict[str, HarvestObject]) -> None:
         for remote_id, obj in known.items():
-            if remote_id in present or obj.status == "deleted" or obj.resource_id is None:
+            if remote_id in present or obj.status == Obj.DELETED or obj.resource_id is None:
                 continue
             with self.rt.transaction() as s:
                 row = s.get(HarvestObject, obj.id)
@@ -352,7 +354,7 @@ class Harvest:
                     withdraw(session=s, settings=self.settings, actor=self.actor, resource=res.code,
                              reason=f"采集源 {self.source_name} 已不再提供该数据集")
                 row.status, row.message, row.last_job_id, row.updated_at = (
-                    "deleted", "采集源已不再提供 / gone from the source", self.job_id, utcnow())
+                    Obj.DELETED, "采集源已不再提供 / gone from the source", self.job_id, utcnow())
             self.stats["deleted"] += 1
             self.beat(level="warning", message=f"{obj.remote_name}: 源已删除，本地已撤回 / gone, withdrawn")
 
@@ -388,7 +390,8 @@ def run_harvest(*, rt: Runtime, actor: Actor, source: str, connect: Connect = ck
     with rt.transaction() as s:
         close_stale_jobs(s, stale_minutes=stale_minutes)
         src = get_source(s, source)
-        live = s.scalar(select(HarvestJob.id).where(HarvestJob.source_id == src.id, HarvestJob.status == "running"))
+        live = s.scalar(select(HarvestJob.id).where(HarvestJob.source_id == src.id,
+                                                  HarvestJob.status == HarvestJobStatus.RUNNING))
         if live is not None:
             raise Conflict(f"采集源“{source}”已有正在运行的任务 #{live}",
                            f"Source {source!r} already has job {live} running",
@@ -397,7 +400,7 @@ def run_harvest(*, rt: Runtime, actor: Actor, source: str, connect: Connect = ck
     h = Harvest(rt, actor, src, connect, progress)
     try:
         stats = h.run(stale_minutes)
-        h.beat(stage="done", status="finished",
+        h.beat(stage="done", event=HarvestJobEvent.FINISH,
                message=f"完成：导入 {stats['imported']}，未变 {stats['unchanged']}，失败 {stats['failed']} / finished")
         with rt.transaction() as s:
             row = s.get(HarvestSource, h.source_id)
@@ -408,7 +411,7 @@ def run_harvest(*, rt: Runtime, actor: Actor, source: str, connect: Connect = ck
                 resource_id=source,
                 details={"job": h.job_id, **{k: v for k, v in stats.items() if k != "host"}}))
     except BaseException as exc:
-        h.beat(stage="done", status="failed", level="error", message=f"采集失败 / failed: {exc}")
+        h.beat(stage="done", event=HarvestJobEvent.FAIL, level="error", message=f"采集失败 / failed: {exc}")
         raise
     with rt.transaction() as s:
         job = s.get(HarvestJob, h.job_id)

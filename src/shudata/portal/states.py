@@ -87,3 +87,38 @@ class DatasetStatus(StrEnum):
 
     PUBLISHED = "published"
     WITHDRAWN = "withdrawn"
+
+
+class HarvestJobStatus(StrEnum):
+    """One run of a harvest source (``portal_harvest_job.status``)."""
+
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+class HarvestJobEvent(StrEnum):
+    FINISH = "finish"  # the run ended: every package gathered, fetched and imported or refused
+    FAIL = "fail"  # the run raised
+    CLOSE_STALE = "close_stale"  # a later run found it running with an old heartbeat or no process
+
+
+HARVEST_JOBS: Machine[HarvestJobStatus, HarvestJobEvent] = Machine("采集任务", "harvest job", {
+    (HarvestJobStatus.RUNNING, HarvestJobEvent.FINISH): HarvestJobStatus.FINISHED,
+    (HarvestJobStatus.RUNNING, HarvestJobEvent.FAIL): HarvestJobStatus.FAILED,
+    (HarvestJobStatus.RUNNING, HarvestJobEvent.CLOSE_STALE): HarvestJobStatus.FAILED,
+    # Closed as stale while its process was in fact only paused (a heartbeat older than the limit):
+    # the run still ends, and its own outcome is the truth.
+    (HarvestJobStatus.FAILED, HarvestJobEvent.FINISH): HarvestJobStatus.FINISHED,
+    (HarvestJobStatus.FAILED, HarvestJobEvent.FAIL): HarvestJobStatus.FAILED,
+})
+
+
+class HarvestObjectStatus(StrEnum):
+    """What became of one remote package in the newest run (``portal_harvest_object.status``): a
+    result, set anew by each run, not a workflow."""
+
+    IMPORTED = "imported"
+    REFUSED = "refused"
+    FAILED = "failed"
+    DELETED = "deleted"

@@ -13,11 +13,14 @@ from shudata.core.states import Machine
 from shudata.portal.states import (
     APPLICATIONS,
     DATA_REQUESTS,
+    HARVEST_JOBS,
     PUBLICATIONS,
     ApplicationEvent,
     ApplicationStatus,
     DataRequestEvent,
     DataRequestStatus,
+    HarvestJobEvent,
+    HarvestJobStatus,
     PublicationEvent,
     PublicationStatus,
 )
@@ -44,6 +47,7 @@ MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
     (QUARANTINE, QuarantineStatus, QuarantineEvent),
     (DISPUTES, DisputeStatus, DisputeEvent),
     (PUSHES, PushStatus, PushEvent),
+    (HARVEST_JOBS, HarvestJobStatus, HarvestJobEvent),
 ]
 
 EXPECTED: dict[str, set[tuple[str, str, str]]] = {
@@ -62,6 +66,9 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
                         ("fixed", "release", "released")},
     "dispute": {("open", "resolve", "resolved")},
     "push": {("pending", "deliver", "delivered")},
+    "harvest job": {("running", "finish", "finished"), ("running", "fail", "failed"),
+                    ("running", "close_stale", "failed"), ("failed", "finish", "finished"),
+                    ("failed", "fail", "failed")},
 }
 
 PAIRS = [(m, s, e) for m, states, evs in MACHINES for s in states for e in evs]
