@@ -25,6 +25,7 @@ from shudata.catalog.schemas import (
 )
 from shudata.catalog.search import match
 from shudata.catalog.service import to_reads
+from shudata.catalog.states import DEMANDS, DemandEvent
 from shudata.catalog.xlsx import workbook_bytes
 from shudata.core.clock import utcnow
 from shudata.core.errors import InvalidInput, NotFound
@@ -121,11 +122,11 @@ def link_demand(*, session: Session, actor: Actor, demand_id: int, data: DemandL
     if not any(allowed(actor, A.DEMAND_LINK, r) for r in refs):
         require(actor, A.DEMAND_LINK, demand_ref)
     if res is not None:
-        d.resource_id, d.status = res.id, DemandStatus.MATCHED.value
+        d.resource_id, d.status = res.id, DEMANDS.next(d.status, DemandEvent.LINK)
     elif data.close:
-        d.status = DemandStatus.CLOSED.value
+        d.status = DEMANDS.next(d.status, DemandEvent.CLOSE)
     else:
-        d.resource_id, d.status = None, DemandStatus.OPEN.value
+        d.resource_id, d.status = None, DEMANDS.next(d.status, DemandEvent.REOPEN)
     d.linked_by, d.linked_at = actor.username, utcnow()
     d.updated_at = utcnow()
     session.flush()

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from shudata.catalog.schemas import DemandStatus
+from shudata.catalog.states import DEMANDS, DemandEvent
 from shudata.core.errors import Conflict
 from shudata.core.states import Machine
 from shudata.portal.states import (
@@ -48,6 +50,7 @@ MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
     (DISPUTES, DisputeStatus, DisputeEvent),
     (PUSHES, PushStatus, PushEvent),
     (HARVEST_JOBS, HarvestJobStatus, HarvestJobEvent),
+    (DEMANDS, DemandStatus, DemandEvent),
 ]
 
 EXPECTED: dict[str, set[tuple[str, str, str]]] = {
@@ -69,6 +72,9 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     "harvest job": {("running", "finish", "finished"), ("running", "fail", "failed"),
                     ("running", "close_stale", "failed"), ("failed", "finish", "finished"),
                     ("failed", "fail", "failed")},
+    "demand": {*((s, "link", "matched") for s in ("open", "matched", "closed")),
+               *((s, "close", "closed") for s in ("open", "matched", "closed")),
+               *((s, "reopen", "open") for s in ("open", "matched", "closed"))},
 }
 
 PAIRS = [(m, s, e) for m, states, evs in MACHINES for s in states for e in evs]
