@@ -35,6 +35,7 @@ from shudata.db.runtime import Runtime
 from shudata.jobs.ingest import ingest_file
 from shudata.security.schemas import DepartmentCreate
 from shudata.security.service import create_department
+from shudata.sharing import prepare
 from shudata.standards.uscc import complete
 
 COLUMNS = [("编号", "I"), ("姓名", "C"), ("性别", "C"), ("城市", "C"), ("地址", "C"), ("年龄", "I"),
@@ -91,7 +92,11 @@ def ours(rt: Runtime, actor: Actor, code: str, path: Path) -> tuple[float, int]:
     t = time.perf_counter()
     with rt.transaction() as s:
         v = ingest_file(session=s, settings=rt.settings, actor=actor, resource_code=code, path=path)
-    return time.perf_counter() - t, v.rows
+    elapsed = time.perf_counter() - t
+    # The version's deliveries are prepared in the background after the commit (not timed): let
+    # that finish, so it neither overlaps the next repetition nor writes into a removed folder.
+    prepare.wait(timeout=600)
+    return elapsed, v.rows
 
 
 def duck(utf8: Path, out: Path) -> tuple[float, int]:
