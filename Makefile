@@ -47,12 +47,12 @@ clients: $(DS_VENV)/.installed
 
 ## One command: set up and run the whole test suite (SQLite and PostgreSQL, browser tests)
 test: dev-venv browser clients
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: dev-venv
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
