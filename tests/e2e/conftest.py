@@ -7,6 +7,7 @@ with the reason when it is missing (outside CI).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -101,23 +102,30 @@ def seed(rt: Runtime, tmp: Path) -> dict[str, str]:
     return codes
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def require_chromium() -> None:
+    """Skip (fail under CI) when the Debian Chromium the browser tests drive is missing."""
     if not Path(CHROMIUM).exists():
         reason = f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium`"
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
     pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed (pip install playwright)")
+
+
+def new_runtime(tmp: Path) -> Runtime:
+    """A migrated runtime over an empty data folder and SQLite store in ``tmp``."""
+    rt = Runtime.build(Settings(env="test", data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'meta.db'}"))
+    rt.migrate()
+    return rt
+
+
+@contextlib.contextmanager
+def serving(rt: Runtime) -> Iterator[str]:
+    """The web app over ``rt`` in a real uvicorn server on a free port (its URL), stopped after."""
     import uvicorn
 
     from shudata.web.app import create_app
 
-    tmp = tmp_path_factory.mktemp("e2e")
-    settings = Settings(env="test", data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'meta.db'}")
-    rt = Runtime.build(settings)
-    rt.migrate()
-    codes = seed(rt, tmp)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt, migrate=False), host="127.0.0.1", port=port,
                                            log_level="warning", lifespan="on"))
@@ -127,9 +135,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    yield Site(url=f"http://127.0.0.1:{port}", rt=rt, codes=codes)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    require_chromium()
+    tmp = tmp_path_factory.mktemp("e2e")
+    rt = new_runtime(tmp)
+    codes = seed(rt, tmp)
+    with serving(rt) as url:
+        yield Site(url=url, rt=rt, codes=codes)
     rt.close()
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -7,21 +7,17 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, new_runtime, require_chromium, serving
 
 from shudata.catalog.models import CatalogResource
-from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
 from shudata.jobs.ingest import ingest_file
@@ -34,9 +30,6 @@ expect = pytest.importorskip("playwright.sync_api", reason="Playwright for Pytho
 
 pytestmark = [pytest.mark.browser, pytest.mark.sqlite_only]
 
-CHROMIUM = os.environ.get("SHUDATA_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "Passw0rd!e2e"
 TIMEOUT_MS = 20_000
 CODE = "302001/000011"
@@ -51,10 +44,6 @@ class ReviewSite:
     rows: list[dict[str, str]]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _seed(rt: Runtime, tmp: Path) -> list[dict[str, str]]:
@@ -84,32 +73,12 @@ def _seed(rt: Runtime, tmp: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def review_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewSite]:
-    if not Path(CHROMIUM).exists():
-        reason = f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium`"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    import uvicorn
-
-    from shudata.web.app import create_app
-
+    require_chromium()
     tmp = tmp_path_factory.mktemp("review-e2e")
-    settings = Settings(env="test", data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'meta.db'}")
-    rt = Runtime.build(settings)
-    rt.migrate()
+    rt = new_runtime(tmp)
     rows = _seed(rt, tmp)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime=rt, migrate=False), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and thread.is_alive() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield ReviewSite(url=f"http://127.0.0.1:{port}", rt=rt, rows=rows)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(rt) as url:
+        yield ReviewSite(url=url, rt=rt, rows=rows)
     rt.close()
     shutil.rmtree(tmp, ignore_errors=True)
 
