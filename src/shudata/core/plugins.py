@@ -117,6 +117,22 @@ class PluginManager(pluggy.PluginManager):
         value: T = self._gathered[key]
         return value
 
+    def types_by_name(self, hook: str, attr: str) -> dict[str, type]:
+        """The classes the list-returning ``hook`` gives, by their ``attr`` (a rule type's
+        ``rule_type``, a step's ``step_name``), built-ins first, gathered once until the plugins
+        change; a class without a name, or a name given twice, is an error."""
+        def build(pm: PluginManager) -> dict[str, type]:
+            out: dict[str, type] = {}
+            for types in reversed(getattr(pm.hook, hook)()):  # in registration order: built-ins first
+                for cls in types:
+                    name = getattr(cls, attr)
+                    if not name or name in out:
+                        raise ValueError(f"{attr} {name!r} missing or registered twice")
+                    out[name] = cls
+            return out
+
+        return self.gathered(hook, build)
+
 
 def make_plugin_manager(*, builtins: Sequence[str] = BUILTINS, plugins: Sequence[object] = (),
                         load_entrypoints: bool = False) -> PluginManager:

@@ -529,17 +529,7 @@ def step_types(plugins: PluginManager | None = None) -> Mapping[str, type[StepBa
     """The cleaning step types of ``plugins`` (default: the built-ins) by ``step_name``: what the
     ``quality_cleaning_step_types`` hook returns (built-ins: :data:`BUILTIN_STEPS`), gathered once
     per manager."""
-    return (plugins or default_plugins()).gathered("quality_cleaning_step_types", _gather_step_types)
-
-
-def _gather_step_types(pm: PluginManager) -> dict[str, type[StepBase]]:
-    out: dict[str, type[StepBase]] = {}
-    for types in reversed(pm.hook.quality_cleaning_step_types()):  # in registration order: built-ins first
-        for cls in types:
-            if not cls.step_name or cls.step_name in out:
-                raise ValueError(f"step {cls.step_name!r} missing or registered twice")
-            out[cls.step_name] = cls
-    return out
+    return (plugins or default_plugins()).types_by_name("quality_cleaning_step_types", "step_name")
 
 
 def parse_step(data: Any, *, plugins: PluginManager | None = None) -> StepBase:

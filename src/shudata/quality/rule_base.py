@@ -90,17 +90,7 @@ class ColumnRule(RuleBase):
 def rule_types(plugins: PluginManager | None = None) -> Mapping[str, type[RuleBase]]:
     """The rule types of ``plugins`` (default: the built-ins) by ``rule_type``: what the
     ``quality_rule_types`` hook returns, gathered once per manager (explicit, no metaclass)."""
-    return (plugins or default_plugins()).gathered("quality_rule_types", _gather_rule_types)
-
-
-def _gather_rule_types(pm: PluginManager) -> dict[str, type[RuleBase]]:
-    out: dict[str, type[RuleBase]] = {}
-    for types in reversed(pm.hook.quality_rule_types()):  # in registration order: built-ins first
-        for cls in types:
-            if not cls.rule_type or cls.rule_type in out:
-                raise ValueError(f"rule type {cls.rule_type!r} missing or registered twice")
-            out[cls.rule_type] = cls
-    return out
+    return (plugins or default_plugins()).types_by_name("quality_rule_types", "rule_type")
 
 
 # pydantic error type -> Chinese explanation ({…} are filled from the error's context)
