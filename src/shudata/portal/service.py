@@ -29,6 +29,7 @@ from shudata.core.types import Actor
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version
 from shudata.portal import actions as A
+from shudata.portal import downloads
 from shudata.portal.gate import GateOutcome, portal_dir, run_gate
 from shudata.portal.models import PortalDataset, PortalKeyUsage, PortalPublication, PortalUsage
 from shudata.portal.schemas import PublicationRead
@@ -198,6 +199,7 @@ def _gate_and_record(session: Session, settings: Settings, actor: Actor, res: Ca
     pub = _save(session, res, v, outcome, actor)
     if outcome.passed:
         _sync_dataset(session, res)
+        downloads.after_publish(session, settings, pub, res.name)  # CSV/JSON/XLSX written once this commits
     record(session, actor, events.PortalDatasetPublish(
         outcome="success" if outcome.passed else "rejected",
         resource_id=res.code,

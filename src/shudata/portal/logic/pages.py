@@ -82,15 +82,17 @@ def publication_for(session: Session, ds: P.PublicDataset, version: int | None) 
 
 
 def open_download(session: Session, *, name: str, version: int | None, holder: KeyHolder | None,
-                  by_key: bool) -> P.PublicDataset:
+                  by_key: bool, count: bool = True) -> P.PublicDataset:
     """The publication a download of dataset ``name`` serves, once the caller may read it
     (有条件开放 needs an approved developer); counts the download (and the key's use when
-    the call came with a key)."""
+    the call came with a key) unless ``count`` is false (a ``HEAD``, a revalidation, a range
+    past the first byte: parts of one download, checked all the same)."""
     ds = publication_for(session, P.get_dataset(session, name), version)
     require_data_access(session, ds, holder)
-    P.count_use(session, ds, "download")
-    if by_key:
-        count_key_use(session, holder, ds)
+    if count:
+        P.count_use(session, ds, "download")
+        if by_key:
+            count_key_use(session, holder, ds)
     return ds
 
 

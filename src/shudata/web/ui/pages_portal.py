@@ -9,14 +9,11 @@ The developer centre and the steward's page are in :mod:`shudata.web.ui.pages_po
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -25,9 +22,9 @@ from shudata.catalog.search_index import query_terms
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied, ShudataError
 from shudata.core.ids import parse_id
 from shudata.lake import export
-from shudata.lake.reader import iter_batches
 from shudata.portal import data as portal_data
 from shudata.portal import developers as devs
+from shudata.portal import downloads
 from shudata.portal import requests as portal_requests
 from shudata.portal import search as portal_search
 from shudata.portal import service as P
@@ -35,6 +32,7 @@ from shudata.portal.logic import pages
 from shudata.portal.models import PortalDataset, PortalDeveloper
 from shudata.portal.schemas import DataRequestCreate
 from shudata.web.deps import LangDep, SessionDep, SettingsDep, client_ip
+from shudata.web.files import PreparedFile, range_start, serve_file
 from shudata.web.ui.pages_data import is_numeric
 from shudata.web.ui.render import flash, is_htmx, page_window, redirect, render, validation_messages
 
@@ -230,43 +228,27 @@ def dataset_page(request: Request, session: SessionDep, settings: SettingsDep, n
         "licence": (devs.AGREEMENT_ZH, devs.AGREEMENT_EN) if ds.conditional else (LICENCE_ZH, LICENCE_EN)})
 
 
-def _json_stream(files: Sequence[Path]) -> Iterator[bytes]:
-    """The rows as one JSON array of objects, streamed batch by batch."""
-    yield b"["
-    first = True
-    for batch in iter_batches(files):
-        parts = []
-        for row in batch.to_pylist():
-            parts.append(json.dumps(row, ensure_ascii=False, default=export.json_default, separators=(",", ":")))
-        if parts:
-            yield ((b"" if first else b",") + ",".join(parts).encode())
-            first = False
-    yield b"]"
-
-
 @router.get("/portal/datasets/{name}/download.{fmt}")
+@router.head("/portal/datasets/{name}/download.{fmt}")
 def download(request: Request, session: SessionDep, settings: SettingsDep, name: str, fmt: str,
              version: int | None = None) -> Response:
+    """Every published row, always (no paging, no cap), from a prepared file: ``HEAD``,
+    ``Range``, ``ETag``/``Last-Modified`` and conditional requests (:mod:`shudata.web.files`);
+    access is checked on every request, ranged or not."""
     if fmt not in portal_data.FORMATS:
         raise NotFound(f"不支持的下载格式 {fmt}（可选 csv、xlsx、json、parquet）",
                        f"No such download format {fmt} (csv, xlsx, json, parquet)", code="bad_format")
     holder, by_key = data_holder(request, session)
-    ds = pages.open_download(session, name=name, version=version, holder=holder, by_key=by_key)
-    files = [ds.file(settings)]
-    filename = f"{ds.resource.name}_v{ds.publication.version}.{fmt}"
-    # every published row, always (no paging, no cap): the count is stated for the client to check
-    headers = {"Content-Disposition": export.content_disposition(filename),
-               "X-Shudata-Rows": str(ds.publication.rows), "X-Shudata-Total": str(ds.publication.rows)}
-    if fmt == "csv":
-        return StreamingResponse(export.csv_stream(files), media_type=export.MEDIA_TYPES["csv"], headers=headers)
-    if fmt == "json":
-        return StreamingResponse(_json_stream(files), media_type="application/json; charset=utf-8",
-                                 headers=headers)
-    if fmt == "xlsx":
-        body = export.xlsx_file(files, ds.publication.rows, ds.resource.name)
-    else:
-        body = export.parquet_file(files)
-    return StreamingResponse(body, media_type=export.MEDIA_TYPES[fmt], headers=headers)
+    count = request.method == "GET" and range_start(request) in (None, 0) \
+        and "if-none-match" not in request.headers and "if-modified-since" not in request.headers
+    ds = pages.open_download(session, name=name, version=version, holder=holder, by_key=by_key, count=count)
+    pub = ds.publication
+    got = downloads.prepare(settings, pub, fmt, ds.resource.name)
+    # the row count is stated for the client to check
+    return serve_file(request, PreparedFile(
+        path=got.path, etag=got.etag, media_type=got.media_type, last_modified=pub.created_at,
+        filename=f"{ds.resource.name}_v{pub.version}.{fmt}", public=not ds.conditional,
+        headers={"X-Shudata-Rows": str(pub.rows), "X-Shudata-Total": str(pub.rows)}))
 
 
 # -- public data requests (公众数据需求) -------------------------------------------------------------
