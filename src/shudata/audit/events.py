@@ -392,6 +392,14 @@ class PrivacyMaskFile(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PrivacyPolicyPreview(Event):
+    """A drafted masking policy was previewed on a sample of a resource (the editor's before/after)."""
+
+    name: ClassVar[str] = "privacy.policy.preview"
+    resource_type: ClassVar[str | None] = "catalog.resource"
+
+
+@dataclass(frozen=True, kw_only=True)
 class PrivacyPolicySave(Event):
     """A masking policy was saved."""
 

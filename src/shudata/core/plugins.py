@@ -81,6 +81,15 @@ class HookSpecs:
         """A department was renamed, in the renaming transaction: keep what is derived from its name current."""
 
     @hookspec
+    def privacy_policy_users(self, session: Session, resource: Any, profile: str, policy: str
+                             ) -> Sequence[Mapping[str, Any]]:
+        """What uses the masking policy named ``policy``: the one delivery looks up for ``resource``
+        (a ``catalog.models.CatalogResource``) under ``profile``. Each implementation lists its
+        users as plain dicts (``kind``, ``id``, ``label``, ``state``, ``href``, ``when``); every
+        implementation is asked and the lists are joined (``privacy.editor.policy_usage``)."""
+        return ()  # a specification: never called
+
+    @hookspec
     def quality_rule_types(self) -> Sequence[type]:
         """Quality rule spec classes (``quality.rule_base.RuleBase`` subclasses, keyed by their
         ``rule_type``); gathered once per manager by ``quality.rule_base.rule_types``."""

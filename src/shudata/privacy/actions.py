@@ -34,6 +34,9 @@ POLICY_MANAGE_DEPT = Action("privacy.policy.manage.department", "管理本部门
                             "manage a department's masking policies", roles=STEWARD, scope="department", admin=False)
 POLICY_MANAGE_PLATFORM = Action("privacy.policy.manage.platform", "管理平台通用脱敏策略",
                                 "manage platform-wide masking policies", roles=ADMIN)
+# Which grants and publications mask with a resource's policy: its department's stewards (and the admin).
+POLICY_USAGE = Action("privacy.policy.usage", "查看脱敏策略被哪些授权和开放数据使用",
+                      "see which grants and publications use a masking policy", roles=STEWARD, scope="department")
 POLICY_VIEW = Action("privacy.policy.view", "查看脱敏策略", "view masking policies", scope="authenticated")
 MASK = Action("privacy.mask", "脱敏导出数据", "export masked data", roles=STAFF, scope="department", admin=False)
 MASK_FILE = Action("privacy.mask.file", "脱敏处理文件", "mask a file", roles=STAFF)
@@ -48,5 +51,5 @@ DP_BUDGET = Action("privacy.dp.budget", "管理隐私预算", "manage privacy bu
 
 # The registry's input (gathered by ``shudata.permissions``): every action above, once.
 ACTIONS = (SCAN, SCAN_FILE, SCAN_FILE_VIEW, SCAN_VIEW, GRADE_CONFIRM, DETECTION_REVIEW, POLICY_MANAGE,
-           POLICY_MANAGE_DEPT, POLICY_MANAGE_PLATFORM, POLICY_VIEW, MASK, MASK_FILE, KEY_MANAGE, KEY_VIEW, DECRYPT,
-           RISK, DP_QUERY, DP_BUDGET)
+           POLICY_MANAGE_DEPT, POLICY_MANAGE_PLATFORM, POLICY_USAGE, POLICY_VIEW, MASK, MASK_FILE, KEY_MANAGE,
+           KEY_VIEW, DECRYPT, RISK, DP_QUERY, DP_BUDGET)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shudata.privacy.detect.base import ColumnFinding
 
@@ -81,6 +81,23 @@ class MaskResult(BaseModel):
     preview: list[dict[str, Any]] | None = None
 
 
+class HierarchyChoice(BaseModel):
+    """A built-in generalisation hierarchy for one quasi-identifier (instead of ARX rows)."""
+
+    kind: Literal["auto", "intervals", "masking", "dates", "regions"] = Field(
+        "auto", description="auto 按类型自动；intervals 数值区间（如年龄段）；masking 逐位遮盖；dates 日期→月→年→年代；"
+                            "regions 区划代码→市州→省")
+    widths: list[int] = Field(default_factory=lambda: [5, 10, 20], min_length=1, max_length=6,
+                              description="intervals 各层区间宽度，如 5,10,20")
+
+    @field_validator("widths")
+    @classmethod
+    def _positive(cls, v: list[int]) -> list[int]:
+        if any(w < 1 for w in v):
+            raise ValueError("区间宽度应为正整数")
+        return v
+
+
 class KanonRequest(BaseModel):
     quasi_identifiers: list[str] = Field(min_length=1)
     k: int = Field(5, ge=1)
@@ -91,6 +108,8 @@ class KanonRequest(BaseModel):
     l_kind: str = Field("distinct", pattern="^(distinct|entropy)$")
     t_closeness: float | None = Field(None, gt=0, le=1)
     hierarchies: dict[str, list[list[str]]] = Field(default_factory=dict, description="属性 → ARX 层次行")
+    builtin: dict[str, HierarchyChoice] = Field(default_factory=dict,
+                                                description="属性 → 内置泛化层次（未给 ARX 层次行的属性）")
     version: int | None = None
 
 

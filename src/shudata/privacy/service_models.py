@@ -4,6 +4,7 @@ differentially private releases charged against per-consumer budgets."""
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -38,9 +39,11 @@ from shudata.privacy.kanon.models import (
 )
 from shudata.privacy.kanon.risk import RiskSummary, table_risk
 from shudata.privacy.models import PrivacyDpBudget, PrivacyDpSpend, PrivacyRiskReport
-from shudata.privacy.schemas import BudgetSet, DpQuery, KanonRequest
+from shudata.privacy.schemas import BudgetSet, DpQuery, HierarchyChoice, KanonRequest
 from shudata.query.engines.base import Limits
 from shudata.security.authz import require
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Anonymised:
     before: RiskSummary
     after: RiskSummary
     levels: dict[str, int]
+    generalised: dict[str, dict[str, Any]]
 
 
 def build_models(req: KanonRequest, hierarchies: Mapping[str, Hierarchy]) -> list[PrivacyModel]:
@@ -66,15 +70,45 @@ def build_models(req: KanonRequest, hierarchies: Mapping[str, Hierarchy]) -> lis
     return models
 
 
-def default_hierarchy(table: pa.Table, qi: str) -> Hierarchy:
-    """A built hierarchy when none is given: intervals for numbers, masking for codes."""
+def _values(table: pa.Table, qi: str) -> list[str]:
     if qi not in table.column_names:
         raise InvalidInput(f"准标识符列不存在：{qi}", f"Quasi-identifier {qi!r} is not in the table", code="unknown_qi")
-    col = table.column(qi)
-    values = [str(v) for v in col.to_pylist() if v is not None]
-    if pa.types.is_integer(col.type):
-        return Hierarchy.build_intervals(qi, values)
-    if values and all(len(v) == 6 and v.isdigit() for v in values):
+    return [str(v) for v in table.column(qi).to_pylist() if v is not None]
+
+
+def _refuse(qi: str, zh: str, en: str) -> InvalidInput:
+    return InvalidInput(f"准标识符“{qi}”不能使用所选的泛化层次：{zh}", f"Quasi-identifier {qi!r}: {en}",
+                        code="bad_hierarchy", details={"attribute": qi})
+
+
+def default_hierarchy(table: pa.Table, qi: str, choice: HierarchyChoice | None = None) -> Hierarchy:
+    """The built-in hierarchy chosen for ``qi`` (``auto``: intervals for numbers, date levels for
+    dates, region-code levels for 6-digit codes, masking for other codes)."""
+    values = _values(table, qi)
+    kind = choice.kind if choice is not None else "auto"
+    col_type = table.column(qi).type
+    if kind == "auto":
+        if pa.types.is_integer(col_type):
+            kind = "intervals"
+        elif pa.types.is_date(col_type):
+            kind = "dates"
+        elif values and all(len(v) == 6 and v.isdigit() for v in values):
+            kind = "regions"
+        else:
+            kind = "masking"
+    if kind == "intervals":
+        try:
+            [float(v) for v in values]
+        except ValueError:
+            raise _refuse(qi, "数值区间只适用于数值列", "intervals need numbers") from None
+        return Hierarchy.build_intervals(qi, values, widths=tuple(choice.widths) if choice else (5, 10, 20))
+    if kind == "dates":
+        if not all(_ISO_DATE.match(v) for v in values):
+            raise _refuse(qi, "日期层级只适用于 YYYY-MM-DD 形式的日期", "date levels need YYYY-MM-DD dates")
+        return Hierarchy.build_dates(qi, values)
+    if kind == "regions":
+        if not all(len(v) == 6 and v.isdigit() for v in values):
+            raise _refuse(qi, "区划层级只适用于 6 位行政区划代码", "region levels need 6-digit region codes")
         return Hierarchy.build_regions(qi, values)
     return Hierarchy.build_masking(qi, values)
 
@@ -88,7 +122,7 @@ def anonymise_table(table: pa.Table, req: KanonRequest, hierarchies: Mapping[str
     hs = dict(hierarchies or {})
     for qi in req.quasi_identifiers:
         if qi not in hs:
-            hs[qi] = default_hierarchy(table, qi)
+            hs[qi] = default_hierarchy(table, qi, req.builtin.get(qi))
     enc = encode(table, req.quasi_identifiers, hs, req.sensitive)
     models = build_models(req, hs)
     metric = req.metric
@@ -98,8 +132,18 @@ def anonymise_table(table: pa.Table, req: KanonRequest, hierarchies: Mapping[str
                            "No transformation satisfies the privacy models with these hierarchies and suppression "
                            "limit; relax k/l/t or allow more suppression", code="no_solution")
     out = apply_node(table, enc, result.optimum.node, models)
+    levels = dict(zip(req.quasi_identifiers, result.optimum.node, strict=True))
     return Anonymised(out, result, table_risk(table, req.quasi_identifiers), table_risk(out, req.quasi_identifiers),
-                      dict(zip(req.quasi_identifiers, result.optimum.node, strict=True)))
+                      levels, {q: generalisation(hs[q], levels[q]) for q in req.quasi_identifiers})
+
+
+def generalisation(h: Hierarchy, level: int, examples: int = 3) -> dict[str, Any]:
+    """What level ``level`` of ``h`` does: the level, the hierarchy's top, a few leaves and their values."""
+    leaves = h.leaves
+    step = max(1, len(leaves) // examples)
+    picked = list(range(0, len(leaves), step))[:examples]
+    return {"level": level, "top": h.height - 1,
+            "examples": [[leaves[i], h.levels[level][i]] for i in picked]}
 
 
 def _hierarchies(req: KanonRequest) -> dict[str, Hierarchy]:
@@ -109,7 +153,7 @@ def _hierarchies(req: KanonRequest) -> dict[str, Hierarchy]:
 def summary(a: Anonymised, req: KanonRequest) -> dict[str, Any]:
     if a.result.optimum is None:  # an invariant, not input: a bug if it breaks
         raise RuntimeError("a.result.optimum is unexpectedly None")
-    return {"levels": a.levels, "metric": req.metric, "value": a.result.optimum.value,
+    return {"levels": a.levels, "generalisation": a.generalised, "metric": req.metric, "value": a.result.optimum.value,
             "suppressed": a.result.optimum.suppressed, "classes": a.result.optimum.classes,
             "evaluated": a.result.evaluated, "lattice_size": a.result.lattice_size,
             "seconds": round(a.result.seconds, 4)}

@@ -26,6 +26,8 @@ EXPECTED = {
     "after_ingest": [("shudata.portal.hooks", "regate_new_version"),  # the open-data gate on a new version
                      ("shudata.sharing.hooks", "prepare_deliveries")],  # the grants' masked files
     "department_renamed": [("shudata.catalog.hooks", "department_renamed")],  # search index keeps names current
+    "privacy_policy_users": [("shudata.portal.hooks", "publications_using_policy"),  # the policy editor's
+                             ("shudata.sharing.hooks", "grants_using_policy")],  # "used by" panel
     "quality_rule_types": [("shudata.quality.providers", "quality_rule_types")],
     "quality_cleaning_step_types": [("shudata.quality.providers", "quality_cleaning_step_types")],
 }

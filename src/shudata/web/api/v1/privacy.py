@@ -12,9 +12,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from shudata.lake.ingest.limits import ReadLimits
-from shudata.privacy import review, service, service_models
+from shudata.privacy import editor, labels, review, service, service_models
 from shudata.privacy.dp import DpResult
+from shudata.privacy.editor_schemas import EditorState, PolicyDraft, PolicyPreview, PolicyUsage
 from shudata.privacy.policy import operators
+from shudata.privacy.profiles import PROFILES
 from shudata.privacy.schemas import (
     BudgetSet,
     ColumnReviewRead,
@@ -30,7 +32,7 @@ from shudata.privacy.schemas import (
     PolicySave,
     ScanReportRead,
 )
-from shudata.web.deps import ActorDep, SessionDep, SettingsDep
+from shudata.web.deps import ActorDep, LangDep, SessionDep, SettingsDep
 from shudata.web.uploads import receive_upload
 
 router = APIRouter(prefix="/privacy", tags=["privacy"])
@@ -59,15 +61,57 @@ class DecryptRequest(BaseModel):
 
 
 @router.get("/operators", summary="脱敏算子 / masking operators")
-def list_operators() -> list[dict[str, Any]]:
-    """每个算子的名称、GB/T 37964 技术类别、是否可逆与参数 / operators with technique, reversibility and params."""
+def list_operators(lang: LangDep) -> list[dict[str, Any]]:
+    """每个算子的名称（中文 ``label`` 与代码 ``name``）、GB/T 37964 技术类别、是否可逆、适用类型与参数表单字段
+    / operators with their Chinese label, technique, reversibility, column types and parameter fields."""
+    forms = {f.name: f for f in editor.operator_forms(lang)}
     reg = operators()
     out = []
-    for name in reg.names():
-        cls = reg.get(name)
-        out.append({"name": name, "zh": cls.zh, "technique": cls.technique.value, "reversible": cls.reversible,
-                    "accepts": sorted(cls.accepts), "params": cls.model_json_schema().get("properties", {})})
+    for item in labels.operator_catalog(lang):
+        name = str(item["name"])
+        out.append({**item, "params": reg.get(name).model_json_schema().get("properties", {}),
+                    "fields": [f.model_dump() for f in forms[name].fields]})
     return out
+
+
+@router.get("/profiles", summary="使用场景 / masking profiles")
+def list_profiles(lang: LangDep) -> list[dict[str, Any]]:
+    """脱敏策略适用的场景（开放、有条件共享、交易、内部）及其闸门阈值 / the profiles a policy applies to."""
+    return [{"name": p.name, "label": labels.profile_label(p.name, lang), "zh": p.zh, "en": p.en,
+             "refuse_grade": p.refuse_grade, "tolerance": p.tolerance} for p in PROFILES.values()]
+
+
+@router.get("/editor", response_model=EditorState, summary="策略编辑器的列与建议 / the policy editor's columns")
+def policy_editor(session: SessionDep, settings: SettingsDep, actor: ActorDep, lang: LangDep,
+                  resource: str = Query(..., description="资源代码、别名或名称"),
+                  profile: str = Query("share-conditional", description="使用场景")) -> EditorState:
+    """资源最新版本的各列、识别出的实体（最新扫描报告与列复核）和建议算子（已保存策略的，否则场景默认）；
+    仅限资源提供方部门的数据管理员 / columns, detected entities and proposed operators (provider stewards only)."""
+    return editor.editor_state(session=session, actor=actor, settings=settings, resource=resource, profile=profile,
+                               lang=lang)
+
+
+@router.post("/policies/preview", response_model=PolicyPreview,
+             summary="预览策略草稿的脱敏效果 / preview a drafted policy")
+def preview_policy(data: PolicyDraft, session: SessionDep, settings: SettingsDep, actor: ActorDep
+                   ) -> PolicyPreview:
+    """按交付时同样的方式编译策略草稿，在最新版本的样本行上运行，返回脱敏前后对照与闸门结论；原始样本仅限
+    可读取原始数据的提供方部门数据管理员 / before/after on sample rows, compiled as deliveries compile it."""
+    return editor.preview_policy(session=session, actor=actor, settings=settings, draft=data)
+
+
+@router.post("/policies/draft", response_model=PolicyRead, summary="保存编辑器的策略 / save the editor's policy")
+def save_draft(data: PolicyDraft, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> PolicyRead:
+    """保存为资源在该场景下交付使用的策略（``<代码>-<场景>``，已有则新增修订）；参数有误时返回 422 与中文说明，
+    不保存任何内容 / saved under the name delivery looks up; bad parameters → 422, nothing saved."""
+    return editor.save_draft(session=session, actor=actor, settings=settings, draft=data)
+
+
+@router.get("/policies/{name}/usage", response_model=PolicyUsage,
+            summary="使用该策略的授权与开放数据 / grants and publications using a policy")
+def policy_usage(name: str, session: SessionDep, actor: ActorDep) -> PolicyUsage:
+    """按该策略脱敏的共享授权（同资源、同场景）与开放门户的发布记录 / grants and publications masking with it."""
+    return editor.policy_usage(session=session, actor=actor, name=name)
 
 
 @router.post("/scans", response_model=ScanReportRead, summary="扫描资源中的敏感数据 / scan a resource")
