@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from shudata.catalog.models import CatalogResource
 from shudata.core.errors import BadRequest, NotFound
 from shudata.core.ids import parse_id
+from shudata.portal import downloads
 from shudata.portal.data import FORMAT_LABELS, FORMATS, resource_id
 from shudata.portal.models import PortalDataset, PortalPublication
 from shudata.portal.search import DatasetFilters
@@ -114,8 +115,12 @@ def _naive(value: dt.datetime) -> dt.datetime:
 
 
 def resource_dict(ds: PortalDataset, res: CatalogResource, pub: PortalPublication | None, fmt: str,
-                  base_url: str, position: int = 0) -> dict[str, Any]:
+                  base_url: str, position: int = 0, file: tuple[int, str] | None = None) -> dict[str, Any]:
+    """A download format as a CKAN resource; ``file`` is the download's ``(size, sha256)`` when
+    known (:func:`shudata.portal.downloads.facts`), else only Parquet's (the published file)."""
     rid = f"{ds.name}-{fmt}"
+    if file is None and pub is not None and pub.sha256 and fmt == "parquet":
+        file = (int(pub.bytes or 0), pub.sha256)
     return {
         "id": rid, "package_id": ds.name, "name": f"{res.name}（{FORMAT_LABELS[fmt]}）",
         "description": f"{res.name}，第 {ds.version} 版，{FORMAT_LABELS[fmt]} 格式（已按开放脱敏策略处理）",
@@ -123,8 +128,8 @@ def resource_dict(ds: PortalDataset, res: CatalogResource, pub: PortalPublicatio
         "url": base_url.rstrip("/") + DOWNLOAD_PATH.format(name=ds.name, fmt=fmt), "url_type": None,
         "state": "active", "position": position, "datastore_active": True,
         "created": iso(ds.first_published_at), "last_modified": iso(ds.published_at),
-        "metadata_modified": iso(modified(ds, res)), "size": pub.bytes if pub and fmt == "parquet" else None,
-        "hash": f"sha256:{pub.sha256}" if pub and pub.sha256 and fmt == "parquet" else "",
+        "metadata_modified": iso(modified(ds, res)), "size": file[0] if file else None,
+        "hash": f"sha256:{file[1]}" if file else "",
         "rows": pub.rows if pub else None, "version": ds.version, "resource_type": None,
         "conditional": res.open_type == CONDITIONAL,
     }
@@ -135,8 +140,9 @@ _MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocume
 
 
 def package_dict(ds: PortalDataset, res: CatalogResource, pub: PortalPublication | None, dept: Department,
-                 base_url: str) -> dict[str, Any]:
-    """A visible dataset as a CKAN package (with its resources, tags, group and organization)."""
+                 base_url: str, files: Mapping[str, tuple[int, str]] | None = None) -> dict[str, Any]:
+    """A visible dataset as a CKAN package (with its resources, tags, group and organization);
+    ``files``: each prepared download's ``(size, sha256)`` by format."""
     lic = license_dict(res.open_type)
     tags = [tag_dict(str(t)) for t in res.tags or []]
     extras = {"resource_code": res.code, "open_class": res.open_type, "open_condition": res.open_condition or "",
@@ -154,7 +160,7 @@ def package_dict(ds: PortalDataset, res: CatalogResource, pub: PortalPublication
         "metadata_created": iso(ds.first_published_at), "metadata_modified": iso(modified(ds, res)),
         "owner_org": org_name(dept), "organization": organization_dict(dept),
         "groups": [group_dict(ds.theme)], "tags": tags, "num_tags": len(tags),
-        "resources": [resource_dict(ds, res, pub, f, base_url, i) for i, f in enumerate(FORMATS)],
+        "resources": [resource_dict(ds, res, pub, f, base_url, i, (files or {}).get(f)) for i, f in enumerate(FORMATS)],
         "num_resources": len(FORMATS), "extras": [{"key": k, "value": v} for k, v in extras.items()],
         "relationships_as_object": [], "relationships_as_subject": [],
         "views": ds.views, "downloads": ds.downloads, "api_calls": ds.api_calls,
@@ -190,14 +196,22 @@ def packages(session: Session, rows: Sequence[tuple[PortalDataset, CatalogResour
     departments in two queries."""
     pubs = publications_of(session, [(r.id, d.version) for d, r in rows if d.version is not None])
     depts = departments_of(session, [r.provider_department_id for _, r in rows])
-    return [package_dict(d, r, pubs.get(r.id), depts[r.provider_department_id], base_url) for d, r in rows]
+    return [package_dict(d, r, pubs.get(r.id), depts[r.provider_department_id], base_url,
+                         _files(session, pubs.get(r.id))) for d, r in rows]
 
 
 def package(session: Session, ds: PublicDataset, base_url: str) -> dict[str, Any]:
     dept = session.get(Department, ds.resource.provider_department_id)
     if dept is None:  # an invariant, not input: a bug if it breaks
         raise RuntimeError("dept is unexpectedly None")
-    return package_dict(ds.dataset, ds.resource, ds.publication, dept, base_url)
+    return package_dict(ds.dataset, ds.resource, ds.publication, dept, base_url, _files(session, ds.publication))
+
+
+def _files(session: Session, pub: PortalPublication | None) -> dict[str, tuple[int, str]]:
+    """The prepared downloads' sizes and digests, read from the data folder of the settings the
+    action's context put on ``session`` (:data:`shudata.portal.downloads.SETTINGS_KEY`)."""
+    settings = session.info.get(downloads.SETTINGS_KEY)
+    return downloads.all_facts(settings, pub) if settings is not None else {}
 
 
 def package_names(session: Session, offset: int, limit: int | None) -> list[str]:

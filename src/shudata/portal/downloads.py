@@ -44,6 +44,7 @@ from shudata.sharing.locks import KeyedLocks
 log = logging.getLogger("shudata.portal.downloads")
 
 WRITER_REVISION = 1
+SETTINGS_KEY = "shudata.settings"  # ``Session.info`` key: the settings an action call runs with (its data folder)
 MEDIA_TYPES = {"csv": export.MEDIA_TYPES["csv"], "json": "application/json; charset=utf-8",
                "xlsx": export.MEDIA_TYPES["xlsx"], "parquet": export.MEDIA_TYPES["parquet"]}
 FORMATS = tuple(MEDIA_TYPES)
@@ -120,9 +121,9 @@ def facts(settings: Settings, pub: PortalPublication, fmt: str) -> tuple[int, st
         return None
 
 
-def all_facts(settings: Settings, pub: PortalPublication | None) -> dict[str, tuple[int, str]]:
+def all_facts(settings: Settings | None, pub: PortalPublication | None) -> dict[str, tuple[int, str]]:
     """:func:`facts` of every format that has them."""
-    if pub is None or pub.file is None:
+    if settings is None or pub is None or pub.file is None:
         return {}
     return {fmt: got for fmt in FORMATS if (got := facts(settings, pub, fmt)) is not None}
 

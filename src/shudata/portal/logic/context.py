@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from shudata.core.config import Settings
 from shudata.core.types import Actor
 from shudata.portal.developers import KeyHolder, count_key_use, key_holder
+from shudata.portal.downloads import SETTINGS_KEY
 from shudata.portal.service import PublicDataset, count_use
 
 ACTION_PATH = "/api/3/action"
@@ -45,6 +46,7 @@ class Context:
         ``SHUDATA_PORTAL_BASE_URL``, when set, wins over ``base_url``."""
         key = key_holder(session, raw_key)
         actor = key.actor if key is not None else Actor.anonymous(ip)
+        session.info[SETTINGS_KEY] = settings  # CKAN resources state their prepared downloads' size and hash
         return cls(session=session, settings=settings, actor=actor, key=key,
                    base_url=(settings.portal_base_url or base_url).rstrip("/"),
                    path=path if path is not None else f"{ACTION_PATH}/{name}")
