@@ -43,7 +43,14 @@ $(DS_VENV)/.installed:
 	$(DS_VENV)/bin/pip install -q delta-sharing==1.4.2
 	touch $@
 
-clients: $(DS_VENV)/.installed
+## DuckDB with its httpfs extension from PyPI (the extension must match its DuckDB; none is published for DuckDB 2.x)
+HTTPFS_VENV := tests/.venv-duckdb-httpfs
+$(HTTPFS_VENV)/.installed:
+	$(PY) -m venv $(HTTPFS_VENV)
+	$(HTTPFS_VENV)/bin/pip install -q duckdb==1.5.5 duckdb-extension-httpfs==1.5.5
+	touch $@
+
+clients: $(DS_VENV)/.installed $(HTTPFS_VENV)/.installed
 
 ## One command: set up and run the whole test suite (SQLite and PostgreSQL, browser tests)
 test: dev-venv browser clients

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 import requests
@@ -26,7 +27,6 @@ from support.portal import CODES, portal_world
 
 __all__ = ["portal_world"]
 
-pl = pytest.importorskip("polars", reason="polars is a dev dependency (pip install -e '.[dev]')")
 
 OPEN, PEOPLE, COND = (CODES[k].replace("/", "-") for k in ("open", "people", "cond"))
 HTTPFS_CLIENT = Path(__file__).resolve().parents[1] / ".venv-duckdb-httpfs" / "bin" / "python"
