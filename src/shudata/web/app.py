@@ -25,7 +25,7 @@ from shudata.query.engines import duckdb as duckdb_engine
 from shudata.security.tokens import TokenUsage
 from shudata.sharing import prepare as sharing_prepare
 from shudata.sharing.nodes.service import ensure_identity
-from shudata.web import bad_input, errors, security_headers
+from shudata.web import apidocs, bad_input, errors, routes, security_headers
 from shudata.web.api.v1 import api_router
 from shudata.web.ckan import router as ckan_router
 from shudata.web.dcat import router as dcat_router
@@ -85,7 +85,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         description="四川省大数据平台：政务信息资源目录、数据湖、SQL 沙箱、共享开放。错误格式："
         '`{"error": {"code", "message"}}`，中文消息（`?lang=en` 或 `Accept-Language: en` 切换英文）。',
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # /docs and /redoc: apidocs, with Swagger UI and ReDoc from the package
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     app.state.runtime = rt
@@ -110,7 +111,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(delta_sharing_router)
     app.include_router(dcat_router)  # before the UI: /portal/datasets/{name}.ttl
     app.include_router(ckan_router)
+    apidocs.install(app)  # /docs, /redoc, /favicon.ico, and the completed /openapi.json
     app.include_router(ui_router)
+    routes.add_head_routes(app)  # last: every GET route is known by now
     return app
 
 

@@ -5,8 +5,9 @@ Bootstrap, ECharts are served locally) and carry no inline script: page data sit
 ``<script type="application/json">`` blocks read by the static scripts. Hence
 ``script-src 'self'``. Inline *style* stays allowed (``style="height:300px"`` on chart
 boxes, htmx's indicator style, ECharts' tooltips): styles cannot run code.
-FastAPI's ``/docs`` and ``/redoc`` pages load Swagger UI / ReDoc from jsDelivr with an
-inline bootstrap script, so they get their own, wider policy.
+The ``/docs`` and ``/redoc`` pages load Swagger UI / ReDoc from ``/static/vendor`` too, but
+start them with an inline script: their policy also allows inline script (and ReDoc's
+``blob:`` worker), still from this origin only.
 
 A header a route set itself is kept. :func:`install` wraps the whole middleware stack,
 Starlette's ``ServerErrorMiddleware`` included, so even a 500 carries the headers.
@@ -42,17 +43,19 @@ CSP = "; ".join((
     "frame-ancestors 'none'",
 ))
 
-# Swagger UI and ReDoc as FastAPI serves them: assets from jsDelivr, one inline script.
+# Swagger UI and ReDoc (served from /static/vendor, see shudata.web.apidocs): FastAPI's pages
+# start them with one inline script, and ReDoc runs its search in a blob: worker. No other host.
 DOCS_CSP = "; ".join((
     "default-src 'self'",
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net",
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com",
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly",
-    "font-src 'self' data: https://fonts.gstatic.com",
+    "script-src 'self' 'unsafe-inline'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
     "worker-src 'self' blob:",
     "connect-src 'self'",
     "object-src 'none'",
     "base-uri 'self'",
+    "form-action 'self'",
     "frame-ancestors 'none'",
 ))
 DOCS_PATHS = ("/docs", "/redoc")
