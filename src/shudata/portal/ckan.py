@@ -8,21 +8,22 @@ so a hidden dataset cannot appear in any CKAN answer.
 Mapping: a visible dataset is a *package* (``id`` = ``name`` = the dataset's public name);
 each download format of its current publication is a *resource* (``id`` =
 :func:`shudata.portal.data.resource_id`); the provider department is the *organization*
-(``name`` = its 统一社会信用代码 in lower case); the portal theme is the *group*; the entry's
-tags are *tags*; the open class picks the *licence*.
+(``name`` = its 统一社会信用代码 in lower case); the portal theme is the *group* (``name`` =
+:func:`group_name`, an ASCII slug; ``title`` the Chinese theme); the entry's tags are *tags*;
+the open class picks the *licence* (``license_url`` absolute).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
-import shlex
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from typing import Any
 
+from pypinyin import lazy_pinyin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -32,7 +33,6 @@ from shudata.core.ids import parse_id
 from shudata.portal import downloads
 from shudata.portal.data import FORMAT_LABELS, FORMATS, resource_id
 from shudata.portal.models import PortalDataset, PortalPublication
-from shudata.portal.search import DatasetFilters
 from shudata.portal.service import CONDITIONAL, OPEN, PublicDataset, visible, visible_condition
 from shudata.security.models import Department
 
@@ -74,17 +74,47 @@ def org_name(dept: Department) -> str:
     return dept.uscc.lower()
 
 
-def license_dict(open_type: str) -> dict[str, Any]:
+def absolute(url: str, base_url: str) -> str:
+    """``url`` made absolute against the site's ``base_url`` (CKAN's ``license_url`` is).
+
+    >>> absolute("/portal/agreement", "https://data.example.cn/"), absolute("https://x.org/a", "http://h")
+    ('https://data.example.cn/portal/agreement', 'https://x.org/a')
+    """
+    return url if "://" in url or not base_url else base_url.rstrip("/") + url
+
+
+def license_dict(open_type: str, base_url: str = "") -> dict[str, Any]:
     lid = LICENSE_OF.get(open_type, LICENSE_OF[OPEN])
-    return next(dict(lic) for lic in LICENSES if lic["id"] == lid)
+    lic = next(dict(lic) for lic in LICENSES if lic["id"] == lid)
+    lic["url"] = absolute(str(lic["url"]), base_url)
+    return lic
+
+
+def licenses(base_url: str = "") -> list[dict[str, Any]]:
+    """``license_list``: every licence the portal uses, with absolute URLs."""
+    return [{**lic, "url": absolute(str(lic["url"]), base_url)} for lic in LICENSES]
 
 
 def tag_dict(name: str) -> dict[str, Any]:
     return {"id": name, "name": name, "display_name": name, "state": "active", "vocabulary_id": None}
 
 
+def group_name(theme: str) -> str:
+    """A theme's CKAN group name: an ASCII slug (CKAN's ``[a-z0-9_-]``, 2–100 characters) —
+    the theme's pinyin and six hex digits of its SHA-256, so the name depends on the theme
+    alone (stable whatever other themes exist) and two homophone themes never share one.
+
+    >>> group_name("人口"), group_name("经济运行"), group_name("GDP 统计")
+    ('renkou-6909fc', 'jingjiyunxing-a12d6b', 'gdp-tongji-cb637e')
+    """
+    words = "".join(lazy_pinyin(theme, errors="default"))  # 人口 → renkou; other characters kept
+    slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")[:90] or "group"
+    return f"{slug}-{hashlib.sha256(theme.encode()).hexdigest()[:6]}"
+
+
 def group_dict(theme: str, package_count: int | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": theme, "name": theme, "title": theme, "display_name": theme,
+    name = group_name(theme)
+    out: dict[str, Any] = {"id": name, "name": name, "title": theme, "display_name": theme,
                            "description": f"主题：{theme}", "type": "group", "state": "active",
                            "is_organization": False, "image_url": "", "image_display_url": "",
                            "approval_status": "approved"}
@@ -124,7 +154,7 @@ def resource_dict(ds: PortalDataset, res: CatalogResource, pub: PortalPublicatio
     return {
         "id": rid, "package_id": ds.name, "name": f"{res.name}（{FORMAT_LABELS[fmt]}）",
         "description": f"{res.name}，第 {ds.version} 版，{FORMAT_LABELS[fmt]} 格式（已按开放脱敏策略处理）",
-        "format": FORMAT_LABELS[fmt], "mimetype": _MIME[fmt],
+        "format": FORMAT_LABELS[fmt], "mimetype": MIME[fmt],
         "url": base_url.rstrip("/") + DOWNLOAD_PATH.format(name=ds.name, fmt=fmt), "url_type": None,
         "state": "active", "position": position, "datastore_active": True,
         "created": iso(ds.first_published_at), "last_modified": iso(ds.published_at),
@@ -135,7 +165,7 @@ def resource_dict(ds: PortalDataset, res: CatalogResource, pub: PortalPublicatio
     }
 
 
-_MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+MIME = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
          "json": "application/json", "parquet": "application/vnd.apache.parquet"}
 
 
@@ -143,7 +173,7 @@ def package_dict(ds: PortalDataset, res: CatalogResource, pub: PortalPublication
                  base_url: str, files: Mapping[str, tuple[int, str]] | None = None) -> dict[str, Any]:
     """A visible dataset as a CKAN package (with its resources, tags, group and organization);
     ``files``: each prepared download's ``(size, sha256)`` by format."""
-    lic = license_dict(res.open_type)
+    lic = license_dict(res.open_type, base_url)
     tags = [tag_dict(str(t)) for t in res.tags or []]
     extras = {"resource_code": res.code, "open_class": res.open_type, "open_condition": res.open_condition or "",
               "update_cycle": res.update_cycle, "theme": ds.theme, "format_category": res.format_category,
@@ -241,6 +271,16 @@ def find_organization(session: Session, key: str) -> tuple[Department, int]:
                    code="organization_not_found", details={"action": "portal.api.organization_show"})
 
 
+def find_group(session: Session, key: str) -> tuple[str, int]:
+    """The theme a CKAN group id/name (the slug) or its Chinese title names, and its count."""
+    k = key.strip()
+    for theme, n in group_counts(session):
+        if k in (theme, group_name(theme)) or k.lower() == group_name(theme):
+            return theme, n
+    raise NotFound(f"主题“{key}”不存在或没有开放数据", f"Group {key!r} not found", code="group_not_found",
+                   details={"action": "portal.api.group_show"})
+
+
 def group_counts(session: Session) -> list[tuple[str, int]]:
     rows = session.execute(
         select(PortalDataset.theme, func.count()).select_from(PortalDataset)
@@ -264,111 +304,41 @@ def all_datasets_by_name(session: Session, names: Sequence[str]) -> list[tuple[P
 
 # -- package_search parameters -------------------------------------------------------------------
 
-SORTS = {
-    "score desc": "relevance", "rank desc": "relevance", "relevance": "relevance",
-    "metadata_modified desc": "newest", "metadata_created desc": "newest",
-    "metadata_modified asc": "oldest", "metadata_created asc": "oldest",
-    "title_string asc": "name", "name asc": "name", "title asc": "name",
-    "views_recent desc": "views", "views_total desc": "views", "views desc": "views",
-    "downloads desc": "downloads", "api_calls desc": "api",
-}
+SORT_FIELDS = {"score": "score", "rank": "score", "relevance": "score", "id": "name", "name": "name",
+               "title_string": "title", "title": "title", "metadata_modified": "modified",
+               "metadata_created": "created", "views_recent": "views", "views_total": "views", "views": "views",
+               "downloads": "downloads", "api_calls": "api"}
+DEFAULT_SORT = "score desc, metadata_modified desc"  # CKAN's
 FACET_FIELDS = ("organization", "groups", "tags", "res_format", "license_id", "open_class", "update_cycle",
                 "format")
-_NO_OP = {("dataset_type", "dataset"), ("state", "active"), ("private", "false"), ("capacity", "public")}
-_TERM = re.compile(r"^\+?(?P<field>[A-Za-z_][A-Za-z0-9_.]*):(?P<value>.+)$")
 
 
 def search_error(zh: str, en: str) -> BadRequest:
     return BadRequest(zh, en, code="search_query_error", details={"action": "portal.api.package_search"})
 
 
-@dataclass
-class SearchParams:
-    """``package_search`` parameters after parsing: the portal's filters and what cannot be
-    expressed by them (an organization that matches nothing, a format none offers)."""
+def sort_keys(sort: str | None) -> list[tuple[str, bool]]:
+    """CKAN's Solr ``sort`` (comma-separated ``field asc|desc``) → the snapshot's sort keys
+    ``(key, descending)``; an unknown field or direction is a Search Query Error.
 
-    filters: DatasetFilters = field(default_factory=DatasetFilters)
-    organization: str | None = None  # the CKAN name, resolved to a department by the caller
-    empty: bool = False  # a condition no dataset can meet
-
-
-def sort_of(sort: str | None) -> str:
-    """CKAN's Solr sort → the portal's sort name; unknown ones are a Search Query Error.
-
-    >>> sort_of("metadata_modified desc"), sort_of(None), sort_of("title_string asc")
-    ('newest', 'relevance', 'name')
+    >>> sort_keys("id asc"), sort_keys(None)
+    ([('name', False)], [('score', True), ('modified', True)])
+    >>> sort_keys("metadata_modified desc, title_string asc")
+    [('modified', True), ('title', False)]
     """
-    key = " ".join((sort or "score desc").split()).lower()
-    key = key.split(",")[0].strip()
-    if key not in SORTS:
-        raise search_error(f"不支持的排序“{sort}”（可用：{'、'.join(SORTS)}）",
-                           f"Unsupported sort {sort!r} (use one of: {', '.join(SORTS)})")
-    return SORTS[key]
-
-
-def _fq_terms(fq: str) -> list[tuple[str, str]]:
-    """``organization:abc +tags:"a b"`` → ``[("organization", "abc"), ("tags", "a b")]``.
-
-    >>> _fq_terms('organization:abc +tags:"成都 交通"  res_format:CSV')
-    [('organization', 'abc'), ('tags', '成都 交通'), ('res_format', 'CSV')]
-    """
-    if len(fq) > 1000:
-        raise search_error("fq 过长（最多 1000 字）", "fq is too long (1000 characters at most)")
-    try:
-        tokens = shlex.split(fq.replace(" AND ", " "), posix=True)
-    except ValueError:
-        raise search_error(f"无法解析 fq：{fq[:100]}", f"Cannot parse fq: {fq[:100]}") from None
-    out: list[tuple[str, str]] = []
-    for tok in tokens:
-        m = _TERM.match(tok)
-        if m is None or any(c in m.group("value") for c in "()[]{}*?~^\\") or tok.startswith("-"):
-            raise search_error(f"不支持的 fq 条件“{tok[:100]}”：只支持 字段:值（organization、groups、tags、"
-                               "res_format、license_id、name、id、open_class、update_cycle、format）",
-                               f"Unsupported fq term {tok[:100]!r}: only field:value terms on organization, groups, "
-                               "tags, res_format, license_id, name, id, open_class, update_cycle, format")
-        out.append((m.group("field").lower(), m.group("value").strip('"')))
-    return out
-
-
-def parse_fq(fq: str | None) -> SearchParams:
-    """Parse CKAN's ``fq`` into portal filters; anything else is a Search Query Error.
-
-    >>> p = parse_fq('organization:12510000abc groups:人口 tags:测试 license_id:cc-by-4.0')
-    >>> (p.organization, p.filters.theme, p.filters.tags, p.filters.open_class)
-    ('12510000abc', '人口', ('测试',), '无条件开放')
-    >>> parse_fq('res_format:PDF').empty
-    True
-    """
-    out = SearchParams()
-    f = out.filters
-    for name, value in _fq_terms(fq or ""):
-        if (name, value.lower()) in _NO_OP:
+    out: list[tuple[str, bool]] = []
+    for clause in (sort or DEFAULT_SORT).split(","):
+        words = clause.lower().split()
+        if not words:
             continue
-        if name in ("organization", "owner_org"):
-            out.organization = value.lower()
-        elif name in ("groups", "theme"):
-            f = replace(f, theme=value)
-        elif name in ("tags", "tag"):
-            f = replace(f, tags=(*f.tags, value))
-        elif name == "res_format":
-            out.empty = out.empty or value.lower() not in FORMATS
-        elif name == "license_id":
-            if value not in OPEN_CLASS_OF:
-                out.empty = True
-            else:
-                f = replace(f, open_class=OPEN_CLASS_OF[value])
-        elif name in ("name", "id"):
-            f = replace(f, names=(*f.names, value.lower()))
-        elif name == "open_class":
-            f = replace(f, open_class=value)
-        elif name == "update_cycle":
-            f = replace(f, update_cycle=value)
-        elif name == "format":
-            f = replace(f, format=value)
-        else:
-            raise search_error(f"不支持按“{name}”筛选", f"Filtering on {name!r} is not supported")
-    out.filters = f
-    return out
+        direction = words[1] if len(words) > 1 else ("desc" if words[0] in ("score", "rank", "relevance") else "asc")
+        if words[0] not in SORT_FIELDS or direction not in ("asc", "desc") or len(words) > 2:
+            fields = "、".join(SORT_FIELDS)
+            raise search_error(f"不支持的排序“{str(sort)[:100]}”（字段 asc|desc，多个用逗号分隔；可用字段：{fields}）",
+                               f"Unsupported sort {str(sort)[:100]!r} (field asc|desc, comma-separated; fields: "
+                               f"{', '.join(SORT_FIELDS)})")
+        out.append((SORT_FIELDS[words[0]], direction == "desc"))
+    return out or sort_keys(DEFAULT_SORT)
 
 
 def facet_fields(raw: Any) -> list[str]:
@@ -393,13 +363,15 @@ def facet_fields(raw: Any) -> list[str]:
     return list(raw)
 
 
-def search_facets(counts: Mapping[str, Mapping[str, tuple[str, int]]], limit: int) -> tuple[
+def search_facets(counts: Mapping[str, Mapping[str, tuple[str, int]]], limit: int, mincount: int = 1) -> tuple[
         dict[str, dict[str, int]], dict[str, dict[str, Any]]]:
-    """``facets`` and ``search_facets`` from ``field -> value -> (label, count)``."""
+    """``facets`` and ``search_facets`` from ``field -> value -> (label, count)``: the values
+    counted at least ``mincount`` times (``facet.mincount``), the ``limit`` most frequent
+    (``facet.limit``, -1 for all)."""
     facets: dict[str, dict[str, int]] = {}
     search: dict[str, dict[str, Any]] = {}
     for name, values in counts.items():
-        top = sorted(values.items(), key=lambda kv: (-kv[1][1], kv[0]))
+        top = sorted(((v, lc) for v, lc in values.items() if lc[1] >= mincount), key=lambda kv: (-kv[1][1], kv[0]))
         if limit >= 0:
             top = top[:limit]
         facets[name] = {v: c for v, (_, c) in top}
@@ -458,16 +430,3 @@ def department_id_of(session: Session, org: str) -> int | None:
     if dept is None and (dept_id := parse_id(k)) is not None:
         dept = session.get(Department, dept_id)
     return dept.id if dept is not None else None
-
-
-def tag_facet(session: Session, filters: DatasetFilters,
-              rows: Sequence[tuple[PortalDataset, CatalogResource]] | None = None) -> Counter[str]:
-    """Tag counts over the datasets matching ``filters`` (or over ``rows`` when given)."""
-    if rows is None:
-        rows = [(d, r) for d, r in session.execute(visible().where(*filters.conditions()))]
-    out: Counter[str] = Counter()
-    for _, r in rows:
-        tags = {str(t) for t in r.tags or []}
-        if all(t in tags for t in filters.tags):
-            out.update(tags)
-    return out

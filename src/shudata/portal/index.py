@@ -11,6 +11,7 @@ through :func:`shudata.portal.service.visible`, so a dataset hidden a moment ago
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from shudata.catalog.models import CatalogResource
 from shudata.portal.models import PortalDataset, PortalPublication
 from shudata.portal.service import visible_condition
+from shudata.security.models import Department
 
 MAX_AGE_S = 60.0
 CATEGORICAL = ("theme", "department", "format", "open_class", "update_cycle")
@@ -40,6 +42,15 @@ class Snapshot:
     values: dict[str, list[str]]  # categorical column → code → value
     tags: dict[str, np.ndarray]  # tag → rows having it
     orders: dict[str, np.ndarray] = field(default_factory=dict)  # sort → rows in that order
+    # what CKAN's Solr fields need (:mod:`shudata.portal.solr`): title, organization
+    # (the department's CKAN name and Chinese name), metadata_modified / _created (UTC epoch
+    # seconds), num_tags; and per-row sort keys
+    titles: list[str] = field(default_factory=list)
+    organizations: dict[str, tuple[str, str]] = field(default_factory=dict)  # department id → (name, title)
+    modified: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    created: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    num_tags: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    counters: dict[str, np.ndarray] = field(default_factory=dict)  # downloads, views, api
     _ranks: dict[str, np.ndarray] = field(default_factory=dict)
     _all_ids: frozenset[int] | None = None
 
@@ -94,6 +105,35 @@ class Snapshot:
             self._ranks[sort] = got
         return got
 
+    def sort_key(self, key: str) -> np.ndarray:
+        """Each row's ascending sort key for a CKAN sort field (``name``, ``title``,
+        ``modified``, ``created``, ``downloads``, ``views``, ``api``); computed once per snapshot."""
+        got = self._ranks.get("key:" + key)
+        if got is None:
+            if key in ("name", "title"):
+                texts = self.names if key == "name" else self.titles
+                got = np.empty(self.size, dtype=np.int64)
+                got[np.asarray(sorted(range(self.size), key=texts.__getitem__), dtype=np.int64)] = \
+                    np.arange(self.size)
+            elif key in ("modified", "created"):
+                got = self.modified if key == "modified" else self.created
+            else:
+                got = self.counters[key]
+            self._ranks["key:" + key] = got
+        return got
+
+    def sorted_rows(self, keys: Sequence[tuple[str, bool]], keep: np.ndarray,
+                    score: np.ndarray | None = None) -> np.ndarray:
+        """Rows kept by ``keep`` ordered by ``keys`` (``(key, descending)``; ``score`` is the
+        given relevance), ties broken by name (as ``id asc``)."""
+        rows = np.flatnonzero(keep)
+        columns: list[np.ndarray] = []
+        for key, desc in keys:
+            col = (score if score is not None else np.zeros(self.size)) if key == "score" else self.sort_key(key)
+            columns.append(-col[rows] if desc else col[rows])
+        columns.append(self.sort_key("name")[rows])
+        return rows[np.lexsort(tuple(reversed(columns)))]
+
     def id_set(self, keep: np.ndarray) -> frozenset[int]:
         """The resource ids kept by ``keep`` (the unfiltered set is built once)."""
         if bool(keep.all()):
@@ -121,8 +161,10 @@ def build(session: Session, fp: tuple[Any, ...]) -> Snapshot:
                    CatalogResource.provider_department_id, CatalogResource.format_category, CatalogResource.open_type,
                    CatalogResource.update_cycle, CatalogResource.tags, CatalogResource.name,
                    PortalDataset.first_published_at, PortalDataset.downloads, PortalDataset.views,
-                   PortalDataset.api_calls)
+                   PortalDataset.api_calls, PortalDataset.published_at, CatalogResource.updated_at,
+                   Department.uscc, Department.name)
             .select_from(PortalDataset).join(CatalogResource, CatalogResource.id == PortalDataset.resource_id)
+            .join(Department, Department.id == CatalogResource.provider_department_id)
             .where(visible_condition()).order_by(CatalogResource.id))
     rows = session.execute(stmt).all()
     n = len(rows)
@@ -147,7 +189,23 @@ def build(session: Session, fp: tuple[Any, ...]) -> Snapshot:
         snap.orders[key] = np.lexsort((-did, -counter))
     titles = [str(r[9]) for r in rows]
     snap.orders["name"] = np.asarray(sorted(range(n), key=lambda i: (titles[i], int(did[i]))), dtype=np.int64)
+    snap.titles = titles
+    snap.organizations = {str(r[4]): (str(r[16]).lower(), str(r[17])) for r in rows}
+    snap.created = np.fromiter((epoch(r[10]) for r in rows), dtype=np.float64, count=n)
+    snap.modified = np.fromiter((max(epoch(r[14]), epoch(r[15])) for r in rows), dtype=np.float64, count=n)
+    snap.num_tags = np.fromiter((len(r[8] or []) for r in rows), dtype=np.int64, count=n)
+    snap.counters = {key: np.fromiter((r[k] for r in rows), dtype=np.int64, count=n)
+                     for key, k in (("downloads", 11), ("views", 12), ("api", 13))}
     return snap
+
+
+def epoch(value: dt.datetime) -> float:
+    """UTC epoch seconds of a stored time (naive values are UTC, as the store writes them).
+
+    >>> epoch(dt.datetime(1970, 1, 2)), epoch(dt.datetime(1970, 1, 2, 8, tzinfo=dt.timezone(dt.timedelta(hours=8))))
+    (86400.0, 86400.0)
+    """
+    return (value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)).timestamp()
 
 
 _LOCK = threading.Lock()

@@ -9,7 +9,7 @@ Facets: theme, department, format (the catalog's format category), open class, u
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -159,3 +159,71 @@ def search_datasets(session: Session, *, q: str = "", filters: DatasetFilters | 
     hits = [DatasetHit(rows[i][0], rows[i][1], round(scores.get(i, 0.0), 6)) for i in page_ids if i in rows]
     fac = _labelled(session, snap.facet_counts(matched)) if facets else {}
     return DatasetSearchResult(q, total, exact, offset, limit, sort, hits, fac)
+
+
+# -- CKAN's package_search: a parsed Solr query over the snapshot ---------------------------------
+
+@dataclass
+class QueryResult:
+    """Matches of a CKAN ``package_search``: the page's rows, the total, and the facet counts
+    over every match (``field -> [(value, count)]``, tags included)."""
+
+    total: int
+    hits: list[DatasetHit]
+    facets: dict[str, list[tuple[str, int]]]
+
+
+def query_datasets(session: Session, *, where: Callable[[index.Snapshot, TextMatch], np.ndarray] | None,
+                   text: str = "", sort: Sequence[tuple[str, bool]] = (("score", True),), offset: int = 0,
+                   limit: int = 10, facets: bool = True) -> QueryResult:
+    """Visible datasets kept by ``where`` (a compiled ``q``/``fq``: snapshot and full-text search
+    → mask), ranked by the full-text ``text`` when a sort asks for ``score``, ordered by
+    ``sort`` (``(key, descending)``, ties by name), one page of them read through the
+    visibility rule."""
+    snap = index.snapshot(session)
+    full_text = TextMatch(session, snap)
+    keep = where(snap, full_text) if where is not None else np.ones(snap.size, dtype=bool)
+    score = full_text.scores(text, keep) if text.strip() and any(k == "score" for k, _ in sort) else None
+    rows = snap.sorted_rows(list(sort), keep, score)
+    page_ids = [int(x) for x in snap.resource_ids[rows[offset:offset + limit]]]
+    found = _rows(session, page_ids)
+    hits = [DatasetHit(found[i][0], found[i][1], float(score[snap.position[i]]) if score is not None else 0.0)
+            for i in page_ids if i in found]
+    counts: dict[str, list[tuple[str, int]]] = {}
+    if facets:
+        counts = snap.facet_counts(keep)
+        counts["tags"] = [(t, n) for t, at in snap.tags.items() if (n := int(keep[at].sum()))]
+    return QueryResult(int(rows.shape[0]), hits, counts)
+
+
+class TextMatch:
+    """Full-text words → the snapshot's rows the catalog index matches (each set of words is
+    looked up once per query)."""
+
+    def __init__(self, session: Session, snap: index.Snapshot) -> None:
+        self.session, self.snap = session, snap
+        self._seen: dict[str, list[tuple[int, float]]] = {}
+
+    def ranked(self, words: str) -> list[tuple[int, float]]:
+        got = self._seen.get(words)
+        if got is None:
+            if len(words) > 200:
+                raise InvalidInput("搜索词过长（最多 200 字）", "The search text is too long (200 characters at most)",
+                                   code="bad_query")
+            found = match(self.session, words, keep=self.snap.id_set(np.ones(self.snap.size, dtype=bool)))
+            got = self._seen[words] = [(rid, s) for rid, s in found.ranked if rid in self.snap.position]
+        return got
+
+    def __call__(self, words: str) -> np.ndarray:
+        out = np.zeros(self.snap.size, dtype=bool)
+        rows = [self.snap.position[rid] for rid, _ in self.ranked(words)]
+        out[np.asarray(rows, dtype=np.int64)] = True
+        return out
+
+    def scores(self, words: str, keep: np.ndarray) -> np.ndarray:
+        """Relevance of ``words`` per row (0 where it does not match); rows outside ``keep``
+        are ignored by the caller."""
+        out = np.zeros(self.snap.size)
+        for rid, s in self.ranked(words):
+            out[self.snap.position[rid]] = s
+        return out

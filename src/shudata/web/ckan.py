@@ -112,10 +112,21 @@ def _call(name: str, request: Request, session: Session, settings: Settings, par
 
 def action(name: str, request: Request, session: SessionDep, settings: SettingsDep, params: ParamsDep) -> Response:
     """``status_show``、``package_list``、``package_search``、``package_show``、``resource_show``、
-    ``organization_list``、``organization_show``、``group_list``、``group_show``、``tag_list``、
-    ``license_list``、``datastore_search``、``datastore_search_sql``、``help_show``。"""
+    ``current_package_list_with_resources``、``package_autocomplete``、``resource_search``、
+    ``package_activity_list``、``organization_list``、``organization_show``、``group_list``、
+    ``group_show``、``tag_list``、``tag_show``、``license_list``、``datastore_search``、
+    ``datastore_search_sql``、``help_show``。"""
     return _call(name, request, session, settings, params)
 
+
+def api_version() -> Response:
+    """``GET /api/3``: the Action API version, as CKAN answers it (clients probe it)."""
+    return _json({"version": 3})
+
+
+for _version_path in ("/api/3", "/api/3/"):
+    router.add_api_route(_version_path, api_version, methods=["GET"], summary="CKAN API 版本 / CKAN API version",
+                         operation_id="ckan_api_version" + ("_slash" if _version_path.endswith("/") else ""))
 
 for _path, _version, _summary in (
         ("/api/action/{name}", "action", "CKAN 兼容 Action API / CKAN Action API"),

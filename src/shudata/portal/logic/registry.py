@@ -21,8 +21,18 @@ from shudata.portal.logic.organizations import (
     organization_list,
     organization_show,
     tag_list,
+    tag_show,
 )
-from shudata.portal.logic.packages import package_list, package_search, package_show, resource_show
+from shudata.portal.logic.packages import (
+    current_package_list_with_resources,
+    package_activity_list,
+    package_autocomplete,
+    package_list,
+    package_search,
+    package_show,
+    resource_search,
+    resource_show,
+)
 from shudata.portal.logic.params import Params
 from shudata.portal.logic.site import license_list, status_show
 
@@ -30,6 +40,10 @@ ActionFn = Callable[[Context, Params], Any]
 
 
 def help_show(ctx: Context, params: Params) -> str:
+    """The documentation of an action (its docstring), as CKAN's ``help_show``.
+
+    :param name: the action's name
+    """
     name = params.required("name")
     fn = ACTIONS.get(name)
     if fn is None:
@@ -44,6 +58,9 @@ ACTIONS: dict[str, ActionFn] = {
     "organization_show": organization_show, "group_list": group_list, "group_show": group_show,
     "tag_list": tag_list, "license_list": license_list, "help_show": help_show,
     "datastore_search": datastore_search, "datastore_search_sql": datastore_search_sql,
+    "current_package_list_with_resources": current_package_list_with_resources,
+    "package_autocomplete": package_autocomplete, "resource_search": resource_search, "tag_show": tag_show,
+    "package_activity_list": package_activity_list,
 }
 
 

@@ -11,6 +11,7 @@ from shudata.portal.logic.params import Params
 
 
 def status_show(ctx: Context, params: Params) -> dict[str, Any]:
+    """The site's title, URL, CKAN API version followed and extensions."""
     return {"site_title": "蜀数 · 四川省公共数据开放平台", "site_description": "四川省公共信息资源开放平台",
             "site_url": ctx.base_url, "ckan_version": ckan.CKAN_VERSION, "shudata_version": __version__,
             "error_emails_to": None, "locale_default": "zh_Hans_CN",
@@ -18,4 +19,5 @@ def status_show(ctx: Context, params: Params) -> dict[str, Any]:
 
 
 def license_list(ctx: Context, params: Params) -> list[dict[str, Any]]:
-    return [dict(lic) for lic in ckan.LICENSES]
+    """The licences of the portal's datasets (``url`` absolute)."""
+    return ckan.licenses(ctx.base_url)
