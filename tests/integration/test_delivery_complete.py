@@ -403,13 +403,20 @@ def test_delta_sharing_file_holds_every_granted_row(sized: World) -> None:
     with w.rt.transaction() as s:
         dept = s.scalar(select(User.department_id).where(User.username == "c_user"))
     base = f"/delta-sharing/shares/dept_{dept}/schemas/default/tables/r_{CODE.replace('/', '_')}"
-    q = ok(w.client.post(f"{base}/query", json={"limitHint": 10, "predicateHints": ["序号 < 5"]}, headers=w.consumer))
+    q = ok(w.client.post(f"{base}/query", json={"predicateHints": ["序号 < 5"]}, headers=w.consumer))
     lines = [json.loads(line) for line in q.text.splitlines()]
     files = [line["file"] for line in lines if "file" in line]
-    assert len(files) == 1 and json.loads(files[0]["stats"])["numRecords"] == w.n  # limitHint is a hint
+    assert len(files) == 1 and json.loads(files[0]["stats"])["numRecords"] == w.n  # predicateHints is a hint
     body = ok(w.client.get(files[0]["url"].replace("http://testserver", ""))).content
     assert_same(from_parquet(body), w.granted)
     assert w.deliveries()[-1].rows == w.n
+    # limitHint: the view's first rows (the hint rounded up to a power of two), their count stated
+    hinted = ok(w.client.post(f"{base}/query", json={"limitHint": 10}, headers=w.consumer))
+    head = [json.loads(line)["file"] for line in hinted.text.splitlines()[2:]]
+    assert len(head) == 1 and json.loads(head[0]["stats"])["numRecords"] == 16
+    rows = from_parquet(ok(w.client.get(head[0]["url"].replace("http://testserver", ""))).content)
+    assert rows.num_rows == 16 and w.deliveries()[-1].rows == 16
+    assert_same(rows, from_parquet(body).slice(0, 16))
 
 
 # -- open data portal and CKAN --------------------------------------------------------------

@@ -6,7 +6,9 @@ the version (the entity types the masking profile acts on, when no scan report i
 and a masked export of the whole version — seconds for a million rows. Both are done
 here, in one background thread, once the transaction that made a grant (:func:`after_grant`)
 or published a version of an entry (:func:`after_version`) has committed, so the first
-consumer call finds the file ready.
+consumer call finds the file ready. For an entry with a declared key the new version's change
+file (the Delta Sharing change data feed, :mod:`shudata.sharing.delta_sharing.changes`) is
+written too, from the previous version's masked file while it is still there.
 
 Nothing here bypasses the policy: the file is the one :func:`~shudata.sharing.delivery.masked_file`
 builds on demand (the same view, the same name, which hashes the grant, the version and
@@ -37,12 +39,14 @@ from sqlalchemy.orm import Session
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import Unavailable
+from shudata.core.errors import BadRequest, Unavailable
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import latest_version, version_files
 from shudata.query.engines.base import TableSource
-from shudata.sharing.delivery import forget_views, masked_file, view_of
+from shudata.sharing.delivery import GrantView, forget_views, masked_file, view_of
+from shudata.sharing.delta_sharing.changes import change_file, declared_key
 from shudata.sharing.delta_sharing.server import URL_TTL_S
+from shudata.sharing.delta_sharing.versions import previous
 from shudata.sharing.masking import forget_findings, masking_state, scanned_findings
 from shudata.sharing.models import SharingGrant
 
@@ -190,21 +194,38 @@ def prepare(engine: Engine, settings: Settings, target: Target) -> list[Path]:
             break
         with _session(engine) as s:  # compiling the view reads the policy and the keys
             view = view_of(session=s, settings=settings, grant=grant, resource=resource, version=version)
-        path = masked_file(settings, view)
-        _tidy(path)
-        paths.append(path)
+            key = declared_key(s, resource)
+            before = previous(s, resource.id, version) if key else None
+            prev = view_of(session=s, settings=settings, grant=grant, resource=resource,
+                           version=before) if before is not None else None
+        keep = [masked_file(settings, view)]
+        if prev is not None and key:  # the change data feed of the new version (Delta Sharing)
+            keep += _changes(settings, prev, view, key)
+        _tidy(keep)
+        paths += keep
     return paths
 
 
-def _tidy(keep: Path) -> None:
-    """Remove the grant's files superseded by ``keep`` (older versions, older terms) once any
-    signed URL to them has expired, and temp files a crashed writer left; a consumer asking
-    for an older version again gets it rebuilt."""
+def _changes(settings: Settings, prev: GrantView, cur: GrantView, key: tuple[str, ...]) -> list[Path]:
+    """The file of what changed in ``cur``, built while the version before's masked file is still
+    there; none when the grant does not deliver the key or the columns changed (a call says why)."""
+    try:
+        return [change_file(settings, prev, cur, key)]
+    except BadRequest as exc:
+        log.info("no change file for grant %s version %s: %s", cur.grant.id, cur.version.version, exc.code)
+        return []
+
+
+def _tidy(keep: list[Path]) -> None:
+    """Remove the grant's files superseded by ``keep`` (older versions, older terms, their
+    change and head files) once any signed URL to them has expired, and temp files a crashed
+    writer left; a consumer asking for an older version again gets it rebuilt."""
     now = time.time()
-    for f in keep.parent.iterdir():
+    for f in keep[0].parent.iterdir():
         try:
             age = now - f.stat().st_mtime
-            if (f.suffix == ".parquet" and f != keep and age > 2 * URL_TTL_S) or (f.suffix == ".tmp" and age > 3600):
+            if (f.suffix == ".parquet" and f not in keep and age > 2 * URL_TTL_S) or \
+                    (f.suffix == ".tmp" and age > 3600):
                 f.unlink()
         except OSError:
             continue

@@ -1,14 +1,16 @@
 """The Delta Sharing protocol at ``/delta-sharing`` (bearer token = a consumer's API token).
 
-Every response the protocol says carries ``Delta-Table-Version`` carries it; file URLs
-answer HEAD with Content-Length and honour Range (Starlette's FileResponse).
+Every response the protocol says carries ``Delta-Table-Version`` carries it (and ``HEAD`` on a
+table answers it alone); NDJSON answers come in the format the ``delta-sharing-capabilities``
+header asks for; list calls page with ``maxResults``/``pageToken``; file URLs answer HEAD with
+Content-Length and honour Range (Starlette's FileResponse).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from shudata.sharing.delta_sharing import protocol, server
@@ -17,14 +19,26 @@ from shudata.web.deps import SessionDep, SettingsDep, UserDep
 router = APIRouter(prefix="/delta-sharing", tags=["delta sharing"])
 
 
-def _ndjson(version: int, lines: list[dict[str, Any]]) -> Response:
+def _ndjson(version: int, lines: list[dict[str, Any]], fmt: str = protocol.PARQUET) -> Response:
     return Response(protocol.ndjson(lines), media_type=protocol.CONTENT_TYPE,
-                    headers={"Delta-Table-Version": str(version), "delta-sharing-capabilities": protocol.CAPABILITIES})
+                    headers={"Delta-Table-Version": str(version),
+                             protocol.CAPABILITIES_HEADER: protocol.capabilities(fmt)})
+
+
+def _format(request: Request) -> str:
+    return protocol.response_format(request.headers.get(protocol.CAPABILITIES_HEADER))
+
+
+MaxResults = Annotated[int | None, Query(alias="maxResults", description="每页最多条目数 / page size")]
+PageToken = Annotated[str | None, Query(alias="pageToken", max_length=2000,
+                                        description="上一页答复中的 nextPageToken")]
 
 
 @router.get("/shares", summary="列出共享 / list shares")
-def list_shares(session: SessionDep, actor: UserDep) -> dict[str, Any]:
-    return {"items": server.list_shares(session, actor)}
+def list_shares(session: SessionDep, settings: SettingsDep, actor: UserDep, max_results: MaxResults = None,
+                page_token: PageToken = None) -> dict[str, Any]:
+    return server.listing(settings, server.list_shares(session, actor), scope="shares", max_results=max_results,
+                          page_token=page_token)
 
 
 @router.get("/shares/{share}", summary="共享详情 / get share")
@@ -34,50 +48,82 @@ def get_share(share: str, session: SessionDep, actor: UserDep) -> dict[str, Any]
 
 
 @router.get("/shares/{share}/schemas", summary="列出模式 / list schemas")
-def list_schemas(share: str, session: SessionDep, actor: UserDep) -> dict[str, Any]:
+def list_schemas(share: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                 max_results: MaxResults = None, page_token: PageToken = None) -> dict[str, Any]:
     server.tables(session, actor, share)
-    return {"items": [{"name": server.SCHEMA, "share": share.lower()}]}
+    return server.listing(settings, [{"name": server.SCHEMA, "share": share.lower()}],
+                          scope=f"schemas:{share.lower()}", max_results=max_results, page_token=page_token)
 
 
-def _table_items(session: SessionDep, actor: UserDep, share: str) -> dict[str, Any]:
-    return {"items": [{"name": t.name, "schema": server.SCHEMA, "share": share.lower(), "shareId": share.lower(),
-                       "id": f"{t.grant.id}-{t.resource.id}"} for t in server.tables(session, actor, share)]}
+def _table_items(session: SessionDep, actor: UserDep, share: str) -> list[dict[str, str]]:
+    return [{"name": t.name, "schema": server.SCHEMA, "share": share.lower(), "shareId": share.lower(),
+             "id": f"{t.grant.id}-{t.resource.id}"} for t in server.tables(session, actor, share)]
 
 
 @router.get("/shares/{share}/schemas/{schema}/tables", summary="列出表 / list tables")
-def list_tables(share: str, schema: str, session: SessionDep, actor: UserDep) -> dict[str, Any]:
-    if schema.lower() != server.SCHEMA:
-        return {"items": []}
-    return _table_items(session, actor, share)
+def list_tables(share: str, schema: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                max_results: MaxResults = None, page_token: PageToken = None) -> dict[str, Any]:
+    items = _table_items(session, actor, share) if schema.lower() == server.SCHEMA else []
+    return server.listing(settings, items, scope=f"tables:{share.lower()}:{schema.lower()}",
+                          max_results=max_results, page_token=page_token)
 
 
 @router.get("/shares/{share}/all-tables", summary="列出全部表 / list all tables")
-def all_tables(share: str, session: SessionDep, actor: UserDep) -> dict[str, Any]:
-    return _table_items(session, actor, share)
+def all_tables(share: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
+               max_results: MaxResults = None, page_token: PageToken = None) -> dict[str, Any]:
+    return server.listing(settings, _table_items(session, actor, share), scope=f"all-tables:{share.lower()}",
+                          max_results=max_results, page_token=page_token)
 
 
-@router.get("/shares/{share}/schemas/{schema}/tables/{table}/version", summary="表版本 / table version")
-@router.head("/shares/{share}/schemas/{schema}/tables/{table}/version", include_in_schema=False)
-def table_version(share: str, schema: str, table: str, session: SessionDep, actor: UserDep) -> Response:
+@router.head("/shares/{share}/schemas/{schema}/tables/{table}", summary="表版本（HEAD）/ table version")
+def head_table(share: str, schema: str, table: str, session: SessionDep, actor: UserDep) -> Response:
     t = server.find_table(session, actor, share, schema, table)
     return Response(status_code=200, headers={"Delta-Table-Version": str(server.table_version(session, actor, t))})
 
 
-@router.get("/shares/{share}/schemas/{schema}/tables/{table}/metadata", summary="表元数据 / table metadata")
-def table_metadata(share: str, schema: str, table: str, session: SessionDep, settings: SettingsDep,
-                   actor: UserDep) -> Response:
+@router.get("/shares/{share}/schemas/{schema}/tables/{table}/version", summary="表版本 / table version")
+@router.head("/shares/{share}/schemas/{schema}/tables/{table}/version", include_in_schema=False)
+def table_version(share: str, schema: str, table: str, session: SessionDep, actor: UserDep,
+                  starting_timestamp: Annotated[str | None, Query(alias="startingTimestamp", max_length=64)] = None
+                  ) -> Response:
     t = server.find_table(session, actor, share, schema, table)
-    return _ndjson(*server.metadata(session, settings, actor, t))
+    version = server.table_version(session, actor, t, starting_timestamp)
+    return Response(status_code=200, headers={"Delta-Table-Version": str(version)})
+
+
+@router.get("/shares/{share}/schemas/{schema}/tables/{table}/metadata", summary="表元数据 / table metadata")
+def table_metadata(share: str, schema: str, table: str, request: Request, session: SessionDep,
+                   settings: SettingsDep, actor: UserDep) -> Response:
+    t = server.find_table(session, actor, share, schema, table)
+    fmt = _format(request)
+    return _ndjson(*server.metadata(session, settings, actor, t, fmt), fmt)
 
 
 @router.post("/shares/{share}/schemas/{schema}/tables/{table}/query", summary="读取表数据 / query table")
 def table_query(share: str, schema: str, table: str, request: Request, session: SessionDep, settings: SettingsDep,
                 actor: UserDep, body: dict[str, Any] | None = Body(None)) -> Response:
     t = server.find_table(session, actor, share, schema, table)
-    version = (body or {}).get("version")
+    fmt, body = _format(request), body or {}
     base = str(request.base_url).rstrip("/")
-    return _ndjson(*server.query(session, settings, actor, t, version=int(version) if version is not None else None,
-                                 base_url=base))
+    return _ndjson(*server.query(session, settings, actor, t, version=body.get("version"),
+                                 timestamp=body.get("timestamp"), limit_hint=body.get("limitHint"), fmt=fmt,
+                                 base_url=base), fmt)
+
+
+@router.get("/shares/{share}/schemas/{schema}/tables/{table}/changes", summary="读取变更数据 / table changes")
+def table_changes(share: str, schema: str, table: str, request: Request, session: SessionDep,
+                  settings: SettingsDep, actor: UserDep,
+                  starting_version: Annotated[int | None, Query(alias="startingVersion")] = None,
+                  starting_timestamp: Annotated[str | None, Query(alias="startingTimestamp", max_length=64)] = None,
+                  ending_version: Annotated[int | None, Query(alias="endingVersion")] = None,
+                  ending_timestamp: Annotated[str | None, Query(alias="endingTimestamp", max_length=64)] = None
+                  ) -> Response:
+    t = server.find_table(session, actor, share, schema, table)
+    fmt = _format(request)
+    base = str(request.base_url).rstrip("/")
+    return _ndjson(*server.table_changes(session, settings, actor, t, starting_version=starting_version,
+                                         starting_timestamp=starting_timestamp, ending_version=ending_version,
+                                         ending_timestamp=ending_timestamp, fmt=fmt, base_url=base), fmt)
 
 
 @router.get("/files/{token}", summary="下载脱敏文件（签名短期链接，支持 Range）")

@@ -2,32 +2,43 @@
 
 Each table's data is the grant-masked view of a lake version, materialised once as a
 Parquet file per (grant, version, grant state) and served through short-lived signed URLs
-that re-check the grant on every fetch (a revoked grant stops file downloads too).
+that re-check the grant on every fetch (a revoked grant stops file downloads too). Table
+versions are the lake versions (time travel with ``version``/``timestamp``); a table with a
+declared key has a change data feed (:mod:`.changes`); answers come in the parquet or the
+delta response format (:func:`.protocol.response_format`); list calls page (:mod:`.paging`).
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
+import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import NotFound, PermissionDenied, Unauthenticated
+from shudata.core.errors import BadRequest, NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor
+from shudata.lake.models import LakeVersion
 from shudata.lake.reader import Layout, layout
 from shudata.lake.service import get_version, latest_version
+from shudata.query.engines.base import Limits, TableSource
+from shudata.query.service import default_engine
 from shudata.security.crypto.sm3 import constant_time_equal, hmac_sm3_hex, sm3_hex
 from shudata.sharing.delivery import GrantView, check_quota, grant_view, log_delivery, masked_file
-from shudata.sharing.delta_sharing import protocol
+from shudata.sharing.delta_sharing import changes, paging, protocol, versions
 from shudata.sharing.grants import active_grant, grants_of_department
+from shudata.sharing.locks import KeyedLocks
 from shudata.sharing.models import SharingGrant
 
 SCHEMA = "default"
@@ -98,10 +109,22 @@ def view_for(session: Session, settings: Settings, actor: Actor, t: SharedTable,
     return grant_view(session=session, settings=settings, actor=actor, resource_key=t.resource.code, version=version)
 
 
-def table_version(session: Session, actor: Actor, t: SharedTable) -> int:
-    """The table's current version, the grant checked, without compiling or building anything."""
+def table_version(session: Session, actor: Actor, t: SharedTable, starting_timestamp: str | None = None) -> int:
+    """The table's current version (or the earliest published at or after ``starting_timestamp``),
+    the grant checked, without compiling or building anything."""
     grant = active_grant(session=session, actor=actor, resource=t.resource)
+    if starting_timestamp is not None:
+        return versions.first_version_at_or_after(session, grant.resource_id, starting_timestamp)
     return get_version(session, grant.resource_id).version
+
+
+def listing(settings: Settings, items: list[dict[str, str]], *, scope: str, max_results: int | None,
+            page_token: str | None) -> dict[str, Any]:
+    """One page of a list call's ``items`` (ordered by name, then id) with its ``nextPageToken``."""
+    chunk, token = paging.page(items, lambda i: f"{i['name']}\x00{i.get('id', '')}", secret=settings.secret_key,
+                               scope=scope, max_results=max_results, page_token=page_token,
+                               cap=settings.delta_sharing_page_size)
+    return {"items": chunk, **({"nextPageToken": token} if token else {})}
 
 
 def materialise(settings: Settings, view: GrantView) -> tuple[Path, Layout]:
@@ -130,42 +153,162 @@ def read_url_token(settings: Settings, token: str) -> dict[str, Any]:
     return payload
 
 
-def query(session: Session, settings: Settings, actor: Actor, t: SharedTable, *, version: int | None,
-          base_url: str) -> tuple[int, list[dict[str, Any]]]:
-    """The NDJSON lines answering a table query (protocol, metaData, one file).
+def _file_ref(settings: Settings, grant_id: int, path: Path, *, rows: int, version: LakeVersion,
+              base_url: str) -> protocol.FileRef:
+    """A signed, short-lived URL to one file of the grant's folder, and what the file holds."""
+    expires = int((time.time() + URL_TTL_S) * 1000)
+    token = sign_url_token(settings, {"g": grant_id, "p": path.name, "exp": expires})
+    return protocol.FileRef(url=f"{base_url}/delta-sharing/files/{token}", file_id=sm3_hex(path.name.encode())[:32],
+                            size=path.stat().st_size, num_records=rows, version=version.version,
+                            timestamp_ms=protocol.epoch_ms(version.created_at), expiration_ms=expires)
 
-    The one file is the whole masked view: every granted row, ``numRecords`` stating how many.
-    A request's ``limitHint`` and ``predicateHints`` are hints the protocol lets a server
-    ignore, and this one does (the client applies them itself), so nothing is ever cut here.
-    The day's row quota is checked for the whole file, and the delivery logged with its rows.
+
+def _head_rows(limit_hint: int, total: int) -> int:
+    """Rows served for a ``limitHint``: the hint rounded up to a power of two (so a few files
+    serve every hint), at most the whole view.
+
+    >>> [_head_rows(h, 1000) for h in (1, 3, 100, 999, 5000)]
+    [1, 4, 128, 1000, 1000]
     """
-    view = view_for(session, settings, actor, t, version)
+    return min(total, 1 << max(0, limit_hint - 1).bit_length())
+
+
+def head_file(settings: Settings, masked: Path, rows: int) -> Path:
+    """The first ``rows`` rows of a masked file, as a file of their own (written once)."""
+    path = masked.with_name(f"{masked.stem}-head{rows}.parquet")
+    if path.exists():
+        return path
+    with _HEADS.hold(path):
+        if not path.exists():
+            tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+            try:
+                default_engine(settings).copy_to_parquet(f"SELECT * FROM g LIMIT {int(rows)}",
+                                                         {"g": TableSource(name="g", files=[masked])}, tmp,
+                                                         Limits(timeout_s=max(settings.query_timeout_s, 600)))
+                tmp.replace(path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+    return path
+
+
+_HEADS = KeyedLocks()
+
+
+def cdf_enabled(session: Session, t: SharedTable) -> bool:
+    """Whether the table declares the key its change data feed needs (the grant must still
+    deliver the key columns: checked when changes are read)."""
+    return changes.declared_key(session, t.resource) is not None
+
+
+def _meta(session: Session, t: SharedTable, view: GrantView, schema: pa.Schema, *, fmt: str, version: int,
+          num_files: int, size: int) -> dict[str, Any]:
+    table_id, cdf = f"{view.grant.id}-{t.resource.id}", cdf_enabled(session, t)
+    if fmt == protocol.DELTA:
+        return protocol.delta_metadata_line(table_id, schema, version=version, num_files=num_files, size=size,
+                                            name=t.name, description=t.resource.name, cdf=cdf,
+                                            created_ms=protocol.epoch_ms(t.resource.created_at))
+    return protocol.metadata_line(table_id, schema, version=version, num_files=num_files, size=size, name=t.name,
+                                  description=t.resource.name, cdf=cdf)
+
+
+def _protocol(fmt: str) -> dict[str, Any]:
+    return protocol.delta_protocol_line() if fmt == protocol.DELTA else protocol.protocol_line()
+
+
+def query(session: Session, settings: Settings, actor: Actor, t: SharedTable, *, version: object = None,
+          timestamp: object = None, limit_hint: object = None, fmt: str = protocol.PARQUET,
+          base_url: str) -> tuple[int, list[dict[str, Any]]]:
+    """The NDJSON lines answering a table query (protocol, metaData, the file), as of the latest
+    version or the one ``version``/``timestamp`` name.
+
+    The file is the whole masked view (``numRecords`` states its rows), or — with a
+    ``limitHint`` below the view's rows — a file of the view's first rows (the hint rounded up
+    to a power of two, :func:`_head_rows`), so a client that wants ten rows does not fetch a
+    million; ``limitHint: 0`` answers no file. ``predicateHints`` are hints the protocol lets a
+    server ignore, and this one does (the client applies them itself). The day's row quota is
+    checked for the rows served, and the delivery logged with them.
+    """
+    number = versions.snapshot_version(session, t.resource.id, version=version, timestamp=timestamp)
+    hint = _limit_hint(limit_hint)
+    view = view_for(session, settings, actor, t, number)
     check_quota(session, view.grant, 0)  # the call quota before any work
     path, lay = materialise(settings, view)
-    rows, schema = lay.total, lay.schema
+    rows, files = lay.total, [path]
+    if hint is not None and hint < lay.total:
+        rows = _head_rows(hint, lay.total) if hint > 0 else 0
+        files = [head_file(settings, path, rows)] if rows else []
     check_quota(session, view.grant, rows)
-    expires = int((time.time() + URL_TTL_S) * 1000)
-    token = sign_url_token(settings, {"g": view.grant.id, "p": path.name, "exp": expires})
-    size = path.stat().st_size
-    file_id = sm3_hex(path.name.encode())[:32]
     log_delivery(session, actor, view, rows=rows, fmt="parquet", channel="delta-sharing")
-    lines = [protocol.protocol_line(),
-             protocol.metadata_line(f"{view.grant.id}-{t.resource.id}", schema, version=view.version.version,
-                                    num_files=1, size=size, name=t.name, description=t.resource.name),
-             protocol.file_line(url=f"{base_url}/delta-sharing/files/{token}", file_id=file_id, size=size,
-                                num_records=rows, version=view.version.version, expiration_ms=expires)]
+    travel = version is not None or timestamp is not None
+    refs = [_file_ref(settings, view.grant.id, f, rows=rows, version=view.version, base_url=base_url) for f in files]
+    lines = [_protocol(fmt), _meta(session, t, view, lay.schema, fmt=fmt, version=view.version.version,
+                                   num_files=1, size=path.stat().st_size)]
+    if fmt == protocol.DELTA:
+        lines += [protocol.delta_file_line(r, with_version=travel) for r in refs]
+    else:
+        lines += [protocol.file_line(r, with_timestamp=travel) for r in refs]
     return view.version.version, lines
 
 
-def metadata(session: Session, settings: Settings, actor: Actor,
-             t: SharedTable) -> tuple[int, list[dict[str, Any]]]:
+def _limit_hint(value: object) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequest("limitHint 须为非负整数", "limitHint must be a non-negative integer", code="bad_limit_hint")
+    return value
+
+
+def metadata(session: Session, settings: Settings, actor: Actor, t: SharedTable,
+             fmt: str = protocol.PARQUET) -> tuple[int, list[dict[str, Any]]]:
     view = view_for(session, settings, actor, t, None)
     path, lay = materialise(settings, view)
-    schema = lay.schema
     return view.version.version, [
-        protocol.protocol_line(),
-        protocol.metadata_line(f"{view.grant.id}-{t.resource.id}", schema, version=view.version.version, num_files=1,
-                               size=path.stat().st_size, name=t.name, description=t.resource.name)]
+        _protocol(fmt), _meta(session, t, view, lay.schema, fmt=fmt, version=view.version.version, num_files=1,
+                              size=path.stat().st_size)]
+
+
+def table_changes(session: Session, settings: Settings, actor: Actor, t: SharedTable, *,
+                  starting_version: int | None = None, starting_timestamp: str | None = None,
+                  ending_version: int | None = None, ending_timestamp: str | None = None,
+                  fmt: str = protocol.PARQUET, base_url: str) -> tuple[int, list[dict[str, Any]]]:
+    """The change data feed of the versions asked for (:mod:`.changes`): per version, the
+    inserted rows of a table's first version (its masked file, an ``add``), else the file of
+    what changed from the version before (a ``cdf``/``cdc`` file with ``_change_type``); a
+    version where nothing delivered changed has no file. The grant is checked first, the day's
+    row quota for every row served, and the delivery logged."""
+    grant = active_grant(session=session, actor=actor, resource=t.resource)
+    key = changes.require_key(session, t.resource)
+    span = versions.change_range(session, t.resource.id, starting_version=starting_version,
+                                 starting_timestamp=starting_timestamp, ending_version=ending_version,
+                                 ending_timestamp=ending_timestamp)
+    check_quota(session, grant, 0)
+    served: list[tuple[protocol.FileRef, str]] = []
+    prev_view: GrantView | None = None
+    before = versions.previous(session, t.resource.id, span[0])
+    if before is not None:
+        prev_view = view_for(session, settings, actor, t, before.version)
+    for v in span:
+        cur = view_for(session, settings, actor, t, v.version)
+        path = masked_file(settings, cur) if prev_view is None else changes.change_file(settings, prev_view, cur, key)
+        rows = layout([path]).total
+        if rows:
+            served.append((_file_ref(settings, grant.id, path, rows=rows, version=v, base_url=base_url),
+                           "add" if prev_view is None else "cdf"))
+        prev_view = cur
+    total = sum(f.num_records for f, _ in served)
+    check_quota(session, grant, total)
+    assert prev_view is not None  # the span is never empty
+    log_delivery(session, actor, prev_view, rows=total, fmt="parquet", channel="delta-sharing-changes")
+    schema = layout([masked_file(settings, prev_view)]).schema
+    start = span[0].version
+    lines = [_protocol(fmt), _meta(session, t, prev_view, schema, fmt=fmt, version=start, num_files=len(served),
+                                   size=sum(f.size for f, _ in served))]
+    if fmt == protocol.DELTA:
+        lines += [protocol.delta_file_line(f, "add" if a == "add" else "cdc") for f, a in served]
+    else:
+        lines += [protocol.change_line(f, a) for f, a in served]
+    return start, lines
 
 
 def file_path(session: Session, settings: Settings, token: str) -> Path:
@@ -185,6 +328,15 @@ def file_path(session: Session, settings: Settings, token: str) -> Path:
     return path
 
 
-def profile(endpoint: str, token: str) -> dict[str, Any]:
-    """A Delta Sharing profile file for a consumer."""
-    return {"shareCredentialsVersion": 1, "endpoint": endpoint, "bearerToken": token}
+def profile(endpoint: str, token: str, expires_at: dt.datetime | None = None) -> dict[str, Any]:
+    """A Delta Sharing profile file for a consumer (``expirationTime``: when the token expires,
+    ISO 8601 in UTC, as the protocol's profile format has it).
+
+    >>> profile("https://h/delta-sharing", "sd_x", dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC))["expirationTime"]
+    '2025-01-02T03:04:05.000Z'
+    """
+    out: dict[str, Any] = {"shareCredentialsVersion": 1, "endpoint": endpoint, "bearerToken": token}
+    if expires_at is not None:
+        when = (expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        out["expirationTime"] = when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return out

@@ -135,7 +135,7 @@ def grants(request: Request, session: SessionDep, actor: UserDep) -> Response:
 @router.post("/exchange/profile")
 def download_profile(request: Request, session: SessionDep, actor: UserDep) -> Response:
     tok = create_token(session=session, actor=actor, data=TokenCreate(name="delta-sharing", expires_in_days=90))
-    body = profile(str(request.base_url).rstrip("/") + "/delta-sharing", tok.token)
+    body = profile(str(request.base_url).rstrip("/") + "/delta-sharing", tok.token, tok.expires_at)
     return Response(json.dumps(body, indent=2), media_type="application/json",
                     headers={"Content-Disposition": content_disposition("shudata.share")})
 
