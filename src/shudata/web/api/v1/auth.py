@@ -15,6 +15,7 @@ router = APIRouter(tags=["auth"])
 
 @router.get("/me", summary="当前用户 / current user")
 def me(actor: UserDep) -> dict[str, Any]:
+    """调用者本人：用户名、所属部门、角色，以及本次请求是否经由 API 令牌。"""
     return {"username": actor.username, "kind": actor.kind.value, "user_id": actor.user_id,
             "department_id": actor.department_id,
             "roles": sorted(r.value for r in actor.roles), "via_token": actor.token_id is not None}
@@ -22,14 +23,18 @@ def me(actor: UserDep) -> dict[str, Any]:
 
 @router.get("/tokens", response_model=list[TokenRead], summary="我的 API 令牌 / my tokens")
 def list_tokens(session: SessionDep, actor: UserDep) -> list[TokenRead]:
+    """调用者自己的 API 令牌（不含令牌明文）：名称、前缀、到期时间、最近使用时间、是否已吊销。"""
     return service.list_tokens(session=session, actor=actor)
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=201, summary="创建 API 令牌（只显示一次）")
 def create_token(data: TokenCreate, session: SessionDep, actor: UserDep) -> TokenCreated:
+    """为调用者创建一个 API 令牌；明文只在本响应中出现一次，请妥善保存，
+    此后以 `Authorization: Bearer <令牌>` 调用接口。"""
     return service.create_token(session=session, actor=actor, data=data)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead, summary="吊销 API 令牌 / revoke")
 def revoke_token(token_id: int, session: SessionDep, actor: UserDep) -> TokenRead:
+    """吊销调用者自己的一个令牌，立即生效；已吊销的令牌再调用接口返回 401。"""
     return service.revoke_token(session=session, actor=actor, token_id=token_id)

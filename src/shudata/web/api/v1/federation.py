@@ -21,6 +21,7 @@ class InboxMessage(BaseModel):
 
 @router.post("/federation/inbox", summary="接收其他节点的签名消息 / receive a signed node message")
 def inbox(msg: InboxMessage, rt: RuntimeDep) -> dict[str, Any]:
+    """接收其他节点（省、市）发来的 SM2 签名消息：验证签名、时间戳与来源节点后处理，重复或过期的消息被拒绝。"""
     return exchange.handle_inbox(sessions=rt.sessions, settings=rt.settings, envelope=msg.envelope,
                                 signature=msg.signature)
 

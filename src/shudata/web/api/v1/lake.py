@@ -169,12 +169,14 @@ def put_missing_values(code: str, session: SessionDep, settings: SettingsDep, ac
 @router.get("/resources/{code:path}/versions", response_model=list[VersionRead],
             summary="数据版本列表 / versions of an entry")
 def list_versions(code: str, session: SessionDep, actor: UserDep) -> list[VersionRead]:
+    """目录条目的全部数据版本：版本号、行数、来源文件、上传人与时间。"""
     return reads.versions_of(session=session, actor=actor, resource_code=code)
 
 
 @router.get("/resources/{code:path}/versions/{version}", response_model=VersionRead,
             summary="数据版本信息 / one version")
 def get_version(code: str, version: int, session: SessionDep, actor: UserDep) -> VersionRead:
+    """一个数据版本的信息：行数、列、来源文件、校验和与生成时间。"""
     return reads.version_meta(session=session, actor=actor, resource_code=code, version=version)
 
 
