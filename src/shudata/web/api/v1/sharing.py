@@ -82,7 +82,7 @@ def notifications(session: SessionDep, actor: UserDep) -> list[dict[str, Any]]:
 def delta_profile(request: Request, session: SessionDep, actor: UserDep,
                   days: int = Query(90, ge=1, le=365)) -> Response:
     tok = create_token(session=session, actor=actor, data=TokenCreate(name="delta-sharing", expires_in_days=days))
-    body = profile(str(request.base_url).rstrip("/") + "/delta-sharing", tok.token)
+    body = profile(str(request.base_url).rstrip("/") + "/delta-sharing", tok.token, tok.expires_at)
     return Response(json.dumps(body, indent=2), media_type="application/json",
                     headers={"Content-Disposition": 'attachment; filename="shudata.share"'})
 
