@@ -357,3 +357,14 @@ def policy_usage(*, session: Session, actor: Actor, name: str) -> PolicyUsage:
     uses = [PolicyUse.model_validate(u) for group in found for u in group]
     uses.sort(key=lambda u: (u.kind, -u.id))
     return PolicyUsage(policy=name, resource=res.code, profile=profile, uses=uses)
+
+
+def resource_columns(*, session: Session, actor: Actor, settings: Settings, resource: str
+                     ) -> list[tuple[str, str]]:
+    """The columns of a resource's latest version and their type family, for the k-anonymity form
+    (the readers of its raw data only, as the anonymisation itself)."""
+    res = find_resource(session, resource)
+    sources.require_raw_reader(actor, res, actions.RISK)
+    version = latest_version(session, res.id)
+    schema = sources.version_schema(settings, version) if version is not None else None
+    return [(f.name, type_family(f.type)) for f in schema] if schema is not None else []

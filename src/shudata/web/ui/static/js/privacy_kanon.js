@@ -1,0 +1,25 @@
+/* Re-identification risk charts of the k-anonymity page: <div data-kanon-chart='{title, x, xname,
+   yname, series: [{name, data}]}'> (data built on the server). The title sits at the top, the
+   legend on its own line below it and the plot below both, so the legend never covers the title. */
+(function () {
+  "use strict";
+  if (!window.echarts) { return; }
+  var charts = [];
+  document.querySelectorAll("[data-kanon-chart]").forEach(function (el) {
+    try {
+      var d = JSON.parse(el.dataset.kanonChart);
+      var chart = echarts.init(el);
+      chart.setOption({
+        title: {text: d.title, left: "center", top: 0, textStyle: {fontSize: 14}},
+        legend: {top: 28, left: "center", data: d.series.map(function (s) { return s.name; })},
+        grid: {top: 72, left: 48, right: 16, bottom: 40, containLabel: true},
+        tooltip: {trigger: "axis"},
+        xAxis: {type: "category", data: d.x, name: d.xname, nameLocation: "middle", nameGap: 28},
+        yAxis: {type: "value", name: d.yname},
+        series: d.series.map(function (s) { return {name: s.name, type: "bar", data: s.data}; })
+      });
+      charts.push(chart);
+    } catch (e) { el.textContent = String(e); }
+  });
+  window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+}());
