@@ -37,12 +37,16 @@ PageToken = Annotated[str | None, Query(alias="pageToken", max_length=2000,
 @router.get("/shares", summary="列出共享 / list shares")
 def list_shares(session: SessionDep, settings: SettingsDep, actor: UserDep, max_results: MaxResults = None,
                 page_token: PageToken = None) -> dict[str, Any]:
+    """本部门的共享（一个：dept_<部门 id>），按 maxResults/pageToken 分页。
+
+    The caller's share (one per consumer department), paged with ``maxResults``/``pageToken``."""
     return server.listing(settings, server.list_shares(session, actor), scope="shares", max_results=max_results,
                           page_token=page_token)
 
 
 @router.get("/shares/{share}", summary="共享详情 / get share")
 def get_share(share: str, session: SessionDep, actor: UserDep) -> dict[str, Any]:
+    """共享详情；只能查看本部门的共享（否则 403）。 / A share of the caller's department (else 403)."""
     server.tables(session, actor, share)  # checks the share is the caller's
     return {"share": {"name": share.lower(), "id": share.lower()}}
 
@@ -50,6 +54,7 @@ def get_share(share: str, session: SessionDep, actor: UserDep) -> dict[str, Any]
 @router.get("/shares/{share}/schemas", summary="列出模式 / list schemas")
 def list_schemas(share: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
                  max_results: MaxResults = None, page_token: PageToken = None) -> dict[str, Any]:
+    """共享中的模式（只有 default），可分页。 / The share's schemas (``default``), paged."""
     server.tables(session, actor, share)
     return server.listing(settings, [{"name": server.SCHEMA, "share": share.lower()}],
                           scope=f"schemas:{share.lower()}", max_results=max_results, page_token=page_token)
@@ -63,6 +68,9 @@ def _table_items(session: SessionDep, actor: UserDep, share: str) -> list[dict[s
 @router.get("/shares/{share}/schemas/{schema}/tables", summary="列出表 / list tables")
 def list_tables(share: str, schema: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
                 max_results: MaxResults = None, page_token: PageToken = None) -> dict[str, Any]:
+    """模式中的表：每个可用授权一张表（别名或 r_<资源代码>），按名称排序分页。
+
+    One table per usable grant (alias or ``r_<code>``), ordered by name, paged."""
     items = _table_items(session, actor, share) if schema.lower() == server.SCHEMA else []
     return server.listing(settings, items, scope=f"tables:{share.lower()}:{schema.lower()}",
                           max_results=max_results, page_token=page_token)
@@ -71,12 +79,18 @@ def list_tables(share: str, schema: str, session: SessionDep, settings: Settings
 @router.get("/shares/{share}/all-tables", summary="列出全部表 / list all tables")
 def all_tables(share: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
                max_results: MaxResults = None, page_token: PageToken = None) -> dict[str, Any]:
+    """共享中的全部表，按名称排序分页（官方客户端自动跟随 nextPageToken）。
+
+    Every table of the share, ordered by name, paged (the client follows ``nextPageToken``)."""
     return server.listing(settings, _table_items(session, actor, share), scope=f"all-tables:{share.lower()}",
                           max_results=max_results, page_token=page_token)
 
 
 @router.head("/shares/{share}/schemas/{schema}/tables/{table}", summary="表版本（HEAD）/ table version")
 def head_table(share: str, schema: str, table: str, session: SessionDep, actor: UserDep) -> Response:
+    """只返回 Delta-Table-Version 响应头（表的最新数据版本），不构建任何文件。
+
+    Only the ``Delta-Table-Version`` header (the latest lake version); builds nothing."""
     t = server.find_table(session, actor, share, schema, table)
     return Response(status_code=200, headers={"Delta-Table-Version": str(server.table_version(session, actor, t))})
 
@@ -86,6 +100,9 @@ def head_table(share: str, schema: str, table: str, session: SessionDep, actor: 
 def table_version(share: str, schema: str, table: str, session: SessionDep, actor: UserDep,
                   starting_timestamp: Annotated[str | None, Query(alias="startingTimestamp", max_length=64)] = None
                   ) -> Response:
+    """表的数据版本（Delta-Table-Version 响应头）；给出 startingTimestamp 时为该时刻或之后最早发布的版本。
+
+    The table version header; with ``startingTimestamp``, the earliest version published at or after it."""
     t = server.find_table(session, actor, share, schema, table)
     version = server.table_version(session, actor, t, starting_timestamp)
     return Response(status_code=200, headers={"Delta-Table-Version": str(version)})
@@ -94,6 +111,10 @@ def table_version(share: str, schema: str, table: str, session: SessionDep, acto
 @router.get("/shares/{share}/schemas/{schema}/tables/{table}/metadata", summary="表元数据 / table metadata")
 def table_metadata(share: str, schema: str, table: str, request: Request, session: SessionDep,
                    settings: SettingsDep, actor: UserDep) -> Response:
+    """协议与元数据两行 NDJSON（按授权脱敏后的列）；声明主键的表带 delta.enableChangeDataFeed。
+
+    Protocol and metadata lines (the granted, masked columns); the request's capabilities header
+    picks the parquet or delta response format."""
     t = server.find_table(session, actor, share, schema, table)
     fmt = _format(request)
     return _ndjson(*server.metadata(session, settings, actor, t, fmt), fmt)
@@ -102,6 +123,10 @@ def table_metadata(share: str, schema: str, table: str, request: Request, sessio
 @router.post("/shares/{share}/schemas/{schema}/tables/{table}/query", summary="读取表数据 / query table")
 def table_query(share: str, schema: str, table: str, request: Request, session: SessionDep, settings: SettingsDep,
                 actor: UserDep, body: dict[str, Any] | None = Body(None)) -> Response:
+    """读取表：协议、元数据和签名短期文件链接；支持 version/timestamp 时间旅行与 limitHint（只给出前若干行）。
+
+    Protocol, metadata and signed file URLs of the masked view; ``version``/``timestamp`` time
+    travel; ``limitHint`` serves the first rows only; parquet or delta response format."""
     t = server.find_table(session, actor, share, schema, table)
     fmt, body = _format(request), body or {}
     base = str(request.base_url).rstrip("/")
@@ -118,6 +143,10 @@ def table_changes(share: str, schema: str, table: str, request: Request, session
                   ending_version: Annotated[int | None, Query(alias="endingVersion")] = None,
                   ending_timestamp: Annotated[str | None, Query(alias="endingTimestamp", max_length=64)] = None
                   ) -> Response:
+    """变更数据（change data feed）：各版本相对上一版本的插入、删除、更新前后行（按表声明的主键，按授权脱敏与过滤）。
+
+    The change data feed between consecutive versions (by the table's declared key, masked and
+    filtered by the grant); 400 for a table without a declared key."""
     t = server.find_table(session, actor, share, schema, table)
     fmt = _format(request)
     base = str(request.base_url).rstrip("/")
