@@ -13,6 +13,8 @@ from enum import IntEnum, StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shudata.standards.geo import Datum
+
 RESOURCE_CODE_RE = re.compile(r"^(?P<lei>[1-9])(?P<xiang>\d{2})(?P<mu>\d{3})(?P<ximu>\d{0,6})/(?P<seq>\d{1,6})$")
 ALIAS_RE = re.compile(r"^[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]{0,62}$")
 
@@ -110,6 +112,7 @@ class InformationItem(BaseModel):
     data_type: DataType = Field(DataType.C, description="数据类型")
     length: int | None = Field(None, ge=1, le=100_000, description="数据长度")
     description: str | None = Field(None, max_length=500)
+    datum: Datum | None = Field(None, description="坐标系（经纬度列）：WGS-84、GCJ-02 或 BD-09；地图据此换算")
 
 
 class SharingAttributes(BaseModel):

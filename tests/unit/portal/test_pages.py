@@ -137,8 +137,12 @@ def test_dataset_page_by_name_and_by_chinese_title(client, world):
         assert f'href="/portal/datasets/{OPEN}/download.{f}"' in html
     chart = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', html, re.S)
                        .group(1))
-    assert chart["numeric"] == ["年份", "常住人口万人"] and chart["category"] == ["地区", "备注"]
-    assert len(chart["rows"]) == 10
+    assert chart["rows"] == 10
+    # the default chart: the population summed per city on Sichuan's map (never a row number on an axis)
+    first = chart["charts"][0]
+    assert (first["kind"], first["map"], first["region"]) == ("regions", "sichuan", "地区")
+    assert first["measure"] == "常住人口万人"
+    assert [c["kind"] for c in chart["charts"]] == ["regions", "bar"]
     assert "开放数据使用许可" in html
     assert f'href="/portal/datasets/{OPEN}.ttl" id="dcat-ttl"' in html
     dcat = client.get(f"/portal/datasets/{OPEN}.ttl")

@@ -56,8 +56,8 @@ def test_uploaded_version_shows_on_entry_page_with_preview_and_chart(client, log
     r = _upload(client, csrf, gdp.code)
     assert r.status_code == 201, r.text
     page = client.get(f"/catalog/{gdp.code}")
-    assert "v1" in page.text and "四川GDP.csv" in page.text and 'id="chart-form"' in page.text
-    assert f'data-rows-url="/api/v1/resources/{gdp.code}/rows?version=1"' in page.text
+    assert "v1" in page.text and "四川GDP.csv" in page.text and 'id="chart"' in page.text
+    assert f'data-chart-url="/catalog/{gdp.code}/chart"' in page.text
     part = client.get(f"/catalog/{gdp.code}/preview?version=1&limit=3", headers={"HX-Request": "true"})
     assert part.status_code == 200 and "<html" not in part.text
     assert "成都市" in part.text and "乐山市" not in part.text and "地区生产总值" in part.text

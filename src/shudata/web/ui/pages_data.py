@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
 from shudata.catalog import reads
 from shudata.catalog import service as catalog
 from shudata.catalog.actions import DATA_READ, DATA_UPLOAD
 from shudata.catalog.schemas import ResourceRead
+from shudata.core.errors import NotFound
 from shudata.core.types import Actor, ResourceRef
 from shudata.quality import cleaning_missing
 from shudata.security.authz import allowed, require
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
+from shudata.web.ui import charts
 from shudata.web.ui.render import page_window, render
 
 router = APIRouter()
@@ -118,3 +123,52 @@ def preview(request: Request, session: SessionDep, settings: SettingsDep, actor:
     view = RowsView(columns=names, rows=rows, total=page.total, offset=offset, version=page.version, numeric=numeric)
     return render(request, "partials/preview.html",
                   {"e": {"code": code}, "page": view, "pg": page_window(page.total, offset, limit)})
+
+
+# -- the default chart and the boundary maps -----------------------------------------------------
+
+CHART_ROWS = 1000  # the chart reads the first rows of the version, as the preview does (same read, audited)
+BOUNDARIES = ("china", "sichuan")
+
+
+def item_datums(entry: ResourceRead) -> dict[str, str | None]:
+    """The coordinate datum each information item declares (``datum`` attribute), by column name."""
+    return {i.name: (i.datum.value if i.datum else None) for i in entry.information_items if i.datum}
+
+
+@router.get("/catalog/{code:path}/chart")
+def chart_spec(session: SessionDep, settings: SettingsDep, actor: UserDep, code: str,
+               version: int | None = None) -> Response:
+    """The entry page's chart candidates (JSON), chosen from the first rows of a version by
+    :func:`shudata.web.ui.charts.choose`. The rows are read exactly as the preview reads them
+    (``reads.read_rows``: the provider department only, audited), so a chart or map never shows
+    what the preview would not."""
+    entry = catalog.get_resource(session=session, actor=actor, key=code)
+    page = reads.read_rows(session=session, settings=settings, actor=actor, resource_code=entry.code,
+                           version=version, offset=0, limit=min(CHART_ROWS, settings.page_size_max))
+    names = list(page.table.column_names)
+    types = {f.name: str(f.type) for f in page.table.schema}
+    cols = [page.table.column(i).to_pylist() for i in range(page.table.num_columns)]
+    rows = [list(r) for r in zip(*cols, strict=True)] if cols else []
+    specs = charts.choose(names, types, rows, item_datums(entry))
+    return JSONResponse({"version": page.version, "rows": len(rows), "total": page.total, "charts": specs})
+
+
+@functools.cache
+def _boundary(name: str) -> tuple[bytes, str]:
+    body = resources.files("shudata.standards").joinpath("data", "boundaries", f"{name}.geojson").read_bytes()
+    return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+@router.api_route("/geo/boundaries/{name}.geojson", methods=["GET", "HEAD"])
+def boundary(request: Request, name: str) -> Response:
+    """Boundary GeoJSON shipped in the package (``china``: provinces, ``sichuan``: its 21 prefectures;
+    see ``standards/data/boundaries/PROVENANCE.md``). Public and immutable: cached for a year."""
+    if name not in BOUNDARIES:
+        raise NotFound(f"没有名为 {name} 的边界地图（可选 china、sichuan）",
+                       f"No boundary map {name} (china, sichuan)", code="boundary_not_found")
+    body, etag = _boundary(name)
+    headers = {"Cache-Control": "public, max-age=31536000, immutable", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/geo+json", headers=headers)

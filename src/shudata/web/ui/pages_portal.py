@@ -33,7 +33,7 @@ from shudata.portal.models import PortalDataset, PortalDeveloper
 from shudata.portal.schemas import DataRequestCreate
 from shudata.web.deps import LangDep, SessionDep, SettingsDep, client_ip
 from shudata.web.files import PreparedFile, range_start, serve_file
-from shudata.web.ui.pages_data import is_numeric
+from shudata.web.ui import charts
 from shudata.web.ui.render import flash, is_htmx, page_window, redirect, render, validation_messages
 
 router = APIRouter()
@@ -163,29 +163,6 @@ def _table_rows(table: Any) -> tuple[list[str], list[list[Any]]]:
     return names, [list(r) for r in zip(*cols, strict=True)] if cols else []
 
 
-def _numeric_column(columns: list[dict[str, str]], name: str, values: list[Any]) -> bool:
-    """Chartable: a numeric column, or a text column whose values are all numbers (CSV data
-    catalogued as 字符型 often is).
-
-    >>> _numeric_column([{"name": "n", "type": "string"}], "n", ["1", "2.5", None])
-    True
-    >>> _numeric_column([{"name": "n", "type": "string"}], "n", ["1", "成都"])
-    False
-    """
-    kind = next((c["type"] for c in columns if c["name"] == name), "")
-    if is_numeric(kind):
-        return True
-    present = [v for v in values if v not in (None, "")]
-    if not present:
-        return False
-    for v in present:
-        try:
-            float(str(v))
-        except ValueError:
-            return False
-    return True
-
-
 def _history(session: Session, ds: P.PublicDataset) -> list[dict[str, Any]]:
     out = []
     for pub in P.publications(session, ds.resource.id, statuses=("published", "withdrawn")):
@@ -208,10 +185,11 @@ def dataset_page(request: Request, session: SessionDep, settings: SettingsDep, n
         table = portal_data.preview(settings, ds, CHART_ROWS)
         names, rows = _table_rows(table)
         rows = [[export.jsonable(v) for v in r] for r in rows]
-        numeric = [n for i, n in enumerate(names) if _numeric_column(columns, n, [r[i] for r in rows])]
-        category = [n for n in names if n not in numeric]
         preview = {"columns": names, "rows": rows[:PREVIEW_ROWS], "total": ds.publication.rows}
-        chart = {"columns": names, "rows": rows, "numeric": numeric, "category": category}
+        # the default chart (a map when there are coordinates or regions) of the same published, masked rows
+        types = {c["name"]: c["type"] for c in columns}
+        datums = {str(i.get("name")): i.get("datum") for i in ds.resource.information_items or [] if i.get("datum")}
+        chart = {"rows": len(rows), "charts": charts.choose(names, types, rows, datums)}
     application = None
     if ds.conditional and dev is not None:
         mine = [a for a in devs.developer_applications(session, dev) if a.resource_id == ds.resource.id]
