@@ -73,9 +73,9 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
     portal_rate_ip_per_min: int = Field(300, ge=0, description="开放门户：每个 IP 每分钟请求上限（0 不限）")
     portal_rate_key_per_min: int = Field(1200, ge=0, description="开放门户：每个 API 密钥每分钟请求上限（0 不限）")
-    portal_rate_exempt_keys: str = Field(
-        "", description="开放门户：不受频率限制的开发者 API 密钥，填其公开标签 sdk_<前缀>（开发者页面所示，逗号分隔；"
-                        "只填标签，绝不填密钥本身），用于获准的采集方（如 CKAN 采集器）")
+    portal_rate_exempt_keys: str | None = Field(
+        None, description="开放门户：不受频率限制的开发者 API 密钥，填其公开标签“sdk_前缀”（开发者页面所示，逗号分隔；"
+                          "只填标签，绝不填密钥本身），用于获准的采集方（如 CKAN 采集器）")
     portal_base_url: str | None = Field(
         None, description="开放门户对外地址（DCAT、站点地图中的绝对链接；默认取请求地址）")
     max_concurrency: int = Field(16, ge=1, le=1000,

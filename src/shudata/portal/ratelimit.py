@@ -14,6 +14,10 @@ True
 Only a *live* key earns the key's limit: :class:`KeyCheck` asks the metadata store whether a
 portal API key (``sdk_…``) or a platform API token (``sd_…``) exists and is neither revoked,
 expired nor disabled. A made-up key counts as no key at all (the anonymous per-IP limit).
+A live key whose public label (``sdk_<prefix>``) the operator lists in
+``SHUDATA_PORTAL_RATE_EXEMPT_KEYS`` is not limited at all (a harvester the portal agreed to
+serve); the setting holds labels only, never a secret, and a forged key with a listed
+prefix is not live, so it gains nothing.
 """
 
 from __future__ import annotations
@@ -106,33 +110,54 @@ def build(redis_url: str | None) -> Limiter:
 MAX_KEY_CHARS = 200
 
 
-def live_key(session: Session, raw: str) -> bool:
-    """Is ``raw`` a live portal API key or platform API token?"""
+def key_label(session: Session, raw: str) -> str | None:
+    """The public label of ``raw`` when it is a live portal API key or platform API token —
+    ``sdk_<prefix>`` / ``sd_<prefix>``, the part of a key shown on the developer's page and in
+    the audit trail (never the secret) — else ``None``."""
     if not raw or len(raw) > MAX_KEY_CHARS:
-        return False
+        return None
     digest = sm3_hex(raw.encode())
     if raw.startswith("sdk_"):
-        row = session.execute(select(PortalApiKey.revoked_at, PortalDeveloper.is_active)
+        row = session.execute(select(PortalApiKey.revoked_at, PortalDeveloper.is_active, PortalApiKey.prefix)
                               .join(PortalDeveloper, PortalDeveloper.id == PortalApiKey.developer_id)
                               .where(PortalApiKey.key_hash == digest)).first()
-        return row is not None and row[0] is None and bool(row[1])
+        return f"sdk_{row[2]}" if row is not None and row[0] is None and bool(row[1]) else None
     if raw.startswith("sd_"):
         token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-        return token is not None and token.revoked_at is None and token.user.is_active and (
+        live = token is not None and token.revoked_at is None and token.user.is_active and (
             token.expires_at is None or ensure_aware(token.expires_at) > utcnow())
-    return False
+        return f"sd_{token.prefix}" if live and token is not None else None
+    return None
+
+
+def live_key(session: Session, raw: str) -> bool:
+    """Is ``raw`` a live portal API key or platform API token?"""
+    return key_label(session, raw) is not None
+
+
+def exempt_labels(setting: str) -> frozenset[str]:
+    """``SHUDATA_PORTAL_RATE_EXEMPT_KEYS`` (labels, comma- or space-separated) as a set.
+
+    >>> sorted(exempt_labels(" sdk_ab12cd34, sdk_EF56 "))
+    ['sdk_ab12cd34', 'sdk_ef56']
+    """
+    return frozenset(x.strip().lower() for x in setting.replace(",", " ").split() if x.strip())
 
 
 class KeyCheck:
-    """``live_key`` with a short memory (both answers), so a key is looked up at most once
-    per ``ttl_s`` whatever the request rate; at most ``max_entries`` keys are remembered."""
+    """``key_label`` with a short memory (both answers), so a key is looked up at most once
+    per ``ttl_s`` whatever the request rate; at most ``max_entries`` keys are remembered.
+    Calling it answers whether the key is live; :meth:`label` gives its public label."""
 
     def __init__(self, sessions: Callable[[], Session], ttl_s: float = 30.0, max_entries: int = 10_000) -> None:
         self.sessions, self.ttl_s, self.max_entries = sessions, ttl_s, max_entries
         self._lock = threading.Lock()
-        self._seen: OrderedDict[str, tuple[float, bool]] = OrderedDict()
+        self._seen: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
 
     def __call__(self, raw: str) -> bool:
+        return self.label(raw) is not None
+
+    def label(self, raw: str) -> str | None:
         fp = hashlib.sha256(raw.encode("utf-8", "surrogateescape")).hexdigest()
         now = time.monotonic()
         with self._lock:
@@ -141,13 +166,13 @@ class KeyCheck:
                 return hit[1]
         try:
             with self.sessions() as session:
-                ok = live_key(session, raw)
+                label = key_label(session, raw)
         except Exception as exc:  # the store unreachable: no key's limit, never a 500
             log.warning("rate limiter: cannot check an API key (%s); counting it as anonymous", exc)
-            return False
+            return None
         with self._lock:
-            self._seen[fp] = (now, ok)
+            self._seen[fp] = (now, label)
             self._seen.move_to_end(fp)
             while len(self._seen) > self.max_entries:
                 self._seen.popitem(last=False)
-        return ok
+        return label

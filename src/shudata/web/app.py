@@ -19,7 +19,7 @@ from shudata import __version__
 from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
-from shudata.portal.ratelimit import KeyCheck
+from shudata.portal.ratelimit import KeyCheck, exempt_labels
 from shudata.portal.ratelimit import build as build_limiter
 from shudata.query.engines import duckdb as duckdb_engine
 from shudata.security.tokens import TokenUsage
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(RateLimitMiddleware, limiter=build_limiter(settings.redis_url),
                        ip_per_min=settings.portal_rate_ip_per_min, key_per_min=settings.portal_rate_key_per_min,
-                       key_check=KeyCheck(rt.sessions))
+                       key_check=KeyCheck(rt.sessions), exempt=exempt_labels(settings.portal_rate_exempt_keys or ""))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrency,  # sheds before sessions and limits
                        queue_timeout_s=settings.queue_timeout_s)
     security_headers.install(app)  # around everything, ServerErrorMiddleware too: 429, 503 and 500 carry them

@@ -74,8 +74,9 @@ def _ckan_error(exc: ShudataError) -> tuple[int, str]:
     return 409, "Validation Error"
 
 
-def _json(body: dict[str, Any], status: int = 200) -> Response:
-    return Response(encode_result(body), status_code=status, media_type="application/json;charset=utf-8")
+def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(encode_result(body), status_code=status, media_type="application/json;charset=utf-8",
+                    headers=headers)
 
 
 def _help(request: Request, name: str) -> str:
@@ -91,7 +92,9 @@ def _refuse(request: Request, name: str, exc: ShudataError) -> Response:
     error: dict[str, Any] = {"__type": kind, "message": f"{kind}: {message}"}
     if kind == "Validation Error" and details.get("field"):
         error[str(details["field"])] = [message]
-    return _json({"help": _help(request, name), "success": False, "error": error}, status)
+    retry = getattr(exc, "retry_after", None)  # a quota that says when it resets: Retry-After, as on 429s
+    return _json({"help": _help(request, name), "success": False, "error": error}, status,
+                 {"Retry-After": str(retry)} if retry is not None else None)
 
 
 def _call(name: str, request: Request, session: Session, settings: Settings, params: Params) -> Response:

@@ -6,8 +6,10 @@ A request carrying a *live* portal API key or platform API token (``Authorizatio
 (``SHUDATA_PORTAL_RATE_KEY_PER_MIN``) and against its client IP at the key's limit. Every other
 request — no key, or a key that is unknown, revoked, expired or made up — counts against
 its client IP at the anonymous limit (``SHUDATA_PORTAL_RATE_IP_PER_MIN``), so inventing a
-key gains nothing. Over the limit: 429 with ``Retry-After`` and a message a person
-can act on; the first refusal of each bucket and window is audited. Every answer carries
+key gains nothing. A live key whose public label (``sdk_<prefix>``) is listed in
+``SHUDATA_PORTAL_RATE_EXEMPT_KEYS`` is not limited (an agreed harvester). Over the limit: 429
+with ``Retry-After`` (seconds until the window ends) and a message a person can act on; the
+first refusal of each bucket and window is audited. Every answer carries
 ``X-RateLimit-Limit`` and ``X-RateLimit-Remaining``.
 """
 
@@ -38,17 +40,22 @@ def _key_of(headers: dict[bytes, bytes]) -> str | None:
 
 class RateLimitMiddleware:
     def __init__(self, app: ASGIApp, limiter: Limiter, ip_per_min: int, key_per_min: int,
-                 key_check: Callable[[str], bool] | None = None) -> None:
+                 key_check: Callable[[str], bool] | None = None, exempt: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.limiter = limiter
         self.ip_per_min = ip_per_min
         self.key_per_min = key_per_min
         self.key_check = key_check  # None: no key is trusted, every request is anonymous
+        self.exempt = frozenset(x.lower() for x in exempt)  # live keys' public labels served without limit
 
-    async def _live(self, key: str | None) -> bool:
+    async def _label(self, key: str | None) -> str | None:
+        """The live key's public label (``""`` when the check gives none), ``None`` if not live."""
         if not key or self.key_check is None:
-            return False
-        return bool(await run_in_threadpool(self.key_check, key))
+            return None
+        label_of = getattr(self.key_check, "label", None)
+        if label_of is not None:
+            return await run_in_threadpool(label_of, key)
+        return "" if await run_in_threadpool(self.key_check, key) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = str(scope.get("path", ""))
@@ -59,7 +66,11 @@ class RateLimitMiddleware:
         client = scope.get("client")
         ip = client[0] if client else "unknown"
         key = _key_of(headers)
-        live = await self._live(key)
+        label = await self._label(key)
+        live = label is not None
+        if label and label.lower() in self.exempt:  # a harvester the operator exempted (by its key's label)
+            await self.app(scope, receive, send)
+            return
         decisions: list[tuple[str, Decision]] = []
         if key and live and self.key_per_min:
             bucket = "key:" + hashlib.sha256(key.encode()).hexdigest()[:24]

@@ -171,3 +171,26 @@ def test_app_uses_redis_when_configured(settings):
     rt1.close()
     rt2.close()
     assert 429 not in codes[:3] and codes[3] == 429
+
+
+def test_an_exempted_harvester_key_is_not_limited_and_a_forged_one_is(settings, rt):
+    """The operator lists a harvester key's public label (never its secret) in
+    SHUDATA_PORTAL_RATE_EXEMPT_KEYS: that live key is served without limit; a key made up
+    with the same label, and the other keys, still are limited (every 429 with Retry-After)."""
+    harvester, other = _live_key(rt, "harvester@example.com"), _live_key(rt, "other@example.com")
+    label = "_".join(harvester.split("_")[:2])  # sdk_<prefix>, as the developer page shows it
+    assert label.startswith("sdk_") and harvester != label
+    rt2, c = _client(settings, "10.7.7.7", portal_rate_ip_per_min=2, portal_rate_key_per_min=3,
+                     portal_rate_exempt_keys=f"sdk_unrelated, {label.upper()}")
+    with c:
+        codes = [c.get("/api/3/action/status_show", headers={"X-CKAN-API-Key": harvester}).status_code
+                 for _ in range(8)]
+        assert codes == [200] * 8
+        forged = [c.get("/api/3/action/status_show", headers={"X-CKAN-API-Key": f"{label}_forged"})
+                  for _ in range(4)]
+        assert forged[-1].status_code == 429 and int(forged[-1].headers["retry-after"]) >= 1
+    with TestClient(c.app, client=("10.7.7.8", 1)) as c2:
+        limited = [c2.get("/api/3/action/status_show", headers={"X-CKAN-API-Key": other}) for _ in range(4)]
+        assert limited[-1].status_code == 429 and int(limited[-1].headers["retry-after"]) >= 1
+        assert limited[-1].json()["error"]["__type"] == "Rate Limit Error"
+    rt2.close()
