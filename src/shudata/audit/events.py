@@ -488,6 +488,38 @@ class QueryRun(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class QueryRunCancel(Event):
+    """A user cancelled their own running workbench query (details: the run id, whether it was still running)."""
+
+    name: ClassVar[str] = "query.run.cancel"
+    resource_type: ClassVar[str | None] = "query"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuerySavedCreate(Event):
+    """A user saved a workbench query (details: name, visibility)."""
+
+    name: ClassVar[str] = "query.saved.create"
+    resource_type: ClassVar[str | None] = "query.saved"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuerySavedUpdate(Event):
+    """The owner changed a saved query (details: the fields changed)."""
+
+    name: ClassVar[str] = "query.saved.update"
+    resource_type: ClassVar[str | None] = "query.saved"
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuerySavedDelete(Event):
+    """The owner deleted a saved query (details: its name)."""
+
+    name: ClassVar[str] = "query.saved.delete"
+    resource_type: ClassVar[str | None] = "query.saved"
+
+
+@dataclass(frozen=True, kw_only=True)
 class SecurityDepartmentCreate(Event):
     """A department was created."""
 

@@ -18,6 +18,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.sharing.models",
     "shudata.sharing.nodes.models",
     "shudata.portal.models",
+    "shudata.query.models",
 )
 
 

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, Any, TypeVar
 
 import pyarrow as pa
@@ -23,13 +23,13 @@ from sqlalchemy.orm import Session
 from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.core.config import Settings
-from shudata.core.errors import ShudataError
+from shudata.core.errors import InvalidInput, ShudataError
 from shudata.core.plugins import PluginManager
 from shudata.core.types import Actor
 from shudata.query.access import TableAccess
 from shudata.query.actions import QUERY_RUN
 from shudata.query.catalog_tables import CatalogResolver
-from shudata.query.engines.base import Engine
+from shudata.query.engines.base import Cancel, Engine
 from shudata.query.engines.duckdb import DuckDBEngine
 from shudata.query.errors import ACTION
 from shudata.query.export import write_file
@@ -59,7 +59,8 @@ def default_engine(settings: Settings) -> Engine:
 def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, offset: int = 0,
               limit: int | None = None, versions: Mapping[str, int] | None = None,
               access_overrides: Mapping[str, TableAccess] | None = None, count: bool = True,
-              engine: Engine | None = None, plugins: PluginManager | None = None) -> QueryResult:
+              engine: Engine | None = None, plugins: PluginManager | None = None,
+              cancel: Cancel | None = None) -> QueryResult:
     """Run ``sql`` for ``actor`` and return one page of the result.
 
     Args:
@@ -72,9 +73,11 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
         engine: the engine (default: DuckDB from the settings).
         plugins: the plugin manager whose ``query_table_access`` hook restricts the tables
             (default: the one of the runtime that made ``session``).
+        cancel: a handle another thread may use to stop the statements (409 ``query_cancelled``).
 
     Raises:
-        InvalidInput, NotFound, PermissionDenied, QueryTimeout: refused or failed queries.
+        InvalidInput, NotFound, PermissionDenied, QueryTimeout, Conflict: refused, failed or
+            cancelled queries.
     """
     require(actor, QUERY_RUN)
     engine = engine or default_engine(settings)
@@ -85,7 +88,7 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
     started = time.perf_counter()
     with _explained(resolver, sql):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
-        with engine.session(resolver.sources, limits_for(settings)) as run:
+        with engine.session(resolver.sources, replace(limits_for(settings), cancel=cancel)) as run:
             page = run.query(page_query(checked.tree, window).sql(engine.dialect, comments=False), window.fetch)
             shown, total, has_more, truncated = window.settle(fetched=page.num_rows, counted=None)
             if count and total is None and has_more:
@@ -131,13 +134,16 @@ class QueryExport:
 def export_query(*, session: Session, settings: Settings, actor: Actor, sql: str, fmt: str,
                  versions: Mapping[str, int] | None = None,
                  access_overrides: Mapping[str, TableAccess] | None = None,
-                 engine: Engine | None = None, plugins: PluginManager | None = None) -> QueryExport:
+                 engine: Engine | None = None, plugins: PluginManager | None = None,
+                 cancel: Cancel | None = None, whole: bool = False) -> QueryExport:
     """Run ``sql`` for ``actor`` and write its result, up to the row cap, as ``fmt`` (csv, xlsx,
     parquet) into a spooled temporary file, batch by batch.
 
     Memory stays bounded whatever the result (batches from the engine, a file that waits on
     disk past 32 MB); the rows are measured batch by batch, and a result that passes
     ``download_max_bytes`` is refused (413) as soon as it does, before anything is sent.
+    With ``whole``, a result longer than the row cap is refused (422 ``result_over_row_cap``)
+    instead of written up to the cap: the file holds every row, or there is no file.
     """
     require(actor, QUERY_RUN)
     engine = engine or default_engine(settings)
@@ -147,22 +153,35 @@ def export_query(*, session: Session, settings: Settings, actor: Actor, sql: str
     started = time.perf_counter()
     with _explained(resolver, sql):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
-        stream = engine.stream(checked.sql, resolver.sources, limits_for(settings, cap + 1),
-                               batch_rows=EXPORT_BATCH_ROWS)
+        limits = replace(limits_for(settings, cap + 1), cancel=cancel)
+        stream = engine.stream(checked.sql, resolver.sources, limits, batch_rows=EXPORT_BATCH_ROWS)
         try:
             first = next(stream, None)
             schema = first.schema if first is not None else engine.query(
-                checked.sql, resolver.sources, limits_for(settings, 0)).schema
+                checked.sql, resolver.sources, replace(limits, max_rows=0)).schema
             taken = _RowCap(cap)
             batches = bounded_batches(taken.take(stream, first), settings.download_max_bytes, "download_max_bytes")
             out = write_file(fmt, schema, batches)
         finally:
             if isinstance(stream, Generator):
                 stream.close()  # stops the engine and closes its connection when the cap ended the read
+        if whole and taken.truncated:
+            out.close()
+            raise over_row_cap(cap)
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     _audit(session, actor, sql, resolver, rows=taken.rows, truncated=taken.truncated, elapsed_ms=elapsed_ms,
            export=True)
     return QueryExport(file=out, rows=taken.rows, truncated=taken.truncated, tables=_used(resolver))
+
+
+def over_row_cap(cap: int) -> InvalidInput:
+    """A whole-result download refused because the result passes the row cap (never cut silently)."""
+    return InvalidInput(
+        f"查询结果超过 {cap:,} 行的上限（设置 SHUDATA_QUERY_MAX_ROWS），无法导出完整结果，未生成文件；"
+        "请增加筛选条件或用 LIMIT/OFFSET 分段导出",
+        f"The result has more than the {cap:,}-row cap (setting SHUDATA_QUERY_MAX_ROWS), so it cannot be exported "
+        "whole and no file was made; filter it or export it in parts with LIMIT/OFFSET",
+        code="result_over_row_cap", details={"limit": cap, "setting": "SHUDATA_QUERY_MAX_ROWS"})
 
 
 class _RowCap:

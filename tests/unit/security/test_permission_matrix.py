@@ -98,6 +98,9 @@ EXPECTED: dict[str, str] = {
     "audit.read": "admin auditor system",
     # query
     "query.run": "admin steward user auditor token peer roleless system",
+    "query.saved.manage": "admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine system",
+    "query.history.view": "admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine system",
+    "query.run.cancel": "admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine system",
     # catalog and lake (raw reads: the own department's staff only, no admin bypass)
     "catalog.resource.view": "admin steward user auditor token peer roleless system",
     "catalog.resource.create": "admin steward system",

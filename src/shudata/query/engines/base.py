@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -57,10 +58,57 @@ class ScalarUdf:
     return_type: str
 
 
+class Cancel:
+    """A handle to stop a running statement from another thread (the workbench's cancel button).
+
+    The engine binds its way of stopping the statement (DuckDB: ``interrupt()`` on the
+    connection) while the statement runs; :meth:`cancel` calls it. A handle cancelled before a
+    statement starts stops that statement as soon as it is bound.
+
+    >>> c = Cancel()
+    >>> stopped = []
+    >>> unbind = c.bind(lambda: stopped.append(1))
+    >>> c.cancel(), stopped, c.cancelled
+    (True, [1], True)
+    >>> unbind(); c.cancel()
+    False
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stops: list[Callable[[], None]] = []
+        self.cancelled = False
+
+    def bind(self, stop: Callable[[], None]) -> Callable[[], None]:
+        """Register ``stop`` while a statement runs; returns the function that unregisters it."""
+        with self._lock:
+            self._stops.append(stop)
+            late = self.cancelled
+        if late:
+            stop()
+
+        def unbind() -> None:
+            with self._lock:
+                if stop in self._stops:
+                    self._stops.remove(stop)
+
+        return unbind
+
+    def cancel(self) -> bool:
+        """Stop the statements bound now (and any bound later); whether one was running."""
+        with self._lock:
+            self.cancelled = True
+            stops = list(self._stops)
+        for stop in stops:
+            stop()
+        return bool(stops)
+
+
 @dataclass(frozen=True)
 class Limits:
     timeout_s: float = 30.0
     max_rows: int | None = None
+    cancel: Cancel | None = None  # lets another thread stop the statement (409 ``query_cancelled``)
 
 
 class EngineSession(Protocol):

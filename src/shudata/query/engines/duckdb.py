@@ -26,8 +26,16 @@ from typing import TypeVar
 import duckdb
 import pyarrow as pa
 
-from shudata.core.errors import BadRequest, InvalidInput, PermissionDenied, QueryTimeout, ShudataError, Unavailable
-from shudata.query.engines.base import Limits, ScalarUdf, TableSource
+from shudata.core.errors import (
+    BadRequest,
+    Conflict,
+    InvalidInput,
+    PermissionDenied,
+    QueryTimeout,
+    ShudataError,
+    Unavailable,
+)
+from shudata.query.engines.base import Cancel, Limits, ScalarUdf, TableSource
 from shudata.query.engines.verify import verify_sql
 
 T = TypeVar("T")
@@ -54,6 +62,8 @@ def translate_error(exc: BaseException, limits: Limits) -> ShudataError:
     if isinstance(exc, duckdb.InterruptException) and _closing.is_set():
         return Unavailable("服务正在停止，查询已中止；请稍后重试", "The server is shutting down; the query was stopped",
                            details=details, code="shutting_down")
+    if isinstance(exc, duckdb.InterruptException) and limits.cancel is not None and limits.cancel.cancelled:
+        return cancelled(details)
     if isinstance(exc, duckdb.InterruptException):
         return QueryTimeout(f"查询超过时间上限 {limits.timeout_s:g} 秒，已中止；请缩小范围或增加筛选条件",
                             f"Query exceeded the {limits.timeout_s:g} s time limit and was stopped",
@@ -68,6 +78,13 @@ def translate_error(exc: BaseException, limits: Limits) -> ShudataError:
                           code="query_memory_exceeded", details=details)
     return InvalidInput(f"查询无法执行：{message}", f"The query cannot run: {message}", code="sql_invalid",
                         details=details)
+
+
+def cancelled(details: dict[str, str] | None = None) -> Conflict:
+    """The caller stopped its own statement (409)."""
+    return Conflict("查询已按您的要求取消，服务器上的执行已停止", "The query was cancelled at your request; it no "
+                    "longer runs on the server", code="query_cancelled",
+                    details=details or {"action": "query.run", "resource_type": "query"})
 
 
 # Locked-down databases kept for reuse, least recently used first (see the module's docstring).
@@ -112,8 +129,9 @@ def _quote_str(value: str) -> str:
 
 
 @contextmanager
-def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[None]:
-    """Interrupt ``con`` after ``timeout_s`` unless the block has finished by then.
+def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float, cancel: Cancel | None = None) -> Iterator[None]:
+    """Interrupt ``con`` after ``timeout_s`` (or when ``cancel`` is cancelled) unless the block
+    has finished by then.
 
     The lock makes sure a late timer never interrupts the connection's next statement. While
     the server shuts down (:func:`interrupt_all`) no statement starts and running ones stop.
@@ -121,6 +139,8 @@ def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[None
     if _closing.is_set():
         raise Unavailable("服务正在停止，查询未执行；请稍后重试", "The server is shutting down; the query did not run",
                           code="shutting_down")
+    if cancel is not None and cancel.cancelled:
+        raise cancelled()
     lock = threading.Lock()
     running = [True]
 
@@ -134,9 +154,12 @@ def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float) -> Iterator[None
     timer.start()
     with _running_lock:
         _running.add(stop)
+    unbind = cancel.bind(stop) if cancel is not None else None
     try:
         yield
     finally:
+        if unbind is not None:
+            unbind()
         with _running_lock:
             _running.discard(stop)
         with lock:
@@ -241,7 +264,7 @@ class DuckDBEngine:
 
     def _run(self, con: duckdb.DuckDBPyConnection, fn: Callable[[], T], limits: Limits) -> T:
         """Run ``fn`` with the statement time limit; DuckDB errors become 4xx errors."""
-        with _deadline(con, limits.timeout_s):
+        with _deadline(con, limits.timeout_s, limits.cancel):
             try:
                 return fn()
             except duckdb.Error as exc:
@@ -275,7 +298,7 @@ class DuckDBEngine:
         """Yield Arrow batches; the time limit covers the whole iteration."""
         con = self.connect(tables)
         try:
-            with _deadline(con, limits.timeout_s):
+            with _deadline(con, limits.timeout_s, limits.cancel):
                 self._verify(con, sql, tables)
                 rel = con.sql(sql)
                 if limits.max_rows is not None:

@@ -29,6 +29,7 @@ from shudata.web.ui import (
     pages_portal_dev,
     pages_privacy,
     pages_quality,
+    pages_query,
 )
 from shudata.web.ui.filters import install_filters
 
@@ -71,7 +72,8 @@ def _build_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     # pages_data (``/catalog/{code}/upload`` …) before pages_catalog's ``/catalog/{code}``.
     for module in (pages_core, pages_home, pages_admin, pages_audit, pages_lists, pages_import, pages_data,
-                   pages_catalog, pages_quality, pages_exchange, pages_privacy, pages_portal, pages_portal_dev):
+                   pages_catalog, pages_quality, pages_exchange, pages_privacy, pages_portal, pages_portal_dev,
+                   pages_query):
         router.include_router(module.router)
     return router
 
