@@ -65,6 +65,7 @@ CONFIG_EN = {
                         "and says so",
     "download_max_bytes": "bytes of one query-result download (CSV/XLSX/Parquet); more is refused with 413",
     "default_language": "default UI language",
+    "timezone": "zone of the times shown in pages, exports and reports (IANA name); stored as UTC",
     "node_code": "this node's code (region code)",
     "redis_url": "Redis URL (rate limits, optional)",
     "session_max_age_s": "lifetime of a web login session (s)",

@@ -27,7 +27,7 @@ from shudata.catalog.search import match
 from shudata.catalog.service import to_reads
 from shudata.catalog.states import DEMANDS, DemandEvent
 from shudata.catalog.xlsx import workbook_bytes
-from shudata.core.clock import utcnow
+from shudata.core.clock import DISPLAY_ZONE, local_text, utcnow
 from shudata.core.errors import InvalidInput, NotFound
 from shudata.core.types import Actor, ResourceRef
 from shudata.security.authz import allowed, require
@@ -140,10 +140,11 @@ DEMAND_HEADERS = ["需求编号", "需求部门", "需求名称", "需求描述"
                   "匹配资源名称", "登记人", "登记时间"]
 
 
-def export_demands(*, session: Session, actor: Actor, department_id: int | None = None) -> bytes:
-    """The demand list as XLSX (formula-safe cells)."""
+def export_demands(*, session: Session, actor: Actor, department_id: int | None = None,
+                   tz: str = DISPLAY_ZONE) -> bytes:
+    """The demand list as XLSX (formula-safe cells; times in ``tz``, the configured zone)."""
     rows = [[d.id, d.department_name, d.title, d.description, "、".join(d.wanted_fields), d.purpose,
              DEMAND_STATUS_LABELS[d.status.value][0], d.resource_code or "", d.resource_name or "", d.created_by,
-             d.created_at.strftime("%Y-%m-%d %H:%M")]
+             local_text(d.created_at, tz=tz)]
             for d in list_demands(session=session, actor=actor, department_id=department_id)]
     return workbook_bytes([("需求清单", DEMAND_HEADERS, rows)])

@@ -197,10 +197,10 @@ def export_report(run_id: int = typer.Argument(..., help="检查记录编号（c
     finally:
         rt.close()
     if html is not None:
-        html.write_text(report.standalone_html(data), encoding="utf-8")
+        html.write_text(report.standalone_html(data, tz=rt.settings.timezone), encoding="utf-8")
         console.print(f"HTML → {html}")
     if xlsx is not None:
-        xlsx.write_bytes(report.report_xlsx(data))
+        xlsx.write_bytes(report.report_xlsx(data, tz=rt.settings.timezone))
         console.print(f"XLSX → {xlsx}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     download_max_bytes: int = Field(
         1 << 30, ge=1024, description="一次查询结果下载（CSV/XLSX/Parquet）的字节上限；超出返回 413")
     default_language: Literal["zh-CN", "en"] = Field("zh-CN", description="默认界面语言")
+    timezone: str = Field("Asia/Shanghai", min_length=1,
+                          description="页面、导出与报告显示时间的时区（IANA 名称）；存储一律为 UTC")
     node_code: str = Field("510000", description="本节点代码（行政区划代码）")
     redis_url: str | None = Field(None, description="Redis URL（限流等，可选）")
     session_max_age_s: int = Field(8 * 3600, ge=60, description="网页登录会话有效期 (秒)")
@@ -94,6 +97,11 @@ class Settings(BaseSettings):
                 raise ValueError("SHUDATA_SECRET_KEY must be set in prod (生产环境必须设置会话密钥)")
             if self.master_key == DEV_MASTER_KEY:
                 raise ValueError("SHUDATA_MASTER_KEY must be set in prod (生产环境必须设置主密钥)")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"SHUDATA_TIMEZONE: unknown time zone {self.timezone!r} (未知时区，请用 IANA 名称，"
+                             "如 Asia/Shanghai)") from exc
         if len(bytes.fromhex(self.master_key)) != 16:
             raise ValueError("SHUDATA_MASTER_KEY must be 32 hex digits (128-bit SM4 key)")
         return self

@@ -13,6 +13,8 @@ from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
+from shudata.core.clock import DISPLAY_ZONE, local_text
+from shudata.core.i18n import tr
 from shudata.core.textsafe import safe_cell
 from shudata.core.types import Actor
 from shudata.quality.rule_base import DIMENSION_LABELS
@@ -31,12 +33,12 @@ def report_data(*, session: Session, actor: Actor, run_id: int) -> dict[str, Any
             "trend": scores_trend(session, res.id)}
 
 
-def chart_options(data: dict[str, Any]) -> dict[str, Any]:
-    """ECharts options: scores over versions, failures by rule, null rates by column."""
+def chart_options(data: dict[str, Any], lang: str = "zh-CN") -> dict[str, Any]:
+    """ECharts options: scores over versions, failures by rule, null rates by column (titles in ``lang``)."""
     run, trend = data["run"], data["trend"]
     dims = [d for d in (*DIMENSION_LABELS, "overall") if any(d in t["scores"] for t in trend)]
     scores = {
-        "title": {"text": "各版本质量得分 / scores by version"}, "tooltip": {"trigger": "axis"},
+        "title": {"text": tr(lang, "各版本质量得分", "Scores by version")}, "tooltip": {"trigger": "axis"},
         "legend": {"data": [DIMENSION_LABELS.get(d, ("总分", "overall"))[0] for d in dims]},
         "xAxis": {"type": "category", "data": [f"v{t['version']}" for t in trend]},
         "yAxis": {"type": "value", "min": 0, "max": 100},
@@ -44,13 +46,13 @@ def chart_options(data: dict[str, Any]) -> dict[str, Any]:
                     "data": [t["scores"].get(d) for t in trend]} for d in dims]}
     failing = [r for r in run["results"] if r["failed"]]
     failures = {
-        "title": {"text": "各规则不通过行数 / failures by rule"}, "tooltip": {},
+        "title": {"text": tr(lang, "各规则不通过行数", "Failing rows by rule")}, "tooltip": {},
         "grid": {"left": 200}, "xAxis": {"type": "value"},
         "yAxis": {"type": "category", "data": [r["key"] for r in failing]},
         "series": [{"type": "bar", "data": [r["failed"] for r in failing]}]}
     cols = run.get("columns") or []
     nulls = {
-        "title": {"text": "各列空值率 / null rate by column"}, "tooltip": {},
+        "title": {"text": tr(lang, "各列空值率", "Null rate by column")}, "tooltip": {},
         "xAxis": {"type": "category", "data": [c["column"] for c in cols], "axisLabel": {"rotate": 30}},
         "yAxis": {"type": "value", "max": 1},
         "series": [{"type": "bar", "data": [c["null_rate"] for c in cols]}]}
@@ -74,8 +76,8 @@ def _results_table(run: dict[str, Any]) -> str:
             f"<th>结果</th><th>不通过值示例</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
-def standalone_html(data: dict[str, Any]) -> str:
-    """A single HTML file with the report and its charts (ECharts inlined)."""
+def standalone_html(data: dict[str, Any], tz: str = DISPLAY_ZONE) -> str:
+    """A single HTML file with the report and its charts (ECharts inlined; the time in ``tz``)."""
     e = html.escape
     run, res = data["run"], data["resource"]
     scores = "".join(f"<div class='score'><b>{v:.1f}</b><span>{e(DIMENSION_LABELS.get(k, ('总分', ''))[0])}</span>"
@@ -91,7 +93,7 @@ tr.warn{{background:#fff8e1}}.score{{display:inline-block;margin:0 1em 1em 0;tex
 <script>{_echarts_js()}</script></head><body>
 <h1>数据质量报告 / Data quality report</h1>
 <p>{e(res['name'])}（{e(res['code'])}）· 数据版本 {run['version']} · {run['rows']} 行 ·
-检查编号 {run['id']} · {e(str(run['created_at']))} · {e(run['created_by'])}</p>
+检查编号 {run['id']} · {e(local_text(run['created_at'], tz=tz))} · {e(run['created_by'])}</p>
 <section>{scores}</section>
 <div id="scores" class="chart"></div><div id="failures" class="chart"></div><div id="nulls" class="chart"></div>
 {_results_table(run)}
@@ -100,14 +102,15 @@ tr.warn{{background:#fff8e1}}.score{{display:inline-block;margin:0 1em 1em 0;tex
 </script></body></html>"""
 
 
-def report_xlsx(data: dict[str, Any]) -> bytes:
-    """Workbook: summary scores, rule results, column null rates, trend."""
+def report_xlsx(data: dict[str, Any], tz: str = DISPLAY_ZONE) -> bytes:
+    """Workbook: summary scores, rule results, column null rates, trend (the time in ``tz``)."""
     run, res = data["run"], data["resource"]
     wb = Workbook()
     ws = wb.active
     ws.title = "概要"
     ws.append(["资源", res["name"], res["code"]])
     ws.append(["数据版本", run["version"], f"{run['rows']} 行"])
+    ws.append(["检查时间", local_text(run["created_at"], tz=tz), run["created_by"]])
     for k, v in run["scores"].items():
         ws.append([DIMENSION_LABELS.get(k, ("总分", ""))[0], v])
     rules = wb.create_sheet("规则结果")

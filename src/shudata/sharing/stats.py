@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
-from shudata.core.clock import utcnow
+from shudata.core.clock import local_date, utcnow
 from shudata.core.textsafe import safe_cell
 from shudata.core.types import Actor
 from shudata.security.authz import require
@@ -68,7 +68,7 @@ def sharing_stats(*, session: Session, actor: Actor, by: By = "department") -> l
             if req.due_date and today > req.due_date:
                 r.overdue += 1
         if req.decided_at is not None and req.sharing_type == 2:
-            r._days.append(cal.working_days_between(req.submitted_at.date(), req.decided_at.date()))
+            r._days.append(cal.working_days_between(local_date(req.submitted_at), local_date(req.decided_at)))
     now = utcnow()
     for g in session.scalars(select(SharingGrant).where(SharingGrant.revoked_at.is_(None),
                                                         SharingGrant.expires_at > now)):

@@ -33,6 +33,7 @@ from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, ConcurrencyLimitMiddleware, CSRFMiddleware
 from shudata.web.ratelimit import RateLimitMiddleware
 from shudata.web.ui import make_templates, ui_router
+from shudata.web.ui.filters import use_zone
 
 log = logging.getLogger("shudata.web")
 
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.token_usage = usage
     app.state.process_owner = False  # set by `shudata serve`: shutdown stops queries and background jobs
     app.state.templates = make_templates()
+    use_zone(app.state.templates.env, settings.timezone)  # every page shows times in the configured zone
     errors.install(app)
     bad_input.install(app)  # huge integers, out-of-range values, deep JSON: 4xx, not 500
     app.add_middleware(CSRFMiddleware)

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import re
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -19,14 +19,13 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from shudata.catalog.schemas import DATA_TYPE_LABELS, DataType
-from shudata.core.clock import ensure_aware
+from shudata.core.clock import DISPLAY_ZONE, local_text
 from shudata.core.types import ROLE_LABELS, Role
 from shudata.lake.ingest.formats import upload_hints
 from shudata.web.ui.entry_view import field_label
 
 SHARING_LABELS = {1: ("无条件共享", "Unconditional"), 2: ("有条件共享", "Conditional"), 3: ("不予共享", "Not shared")}
 SHARING_BADGES = {1: "text-bg-success", 2: "text-bg-warning", 3: "text-bg-secondary"}
-CST = dt.timezone(dt.timedelta(hours=8))
 
 
 def entry_url(code: str, suffix: str = "") -> str:
@@ -35,20 +34,23 @@ def entry_url(code: str, suffix: str = "") -> str:
     return f"{url}/{suffix}" if suffix else url
 
 
-def fmt_dt(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A timestamp in China Standard Time (the stored values are UTC)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if isinstance(value, dt.datetime):
-        return ensure_aware(value).astimezone(CST).strftime(fmt)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+def fmt_dt(value: Any, fmt: str = "%Y-%m-%d %H:%M", tz: str = DISPLAY_ZONE) -> str:
+    """A timestamp as people read it: in the configured zone (the stored values are UTC)."""
+    return local_text(value, fmt, tz)
+
+
+def use_zone(env: Environment, tz: str) -> None:
+    """Show every time of the templates of ``env`` in ``tz`` (``SHUDATA_TIMEZONE``): the ``dt``
+    filter, and ``display_zone`` for the pages that name it.
+
+    >>> import datetime as dt
+    >>> env = Environment()
+    >>> install_filters(env); use_zone(env, "Europe/Berlin")
+    >>> env.from_string("{{ t|dt('%H:%M') }}").render(t=dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC))
+    '13:00'
+    """
+    env.filters["dt"] = functools.partial(fmt_dt, tz=tz)
+    env.globals["display_zone"] = tz
 
 
 def role_label(role: Any, lang: str) -> str:
@@ -75,6 +77,7 @@ def enum_value(value: Any) -> Any:
 
 def install_filters(env: Environment) -> None:
     env.filters["dt"] = fmt_dt
+    env.globals["display_zone"] = DISPLAY_ZONE
     env.filters["ev"] = enum_value
     env.filters["hl"] = highlight
     env.globals["entry_url"] = entry_url

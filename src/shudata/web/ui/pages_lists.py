@@ -17,7 +17,7 @@ from shudata.core.types import Actor
 from shudata.lake.export import content_disposition
 from shudata.security import service as security
 from shudata.security.authz import allowed
-from shudata.web.deps import LangDep, SessionDep, UserDep
+from shudata.web.deps import LangDep, SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import blank_to_none, flash, redirect, render, validation_messages
 
 router = APIRouter()
@@ -79,8 +79,9 @@ def create_demand(request: Request, session: SessionDep, actor: UserDep, lang: L
 
 
 @router.get("/demands/export.xlsx")
-def export_demand_list(session: SessionDep, actor: UserDep, scope: str = "mine") -> Response:
-    data = demands.export_demands(session=session, actor=actor, department_id=_scope(actor, scope))
+def export_demand_list(session: SessionDep, settings: SettingsDep, actor: UserDep, scope: str = "mine") -> Response:
+    data = demands.export_demands(session=session, actor=actor, department_id=_scope(actor, scope),
+                                  tz=settings.timezone)
     return _xlsx(data, "需求清单.xlsx")
 
 

@@ -240,9 +240,9 @@ def run_check(request: Request, code: str, session: SessionDep, settings: Settin
 
 
 @router.get("/quality/runs/{run_id}")
-def run_page(request: Request, run_id: int, session: SessionDep, actor: UserDep) -> Response:
+def run_page(request: Request, run_id: int, session: SessionDep, actor: UserDep, lang: LangDep) -> Response:
     data = report.report_data(session=session, actor=actor, run_id=run_id)
-    charts = {k: json.dumps(v, ensure_ascii=False) for k, v in report.chart_options(data).items()}
+    charts = {k: json.dumps(v, ensure_ascii=False) for k, v in report.chart_options(data, lang).items()}
     return render(request, "quality/report.html", {"data": data, "run": data["run"], "res": data["resource"],
                                                    "charts": charts, "dims": DIMENSION_LABELS,
                                                    "status_zh": report.STATUS_ZH})

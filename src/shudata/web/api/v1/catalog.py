@@ -41,7 +41,7 @@ from shudata.catalog.schemas import (
     UpdateCycle,
 )
 from shudata.core.types import Page
-from shudata.web.deps import ActorDep, SessionDep
+from shudata.web.deps import ActorDep, SessionDep, SettingsDep
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -165,9 +165,10 @@ def create_demand(data: DemandCreate, session: SessionDep, actor: ActorDep) -> D
 
 
 @router.get("/demands.xlsx", summary="导出需求清单 XLSX / demand list as XLSX")
-def demands_xlsx(session: SessionDep, actor: ActorDep, department_id: int | None = None) -> Response:
+def demands_xlsx(session: SessionDep, settings: SettingsDep, actor: ActorDep,
+                 department_id: int | None = None) -> Response:
     """需求清单导出为 XLSX（时间为配置的时区，默认北京时间；单元格已防公式注入）。"""
-    data = demand.export_demands(session=session, actor=actor, department_id=department_id)
+    data = demand.export_demands(session=session, actor=actor, department_id=department_id, tz=settings.timezone)
     return download(data, "需求清单.xlsx", XLSX)
 
 

@@ -121,17 +121,18 @@ def get_run(run_id: int, session: SessionDep, actor: UserDep) -> RunRead:
 
 
 @router.get("/quality/runs/{run_id}/report.html", response_class=HTMLResponse, summary="独立 HTML 报告")
-def report_html(run_id: int, session: SessionDep, actor: UserDep) -> Response:
+def report_html(run_id: int, session: SessionDep, settings: SettingsDep, actor: UserDep) -> Response:
     """一次检查的独立 HTML 报告（可离线打开、转发）。"""
     data = report.report_data(session=session, actor=actor, run_id=run_id)
-    return download(report.standalone_html(data).encode(), f"质量报告-{run_id}.html", "text/html; charset=utf-8")
+    page = report.standalone_html(data, tz=settings.timezone)
+    return download(page.encode(), f"质量报告-{run_id}.html", "text/html; charset=utf-8")
 
 
 @router.get("/quality/runs/{run_id}/report.xlsx", summary="XLSX 报告 / report as XLSX")
-def report_xlsx(run_id: int, session: SessionDep, actor: UserDep) -> Response:
+def report_xlsx(run_id: int, session: SessionDep, settings: SettingsDep, actor: UserDep) -> Response:
     """一次检查的 XLSX 报告：汇总表与每条规则的失败样例。"""
     data = report.report_data(session=session, actor=actor, run_id=run_id)
-    return download(report.report_xlsx(data), f"质量报告-{run_id}.xlsx", XLSX)
+    return download(report.report_xlsx(data, tz=settings.timezone), f"质量报告-{run_id}.xlsx", XLSX)
 
 
 @router.get("/quality/scores", summary="最新质量得分（批量）/ latest scores")
