@@ -72,11 +72,14 @@ def require_key(session: Session, resource: CatalogResource) -> tuple[str, ...]:
 
 
 def changes_sql(key: Sequence[str], columns: Sequence[str]) -> str:
-    """The changed rows of ``cur`` against ``prev`` (same columns) with ``_change_type``."""
+    """The changed rows of ``cur`` against ``prev`` (same columns) with ``_change_type``, ordered
+    by key, then delete, update pre- and post-image, insert."""
     cols = ", ".join(quoted(c) for c in columns)
     k = ", ".join(quoted(c) for c in key)
     on = " AND ".join(f"x.{quoted(c)} IS NOT DISTINCT FROM u.{quoted(c)}" for c in key)
-    order = ", ".join([quoted(c) for c in key] + ['"_change_type"'] + [quoted(c) for c in columns if c not in key])
+    kind = ("CASE \"_change_type\" WHEN 'delete' THEN 0 WHEN 'update_preimage' THEN 1 "
+            "WHEN 'update_postimage' THEN 2 ELSE 3 END")
+    order = ", ".join([quoted(c) for c in key] + [kind] + [quoted(c) for c in columns if c not in key])
     xcols = ", ".join(f"x.{quoted(c)}" for c in columns)
     return (
         f"WITH gone AS (SELECT {cols} FROM prev EXCEPT ALL SELECT {cols} FROM cur),\n"
