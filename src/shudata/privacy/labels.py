@@ -69,6 +69,12 @@ CHOICES: dict[str, dict[str, tuple[str, str]]] = {
 }
 
 
+# Column type families (operators' ``accepts``) → (zh, en).
+FAMILIES: dict[str, tuple[str, str]] = {"string": ("文本", "text"), "integer": ("整数", "integer"),
+                                        "float": ("小数", "decimal"), "date": ("日期", "date"),
+                                        "any": ("任意类型", "any type"), "other": ("其他", "other")}
+
+
 def _pick(zh: str, en: str, lang: str) -> str:
     return en if lang == "en" else zh
 
@@ -112,6 +118,14 @@ def choice_label(param: str, value: str, lang: str = "zh-CN") -> str:
     return _pick(zh, en, lang)
 
 
+def family_label(family: str, lang: str = "zh-CN") -> str:
+    """>>> family_label("float")
+    '小数'
+    """
+    zh, en = FAMILIES.get(family, (family, family))
+    return _pick(zh, en, lang)
+
+
 def operator_catalog(lang: str = "zh-CN") -> list[dict[str, object]]:
     """Every registered operator with its labels (API ``/privacy/operators``, the overview page)."""
     reg = operators()
@@ -121,5 +135,6 @@ def operator_catalog(lang: str = "zh-CN") -> list[dict[str, object]]:
         out.append({"name": name, "label": operator_label(name, lang), "zh": cls.zh,
                     "en": OPERATOR_EN.get(name, name), "technique": cls.technique.value,
                     "technique_label": technique_label(cls.technique, lang), "reversible": cls.reversible,
-                    "accepts": sorted(cls.accepts)})
+                    "accepts": sorted(cls.accepts),
+                    "accepts_label": "、".join(family_label(a, lang) for a in sorted(cls.accepts))})
     return out

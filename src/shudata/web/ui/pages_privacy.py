@@ -38,7 +38,8 @@ RISK_FIELDS = (("prosecutor_max", "最高风险", "highest risk"),
 def _labels(lang: str) -> dict[str, Any]:
     """The one label mapping (:mod:`shudata.privacy.labels`) as template helpers."""
     return {"op_label": lambda n: labels.operator_label(n, lang),
-            "profile_label": lambda n: labels.profile_label(n, lang), "profile_names": list(PROFILES_ORDER)}
+            "profile_label": lambda n: labels.profile_label(n, lang),
+            "family_label": lambda n: labels.family_label(n, lang), "profile_names": list(PROFILES_ORDER)}
 
 
 @router.get("/privacy")

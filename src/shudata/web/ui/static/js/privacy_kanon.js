@@ -12,9 +12,10 @@
       chart.setOption({
         title: {text: d.title, left: "center", top: 0, textStyle: {fontSize: 14}},
         legend: {top: 28, left: "center", data: d.series.map(function (s) { return s.name; })},
-        grid: {top: 72, left: 48, right: 16, bottom: 40, containLabel: true},
+        grid: {top: 72, left: 16, right: 16, bottom: 44, containLabel: true},
         tooltip: {trigger: "axis"},
-        xAxis: {type: "category", data: d.x, name: d.xname, nameLocation: "middle", nameGap: 28},
+        xAxis: {type: "category", data: d.x, name: d.xname, nameLocation: "middle", nameGap: 40,
+                axisLabel: {interval: 0, rotate: el.clientWidth < 600 ? 45 : 0, fontSize: 11}},
         yAxis: {type: "value", name: d.yname},
         series: d.series.map(function (s) { return {name: s.name, type: "bar", data: s.data}; })
       });
