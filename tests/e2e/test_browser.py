@@ -92,9 +92,11 @@ def test_upload_gbk_csv_then_preview_and_chart(page, site):
     expect(page.locator("#preview-table thead")).to_contain_text("地区生产总值")
     expect(page.locator("#preview-table")).not_to_contain_text("数据来源")
     expect(page.locator("#chart canvas")).to_have_count(1)
+    # the default chart of eight cities' GDP: a choropleth of Sichuan's prefectures, then the bar chart
+    expect(page.locator("#chart")).to_have_attribute("data-kind", "regions")
     expect(page.locator("#chart")).to_have_attribute("data-points", "8")
-    page.select_option("#chart-value", "常住人口")
-    page.select_option("#chart-label", "地区")
+    page.select_option("#chart-choice", index=1)
+    expect(page.locator("#chart")).to_have_attribute("data-kind", "bar")
     expect(page.locator("#chart")).to_have_attribute("data-points", "8")
 
 

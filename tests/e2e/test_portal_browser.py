@@ -124,10 +124,10 @@ def test_search_open_dataset_chart_and_csv_download(page, portal_site, tmp_path)
     expect(page.locator("#dataset-name")).to_have_text(OPEN)
     expect(page.locator("#preview-table")).to_contain_text("成都市")
     expect(page.locator("#portal-chart canvas")).to_have_count(1)  # ECharts drew on a canvas
-    expect(page.locator("#portal-chart")).to_have_attribute("data-points", "10")
-    page.select_option("#chart-value", "常住人口万人")
-    page.select_option("#chart-kind", "line")
-    expect(page.locator("#portal-chart")).to_have_attribute("data-kind", "line")
+    expect(page.locator("#portal-chart")).to_have_attribute("data-points", "10")  # ten cities on Sichuan's map
+    expect(page.locator("#portal-chart")).to_have_attribute("data-kind", "regions")
+    page.select_option("#portal-chart-choice", index=1)
+    expect(page.locator("#portal-chart")).to_have_attribute("data-kind", "bar")
     expect(page.locator("#api-call")).to_have_value(
         f"GET /api/3/action/datastore_search?resource_id={OPEN}-csv&limit=5")
     with page.expect_download() as info:
