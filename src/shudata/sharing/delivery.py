@@ -254,11 +254,13 @@ class Delivery:
 
 def fetch_file(*, session: Session, settings: Settings, actor: Actor, view: GrantView, fmt: str,
                offset: int | None = None, limit: int | None = None, channel: str = "rest",
-               filter: str | None = None, sort: str | None = None) -> Delivery:
+               filter: str | None = None, sort: str | None = None, record: bool = True) -> Delivery:
     """The rows of a download: every row of the masked view (narrowed by the caller's ``filter``
     and ordered by ``sort``, as :func:`fetch_page`), or — when the caller gives ``offset`` or
     ``limit`` — exactly that slice, nothing silently cut. The day's row quota is checked for
     the rows the file will hold, before any is written; the delivery is logged with that count.
+    With ``record`` false neither is done: the caller prepares a file that no one receives yet
+    (:mod:`shudata.sharing.files` charges and logs when its bytes leave).
 
     An XLSX file holds at most 1,048,575 rows: more is refused (422) before any work, never cut.
     """
@@ -280,7 +282,8 @@ def fetch_file(*, session: Session, settings: Settings, actor: Actor, view: Gran
             f"{rows} rows exceed the XLSX limit of {XLSX_MAX_ROWS}; download CSV or Parquet, or XLSX in parts "
             "with offset/limit", code="too_many_rows_for_xlsx",
             details={"rows": rows, "max_rows": XLSX_MAX_ROWS})
-    check_quota(session, view.grant, rows)
+    if record:
+        check_quota(session, view.grant, rows)
     batches: Iterator[pa.RecordBatch]
     if narrow.active:
         window = f" LIMIT {rows} OFFSET {start}" if sliced else ""
@@ -289,7 +292,8 @@ def fetch_file(*, session: Session, settings: Settings, actor: Actor, view: Gran
         batches = _slice_batches(path, start, rows)
     else:
         batches = iter_batches([path])
-    log_delivery(session, actor, view, rows=rows, fmt=fmt, channel=channel)
+    if record:
+        log_delivery(session, actor, view, rows=rows, fmt=fmt, channel=channel)
     return Delivery(schema=lay.schema, batches=_conformed(batches, lay.schema), rows=rows, total=total,
                     offset=start, limit=limit, path=path if not (narrow.active or sliced) else None)
 

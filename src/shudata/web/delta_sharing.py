@@ -3,18 +3,21 @@
 Every response the protocol says carries ``Delta-Table-Version`` carries it (and ``HEAD`` on a
 table answers it alone); NDJSON answers come in the format the ``delta-sharing-capabilities``
 header asks for; list calls page with ``maxResults``/``pageToken``; file URLs answer HEAD with
-Content-Length and honour Range (Starlette's FileResponse).
+Content-Length, honour Range and answer conditional requests (:mod:`shudata.web.files`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
 from shudata.sharing.delta_sharing import protocol, server
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
+from shudata.web.files import PreparedFile, serve_file
 
 router = APIRouter(prefix="/delta-sharing", tags=["delta sharing"])
 
@@ -157,6 +160,11 @@ def table_changes(share: str, schema: str, table: str, request: Request, session
 
 @router.get("/files/{token}", summary="下载脱敏文件（签名短期链接，支持 Range）")
 @router.head("/files/{token}", include_in_schema=False)
-def file(token: str, session: SessionDep, settings: SettingsDep) -> FileResponse:
+def file(token: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """The masked file behind a signed URL (the grant re-checked on every request, ``HEAD`` and
+    ranges included); its name hashes the grant's terms and the version, so it is its ETag."""
     path = server.file_path(session, settings, token)
-    return FileResponse(path, media_type="application/octet-stream")
+    etag = hashlib.sha256(f"delta-sharing:{path.parent.name}/{path.name}".encode()).hexdigest()[:32]
+    modified = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    return serve_file(request, PreparedFile(path=path, etag=etag, media_type="application/octet-stream",
+                                            last_modified=modified))

@@ -147,6 +147,18 @@ def range_start(request: Request) -> int | None:
     return int(first) if first.isdigit() else None
 
 
+def not_modified(request: Request, etag: str, last_modified: dt.datetime) -> bool:
+    """Whether a ``GET``/``HEAD`` is answered ``304``: ``If-None-Match`` matches ``etag`` or, without
+    it, ``If-Modified-Since`` is not before ``last_modified`` (RFC 9110 §13.2.2)."""
+    inm = request.headers.get("if-none-match")
+    if inm is not None:
+        return etag_matches(inm, etag)
+    ims = request.headers.get("if-modified-since")
+    since = _parse_date(ims) if ims is not None else None
+    when = last_modified if last_modified.tzinfo is not None else last_modified.replace(tzinfo=dt.UTC)
+    return since is not None and when.replace(microsecond=0) <= since
+
+
 def serve_file(request: Request, f: PreparedFile) -> Response:
     """Answer ``GET``/``HEAD`` of a prepared file: validators, conditional requests and ranges."""
     st = os.stat(f.path)
@@ -156,13 +168,7 @@ def serve_file(request: Request, f: PreparedFile) -> Response:
                "Cache-Control": ("public" if f.public else "private") + ", no-cache", **f.headers}
     if f.filename:
         headers["Content-Disposition"] = content_disposition(f.filename)
-    inm = request.headers.get("if-none-match")
-    ims = request.headers.get("if-modified-since")
-    if inm is not None:
-        if etag_matches(inm, f.etag):
-            return Response(status_code=304, headers=_validators(headers))
-    elif ims is not None and (since := _parse_date(ims)) is not None \
-            and f.last_modified.replace(tzinfo=f.last_modified.tzinfo or dt.UTC).replace(microsecond=0) <= since:
+    if not_modified(request, f.etag, f.last_modified):
         return Response(status_code=304, headers=_validators(headers))
     ignore_range = False
     wanted = request.headers.get("range")

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from shudata.lake.export import file_chunks, page_json
-from shudata.query.export import MEDIA_TYPES, write_file
+from shudata.lake.export import page_json
+from shudata.query.export import MEDIA_TYPES
 from shudata.security.schemas import TokenCreate
 from shudata.security.service import create_token
 from shudata.sharing import delivery, push, service, stats
 from shudata.sharing.delta_sharing.server import profile
+from shudata.sharing.files import Charge, shared_file
 from shudata.sharing.grants import grants_of_department
 from shudata.sharing.schemas import (
     DecisionCreate,
@@ -27,6 +29,7 @@ from shudata.sharing.schemas import (
     RevokeCreate,
 )
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
+from shudata.web.files import PreparedFile, not_modified, serve_file
 
 router = APIRouter(tags=["sharing"])
 MAX_INT = 2**63 - 1  # offsets and limits beyond 64 bits name nothing (and JSON, DuckDB and SQLite cannot hold them)
@@ -93,6 +96,7 @@ def _download(data: bytes, media: str, name: str) -> Response:
 
 
 @router.get("/shared/rows", summary="按授权获取脱敏数据 / masked rows under a grant")
+@router.head("/shared/rows", include_in_schema=False)
 def shared_rows(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
                 resource: str = Query(..., description="资源代码、别名或名称"), version: int | None = None,
                 offset: int | None = Query(None, ge=0, le=MAX_INT,
@@ -132,20 +136,24 @@ def shared_rows(request: Request, session: SessionDep, settings: SettingsDep, ac
         if links:
             headers["Link"] = f'<{links[-1]}>; rel="next"'
         return Response(body, media_type="application/json", headers=headers)
-    got = delivery.fetch_file(session=session, settings=settings, actor=actor, view=view, fmt=format, offset=offset,
-                              limit=limit, filter=filter, sort=sort)
+    def charge(etag: str, modified: dt.datetime) -> Charge:  # what leaves: nothing, a part, the file
+        if request.method == "HEAD" or not_modified(request, etag, modified):
+            return Charge.NONE
+        return Charge.RANGE if "range" in request.headers else Charge.WHOLE
+
+    got = shared_file(session=session, settings=settings, actor=actor, view=view, fmt=format, offset=offset,
+                      limit=limit, filter=filter, sort=sort, charge=charge)
     stem = f"{view.resource.name}-v{view.version.version}"
-    headers = {"Content-Disposition": f"attachment; filename=\"shared\"; filename*=UTF-8''{quote(f'{stem}.{format}')}",
-               "X-Shudata-Grant": str(view.grant.id), "X-Shudata-Rows": str(got.rows),
+    headers = {"X-Shudata-Grant": str(view.grant.id), "X-Shudata-Rows": str(got.rows),
                "X-Shudata-Total": str(got.total), "X-Shudata-Offset": str(got.offset),
                "X-Shudata-Complete": "true" if got.whole else "false"}
     if not got.whole and got.offset + got.rows < got.total:
         following = str(request.url.include_query_params(offset=got.offset + got.rows, limit=max(1, got.rows)))
         headers["Link"] = f'<{following}>; rel="next"'
-    if format == "parquet" and got.path is not None:  # the whole masked file, as it is
-        return FileResponse(got.path, media_type=MEDIA_TYPES[format], headers=headers)
-    out = write_file(format, got.schema, got.batches, sheet=view.resource.name, rows=got.rows)
-    return StreamingResponse(file_chunks(out), media_type=MEDIA_TYPES[format], headers=headers)
+    return serve_file(request, PreparedFile(path=got.path, etag=got.etag, media_type=MEDIA_TYPES[format],
+                                            last_modified=got.last_modified, filename=f"{stem}.{format}",
+                                            headers=headers))
+
 
 
 @router.get("/shared/changes", summary="增量数据（自版本 N 起新增或变化的行）")
