@@ -24,6 +24,7 @@ from shudata.audit.events import Outcome, Refused
 from shudata.audit.ledger import record_separately
 from shudata.core.errors import PermissionDenied, ShudataError, Unauthenticated
 from shudata.core.types import Actor
+from shudata.core.validation import field_path, message, message_zh
 from shudata.web.deps import client_ip, get_lang
 from shudata.web.middleware import BodyTooLarge
 
@@ -116,12 +117,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        problems = []
-        for err in exc.errors():
-            loc = ".".join(str(x) for x in err.get("loc", ()) if x not in ("body", "query", "path"))
-            problems.append({"field": loc, "message": str(err.get("msg", ""))})
-        summary = "；".join(f"{p['field']}: {p['message']}" for p in problems[:5])
-        return await respond(request, 422, "invalid_input", f"输入有误：{summary}", f"Invalid input: {summary}",
+        lang = get_lang(request)
+        problems = [{"field": field_path(err.get("loc", ())), "loc": list(err.get("loc", ())),
+                     "type": str(err.get("type", "")), "message": message(err, lang)} for err in exc.errors()]
+        zh = "；".join(f"{p['field']}：{message_zh(e)}" if p["field"] else message_zh(e)
+                      for p, e in zip(problems[:5], exc.errors(), strict=False))
+        en = "; ".join(f"{p['field']}: {message(e, 'en')}" if p["field"] else message(e, "en")
+                       for p, e in zip(problems[:5], exc.errors(), strict=False))
+        return await respond(request, 422, "invalid_input", f"输入有误：{zh}", f"Invalid input: {en}",
                               {"problems": problems})
 
     @app.exception_handler(StarletteHTTPException)

@@ -8,7 +8,9 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from shudata.core import validation
 from shudata.core.i18n import tr
+from shudata.core.validation import field_path
 
 
 def render(request: Request, name: str, ctx: dict[str, Any] | None = None, status_code: int = 200) -> Response:
@@ -37,9 +39,8 @@ def validation_messages(exc: ValidationError, lang: str) -> list[str]:
     """Readable lines for a form that did not validate (field: reason)."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(x) for x in err.get("loc", ()))
-        msg = str(err.get("msg", "")).removeprefix("Value error, ")
-        lines.append(f"{loc}: {msg}" if loc else msg)
+        loc, msg = field_path(err.get("loc", ())), validation.message(err, lang)
+        lines.append((f"{loc}: {msg}" if lang == "en" else f"{loc}：{msg}") if loc else msg)
     return lines or [tr(lang, "输入有误", "Invalid input")]
 
 
