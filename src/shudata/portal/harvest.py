@@ -361,7 +361,8 @@ class Harvest:
 
 def _entry_values(meta: dict[str, Any], fields: list[dict[str, str]]) -> dict[str, Any]:
     extras = {e.get("key"): e.get("value") for e in meta.get("extras") or [] if isinstance(e, dict)}
-    groups = [g.get("name") for g in meta.get("groups") or [] if isinstance(g, dict)]
+    # a group's title is its theme (CKAN names are ASCII slugs: 人口 is renkou-…)
+    groups = [g.get("title") or g.get("name") for g in meta.get("groups") or [] if isinstance(g, dict)]
     open_class = extras.get("open_class") if extras.get("open_class") in {o.value for o in OpenType} else \
         OpenType.OPEN.value
     if open_class == OpenType.NONE.value:

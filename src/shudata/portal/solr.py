@@ -159,7 +159,8 @@ Span(field='num_resources', low=2.0, high=inf, include_low=True, include_high=Tr
     with _LOCK:
         try:
             raw = _lucene.parse(text)
-        except (ParseError, RecursionError):
+        except (ParseError, RecursionError, ArithmeticError, ValueError, TypeError, IndexError):
+            # luqum's own errors, and those it lets through on odd input (a~. → decimal's InvalidOperation)
             raise search_error(f"无法解析“{text[:100]}”（检查括号、引号和 AND/OR/NOT 两侧是否都有条件）",
                                f"cannot parse {text[:100]!r} (check brackets, quotes and both sides of "
                                "AND/OR/NOT)", param) from None
