@@ -64,6 +64,7 @@ def test_entry_page_point_map_of_real_earthquakes(client, login, world, rt):
     _upload(client, csrf, code, QUAKES)
     page = client.get(f"/catalog/{code}").text
     assert f'data-chart-url="/catalog/{code}/chart"' in page and "/static/js/geo.js" in page
+    assert "bi-geo-alt\"></i> WGS-84" in page  # the declared datum shows on the items table
     body = client.get(f"/catalog/{code}/chart?version=1").json()
     first = body["charts"][0]
     assert (first["kind"], first["map"], first["lng"], first["lat"]) == ("points", "sichuan", "经度", "纬度")
@@ -154,3 +155,16 @@ def test_portal_map_never_shows_suppressed_coordinates(client, rt, settings, wor
     assert "points" not in [c["kind"] for c in chart["charts"]]
     for _, x, y in rows:
         assert x not in html and y not in html
+
+
+def test_entry_form_keeps_each_items_datum():
+    from shudata.catalog.schemas import InformationItem
+    from shudata.web.ui.entry_form import form_values
+
+    values = form_values({"name": ["景区名录"], "item_name": ["名称", "经度", "纬度"], "item_type": ["C", "N", "N"],
+                          "item_length": ["", "", ""], "item_description": ["", "", ""],
+                          "item_datum": ["", "GCJ-02", "GCJ-02"]})
+    items = [InformationItem.model_validate(i) for i in values["information_items"]]
+    assert [i.datum for i in items] == [None, Datum.GCJ02, Datum.GCJ02]
+    with pytest.raises(ValueError, match="datum"):
+        InformationItem.model_validate({"name": "经度", "datum": "UTM"})

@@ -53,7 +53,7 @@ def _split(text: str) -> list[str]:
 
 def _items(form: FormLists) -> list[dict[str, Any]]:
     names = list(form.get("item_name") or [])
-    cols = {k: list(form.get(f"item_{k}") or []) for k in ("type", "length", "description")}
+    cols = {k: list(form.get(f"item_{k}") or []) for k in ("type", "length", "description", "datum")}
     items = []
     for i, name in enumerate(names):
         if not name.strip():
@@ -62,7 +62,8 @@ def _items(form: FormLists) -> list[dict[str, Any]]:
         length = cell["length"]
         items.append({"name": name.strip(), "data_type": cell["type"] or "C",
                       "length": n if (n := parse_id(length)) is not None else (length or None),
-                      "description": cell["description"] or None})
+                      "description": cell["description"] or None,
+                      **({"datum": cell["datum"]} if cell["datum"] else {})})
     return items
 
 
