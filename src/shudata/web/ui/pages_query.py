@@ -16,7 +16,6 @@ from shudata.web.deps import SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import render
 
 router = APIRouter()
-DEFAULT_ZONE = "Asia/Shanghai"
 
 
 @router.get("/query")
@@ -26,4 +25,4 @@ def workbench(request: Request, session: SessionDep, settings: SettingsDep, acto
     sql = saved.get_saved(session=session, actor=actor, saved_id=saved_id).sql if saved_id is not None else ""
     return render(request, "query/workbench.html", {
         "sql": sql, "saved_id": saved_id, "timeout_s": settings.query_timeout_s, "max_rows": settings.query_max_rows,
-        "page_size_max": settings.page_size_max, "tz": str(getattr(settings, "timezone", "") or DEFAULT_ZONE)})
+        "page_size_max": settings.page_size_max, "tz": settings.timezone})

@@ -87,7 +87,7 @@
     chart.setOption({
       color: PALETTE, title: titleOf(opts), tooltip: {trigger: "axis"},
       legend: {show: false},
-      grid: {left: 64, right: 24, top: opts.title ? 44 : 24, bottom: many || longest > 6 ? 90 : 48, containLabel: false},
+      grid: {left: 64, right: 24, top: opts.title ? 60 : 40, bottom: many || longest > 6 ? 90 : 48, containLabel: false},
       xAxis: {type: "category", data: g.keys, name: opts.x, nameLocation: "middle", nameGap: many || longest > 6 ? 70 : 28,
               axisLabel: {rotate: many || longest > 6 ? 35 : 0, hideOverlap: true, width: 110, overflow: "truncate"}},
       yAxis: {type: "value", name: opts.y || t("行数", "rows"), scale: opts.kind === "line"},
@@ -121,7 +121,7 @@
     });
     chart.setOption({
       color: PALETTE, title: titleOf(opts), tooltip: {trigger: "item"},
-      grid: {left: 64, right: 24, top: opts.title ? 44 : 24, bottom: 48},
+      grid: {left: 64, right: 24, top: opts.title ? 60 : 40, bottom: 48},
       xAxis: {type: "value", name: opts.x, nameLocation: "middle", nameGap: 28, scale: true},
       yAxis: {type: "value", name: opts.y, scale: true},
       series: [{type: "scatter", data: pts, symbolSize: pts.length > 500 ? 4 : 8}]
