@@ -118,7 +118,8 @@ def _points(columns: Sequence[str], values: Mapping[str, Sequence[Any]], lng: st
         return None
     return {"kind": "points", "lng": lng, "lat": lat, "label": label, "datum": geo.BOUNDARY_DATUM.value,
             "source_datum": datum.value, "map": "sichuan" if inside * 10 >= len(pts) * 9 else "china",
-            "points": pts, "title": f"{lat} / {lng}"}
+            "points": pts, "title": f"{lat} / {lng}（{len(pts)} 个点）",
+            "title_en": f"{lat} / {lng} ({len(pts)} points)"}
 
 
 def _regions(values: Mapping[str, Sequence[Any]], region: str, level: str, codes: Sequence[str | None],
@@ -134,7 +135,8 @@ def _regions(values: Mapping[str, Sequence[Any]], region: str, level: str, codes
     rows = [{"code": c, "name": name_of(c) or c, "value": round(v, 6)} for c, v in sorted(acc.items())]
     return {"kind": "regions", "region": region, "measure": measure, "agg": "sum" if measure else "count",
             "map": "sichuan" if level == "city" else "china", "regions": rows,
-            "title": f"{measure}（按{region}合计）" if measure else f"行数（按{region}）"}
+            "title": f"{measure}（按{region}合计）" if measure else f"行数（按{region}）",
+            "title_en": f"{measure} (sum by {region})" if measure else f"Rows by {region}"}
 
 
 def _categories(values: Mapping[str, Sequence[Any]], cat: str, measure: str | None) -> Spec:
@@ -148,7 +150,8 @@ def _categories(values: Mapping[str, Sequence[Any]], cat: str, measure: str | No
     top = sorted(acc.items(), key=lambda kv: -kv[1])[:MAX_CATEGORIES]
     return {"kind": "bar", "x": cat, "y": measure, "agg": "sum" if measure else "count",
             "labels": [k for k, _ in top], "values": [round(v, 6) for _, v in top],
-            "title": f"{measure}（按{cat}合计）" if measure else f"行数（按{cat}）"}
+            "title": f"{measure}（按{cat}合计）" if measure else f"行数（按{cat}）",
+            "title_en": f"{measure} (sum by {cat})" if measure else f"Rows by {cat}"}
 
 
 def _series(values: Mapping[str, Sequence[Any]], date_col: str, measure: str) -> Spec | None:
@@ -162,7 +165,8 @@ def _series(values: Mapping[str, Sequence[Any]], date_col: str, measure: str) ->
         return None
     days = sorted(acc)
     return {"kind": "line", "x": date_col, "y": measure, "agg": "sum", "labels": days,
-            "values": [round(acc[d], 6) for d in days], "title": f"{measure}（按{date_col}）"}
+            "values": [round(acc[d], 6) for d in days], "title": f"{measure}（按{date_col}）",
+            "title_en": f"{measure} by {date_col}"}
 
 
 def _histogram(values: Mapping[str, Sequence[Any]], col: str) -> Spec | None:
@@ -176,7 +180,8 @@ def _histogram(values: Mapping[str, Sequence[Any]], col: str) -> Spec | None:
         counts[min(HIST_BINS - 1, int((n - lo) / width))] += 1
     labels = [f"{lo + i * width:.4g}–{lo + (i + 1) * width:.4g}" for i in range(HIST_BINS)]
     return {"kind": "bar", "x": col, "y": None, "agg": "histogram", "labels": labels, "values": counts,
-            "title": f"{col} 的分布（行数）"}
+            "title": f"{col} 的分布（行数）",
+            "title_en": f"Distribution of {col} (rows)"}
 
 
 def choose(columns: Sequence[str], types: Mapping[str, str], rows: Sequence[Sequence[Any]],

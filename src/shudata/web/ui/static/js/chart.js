@@ -15,7 +15,10 @@
   var KINDS = {points: ["点位地图", "Point map"], regions: ["分区地图", "Choropleth"], line: ["时间序列", "Time series"],
                bar: ["柱状图", "Bar chart"]};
 
+  function titleOf(spec) { return (EN && spec.title_en) || spec.title || ""; }
+
   function render(el, spec) {
+    if (EN && spec.title_en) { spec = Object.assign({}, spec, {title: spec.title_en}); }
     if (spec.kind === "points" || spec.kind === "regions") {
       var old = window.echarts && echarts.getInstanceByDom(el);
       if (old && old.getOption() && !old.getOption().geo && !(old.getOption().series || []).some(function (s) { return s.type === "map"; })) { old.clear(); }
@@ -63,7 +66,7 @@
         specs.forEach(function (s, i) {
           var o = document.createElement("option");
           o.value = String(i);
-          o.textContent = (KINDS[s.kind] || [s.kind, s.kind])[EN ? 1 : 0] + (EN ? ": " : "：") + s.title;
+          o.textContent = (KINDS[s.kind] || [s.kind, s.kind])[EN ? 1 : 0] + (EN ? ": " : "：") + titleOf(s);
           choice.appendChild(o);
         });
         choice.closest("[data-chart-choice-wrap]").hidden = specs.length < 2;
