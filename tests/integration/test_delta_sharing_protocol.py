@@ -142,6 +142,7 @@ V1_INSERTS = [[*r, "insert", "1"] for r in V1_ROWS]
 def test_change_feed_delta_format_time_travel_and_limit_with_the_official_client(rt, world, keyed, live_server,
                                                                                   profile):
     _write(rt, KEYED, V2)
+    _write(rt, KEYED, V2)  # version 3: nothing changed
     share = f"dept_{world.consumer}"
     got = _run(profile, f"{share}.default.{TABLE}", [
         {"op": "changes", "starting_version": 2},
@@ -154,6 +155,9 @@ def test_change_feed_delta_format_time_travel_and_limit_with_the_official_client
         {"op": "load", "version": 1, "use_delta_format": True},
         {"op": "load", "limit": 1},
         {"op": "load", "limit": 2, "use_delta_format": True},
+        {"op": "changes", "starting_version": 3},
+        {"op": "changes", "starting_version": 3, "use_delta_format": True},
+        {"op": "changes", "starting_version": 2, "ending_version": 3, "use_delta_format": True},
     ])
     columns = [USCC, NAME, REP, CAPITAL]  # 联系电话 is not granted: not in the changes either
     cdf_columns = [*columns, "_change_type", "_commit_version"]
@@ -166,6 +170,8 @@ def test_change_feed_delta_format_time_travel_and_limit_with_the_official_client
     assert got[6] == got[7] == {"columns": columns, "rows": sorted(V1_ROWS)}
     assert len(got[8]["rows"]) == 1 and got[8]["rows"][0] in sorted(V2_ROWS)
     assert len(got[9]["rows"]) == 2 and all(r in V2_ROWS for r in got[9]["rows"])
+    assert got[10]["rows"] == got[11]["rows"] == []  # version 3 changed nothing
+    assert got[12] == {"columns": cdf_columns, "rows": sorted(V2_CHANGES)}
 
 
 def test_protocol_details_over_http(rt, world, keyed, live_server, profile):
@@ -215,7 +221,7 @@ def test_protocol_details_over_http(rt, world, keyed, live_server, profile):
     assert r.status_code == 404 and "1–2" in r.json()["message"]
 
 
-def test_changes_are_refused_without_a_key_and_after_revocation(rt, world, keyed, live_server, profile):
+def test_changes_are_refused_without_a_key_and_after_revocation(rt, world, keyed, live_server, profile, token_for):
     _write(rt, UNKEYED, V1)
     with rt.transaction() as s:  # 无条件共享: granted at once, and the entry declares no key
         service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
@@ -229,6 +235,8 @@ def test_changes_are_refused_without_a_key_and_after_revocation(rt, world, keyed
     assert json.loads(meta.text.splitlines()[1])["metaData"]["configuration"] == {}
 
     _write(rt, KEYED, V2)
+    other = httpx.get(f"{tables}/{TABLE}/changes", headers=token_for("p_steward"), params={"startingVersion": 1})
+    assert other.status_code == 403 and other.json()["errorCode"] == "PERMISSION_DENIED"  # not the caller's share
     ok = httpx.get(f"{tables}/{TABLE}/changes", headers=auth, params={"startingVersion": 1})
     urls = [next(iter(json.loads(x).values()))["url"] for x in ok.text.splitlines()[2:]]
     assert len(urls) == 2 and all(httpx.get(u).status_code == 200 for u in urls)
