@@ -140,6 +140,23 @@ def test_entry_page_point_map(browser, world):
         js = page.evaluate("([x, y, s]) => ShudataGeo.convert(x, y, s, 'GCJ-02')", [lng, lat, src])
         py = convert(lng, lat, Datum(src), Datum.GCJ02)
         assert abs(js[0] - py[0]) < 1e-9 and abs(js[1] - py[1]) < 1e-9
+    # a query result as the SQL workbench passes it: raw columns/rows, names and codes in several forms
+    drawn = page.evaluate("""async () => {
+        const el = document.createElement("div");
+        el.style.width = "600px"; el.style.height = "400px";
+        document.body.appendChild(el);
+        await ShudataGeo.render(el, {kind: "regions", columns: ["市州", "人数"], region: "市州", measure: "人数",
+            rows: [["成都", 5], ["成都市", 1], ["甘孜州", 2], ["510104", 3], ["凉山彝族自治州", 4], ["火星", 9]]});
+        const regions = echarts.getInstanceByDom(el).getOption().series[0].data.filter(d => "value" in d);
+        await ShudataGeo.render(el, {kind: "points", columns: ["x", "y"], lng: "x", lat: "y", datum: "BD-09",
+            rows: [[104.0722, 30.6657], [null, 30.1], ["***", "***"]]});
+        const pts = echarts.getInstanceByDom(el).getOption().series[0].data;
+        return {regions: Object.fromEntries(regions.map(d => [d.name, d.value])), pts: pts};
+    }""")
+    assert drawn["regions"] == {"成都市": 9, "甘孜藏族自治州": 2, "凉山彝族自治州": 4}
+    assert len(drawn["pts"]) == 1
+    gcj = convert(104.0722, 30.6657, Datum.BD09, Datum.GCJ02)
+    assert abs(drawn["pts"][0][0] - gcj[0]) < 1e-9 and abs(drawn["pts"][0][1] - gcj[1]) < 1e-9
     _shoot(page, "map-entry", 1440)
     _shoot(page, "map-entry", 390)
     assert blocked == []  # nothing but the local server was even asked for
