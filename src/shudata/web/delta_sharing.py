@@ -134,8 +134,8 @@ def table_query(share: str, schema: str, table: str, request: Request, session: 
     fmt, body = _format(request), body or {}
     base = str(request.base_url).rstrip("/")
     return _ndjson(*server.query(session, settings, actor, t, version=body.get("version"),
-                                 timestamp=body.get("timestamp"), limit_hint=body.get("limitHint"), fmt=fmt,
-                                 base_url=base), fmt)
+                                 timestamp=body.get("timestamp"), limit_hint=body.get("limitHint"),
+                                 starting_version=body.get("startingVersion"), fmt=fmt, base_url=base), fmt)
 
 
 @router.get("/shares/{share}/schemas/{schema}/tables/{table}/changes", summary="读取变更数据 / table changes")

@@ -152,3 +152,12 @@ def test_a_change_hidden_by_the_masking_is_not_observable(rt, world, client, tok
     r = _changes(client, world, token_for("c_user"), startingVersion=2)
     assert r.status_code == 200 and len(r.text.splitlines()) == 2  # protocol and metaData, no change file
     assert json.loads(r.text.splitlines()[1])["metaData"]["numFiles"] == 0
+
+
+def test_a_streaming_query_is_pointed_to_the_change_feed(rt, world, client, token_for):
+    _version(rt, V1)
+    _grant(rt, world, [USCC, REP])
+    url = f"/delta-sharing/shares/dept_{world.consumer}/schemas/default/tables/r_201001_000002/query"
+    r = client.post(url, json={"startingVersion": 1}, headers=token_for("c_user"))
+    assert r.status_code == 400 and r.json()["errorCode"] == "QUERY_STARTING_VERSION_UNSUPPORTED"
+    assert "/changes" in r.json()["message"]

@@ -217,8 +217,8 @@ def _protocol(fmt: str) -> dict[str, Any]:
 
 
 def query(session: Session, settings: Settings, actor: Actor, t: SharedTable, *, version: object = None,
-          timestamp: object = None, limit_hint: object = None, fmt: str = protocol.PARQUET,
-          base_url: str) -> tuple[int, list[dict[str, Any]]]:
+          timestamp: object = None, limit_hint: object = None, starting_version: object = None,
+          fmt: str = protocol.PARQUET, base_url: str) -> tuple[int, list[dict[str, Any]]]:
     """The NDJSON lines answering a table query (protocol, metaData, the file), as of the latest
     version or the one ``version``/``timestamp`` name.
 
@@ -229,6 +229,11 @@ def query(session: Session, settings: Settings, actor: Actor, t: SharedTable, *,
     server ignore, and this one does (the client applies them itself). The day's row quota is
     checked for the rows served, and the delivery logged with them.
     """
+    if starting_version is not None:  # the streaming form of a query: this server answers it at /changes
+        raise BadRequest("本服务器的表查询不支持 startingVersion（流式读取）；请改用变更数据接口 "
+                         "GET …/changes?startingVersion=N", "startingVersion in a table query (streaming) is not "
+                         "supported here; read GET …/changes?startingVersion=N instead",
+                         code="query_starting_version_unsupported")
     number = versions.snapshot_version(session, t.resource.id, version=version, timestamp=timestamp)
     hint = _limit_hint(limit_hint)
     view = view_for(session, settings, actor, t, number)
