@@ -170,10 +170,12 @@ def test_write_run_chart_export_save(wb_site: WorkbenchSite, chromium: Any, tmp_
         expect(page.locator("#chart canvas")).to_have_count(1)
         page.select_option("#chart-kind", "pie")
         expect(page.locator("#chart")).to_have_attribute("data-kind", "pie", timeout=TIMEOUT_MS)
-        if page.locator("#chart-kind option[value=map]").count():  # geo.js present: 地区 holds region names
-            page.select_option("#chart-kind", "map")
-            expect(page.locator("#chart")).to_have_attribute("data-kind", "map", timeout=TIMEOUT_MS)
-            assert int(page.locator("#chart").get_attribute("data-points") or 0) == 8
+        # 地区 holds city names: a choropleth of Sichuan's prefectures through ShudataGeo (geo.js)
+        expect(page.locator("#chart-kind option[value=map]")).to_have_count(1)
+        page.select_option("#chart-kind", "map")
+        expect(page.locator("#chart")).to_have_attribute("data-kind", "map", timeout=TIMEOUT_MS)
+        expect(page.locator("#chart")).to_have_attribute("data-map", "sichuan")
+        expect(page.locator("#chart")).to_have_attribute("data-points", "8")  # every city found on the map
         page.select_option("#chart-kind", "bar")
         expect(page.locator("#chart")).to_have_attribute("data-kind", "bar", timeout=TIMEOUT_MS)
 

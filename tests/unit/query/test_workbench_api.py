@@ -9,9 +9,11 @@ import io
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlalchemy import select
 from sqlglot import parse_one
 
@@ -236,3 +238,25 @@ def test_whole_export_with_a_chinese_name_or_refused_past_the_row_cap(client, wo
     exact = client.post("/api/v1/query?format=csv&whole=true", json={"sql": "SELECT * FROM range(50)"},
                         headers=headers)
     assert exact.status_code == 200 and exact.headers["x-shudata-rows"] == "50"
+
+
+def test_every_hostile_case_is_refused_by_the_workbench_as_by_the_api(client, world, token_for, masked):
+    """The hostile corpus (tests/golden/sandbox/hostile.yaml) through ``POST /query/runs``: the same
+    status and code as ``POST /query``, a Chinese message, and a refused row in the history for each."""
+
+
+    corpus = yaml.safe_load((Path(__file__).parents[2] / "golden" / "sandbox" / "hostile.yaml")
+                            .read_text(encoding="utf-8"))
+    headers = token_for("a_user")
+    failures = []
+    for case in corpus:
+        r = _run(client, headers, case["sql"])
+        code = r.json().get("error", {}).get("code")
+        if r.status_code != case["status"] or (case.get("code") and code != case["code"]):
+            failures.append(f"{case['label']}: got {r.status_code} {code}, want {case['status']} {case.get('code')}")
+        elif not any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["error"]["message"]):
+            failures.append(f"{case['label']}: message not in Chinese")
+    assert not failures, "\n".join(failures)
+    history = client.get("/api/v1/query/history?limit=200", headers=headers).json()
+    assert history["total"] == len(corpus)
+    assert {i["status"] for i in history["items"]} <= {"refused", "timeout"}
