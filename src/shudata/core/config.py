@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(30.0, gt=0, description="SQL 沙箱单条语句时间上限 (秒)")
     query_max_rows: int = Field(100_000, ge=1, description="SQL 沙箱单次结果行数上限")
     page_size_max: int = Field(1000, ge=1, description="分页接口每页最大行数")
+    datastore_rows_max: int = Field(
+        32_000, ge=1, description="CKAN 数据接口（datastore_search、datastore_search_sql）一次最多返回的行数"
+                                  "（同 CKAN 的 ckan.datastore.search.rows_max）；更大的 limit 按此返回并在答复中说明")
     result_max_bytes: int = Field(
         32 << 20, ge=1024, description="一页 JSON 结果（SQL 查询、CKAN 数据接口、共享接口）字节上限；超出则截短并注明")
     download_max_bytes: int = Field(

@@ -1,5 +1,14 @@
-"""Datastore actions: ``datastore_search`` (a page of a published file) and
-``datastore_search_sql`` (a sandboxed SELECT over published files).
+"""Datastore actions: ``datastore_search`` (a page of a published file),
+``datastore_search_sql`` (a sandboxed SELECT over published files) and ``datastore_info``
+(a table's fields with their types, and its row count).
+
+Every row has CKAN's ``_id``: its ordinal in the published file, from 1
+(:func:`shudata.portal.data.table_file`), the same whatever the filter, sort or page, and a
+column SQL can select and filter. ``records_format`` is ``objects``, ``lists``, ``csv`` or ``tsv``
+(CKAN's: a string of rows without a header, the columns named by ``fields``); ``include_total=false``
+leaves the count out (and its query). A ``limit`` above ``SHUDATA_DATASTORE_ROWS_MAX`` (CKAN's
+``ckan.datastore.search.rows_max``, 32,000) is capped as CKAN caps it — ``limit`` in the result
+is the one applied — and the answer says so (``limit_requested``, ``limit_capped``).
 
 Rows are the gate-checked, published file only. Each action checks access itself: the
 dataset must be visible (:func:`~shudata.portal.logic.packages.dataset_of_resource`) and, when
@@ -12,7 +21,10 @@ Records are returned pre-encoded (``orjson.Fragment``): encode the result with
 from __future__ import annotations
 
 import base64
+import csv
+import datetime as dt
 import decimal
+import io
 import itertools
 from collections.abc import Generator, Mapping
 from typing import Any
@@ -27,7 +39,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
 from shudata.lake.reader import BytesLRU
 from shudata.portal import ckan
-from shudata.portal.data import DatastoreQuery
+from shudata.portal.data import FORMATS, ROW_ID, DatastoreQuery, resource_id, table_columns, table_file
 from shudata.portal.data import query as datastore_query
 from shudata.portal.developers import require_data_access
 from shudata.portal.logic.context import Context
@@ -40,9 +52,11 @@ from shudata.query.engines.duckdb import DuckDBEngine
 from shudata.query.limits import collect_within, limits_for, row_sizes, row_too_large, rows_within
 from shudata.query.sandbox import sandbox
 
-SQL_ROWS_MAX = 32000
+SQL_ROWS_MAX = 32000  # the default of SHUDATA_DATASTORE_ROWS_MAX (CKAN's rows_max)
+RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
 SQL_MAX_CHARS = 20_000
 _PAGES = BytesLRU(64 << 20)  # encoded datastore pages of immutable published files
+_SHOWN: dict[tuple[Any, ...], int] = {}  # how many rows each cached page holds
 
 
 def encode_default(value: Any) -> Any:
@@ -59,20 +73,43 @@ def encode_result(body: Any) -> bytes:
     return orjson.dumps(body, default=encode_default)
 
 
-def _records(table: pa.Table, offset: int, fmt: str, with_id: bool) -> bytes:
+def _records(table: pa.Table, fmt: str) -> bytes:
+    """The rows as CKAN writes ``records``: objects, lists, or one CSV/TSV string (no header)."""
     cols = [table.column(i).to_pylist() for i in range(table.num_columns)]
     names = table.column_names
-    ids = range(offset + 1, offset + table.num_rows + 1)
+    rows = list(zip(*cols, strict=True)) if cols else []
+    if fmt in ("csv", "tsv"):
+        return orjson.dumps(_delimited(rows, "," if fmt == "csv" else "\t"))
     if fmt == "lists":
-        rows: list[Any] = [[i, *r] for i, r in zip(ids, zip(*cols, strict=True), strict=False)] if with_id \
-            else [list(r) for r in zip(*cols, strict=True)]
-    else:
-        keys = ["_id", *names] if with_id else names
-        rows = [dict(zip(keys, (i, *r) if with_id else r, strict=True))
-                for i, r in zip(ids, zip(*cols, strict=True), strict=False)]
-    if not names:
-        rows = [[i] if fmt == "lists" else {"_id": i} for i in ids] if with_id else []
-    return orjson.dumps(rows, default=encode_default)
+        return orjson.dumps([list(r) for r in rows], default=encode_default)
+    return orjson.dumps([dict(zip(names, r, strict=True)) for r in rows], default=encode_default)
+
+
+def _delimited(rows: list[tuple[Any, ...]], delimiter: str) -> str:
+    r"""Rows as CSV/TSV text, one line each (``\n``); NULL is an empty field, dates ISO 8601.
+
+    >>> _delimited([(1, "成都, 四川", None), (2, "二", True)], ",")
+    '1,"成都, 四川",\n2,二,true\n'
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | decimal.Decimal):
+        return encode_default(value)
+    if isinstance(value, list | dict):
+        return orjson.dumps(value, default=encode_default).decode()
+    return value
 
 
 def _links(ctx: Context, params: Params, rid: str, offset: int, limit: int) -> dict[str, str]:
@@ -95,49 +132,79 @@ def datastore_search(ctx: Context, params: Params) -> dict[str, Any]:
         raise invalid("q", "应为文本或 JSON 对象", "Must be text or a JSON object")
     fields = p.names("fields")
     fmt = p.text("records_format", "objects") or "objects"
-    if fmt not in ("objects", "lists"):
-        raise invalid("records_format", "只支持 objects 或 lists", "Only objects and lists are supported")
+    if fmt not in RECORDS_FORMATS:
+        raise invalid("records_format", "只支持 objects、lists、csv 或 tsv", "Use objects, lists, csv or tsv")
+    include_total = p.flag("include_total", True)
     requested = p.integer("limit", 100)
-    limit = min(requested, settings.page_size_max)  # as CKAN's ckan.datastore.search.rows_max; stated below
+    limit = min(requested, settings.datastore_rows_max)  # capped as CKAN caps it at rows_max; stated below
     offset = p.integer("offset", 0)
     sort = p.text("sort")
-    if sort and sort.strip().strip('"').lower() in ("_id", "_id asc"):
-        sort = None
-    with_id = not fields or "_id" in fields
-    cols = [f for f in fields or [] if f != "_id"]
-    dq = DatastoreQuery(filters=filters, q=q or None, fields=cols or None, sort=sort, limit=limit, offset=offset,
+    if sort and " ".join(sort.replace('"', "").split()).lower() in (ROW_ID, f"{ROW_ID} asc"):
+        sort = None  # the file's own order
+    cols = list(fields) if fields else table_columns(ds)
+    dq = DatastoreQuery(filters=filters, q=q or None, fields=fields or None, sort=sort, limit=limit, offset=offset,
                         distinct=p.flag("distinct", False))
-    key = (ds.publication.file, offset, limit, tuple(cols), fmt, with_id, settings.result_max_bytes)
+    key = (ds.publication.id, ds.publication.file, offset, limit, tuple(cols), fmt, settings.result_max_bytes)
     plain = not (filters or q or sort or dq.distinct)
     body = _PAGES.get(key) if plain else None
-    table: pa.Table | None = None
     shown = limit
+    total: int | None
     if body is None:
-        table, total = datastore_query(settings, ds, dq)
+        table, total = datastore_query(settings, ds, dq, count=include_total)
         fit = rows_within(table, settings.result_max_bytes)
         if fit < table.num_rows:  # the page is cut to the byte limit, and says so
             if fit == 0:
                 raise row_too_large(int(row_sizes(table.slice(0, 1))[0]), settings.result_max_bytes,
                                     "result_max_bytes")
             table, shown = table.slice(0, fit), fit
-        body = _records(table, offset, fmt, with_id)
-        if plain and shown == limit:
+        shown = min(shown, table.num_rows)
+        body = _records(table, fmt)
+        if plain and shown == min(limit, table.num_rows):
             _PAGES.put(key, body)
+            _SHOWN[key] = shown
     else:
-        total = ds.publication.rows
+        total, shown = ds.publication.rows, _SHOWN.get(key, limit)
     ctx.used(ds)
     canonical = ckan.resource_of(rid, ds)
-    out = {"include_total": True, "limit": limit, "offset": offset, "records_format": fmt,
-           "resource_id": canonical, "total_estimation_threshold": None,
-           "fields": ckan.datastore_fields(ds.publication.columns, cols or None, with_id),
-           "records": orjson.Fragment(body), "_links": _links(ctx, p, canonical, offset, shown),
-           "total": total, "total_was_estimated": False}
+    out: dict[str, Any] = {
+        "include_total": include_total, "limit": limit, "offset": offset, "records_format": fmt,
+        "resource_id": canonical, "total_estimation_threshold": None,
+        "fields": ckan.datastore_fields(ds.publication.columns, cols, ROW_ID in cols),
+        "records": orjson.Fragment(body), "_links": _links(ctx, p, canonical, offset, max(shown, 1)),
+        **({"filters": filters} if filters else {}), **({"q": q} if q else {}), **({"sort": sort} if sort else {}),
+    }
+    if include_total:
+        out["total"], out["total_was_estimated"] = total, False
+    more = total is None or offset + shown < total
     if requested > limit:
         out["limit_requested"] = requested
-        out["limit_capped"] = _limit_capped(limit, requested, offset + shown if offset + shown < total else None)
-    if shown < limit:
+        out["limit_capped"] = _limit_capped(limit, requested, offset + shown if more else None)
+    if shown < limit and (total is None or offset + shown < total):
         out["records_capped"] = _capped(settings, shown, offset + shown)
     return out
+
+
+def datastore_info(ctx: Context, params: Params) -> dict[str, Any]:
+    """CKAN's ``datastore_info``: the table's fields (``_id`` left out, as CKAN does) with their
+    types, and ``meta`` — row count, table type, the ids the table answers to (aliases) and the
+    size of the published file."""
+    rid = params.text("resource_id") or params.required("id")
+    ds = dataset_of_resource(ctx.session, rid)
+    require_data_access(ctx.session, ds, ctx.key)
+    canonical = ckan.resource_of(rid, ds)
+    names = [ds.name, *(resource_id(ds, f) for f in FORMATS), ds.resource.code]
+    if ds.resource.alias:
+        names.append(ds.resource.alias)
+    pub = ds.publication
+    fields = [{"id": str(c["name"]), "type": ckan.ckan_type(str(c.get("type", "string"))),
+               "schema": {"native_type": str(c.get("type", "string")), "notnull": False, "is_index": False,
+                          "uniquekey": False}}
+              for c in pub.columns if c["name"] != ROW_ID]
+    ctx.used(ds)
+    return {"meta": {"id": canonical, "count": pub.rows, "table_type": "BASE TABLE",
+                     "aliases": sorted({n for n in names if n != canonical}), "size": pub.bytes,
+                     "version": pub.version},
+            "fields": fields}
 
 
 def _limit_capped(limit: int, requested: int, next_offset: int | None) -> dict[str, Any]:
@@ -148,9 +215,10 @@ def _limit_capped(limit: int, requested: int, next_offset: int | None) -> dict[s
     rest_en = f"fetch the rest from offset={next_offset} (_links.next), or download the whole dataset" \
         if next_offset is not None else "this is the last page"
     return {"reason": "rows_max", "limit": limit, "limit_requested": requested, "next_offset": next_offset,
-            "message": f"每页最多 {limit} 行（设置 SHUDATA_PAGE_SIZE_MAX），请求的 limit={requested} "
-                       f"已按 {limit} 行返回；{rest_zh}",
-            "message_en": f"A page holds at most {limit} records (setting SHUDATA_PAGE_SIZE_MAX); the requested "
+            "message": f"每次最多 {limit} 行（设置 SHUDATA_DATASTORE_ROWS_MAX，同 CKAN 的 "
+                       f"ckan.datastore.search.rows_max），请求的 limit={requested} 已按 {limit} 行返回；{rest_zh}",
+            "message_en": f"A call returns at most {limit} records (setting SHUDATA_DATASTORE_ROWS_MAX, as CKAN's "
+                          f"ckan.datastore.search.rows_max); the requested "
                           f"limit={requested} was capped to {limit}; {rest_en}"}
 
 
@@ -178,44 +246,46 @@ def datastore_search_sql(ctx: Context, params: Params) -> dict[str, Any]:
     def resolve(name: str) -> ResolvedTable:
         ds = dataset_of_resource(ctx.session, name)
         require_data_access(ctx.session, ds, ctx.key)
-        if ds.name not in used:
-            file = ds.file(settings)
+        if ds.name not in used:  # the published rows with their _id (a column like any other here)
+            file = table_file(settings, ds)
             used[ds.name] = (ds, TableSource(view_name(settings.secret_key, [file]), [file]))
         d, src = used[ds.name]
-        return ResolvedTable(source=src.name, columns=tuple(str(col["name"]) for col in d.publication.columns),
-                             label=ckan.resource_of(name, d))
+        return ResolvedTable(source=src.name, columns=tuple(table_columns(d)), label=ckan.resource_of(name, d))
 
+    rows_max = settings.datastore_rows_max
     try:
-        checked = sandbox(sql, resolve, max_rows=SQL_ROWS_MAX + 1)
+        checked = sandbox(sql, resolve, max_rows=rows_max + 1)
         engine = DuckDBEngine(threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
-        table, capped = _sql_rows(engine, checked.sql, {s.name: s for _, s in used.values()}, settings)
+        table, capped = _sql_rows(engine, checked.sql, {s.name: s for _, s in used.values()}, settings, rows_max)
     except ShudataError as exc:
         for d, src in used.values():
             exc.zh, exc.en = exc.zh.replace(src.name, d.name), exc.en.replace(src.name, d.name)
         if isinstance(exc.details, dict):
             exc.details = {**exc.details, "action": "portal.api.datastore_search_sql", "sql": sql[:2000]}
         raise
-    truncated = table.num_rows > SQL_ROWS_MAX
-    table = table.slice(0, SQL_ROWS_MAX)
+    truncated = table.num_rows > rows_max
+    table = table.slice(0, rows_max)
     for d, _ in used.values():
         ctx.used(d)
     record(ctx.session, ctx.actor, events.PortalApiDatastoreSearchSql(
         resource_id=",".join(used)[:200] or None,
         details={"sql": sql[:4000], "rows": table.num_rows,
                  **({"byte_capped": True} if capped else {})}))
-    out = {"sql": sql, "records": orjson.Fragment(_records(table, 0, "objects", False)),
-           "fields": [{"id": f.name, "type": ckan.ckan_type(str(f.type))} for f in table.schema],
-           "records_truncated": truncated or capped}
+    out: dict[str, Any] = {"sql": sql, "records": orjson.Fragment(_records(table, "objects")),
+                           "fields": [{"id": f.name, "type": ckan.ckan_type(str(f.type))} for f in table.schema],
+                           "records_truncated": truncated or capped}
+    if truncated:
+        out["limit"] = rows_max
     if capped:
         out["records_capped"] = _capped(settings, table.num_rows, None)
     return out
 
 
-def _sql_rows(engine: DuckDBEngine, sql: str, tables: Mapping[str, TableSource], settings: Settings
-              ) -> tuple[pa.Table, bool]:
-    """The rows of ``sql`` (at most ``SQL_ROWS_MAX + 1``) read batch by batch until they pass
+def _sql_rows(engine: DuckDBEngine, sql: str, tables: Mapping[str, TableSource], settings: Settings,
+              rows_max: int) -> tuple[pa.Table, bool]:
+    """The rows of ``sql`` (at most ``rows_max + 1``) read batch by batch until they pass
     ``result_max_bytes``; and whether that limit cut them."""
-    stream = engine.stream(sql, tables, limits_for(settings, SQL_ROWS_MAX + 1))
+    stream = engine.stream(sql, tables, limits_for(settings, rows_max + 1))
     try:
         first = next(stream, None)
         if first is None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from shudata.core.errors import NotFound
 from shudata.portal.logic.context import Context
-from shudata.portal.logic.datastore import datastore_search, datastore_search_sql
+from shudata.portal.logic.datastore import datastore_info, datastore_search, datastore_search_sql
 from shudata.portal.logic.organizations import (
     group_list,
     group_show,
@@ -58,6 +58,7 @@ ACTIONS: dict[str, ActionFn] = {
     "organization_show": organization_show, "group_list": group_list, "group_show": group_show,
     "tag_list": tag_list, "license_list": license_list, "help_show": help_show,
     "datastore_search": datastore_search, "datastore_search_sql": datastore_search_sql,
+    "datastore_info": datastore_info,
     "current_package_list_with_resources": current_package_list_with_resources,
     "package_autocomplete": package_autocomplete, "resource_search": resource_search, "tag_show": tag_show,
     "package_activity_list": package_activity_list,
