@@ -9,6 +9,9 @@ starting from the ring's ``encodeOffsets``. This script decodes them into plain 
 than the 1/1024° ≈ 100 m grid of the source). See the data folder's PROVENANCE.md.
 
     python scripts/geo_boundaries.py /path/to/unpacked/echarts/package
+
+Browsers cache the files for a year (``/geo/boundaries/NAME.geojson``): when they change, bump
+``BOUNDARY_VERSION`` in ``static/js/geo.js`` so that pages ask for the new ones.
 """
 
 from __future__ import annotations

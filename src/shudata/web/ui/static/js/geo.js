@@ -25,11 +25,13 @@
 (function () {
   "use strict";
   var BOUNDARY_DATUM = "GCJ-02";
+  /* The boundary files are cached for a year: change this when scripts/geo_boundaries.py rebuilds them. */
+  var BOUNDARY_VERSION = "echarts-4.9.0-1";
   var loaded = {};
 
   function loadMap(name) {
     if (!loaded[name]) {
-      loaded[name] = fetch("/geo/boundaries/" + name + ".geojson", {credentials: "same-origin"})
+      loaded[name] = fetch("/geo/boundaries/" + name + ".geojson?v=" + BOUNDARY_VERSION, {credentials: "same-origin"})
         .then(function (r) {
           if (!r.ok) { throw new Error("边界地图加载失败：" + r.status); }
           return r.json();
