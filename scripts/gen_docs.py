@@ -61,6 +61,8 @@ CONFIG_EN = {
     "query_timeout_s": "time limit of one SQL sandbox statement (s)",
     "query_max_rows": "row cap of one SQL sandbox result",
     "page_size_max": "largest page size of paged endpoints",
+    "datastore_rows_max": "most rows one CKAN DataStore call returns (as CKAN's ckan.datastore.search.rows_max); a "
+                          "larger limit is capped and the answer says so",
     "result_max_bytes": "bytes of one JSON page (SQL query, CKAN data API, sharing API); a longer page is cut "
                         "and says so",
     "download_max_bytes": "bytes of one query-result download (CSV/XLSX/Parquet); more is refused with 413",
