@@ -26,7 +26,7 @@ from shudata.core.errors import NotFound, ShudataError
 from shudata.core.plugins import PluginManager, plugins_of
 from shudata.core.types import Actor, ResourceRef
 from shudata.lake.models import LakeVersion
-from shudata.query import service
+from shudata.query import saved, service
 from shudata.query.actions import QUERY_RUN, QUERY_RUN_CANCEL
 from shudata.query.engines.base import Engine
 from shudata.query.marks import locate
@@ -145,6 +145,8 @@ def run(*, session: Session, settings: Settings, actor: Actor, data: WorkbenchRu
     transaction is then rolled back). A refusal carries ``details.mark``, the offending span.
     """
     require(actor, QUERY_RUN)
+    if data.saved_id is not None:
+        saved.get_saved(session=session, actor=actor, saved_id=data.saved_id)  # 404 unless the caller sees it
     with runs.running(actor.username, data.run_id) as handle:
         try:
             result = service.run_query(session=session, settings=settings, actor=actor, sql=data.sql,

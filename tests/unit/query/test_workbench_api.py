@@ -196,6 +196,12 @@ def test_saved_queries_private_and_shared_within_the_department(client, world, t
     assert client.get(f"/api/v1/query/saved/{pid}", headers=colleague).status_code == 200
     assert client.delete(f"/api/v1/query/saved/{pid}", headers=mine).status_code == 204
     assert client.get(f"/api/v1/query/saved/{pid}", headers=mine).status_code == 404
+    # a run names only a saved query its runner may see
+    ran = _run(client, colleague, 'SELECT "城市" FROM people', saved_id=shared["id"])
+    assert ran.status_code == 200
+    assert client.get("/api/v1/query/history", headers=colleague).json()["items"][0]["saved_id"] == shared["id"]
+    assert _run(client, colleague, "SELECT 1", saved_id=pid).status_code == 404  # deleted
+    assert _run(client, stranger, "SELECT 1", saved_id=shared["id"]).status_code == 404  # not shared with them
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [

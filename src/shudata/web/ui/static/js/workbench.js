@@ -168,7 +168,7 @@
     if (mark && mark.from && mark.to) {
       state.mark = editor.markText(mark.from, mark.to, {className: "sd-sql-error", title: err.message});
       editor.scrollIntoView(mark.from, 60);
-      html += "<div class='small mt-1'>" + esc(t("出错位置", "Where")) + "：" + esc(t("第 ", "line ")) + (mark.from.line + 1) +
+      html += "<div class='small mt-1'>" + esc(t("出错位置：", "Where: ")) + esc(t("第 ", "line ")) + (mark.from.line + 1) +
         esc(t(" 行第 ", ", column ")) + (mark.from.ch + 1) + esc(t(" 列", "")) + " <code class='sd-mark-text'>" + esc(mark.text) + "</code></div>";
     }
     box.innerHTML = html;
@@ -388,9 +388,11 @@
       }
     }
     if (del && window.confirm(t("删除这条已保存的查询？", "Delete this saved query?"))) {
-      sd.fetchJSON("/api/v1/query/saved/" + del.getAttribute("data-delete"), {method: "DELETE"}).catch(function (err) {
-        if (err.status !== 204) { throw err; }
-      }).then(loadSaved, showError);
+      var gone = Number(del.getAttribute("data-delete"));
+      sd.fetchJSON("/api/v1/query/saved/" + gone, {method: "DELETE"}).then(function () {
+        if (state.savedId === gone) { state.savedId = null; }
+        return loadSaved();
+      }, showError);
     }
   });
   $("save-form").addEventListener("submit", function (ev) {
@@ -425,7 +427,7 @@
           "<span class='badge " + st[2] + "'>" + esc(t(st[0], st[1])) + "</span><span class='text-muted small flex-grow-1'>" + esc(fmtTime(h.created_at)) + "</span>" +
           (h.rows !== null ? "<span class='small text-muted'>" + h.rows + t(" 行", " rows") + "</span>" : "") +
           "<button type='button' class='btn btn-link btn-sm p-0' data-reuse='" + h.id + "'>" + esc(t("载入", "Load")) + "</button></div>" +
-          (h.message ? "<div class='small text-danger'>" + esc(h.message) + "</div>" : "") +
+          (h.error_code ? "<div class='small text-danger'>" + esc(sd.lang() === "en" ? h.error_code : (h.message || h.error_code)) + "</div>" : "") +
           "<pre class='sd-mono'>" + esc(h.sql) + "</pre></div>";
       }).join("") || "<div class='text-muted small p-2'>" + esc(t("还没有运行记录", "No runs yet")) + "</div>";
       state.history = page.items;
