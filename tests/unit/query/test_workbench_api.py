@@ -266,3 +266,23 @@ def test_every_hostile_case_is_refused_by_the_workbench_as_by_the_api(client, wo
     history = client.get("/api/v1/query/history?limit=200", headers=headers).json()
     assert history["total"] == len(corpus)
     assert {i["status"] for i in history["items"]} <= {"refused", "timeout"}
+
+
+def test_whole_parquet_export_and_xlsx_past_its_sheet_limit(client, world, token_for, monkeypatch):
+    """Parquet holds every row of the result; XLSX past the sheet's row limit is refused, never cut
+    (the limit lowered to 30 rows here: 1,048,575 in a real sheet)."""
+    import pyarrow.parquet as pq
+
+    from shudata.lake import export
+
+    headers = token_for("a_user")
+    r = client.post("/api/v1/query?format=parquet&whole=true&filename=年龄",
+                    json={"sql": 'SELECT "姓名", "年龄" FROM people ORDER BY "年龄"'}, headers=headers)
+    assert r.status_code == 200 and r.headers["x-shudata-rows"] == "4"
+    table = pq.read_table(io.BytesIO(r.content))
+    assert table.to_pydict() == {"姓名": ["赵六", "张三", "李四", "王五"], "年龄": [24, 35, 40, 48]}
+    monkeypatch.setattr(export, "XLSX_MAX_ROWS", 30)
+    over = client.post("/api/v1/query?format=xlsx&whole=true", json={"sql": "SELECT * FROM range(40)"},
+                       headers=headers)
+    assert over.status_code == 422 and over.json()["error"]["code"] == "too_many_rows_for_xlsx"
+    assert "CSV" in over.json()["error"]["message"]
