@@ -24,12 +24,14 @@ shudata.core.errors.InvalidInput: 列“手机”的算子“部分遮盖（part
 
 from __future__ import annotations
 
+import json
 import re
 import types
 from collections.abc import Mapping
 from typing import Any, Literal, Union, get_args, get_origin
 
 import pyarrow as pa
+import yaml
 from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 from sqlalchemy import select
@@ -127,7 +129,8 @@ def operator_forms(lang: str = "zh-CN") -> list[OperatorForm]:
         out.append(OperatorForm(name=name, label=operator_label(name, lang),
                                 technique=technique_label(cls.technique, lang), reversible=cls.reversible,
                                 accepts=sorted(cls.accepts),
-                                fields=[_field(f, info, lang) for f, info in cls.model_fields.items()]))
+                                fields=[_field(f, info, lang) for f, info in cls.model_fields.items()
+                                        if f not in SERVER_PATH_PARAMS]))
     return out
 
 
@@ -197,6 +200,42 @@ def _zh_errors(exc: ValidationError) -> str:
     return "；".join(parts)
 
 
+# Parameters that name a file on the server: only the CLI (the operator's own files) may use them;
+# over the web a steward could otherwise read any file the server can (its rows become the mapping).
+SERVER_PATH_PARAMS = frozenset({"file"})
+
+
+def _server_path_refused(where: str) -> InvalidInput:
+    return InvalidInput(f"{where}引用了服务器上的文件（file 参数）：网页和 API 不能读取服务器文件；"
+                        "请在“映射”中逐行填写“原值=泛化值”，或由运维人员用命令行保存含层次文件的策略",
+                        f"{where} names a file on the server (parameter file): the web and the API do not read "
+                        "server files; give the mapping instead, or save the policy with the CLI",
+                        code="policy_server_file")
+
+
+def refuse_server_paths(policy: Mapping[str, Any] | str | None) -> None:
+    """Refuse a policy from the web or the API whose operators name a server file.
+
+    >>> refuse_server_paths({"name": "p", "columns": {"c": {"op": "hierarchy", "file": "/etc/passwd"}}})
+    Traceback (most recent call last):
+    ...
+    shudata.core.errors.InvalidInput: 列“c”引用了服务器上的文件（file 参数）：...
+    """
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy) if policy.lstrip().startswith("{") else yaml.safe_load(policy)
+        except (ValueError, yaml.YAMLError):
+            return  # not a policy: parsing it refuses it with its own message
+    if not isinstance(policy, Mapping):
+        return
+    ops: list[tuple[str, Any]] = [(f"列“{k}”", v) for k, v in dict(policy.get("columns") or {}).items()]
+    ops += [(f"实体“{k}”", v) for k, v in dict(policy.get("entities") or {}).items()]
+    ops.append(("默认算子", policy.get("default")))
+    for where, op in ops:
+        if isinstance(op, Mapping) and SERVER_PATH_PARAMS & {k for k, v in op.items() if v not in (None, "")}:
+            raise _server_path_refused(where)
+
+
 def parse_operator(column: str, data: Mapping[str, Any]) -> Operator:
     """The operator of one column from ``{"op": name, **params}``; ``InvalidInput`` in Chinese otherwise."""
     name = data.get("op")
@@ -209,6 +248,8 @@ def parse_operator(column: str, data: Mapping[str, Any]) -> Operator:
                            f"Unknown operator {name!r} for column {column!r}", code="unknown_operator",
                            details={"column": column})
     cls = reg.get(name)
+    if SERVER_PATH_PARAMS & {k for k, v in data.items() if v not in (None, "")}:
+        raise _server_path_refused(f"列“{column}”")
     try:
         return cls.model_validate(_coerce(cls, data))
     except ValidationError as exc:

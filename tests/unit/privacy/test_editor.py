@@ -207,3 +207,30 @@ def test_a_department_user_may_not_save_the_policy(client: Any, world: World, to
 def test_draft_schema_refuses_unknown_profile() -> None:
     with pytest.raises(ValueError, match="profile"):
         PolicyDraft.model_validate({"resource": "x", "profile": "public"})
+
+
+@pytest.mark.parametrize("where", ["draft", "save", "save_text", "mask"])
+def test_no_policy_from_the_web_reads_a_server_file(client: Any, world: World, token_for: Any, rt: Runtime,
+                                                    tmp_path: Any, where: str) -> None:
+    """A hierarchy file would be read on the server and its rows kept in the policy: web and API refuse it."""
+    secret = tmp_path / "secret.csv"
+    secret.write_text("513427;机密\n", encoding="utf-8")
+    op = {"op": "hierarchy", "file": str(secret), "level": 1}
+    policy = {"name": "p-file", "profile": "internal", "columns": {"区划代码": op}}
+    headers = token_for("steward_a")
+    if where == "draft":
+        r = client.post("/api/v1/privacy/policies/draft", headers=headers,
+                        json={"resource": "citizens", "columns": {"区划代码": op}})
+    elif where == "save":
+        r = client.post("/api/v1/privacy/policies", headers=headers, json={"policy": policy})
+    elif where == "save_text":
+        text = f"name: p-file\nprofile: internal\ncolumns:\n  区划代码: {{op: hierarchy, file: '{secret}'}}\n"
+        r = client.post("/api/v1/privacy/policies", headers=headers, json={"text": text})
+    else:
+        r = client.post("/api/v1/privacy/mask", headers=headers, json={"resource": "citizens", "policy": policy})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] in ("policy_server_file", "bad_operator_params")
+    assert "服务器" in r.json()["error"]["message"] and "机密" not in r.text
+    with rt.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(PrivacyPolicy)) == 0
+    assert all(f.name != "file" for form in editor.operator_forms() for f in form.fields)

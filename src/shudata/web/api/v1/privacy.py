@@ -174,6 +174,8 @@ def list_policies(session: SessionDep, actor: ActorDep) -> list[PolicyRead]:
 
 @router.post("/policies", response_model=PolicyRead, summary="校验并保存策略 / validate and save a policy")
 def save_policy(data: PolicySave, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> PolicyRead:
+    """策略中的算子不能引用服务器上的文件（422 ``policy_server_file``）/ no server files named in a policy."""
+    editor.refuse_server_paths(data.policy if data.policy is not None else data.text)
     return service.save_policy(session=session, actor=actor, settings=settings, data=data)
 
 
@@ -196,6 +198,8 @@ def create_key(data: KeyCreate, session: SessionDep, settings: SettingsDep, acto
              responses={200: {"content": {"application/vnd.apache.parquet": {}}}})
 def mask(data: ResourceMask, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> MaskResult | Response:
     """``format=json``：返回前 ``limit`` 行的脱敏预览；``parquet``：下载整个脱敏结果。均经过脱敏闸门。"""
+    if not isinstance(data.policy, str):
+        editor.refuse_server_paths(data.policy)
     if data.format == "json":
         return service.mask_resource(session=session, actor=actor, settings=settings, resource=data.resource,
                                      policy=data.policy, version=data.version, preview_rows=data.limit)
