@@ -51,28 +51,6 @@ def overview(request: Request, session: SessionDep, actor: UserDep, lang: LangDe
         "grades": GRADE_LABELS, "policies": policies, "bound": bound, **_labels(lang)})
 
 
-def risk_chart(before: dict[str, Any], after: dict[str, Any] | None, lang: str) -> str:
-    """ECharts option: records per risk band, before and after."""
-    bands = [b["band"] for b in before["histogram"]]
-    series = [{"name": "之前 before" if lang != "en" else "before", "type": "bar",
-               "data": [b["records"] for b in before["histogram"]]}]
-    if after:
-        series.append({"name": "之后 after" if lang != "en" else "after", "type": "bar",
-                       "data": [b["records"] for b in after["histogram"]]})
-    return json.dumps({"tooltip": {"trigger": "axis"}, "legend": {}, "xAxis": {"type": "category", "data": bands,
-                       "name": "risk"}, "yAxis": {"type": "value", "name": "records"}, "series": series},
-                      ensure_ascii=False)
-
-
-def metrics_chart(before: dict[str, Any], after: dict[str, Any] | None) -> str:
-    names = [f[0] for f in RISK_FIELDS]
-    series = [{"name": "before", "type": "bar", "data": [before[n] for n in names]}]
-    if after:
-        series.append({"name": "after", "type": "bar", "data": [after[n] for n in names]})
-    return json.dumps({"tooltip": {"trigger": "axis"}, "legend": {}, "xAxis": {"type": "category", "data": names},
-                       "yAxis": {"type": "value", "max": 1}, "series": series})
-
-
 @router.post(R + "/review")
 def review_column(request: Request, code: str, session: SessionDep, settings: SettingsDep, actor: UserDep,
                   column: str = Form(...), entity: str = Form(""), reason: str = Form("")) -> Response:
@@ -283,8 +261,7 @@ def resource_page(request: Request, code: str, session: SessionDep, actor: UserD
     res = find_resource(session, code)
     reports = service.list_scan_reports(session=session, actor=actor, resource=code)
     risks = service_models.risk_reports(session=session, actor=actor, resource_id=res.id)
-    charts = [{"row": r, "hist": risk_chart(r.before, r.after, lang), "metrics": metrics_chart(r.before, r.after)}
-              for r in risks[:3]]
+    charts = [{"row": r, "chart": json.dumps(kanon_chart(r, lang), ensure_ascii=False)} for r in risks[:3]]
     reviews = review.list_reviews(session=session, actor=actor, resource=code)
     newest: dict[str, Any] = {}
     for rv in reviews:  # newest first
