@@ -190,11 +190,12 @@ def _zh_problem(err: Mapping[str, Any]) -> str:
     return "取值无效"
 
 
-def _zh_errors(exc: ValidationError) -> str:
+def zh_errors(exc: ValidationError, names: Mapping[str, str] | None = None) -> str:
+    """A pydantic refusal in Chinese: each field by its label (``names``, else the parameter labels)."""
     parts = []
     for e in exc.errors():
         loc = [str(x) for x in e["loc"]]
-        name = param_label(loc[0]) if loc else ""
+        name = (names or {}).get(loc[0]) or param_label(loc[0]) if loc else ""
         problem = _zh_problem(e)
         parts.append(f"{name}{problem}" if name and e["type"] != "value_error" else problem)
     return "；".join(parts)
@@ -253,7 +254,7 @@ def parse_operator(column: str, data: Mapping[str, Any]) -> Operator:
     try:
         return cls.model_validate(_coerce(cls, data))
     except ValidationError as exc:
-        zh = _zh_errors(exc)
+        zh = zh_errors(exc)
         en = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
         raise InvalidInput(f"列“{column}”的算子“{operator_text(name)}”参数有误：{zh}",
                            f"Bad parameters of operator {name} for column {column!r}: {en}",

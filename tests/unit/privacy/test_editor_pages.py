@@ -93,3 +93,14 @@ def test_kanon_form_runs_and_shows_generalisation_loss_and_chart(client: Any, wo
     r = client.post("/privacy/resources/citizens/anonymise", data={
         "csrf_token": csrf, "qi": ["姓名"], "h_姓名": "intervals", "k": "3"})
     assert "数值区间只适用于数值列" in r.text
+
+
+def test_kanon_form_refusals_are_in_chinese(client: Any, world: World) -> None:
+    csrf = _login(client)
+    url = "/privacy/resources/citizens/anonymise"
+    r = client.post(url, data={"csrf_token": csrf, "qi": ["区划代码"], "k": "0"})
+    assert "输入有误：k应不小于 1" in r.text and "Input should" not in r.text
+    r = client.post(url, data={"csrf_token": csrf, "qi": ["区划代码"], "w_区划代码": "0", "h_区划代码": "intervals"})
+    assert "区间宽度应为正整数" in r.text
+    r = client.post(url, data={"csrf_token": csrf, "k": "3"})
+    assert "请至少选择一个准标识符列" in r.text

@@ -189,6 +189,10 @@ METRIC_LABELS = {"loss": ("信息损失（Loss）", "information loss"), "entrop
                  "precision": ("精度损失（Prec）", "precision")}
 
 
+KANON_FIELDS = {"k": "k", "l_diversity": "l", "t_closeness": "t", "suppression": "抑制上限",
+                "quasi_identifiers": "准标识符", "builtin": "泛化层次", "metric": "信息损失度量"}
+
+
 def kanon_chart(row: Any, lang: str) -> dict[str, Any]:
     """The data the risk chart script (static/js/privacy_kanon.js) draws: records per risk band."""
     zh = lang != "en"
@@ -213,7 +217,8 @@ def _kanon_request(form: Mapping[str, Any], qis: list[str]) -> KanonRequest:
         builtin[q] = {"kind": kind, **({"widths": widths} if widths else {})}
     sensitive = str(form.get("sensitive", "")).strip() or None
     return KanonRequest.model_validate({
-        "quasi_identifiers": qis, "k": num("k", int) or 5, "suppression": num("suppression", float) or 0.0,
+        "quasi_identifiers": qis, **{k: v for k, v in (("k", num("k", int)), ("suppression", num("suppression", float)))
+                                     if v is not None},
         "metric": str(form.get("metric", "loss")), "sensitive": sensitive, "l_diversity": num("l", int),
         "t_closeness": num("t", float), "builtin": builtin})
 
@@ -249,9 +254,12 @@ async def anonymise(request: Request, code: str, session: SessionDep, settings: 
         raise  # the error page, audited as a denial
     except ShudataError as exc:
         flash(request, "danger", exc.zh, exc.en)
-    except (ValidationError, ValueError) as exc:
-        msgs = validation_messages(exc, lang) if isinstance(exc, ValidationError) else [str(exc)]
-        flash(request, "danger", "输入有误：" + "；".join(msgs), "Invalid input: " + "; ".join(msgs))
+    except ValidationError as exc:
+        flash(request, "danger", "输入有误：" + editor.zh_errors(exc, KANON_FIELDS),
+              "Invalid input: " + "; ".join(validation_messages(exc, "en")))
+    except ValueError:  # a number field that is not a number
+        flash(request, "danger", "输入有误：k、l 应为整数，t 与抑制上限应为 0 到 1 之间的数",
+              "Invalid input: k and l are integers, t and the suppression limit numbers from 0 to 1")
     return redirect(f"/privacy/resources/{code}/anonymise")
 
 
