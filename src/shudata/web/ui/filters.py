@@ -53,6 +53,28 @@ def use_zone(env: Environment, tz: str) -> None:
     env.globals["display_zone"] = tz
 
 
+def bilingual(text: Any, lang: str) -> str:
+    """One language of a stored "中文 / English" text (scan evidence, older messages); a text
+    extended with "；中文 / English" keeps every part in the chosen language.
+
+    >>> t = ("3/5 个样本值符合手机号码（格式）；表头匹配 / 3/5 sampled values are valid mobile number (pattern); "
+    ...      "header matches；不属个人信息 / not personal")
+    >>> bilingual(t, "zh-CN")
+    '3/5 个样本值符合手机号码（格式）；表头匹配；不属个人信息'
+    >>> bilingual(t, "en")
+    '3/5 sampled values are valid mobile number (pattern); header matches; not personal'
+    >>> bilingual("未发现敏感信息", "en")
+    '未发现敏感信息'
+    """
+    parts = str("" if text is None else text).split(" / ")
+    if len(parts) < 2:
+        return parts[0]
+    middles = [m.split("；", 1) for m in parts[1:-1]]
+    if lang == "en":
+        return "; ".join([*(m[0] for m in middles), parts[-1]])
+    return "；".join([parts[0], *(m[1] for m in middles if len(m) > 1)])
+
+
 def role_label(role: Any, lang: str) -> str:
     try:
         zh, en = ROLE_LABELS[Role(str(getattr(role, "value", role)))]
@@ -80,6 +102,7 @@ def install_filters(env: Environment) -> None:
     env.globals["display_zone"] = DISPLAY_ZONE
     env.filters["ev"] = enum_value
     env.filters["hl"] = highlight
+    env.filters["bilingual"] = bilingual
     env.globals["entry_url"] = entry_url
     env.globals["role_label"] = role_label
     env.globals["sharing_label"] = sharing_label
