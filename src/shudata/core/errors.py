@@ -72,6 +72,13 @@ class PayloadTooLarge(ShudataError):
     default_code = "payload_too_large"
 
 
+class NotAcceptable(ShudataError):
+    """No representation the client accepts (406): the message names the ones there are."""
+
+    status = 406
+    default_code = "not_acceptable"
+
+
 class UnsupportedMedia(ShudataError):
     status = 415
     default_code = "unsupported_media_type"

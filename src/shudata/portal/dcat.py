@@ -15,14 +15,15 @@ classes and properties and the main recommended ones:
   无条件开放, RESTRICTED for 有条件开放), spatial coverage (province or city of the department's
   region code), language;
 - ``dcat:Distribution`` for each download format: access and download URL, ``dct:format`` (EU
-  file-type authority), ``dcat:mediaType`` (IANA), licence, issued, access service; the Parquet
-  distribution (the published file itself) also has ``dcat:byteSize`` and an SPDX SHA-256
-  checksum;
+  file-type authority), ``dcat:mediaType`` (IANA), licence, issued, access service; each
+  distribution whose file is prepared (:mod:`shudata.portal.downloads`: Parquet is the published
+  file itself, CSV/JSON/XLSX are written once after publication) also has ``dcat:byteSize`` and an
+  SPDX SHA-256 checksum of exactly the bytes a download returns;
 - ``dcat:DataService``: the CKAN-compatible Action API (``datastore_search`` serves the rows).
 
 Nodes used as values are typed with the class the DCAT-AP 3.0 SHACL shapes expect as range
 (``dct:LicenseDocument``, ``dct:Frequency``, ``foaf:Document``, ``rdfs:Resource`` for URLs …),
-so the graph validates without RDFS inference.
+so the graph validates without RDFS inference. :func:`serialize` writes Turtle, JSON-LD or RDF/XML.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import ensure_aware, utcnow
+from shudata.core.config import Settings
+from shudata.portal import downloads
 from shudata.portal.data import FORMAT_LABELS, FORMATS, resource_id
 from shudata.portal.models import PortalDataset, PortalPublication
 from shudata.portal.service import CONDITIONAL, OPEN, PublicDataset, visible
@@ -265,7 +268,8 @@ def _authority(g: Graph, node: URIRef, cls: URIRef) -> URIRef:
 
 # -- dataset ----------------------------------------------------------------------------------
 
-def add_dataset(g: Graph, urls: Urls, ds: PublicDataset, *, service: URIRef | None = None) -> URIRef:
+def add_dataset(g: Graph, urls: Urls, ds: PublicDataset, *, service: URIRef | None = None,
+                settings: Settings | None = None) -> URIRef:
     """Describe one visible dataset, its distributions, publisher, contact point and theme."""
     res, dsrow = ds.resource, ds.dataset
     node = _typed(g, urls.dataset(ds.name), DCAT.Dataset)
@@ -296,13 +300,14 @@ def add_dataset(g: Graph, urls: Urls, ds: PublicDataset, *, service: URIRef | No
     g.add((node, DCAT.landingPage, landing))
     g.add((node, DCAT_VERSION, Literal(str(dsrow.version))))
     licence = add_licence(g, urls, res.open_type)
+    files = downloads.all_facts(settings, ds.publication)
     for fmt in FORMATS:
-        g.add((node, DCAT.distribution, _add_distribution(g, urls, ds, fmt, licence, service)))
+        g.add((node, DCAT.distribution, _add_distribution(g, urls, ds, fmt, licence, service, files.get(fmt))))
     return node
 
 
 def _add_distribution(g: Graph, urls: Urls, ds: PublicDataset, fmt: str, licence: URIRef,
-                      service: URIRef) -> URIRef:
+                      service: URIRef, file: tuple[int, str] | None = None) -> URIRef:
     pub = ds.publication
     dist = _typed(g, urls.distribution(ds, fmt), DCAT.Distribution)
     label = FORMAT_LABELS[fmt]
@@ -318,14 +323,15 @@ def _add_distribution(g: Graph, urls: Urls, ds: PublicDataset, fmt: str, licence
     issued = _when(pub.created_at)
     if issued is not None:
         g.add((dist, DCTERMS.issued, issued))
-    if fmt == "parquet":  # the published file itself: its size and digest are known
-        g.add((dist, DCAT.byteSize, Literal(int(pub.bytes or 0), datatype=XSD.nonNegativeInteger)))
-        if pub.sha256:
-            checksum = BNode()
-            g.add((checksum, RDF.type, SPDX.Checksum))
-            g.add((checksum, SPDX.algorithm, _authority(g, SPDX.checksumAlgorithm_sha256, SPDX.ChecksumAlgorithm)))
-            g.add((checksum, SPDX.checksumValue, Literal(pub.sha256.lower(), datatype=XSD.hexBinary)))
-            g.add((dist, SPDX.checksum, checksum))
+    if file is None and fmt == "parquet" and pub.sha256:  # the published file itself
+        file = (int(pub.bytes or 0), pub.sha256)
+    if file is not None:  # a prepared download (shudata.portal.downloads): its size and digest are known
+        g.add((dist, DCAT.byteSize, Literal(file[0], datatype=XSD.nonNegativeInteger)))
+        checksum = BNode()
+        g.add((checksum, RDF.type, SPDX.Checksum))
+        g.add((checksum, SPDX.algorithm, _authority(g, SPDX.checksumAlgorithm_sha256, SPDX.ChecksumAlgorithm)))
+        g.add((checksum, SPDX.checksumValue, Literal(file[1].lower(), datatype=XSD.hexBinary)))
+        g.add((dist, SPDX.checksum, checksum))
     return dist
 
 
@@ -367,7 +373,7 @@ def public_datasets(session: Session, *, offset: int = 0, limit: int | None = No
 
 
 def add_catalog(g: Graph, urls: Urls, node_code: str, datasets: Iterable[PublicDataset],
-                modified: dt.datetime | None) -> URIRef:
+                modified: dt.datetime | None, settings: Settings | None = None) -> URIRef:
     cat = _typed(g, urls.catalog, DCAT.Catalog)
     zh, en = _portal_name(node_code)
     g.add((cat, DCTERMS.title, _lit(zh, "zh")))
@@ -392,7 +398,7 @@ def add_catalog(g: Graph, urls: Urls, node_code: str, datasets: Iterable[PublicD
     service = add_data_service(g, urls)
     g.add((cat, DCAT.service, service))
     for ds in datasets:
-        g.add((cat, DCAT.dataset, add_dataset(g, urls, ds, service=service)))
+        g.add((cat, DCAT.dataset, add_dataset(g, urls, ds, service=service, settings=settings)))
     return cat
 
 
@@ -406,26 +412,33 @@ def add_paging(g: Graph, urls: Urls, paging: Paging, ext: str) -> None:
         g.add((node, rels[rel], Literal(url)))
 
 
-def catalog_graph(session: Session, urls: Urls, node_code: str, page: int, ext: str) -> tuple[Graph, Paging]:
-    """One page of the catalog (``PAGE_SIZE`` datasets) with its paging description."""
+def catalog_graph(session: Session, urls: Urls, node_code: str, page: int, ext: str,
+                  settings: Settings | None = None) -> tuple[Graph, Paging]:
+    """One page of the catalog (``PAGE_SIZE`` datasets) with its paging description; with
+    ``settings``, every distribution prepared for download states its size and SHA-256."""
     paging = Paging(page=page, total=count_visible(session), size=PAGE_SIZE)
     g = new_graph()
     datasets = public_datasets(session, offset=paging.offset, limit=paging.size)
-    add_catalog(g, urls, node_code, datasets, _last_modified(session))
+    add_catalog(g, urls, node_code, datasets, _last_modified(session), settings)
     add_paging(g, urls, paging, ext)
     return g, paging
 
 
-def dataset_graph(urls: Urls, ds: PublicDataset) -> Graph:
+def dataset_graph(urls: Urls, ds: PublicDataset, settings: Settings | None = None) -> Graph:
     g = new_graph()
-    add_dataset(g, urls, ds)
+    add_dataset(g, urls, ds, settings=settings)
     return g
 
 
+SERIALIZATIONS = ("ttl", "jsonld", "rdf")
+
+
 def serialize(g: Graph, fmt: str) -> bytes:
-    """``fmt`` is ``ttl`` (Turtle) or ``jsonld`` (JSON-LD with a compact context)."""
+    """``fmt`` is ``ttl`` (Turtle), ``jsonld`` (JSON-LD with a compact context) or ``rdf`` (RDF/XML)."""
     if fmt == "jsonld":
         out = g.serialize(format="json-ld", context=CONTEXT, auto_compact=True, ensure_ascii=False)
+    elif fmt == "rdf":
+        out = g.serialize(format="pretty-xml")
     else:
         out = g.serialize(format="turtle")
     return out.encode("utf-8")

@@ -272,3 +272,75 @@ def test_update_cycles_map_to_eu_frequencies():
     from shudata.catalog.schemas import UpdateCycle
 
     assert {c.value for c in UpdateCycle} <= set(dcat.FREQUENCIES)
+
+
+# -- content negotiation and RDF/XML (issue 13) -------------------------------------------------
+
+RDF_FORMS = [("ttl", "text/turtle", "turtle"), ("jsonld", "application/ld+json", "json-ld"),
+             ("rdf", "application/rdf+xml", "xml")]
+
+
+@pytest.mark.parametrize(("ext", "media", "fmt"), RDF_FORMS)
+def test_every_serialisation_parses_and_conforms(client, published, ext, media, fmt):
+    """The catalog and a dataset, by explicit address and by ``Accept`` on their own URIs, in all
+    three serialisations: rdflib parses each and the graph conforms to the DCAT-AP 3.0.1 shapes."""
+    from shudata.portal import downloads
+
+    assert downloads.wait(120)  # the prepared files' sizes are in the graph once written
+    name = _name("open")
+    graphs = []
+    for url, headers in ((f"/catalog.{ext}", {}), ("/catalog", {"Accept": media}),
+                         (f"/portal/datasets/{name}.{ext}", {}), (f"/portal/datasets/{name}", {"Accept": media})):
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200, (url, r.text[:300])
+        assert r.headers["content-type"].split(";")[0] == media, url
+        if headers:
+            assert r.headers["vary"] == "Accept"
+        g = Graph().parse(data=r.content.decode("utf-8"), format=fmt)
+        assert (_dataset(name), RDF.type, DCAT.Dataset) in g, url
+        graphs.append(g)
+    assert len(graphs[0]) == len(graphs[1]) and len(graphs[2]) == len(graphs[3])  # the same graph either way
+    for g in (graphs[0], graphs[2]):
+        conforms, report = validate(g)
+        assert conforms, report
+
+
+def test_negotiation_honours_q_values_and_keeps_the_html_pages(client, published):
+    name = _name("open")
+    best = client.get("/catalog", headers={"Accept": "text/turtle;q=0.5, application/rdf+xml;q=0.9, text/html;q=0.1"})
+    assert best.headers["content-type"].startswith("application/rdf+xml")
+    jsonld = client.get("/catalog.jsonld", headers={"Accept": "text/turtle"})  # the address wins over Accept
+    assert jsonld.headers["content-type"].startswith("application/ld+json")
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    page = client.get(f"/portal/datasets/{name}", headers={"Accept": browser})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert client.get(f"/portal/datasets/{name}").headers["content-type"].startswith("text/html")  # */*
+    staff_ui = client.get("/catalog", headers={"Accept": browser}, follow_redirects=False)
+    assert not staff_ui.headers.get("content-type", "").startswith(("text/turtle", "application/ld+json"))
+    hidden = client.get(f"/portal/datasets/{_name('closed')}", headers={"Accept": "text/turtle"})
+    assert hidden.status_code == 404
+
+
+def test_unsupported_rdf_types_are_406_in_chinese(client, published):
+    for url in ("/catalog", f"/portal/datasets/{_name('open')}"):
+        r = client.get(url, headers={"Accept": "application/n-triples, text/n3;q=0.5"})
+        assert r.status_code == 406, url
+        assert "不支持所请求的格式" in r.text and "text/turtle" in r.text
+    j = client.get("/catalog", headers={"Accept": "application/n-quads", "Accept-Language": "zh-CN"})
+    assert j.status_code == 406
+
+
+def test_every_prepared_download_states_its_size_and_checksum(client, published):
+    from shudata.portal import downloads
+
+    assert downloads.wait(120)
+    name = _name("people")
+    g = Graph().parse(data=client.get(f"/portal/datasets/{name}.ttl").text, format="turtle")
+    for fmt in ("csv", "json", "xlsx", "parquet"):
+        body = client.get(f"/portal/datasets/{name}/download.{fmt}").content
+        dist = URIRef(f"{BASE}/portal/datasets/{name}#{name}-{fmt}")
+        assert g.value(dist, DCAT.byteSize).toPython() == len(body), fmt
+        checksum = g.value(dist, SPDX.checksum)
+        assert str(g.value(checksum, SPDX.checksumValue)) == hashlib.sha256(body).hexdigest(), fmt
+    conforms, report = validate(g)
+    assert conforms, report
