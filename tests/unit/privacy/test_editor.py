@@ -234,3 +234,27 @@ def test_no_policy_from_the_web_reads_a_server_file(client: Any, world: World, t
     with rt.transaction() as s:
         assert s.scalar(select(func.count()).select_from(PrivacyPolicy)) == 0
     assert all(f.name != "file" for form in editor.operator_forms() for f in form.fields)
+
+
+def test_usage_lists_the_portal_publications_gated_with_the_policy(client: Any, world: World, token_for: Any,
+                                                                   rt: Runtime) -> None:
+    from shudata.catalog.models import CatalogResource
+    from shudata.portal.models import PortalPublication
+
+    headers = token_for("steward_a")
+    r = client.post("/api/v1/privacy/policies/draft", headers=headers,
+                    json={"resource": "citizens", "profile": "open", "columns": {"手机号": {"op": "mask_all"}}})
+    assert r.status_code == 200, r.text
+    with rt.transaction() as s:
+        res = s.scalar(select(CatalogResource).where(CatalogResource.code == CODE))
+        assert res is not None
+        for version, policy, status in ((1, "default-open", "withdrawn"), (1, "101001-000009-open", "published")):
+            s.add(PortalPublication(resource_id=res.id, version=version, status=status, policy=policy,
+                                    created_by="steward_a"))
+    usage = client.get("/api/v1/privacy/policies/101001-000009-open/usage", headers=headers).json()
+    assert [(u["kind"], u["label"], u["state"]) for u in usage["uses"]] == [("publication", "v1", "published")]
+    assert usage["uses"][0]["href"] == "/portal/datasets/101001-000009"
+    # the share-conditional policy of the same resource is not used by the portal
+    client.post("/api/v1/privacy/policies/draft", headers=headers, json={"resource": "citizens"})
+    assert client.get(f"/api/v1/privacy/policies/{NAME}/usage", headers=headers).json()["uses"] == []
+    assert client.get("/api/v1/privacy/policies/nope/usage", headers=headers).status_code == 404

@@ -69,8 +69,14 @@ def test_editor_preview_refused_save_and_save(client: Any, world: World, rt: Run
 
 
 def test_outsider_gets_no_editor(client: Any, world: World) -> None:
-    _login(client, "user_b")
+    csrf = _login(client, "user_b")
     assert client.get(EDITOR).status_code == 403
+    r = client.post(EDITOR + "/preview", data={"csrf_token": csrf, "col_0": "手机号", "op_0": "mask_all"},
+                    headers={"HX-Request": "true", "X-CSRF-Token": csrf})
+    assert r.status_code == 403
+    assert not any(p in r.text for p in world.table.column("手机号").to_pylist())
+    r = client.post(EDITOR, data={"csrf_token": csrf, "col_0": "手机号", "op_0": "mask_all"})
+    assert r.status_code == 403
     assert client.get("/privacy/resources/citizens/anonymise").status_code == 403
 
 
