@@ -304,7 +304,7 @@ def table_changes(session: Session, settings: Settings, actor: Actor, t: SharedT
     total = sum(f.num_records for f, _ in served)
     check_quota(session, grant, total)
     assert prev_view is not None  # the span is never empty
-    log_delivery(session, actor, prev_view, rows=total, fmt="parquet", channel="delta-sharing-changes")
+    log_delivery(session, actor, prev_view, rows=total, fmt="parquet", channel="delta-sharing-cdf")
     schema = layout([masked_file(settings, prev_view)]).schema
     start = span[0].version
     lines = [_protocol(fmt), _meta(session, t, prev_view, schema, fmt=fmt, version=start, num_files=len(served),
