@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shudata.audit import events
@@ -45,6 +45,7 @@ from shudata.security.authz import require
 
 PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 STATUS_OF_CODE = {"query_timeout": "timeout", "query_cancelled": "cancelled"}
+HISTORY_KEPT = 500  # runs kept per user; older ones are dropped as new ones come
 
 
 def sql_name(res: CatalogResource) -> str:
@@ -135,6 +136,14 @@ def _history(actor: Actor, data: WorkbenchRun, **fields: Any) -> QueryHistory:
                         saved_id=data.saved_id, **fields)
 
 
+def _keep_recent(session: Session, owner: str) -> None:
+    """Drop the owner's runs older than the newest :data:`HISTORY_KEPT` (the history is a
+    convenience; the audit trail keeps every run)."""
+    oldest_kept = (select(QueryHistory.id).where(QueryHistory.owner == owner).order_by(QueryHistory.id.desc())
+                   .offset(HISTORY_KEPT - 1).limit(1).scalar_subquery())
+    session.execute(delete(QueryHistory).where(QueryHistory.owner == owner, QueryHistory.id < oldest_kept))
+
+
 def run(*, session: Session, settings: Settings, actor: Actor, data: WorkbenchRun, engine: Engine | None = None,
         runs: RunRegistry = RUNS) -> WorkbenchResult:
     """Run one page of ``data.sql`` for the workbench.
@@ -158,6 +167,8 @@ def run(*, session: Session, settings: Settings, actor: Actor, data: WorkbenchRu
                 session.rollback()
                 session.add(_history(actor, data, status=STATUS_OF_CODE.get(exc.code, "refused"),
                                      error_code=exc.code, message=exc.zh[:2000]))
+                session.flush()
+                _keep_recent(session, actor.username)
                 session.commit()
             raise
     history_id = None
@@ -166,6 +177,7 @@ def run(*, session: Session, settings: Settings, actor: Actor, data: WorkbenchRu
                        elapsed_ms=result.elapsed_ms, tables=[t.model_dump() for t in result.tables])
         session.add(row)
         session.flush()
+        _keep_recent(session, actor.username)
         history_id = row.id
     return WorkbenchResult(**result.model_dump(), run_id=data.run_id, history_id=history_id,
                            timeout_s=settings.query_timeout_s)

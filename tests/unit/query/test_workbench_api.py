@@ -286,3 +286,16 @@ def test_whole_parquet_export_and_xlsx_past_its_sheet_limit(client, world, token
                        headers=headers)
     assert over.status_code == 422 and over.json()["error"]["code"] == "too_many_rows_for_xlsx"
     assert "CSV" in over.json()["error"]["message"]
+
+
+def test_the_history_keeps_the_newest_runs(client, world, token_for, monkeypatch):
+    from shudata.query import workbench
+
+    monkeypatch.setattr(workbench, "HISTORY_KEPT", 3)
+    headers = token_for("a_user")
+    for i in range(5):
+        _ok(client, headers, f"SELECT {i} AS i")
+    _run(client, headers, "SELECT getenv('HOME')")
+    items = client.get("/api/v1/query/history", headers=headers).json()["items"]
+    assert [i["sql"] for i in items] == ["SELECT getenv('HOME')", "SELECT 4 AS i", "SELECT 3 AS i"]
+    assert client.get("/api/v1/query/history", headers=token_for("b_user")).json()["total"] == 0
