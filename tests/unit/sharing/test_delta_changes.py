@@ -21,7 +21,7 @@ from shudata.query.engines.base import TableSource
 from shudata.query.service import default_engine
 from shudata.sharing import prepare, service
 from shudata.sharing.delta_sharing.changes import changes_sql
-from shudata.sharing.models import SharingGrant
+from shudata.sharing.models import SharingDelivery, SharingGrant
 from shudata.sharing.schemas import DecisionCreate, RequestCreate
 
 TODAY = dt.date.today()
@@ -140,6 +140,9 @@ def test_changed_columns_are_refused_and_later_versions_still_served(rt, world, 
     ok = _changes(client, world, headers, startingVersion=3)
     assert ok.status_code == 200 and [next(iter(json.loads(x))) for x in ok.text.splitlines()] == [
         "protocol", "metaData", "cdf"]
+    with rt.transaction() as s:  # the delivery is logged with the change rows served (one update: 2 rows)
+        last = s.scalars(select(SharingDelivery).order_by(SharingDelivery.id.desc())).first()
+        assert (last.channel, last.rows, last.version) == ("delta-sharing-cdf", 2, 3)
 
 
 def test_a_change_hidden_by_the_masking_is_not_observable(rt, world, client, token_for):
