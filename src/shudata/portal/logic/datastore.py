@@ -121,6 +121,21 @@ def _links(ctx: Context, params: Params, rid: str, offset: int, limit: int) -> d
 
 
 def datastore_search(ctx: Context, params: Params) -> dict[str, Any]:
+    """Search a DataStore table: rows of a published (masked) file, as CKAN's ``datastore_search``.
+
+    :param resource_id: the resource id (``<dataset>-<format>``) or the dataset name
+    :param filters: JSON object, column → value or list of values (``_id`` too)
+    :param q: full-text query (text), or JSON object column → text
+    :param fields: the columns to return (list or comma-separated)
+    :param sort: ``"column [asc|desc], …"`` (``_id`` too)
+    :param limit: rows to return (default 100, capped at ``SHUDATA_DATASTORE_ROWS_MAX``, 32,000)
+    :param offset: rows to skip
+    :param distinct: distinct rows only
+    :param records_format: ``objects`` (default), ``lists``, ``csv`` or ``tsv`` (a string, no header)
+    :param include_total: count the matching rows (default true)
+    :returns: ``fields``, ``records``, ``total``, ``limit``, ``offset``, ``_links``; ``_id`` is the
+        row's stable ordinal in the published file
+    """
     p, settings = params, ctx.settings
     rid = p.text("resource_id") or p.required("id")
     ds = dataset_of_resource(ctx.session, rid)
@@ -187,7 +202,10 @@ def datastore_search(ctx: Context, params: Params) -> dict[str, Any]:
 def datastore_info(ctx: Context, params: Params) -> dict[str, Any]:
     """CKAN's ``datastore_info``: the table's fields (``_id`` left out, as CKAN does) with their
     types, and ``meta`` — row count, table type, the ids the table answers to (aliases) and the
-    size of the published file."""
+    size of the published file.
+
+    :param id: the resource id (``<dataset>-<format>``) or the dataset name
+    """
     rid = params.text("resource_id") or params.required("id")
     ds = dataset_of_resource(ctx.session, rid)
     require_data_access(ctx.session, ds, ctx.key)
@@ -237,6 +255,13 @@ def _capped(settings: Settings, records: int, next_offset: int | None) -> dict[s
 
 
 def datastore_search_sql(ctx: Context, params: Params) -> dict[str, Any]:
+    """Run one read-only SQL SELECT over DataStore tables (the resource ids, double-quoted; each
+    has ``_id``) in the platform's SQL sandbox, as CKAN's ``datastore_search_sql``.
+
+    :param sql: the SELECT statement
+    :returns: ``records``, ``fields``, ``records_truncated`` (more rows than
+        ``SHUDATA_DATASTORE_ROWS_MAX`` matched)
+    """
     sql = params.required("sql")
     if len(sql) > SQL_MAX_CHARS:
         raise invalid("sql", "过长（最多 20,000 字）", "Too long (20,000 characters at most)")
