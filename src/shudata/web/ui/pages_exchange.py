@@ -30,11 +30,19 @@ QUEUES = ("pending", "overdue", "approved", "refused", "disputed")
 
 
 @router.get("/exchange")
-def queue(request: Request, session: SessionDep, actor: UserDep, box: str = "incoming",
-          status: str = "pending") -> Response:
-    box = box if box in ("incoming", "outgoing") else "incoming"
+def queue(request: Request, session: SessionDep, actor: UserDep, box: str | None = None,
+          status: str | None = None) -> Response:
+    """The request queues. Without a choice in the address, the page opens on a tab with items
+    in it: the department's incoming requests if there are any, else those it filed; the
+    pending ones if any, else every request of that box."""
+    if box not in ("incoming", "outgoing"):
+        box = "incoming"
+        if not service.list_requests(session=session, actor=actor, box="incoming"):
+            box = "outgoing"
     rows = service.list_requests(session=session, actor=actor, box=box)
     counts = {q: sum(1 for r in rows if _in_queue(r, q)) for q in QUEUES}
+    if status is None:
+        status = "pending" if counts["pending"] or not rows else ""
     shown = [r for r in rows if _in_queue(r, status)] if status in QUEUES else rows
     notes = service.notifications(session=session, actor=actor)
     return render(request, "exchange/queue.html", {"rows": shown, "box": box, "status": status, "counts": counts,

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shudata.catalog.access import find_resource
 from shudata.core.errors import InvalidInput, PermissionDenied, ShudataError
+from shudata.core.i18n import tr
 from shudata.core.types import Actor
 from shudata.quality import actions as QA
 from shudata.quality import cleaning_service, dashboard, quarantine_service, report, service
@@ -68,14 +69,15 @@ def overview(request: Request, session: SessionDep, actor: UserDep) -> Response:
                                                       "platform_chart": chart})
 
 
-def _entry_ctx(session: Any, actor: Actor, code: str) -> dict[str, Any]:
+def _entry_ctx(session: Any, actor: Actor, code: str, lang: str = "zh-CN") -> dict[str, Any]:
     res = find_resource(session, code)
     rules = service.get_rule_set(session=session, actor=actor, resource=code)
     runs = service.list_runs(session=session, actor=actor, resource=code)
     trend = service.scores_trend(session, res.id)
     chart = {"tooltip": {"trigger": "axis"}, "xAxis": {"type": "category", "data": [f"v{t['version']}" for t in trend]},
              "yAxis": {"type": "value", "min": 0, "max": 100},
-             "series": [{"name": "overall", "type": "line", "data": [t["scores"].get("overall") for t in trend]}]}
+             "series": [{"name": tr(lang, "总分", "Overall"), "type": "line",
+                         "data": [t["scores"].get("overall") for t in trend]}]}
     return {"res": res, "rules": rules, "rules_yaml": _yaml(rules.spec) if rules else "",
             "rules_placeholder": RULES_PLACEHOLDER,
             "runs": runs, "trend_chart": json.dumps(chart, ensure_ascii=False), "dims": DIMENSION_LABELS,
@@ -245,7 +247,7 @@ def run_page(request: Request, run_id: int, session: SessionDep, actor: UserDep,
     charts = {k: json.dumps(v, ensure_ascii=False) for k, v in report.chart_options(data, lang).items()}
     return render(request, "quality/report.html", {"data": data, "run": data["run"], "res": data["resource"],
                                                    "charts": charts, "dims": DIMENSION_LABELS,
-                                                   "status_zh": report.STATUS_ZH})
+                                                   "status_zh": report.STATUS_ZH, "severity": SEVERITY_LABELS})
 
 
 @router.get(E + "/quarantine")
@@ -342,5 +344,5 @@ def clean_action(request: Request, code: str, session: SessionDep, settings: Set
 
 # Last: ``{code:path}`` would otherwise swallow the suffixed routes above.
 @router.get(E)
-def entry_page(request: Request, code: str, session: SessionDep, actor: UserDep) -> Response:
-    return render(request, "quality/entry.html", _entry_ctx(session, actor, code))
+def entry_page(request: Request, code: str, session: SessionDep, actor: UserDep, lang: LangDep) -> Response:
+    return render(request, "quality/entry.html", _entry_ctx(session, actor, code, lang))
