@@ -150,6 +150,10 @@
     });
   }
   $("schema-filter").addEventListener("input", function () { if (state.schema) { renderSchema(); } });
+  $("schema-list").addEventListener("keydown", function (ev) {  /* column names are buttons for the keyboard too */
+    var ins = ev.target.closest("[data-insert]");
+    if (ins && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); ins.click(); }
+  });
   $("schema-list").addEventListener("click", function (ev) {
     var ins = ev.target.closest("[data-insert]"), sel = ev.target.closest("[data-insert-select]");
     if (ins) { editor.replaceSelection(ins.getAttribute("data-insert")); editor.focus(); }
