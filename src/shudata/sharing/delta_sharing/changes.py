@@ -20,8 +20,8 @@ background when a version lands (:mod:`shudata.sharing.prepare`), otherwise on t
 Its name hashes the grant, both versions' masking SQL and the key, so changed terms give a new
 file and a revoked grant's files are no longer served (the file route re-checks the grant).
 
->>> print(changes_sql(("id",), ["id", "名"]).splitlines()[0])
-WITH gone AS (SELECT "id", "名" FROM prev EXCEPT ALL SELECT "id", "名" FROM cur),
+>>> print(changes_sql(("id",), ["id", "名"]).splitlines()[1])
+dk AS (SELECT DISTINCT "id" FROM d),
 """
 
 from __future__ import annotations
@@ -73,25 +73,37 @@ def require_key(session: Session, resource: CatalogResource) -> tuple[str, ...]:
 
 def changes_sql(key: Sequence[str], columns: Sequence[str]) -> str:
     """The changed rows of ``cur`` against ``prev`` (same columns) with ``_change_type``, ordered
-    by key, then delete, update pre- and post-image, insert."""
+    by key, then delete, update pre- and post-image, insert.
+
+    One hash aggregation over both versions finds the rows whose count differs (``n`` > 0:
+    added ``n`` times, < 0: gone); only the keys of those few rows are then counted on each
+    side, to pair a gone and an added row of a key that is unique on both sides as an update.
+    """
     cols = ", ".join(quoted(c) for c in columns)
     k = ", ".join(quoted(c) for c in key)
-    on = " AND ".join(f"x.{quoted(c)} IS NOT DISTINCT FROM u.{quoted(c)}" for c in key)
+    xk = ", ".join(f"x.{quoted(c)}" for c in key)
+
+    def on(a: str, b: str) -> str:
+        return " AND ".join(f"{a}.{quoted(c)} IS NOT DISTINCT FROM {b}.{quoted(c)}" for c in key)
+
+    def unique_in(side: str) -> str:
+        return f"SELECT {xk} FROM {side} x SEMI JOIN dk u ON {on('x', 'u')} GROUP BY {xk} HAVING count(*) = 1"
+
     kind = ("CASE \"_change_type\" WHEN 'delete' THEN 0 WHEN 'update_preimage' THEN 1 "
             "WHEN 'update_postimage' THEN 2 ELSE 3 END")
     order = ", ".join([quoted(c) for c in key] + [kind] + [quoted(c) for c in columns if c not in key])
     xcols = ", ".join(f"x.{quoted(c)}" for c in columns)
     return (
-        f"WITH gone AS (SELECT {cols} FROM prev EXCEPT ALL SELECT {cols} FROM cur),\n"
-        f"added AS (SELECT {cols} FROM cur EXCEPT ALL SELECT {cols} FROM prev),\n"
-        f"upd AS (SELECT {k} FROM prev GROUP BY {k} HAVING count(*) = 1 "
-        f"INTERSECT SELECT {k} FROM cur GROUP BY {k} HAVING count(*) = 1 "
-        f"INTERSECT SELECT {k} FROM gone INTERSECT SELECT {k} FROM added),\n"
+        f"WITH d AS (SELECT {cols}, CAST(sum(s) AS BIGINT) AS n FROM (SELECT {cols}, 1 AS s FROM cur "
+        f"UNION ALL SELECT {cols}, -1 AS s FROM prev) GROUP BY ALL HAVING sum(s) <> 0),\n"
+        f"dk AS (SELECT DISTINCT {k} FROM d),\n"
+        f"upd AS ({unique_in('prev')} INTERSECT {unique_in('cur')} "
+        f"INTERSECT SELECT {k} FROM d WHERE n < 0 INTERSECT SELECT {k} FROM d WHERE n > 0),\n"
         f"marked AS (SELECT {k}, true AS hit FROM upd)\n"
-        f"SELECT * FROM (SELECT {xcols}, CASE WHEN u.hit THEN 'update_preimage' ELSE 'delete' END AS \"_change_type\" "
-        f"FROM gone x LEFT JOIN marked u ON {on}\n"
-        f"UNION ALL SELECT {xcols}, CASE WHEN u.hit THEN 'update_postimage' ELSE 'insert' END "
-        f"FROM added x LEFT JOIN marked u ON {on}) ORDER BY {order}")
+        f"SELECT * FROM (SELECT {xcols}, CASE WHEN x.n < 0 THEN (CASE WHEN u.hit THEN 'update_preimage' "
+        f"ELSE 'delete' END) ELSE (CASE WHEN u.hit THEN 'update_postimage' ELSE 'insert' END) END "
+        f"AS \"_change_type\" FROM d x CROSS JOIN range(abs(x.n)) LEFT JOIN marked u ON {on('x', 'u')}) "
+        f"ORDER BY {order}")
 
 
 def change_file_path(settings: Settings, prev: GrantView, cur: GrantView, key: Sequence[str]) -> Path:
