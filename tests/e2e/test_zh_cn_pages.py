@@ -284,6 +284,24 @@ DRAWN_TEXTS = """() => {
     }
     return [charts, out.filter(x => typeof x === 'string' && x)];
 }"""
+# Charts whose legend overlaps their title (rectangles of the drawn title and legend groups).
+OVERLAPS = """() => {
+    const rect = (chart, type) => {
+        const model = chart.getModel().getComponent(type);
+        const view = model && chart.getViewOfComponentModel(model);
+        if (!view || !view.group || !view.group.children().length) return null;
+        const r = view.group.getBoundingRect().clone();
+        r.applyTransform(view.group.getComputedTransform());
+        return r.width && r.height ? r : null;
+    };
+    const out = [];
+    for (const el of document.querySelectorAll('[_echarts_instance_]')) {
+        const chart = window.echarts && echarts.getInstanceByDom(el);
+        const t = chart && rect(chart, 'title'), l = chart && rect(chart, 'legend');
+        if (t && l && t.intersect(l)) out.push([t.y, t.height, l.y, l.height]);
+    }
+    return out;
+}"""
 CHART_PAGES = ("/exchange/stats", "/portal/stats", "/quality/runs/{run_id}", "/catalog/{code}", "/quality", "/")
 
 
@@ -294,6 +312,7 @@ def test_chart_titles_drawn_in_the_browser_are_chinese(demo: Demo) -> None:
 
     steward = next(u for u in demo_users() if u.username == demo.params["steward"])  # reads the data raw
     drawn: dict[str, tuple[int, list[str]]] = {}
+    overlaps: dict[str, list[Any]] = {}
     with serving(demo.rt) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}).new_page()
@@ -307,11 +326,13 @@ def test_chart_titles_drawn_in_the_browser_are_chinese(demo: Demo) -> None:
             page.goto(url + fill(path, demo.params))
             page.wait_for_load_state("networkidle")
             drawn[path] = page.evaluate(DRAWN_TEXTS)
+            overlaps[path] = page.evaluate(OVERLAPS)
         browser.close()
     assert drawn["/quality/runs/{run_id}"][0] >= 3, {p: n for p, (n, _) in drawn.items()}
     assert drawn["/quality/runs/{run_id}"][1], "the quality report's charts have titles"
     leaks = {path: [p for t in texts for p in english_phrases(str(t))] for path, (_, texts) in drawn.items()}
     assert not any(leaks.values()), leaks
+    assert not any(overlaps.values()), f"legends drawn over titles: {overlaps}"  # static/js/chart_layout.js
 
 
 def test_the_detector_finds_what_it_must(tmp_path: Path) -> None:

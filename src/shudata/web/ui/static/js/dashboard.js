@@ -3,6 +3,7 @@
   "use strict";
   if (!window.echarts) { return; }
   var charts = [];
+  var layout = (window.ShudataChart && window.ShudataChart.layout) || function (o) { return o; };
   function json(el, key, dflt) { try { return JSON.parse(el.dataset[key]); } catch (e) { return dflt; } }
   function pie(el) {
     return {color: json(el, "colors", undefined), tooltip: {trigger: "item"},
@@ -32,7 +33,7 @@
     var make = kinds[el.dataset.echart];
     if (!make) { return; }
     var chart = echarts.init(el);
-    chart.setOption(make(el));
+    chart.setOption(layout(make(el)));
     el.setAttribute("data-rendered", "1");
     charts.push(chart);
   });

@@ -8,7 +8,8 @@ document.addEventListener("DOMContentLoaded", function () {
   var d = JSON.parse(dataEl.textContent);
   var names = JSON.parse(document.getElementById("stats-names").textContent);
   var chart = echarts.init(el);
-  chart.setOption({
+  var layout = (window.ShudataChart && window.ShudataChart.layout) || function (o) { return o; };
+  chart.setOption(layout({
     tooltip: {trigger: "axis"}, legend: {},
     grid: {left: 40, right: 20, bottom: 60, containLabel: true},
     xAxis: {type: "category", data: d.labels, axisLabel: {rotate: 20}},
@@ -16,6 +17,6 @@ document.addEventListener("DOMContentLoaded", function () {
     series: ["requests", "approved", "refused"].map(function (k) {
       return {name: names[k], type: "bar", data: d[k]};
     })
-  });
+  }));
   window.addEventListener("resize", function () { chart.resize(); });
 });

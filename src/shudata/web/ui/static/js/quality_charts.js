@@ -3,10 +3,11 @@
   "use strict";
   if (!window.echarts) { return; }
   var charts = [];
+  var layout = (window.ShudataChart && window.ShudataChart.layout) || function (o) { return o; };
   document.querySelectorAll("[data-echart-option]").forEach(function (el) {
     try {
       var chart = echarts.init(el);
-      chart.setOption(JSON.parse(el.dataset.echartOption));
+      chart.setOption(layout(JSON.parse(el.dataset.echartOption)));
       charts.push(chart);
     } catch (e) { el.textContent = String(e); }
   });
