@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput
 from shudata.lake.reader import read_page
+from shudata.portal import downloads
 from shudata.portal.gate import portal_dir
 from shudata.portal.service import PublicDataset
 from shudata.query.engines.base import Limits, TableSource
@@ -109,6 +110,7 @@ def table_file(settings: Settings, ds: PublicDataset) -> Path:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        downloads.tidy(dest.parent, current={dest.name.split(".", 1)[0]})  # older publications' tables
     return dest
 
 

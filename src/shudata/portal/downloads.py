@@ -27,6 +27,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from shudata.sharing.locks import KeyedLocks
 log = logging.getLogger("shudata.portal.downloads")
 
 WRITER_REVISION = 1
+TIDY_AFTER_S = 24 * 3600  # a prepared file unused this long (an older publication's) is removed
 SETTINGS_KEY = "shudata.settings"  # ``Session.info`` key: the settings an action call runs with (its data folder)
 MEDIA_TYPES = {"csv": export.MEDIA_TYPES["csv"], "json": "application/json; charset=utf-8",
                "xlsx": export.MEDIA_TYPES["xlsx"], "parquet": export.MEDIA_TYPES["parquet"]}
@@ -159,7 +161,25 @@ def _write(path: Path, tag: str, fmt: str, src: Source) -> Download:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+    tidy(path.parent, current={etag_of(src.publication_id, src.sha256, f) for f in FORMATS})
     return Download(path, tag, size, digest.hexdigest(), fmt)
+
+
+def tidy(folder: Path, *, current: set[str] | frozenset[str] = frozenset(), max_age_s: float = TIDY_AFTER_S) -> int:
+    """Remove the prepared files in ``folder`` written more than ``max_age_s`` ago (those of older
+    publications or terms; a file asked for again is written again) and temp files a crashed
+    writer left; the ``current`` ones (by ETag) are kept whatever their age. Returns how many went."""
+    now, removed = time.time(), 0
+    for f in folder.iterdir() if folder.is_dir() else ():
+        stem = f.name.split(".", 1)[0]
+        try:
+            if stem in current or now - f.stat().st_mtime < max_age_s:
+                continue
+            f.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def _read(path: Path, tag: str, fmt: str) -> Download | None:

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -45,6 +46,7 @@ from shudata.sharing.locks import KeyedLocks
 from shudata.sharing.models import SharingDelivery
 
 WRITER_REVISION = 1
+TIDY_AFTER_S = 6 * 3600  # a grant's download file older than this is removed when another is written
 CST = dt.timezone(dt.timedelta(hours=8))
 _BUILDING = KeyedLocks()
 
@@ -99,6 +101,7 @@ def shared_file(*, session: Session, settings: Settings, actor: Actor, view: Gra
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 _meta(dest).write_text(json.dumps(meta, ensure_ascii=False))
                 known = _read(dest, tag)
+                _tidy(dest.parent, tag)
         if known is None:  # an invariant, not input: a bug if it breaks
             raise RuntimeError("the shared file was not written")
     how = charge(known.etag, known.last_modified)
@@ -106,6 +109,18 @@ def shared_file(*, session: Session, settings: Settings, actor: Actor, view: Gra
         check_quota(session, view.grant, known.rows)
         log_delivery(session, actor, view, rows=known.rows, fmt=fmt, channel="rest")
     return known
+
+
+def _tidy(folder: Path, keep: str) -> None:
+    """Remove this grant's download files written more than :data:`TIDY_AFTER_S` ago (older terms,
+    versions, slices: each distinct download is a file; one asked for again is written again)."""
+    now = time.time()
+    for f in folder.iterdir():
+        try:
+            if not f.name.startswith(keep) and now - f.stat().st_mtime > TIDY_AFTER_S:
+                f.unlink()
+        except OSError:
+            continue
 
 
 def _meta(dest: Path) -> Path:

@@ -130,11 +130,6 @@ class _File(FileResponse):
         await super().__call__(scope, receive, send)
 
 
-def is_partial(request: Request) -> bool:
-    """Whether the request asks for part of the file (a ``Range`` that is not overruled by ``If-Range``)."""
-    return "range" in request.headers
-
-
 def range_start(request: Request) -> int | None:
     """The first byte a ranged request asks for (``None`` for a whole-file or malformed request)."""
     header = request.headers.get("range")
