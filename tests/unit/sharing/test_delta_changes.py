@@ -125,6 +125,9 @@ def test_changes_are_refused_with_a_reason(rt, world, client, token_for, key, fi
     r = _changes(client, world, token_for("c_user"), startingVersion=1)
     assert r.status_code == 400 and r.json()["errorCode"] == code
     assert r.json()["error"]["code"] == code.lower() and "主键" in r.json()["message"]
+    meta = client.get(f"/delta-sharing/shares/dept_{world.consumer}/schemas/default/tables/r_201001_000002/metadata",
+                      headers=token_for("c_user"))
+    assert json.loads(meta.text.splitlines()[1])["metaData"]["configuration"] == {}  # no feed offered
 
 
 def test_changed_columns_are_refused_and_later_versions_still_served(rt, world, client, token_for):

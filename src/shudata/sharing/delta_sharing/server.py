@@ -195,15 +195,16 @@ def head_file(settings: Settings, masked: Path, rows: int) -> Path:
 _HEADS = KeyedLocks()
 
 
-def cdf_enabled(session: Session, t: SharedTable) -> bool:
-    """Whether the table declares the key its change data feed needs (the grant must still
-    deliver the key columns: checked when changes are read)."""
-    return changes.declared_key(session, t.resource) is not None
+def cdf_enabled(session: Session, t: SharedTable, delivered: list[str]) -> bool:
+    """Whether the table has a change data feed for this consumer: a declared key whose
+    columns the grant delivers."""
+    key = changes.declared_key(session, t.resource)
+    return key is not None and all(c in delivered for c in key)
 
 
 def _meta(session: Session, t: SharedTable, view: GrantView, schema: pa.Schema, *, fmt: str, version: int,
           num_files: int, size: int) -> dict[str, Any]:
-    table_id, cdf = f"{view.grant.id}-{t.resource.id}", cdf_enabled(session, t)
+    table_id, cdf = f"{view.grant.id}-{t.resource.id}", cdf_enabled(session, t, schema.names)
     if fmt == protocol.DELTA:
         return protocol.delta_metadata_line(table_id, schema, version=version, num_files=num_files, size=size,
                                             name=t.name, description=t.resource.name, cdf=cdf,
