@@ -59,9 +59,14 @@ def sql_name(res: CatalogResource) -> str:
     return res.alias if res.alias and PLAIN_NAME.match(res.alias) else f'"{res.code}"'
 
 
-def _data_type(code: Any) -> str | None:
+def _data_type(code: Any, en: bool = False) -> str | None:
+    """The catalog's data type code as a word (``C`` → 字符型 / character).
+
+    >>> _data_type("N"), _data_type("N", en=True), _data_type(None)
+    ('数值型', 'numeric', None)
+    """
     try:
-        return DATA_TYPE_LABELS[DataType(code)][0]
+        return DATA_TYPE_LABELS[DataType(code)][1 if en else 0]
     except (ValueError, KeyError):
         return str(code) if code else None
 
@@ -87,6 +92,7 @@ def _table(session: Session, settings: Settings, actor: Actor, plugins: PluginMa
         return None
     items = {str(i.get("name")): i for i in res.information_items or [] if isinstance(i, dict)}
     columns = [SchemaColumn(name=c, type=types.get(c, ""), data_type=_data_type(items.get(c, {}).get("data_type")),
+                            data_type_en=_data_type(items.get(c, {}).get("data_type"), en=True),
                             description=items.get(c, {}).get("description") or None,
                             masked=c in access.column_exprs) for c in visible]
     return SchemaTable(code=res.code, alias=res.alias, name=res.name,

@@ -20,7 +20,8 @@ class SchemaColumn(BaseModel):
 
     name: str
     type: str = Field(description="存储类型（Arrow）/ stored type")
-    data_type: str | None = Field(None, description="信息项数据类型（中文）/ catalog data type")
+    data_type: str | None = Field(None, description="信息项数据类型（中文）/ catalog data type, in Chinese")
+    data_type_en: str | None = Field(None, description="信息项数据类型（英文）/ catalog data type, in English")
     description: str | None = None
     masked: bool = Field(False, description="值经脱敏或改写后才可见 / values are masked for this caller")
 

@@ -59,6 +59,7 @@ def test_schema_lists_only_readable_tables_with_catalog_descriptions(client, wor
     assert people["sql_name"] == "people" and people["name"] == "四川省人口基础信息" and people["version"] == 2
     assert [c["name"] for c in people["columns"]] == ["姓名", "身份证号", "城市", "年龄"]
     assert people["columns"][0]["data_type"] == "字符型" and people["columns"][3]["type"] == "int64"
+    assert people["columns"][0]["data_type_en"] == "character"
     assert body["timeout_s"] == 1.0 and body["max_rows"] == 50
     other = client.get("/api/v1/query/schema", headers=token_for("b_user")).json()
     assert [t["code"] for t in other["tables"]] == ["301001/000001"]

@@ -23,6 +23,7 @@
       return {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c];
     });
   }
+  function typeOf(c) { return (sd.lang() === "en" ? c.data_type_en : c.data_type) || c.type; }
   function quoteIdent(name) { return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? name : '"' + name.replace(/"/g, '""') + '"'; }
   function runId() {
     var bytes = new Uint8Array(12);
@@ -85,7 +86,7 @@
       var tb = aliases(cm.getValue())[m[1].replace(/^"|"$/g, "").toLowerCase()] || tableByName(m[1]);
       (tb ? tb.columns : []).forEach(function (c) {
         if (!prefix || c.name.toLowerCase().indexOf(prefix) === 0) {
-          list.push(hintItem(quoteIdent(c.name), c.name, (c.data_type || c.type) + (c.masked ? " · " + t("脱敏", "masked") : "")));
+          list.push(hintItem(quoteIdent(c.name), c.name, typeOf(c) + (c.masked ? " · " + t("脱敏", "masked") : "")));
         }
       });
     } else {
@@ -104,7 +105,7 @@
         used[k].columns.forEach(function (c) {
           if (seen[c.name] || (prefix && c.name.toLowerCase().indexOf(prefix) !== 0)) { return; }
           seen[c.name] = true;
-          list.push(hintItem(quoteIdent(c.name), c.name, t("列", "column") + " · " + (c.data_type || c.type)));
+          list.push(hintItem(quoteIdent(c.name), c.name, t("列", "column") + " · " + typeOf(c)));
         });
       });
       if (prefix) {
@@ -130,7 +131,7 @@
     }).map(function (tb) {
       var cols = tb.columns.map(function (c) {
         return "<li><span class='sd-wb-cname' role='button' tabindex='0' data-insert='" + esc(quoteIdent(c.name)) + "'>" + esc(c.name) +
-          "</span> <span class='sd-wb-ctype'>" + esc(c.data_type || c.type) + (c.data_type ? " · " + esc(c.type) : "") + "</span>" +
+          "</span> <span class='sd-wb-ctype'>" + esc(typeOf(c)) + (c.data_type ? " · " + esc(c.type) : "") + "</span>" +
           (c.masked ? " <span class='badge text-bg-warning'>" + esc(t("脱敏", "masked")) + "</span>" : "") +
           (c.description ? "<span class='sd-wb-cdesc'>" + esc(c.description) + "</span>" : "") + "</li>";
       }).join("");
