@@ -68,8 +68,8 @@ def _seed(rt: Runtime) -> None:
     items = [{"name": "地区", "data_type": "C", "length": 20, "description": "市州名称"},
              {"name": "地区生产总值", "data_type": "N", "description": "亿元"},
              {"name": "常住人口", "data_type": "N", "description": "万人"}]
-    gdp = _entry(rt, steward, name="四川省各市州主要经济指标", alias="gdp_2023", abstract="各市州地区生产总值与常住人口。",
-                 category_code="201001", information_items=items)
+    gdp = _entry(rt, steward, name="四川省各市州主要经济指标", alias="gdp_2023",
+                 abstract="各市州地区生产总值与常住人口。", category_code="201001", information_items=items)
     credit = _entry(rt, sc, name="四川省市场主体分布", alias="credit", abstract="各市州市场主体数量。",
                     information_items=items)
     with rt.transaction() as s:
