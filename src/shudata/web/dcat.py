@@ -144,6 +144,7 @@ PageQuery = Query(1, ge=1, description="页码，每页 100 个数据集 / page,
 def catalog_ttl(request: Request, session: SessionDep, settings: SettingsDep,
                 page: int = Query(1, ge=1, description="页码，每页 100 个数据集 / page, 100 datasets each")
                 ) -> Response:
+    """开放数据目录的 DCAT-AP 描述（Turtle），分页；供数据目录采集器使用，不需要登录。"""
     return _catalog("ttl", request, session, settings, page)
 
 
@@ -152,6 +153,7 @@ def catalog_ttl(request: Request, session: SessionDep, settings: SettingsDep,
 def catalog_jsonld(request: Request, session: SessionDep, settings: SettingsDep,
                    page: int = Query(1, ge=1, description="页码，每页 100 个数据集 / page, 100 datasets each")
                    ) -> Response:
+    """开放数据目录的 DCAT-AP 描述（JSON-LD），分页。"""
     return _catalog("jsonld", request, session, settings, page)
 
 
@@ -166,24 +168,28 @@ def _dataset(ext: str, name: str, request: Request, session: SessionDep, setting
 @router.get("/portal/datasets/{name}.ttl", summary="数据集的 DCAT-AP 描述（Turtle） / dataset as DCAT-AP (Turtle)",
             response_class=Response)
 def dataset_ttl(name: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """一个开放数据集的 DCAT-AP 描述（Turtle）：标题、说明、发布者、许可、分发格式与下载地址。"""
     return _dataset("ttl", name, request, session, settings)
 
 
 @router.get("/portal/datasets/{name}.jsonld",
             summary="数据集的 DCAT-AP 描述（JSON-LD） / dataset as DCAT-AP (JSON-LD)", response_class=Response)
 def dataset_jsonld(name: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """一个开放数据集的 DCAT-AP 描述（JSON-LD）。"""
     return _dataset("jsonld", name, request, session, settings)
 
 
 @router.get("/catalog.rdf", summary="DCAT-AP 目录（RDF/XML，分页） / DCAT-AP catalog (RDF/XML, paged)",
             response_class=Response)
 def catalog_rdf(request: Request, session: SessionDep, settings: SettingsDep, page: int = PageQuery) -> Response:
+    """开放数据目录的 DCAT-AP 描述（RDF/XML），分页。"""
     return _catalog("rdf", request, session, settings, page)
 
 
 @router.get("/portal/datasets/{name}.rdf",
             summary="数据集的 DCAT-AP 描述（RDF/XML） / dataset as DCAT-AP (RDF/XML)", response_class=Response)
 def dataset_rdf(name: str, request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """一个开放数据集的 DCAT-AP 描述（RDF/XML）。"""
     return _dataset("rdf", name, request, session, settings)
 
 
@@ -213,6 +219,7 @@ _rdf_route("/portal/datasets/{name}", dataset_negotiated, "数据集的 DCAT-AP 
 def sitemap(request: Request, session: SessionDep, settings: SettingsDep,
             page: int | None = Query(None, ge=1, description="分卷（超过 50,000 个网址时） / part, above 50,000 URLs")
             ) -> Response:
+    """开放门户的站点地图（sitemap.xml）：各数据集页面与最后更新日期，供搜索引擎收录。"""
     xml = dcat.sitemap(session, urls_for(request, settings), page)
     if xml is None:
         raise NotFound("站点地图没有这一页", "No such sitemap page", code="page_not_found", details={"page": page})

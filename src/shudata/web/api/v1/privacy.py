@@ -116,6 +116,7 @@ def policy_usage(name: str, session: SessionDep, actor: ActorDep) -> PolicyUsage
 
 @router.post("/scans", response_model=ScanReportRead, summary="扫描资源中的敏感数据 / scan a resource")
 def scan_resource(data: ScanRequest, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> ScanReportRead:
+    """扫描目录条目一个数据版本的样本，按列识别个人信息与敏感数据（表头、取值格式与校验位），给出证据、建议分级与脱敏算子，保存为扫描报告。"""
     return service.scan_resource(session=session, actor=actor, settings=settings, resource=data.resource,
                                  version=data.version, sample_rows=data.sample)
 
@@ -140,16 +141,19 @@ async def scan_file(request: Request, session: SessionDep, settings: SettingsDep
 
 @router.get("/scans", response_model=list[ScanReportRead], summary="资源的扫描报告 / scan reports of a resource")
 def list_scans(session: SessionDep, actor: ActorDep, resource: str = Query(...)) -> list[ScanReportRead]:
+    """某目录条目的全部扫描报告（新的在前）。"""
     return service.list_scan_reports(session=session, actor=actor, resource=resource)
 
 
 @router.get("/scans/{report_id}", response_model=ScanReportRead, summary="扫描报告 / one scan report")
 def get_scan(report_id: int, session: SessionDep, actor: ActorDep) -> ScanReportRead:
+    """一份扫描报告：每列识别出的实体、置信度、证据（脱敏后的样例）与建议分级。"""
     return service.get_scan_report(session=session, actor=actor, report_id=report_id)
 
 
 @router.post("/scans/{report_id}/confirm", response_model=ScanReportRead, summary="确认分级 / confirm the grade")
 def confirm(report_id: int, data: GradeConfirm, session: SessionDep, actor: ActorDep) -> ScanReportRead:
+    """数据管理员确认或调整扫描报告建议的分级（分类分级），确认记入审计。"""
     return service.confirm_grade(session=session, actor=actor, report_id=report_id, grade=data.grade)
 
 
@@ -164,11 +168,13 @@ def review_column(data: ColumnReviewSave, session: SessionDep, settings: Setting
 
 @router.get("/reviews", response_model=list[ColumnReviewRead], summary="资源的列复核记录 / column reviews")
 def list_reviews(session: SessionDep, actor: ActorDep, resource: str = Query(...)) -> list[ColumnReviewRead]:
+    """某目录条目的列复核记录：数据管理员对识别结果的改判、理由与时间。"""
     return review.list_reviews(session=session, actor=actor, resource=resource)
 
 
 @router.get("/policies", response_model=list[PolicyRead], summary="脱敏策略 / masking policies")
 def list_policies(session: SessionDep, actor: ActorDep) -> list[PolicyRead]:
+    """全部脱敏策略：名称、使用场景（开放、有条件共享、交易、内部）、修订号与更新时间。"""
     return service.list_policies(session=session, actor=actor)
 
 
@@ -181,16 +187,19 @@ def save_policy(data: PolicySave, session: SessionDep, settings: SettingsDep, ac
 
 @router.get("/policies/{name}", response_model=PolicyRead, summary="一个策略 / one policy")
 def get_policy(name: str, session: SessionDep, actor: ActorDep) -> PolicyRead:
+    """一个脱敏策略的全部修订内容：各列的算子与参数。"""
     return service.get_policy(session=session, actor=actor, name=name)
 
 
 @router.get("/keys", response_model=list[KeyRead], summary="脱敏密钥清单 / managed keys")
 def list_keys(session: SessionDep, actor: ActorDep) -> list[KeyRead]:
+    """脱敏与加密所用的托管密钥清单（不含密钥本身）。"""
     return service.list_keys(session=session, actor=actor)
 
 
 @router.post("/keys", response_model=KeyRead, summary="创建密钥 / create a key")
 def create_key(data: KeyCreate, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> KeyRead:
+    """创建一个托管密钥（供 SM4 加密与 HMAC-SM3 假名化算子引用），以主密钥包裹后保存。"""
     return service.create_key(session=session, actor=actor, settings=settings, data=data)
 
 
@@ -214,11 +223,13 @@ def mask(data: ResourceMask, session: SessionDep, settings: SettingsDep, actor: 
 
 @router.post("/decrypt", summary="解密 SM4 脱敏结果 / decrypt SM4 output")
 def decrypt(data: DecryptRequest, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> list[str | None]:
+    """用托管密钥解密 SM4 加密脱敏的值；须有解密权限，每次解密记入审计。"""
     return service.decrypt_values(session=session, actor=actor, settings=settings, tokens=data.tokens)
 
 
 @router.post("/anonymise", summary="最优泛化与重识别风险 / optimal anonymisation and risk")
 def anonymise(data: ResourceKanon, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> dict[str, Any]:
+    """对目录条目做 k-匿名（可加 l-多样性、t-接近度）最优泛化：返回选定的泛化层级、信息损失与重识别风险。"""
     req = KanonRequest.model_validate(data.model_dump(exclude={"resource"}))
     row = service_models.anonymise_resource(session=session, actor=actor, settings=settings, resource=data.resource,
                                             req=req)
@@ -228,6 +239,7 @@ def anonymise(data: ResourceKanon, session: SessionDep, settings: SettingsDep, a
 
 @router.post("/dp", response_model=DpResult, summary="差分隐私统计 / differentially private aggregate")
 def dp_release(data: ResourceDp, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> DpResult:
+    """差分隐私统计（计数、求和、均值）：按请求的 ε 加噪，并从调用方的隐私预算中扣除；预算不足时拒绝。"""
     query = DpQuery.model_validate(data.model_dump(exclude={"resource"}))
     return service_models.dp_release(session=session, actor=actor, settings=settings, resource=data.resource,
                                      query=query)
@@ -235,5 +247,6 @@ def dp_release(data: ResourceDp, session: SessionDep, settings: SettingsDep, act
 
 @router.put("/dp/budgets", summary="设置隐私预算 / set a privacy budget")
 def set_budget(data: BudgetSet, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """为某个数据使用方设置差分隐私预算（ε 总量）。"""
     row = service_models.set_budget(session=session, actor=actor, data=data)
     return {"consumer": row.consumer, "epsilon_total": row.epsilon_total, "epsilon_spent": row.epsilon_spent}

@@ -37,39 +37,46 @@ MAX_INT = 2**63 - 1  # offsets and limits beyond 64 bits name nothing (and JSON,
 
 @router.post("/sharing/requests", response_model=RequestRead, status_code=201, summary="提交共享申请")
 def create_request(data: RequestCreate, session: SessionDep, settings: SettingsDep, actor: UserDep) -> RequestRead:
+    """提交共享申请：目录条目、所需信息项、用途、依据与使用期限；无条件共享的条目即时授权，有条件共享的进入提供部门的审核队列。"""
     return service.request_access(session=session, actor=actor, settings=settings, data=data)
 
 
 @router.get("/sharing/requests", response_model=list[RequestRead], summary="共享申请队列 / request queue")
 def list_requests(session: SessionDep, actor: UserDep, box: Literal["incoming", "outgoing"] = "incoming",
                   status: str | None = None, overdue: bool = False) -> list[RequestRead]:
+    """共享申请队列：`incoming` 为待本部门审核的，`outgoing` 为本部门提交的；可按状态筛选或只看超期的。"""
     return service.list_requests(session=session, actor=actor, box=box, status=status, overdue_only=overdue)
 
 
 @router.post("/sharing/requests/{request_id}/decision", response_model=RequestRead, summary="审核共享申请")
 def decide(request_id: int, data: DecisionCreate, session: SessionDep, settings: SettingsDep,
            actor: UserDep) -> RequestRead:
+    """提供部门的数据管理员审核共享申请：批准、部分批准（限定信息项）或拒绝（须说明理由）；须在答复时限内办理。"""
     return service.decide(session=session, actor=actor, settings=settings, request_id=request_id, data=data)
 
 
 @router.post("/sharing/requests/{request_id}/dispute", response_model=RequestRead, summary="提出争议")
 def dispute(request_id: int, data: DisputeCreate, session: SessionDep, actor: UserDep) -> RequestRead:
+    """申请部门对拒绝或超期提出争议，交平台管理员协调。"""
     return service.raise_dispute(session=session, actor=actor, request_id=request_id, data=data)
 
 
 @router.post("/sharing/requests/{request_id}/resolve", response_model=RequestRead, summary="协调争议（平台管理员）")
 def resolve(request_id: int, data: DisputeResolve, session: SessionDep, settings: SettingsDep,
             actor: UserDep) -> RequestRead:
+    """平台管理员协调争议：维持原决定或改为批准，结果通知双方。"""
     return service.resolve_dispute(session=session, actor=actor, settings=settings, request_id=request_id, data=data)
 
 
 @router.post("/sharing/grants/{grant_id}/revoke", response_model=GrantRead, summary="撤销授权")
 def revoke(grant_id: int, data: RevokeCreate, session: SessionDep, actor: UserDep) -> GrantRead:
+    """撤销一项共享授权（须说明理由），立即停止交付数据。"""
     return service.revoke_grant(session=session, actor=actor, grant_id=grant_id, data=data)
 
 
 @router.get("/sharing/grants", response_model=list[GrantRead], summary="本部门有效授权 / my department's grants")
 def my_grants(session: SessionDep, actor: UserDep) -> list[GrantRead]:
+    """调用者所在部门当前有效的共享授权：条目、信息项、脱敏策略与有效期。"""
     if actor.department_id is None:
         return []
     return [GrantRead.model_validate(g) for g in grants_of_department(session=session, actor=actor)]
@@ -77,6 +84,7 @@ def my_grants(session: SessionDep, actor: UserDep) -> list[GrantRead]:
 
 @router.get("/sharing/notifications", summary="站内通知 / notifications")
 def notifications(session: SessionDep, actor: UserDep) -> list[dict[str, Any]]:
+    """调用者的站内通知（申请、审核、争议、撤销等），新的在前。"""
     return [{"id": n.id, "kind": n.kind, "message": n.message, "request_id": n.request_id,
              "created_at": n.created_at.isoformat()} for n in service.notifications(session=session, actor=actor)]
 
@@ -84,6 +92,7 @@ def notifications(session: SessionDep, actor: UserDep) -> list[dict[str, Any]]:
 @router.post("/sharing/profile", summary="下载 Delta Sharing 配置文件（含新令牌）")
 def delta_profile(request: Request, session: SessionDep, actor: UserDep,
                   days: int = Query(90, ge=1, le=365)) -> Response:
+    """下载 Delta Sharing 配置文件：为调用者新建一个令牌（有效天数 `days`），可直接用于 Delta Sharing 客户端。"""
     tok = create_token(session=session, actor=actor, data=TokenCreate(name="delta-sharing", expires_in_days=days))
     body = profile(str(request.base_url).rstrip("/") + "/delta-sharing", tok.token, tok.expires_at)
     return Response(json.dumps(body, indent=2), media_type="application/json",
@@ -160,6 +169,7 @@ def shared_rows(request: Request, session: SessionDep, settings: SettingsDep, ac
 def shared_changes(session: SessionDep, settings: SettingsDep, actor: UserDep, resource: str = Query(...),
                    since_version: int = Query(..., ge=1), key: str = Query(..., description="声明的主键信息项")
                    ) -> dict[str, Any]:
+    """按授权获取自版本 `since_version` 起新增或变化的行（以声明的主键信息项 `key` 比对），经授权的脱敏策略处理。"""
     view, table = delivery.changes_since(session=session, settings=settings, actor=actor, resource_key=resource,
                                          since_version=since_version, key=key)
     return {"resource": view.resource.code, "version": view.version.version, "since_version": since_version,
@@ -173,6 +183,7 @@ class SubscriptionCreate(BaseModel):
 
 @router.post("/sharing/subscriptions", status_code=201, summary="登记推送订阅（新版本时回调）")
 def subscribe(data: SubscriptionCreate, session: SessionDep, actor: UserDep) -> dict[str, Any]:
+    """为一项授权登记推送地址：条目有新版本时向该地址发送 SM2 签名的通知。"""
     sub = push.subscribe(session=session, actor=actor, grant_id=data.grant_id, url=data.url)
     return {"id": sub.id, "grant_id": sub.grant_id, "url": sub.url, "last_version": sub.last_version}
 
@@ -180,6 +191,8 @@ def subscribe(data: SubscriptionCreate, session: SessionDep, actor: UserDep) -> 
 @router.get("/sharing/stats", summary="共享统计（按资源或部门）/ sharing statistics")
 def sharing_stats(session: SessionDep, actor: UserDep, by: Literal["resource", "department"] = "department",
                   format: Literal["json", "xlsx"] = "json") -> Any:
+    """共享统计：按资源或部门的申请数、批准与拒绝数、待办与超期数、办理工作日中位数、
+    有效授权、调用次数与交付行数；`format=xlsx` 导出。"""
     rows = stats.sharing_stats(session=session, actor=actor, by=by)
     if format == "xlsx":
         return _download(stats.stats_xlsx(rows, "共享统计"),
