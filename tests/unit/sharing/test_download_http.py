@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -105,3 +106,22 @@ def test_no_grant_no_head_no_range(client, shared, rt):
             dt.UTC)))
     r = client.head(URL, params=params, headers=shared["user"])
     assert r.status_code == 403 and "etag" not in r.headers
+
+
+def test_delta_sharing_file_urls_have_validators_and_die_with_the_grant(client, shared, rt, world):
+    base = f"/delta-sharing/shares/dept_{world.consumer}/schemas/default/tables/r_201001_000002"
+    q = client.post(f"{base}/query", headers=shared["user"], json={})
+    assert q.status_code == 200, q.text
+    url = next(json.loads(line)["file"]["url"] for line in q.text.splitlines() if '"file"' in line)
+    head = client.head(url)
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"].startswith('"')
+    etag, size = head.headers["etag"], int(head.headers["content-length"])
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert client.get(url, headers={"Range": "bytes=0-3"}).content == b"PAR1"
+    assert client.get(url, headers={"Range": f"bytes={size}-"}).status_code == 416
+    with rt.transaction() as s:
+        s.execute(update(SharingGrant).where(SharingGrant.id == shared["grant"]).values(
+            revoked_at=dt.datetime.now(dt.UTC)))
+    for method, extra in (("HEAD", {}), ("GET", {"Range": "bytes=0-3"}), ("GET", {"If-None-Match": etag})):
+        r = client.request(method, url, headers=extra)
+        assert r.status_code == 403 and "etag" not in r.headers, (method, extra)
