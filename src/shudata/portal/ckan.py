@@ -16,6 +16,7 @@ the open class picks the *licence* (``license_url`` absolute).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -99,6 +100,7 @@ def tag_dict(name: str) -> dict[str, Any]:
     return {"id": name, "name": name, "display_name": name, "state": "active", "vocabulary_id": None}
 
 
+@functools.lru_cache(maxsize=4096)
 def group_name(theme: str) -> str:
     """A theme's CKAN group name: an ASCII slug (CKAN's ``[a-z0-9_-]``, 2–100 characters) —
     the theme's pinyin and six hex digits of its SHA-256, so the name depends on the theme

@@ -126,7 +126,18 @@ class Snapshot:
                     score: np.ndarray | None = None) -> np.ndarray:
         """Rows kept by ``keep`` ordered by ``keys`` (``(key, descending)``; ``score`` is the
         given relevance), ties broken by name (as ``id asc``)."""
-        rows = np.flatnonzero(keep)
+        if score is None:  # no relevance: one full order per sort, computed once per snapshot
+            keys = [(k, d) for k, d in keys if k != "score"]  # equal for all: ordering by it changes nothing
+            cache_key = "sorted:" + ",".join(f"{k} {int(d)}" for k, d in keys)
+            order = self.orders.get(cache_key)
+            if order is None:
+                order = self._lexsort(keys, np.arange(self.size), None)
+                if len(self.orders) < 64:
+                    self.orders[cache_key] = order
+            return order[keep[order]]
+        return self._lexsort(keys, np.flatnonzero(keep), score)
+
+    def _lexsort(self, keys: Sequence[tuple[str, bool]], rows: np.ndarray, score: np.ndarray | None) -> np.ndarray:
         columns: list[np.ndarray] = []
         for key, desc in keys:
             col = (score if score is not None else np.zeros(self.size)) if key == "score" else self.sort_key(key)

@@ -171,20 +171,29 @@ class QueryResult:
     total: int
     hits: list[DatasetHit]
     facets: dict[str, list[tuple[str, int]]]
+    organizations: dict[str, tuple[str, str]] = field(default_factory=dict)  # department id → (name, title)
 
 
 def query_datasets(session: Session, *, where: Callable[[index.Snapshot, TextMatch], np.ndarray] | None,
-                   text: str = "", sort: Sequence[tuple[str, bool]] = (("score", True),), offset: int = 0,
-                   limit: int = 10, facets: bool = True) -> QueryResult:
+                   text: str = "", rank: str = "", sort: Sequence[tuple[str, bool]] = (("score", True),),
+                   offset: int = 0, limit: int = 10, facets: bool = True, tag_facet: bool = True) -> QueryResult:
     """Visible datasets kept by ``where`` (a compiled ``q``/``fq``: snapshot and full-text search
-    → mask), ranked by the full-text ``text`` when a sort asks for ``score``, ordered by
-    ``sort`` (``(key, descending)``, ties by name), one page of them read through the
-    visibility rule."""
+    → mask) and matching the free ``text`` (looked up among those only, so the index's
+    candidate cap applies to the filtered set), ordered by ``sort`` (``(key, descending)``,
+    ties by name; ``score`` is the relevance of ``text``, or of ``rank`` — the words of a
+    fielded ``q``); one page of them read through the visibility rule. ``facets``: counts of
+    the categorical columns over every match (and of the tags with ``tag_facet``)."""
     snap = index.snapshot(session)
     full_text = TextMatch(session, snap)
     keep = where(snap, full_text) if where is not None else np.ones(snap.size, dtype=bool)
-    score = full_text.scores(text, keep) if text.strip() and any(k == "score" for k, _ in sort) else None
-    rows = snap.sorted_rows(list(sort), keep, score)
+    score: np.ndarray | None = None
+    if text.strip():
+        ranked = full_text.ranked(text, keep)
+        score = full_text.scores(ranked)
+        keep = keep & full_text.mask(ranked)
+    elif rank.strip() and any(k == "score" for k, _ in sort):
+        score = full_text.scores(full_text.ranked(rank))
+    rows = snap.sorted_rows(list(sort), keep, score if any(k == "score" for k, _ in sort) else None)
     page_ids = [int(x) for x in snap.resource_ids[rows[offset:offset + limit]]]
     found = _rows(session, page_ids)
     hits = [DatasetHit(found[i][0], found[i][1], float(score[snap.position[i]]) if score is not None else 0.0)
@@ -192,38 +201,46 @@ def query_datasets(session: Session, *, where: Callable[[index.Snapshot, TextMat
     counts: dict[str, list[tuple[str, int]]] = {}
     if facets:
         counts = snap.facet_counts(keep)
-        counts["tags"] = [(t, n) for t, at in snap.tags.items() if (n := int(keep[at].sum()))]
-    return QueryResult(int(rows.shape[0]), hits, counts)
+        if tag_facet:  # one count per distinct tag: only when asked for
+            counts["tags"] = [(t, n) for t, at in snap.tags.items() if (n := int(keep[at].sum()))]
+    return QueryResult(int(rows.shape[0]), hits, counts, snap.organizations)
 
 
 class TextMatch:
     """Full-text words → the snapshot's rows the catalog index matches (each set of words is
-    looked up once per query)."""
+    looked up once per query when searched among all datasets)."""
 
     def __init__(self, session: Session, snap: index.Snapshot) -> None:
         self.session, self.snap = session, snap
         self._seen: dict[str, list[tuple[int, float]]] = {}
 
-    def ranked(self, words: str) -> list[tuple[int, float]]:
+    def ranked(self, words: str, keep: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """``(resource id, score)`` of the datasets matching ``words``, best first — among
+        the rows of ``keep`` when given."""
+        if len(words) > 200:
+            raise InvalidInput("搜索词过长（最多 200 字）", "The search text is too long (200 characters at most)",
+                               code="bad_query")
+        if keep is not None and not bool(keep.all()):
+            found = match(self.session, words, keep=self.snap.id_set(keep))
+            return [(rid, s) for rid, s in found.ranked if rid in self.snap.position]
         got = self._seen.get(words)
         if got is None:
-            if len(words) > 200:
-                raise InvalidInput("搜索词过长（最多 200 字）", "The search text is too long (200 characters at most)",
-                                   code="bad_query")
             found = match(self.session, words, keep=self.snap.id_set(np.ones(self.snap.size, dtype=bool)))
             got = self._seen[words] = [(rid, s) for rid, s in found.ranked if rid in self.snap.position]
         return got
 
-    def __call__(self, words: str) -> np.ndarray:
+    def mask(self, ranked: list[tuple[int, float]]) -> np.ndarray:
         out = np.zeros(self.snap.size, dtype=bool)
-        rows = [self.snap.position[rid] for rid, _ in self.ranked(words)]
-        out[np.asarray(rows, dtype=np.int64)] = True
+        out[np.asarray([self.snap.position[rid] for rid, _ in ranked], dtype=np.int64)] = True
         return out
 
-    def scores(self, words: str, keep: np.ndarray) -> np.ndarray:
-        """Relevance of ``words`` per row (0 where it does not match); rows outside ``keep``
-        are ignored by the caller."""
+    def scores(self, ranked: list[tuple[int, float]]) -> np.ndarray:
+        """Each row's relevance (0 where it did not match)."""
         out = np.zeros(self.snap.size)
-        for rid, s in self.ranked(words):
+        for rid, s in ranked:
             out[self.snap.position[rid]] = s
         return out
+
+    def __call__(self, words: str) -> np.ndarray:
+        """The rows matching ``words`` (a full-text clause of a query)."""
+        return self.mask(self.ranked(words))

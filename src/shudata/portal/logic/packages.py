@@ -35,27 +35,29 @@ def package_list(ctx: Context, params: Params) -> list[str]:
     return ckan.package_names(ctx.session, params.integer("offset", 0), None if limit < 0 else limit)
 
 
-def _query(params: Params) -> tuple[solr.Node, str]:
-    """``q``, ``fq`` and ``fq_list`` as one tree, and the free text that ranks the matches.
+def _query(params: Params) -> tuple[solr.Node, str, str]:
+    """``q``, ``fq`` and ``fq_list`` as one tree of filters; the free text to match; the
+    words that rank the matches.
 
-    A ``q`` of words only is CKAN's free-text search (ranked by relevance over all its
-    words); a ``q`` with fields or operators is a Lucene query like ``fq``."""
+    A ``q`` of words only is CKAN's free-text search (matched and ranked by relevance over
+    all its words, among the filtered datasets); a ``q`` with fields or operators is a
+    Lucene query like ``fq``, ranked by its words."""
     q = (params.text("q") or "").strip()
     parts: list[solr.Node] = []
-    text = ""
+    text = rank = ""
     if q and q not in ('""', "''"):
         node = solr.parse(q, "q")
         if solr.is_plain_text(node):
-            node, text = solr.Text(q), q
+            text = q
         else:
-            text = " ".join(solr.text_terms(node))
-        parts.append(node)
+            rank = " ".join(solr.text_terms(node))
+            parts.append(node)
     fq = params.text("fq")
     if fq and fq.strip():
         parts.append(solr.parse(fq, "fq"))
     for extra in params.names("fq_list") or []:
         parts.append(solr.parse(extra, "fq_list"))
-    return solr.And(tuple(parts)) if parts else solr.All(), text
+    return solr.And(tuple(parts)) if parts else solr.All(), text, rank
 
 
 def _license_of(open_class: str) -> str:
@@ -81,7 +83,7 @@ def package_search(ctx: Context, params: Params) -> dict[str, Any]:
     :returns: ``count``, ``results``, ``sort``, ``facets``, ``search_facets``
     """
     p = params
-    tree, text = _query(p)
+    tree, text, rank = _query(p)
     rows = p.integer("rows", 10, maximum=SEARCH_ROWS_MAX)
     start = p.integer("start", 0)
     sort = ckan.sort_keys(p.text("sort"))
@@ -94,8 +96,8 @@ def package_search(ctx: Context, params: Params) -> dict[str, Any]:
         return solr.evaluate(tree, snap, full_text, ckan.group_name, _license_of)
 
     try:
-        found = query_datasets(ctx.session, where=where, text=text, sort=sort, offset=start, limit=rows,
-                               facets=bool(fields))
+        found = query_datasets(ctx.session, where=where, text=text, rank=rank, sort=sort, offset=start, limit=rows,
+                               facets=bool(fields), tag_facet="tags" in fields)
     except InvalidInput as exc:
         raise ckan.search_error(exc.zh, exc.en) from None
     results = ckan.packages(ctx.session, [(h.dataset, h.resource) for h in found.hits], ctx.base_url)
@@ -130,11 +132,9 @@ def _facet_counts(session: Session, fields: list[str], found: QueryResult, minco
     out: dict[str, dict[str, tuple[str, int]]] = {}
     fac = found.facets
     for name in fields:
-        if name == "organization":
-            dept_counts = fac.get("department", [])
-            depts = ckan.departments_of(session, [int(v) for v, _ in dept_counts if v.isdigit()])
-            out[name] = {ckan.org_name(depts[int(v)]): (depts[int(v)].name, n) for v, n in dept_counts
-                         if v.isdigit() and int(v) in depts}
+        if name == "organization":  # the snapshot's names: no department is loaded
+            orgs = found.organizations
+            out[name] = {orgs[v][0]: (orgs[v][1], n) for v, n in fac.get("department", []) if v in orgs}
         elif name == "groups":
             out[name] = {ckan.group_name(v): (v, n) for v, n in fac.get("theme", [])}
         elif name in ("license_id", "open_class"):
@@ -151,7 +151,8 @@ def _facet_counts(session: Session, fields: list[str], found: QueryResult, minco
 
 
 def _all_values(session: Session, fields: list[str]) -> dict[str, dict[str, str]]:
-    every = query_datasets(session, where=None, limit=0, facets=True).facets
+    everything = query_datasets(session, where=None, limit=0, facets=True)
+    every = everything.facets
     out: dict[str, dict[str, str]] = {}
     for name in fields:
         if name == "groups":
@@ -161,8 +162,7 @@ def _all_values(session: Session, fields: list[str]) -> dict[str, dict[str, str]
         elif name in ("open_class", "update_cycle", "format", "tags"):
             out[name] = {v: v for v, _ in every.get(name, [])}
         elif name == "organization":
-            depts = ckan.departments_of(session, [int(v) for v, _ in every.get("department", []) if v.isdigit()])
-            out[name] = {ckan.org_name(d): d.name for d in depts.values()}
+            out[name] = {slug: title for slug, title in everything.organizations.values()}
     return out
 
 
