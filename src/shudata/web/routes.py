@@ -4,7 +4,8 @@ FastAPI's ``APIRoute`` answers only the methods it declares (Starlette's plain r
 ``HEAD`` to ``GET`` themselves). :func:`add_head_routes` runs once at the end of
 ``create_app``: for every ``GET`` API route whose path has no ``HEAD`` route of its own, it
 adds a ``HEAD`` route to the same endpoint, with the same dependencies (the route-level
-authorisation runs as for ``GET``). The added routes come after every other route, so a
+authorisation runs as for ``GET``) and the same route class (a route that matches only some
+``Accept`` headers, like the DCAT negotiation's, keeps doing so). The added routes come after every other route, so a
 route that declares ``HEAD`` itself (downloads answering ``HEAD`` with ``Content-Length`` and
 ``Range`` support) always matches first. The server sends no body for ``HEAD`` (uvicorn
 drops it), and the added routes stay out of the OpenAPI document.
@@ -38,14 +39,13 @@ def add_head_routes(app: FastAPI) -> int:
     routes = list(api_routes(app))
     has_head = {r.path_format for r in routes if "HEAD" in (r.methods or ())}
     added = 0
-    for r in routes:
+    for r in routes:  # in the GET routes' order, each with its own route class (its own matching rules)
         if "GET" not in (r.methods or ()) or r.path_format in has_head:
             continue
-        has_head.add(r.path_format)
         app.router.add_api_route(
             r.path, r.endpoint, methods=["HEAD"], include_in_schema=False, name=f"{r.name}:head",
             dependencies=list(r.dependencies), response_model=r.response_model, status_code=r.status_code,
-            response_class=r.response_class)
+            response_class=r.response_class, route_class_override=type(getattr(r, "original_route", r)))
         added += 1
     return added
 

@@ -101,6 +101,10 @@ def test_head_is_answered_wherever_get_is(client):
         if h.status_code == 405 or h.status_code != g.status_code or h.content:
             wrong.append((path, g.status_code, h.status_code))
     assert not wrong, wrong
+    for accept in ("text/turtle", "application/ld+json", "text/html"):  # routes chosen by Accept stay so
+        g = client.get("/catalog", headers={"accept": accept}, follow_redirects=False)
+        h = client.head("/catalog", headers={"accept": accept}, follow_redirects=False)
+        assert (h.status_code, h.headers.get("content-type")) == (g.status_code, g.headers.get("content-type"))
 
 
 def test_a_route_declaring_head_keeps_its_own(rt):
