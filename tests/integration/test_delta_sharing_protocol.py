@@ -143,6 +143,7 @@ def test_change_feed_delta_format_time_travel_and_limit_with_the_official_client
                                                                                   profile):
     _write(rt, KEYED, V2)
     _write(rt, KEYED, V2)  # version 3: nothing changed
+    between = _between_versions(rt)
     share = f"dept_{world.consumer}"
     got = _run(profile, f"{share}.default.{TABLE}", [
         {"op": "changes", "starting_version": 2},
@@ -158,6 +159,8 @@ def test_change_feed_delta_format_time_travel_and_limit_with_the_official_client
         {"op": "changes", "starting_version": 3},
         {"op": "changes", "starting_version": 3, "use_delta_format": True},
         {"op": "changes", "starting_version": 2, "ending_version": 3, "use_delta_format": True},
+        {"op": "changes", "starting_timestamp": between},  # the first version published after it: 2
+        {"op": "load", "timestamp": between},  # the version as of then: 1
     ])
     columns = [USCC, NAME, REP, CAPITAL]  # 联系电话 is not granted: not in the changes either
     cdf_columns = [*columns, "_change_type", "_commit_version"]
@@ -171,7 +174,17 @@ def test_change_feed_delta_format_time_travel_and_limit_with_the_official_client
     assert len(got[8]["rows"]) == 1 and got[8]["rows"][0] in sorted(V2_ROWS)
     assert len(got[9]["rows"]) == 2 and all(r in V2_ROWS for r in got[9]["rows"])
     assert got[10]["rows"] == got[11]["rows"] == []  # version 3 changed nothing
-    assert got[12] == {"columns": cdf_columns, "rows": sorted(V2_CHANGES)}
+    assert got[12] == got[13] == {"columns": cdf_columns, "rows": sorted(V2_CHANGES)}
+    assert got[14] == {"columns": columns, "rows": sorted(V1_ROWS)}
+
+
+def _between_versions(rt: Any) -> str:
+    """A time between the publication of versions 1 and 2 (ISO 8601, UTC)."""
+    with rt.transaction() as s:
+        v1, v2 = s.scalars(select(LakeVersion.created_at).where(LakeVersion.resource_id == find_resource(s, KEYED).id)
+                           .order_by(LakeVersion.version).limit(2)).all()
+    mid = v1 + (v2 - v1) / 2
+    return (mid.astimezone(dt.UTC).replace(tzinfo=None) if mid.tzinfo else mid).isoformat() + "Z"
 
 
 def test_protocol_details_over_http(rt, world, keyed, live_server, profile):
@@ -189,10 +202,7 @@ def test_protocol_details_over_http(rt, world, keyed, live_server, profile):
     whole = [json.loads(x)["file"] for x in httpx.post(f"{base}/query", headers=auth, json={}).text.splitlines()[2:]]
     assert json.loads(whole[0]["stats"])["numRecords"] == 3
 
-    with rt.transaction() as s:
-        v1, v2 = s.scalars(select(LakeVersion.created_at).where(LakeVersion.resource_id == find_resource(s, KEYED).id)
-                           .order_by(LakeVersion.version)).all()
-    between = (v1 + (v2 - v1) / 2).replace(tzinfo=None).isoformat() + "Z"
+    between = _between_versions(rt)
     travel = httpx.post(f"{base}/query", headers=auth, json={"timestamp": between})
     assert travel.status_code == 200 and travel.headers["delta-table-version"] == "1"
     assert json.loads(travel.text.splitlines()[2])["file"]["version"] == 1
