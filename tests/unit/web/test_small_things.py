@@ -94,3 +94,20 @@ def test_long_chinese_labels_do_not_wrap_one_character_per_line():
         browser.close()
     assert without["h"] > 2.5  # the failure this guards against: one or two characters a line
     assert with_css == {"h": 1, "b": 1, "c": 1}, with_css
+
+
+def test_demands_open_on_the_tab_with_items(client, login, world):
+    csrf = login("c_user")
+    r = client.post("/demands", data={"csrf_token": csrf, "title": "企业纳税信用等级", "description": "按季度提供",
+                                      "wanted_fields": "统一社会信用代码", "purpose": "联合奖惩"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    mine = 'class="btn btn-outline-secondary active" href="/demands?scope=mine'
+    every = 'class="btn btn-outline-secondary active" href="/demands?scope=all'
+    page = client.get("/demands").text
+    assert mine in page and "企业纳税信用等级" in page  # the department's own demand
+    client.cookies.clear()
+    login("p_steward")
+    page = client.get("/demands").text  # none of its own yet: every department's
+    assert every in page and "企业纳税信用等级" in page
+    assert mine in client.get("/demands?scope=mine").text  # a choice is kept

@@ -50,8 +50,13 @@ def _demands_page(request: Request, session: SessionDep, actor: Actor, scope: st
 
 
 @router.get("/demands")
-def demands_page(request: Request, session: SessionDep, actor: UserDep, scope: str = "mine",
+def demands_page(request: Request, session: SessionDep, actor: UserDep, scope: str | None = None,
                  status: str = "") -> Response:
+    """Without a choice in the address: the department's own demands, or every department's
+    when the department has none yet (the page opens on a tab with items in it)."""
+    if scope not in ("mine", "all"):
+        mine = demands.list_demands(session=session, actor=actor, department_id=_scope(actor, "mine"))
+        scope = "mine" if mine and actor.department_id is not None else "all"
     return _demands_page(request, session, actor, scope, status)
 
 

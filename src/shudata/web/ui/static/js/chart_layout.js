@@ -40,14 +40,22 @@
       });
       if (o.grid.length === 1) { o.grid = o.grid[0]; }
     }
+    var rotated = false;
     o.xAxis = list(o.xAxis).map(function (ax) {
       if (ax.type !== "category" || !Array.isArray(ax.data)) { return ax; }
       var longest = ax.data.reduce(function (m, d) { return Math.max(m, String(d && d.value != null ? d.value : d).length); }, 0);
       var crowded = ax.data.length > 8 || longest * ax.data.length > 48;
       var label = Object.assign({hideOverlap: true}, crowded ? {rotate: 30, width: 96, overflow: "truncate"} : {},
                                 ax.axisLabel || {});
+      if (label.rotate) { rotated = true; }
       return Object.assign({}, ax, {axisLabel: label});
     });
+    if (rotated) {  // a slanted first label reaches left of the plot: leave it room
+      o.grid = list(o.grid || {}).map(function (g) {
+        return Object.assign({}, g, {containLabel: true, left: Math.max(typeof g.left === "number" ? g.left : 0, 56)});
+      });
+      if (o.grid.length === 1) { o.grid = o.grid[0]; }
+    }
     if (o.xAxis.length === 0) { delete o.xAxis; } else if (!Array.isArray(option.xAxis)) { o.xAxis = o.xAxis[0]; }
     return o;
   }
