@@ -5,6 +5,7 @@ package_show dicts of the demo datasets gives, and no query string at all ends i
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 import orjson
@@ -23,6 +24,7 @@ from shudata.portal.logic.registry import call_action
 from support.portal import CODES
 
 OPEN, PEOPLE, COND = (CODES[k].replace("/", "-") for k in ("open", "people", "cond"))
+CKAN_NAME = re.compile(r"[a-z0-9_-]{2,100}")  # CKAN's rule for group and organization names
 
 
 @pytest.fixture
@@ -216,3 +218,16 @@ def test_text_terms_combine_with_fields(rt, settings, published):
     assert [p["name"] for p in combined["results"]] == [OPEN]
     assert act(rt, settings, "package_search", q="人口 -tags:人口")["count"] == 0
     assert act(rt, settings, "package_search", q="text:人口 OR tags:法人", sort="id asc")["count"] == 2
+
+
+@given(theme=st.text(min_size=1, max_size=120))
+def test_group_names_are_ckan_slugs(theme):
+    name = group_name(theme)
+    assert CKAN_NAME.fullmatch(name) and name == group_name(theme)  # CKAN's form, and stable
+
+
+def test_homophone_themes_get_different_group_names():
+    assert group_name("权利").split("-")[0] == group_name("权力").split("-")[0] == "quanli"
+    assert group_name("权利") != group_name("权力")
+    assert group_name("人口") == "renkou-6909fc"  # fixed: stored by clients, never to change
+
