@@ -11,8 +11,10 @@ The generated OpenAPI document is completed from what each route depends on, in 
   (:func:`shudata.web.deps.get_actor`: anonymous calls are allowed and served less);
 * the platform's error body (``ErrorBody``: ``{"error": {"code", "message", "details"}}``)
   for the refusals a route can give: 401/403 where a caller is read, 404 where the path
-  names something, 409 for writes to the metadata store, 422 wherever input is parsed,
-  429 on the rate-limited public surfaces, the login throttle and the sharing quotas.
+  names something, 409 for writes to the metadata store, 413 where a body is sent, 422
+  wherever input is parsed, 429 on the rate-limited public surfaces, the login throttle and the sharing quotas;
+* the CKAN Action API's own error envelope (``CkanError``) and its API key scheme on its
+  routes, which answer as CKAN does.
 
 >>> error_statuses(frozenset({"get_actor", "require_login"}), "POST", "/api/v1/x/{id}", has_input=True)
 [401, 403, 404, 409, 422]
@@ -51,12 +53,35 @@ QUOTA_LIMITED = frozenset({
     ("POST", "/delta-sharing/shares/{share}/schemas/{schema}/tables/{table}/query"),
 })
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The CKAN-compatible Action API answers every refusal in CKAN's own envelope (shudata.web.ckan).
+CKAN_PREFIXES = ("/api/action/", "/api/3/action/")
+CKAN_ERRORS = {
+    400: "搜索条件有误（CKAN 的 Search Query Error）",
+    403: "无权访问（CKAN 的 Authorization Error）：有条件开放的数据须带获批的开发者 API 密钥",
+    404: "动作或对象不存在（CKAN 的 Not Found Error）",
+    409: "参数有误（CKAN 的 Validation Error），`error` 中逐项说明",
+    429: "超出频率限制：按响应头 `Retry-After`（秒）等待后重试",
+}
+CKAN_ERROR_BODY: dict[str, Any] = {
+    "title": "CkanError",
+    "description": "CKAN Action API 的错误格式（与 CKAN 相同，ckanapi 等客户端可直接识别）",
+    "type": "object",
+    "required": ["success", "error"],
+    "properties": {
+        "help": {"type": "string"},
+        "success": {"type": "boolean", "const": False},
+        "error": {"type": "object", "required": ["__type", "message"],
+                  "properties": {"__type": {"type": "string", "examples": ["Not Found Error"]},
+                                 "message": {"type": "string"}}},
+    },
+}
 
 ERROR_TEXT = {
     401: "未登录或令牌无效、已过期、已吊销（请求头 `Authorization: Bearer <令牌>`）",
     403: "无权执行该操作（按角色、部门与授权判断），拒绝已记入审计",
     404: "路径所指的对象不存在，或对调用者不可见",
     409: "与现有状态冲突（重名、状态不允许该操作、版本已变化等），未做任何修改",
+    413: "请求体超过大小上限（`SHUDATA_MAX_UPLOAD_MB`），未做任何处理",
     422: "输入有误：`details.problems` 逐项列出字段（`field`）与中文说明（`message`）",
     429: "超出频率或配额限制：按响应头 `Retry-After`（秒）等待后重试",
 }
@@ -156,9 +181,10 @@ def dependency_names(dependant: Dependant | None) -> frozenset[str]:
     return frozenset(names)
 
 
-def error_statuses(deps: frozenset[str], method: str, path: str, *, has_input: bool) -> list[int]:
+def error_statuses(deps: frozenset[str], method: str, path: str, *, has_input: bool,
+                   has_body: bool = False) -> list[int]:
     """The error statuses an operation can answer, from its dependencies, method and path."""
-    out: set[int] = set()
+    out: set[int] = {413} if has_body else set()
     if "get_actor" in deps or "require_login" in deps:
         out |= {401, 403}
     if "{" in path:
@@ -173,9 +199,10 @@ def error_statuses(deps: frozenset[str], method: str, path: str, *, has_input: b
     return sorted(out)
 
 
-def _error_response(status: int) -> dict[str, Any]:
-    resp: dict[str, Any] = {"description": ERROR_TEXT[status],
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+def _error_response(status: int, *, ckan: bool = False) -> dict[str, Any]:
+    schema = "CkanError" if ckan else "ErrorBody"
+    resp: dict[str, Any] = {"description": (CKAN_ERRORS if ckan else ERROR_TEXT)[status],
+                            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}
     if status == 429:
         resp["headers"] = {"Retry-After": {"description": "建议等待的秒数", "schema": {"type": "integer"}}}
     return resp
@@ -186,10 +213,14 @@ def complete_openapi(doc: dict[str, Any], app: FastAPI) -> dict[str, Any]:
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas["ErrorBody"] = ERROR_BODY
-    components["securitySchemes"] = {"bearer": {
-        "type": "http", "scheme": "bearer",
-        "description": "API 令牌：在“API 令牌”页面（/tokens）或 `POST /api/v1/tokens` 创建，"
-                       "以 `Authorization: Bearer <令牌>` 发送"}}
+    schemas["CkanError"] = CKAN_ERROR_BODY
+    components["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer",
+                   "description": "API 令牌：在“API 令牌”页面（/tokens）或 `POST /api/v1/tokens` 创建，"
+                                  "以 `Authorization: Bearer <令牌>` 发送"},
+        "ckanApiKey": {"type": "apiKey", "in": "header", "name": "X-CKAN-API-Key",
+                       "description": "开放门户开发者的 API 密钥（sdk_…，在开发者中心创建）；CKAN 接口也接受放在 "
+                                      "`Authorization` 中"}}
     for route in route_table.api_routes(app):
         deps = dependency_names(route.dependant)
         for method in route.methods or ():
@@ -200,9 +231,17 @@ def complete_openapi(doc: dict[str, Any], app: FastAPI) -> dict[str, Any]:
                 op["security"] = [{"bearer": []}]
             elif "get_actor" in deps:
                 op["security"] = [{"bearer": []}, {}]  # optional: anonymous callers are served less
-            has_input = bool(op.get("parameters") or op.get("requestBody"))
             responses = op.setdefault("responses", {})
-            for status in error_statuses(deps, method, route.path_format, has_input=has_input):
+            if route.path_format.startswith(CKAN_PREFIXES):
+                op["security"] = [{"ckanApiKey": []}, {}]  # optional: open datasets need no key
+                responses.pop("422", None)  # CKAN reports bad parameters as 409 Validation Error
+                for status in CKAN_ERRORS:
+                    responses[str(status)] = _error_response(status, ckan=True)
+                op["responses"] = dict(sorted(responses.items()))
+                continue
+            has_input = bool(op.get("parameters") or op.get("requestBody"))
+            for status in error_statuses(deps, method, route.path_format, has_input=has_input,
+                                         has_body="requestBody" in op):
                 responses[str(status)] = _error_response(status)
             op["responses"] = dict(sorted(responses.items()))
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -15,6 +15,7 @@ from shudata.web.routes import api_routes
 
 pytestmark = pytest.mark.sqlite_only
 METHODS = ("get", "put", "post", "delete", "patch", "head")
+CKAN = ("/api/action/", "/api/3/action/")
 
 
 @pytest.fixture
@@ -59,6 +60,8 @@ def test_error_body_is_a_component_and_used_for_refusals(doc):
     assert "HTTPValidationError" not in doc["components"]["schemas"]  # FastAPI's 422 body is not what we send
     ref = "#/components/schemas/ErrorBody"
     for method, path, op in operations(doc):
+        if path.startswith(CKAN):
+            continue  # CKAN's own envelope: test_ckan_routes_document_ckan_errors
         sec = op.get("security") or []
         for status in (401, 403):
             assert (_error_ref(op, status) == ref) == bool(sec), (method, path, status)
@@ -71,11 +74,26 @@ def test_error_body_is_a_component_and_used_for_refusals(doc):
                 assert resp["content"]["application/json"]["schema"] == {"$ref": ref}, (method, path, status)
     ops = {(m, p): op for m, p, op in operations(doc)}
     assert _error_ref(ops["POST", "/api/v1/resources"], 409) == ref  # a write to the store
+    assert _error_ref(ops["POST", "/api/v1/resources"], 413) == ref  # a body: the size limit
     assert "409" not in ops["GET", "/api/v1/resources"]["responses"]
-    for limited in (("GET", "/sitemap.xml"), ("GET", "/api/action/{name}"), ("GET", "/api/v1/shared/rows")):
+    for limited in (("GET", "/sitemap.xml"), ("GET", "/api/v1/shared/rows")):
         assert _error_ref(ops[limited], 429) == ref, limited
         assert "Retry-After" in ops[limited]["responses"]["429"]["headers"]
     assert "429" not in ops["GET", "/api/v1/me"]["responses"]
+
+
+def test_ckan_routes_document_ckan_errors(client, doc):
+    ckan = [(m, p, op) for m, p, op in operations(doc) if p.startswith(CKAN)]
+    assert len(ckan) == 4
+    for _, _, op in ckan:
+        assert op["security"] == [{"ckanApiKey": []}, {}]
+        assert sorted(op["responses"]) == ["200", "400", "403", "404", "409", "429"]
+        assert {r["content"]["application/json"]["schema"]["$ref"] for s, r in op["responses"].items()
+                if s != "200"} == {"#/components/schemas/CkanError"}
+    body = client.get("/api/3/action/package_show", params={"id": "no-such-dataset"})
+    assert body.status_code == 404
+    required = doc["components"]["schemas"]["CkanError"]["required"]
+    assert set(body.json()) >= set(required) and set(body.json()["error"]) >= {"__type", "message"}
 
 
 def test_real_refusals_match_the_documented_body(client, doc):
