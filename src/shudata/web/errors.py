@@ -32,11 +32,12 @@ log = logging.getLogger("shudata.web")
 
 HTTP_ZH = {404: "页面或接口不存在", 405: "不支持该请求方法", 413: "上传内容过大"}
 JSON_PREFIXES = ("/api", "/delta-sharing", "/catalog.", "/dataset/")
+MACHINE_SUFFIXES = (".ttl", ".jsonld", ".rdf", ".json", ".geojson")  # RDF and data addresses: no HTML page
 
 
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    if path.startswith(JSON_PREFIXES):
+    if path.startswith(JSON_PREFIXES) or path.endswith(MACHINE_SUFFIXES):
         return True
     return "application/json" in request.headers.get("accept", "") and "text/html" not in request.headers.get(
         "accept", "")

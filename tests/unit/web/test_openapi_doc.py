@@ -97,6 +97,8 @@ def test_ckan_routes_document_ckan_errors(client, doc):
 
 
 def test_real_refusals_match_the_documented_body(client, doc):
+    r = client.get("/portal/datasets/no-such-dataset.ttl", headers={"accept": "text/turtle"})
+    assert r.status_code == 404 and r.json()["error"]["code"]  # an RDF address answers JSON, not a page
     r = client.get("/api/v1/me")
     assert r.status_code == 401 and set(r.json()["error"]) >= {"code", "message"}
     r = client.post("/api/v1/resources", json={})
