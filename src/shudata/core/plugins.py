@@ -44,7 +44,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 # The built-in plugins, registered by every manager (module names: imported when a manager
 # is built, not when this module is).
 BUILTINS: tuple[str, ...] = (
-    "shudata.sharing.providers",  # query_table_access: cross-department masking
+    "shudata.sharing.providers",  # query_table_access: cross-department masking; query_granted_table(s): grants
     "shudata.portal.hooks",  # after_ingest: a published dataset's new version is re-gated
     "shudata.sharing.hooks",  # after_ingest: the masked files of the entry's grants are prepared
     "shudata.quality.providers",  # catalog_quality_scores, quality_rule_types, quality_cleaning_step_types
@@ -64,7 +64,26 @@ class HookSpecs:
 
         Every implementation is asked; their restrictions are combined
         (:meth:`~shudata.query.access.TableAccess.restrict`), so no entry point can skip one.
+        They restrict readers of the raw version; a table read through ``query_granted_table``
+        is the delivered view instead, and is not given to them.
         """
+
+    @hookspec(firstresult=True)
+    def query_granted_table(self, session: Session, settings: Settings, actor: Actor, resource: Any,
+                            version: int | None) -> Any:
+        """The delivered view (a ``query.policies.GrantedTable``) through which ``actor``, who may
+        not read the raw data of ``resource`` (a ``catalog.models.CatalogResource``), reads it in
+        a query (``version``: the number asked for, ``None`` for the newest) — or ``None``: nobody
+        vouches, and the query is refused as before. An implementation may refuse itself
+        (``PermissionDenied``: a revoked or expired grant; ``LimitExceeded``: its quota is used
+        up). The first answer counts."""
+
+    @hookspec
+    def query_granted_tables(self, session: Session, settings: Settings, actor: Actor) -> Sequence[Any]:
+        """The resources ``actor`` may query through ``query_granted_table``, as
+        ``query.policies.GrantedSchema`` values (the workbench's schema browser and completion);
+        every implementation is asked and the lists are joined."""
+        return ()  # a specification: never called
 
     @hookspec(firstresult=True)
     def catalog_quality_scores(self, session: Session, ids: Sequence[int]) -> Mapping[int, float] | None:

@@ -69,7 +69,7 @@ def _find_any(sql: str, names: Iterable[str]) -> dict[str, Any] | None:
 def locate(sql: str, details: Mapping[str, Any], message: str = "") -> dict[str, Any] | None:
     """The span of ``sql`` a refusal's ``details`` (or its message) points at, or ``None``.
 
-    Keys read from ``details``: ``line``/``col`` (syntax errors), ``function``, ``table``,
+    Keys read from ``details``: ``line``/``col`` (syntax errors), ``function``, ``table``, ``column``,
     ``statement`` (the refused statement kind) and ``names`` (every way of writing a
     denied resource: code, alias, name). Failing those, the first double-quoted name of the
     message that appears in the SQL (the engine's "column "x" not found").
@@ -82,7 +82,7 @@ def locate(sql: str, details: Mapping[str, Any], message: str = "") -> dict[str,
         m = re.search(r"(?<![\w.])" + re.escape(function) + r"\s*\(", sql, re.IGNORECASE)
         if m:
             return _span(sql, m.start(), m.start() + len(function))
-    names = [details[k] for k in ("table",) if isinstance(details.get(k), str)]
+    names = [details[k] for k in ("table", "column") if isinstance(details.get(k), str)]
     names += [n for n in details.get("names") or [] if isinstance(n, str)]
     if names and (span := _find_any(sql, names)) is not None:
         return span

@@ -8,6 +8,14 @@ implementations on the runtime's plugin manager (combined with
 :meth:`~shudata.query.access.TableAccess.restrict`), so no entry point (API, CLI, portal,
 market) can forget them; a caller's ``access_overrides`` only narrow them further.
 
+A reader outside the provider department is not given the raw version at all: the
+``query_granted_table`` hook may vouch for them (the sharing package does, for a consumer
+holding a usable grant) by handing over the *delivered view* — a :class:`GrantedTable`,
+the grant's masked file — which the query then reads instead of the lake version; nobody
+vouching means the usual refusal. ``query_table_access`` restricts readers of raw versions
+and is not asked for a delivered view (its expressions are over the raw columns); the
+caller's own ``access_overrides`` still narrow it.
+
 The built-in implementations are registered by the plugin manager factory
 (:data:`shudata.core.plugins.BUILTINS`), never by import side effects.
 
@@ -24,6 +32,8 @@ The built-in implementations are registered by the plugin manager factory
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -44,3 +54,65 @@ def access_for(plugins: PluginManager, session: Session, settings: Settings, act
         if extra is not None:
             access = access.restrict(extra)
     return access
+
+
+@dataclass(frozen=True)
+class GrantedTable:
+    """A resource read through a higher layer's vouching (a sharing grant) instead of raw.
+
+    The query reads ``files`` — the delivered view itself (the grant's columns and rows, its
+    masking applied), never the lake version — so every filter, sort or count of the query
+    operates on the values as delivered, and a column outside the view does not exist.
+
+    Attributes:
+        files: the Parquet files of the delivered view.
+        columns: its columns, in order.
+        version: the lake version the view was built from.
+        grant: the id of the grant (named in the audit record and the result).
+        deliver: called once the query's result is known with its row count and format
+            (``json``, ``csv`` …): the grant's quota is checked and the delivery logged
+            (raises ``LimitExceeded`` when the day's quota would be passed).
+    """
+
+    files: tuple[Path, ...]
+    columns: tuple[str, ...]
+    version: int
+    grant: int
+    deliver: Callable[[int, str], None]
+
+
+@dataclass(frozen=True)
+class GrantedColumn:
+    name: str
+    type: str
+    masked: bool
+
+
+@dataclass(frozen=True)
+class GrantedSchema:
+    """A resource the caller may query through a grant, as the schema browser lists it."""
+
+    resource: CatalogResource
+    version: int
+    rows: int
+    grant: int
+    columns: tuple[GrantedColumn, ...]
+
+
+def granted_table(plugins: PluginManager, session: Session, settings: Settings, actor: Actor,
+                  res: CatalogResource, version: int | None) -> GrantedTable | None:
+    """What the ``query_granted_table`` hook vouches for ``actor`` on ``res`` (``None``: nobody does)."""
+    found = plugins.hook.query_granted_table(session=session, settings=settings, actor=actor, resource=res,
+                                             version=version)
+    return found if isinstance(found, GrantedTable) else None
+
+
+def granted_tables(plugins: PluginManager, session: Session, settings: Settings,
+                   actor: Actor) -> list[GrantedSchema]:
+    """Every resource ``actor`` may query through a grant (the ``query_granted_tables`` hook)."""
+    out: dict[int, GrantedSchema] = {}
+    for found in plugins.hook.query_granted_tables(session=session, settings=settings, actor=actor):
+        for item in found or ():
+            if isinstance(item, GrantedSchema):
+                out.setdefault(item.resource.id, item)
+    return list(out.values())

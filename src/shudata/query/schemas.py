@@ -32,6 +32,8 @@ class TableUsed(BaseModel):
     code: str
     name: str
     version: int
+    grant: int | None = Field(None, description="经哪项共享授权读取（脱敏后的交付视图）；本部门原始数据为空 / "
+                                               "the sharing grant it was read through, if any")
 
 
 class QueryResult(BaseModel):

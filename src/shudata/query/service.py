@@ -68,7 +68,8 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
         offset, limit: the page (``limit`` defaults to and is capped by ``page_size_max``).
         versions: resource (code/alias/name) -> version number, for time travel.
         access_overrides: resource -> extra :class:`TableAccess` restrictions, applied on top
-            of those of the ``query_table_access`` hook (masking, grants).
+            of those of the ``query_table_access`` hook (masking), or of the delivered view of a
+            table read through a grant (``query_granted_table``).
         count: compute ``total`` with a second, counting run when the page does not tell.
         engine: the engine (default: DuckDB from the settings).
         plugins: the plugin manager whose ``query_table_access`` hook restricts the tables
@@ -100,6 +101,7 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
     if byte_capped:
         page, shown, has_more = page.slice(0, byte_capped), byte_capped, True
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    resolver.deliver(shown, "json")  # tables read through a grant: its quota, its delivery log
     _audit(session, actor, sql, resolver, rows=shown, truncated=truncated, elapsed_ms=elapsed_ms,
            byte_capped=bool(byte_capped))
     return QueryResult(
@@ -168,6 +170,11 @@ def export_query(*, session: Session, settings: Settings, actor: Actor, sql: str
         if whole and taken.truncated:
             out.close()
             raise over_row_cap(cap)
+        try:
+            resolver.deliver(taken.rows, fmt)
+        except BaseException:
+            out.close()
+            raise
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     _audit(session, actor, sql, resolver, rows=taken.rows, truncated=taken.truncated, elapsed_ms=elapsed_ms,
            export=True)
@@ -208,7 +215,8 @@ def _explained(resolver: CatalogResolver, sql: str) -> Iterator[None]:
     characters), and hide engine names from its message."""
     try:
         yield
-    except ShudataError as exc:
+    except ShudataError as raised:
+        exc = resolver.explain(raised)  # a column outside a grant is named as such
         if not isinstance(exc.details, dict):
             exc.details = {}
         exc.details.setdefault("action", ACTION)
@@ -216,7 +224,9 @@ def _explained(resolver: CatalogResolver, sql: str) -> Iterator[None]:
         exc.details.setdefault("sql", sql[:2000])
         exc.zh, exc.en = resolver.scrub(exc.zh), resolver.scrub(exc.en)
         exc.args = (exc.zh,)
-        raise
+        if exc is raised:
+            raise
+        raise exc from raised
 
 
 def _used(resolver: CatalogResolver) -> list[TableUsed]:

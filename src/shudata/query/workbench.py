@@ -3,8 +3,8 @@ browser), runs that can be cancelled and go into the caller's history, and refus
 point at the offending part of the SQL.
 
 Runs go through :func:`shudata.query.service.run_query` — the same sandbox, access hook
-(masking, grants) and audit as ``POST /api/v1/query`` — so the workbench shows nothing the
-API would not.
+(masking), grants (another department's data is read as its grant delivers it, masked) and
+audit as ``POST /api/v1/query`` — so the workbench shows nothing the API would not.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from shudata.query.actions import QUERY_RUN, QUERY_RUN_CANCEL
 from shudata.query.engines.base import Engine
 from shudata.query.marks import locate
 from shudata.query.models import QueryHistory
-from shudata.query.policies import access_for
+from shudata.query.policies import GrantedSchema, access_for, granted_tables
 from shudata.query.runs import RUNS, RunRegistry
 from shudata.query.workbench_schemas import (
     CancelResult,
@@ -100,10 +100,25 @@ def _table(session: Session, settings: Settings, actor: Actor, plugins: PluginMa
                        sql_name=sql_name(res), columns=columns)
 
 
+def _granted(item: GrantedSchema) -> SchemaTable:
+    """A resource read through a grant: only the granted columns, the masked ones marked."""
+    res = item.resource
+    items = {str(i.get("name")): i for i in res.information_items or [] if isinstance(i, dict)}
+    columns = [SchemaColumn(name=c.name, type=c.type, data_type=_data_type(items.get(c.name, {}).get("data_type")),
+                            data_type_en=_data_type(items.get(c.name, {}).get("data_type"), en=True),
+                            description=items.get(c.name, {}).get("description") or None, masked=c.masked)
+               for c in item.columns]
+    return SchemaTable(code=res.code, alias=res.alias, name=res.name,
+                       department=res.provider.name if res.provider else None, version=item.version,
+                       rows=item.rows, sql_name=sql_name(res), columns=columns, grant=item.grant)
+
+
 def readable_schema(*, session: Session, settings: Settings, actor: Actor,
                     plugins: PluginManager | None = None) -> WorkbenchSchema:
     """The resources ``actor`` may query (with data), and the columns it sees of each, after
-    the same access hook every query applies: hidden columns are left out, masked ones say so."""
+    the same access hook every query applies: hidden columns are left out, masked ones say so.
+    Resources of other departments read through a grant (the ``query_granted_tables`` hook)
+    follow, with the grant's columns only (``grant`` set)."""
     require(actor, QUERY_RUN)
     plugins = plugins if plugins is not None else plugins_of(session)
     resources = [r for r in session.scalars(select(CatalogResource).where(CatalogResource.is_deleted.is_(False))
@@ -111,6 +126,9 @@ def readable_schema(*, session: Session, settings: Settings, actor: Actor,
     versions = _latest_versions(session, [r.id for r in resources])
     tables = [t for r in resources if r.id in versions
               and (t := _table(session, settings, actor, plugins, r, versions[r.id])) is not None]
+    readable = {t.code for t in tables}
+    tables += sorted((_granted(g) for g in granted_tables(plugins, session, settings, actor)
+                      if g.resource.code not in readable), key=lambda t: t.code)
     return WorkbenchSchema(tables=tables, timeout_s=settings.query_timeout_s, max_rows=settings.query_max_rows,
                            page_size_max=settings.page_size_max)
 

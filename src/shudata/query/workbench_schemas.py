@@ -37,6 +37,8 @@ class SchemaTable(BaseModel):
     rows: int
     sql_name: str = Field(description="在 SQL 中引用它的写法 / how SQL names it")
     columns: list[SchemaColumn]
+    grant: int | None = Field(None, description="经共享授权读取时的授权编号：只有授权的信息项和行，按授权脱敏 / "
+                                               "the sharing grant it is read through (granted columns, masked)")
 
 
 class WorkbenchSchema(BaseModel):

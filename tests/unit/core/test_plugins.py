@@ -22,6 +22,8 @@ from shudata.quality.rules import NotNull, parse_rule_set
 # hook -> the built-in plugins implementing it, and the functions that do the work
 EXPECTED = {
     "query_table_access": [("shudata.sharing.providers", "query_table_access")],  # cross-department masking
+    "query_granted_table": [("shudata.sharing.providers", "query_granted_table")],  # a grant's delivered view
+    "query_granted_tables": [("shudata.sharing.providers", "query_granted_tables")],  # granted tables listed
     "catalog_quality_scores": [("shudata.quality.providers", "catalog_quality_scores")],
     "after_ingest": [("shudata.portal.hooks", "regate_new_version"),  # the open-data gate on a new version
                      ("shudata.sharing.hooks", "prepare_deliveries")],  # the grants' masked files

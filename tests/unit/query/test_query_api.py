@@ -34,7 +34,7 @@ def test_resource_by_alias_code_or_chinese_name(client, world, token_for):
     for name in NAMES:
         body = _q(client, headers, f'SELECT count(*) AS n FROM {name}')
         assert body["rows"] == [[4]], name
-        assert body["tables"] == [{"code": "101001/000001", "name": "四川省人口基础信息", "version": 2}]
+        assert body["tables"] == [{"code": "101001/000001", "name": "四川省人口基础信息", "version": 2, "grant": None}]
 
 
 @pytest.mark.sqlite_only
