@@ -94,7 +94,7 @@ class GrantedSchema:
 
     resource: CatalogResource
     version: int
-    rows: int
+    rows: int | None  # the delivered rows (None until the grant's masked file is prepared)
     grant: int
     columns: tuple[GrantedColumn, ...]
 

@@ -34,7 +34,8 @@ class SchemaTable(BaseModel):
     name: str
     department: str | None
     version: int
-    rows: int
+    rows: int | None = Field(description="行数；经授权读取时为授权交付的行数（尚未准备好时为空）/ row count; "
+                                        "for a granted table the delivered rows (null until prepared)")
     sql_name: str = Field(description="在 SQL 中引用它的写法 / how SQL names it")
     columns: list[SchemaColumn]
     grant: int | None = Field(None, description="经共享授权读取时的授权编号：只有授权的信息项和行，按授权脱敏 / "

@@ -140,24 +140,26 @@ def query_granted_tables(session: Session, settings: Settings, actor: Actor) -> 
         if v is None:
             continue
         try:
-            columns = _granted_columns(session, settings, grant, resource, v)
+            rows, columns = _granted_columns(session, settings, grant, resource, v)
         except ShudataError:  # no granted field left in this version: a query would be refused too
             continue
-        out.append(GrantedSchema(resource=resource, version=v.version, rows=v.rows, grant=grant.id,
-                                 columns=columns))
+        out.append(GrantedSchema(resource=resource, version=v.version, rows=rows, grant=grant.id, columns=columns))
     return out
 
 
 def _granted_columns(session: Session, settings: Settings, grant: SharingGrant, resource: CatalogResource,
-                     v: LakeVersion) -> tuple[GrantedColumn, ...]:
-    """The delivered columns: their types from the prepared masked file when it is there, else
-    from the version; ``masked`` where the grant's masking rewrites the column."""
+                     v: LakeVersion) -> tuple[int | None, tuple[GrantedColumn, ...]]:
+    """The delivered rows and columns: the row count and types from the prepared masked file when
+    it is there (else no count, and the version's types); ``masked`` where the grant's masking
+    rewrites the column. Nothing is built here: listing stays cheap."""
     source = TableSource(name="granted", files=version_files(settings, v))
     schema = layout(source.files).schema
     masking = masking_for(session, settings, resource, v, source, schema, grant.masking_profile)
     access = grant_access(grant, schema.names, masking)
     view = view_of(session=session, settings=settings, grant=grant, resource=resource, version=v)
     prepared = masked_file_path(settings, view)
-    types = {f.name: str(f.type) for f in (layout([prepared]).schema if prepared.exists() else schema)}
-    return tuple(GrantedColumn(name=c, type=types.get(c, ""), masked=c in access.column_exprs)
-                 for c in access.columns or ())
+    delivered = layout([prepared]) if prepared.exists() else None
+    types = {f.name: str(f.type) for f in (delivered.schema if delivered is not None else schema)}
+    return (delivered.total if delivered is not None else None,
+            tuple(GrantedColumn(name=c, type=types.get(c, ""), masked=c in access.column_exprs)
+                  for c in access.columns or ()))

@@ -128,10 +128,12 @@ def test_a_column_outside_the_grant_is_refused_by_name(client, granted, column):
 
 
 def test_schema_lists_the_granted_table_with_granted_columns_masked_marked(client, granted, rt, world):
+    assert _query(client, granted["user"], SQL).status_code == 200  # the grant's masked file is there now
     tables = client.get("/api/v1/query/schema", headers=granted["user"]).json()["tables"]
     assert [t["code"] for t in tables] == [CODE]  # 201001/000001 is not granted
     table = tables[0]
     assert table["grant"] == granted["grant"] and table["department"] == "省市场监管局"
+    assert table["rows"] == 2 and table["version"] == 1  # the delivered rows, not the version's 3
     cols = {c["name"]: c["masked"] for c in table["columns"]}
     assert list(cols) == GRANTED
     assert cols["身份证号"] and cols["法定代表人"] and cols["联系电话"] and not cols["统一社会信用代码"]

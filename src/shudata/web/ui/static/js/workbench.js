@@ -120,8 +120,8 @@
   function renderSchema() {
     var box = $("schema-list"), q = $("schema-filter").value.trim().toLowerCase();
     if (!state.schema.tables.length) {
-      box.innerHTML = "<div class='text-muted small p-2'>" + esc(t("您目前没有可以查询的数据表：只能查询本部门有数据版本的资源。",
-        "No table you may query yet: only resources of your department that hold data.")) + "</div>";
+      box.innerHTML = "<div class='text-muted small p-2'>" + esc(t("您目前没有可以查询的数据表：只能查询本部门有数据版本的资源，以及本部门经共享授权获得的其他部门资源（按授权脱敏）。",
+        "No table you may query yet: only resources of your department that hold data, and other departments' resources your department holds a sharing grant on (masked as granted).")) + "</div>";
       return;
     }
     box.innerHTML = state.schema.tables.filter(function (tb) {
@@ -136,8 +136,13 @@
           (c.description ? "<span class='sd-wb-cdesc'>" + esc(c.description) + "</span>" : "") + "</li>";
       }).join("");
       return "<details class='sd-wb-table' data-table='" + esc(tb.code) + "'><summary><span class='sd-wb-tname'>" + esc(tb.name) +
-        "</span><br><span class='sd-wb-code'>" + esc(tb.sql_name) + (tb.sql_name !== '"' + tb.code + '"' ? " · " + esc(tb.code) : "") +
-        " · v" + tb.version + " · " + Number(tb.rows).toLocaleString() + " " + esc(t("行", "rows")) + "</span></summary>" +
+        "</span>" + (tb.grant ? " <span class='badge text-bg-info sd-wb-granted' title='" +
+          esc(t("共享授权 #" + tb.grant + "，提供方：" + (tb.department || "") + "；只含授权的信息项和行，按授权脱敏",
+                "Sharing grant #" + tb.grant + ", provider: " + (tb.department || "") + "; granted fields and rows only, masked as granted")) +
+          "'>" + esc(t("经授权", "granted")) + "</span>" : "") +
+        "<br><span class='sd-wb-code'>" + esc(tb.sql_name) + (tb.sql_name !== '"' + tb.code + '"' ? " · " + esc(tb.code) : "") +
+        " · v" + tb.version + (tb.rows === null || tb.rows === undefined ? "" : " · " + Number(tb.rows).toLocaleString() + " " + esc(t("行", "rows"))) +
+        (tb.grant ? " · " + esc(tb.department || "") : "") + "</span></summary>" +
         "<div class='mt-1'><button type='button' class='btn btn-link btn-sm p-0' data-insert-select='" + esc(tb.sql_name) + "'>" +
         esc(t("插入 SELECT 语句", "Insert a SELECT")) + "</button></div><ul class='sd-wb-cols'>" + cols + "</ul></details>";
     }).join("") || "<div class='text-muted small p-2'>" + esc(t("没有匹配的数据表", "No matching table")) + "</div>";
