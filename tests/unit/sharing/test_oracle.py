@@ -217,6 +217,11 @@ def observe(client: Any, headers: dict[str, str], admin: dict[str, str], s: Shar
             params = {k: v for k, v in {"filter": flt, "sort": sort}.items() if v is not None}
             keep(_rows(client, headers, s.code, **params))
         keep(_rows(client, headers, s.code, offset=1, limit=1, version=1, **({"filter": flt} if flt else {})))
+        # the SQL sandbox and the workbench read the grant's masked file: the same probes as WHERE clauses
+        sql = f'SELECT * FROM "{s.code}"' + (f" WHERE {flt}" if flt else "") + f" ORDER BY {column}, 姓名"
+        for path, body in (("/api/v1/query", {"sql": sql}), ("/api/v1/query/runs", {"sql": sql, "record": False})):
+            r = client.post(path, json=body, headers=headers)
+            keep(r, [r.json()[k] for k in ("columns", "rows", "total")] if r.status_code == 200 else None)
     for fmt in ("csv", "xlsx", "parquet"):
         r = _rows(client, headers, s.code, format=fmt, filter=f"{column} LIKE '{guess[:2]}%'", sort=column)
         keep(r, _download(fmt, r.content) if r.status_code == 200 else _normal(r.text, s))
