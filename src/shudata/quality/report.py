@@ -50,6 +50,10 @@ def chart_options(data: dict[str, Any], lang: str = "zh-CN") -> dict[str, Any]:
         "grid": {"left": 200}, "xAxis": {"type": "value"},
         "yAxis": {"type": "category", "data": [r["key"] for r in failing]},
         "series": [{"type": "bar", "data": [r["failed"] for r in failing]}]}
+    if not failing:  # an empty plot says why
+        failures["graphic"] = {"type": "text", "left": "center", "top": "middle", "style": {
+            "text": tr(lang, "没有不通过的行", "No failing rows") if run["results"] else
+            tr(lang, "没有执行任何规则", "No rules were run"), "fill": "#667085", "fontSize": 14}}
     cols = run.get("columns") or []
     nulls = {
         "title": {"text": tr(lang, "各列空值率", "Null rate by column")}, "tooltip": {},

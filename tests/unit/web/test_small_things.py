@@ -61,6 +61,7 @@ def test_a_check_without_rules_says_what_to_do(client, login, rt, make_departmen
     assert 'id="no-rules"' in page.text and "尚未配置质量规则" in page.text
     r = client.post(f"/quality/resources/{code}/check", data={"csrf_token": csrf}, follow_redirects=True)
     assert r.status_code == 200 and 'id="no-rules"' in r.text and "去配置质量规则" in r.text
+    assert "没有执行任何规则" in r.text  # the empty failures chart says why it is empty
     assert "No quality rules yet" in client.get(f"/quality/resources/{code}?lang=en").text
 
 
