@@ -242,7 +242,10 @@ def complete_openapi(doc: dict[str, Any], app: FastAPI) -> dict[str, Any]:
             has_input = bool(op.get("parameters") or op.get("requestBody"))
             for status in error_statuses(deps, method, route.path_format, has_input=has_input,
                                          has_body="requestBody" in op):
+                own = responses.get(str(status), {}).get("description")  # a route's own words are kept
                 responses[str(status)] = _error_response(status)
+                if own and own != "Validation Error":
+                    responses[str(status)]["description"] = own
             op["responses"] = dict(sorted(responses.items()))
     for unused in ("HTTPValidationError", "ValidationError"):
         if unused in schemas and unused not in _refs(doc):

@@ -80,6 +80,8 @@ def test_error_body_is_a_component_and_used_for_refusals(doc):
         assert _error_ref(ops[limited], 429) == ref, limited
         assert "Retry-After" in ops[limited]["responses"]["429"]["headers"]
     assert "429" not in ops["GET", "/api/v1/me"]["responses"]
+    gate = ops["POST", "/api/v1/portal/publications"]["responses"]["422"]  # a route's own description stays
+    assert "闸门" in gate["description"] and _error_ref(ops["POST", "/api/v1/portal/publications"], 422) == ref
 
 
 def test_ckan_routes_document_ckan_errors(client, doc):
