@@ -133,7 +133,7 @@ def test_runs_go_into_the_history_unless_paging(client, world, token_for):
 
 def test_a_timeout_is_kept_in_the_history(client, world, token_for):
     headers = token_for("a_user")
-    r = _run(client, headers, "SELECT count(*) FROM range(10000000000) a")
+    r = _run(client, headers, "SELECT count(*) FROM range(1000000000000) a")
     assert r.status_code == 408
     assert client.get("/api/v1/query/history", headers=headers).json()["items"][0]["status"] == "timeout"
 
