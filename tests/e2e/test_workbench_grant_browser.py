@@ -108,6 +108,14 @@ def test_a_granted_table_in_the_workbench(site: tuple[str, str], chromium: Any, 
         assert names.all_text_contents() == GRANTED  # 联系电话 is not granted: not listed
         expect(table.locator("li", has_text="公民身份号码").locator(".badge")).to_have_text("脱敏")
 
+        page.click(".CodeMirror")
+        page.keyboard.type("SELECT * FROM peo")
+        page.keyboard.press("Control+Space")
+        hint = page.locator(".CodeMirror-hints .CodeMirror-hint", has_text="people")
+        expect(hint).to_have_count(1, timeout=TIMEOUT_MS)
+        expect(hint).to_contain_text("经授权")  # completion offers the granted table, marked
+        page.keyboard.press("Escape")
+
         _run(page, "SELECT * FROM people ORDER BY 所在市州, 姓名")
         expect(page.locator("#grid tbody tr")).to_have_count(3, timeout=TIMEOUT_MS)
         result = page.evaluate("window.sdWorkbench.state.result.rows")

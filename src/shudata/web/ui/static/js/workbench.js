@@ -97,7 +97,7 @@
       (state.schema ? state.schema.tables : []).forEach(function (tb) {
         var hay = [tb.alias || "", tb.code, tb.name].join(" ").toLowerCase();
         if (!prefix || hay.indexOf(prefix) >= 0) {
-          list.push(hintItem(tb.sql_name, tb.sql_name + (tb.sql_name !== tb.name ? "  " + tb.name : ""), t("数据表", "table")));
+          list.push(hintItem(tb.sql_name, tb.sql_name + (tb.sql_name !== tb.name ? "  " + tb.name : ""), t("数据表", "table") + (tb.grant ? " · " + t("经授权", "granted") : "")));
         }
       });
       var used = aliases(cm.getValue());
