@@ -219,7 +219,8 @@ class _Converter:
     def field(self, raw: lq.SearchField, depth: int) -> Node:
         name = str(raw.name)
         if name == "*":
-            if isinstance(raw.expr, lq.Word) and raw.expr.value == "*":
+            word = raw.expr
+            if isinstance(word, lq.Word) and word.value == "*":
                 return All()
             raise self.refuse("“*:”后只能是 *（*:*）", "'*:' must be followed by * (*:*)")
         name = ALIASES.get(name, name)

@@ -131,6 +131,7 @@ EXPECTED: dict[str, str] = {
     "privacy.policy.manage": "admin steward system",
     "privacy.policy.manage.department": "steward:own system",
     "privacy.policy.manage.platform": "admin system",
+    "privacy.policy.usage": "admin steward:own system",
     "privacy.policy.view": "admin steward user auditor token peer roleless system",
     "privacy.mask": "steward:own user:own token:own peer:own system",
     "privacy.mask.file": "admin steward user token peer system",

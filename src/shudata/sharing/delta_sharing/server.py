@@ -304,7 +304,8 @@ def table_changes(session: Session, settings: Settings, actor: Actor, t: SharedT
         prev_view = cur
     total = sum(f.num_records for f, _ in served)
     check_quota(session, grant, total)
-    assert prev_view is not None  # the span is never empty
+    if prev_view is None:  # the span is never empty (versions_in refuses an empty range)
+        raise RuntimeError("empty change span")
     log_delivery(session, actor, prev_view, rows=total, fmt="parquet", channel="delta-sharing-cdf")
     schema = layout([masked_file(settings, prev_view)]).schema
     start = span[0].version
