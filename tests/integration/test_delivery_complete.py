@@ -375,6 +375,8 @@ def test_xlsx_past_its_limit_is_refused_not_cut(sized: World, monkeypatch: pytes
 
     w = sized
     monkeypatch.setattr(delivery, "XLSX_MAX_ROWS", w.n - 1)  # the real limit, 1,048,575, scaled to this table
+    # files written by earlier tests under the real limit would be served as prepared: start without them
+    shutil.rmtree(w.settings.data_dir / "delivery" / "downloads", ignore_errors=True)
     before = len(w.deliveries())
     r = w.client.get("/api/v1/shared/rows", params={"resource": CODE, "format": "xlsx"}, headers=w.consumer)
     assert r.status_code == 422 and r.json()["error"]["code"] == "too_many_rows_for_xlsx"
@@ -437,13 +439,14 @@ def test_portal_download_holds_every_published_row(sized: World, fmt: str) -> No
 
 def test_ckan_datastore_search_pages_through_every_row_and_states_the_cap(sized: World) -> None:
     w = sized
-    step = w.settings.page_size_max
-    params = {"resource_id": f"{w.dataset}-csv", "limit": 10_000}
+    step = w.settings.datastore_rows_max  # CKAN's ckan.datastore.search.rows_max, 32,000
+    asked = step + 8_000
+    params = {"resource_id": f"{w.dataset}-csv", "limit": asked}
     r = ok(w.client.get("/api/3/action/datastore_search", params=params)).json()["result"]
     parts, seen = [], 0
     while True:
-        assert r["limit"] == step and r["limit_requested"] == 10_000 and r["total"] == w.n
-        assert r["limit_capped"]["limit"] == step and "SHUDATA_PAGE_SIZE_MAX" in r["limit_capped"]["message"]
+        assert r["limit"] == step and r["limit_requested"] == asked and r["total"] == w.n
+        assert r["limit_capped"]["limit"] == step and "SHUDATA_DATASTORE_ROWS_MAX" in r["limit_capped"]["message"]
         parts.append(from_records(COLUMNS, r["records"]))
         seen += len(r["records"])
         if seen >= w.n or (w.n == BIG and seen >= 2 * step):
