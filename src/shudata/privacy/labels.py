@@ -119,7 +119,9 @@ def choice_label(param: str, value: str, lang: str = "zh-CN") -> str:
 
 
 def family_label(family: str, lang: str = "zh-CN") -> str:
-    """>>> family_label("float")
+    """A column type family in the page's language.
+
+    >>> family_label("float")
     '小数'
     """
     zh, en = FAMILIES.get(family, (family, family))
