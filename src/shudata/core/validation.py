@@ -91,7 +91,12 @@ MESSAGES_ZH: dict[str, str] = {
 }
 
 
-def _show(value: Any, choices: bool = False) -> str:
+def show_value(value: Any, choices: bool = False) -> str:
+    """A context value as a message shows it: ``0.0`` as 0, ``'a', 'b' or 'c'`` as ``'a'、'b'、'c'``.
+
+    >>> show_value(0.0), show_value("'a', 'b' or 'c'", choices=True)
+    ('0', "'a'、'b'、'c'")
+    """
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     return text.replace(" or ", "、").replace(", ", "、") if choices else text
 
@@ -106,7 +111,7 @@ def message_zh(error: Mapping[str, Any]) -> str:
         return f"取值无效（{msg}）" if msg else "取值无效"
     ctx = dict(error.get("ctx") or {})
     try:
-        return template.format(**{k: _show(v, k.startswith("expected")) for k, v in ctx.items()})
+        return template.format(**{k: show_value(v, k.startswith("expected")) for k, v in ctx.items()})
     except (KeyError, IndexError):
         return f"取值无效（{msg}）"
 

@@ -45,6 +45,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound
 from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor
+from shudata.core.validation import message_zh
 from shudata.lake.service import latest_version
 from shudata.privacy import actions, keys, ownership, sources
 from shudata.privacy.detect.classify import about_persons, scan_table
@@ -187,7 +188,7 @@ def _zh_problem(err: Mapping[str, Any]) -> str:
     if kind == "value_error":
         msg = str(ctx.get("error", err.get("msg", "")))
         return msg.split(" / ", 1)[1] if " / " in msg else msg
-    return "取值无效"
+    return message_zh(err)  # the platform's one table for the rest
 
 
 def zh_errors(exc: ValidationError, names: Mapping[str, str] | None = None) -> str:

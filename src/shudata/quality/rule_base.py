@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shudata.core.errors import InvalidInput
 from shudata.core.plugins import PluginManager, default_plugins
+from shudata.core.validation import MESSAGES_ZH, show_value
 
 Severity = Literal["block", "warn", "report"]
 SEVERITY_LABELS = {"block": ("拦截（隔离）", "block (quarantine)"), "warn": ("警告", "warn"),
@@ -93,44 +94,13 @@ def rule_types(plugins: PluginManager | None = None) -> Mapping[str, type[RuleBa
     return (plugins or default_plugins()).types_by_name("quality_rule_types", "rule_type")
 
 
-# pydantic error type -> Chinese explanation ({…} are filled from the error's context)
-ERROR_ZH: dict[str, str] = {
+# pydantic error type -> Chinese explanation ({…} are filled from the error's context): the
+# platform's one table (core.validation), with the wording of a rule file where it differs
+ERROR_ZH: dict[str, str] = MESSAGES_ZH | {
     "missing": "缺少必填字段",
     "extra_forbidden": "该规则类型没有这个字段（请检查拼写，或删去它）",
-    "string_type": "应为文本",
-    "string_too_short": "文本太短（至少 {min_length} 个字符）",
-    "string_too_long": "文本太长（至多 {max_length} 个字符）",
-    "string_pattern_mismatch": "格式不符（须匹配 {pattern}）",
-    "int_type": "应为整数",
-    "int_parsing": "应为整数",
-    "int_from_float": "应为整数，不能带小数",
-    "float_type": "应为数字",
-    "float_parsing": "应为数字",
-    "finite_number": "应为有限的数字（不能是无穷大或 NaN）",
-    "bool_type": "应为 true 或 false",
     "bool_parsing": "应为 true 或 false",
-    "literal_error": "取值须为以下之一：{expected}",
-    "enum": "取值须为以下之一：{expected}",
-    "greater_than": "须大于 {gt}",
-    "greater_than_equal": "须大于或等于 {ge}",
-    "less_than": "须小于 {lt}",
-    "less_than_equal": "须小于或等于 {le}",
-    "too_short": "至少须有 {min_length} 项",
-    "too_long": "至多 {max_length} 项",
     "list_type": "应为列表，如 [甲, 乙]",
-    "dict_type": "应为对象（键: 值）",
-    "model_type": "应为对象（键: 值）",
-    "model_attributes_type": "应为对象（键: 值）",
-    "date_type": "应为日期 YYYY-MM-DD",
-    "date_parsing": "不是有效的日期（格式 YYYY-MM-DD）",
-    "date_from_datetime_parsing": "不是有效的日期（格式 YYYY-MM-DD）",
-    "date_from_datetime_inexact": "应为日期，不能带时间",
-    "datetime_type": "应为日期时间 YYYY-MM-DD HH:MM:SS",
-    "datetime_parsing": "不是有效的日期时间（格式 YYYY-MM-DD HH:MM:SS）",
-    "datetime_from_date_parsing": "不是有效的日期时间（格式 YYYY-MM-DD HH:MM:SS）",
-    "none_required": "此处不应填写",
-    "value_error": "{reason}",
-    "assertion_error": "{reason}",
 }
 YAML_DATE_HINT = "；YAML 把未加引号的 {value} 读成了日期，请给日期加引号，如 '{value}'"
 
@@ -161,19 +131,13 @@ def error_zh(error: Any) -> str:
         return f"{_where(tuple(error.get('loc') or ()), 'zh')}：{reason}"  # our own reasons say both languages
     template = ERROR_ZH.get(etype)
     try:
-        zh = template.format(**{k: _show(v, k == "expected") for k, v in ctx.items()}) if template else "取值无效"
+        zh = template.format(**{k: show_value(v, k == "expected") for k, v in ctx.items()}) if template else "取值无效"
     except (KeyError, IndexError):
         zh = "取值无效"
     value = error.get("input")
     if isinstance(value, dt.date) and etype not in ("date_type", "date_parsing"):
         zh += YAML_DATE_HINT.format(value=value.isoformat())
     return f"{_where(tuple(error.get('loc') or ()), 'zh')}：{zh}（{msg}）"
-
-
-def _show(value: Any, choices: bool = False) -> str:
-    """A context value as the message shows it: ``0.0`` as 0, ``'a', 'b' or 'c'`` as ``'a'、'b'、'c'``."""
-    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    return text.replace(" or ", "、").replace(", ", "、") if choices else text
 
 
 def errors_text(exc: ValidationError) -> str:
