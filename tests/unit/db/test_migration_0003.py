@@ -3,42 +3,14 @@ policies stay, reviews can be recorded and applied, and the downgrade removes on
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import MetaData, create_engine, inspect
 from sqlalchemy.orm import Session
 
 from shudata.db.migrate import downgrade, upgrade
-
-NOW = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
-
-
-def _filler(col: sa.Column[Any]) -> Any:
-    t = col.type
-    if isinstance(t, sa.Boolean):
-        return False
-    if isinstance(t, sa.Integer | sa.Float | sa.Numeric):
-        return 1
-    if isinstance(t, sa.JSON):
-        return {}
-    if isinstance(t, sa.DateTime):
-        return NOW
-    if isinstance(t, sa.LargeBinary):
-        return b""
-    return "x"
-
-
-def _row(table: sa.Table, **given: Any) -> dict[str, Any]:
-    """``given`` plus a value for every other required column (the 0002 schema, whatever it holds)."""
-    out = dict(given)
-    for col in table.columns:
-        if col.name in out or col.nullable or col.primary_key or col.server_default is not None:
-            continue
-        out[col.name] = _filler(col)
-    return out
+from support.migrations import NOW
+from support.migrations import old_row as _row
 
 
 def _seed_0002(engine: sa.Engine) -> None:
