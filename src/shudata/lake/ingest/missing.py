@@ -27,6 +27,7 @@ import math
 import unicodedata
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -105,24 +106,140 @@ def _is_text(arr: pa.Array | pa.ChunkedArray) -> bool:
     return pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
 
 
-def blank_placeholders(arr: pa.Array | pa.ChunkedArray, tokens: frozenset[str]
-                       ) -> tuple[pa.Array | pa.ChunkedArray, int]:
-    """``arr`` with placeholders and whitespace-only values as NULL, and how many were replaced
-    (empty strings and NULLs are not counted: they were missing already). Vectorised: a trim,
-    an ASCII lower-casing and one hash lookup per value, no per-row Python. Non-text arrays
-    come back unchanged (a float NaN is handled by :func:`blank_nan`)."""
-    if not _is_text(arr) or len(arr) == 0:
-        return arr, 0
+# Whitespace as pyarrow's utf8_trim_whitespace (and Python's str.strip) know it; the unit test
+# checks the list against every code point, so a pyarrow upgrade that trims more is caught.
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+              "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_WS, _PH = 1, 2  # flags in the byte-pair tables
+
+
+@functools.lru_cache(maxsize=64)
+def _screens(tokens: frozenset[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tables over a value's first two bytes, its last two bytes (each pair read as a
+    little-endian ``uint16``) and its byte length that pass every value which could be a
+    placeholder once trimmed and lower-cased: it starts or ends with whitespace (flag ``_WS``),
+    or its first bytes, last bytes and length are those of a written form, in either ASCII case
+    (flag ``_PH`` in all three). Every length but 0 has ``_WS``: empty values are not screened."""
+    start = np.zeros(1 << 16, np.uint8)
+    end = np.zeros(1 << 16, np.uint8)
+
+    def cases(byte: int) -> set[int]:
+        return {byte, byte - 32} if 0x61 <= byte <= 0x7A else {byte}
+
+    for ch in WHITESPACE:
+        w = ch.encode()
+        if len(w) == 1:
+            start[w[0]::256] |= _WS  # the second byte is the next value's: any
+            end[w[0] << 8:(w[0] + 1) << 8] |= _WS
+        else:
+            start[w[1] << 8 | w[0]] |= _WS
+            end[w[-1] << 8 | w[-2]] |= _WS
+    forms = [f.encode() for f in written_forms(tokens).to_pylist()]
+    lengths = np.full(max((len(f) for f in forms), default=0) + 2, _WS, np.uint8)
+    lengths[0] = 0
+    for f in forms:
+        lengths[len(f)] |= _PH
+        for a in cases(f[0]):
+            if len(f) == 1:
+                start[a::256] |= _PH
+                end[a << 8:(a + 1) << 8] |= _PH
+                continue
+            for b in cases(f[1]):
+                start[b << 8 | a] |= _PH
+        for a in cases(f[-2]) if len(f) > 1 else ():
+            for b in cases(f[-1]):
+                end[b << 8 | a] |= _PH
+    return start, end, lengths
+
+
+def _candidates(arr: pa.Array, tokens: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the non-empty values that could be placeholders (a superset, found from
+    the offsets and two bytes at each end of each value, not from the text as a whole), and
+    the mask of empty values."""
+    width = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, width, len(arr) + 1, arr.offset * np.dtype(width).itemsize)
+    lengths = np.diff(offsets)
+    empty = lengths == 0
+    if offsets[-1] == offsets[0]:
+        return np.empty(0, np.intp), empty
+    # Indices are clipped to the buffer, so a byte read before the first value or after the
+    # last may be another value's: the tables give a 1-byte value the same flags whatever
+    # the byte beside it, and an empty value never passes (its length).
+    data = np.frombuffer(data_buf, np.uint8)
+
+    def pair(at: np.ndarray) -> np.ndarray:  # bytes at and at+1 as one little-endian uint16
+        key = data.take(at + 1, mode="clip").astype(np.uint16)
+        key <<= 8
+        key |= data.take(at, mode="clip")
+        return key
+
+    start_t, end_t, len_t = _screens(tokens)
+    s = start_t.take(pair(offsets[:-1]))
+    e = end_t.take(pair(offsets[1:] - 2))
+    hit = (((s | e) & _WS) | (s & e)) & len_t.take(lengths, mode="clip")
+    return np.flatnonzero(hit), empty
+
+
+def _validity(arr: pa.Array) -> np.ndarray:
+    if arr.null_count == 0:
+        return np.ones(len(arr), bool)
+    bits = np.unpackbits(np.frombuffer(arr.buffers()[0], np.uint8), bitorder="little")
+    return bits[arr.offset:arr.offset + len(arr)].astype(bool)
+
+
+def _exact(arr: pa.Array, tokens: frozenset[str]) -> pa.Array:
+    """The rule itself: trimmed, empty or (ASCII-lower-cased) one of the written forms."""
     trimmed = pc.utf8_trim_whitespace(arr)
     hit = pc.equal(trimmed, "")
     if tokens:
         hit = pc.or_(hit, pc.is_in(pc.ascii_lower(trimmed), value_set=written_forms(tokens)))
-    hit = pc.fill_null(hit, False)
-    if not pc.any(hit).as_py():
+    return pc.fill_null(hit, False)
+
+
+def _blank_chunk(arr: pa.Array, tokens: frozenset[str]) -> tuple[pa.Array, int]:
+    if len(arr) == 0:
         return arr, 0
-    counted = pc.and_(hit, pc.fill_null(pc.not_equal(arr, ""), False))
-    n = int(pc.sum(counted).as_py() or 0)
-    return pc.if_else(hit, pa.scalar(None, arr.type), arr), n
+    where, empty = _candidates(arr, tokens)
+    valid = _validity(arr)
+    hit = empty & valid
+    n = 0
+    if len(where):
+        found = _exact(arr.take(pa.array(where)), tokens).to_numpy(zero_copy_only=False)
+        n = int(found.sum())  # candidates are not empty: every hit among them counts
+        hit[where[found]] = True
+    if not hit.any():
+        return arr, 0
+    keep = np.concatenate([np.ones(arr.offset, bool), valid & ~hit])
+    bitmap = pa.py_buffer(np.packbits(keep, bitorder="little"))
+    _, offsets_buf, data_buf = arr.buffers()
+    text = data_buf if data_buf is not None else pa.py_buffer(b"")
+    return pa.Array.from_buffers(arr.type, len(arr), [bitmap, offsets_buf, text],
+                                 null_count=len(arr) - int(keep[arr.offset:].sum()), offset=arr.offset), n
+
+
+def blank_placeholders(arr: pa.Array | pa.ChunkedArray, tokens: frozenset[str]
+                       ) -> tuple[pa.Array | pa.ChunkedArray, int]:
+    """``arr`` with placeholders and whitespace-only values as NULL, and how many were replaced
+    (empty strings and NULLs are not counted: they were missing already). Non-text arrays come
+    back unchanged (a float NaN is handled by :func:`blank_nan`).
+
+    Vectorised, no per-row Python, and cheap on the usual column that holds no placeholder:
+    a screen reads only each value's length and its first and last two bytes (no text is
+    copied) and passes the few values that could be one — starting or ending with whitespace,
+    or with the length and end bytes of a written form; only those are trimmed, ASCII
+    lower-cased and looked up (:func:`_exact`, the rule itself). Replaced values become NULL
+    in a new validity bitmap over the same text buffers."""
+    if not _is_text(arr) or len(arr) == 0:
+        return arr, 0
+    if isinstance(arr, pa.Array):
+        return _blank_chunk(arr, tokens)
+    chunks = arr.chunks
+    parts = [_blank_chunk(c, tokens) for c in chunks]
+    n = sum(k for _, k in parts)
+    if all(new is old for (new, _), old in zip(parts, chunks, strict=True)):
+        return arr, n
+    return pa.chunked_array([new for new, _ in parts], arr.type), n
 
 
 def blank_nan(arr: pa.Array | pa.ChunkedArray, tokens: frozenset[str]) -> tuple[pa.Array | pa.ChunkedArray, int]:
