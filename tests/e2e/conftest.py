@@ -120,6 +120,20 @@ def new_runtime(tmp: Path) -> Runtime:
 
 
 @contextlib.contextmanager
+def launch_chromium() -> Iterator[Any]:
+    """The Debian Chromium, headless, with the arguments this machine needs (no sandbox, no network
+    services); closed after. The one place the browser tests start a browser."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@contextlib.contextmanager
 def serving(rt: Runtime) -> Iterator[str]:
     """The web app over ``rt`` in a real uvicorn server on a free port (its URL), stopped after."""
     import uvicorn
@@ -156,9 +170,5 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser(site: Site) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as b:
         yield b
-        b.close()

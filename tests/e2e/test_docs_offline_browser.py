@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, new_runtime, require_chromium, serving
+from tests.e2e.conftest import launch_chromium, new_runtime, require_chromium, serving
 
 expect = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed").expect
 
@@ -26,13 +26,10 @@ TIMEOUT_MS = 60_000
 def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str, list[str]]]:
     """A browser context whose requests to any host but the local server are aborted."""
     require_chromium()
-    from playwright.sync_api import sync_playwright
-
     tmp = tmp_path_factory.mktemp("docs")
     rt = new_runtime(tmp)
     blocked: list[str] = []
-    with serving(rt) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with serving(rt) as url, launch_chromium() as browser:
         context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
         context.set_default_timeout(TIMEOUT_MS)
         local = urlsplit(url).netloc
@@ -48,7 +45,6 @@ def offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, str
         context.route("**/*", gate)
         yield context, url, blocked
         context.close()
-        browser.close()
     rt.close()
     shutil.rmtree(tmp, ignore_errors=True)
 

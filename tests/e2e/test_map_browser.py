@@ -18,12 +18,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DATA,
     PASSWORD,
     _entry,
     _user,
+    launch_chromium,
     new_runtime,
     require_chromium,
     serving,
@@ -78,12 +77,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser(world: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 def _page(browser: Any, world: dict[str, Any], width: int = 1366) -> tuple[Any, list[str]]:

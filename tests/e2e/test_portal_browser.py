@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, new_runtime, require_chromium, serving
+from tests.e2e.conftest import launch_chromium, new_runtime, require_chromium, serving
 
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.search_index import index_entry
@@ -87,12 +87,8 @@ def portal_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalSite
 
 @pytest.fixture(scope="module")
 def portal_browser(portal_site: PortalSite) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

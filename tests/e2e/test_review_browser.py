@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, new_runtime, require_chromium, serving
+from tests.e2e.conftest import launch_chromium, new_runtime, require_chromium, serving
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.types import Actor, Role
@@ -85,10 +85,7 @@ def review_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewSite
 
 @pytest.fixture
 def page(review_site: ReviewSite) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as browser:
         context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN",
                                       accept_downloads=True)
         context.set_default_timeout(TIMEOUT_MS)
@@ -97,7 +94,6 @@ def page(review_site: ReviewSite) -> Iterator[Any]:
         pg.on("pageerror", lambda exc: errors.append(str(exc)))
         yield pg
         context.close()
-        browser.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 

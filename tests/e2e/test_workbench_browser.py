@@ -21,12 +21,11 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 from tests.e2e.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     GBK_CSV,
     PASSWORD,
     _entry,
     _user,
+    launch_chromium,
     new_runtime,
     require_chromium,
     serving,
@@ -94,12 +93,8 @@ def wb_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkbenchSite]
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 def _login(page: Any, url: str, username: str) -> None:

@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, _entry, _user, new_runtime, require_chromium, serving
+from tests.e2e.conftest import (
+    PASSWORD,
+    _entry,
+    _user,
+    launch_chromium,
+    new_runtime,
+    require_chromium,
+    serving,
+)
 
 from shudata.core.types import Actor, Role
 from shudata.jobs.ingest import ingest_file
@@ -73,12 +81,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launch_chromium() as b:
         yield b
-        b.close()
 
 
 def _run(page: Any, sql: str) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, new_runtime, require_chromium, serving
+from tests.e2e.conftest import launch_chromium, new_runtime, require_chromium, serving
 
 from shudata.catalog.models import CatalogDemand, CatalogResource
 from shudata.core.types import Actor
@@ -308,13 +308,10 @@ CHART_PAGES = ("/exchange/stats", "/portal/stats", "/quality/runs/{run_id}", "/c
 @pytest.mark.browser
 def test_chart_titles_drawn_in_the_browser_are_chinese(demo: Demo) -> None:
     require_chromium()
-    from playwright.sync_api import sync_playwright
-
     steward = next(u for u in demo_users() if u.username == demo.params["steward"])  # reads the data raw
     drawn: dict[str, tuple[int, list[str]]] = {}
     overlaps: dict[str, list[Any]] = {}
-    with serving(demo.rt) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with serving(demo.rt) as url, launch_chromium() as browser:
         page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}).new_page()
         page.set_default_timeout(60_000)
         page.goto(f"{url}/login")
@@ -327,7 +324,6 @@ def test_chart_titles_drawn_in_the_browser_are_chinese(demo: Demo) -> None:
             page.wait_for_load_state("networkidle")
             drawn[path] = page.evaluate(DRAWN_TEXTS)
             overlaps[path] = page.evaluate(OVERLAPS)
-        browser.close()
     assert drawn["/quality/runs/{run_id}"][0] >= 3, {p: n for p, (n, _) in drawn.items()}
     assert drawn["/quality/runs/{run_id}"][1], "the quality report's charts have titles"
     leaks = {path: [p for t in texts for p in english_phrases(str(t))] for path, (_, texts) in drawn.items()}
