@@ -19,6 +19,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.sharing.nodes.models",
     "shudata.portal.models",
     "shudata.query.models",
+    "shudata.market.models",
 )
 
 
