@@ -109,6 +109,18 @@ class HookSpecs:
         return ()  # a specification: never called
 
     @hookspec
+    def market_event(self, session: Session, event: Any) -> None:
+        """A market event happened (a ``market.events.MarketEvent``: a participant decision, a listing
+        decision, an order transition, a contract signature, an escrow move …), in its transaction
+        (an error refuses it). Every implementation is called: the market ledger appends it."""
+
+    @hookspec
+    def market_order_delivering(self, session: Session, settings: Settings, order: Any) -> None:
+        """An order (a ``market.models.MarketOrder``) entered ``delivering`` (escrow funded), in that
+        transaction: the delivery package opens what the buyer bought (entitlement, file, hosted
+        jobs). Every implementation is called; an error refuses the transition."""
+
+    @hookspec
     def quality_rule_types(self) -> Sequence[type]:
         """Quality rule spec classes (``quality.rule_base.RuleBase`` subclasses, keyed by their
         ``rule_type``); gathered once per manager by ``quality.rule_base.rule_types``."""

@@ -1,2 +1,7 @@
-"""Data trading (数据交易): qualified participants, listed products and price plans, orders with
-SM2-signed contracts and double-entry escrow settlement; delivery, ledger and rights in subpackages."""
+"""C8 数据交易 (data trading): qualified participants, listed products, orders, SM2 contracts, escrow.
+
+Participants and the operator's reviews (:mod:`.participants`), products, listing review and price
+plans (:mod:`.products`, :mod:`.plans`), orders (:mod:`.orders`, states in :mod:`.states`), contracts
+signed with SM2 (:mod:`.contracts`) and double-entry settlement (:mod:`.settlement`); delivery, the
+ledger, valuation and rights registration live in the subpackages of the same names.
+"""

@@ -30,6 +30,9 @@ EXPECTED = {
     "department_renamed": [("shudata.catalog.hooks", "department_renamed")],  # search index keeps names current
     "privacy_policy_users": [("shudata.portal.hooks", "publications_using_policy"),  # the policy editor's
                              ("shudata.sharing.hooks", "grants_using_policy")],  # "used by" panel
+    # the market ledger (issue 16, shudata.market.ledger) and delivery (shudata.market.delivery) add theirs
+    "market_event": [],
+    "market_order_delivering": [],
     "quality_rule_types": [("shudata.quality.providers", "quality_rule_types")],
     "quality_cleaning_step_types": [("shudata.quality.providers", "quality_cleaning_step_types")],
 }
