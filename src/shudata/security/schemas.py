@@ -92,6 +92,20 @@ class UserUpdate(BaseModel):
     department_id: int | None = None
 
 
+class PasswordChange(BaseModel):
+    """A user changing their own password: the current one proves it is them."""
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+    # Tokens made by whoever knew the old password stop working with it (the default).
+    revoke_tokens: bool = True
+
+
+class PasswordChanged(BaseModel):
+    sessions_ended: int
+    tokens_revoked: int
+
+
 class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,8 @@ from shudata.security.schemas import (
     DepartmentCreate,
     DepartmentRead,
     DepartmentUpdate,
+    PasswordChange,
+    PasswordChanged,
     TokenCreate,
     TokenCreated,
     TokenRead,
@@ -197,10 +199,13 @@ def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdat
         raise NotFound(f"用户 {user_id} 不存在", f"User {user_id} not found", code="user_not_found")
     changes = data.model_dump(exclude_unset=True)
     ended = 0
+    revoked = 0
     if (pw := changes.pop("password", None)) is not None:
         check_password(pw, username=user.username, settings=settings)
         user.password_hash = hash_password(pw)
         ended += sessions.end_all(session, principal="user", principal_id=user.id, reason="password_reset")
+        # A reset is for a lost or stolen password: tokens made with it go as well.
+        revoked = _revoke_all_tokens(session, user.id)
     if changes.get("is_active") is False:
         ended += sessions.end_all(session, principal="user", principal_id=user.id, reason="disabled")
     if "roles" in changes and changes["roles"] is not None:
@@ -210,8 +215,55 @@ def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdat
     session.flush()
     record(session, actor, events.SecurityUserUpdate(resource_id=user.username,
                                                      details={k: v for k, v in changes.items()}
-                                                     | {"password": pw is not None, "sessions_ended": ended}))
+                                                     | {"password": pw is not None, "sessions_ended": ended,
+                                                        "tokens_revoked": revoked}))
     return UserRead.model_validate(user)
+
+
+def _revoke_all_tokens(session: Session, user_id: int) -> int:
+    """Revoke every live API token of the account; returns how many."""
+    result = session.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+                             .values(revoked_at=utcnow()))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def change_own_password(*, session: Session, guard: LoginGuard, actor: Actor, data: PasswordChange,
+                        sid: object = None, settings: Settings | None = None) -> PasswordChanged:
+    """A user changes their own password. The current password is checked under the login
+    throttle (a wrong one counts as a failed login, so this is no way round the lock-out); the
+    new one must pass the policy and differ from it. Every other browser session of the account
+    ends (``sid``, the caller's own, stays); with ``revoke_tokens`` every API token too, the
+    calling one included.
+
+    Raises:
+        LoginThrottled: too many wrong passwords for the account or address (429).
+        InvalidInput: the current password is wrong (``password_wrong``; the caller is logged in, so
+            this is a wrong field, not a failed authentication), the new one is refused, or no
+            platform account stands behind the caller (422).
+    """
+    require(actor, A.PASSWORD_CHANGE)
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    if user is None or not user.is_active:
+        raise InvalidInput("只有平台账号可以修改自己的密码", "Only a platform account can change its password",
+                           code="no_account")
+    account = username_key(user.username)
+    guard.check(scope="account", account=account, ip=actor.ip)
+    if not verify_password(user.password_hash, data.current_password):
+        guard.failed(scope="account", account=account, ip=actor.ip)
+        raise InvalidInput("当前密码不正确", "The current password is wrong", code="password_wrong",
+                           details={"field": "current_password"})
+    guard.succeeded(scope="account", account=account)
+    if data.new_password == data.current_password:
+        raise InvalidInput("新密码不能与当前密码相同", "The new password must differ from the current one",
+                           code="password_unchanged", details={"field": "new_password"})
+    check_password(data.new_password, username=user.username, settings=settings)
+    user.password_hash = hash_password(data.new_password)
+    ended = sessions.end_all(session, principal="user", principal_id=user.id, reason="password_change", keep=sid)
+    revoked = _revoke_all_tokens(session, user.id) if data.revoke_tokens else 0
+    session.flush()
+    record(session, actor, events.SecurityPasswordChange(
+        resource_id=user.username, details={"sessions_ended": ended, "tokens_revoked": revoked}))
+    return PasswordChanged(sessions_ended=ended, tokens_revoked=revoked)
 
 
 def list_users(*, session: Session, actor: Actor) -> list[UserRead]:

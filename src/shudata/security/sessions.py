@@ -55,9 +55,13 @@ def end(session: Session, *, sid: object, reason: str = "logout") -> None:
                         .values(revoked_at=utcnow(), revoke_reason=reason))
 
 
-def end_all(session: Session, *, principal: Principal, principal_id: int, reason: str) -> int:
-    """End every live session of the account; returns how many were ended."""
-    result = session.execute(update(WebSession).where(
-        WebSession.principal == principal, WebSession.principal_id == principal_id,
-        WebSession.revoked_at.is_(None)).values(revoked_at=utcnow(), revoke_reason=reason))
+def end_all(session: Session, *, principal: Principal, principal_id: int, reason: str,
+            keep: object = None) -> int:
+    """End every live session of the account but ``keep`` (the session id of the caller, when
+    they stay logged in); returns how many were ended."""
+    where = [WebSession.principal == principal, WebSession.principal_id == principal_id,
+             WebSession.revoked_at.is_(None)]
+    if isinstance(keep, str) and keep:
+        where.append(WebSession.sid_hash != _hash(keep))
+    result = session.execute(update(WebSession).where(*where).values(revoked_at=utcnow(), revoke_reason=reason))
     return int(getattr(result, "rowcount", 0) or 0)

@@ -94,6 +94,7 @@ EXPECTED: dict[str, str] = {
     "security.user.view": "admin steward user auditor token peer system",
     "security.user.view.all": "admin auditor system",
     "security.token.create": "admin steward user auditor token peer roleless system",
+    "security.password.change": "admin steward user auditor token peer roleless system",
     "security.token.revoke": "admin steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine system",
     "audit.read": "admin auditor system",
     # query

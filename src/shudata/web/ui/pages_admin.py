@@ -1,4 +1,4 @@
-"""Department and user administration, and everyone's own API tokens."""
+"""Department and user administration, and everyone's own API tokens and password."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from shudata.core.errors import ShudataError
+from shudata.core.errors import InvalidInput, ShudataError
 from shudata.core.ids import parse_id
 from shudata.core.types import Role
 from shudata.security import service
-from shudata.security.schemas import DepartmentCreate, TokenCreate, UserCreate, UserUpdate
-from shudata.web.deps import LangDep, SessionDep, SettingsDep, UserDep
+from shudata.security.errors import LoginThrottled
+from shudata.security.schemas import DepartmentCreate, PasswordChange, TokenCreate, UserCreate, UserUpdate
+from shudata.web.deps import LangDep, LoginGuardDep, SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import blank_to_none, flash, redirect, render, validation_messages
 
 router = APIRouter()
@@ -138,3 +139,45 @@ def revoke_token(request: Request, session: SessionDep, actor: UserDep, token_id
     tok = service.revoke_token(session=session, actor=actor, token_id=token_id)
     flash(request, "success", f"已吊销令牌“{tok.name}”", f"Token {tok.name} revoked")
     return redirect("/tokens")
+
+
+# -- own password ----------------------------------------------------------------------------
+
+def _password_page(request: Request, settings: SettingsDep, errors: list[str] | None = None,
+                   status_code: int = 200) -> Response:
+    return render(request, "pages/password.html",
+                  {"errors": errors or [], "min_length": settings.password_min_length}, status_code=status_code)
+
+
+@router.get("/account/password")
+def password_page(request: Request, actor: UserDep, settings: SettingsDep) -> Response:
+    return _password_page(request, settings)
+
+
+@router.post("/account/password")
+def change_password(request: Request, session: SessionDep, actor: UserDep, lang: LangDep, settings: SettingsDep,
+                    guard: LoginGuardDep, current_password: str = Form(""), new_password: str = Form(""),
+                    new_password_again: str = Form(""), revoke_tokens: str = Form("")) -> Response:
+    """The form of ``security.service.change_own_password``; nothing is kept of what was typed."""
+    try:
+        if new_password != new_password_again:
+            raise InvalidInput("两次输入的新密码不一致", "The two new passwords differ", code="password_mismatch")
+        data = PasswordChange.model_validate({"current_password": current_password, "new_password": new_password,
+                                              "revoke_tokens": revoke_tokens == "1"})
+        done = service.change_own_password(session=session, guard=guard, actor=actor, data=data,
+                                           sid=request.session.get("sid"), settings=settings)
+    except ValidationError as exc:
+        return _password_page(request, settings, validation_messages(exc, lang), 422)
+    except LoginThrottled as exc:
+        resp = _password_page(request, settings, [exc.message(lang)], 429)
+        resp.headers["Retry-After"] = str(exc.retry_after)
+        return resp
+    except ShudataError as exc:
+        if exc.status == 403:
+            raise
+        session.rollback()
+        return _password_page(request, settings, [exc.message(lang)], exc.status)
+    flash(request, "success",
+          f"密码已修改；其他 {done.sessions_ended} 个登录已退出，{done.tokens_revoked} 个 API 令牌已吊销",
+          f"Password changed; {done.sessions_ended} other sessions ended, {done.tokens_revoked} API tokens revoked")
+    return redirect("/tokens" if done.tokens_revoked else "/")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from shudata.security import service
-from shudata.security.schemas import TokenCreate, TokenCreated, TokenRead
-from shudata.web.deps import SessionDep, UserDep
+from shudata.security.schemas import PasswordChange, PasswordChanged, TokenCreate, TokenCreated, TokenRead
+from shudata.web.deps import LoginGuardDep, SessionDep, SettingsDep, UserDep
 
 router = APIRouter(tags=["auth"])
 
@@ -19,6 +19,17 @@ def me(actor: UserDep) -> dict[str, Any]:
     return {"username": actor.username, "kind": actor.kind.value, "user_id": actor.user_id,
             "department_id": actor.department_id,
             "roles": sorted(r.value for r in actor.roles), "via_token": actor.token_id is not None}
+
+
+@router.post("/me/password", response_model=PasswordChanged, summary="修改本人密码 / change my password")
+def change_password(data: PasswordChange, request: Request, session: SessionDep, actor: UserDep,
+                    guard: LoginGuardDep, settings: SettingsDep) -> PasswordChanged:
+    """调用者修改自己的密码：须提供当前密码（输错按登录失败计数，连续输错会被锁定，返回 429），新密码须符合密码策略且与
+    当前密码不同。成功后该账号的其他浏览器会话全部结束（本会话保留）；`revoke_tokens` 为 true（默认）时该账号的全部
+    API 令牌一并吊销，包括本次调用所用的令牌。"""
+    sid = request.session.get("sid") if actor.token_id is None else None
+    return service.change_own_password(session=session, guard=guard, actor=actor, data=data, sid=sid,
+                                       settings=settings)
 
 
 @router.get("/tokens", response_model=list[TokenRead], summary="我的 API 令牌 / my tokens")
