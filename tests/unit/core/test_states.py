@@ -12,6 +12,8 @@ from shudata.catalog.schemas import DemandStatus
 from shudata.catalog.states import DEMANDS, DemandEvent
 from shudata.core.errors import Conflict
 from shudata.core.states import Machine
+from shudata.market.rights.states import MACHINE as RIGHTS
+from shudata.market.rights.states import RegistrationEvent, RegistrationStatus
 from shudata.portal.states import (
     APPLICATIONS,
     DATA_REQUESTS,
@@ -51,6 +53,7 @@ MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
     (PUSHES, PushStatus, PushEvent),
     (HARVEST_JOBS, HarvestJobStatus, HarvestJobEvent),
     (DEMANDS, DemandStatus, DemandEvent),
+    (RIGHTS, RegistrationStatus, RegistrationEvent),
 ]
 
 EXPECTED: dict[str, set[tuple[str, str, str]]] = {
@@ -75,6 +78,13 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     "demand": {*((s, "link", "matched") for s in ("open", "matched", "closed")),
                *((s, "close", "closed") for s in ("open", "matched", "closed")),
                *((s, "reopen", "open") for s in ("open", "matched", "closed"))},
+    "rights registration": {
+        ("submitted", "approve", "notice"), ("submitted", "refuse", "refused"), ("submitted", "withdraw", "withdrawn"),
+        ("notice", "object", "objected"), ("notice", "conclude", "registered"), ("notice", "withdraw", "withdrawn"),
+        ("objected", "object", "objected"), ("objected", "dismiss", "notice"), ("objected", "uphold", "refused"),
+        ("objected", "withdraw", "withdrawn"), ("registered", "cancel", "cancelled"),
+        ("registered", "revoke", "revoked"), ("registered", "supersede", "superseded"),
+    },
 }
 
 PAIRS = [(m, s, e) for m, states, evs in MACHINES for s in states for e in evs]
