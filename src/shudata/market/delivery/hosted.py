@@ -1,0 +1,290 @@
+"""Hosted jobs (托管 / 数据可用不可见): the buyer's SQL runs inside the platform; only a result that
+passes the seller's release rules leaves.
+
+The pipeline, over the product's delivered (masked) view and the SQL sandbox:
+
+1. :func:`analyse` — one read-only SELECT whose every output column is an aggregate or a
+   GROUP BY key (sqlglot); aggregates that copy a row's value (MIN, MAX, ANY_VALUE, LIST,
+   STRING_AGG, MEDIAN, MODE, quantiles …) and window functions are refused, so are ``*``
+   and set operations at the top;
+2. :func:`with_group_count` — ``COUNT(*)`` per group is computed alongside;
+3. the SQL sandbox (:func:`shudata.query.sandbox.compile_sandboxed`) checks and rewrites
+   the statement against the product's table, and the engine runs it;
+4. release checks: every group has at least ``k`` rows; no released group key is flagged
+   personal by the detectors (:func:`shudata.privacy.detect.classify.scan_table`);
+5. optional differential privacy: Laplace noise on counts (sensitivity 1) and on sums of
+   columns the seller bounded (values clamped in SQL; sensitivity ``max(|lo|, |hi|)``),
+   the ε charged to the buyer's budget by the caller.
+
+A refusal is :class:`HostedRefused` (422, code ``hosted_refused``) with the reason in Chinese
+and nothing released.
+
+>>> analyse('SELECT "市州", COUNT(*) AS n, AVG("收入") FROM t GROUP BY "市州"').group_keys
+('"市州"',)
+>>> analyse('SELECT "姓名" FROM t')
+Traceback (most recent call last):
+...
+shudata.market.delivery.hosted.HostedRefused: 托管计算只能发布聚合结果：输出列“"姓名"”既不是聚合也不是分组键
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field
+from sqlglot import exp
+
+from shudata.core.errors import InvalidInput
+from shudata.privacy.detect.classify import scan_table
+from shudata.privacy.dp import default_rng, laplace
+from shudata.query.access import ResolvedTable, TableAccess
+from shudata.query.engines.base import Engine, Limits, TableSource
+from shudata.query.rules.parse import parse_one_statement
+from shudata.query.sandbox import compile_sandboxed
+
+GROUP_COUNT = "__group_rows"
+# Aggregates whose value is one row's value (or a list of them): refused even with k.
+REVEALING = (exp.Min, exp.Max, exp.AnyValue, exp.ArrayAgg, exp.GroupConcat, exp.First, exp.Last, exp.ArgMax,
+             exp.ArgMin, exp.Median, exp.Quantile, exp.PercentileCont, exp.PercentileDisc, exp.ApproxQuantile)
+REVEALING_NAMES = {"MODE", "LIST", "STRING_AGG", "ARRAY_AGG", "ARBITRARY", "FIRST", "LAST", "HISTOGRAM",
+                   "MIN_BY", "MAX_BY", "ARG_MIN", "ARG_MAX", "QUANTILE_CONT", "QUANTILE_DISC", "QUANTILE",
+                   "APPROX_QUANTILE", "RESERVOIR_QUANTILE", "ENTROPY", "BITSTRING_AGG", "LISTAGG"}
+
+
+class HostedRefused(InvalidInput):
+    """A hosted job's SQL or result does not pass the release rules (nothing is released)."""
+
+    default_code = "hosted_refused"
+
+    def __init__(self, zh: str, en: str, *, rule: str, **details: Any) -> None:
+        super().__init__(zh, en, code="hosted_refused", details={"rule": rule, **details})
+
+
+class ReleaseRules(BaseModel):
+    """The seller's release rules for hosted jobs on one product.
+
+    ``min_group_size`` is ``k``; ``epsilon`` (optional) is the differential-privacy budget one
+    job spends; ``dp_bounds`` declares ``[lo, hi]`` for each column whose SUM may be released
+    under differential privacy.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    min_group_size: int = Field(default=10, ge=2, le=100_000)
+    epsilon: float | None = Field(default=None, gt=0, le=10)
+    dp_bounds: dict[str, tuple[float, float]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    tree: exp.Select
+    group_keys: tuple[str, ...]
+    outputs: tuple[str, ...]
+
+
+def _refuse(zh: str, en: str, rule: str, **details: Any) -> HostedRefused:
+    return HostedRefused(zh, en, rule=rule, **details)
+
+
+def _is_revealing(agg: exp.Expr) -> bool:
+    if isinstance(agg, REVEALING):
+        return True
+    name = agg.name.upper() if isinstance(agg, exp.Anonymous) else type(agg).__name__.upper()
+    return name in REVEALING_NAMES or (isinstance(agg, exp.Anonymous) and name in REVEALING_NAMES)
+
+
+def _aggregates(node: exp.Expr) -> list[exp.Expr]:
+    return [a for a in node.find_all(exp.AggFunc)] + [a for a in node.find_all(exp.Anonymous)
+                                                      if a.name.upper() in REVEALING_NAMES]
+
+
+def _bare_columns(node: exp.Expr) -> list[exp.Column]:
+    """Columns of ``node`` not inside an aggregate (or a subquery)."""
+    out = []
+    for col in node.find_all(exp.Column):
+        parent: exp.Expr | None = col.parent
+        while parent is not None:
+            if isinstance(parent, exp.AggFunc | exp.Subquery):
+                break
+            if parent is node:
+                parent = None
+                break
+            parent = parent.parent
+        if parent is None:
+            out.append(col)
+    return out
+
+
+def _group_keys(tree: exp.Select) -> tuple[str, ...]:
+    """The GROUP BY expressions as SQL text, positions (``GROUP BY 1``) resolved to the projection."""
+    group = tree.args.get("group")
+    if not group:
+        return ()
+    keys = []
+    for e in group.expressions:
+        key = e
+        if isinstance(e, exp.Literal) and e.is_int and 0 < int(e.this) <= len(tree.expressions):
+            proj = tree.expressions[int(e.this) - 1]
+            key = proj.this if isinstance(proj, exp.Alias) else proj
+        keys.append(key.sql("duckdb"))
+    return tuple(keys)
+
+
+def analyse(sql: str) -> Analysis:
+    """Check that ``sql`` releases aggregates only (see the module docstring)."""
+    tree = parse_one_statement(sql, "duckdb")
+    if not isinstance(tree, exp.Select):
+        raise _refuse("托管计算只接受一条 SELECT 聚合查询（不支持 UNION 等集合运算，请分别提交）",
+                      "A hosted job is one aggregate SELECT (no UNION or other set operations; submit them one by one)",
+                      "single_select")
+    if tree.find(exp.Window):
+        raise _refuse("托管计算不能使用窗口函数（OVER …）：窗口函数会逐行输出", "Window functions release rows",
+                      "no_window")
+    keys = _group_keys(tree)
+    outputs = []
+    for proj in tree.expressions:
+        label = proj.sql("duckdb")
+        outputs.append(proj.alias_or_name or label)
+        if isinstance(proj, exp.Star) or (proj.find(exp.Star) and not proj.find(exp.Count)):
+            raise _refuse("托管计算不能输出 *，请列出聚合与分组键", "SELECT * releases rows; list aggregates and keys",
+                          "no_star")
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        aggs = _aggregates(inner)
+        for agg in aggs:
+            if _is_revealing(agg):
+                raise _refuse(f"聚合“{agg.sql('duckdb')}”会原样输出某一行的值，托管计算不允许（可用 COUNT、SUM、AVG、"
+                              "STDDEV 等）", f"{agg.sql('duckdb')} releases one row's value; use COUNT, SUM, AVG, "
+                              "STDDEV …", "revealing_aggregate", expression=agg.sql("duckdb"))
+        if inner.sql("duckdb") in keys:
+            continue
+        bare = _bare_columns(inner)
+        if not aggs or any(c.sql("duckdb") not in keys for c in bare):
+            raise _refuse(f"托管计算只能发布聚合结果：输出列“{label}”既不是聚合也不是分组键",
+                          f"Hosted jobs release aggregates only: output {label!r} is neither an aggregate nor a "
+                          "GROUP BY key", "aggregates_only", column=label)
+    return Analysis(tree=tree, group_keys=keys, outputs=tuple(outputs))
+
+
+def with_group_count(analysis: Analysis, rules: ReleaseRules) -> exp.Select:
+    """The query with ``COUNT(*)`` per group alongside and, under differential privacy, SUM
+    arguments clamped to the seller's bounds (other aggregates but COUNT refused)."""
+    tree = analysis.tree.copy()
+    if rules.epsilon is not None:
+        tree = _clamped(tree, rules)
+    return tree.select(exp.alias_(exp.Count(this=exp.Star()), GROUP_COUNT, quoted=True), copy=False)
+
+
+def _clamped(tree: exp.Select, rules: ReleaseRules) -> exp.Select:
+    for agg in list(tree.find_all(exp.AggFunc)):
+        if isinstance(agg, exp.Count):
+            continue
+        col = agg.this if isinstance(agg, exp.Sum) else None
+        name = col.name if isinstance(col, exp.Column) else None
+        if col is None or name is None or name not in rules.dp_bounds:
+            raise _refuse(f"启用差分隐私时只能发布 COUNT 和卖方给出上下界的列的 SUM（“{agg.sql('duckdb')}”不符合）",
+                          f"Under differential privacy only COUNT and SUM of bounded columns are released "
+                          f"({agg.sql('duckdb')!r} is not)", "dp_aggregate", expression=agg.sql("duckdb"))
+        lo, hi = rules.dp_bounds[name]
+        clamp = exp.func("LEAST", exp.func("GREATEST", col.copy(), exp.Literal.number(lo)), exp.Literal.number(hi))
+        agg.set("this", clamp)
+    return tree
+
+
+@dataclass
+class HostedResult:
+    """A released result: the table (without the group counts), the groups, the ε spent."""
+
+    table: pa.Table
+    groups: int
+    epsilon: float | None = None
+    noise: dict[str, float] = field(default_factory=dict)
+
+
+def _check_groups(result: pa.Table, k: int) -> None:
+    counts = result.column(GROUP_COUNT)
+    small = int(pc.sum(pc.less(counts, k)).as_py() or 0)
+    if small:
+        raise _refuse(f"有 {small} 个分组少于最小分组规模 {k} 条记录，结果不予发布；"
+                      "请合并分组（更粗的分组键）或放宽条件",
+                      f"{small} group(s) have fewer than {k} rows; nothing is released (group more coarsely)",
+                      "min_group_size", groups=small, k=k)
+
+
+def _check_personal(result: pa.Table, analysis: Analysis) -> None:
+    """Refuse when the detectors flag a released group key as personal (aggregates are numbers
+    over at least ``k`` rows; the keys are the values that leave as they are)."""
+    keys = [name for name, proj in zip(result.column_names, analysis.tree.expressions, strict=False)
+            if (proj.this if isinstance(proj, exp.Alias) else proj).sql("duckdb") in analysis.group_keys]
+    if result.num_rows == 0 or not keys:
+        return
+    found = [f"{c.column}（{c.entity}）" for c in scan_table(result.select(keys), source="hosted").columns if c.entity]
+    if found:
+        raise _refuse(f"结果中含有识别为个人信息的列：{'、'.join(found)}，不予发布",
+                      f"Columns detected as personal data in the result: {', '.join(found)}", "personal_output",
+                      columns=found)
+
+
+def _noised(result: pa.Table, analysis: Analysis, rules: ReleaseRules,
+            rng: np.random.Generator) -> tuple[pa.Table, dict[str, float]]:
+    """Laplace noise on every aggregate column, ε split evenly over them (sequential composition)."""
+    if rules.epsilon is None:
+        return result, {}
+    agg_cols = [(i, p) for i, p in enumerate(analysis.tree.expressions)
+                if (p.this if isinstance(p, exp.Alias) else p).sql("duckdb") not in analysis.group_keys]
+    if not agg_cols:
+        return result, {}
+    eps = rules.epsilon / len(agg_cols)
+    scales: dict[str, float] = {}
+    for i, proj in agg_cols:
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        sens = 1.0
+        if isinstance(inner, exp.Sum):
+            lo, hi = rules.dp_bounds[inner.this.name if isinstance(inner.this, exp.Column) else
+                                     inner.find(exp.Column).name]  # type: ignore[union-attr]
+            sens = max(abs(lo), abs(hi))
+        name = result.column_names[i]
+        values = [None if v is None else laplace(float(v), sens, eps, rng) for v in result.column(i).to_pylist()]
+        result = result.set_column(i, name, pa.array(values, pa.float64()))
+        scales[name] = sens / eps
+    return result, scales
+
+
+def run_hosted(sql: str, *, table: str, source: TableSource, columns: tuple[str, ...], rules: ReleaseRules,
+               engine: Engine, limits: Limits, rng: np.random.Generator | None = None) -> HostedResult:
+    """Run a hosted job over ``source`` (the product's delivered view, known to the SQL as
+    ``table``) and return what may be released, or raise :class:`HostedRefused`."""
+    analysis = analyse(sql)
+    tree = with_group_count(analysis, rules)
+    resolved = {table: ResolvedTable(source.name, columns, TableAccess(columns=columns))}
+    engine_sql = compile_sandboxed(tree.sql("duckdb"), resolved, max_rows=limits.max_rows)
+    result = engine.query(engine_sql, {source.name: source}, limits)
+    _check_groups(result, rules.min_group_size)
+    released = result.drop_columns([GROUP_COUNT])
+    _check_personal(released, analysis)
+    released, noise = _noised(released, analysis, rules, rng or default_rng())
+    return HostedResult(table=released, groups=result.num_rows, epsilon=rules.epsilon, noise=noise)
+
+
+def run_plain(sql: str, *, table: str, source: TableSource, columns: tuple[str, ...], engine: Engine,
+              limits: Limits) -> pa.Table:
+    """The same SQL in the plain sandbox (no release rules): the baseline of the benchmark."""
+    resolved = {table: ResolvedTable(source.name, columns, TableAccess(columns=columns))}
+    return engine.query(compile_sandboxed(sql, resolved, max_rows=limits.max_rows), {source.name: source}, limits)
+
+
+def source_of(path: Path, name: str = "hosted_product") -> TableSource:
+    return TableSource(name=name, files=[path])
+
+
+def describe(rules: ReleaseRules) -> Mapping[str, Any]:
+    """The rules as the buyer sees them (Chinese labels)."""
+    out: dict[str, Any] = {"最小分组规模": rules.min_group_size, "只发布聚合结果": True, "个人信息列不予发布": True}
+    if rules.epsilon is not None:
+        out["差分隐私 ε"] = rules.epsilon
+    return out
