@@ -16,6 +16,7 @@ it was. Copies to a file (``extra_paths``) always get a database of their own.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -35,6 +36,7 @@ from shudata.core.errors import (
     ShudataError,
     Unavailable,
 )
+from shudata.query.engines import deadlines
 from shudata.query.engines.base import Cancel, Limits, ScalarUdf, TableSource
 from shudata.query.engines.verify import verify_sql
 
@@ -120,6 +122,13 @@ def reopen() -> None:
     _closing.clear()
 
 
+@functools.lru_cache(maxsize=8192)
+def _resolved(path: str) -> str:
+    """``path`` made absolute, symbolic links resolved: a version's files never move, and
+    resolving them on every query (one ``lstat`` per folder of the path) showed in profiles."""
+    return str(Path(path).resolve())
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -149,9 +158,7 @@ def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float, cancel: Cancel |
             if running[0]:
                 con.interrupt()
 
-    timer = threading.Timer(timeout_s, stop)
-    timer.daemon = True
-    timer.start()
+    timer = deadlines.call_later(timeout_s, stop)  # one thread keeps every statement's limit
     with _running_lock:
         _running.add(stop)
     unbind = cancel.bind(stop) if cancel is not None else None
@@ -164,7 +171,7 @@ def _deadline(con: duckdb.DuckDBPyConnection, timeout_s: float, cancel: Cancel |
             _running.discard(stop)
         with lock:
             running[0] = False
-        timer.cancel()
+        deadlines.cancel(timer)
 
 
 class DuckDBSession:
@@ -224,7 +231,7 @@ class DuckDBEngine:
         return con
 
     def _database_key(self, tables: Mapping[str, TableSource]) -> tuple[object, ...]:
-        views = tuple(sorted((name, tuple(str(Path(f).resolve()) for f in src.files),
+        views = tuple(sorted((name, tuple(_resolved(str(f)) for f in src.files),
                               tuple(src.columns) if src.columns is not None else None)
                              for name, src in tables.items()))
         # A kept database holds its functions, so their ids stay unique while it is kept.
