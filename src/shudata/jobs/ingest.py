@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,9 +189,24 @@ def ingest_file(*, session: Session, settings: Settings, actor: Actor, resource_
     return run.version
 
 
+# The sweep reads every version row and lists every version folder of the lake, so it runs
+# at most once per interval and process, not on every ingest (it was a fifth of an upload's
+# CPU, growing with the lake); ``serve`` and ``init`` sweep at start-up anyway.
+TIDY_INTERVAL_S = 600.0
+_last_tidy: dict[str, float] = {}
+_tidy_lock = threading.Lock()
+_clock = time.monotonic
+
+
 def _tidy(session: Session, settings: Settings) -> None:
     """Remove what crashed writers left behind (dead writers' staging, hour-old unpublished
-    directories); a failure here never stops an ingest."""
+    directories), at most every ``TIDY_INTERVAL_S`` seconds per lake; a failure here never
+    stops an ingest."""
+    key, now = str(settings.lake_dir), _clock()
+    with _tidy_lock:
+        if now - _last_tidy.get(key, -TIDY_INTERVAL_S) < TIDY_INTERVAL_S:
+            return
+        _last_tidy[key] = now
     try:
         cleanup(session=session, settings=settings, grace_s=3600)
     except OSError:

@@ -232,3 +232,22 @@ def test_json_jsonl_parquet_and_tsv_land_with_the_items_types(
     rows = _rows(rt, v)
     assert v.rows == 2 and [c["type"] for c in v.columns] == ["string", "string", "int64", "date32[day]"]
     assert rows[1]["姓名"] == "李四" and rows[1]["年龄"] == 41 and str(rows[1]["登记日期"]) == "2023-02-03"
+
+
+def test_the_lake_sweep_runs_once_per_interval_not_on_every_ingest(
+    rt: Runtime, world: Any, people_csv: Callable[..., bytes], write_file: Callable[[str, bytes], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shudata.jobs import ingest as job
+
+    sweeps: list[float] = []
+    monkeypatch.setattr(job, "cleanup", lambda **kw: sweeps.append(kw["grace_s"]) or [])
+    monkeypatch.setattr(job, "_last_tidy", {})
+    clock = [1000.0]
+    monkeypatch.setattr(job, "_clock", lambda: clock[0])
+    _ingest(rt, world, world.people, write_file("a.csv", people_csv(3)))
+    _ingest(rt, world, world.people, write_file("b.csv", people_csv(3)))
+    assert sweeps == [3600]  # the second upload did not list the whole lake again
+    clock[0] += job.TIDY_INTERVAL_S
+    _ingest(rt, world, world.people, write_file("c.csv", people_csv(3)))
+    assert sweeps == [3600, 3600]
