@@ -95,14 +95,14 @@ def page_query(tree: exp.Expr, window: PageWindow) -> exp.Select:
     'SELECT * FROM (SELECT 1 LIMIT 26) AS _page LIMIT 6 OFFSET 10'
     """
     sub = exp.Subquery(this=tree.copy(), alias=exp.TableAlias(this=exp.to_identifier("_page")))
-    select = exp.select("*").from_(sub).limit(window.fetch)
-    return select.offset(window.offset) if window.offset else select
+    select = exp.select("*").from_(sub, copy=False).limit(window.fetch, copy=False)  # one copy of the tree, not three
+    return select.offset(window.offset, copy=False) if window.offset else select
 
 
 def count_query(tree: exp.Expr) -> exp.Select:
     """``SELECT count(*) FROM (<capped query>)``."""
     sub = exp.Subquery(this=tree.copy(), alias=exp.TableAlias(this=exp.to_identifier("_count")))
-    return exp.select(exp.Count(this=exp.Star())).from_(sub)
+    return exp.select(exp.Count(this=exp.Star())).from_(sub, copy=False)
 
 
 def row_too_large(size: int, max_bytes: int, setting: str) -> PayloadTooLarge:

@@ -20,6 +20,7 @@ SELECT "名称" FROM (SELECT "uscc" AS "uscc", "名称" AS "名称" FROM "s_1") 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -60,8 +61,22 @@ class Sandboxed:
     """The outcome of the sandbox: the rewritten tree, its SQL and the tables it reads."""
 
     tree: exp.Expr
-    sql: str
     tables: Mapping[str, ResolvedTable]
+    dialect: str = "duckdb"
+
+    @functools.cached_property
+    def sql(self) -> str:
+        """The engine SQL, generated when first asked (a page of the SQL sandbox runs SQL
+        generated from :attr:`tree` around it instead, so it never needs this one)."""
+        return _generate(self.tree, self.dialect)
+
+
+def _generate(tree: exp.Expr, dialect: str) -> str:
+    try:
+        return tree.sql(dialect=dialect, comments=False)
+    except RecursionError:
+        raise sql_error("SQL 嵌套层数过深，请简化表达式", "The SQL is nested too deeply; simplify it",
+                        code="sql_too_deep") from None
 
 
 def sandbox(sql: str, tables: Mapping[str, ResolvedTable] | Resolver, *, max_rows: int | None = None,
@@ -88,7 +103,7 @@ def sandbox(sql: str, tables: Mapping[str, ResolvedTable] | Resolver, *, max_row
         tree = parse_one_statement(sql, read_dialect)
         for rule in RULES:
             tree = rule(tree, ctx)
-        return Sandboxed(tree=tree, sql=tree.sql(dialect=dialect, comments=False), tables=used)
+        return Sandboxed(tree=tree, tables=used, dialect=dialect)
     except RecursionError:
         raise sql_error("SQL 嵌套层数过深，请简化表达式", "The SQL is nested too deeply; simplify it",
                         code="sql_too_deep") from None
