@@ -19,8 +19,12 @@ from shudata.security.service import actor_for, actor_from_token
 from shudata.security.throttle import LoginGuard
 from shudata.security.tokens import TokenUsage
 
+# Dependencies that only read what the app or the request already holds are ``async def``:
+# FastAPI runs a plain ``def`` dependency in a worker thread, and each such hop costs the
+# event loop a thread hand-off (and, under load, a wait for the GIL) for nothing.
 
-def get_runtime(request: Request) -> Runtime:
+
+async def get_runtime(request: Request) -> Runtime:
     rt: Runtime = request.app.state.runtime
     return rt
 
@@ -28,7 +32,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings_dep(rt: RuntimeDep) -> Settings:
+async def get_settings_dep(rt: RuntimeDep) -> Settings:
     return rt.settings
 
 
@@ -95,7 +99,7 @@ def actor_from_session(request: Request, session: Session) -> Actor | None:
     return actor_for(user, ip=client_ip(request))
 
 
-def get_login_guard(request: Request, rt: RuntimeDep) -> LoginGuard:
+async def get_login_guard(request: Request, rt: RuntimeDep) -> LoginGuard:
     """The login throttle of this app (built once, on first use)."""
     guard: LoginGuard | None = getattr(request.app.state, "login_guard", None)
     if guard is None:
@@ -109,7 +113,7 @@ LoginGuardDep = Annotated[LoginGuard, Depends(get_login_guard)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def require_login(actor: ActorDep) -> Actor:
+async def require_login(actor: ActorDep) -> Actor:
     if not actor.is_authenticated:
         raise Unauthenticated("请先登录或提供有效的 API 令牌", "Log in or send a valid API token first",
                               code="unauthenticated")
@@ -127,4 +131,8 @@ def get_lang(request: Request) -> str:
     )
 
 
-LangDep = Annotated[str, Depends(get_lang)]
+async def _lang(request: Request) -> str:
+    return get_lang(request)
+
+
+LangDep = Annotated[str, Depends(_lang)]
