@@ -20,6 +20,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.portal.models",
     "shudata.query.models",
     "shudata.market.models",
+    "shudata.market.delivery.models",
 )
 
 
