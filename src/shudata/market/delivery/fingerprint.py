@@ -35,6 +35,7 @@ import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -280,15 +281,25 @@ def _mark_column(col: pa.ChunkedArray | pa.Array, rows: npt.NDArray[np.intp], di
     bits = buyer_bits(words, salt, bias_index(digests, salt), spec.cutoff)
     mask = np.asarray(arr.is_null()) if arr.null_count else None
     if pa.types.is_integer(typ):
-        ints = np.asarray(pc.fill_null(arr, 0).cast(pa.int64()), dtype=np.int64).copy()
+        ints = _numpy(arr, pa.int64(), 0)
         ints[rows] = set_parity_int(ints[rows], bits, int(step))
-        return pa.array(ints, mask=mask).cast(typ, safe=False)
-    values = np.asarray(pc.fill_null(arr.cast(pa.float64()), 0.0), dtype=np.float64).copy()
-    sub = values[rows]
-    finite = np.isfinite(sub)
-    values[rows[finite]] = set_parity(sub[finite], bits[finite], step)
-    out = pa.array(values, mask=mask)
+        out = pa.array(ints, mask=mask)
+    else:
+        values = _numpy(arr, pa.float64(), 0.0)
+        sub = values[rows]
+        finite = np.isfinite(sub)
+        values[rows[finite]] = set_parity(sub[finite], bits[finite], step)
+        out = pa.array(values, mask=mask)
     return out.cast(typ, safe=False) if out.type != typ else out
+
+
+def _numpy(arr: pa.Array, typ: pa.DataType, fill: float) -> Any:
+    """A writable NumPy copy of ``arr`` as ``typ`` (nulls as ``fill``): one pass when no cast is needed."""
+    if arr.type != typ:
+        arr = arr.cast(typ)
+    if arr.null_count:
+        arr = pc.fill_null(arr, fill)
+    return arr.to_numpy(zero_copy_only=False).copy()
 
 
 def embed(table: pa.Table, spec: FingerprintSpec, *, secret: bytes, buyer: str,
