@@ -21,6 +21,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from shudata.catalog import actions as catalog_actions
+from shudata.market import actions as market_actions
 from shudata.portal import actions as portal_actions
 from shudata.privacy import actions as privacy_actions
 from shudata.quality import actions as quality_actions
@@ -30,7 +31,8 @@ from shudata.security.authz import ActionRegistry
 from shudata.sharing import actions as sharing_actions
 
 ACTION_MODULES: tuple[ModuleType, ...] = (security_actions, query_actions, catalog_actions, quality_actions,
-                                          privacy_actions, sharing_actions, portal_actions)
+                                          privacy_actions, sharing_actions, portal_actions,
+                                          market_actions)
 
 
 def register_builtin_actions(registry: ActionRegistry) -> ActionRegistry:

@@ -208,6 +208,199 @@ class LakeVersionRead(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MarketParticipantRegister(Event):
+    """An enterprise or a department applied to trade (交易主体登记); details: kinds, entity type."""
+
+    name: ClassVar[str] = "market.participant.register"
+    resource_type: ClassVar[str | None] = "market_participant"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketParticipantReview(Event):
+    """The exchange operator decided on a participant: approve, refuse, suspend, reinstate, revoke or
+    grade (details: decision, grade, reason, from/to status)."""
+
+    name: ClassVar[str] = "market.participant.review"
+    resource_type: ClassVar[str | None] = "market_participant"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketDocumentUpload(Event):
+    """A qualification document was uploaded for a participant (details: kind, name, size, SHA-256)."""
+
+    name: ClassVar[str] = "market.document.upload"
+    resource_type: ClassVar[str | None] = "market_participant"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketDocumentRead(Event):
+    """A participant's qualification document was read (details: document id)."""
+
+    name: ClassVar[str] = "market.document.read"
+    resource_type: ClassVar[str | None] = "market_participant"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketProductCreate(Event):
+    """A seller created a data product (draft) over catalog entries."""
+
+    name: ClassVar[str] = "market.product.create"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketProductUpdate(Event):
+    """A seller changed a product's sheet, sample, modes, masking profile or rights (details: fields)."""
+
+    name: ClassVar[str] = "market.product.update"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketProductSubmit(Event):
+    """A product was submitted for listing review (details: the compliance and quality assessment)."""
+
+    name: ClassVar[str] = "market.product.submit"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketProductReview(Event):
+    """The exchange operator listed a product or refused it (details: decision, reason, assessment)."""
+
+    name: ClassVar[str] = "market.product.review"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketProductDelist(Event):
+    """A product was de-listed (by its seller or the operator; details: reason)."""
+
+    name: ClassVar[str] = "market.product.delist"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketPlanCreate(Event):
+    """A price plan was added to a product (details: kind, price in fen, buyer of a private offer)."""
+
+    name: ClassVar[str] = "market.plan.create"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketPlanWithdraw(Event):
+    """A price plan was withdrawn."""
+
+    name: ClassVar[str] = "market.plan.withdraw"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderCreate(Event):
+    """A buyer opened an order (询价) for a listed product under a price plan."""
+
+    name: ClassVar[str] = "market.order.create"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderNegotiate(Event):
+    """An offer, counter-offer, agreement or refusal in an order's negotiation (details: event, party, price)."""
+
+    name: ClassVar[str] = "market.order.negotiate"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketContractCreate(Event):
+    """The contract of an order was generated (details: number, SM3 digest)."""
+
+    name: ClassVar[str] = "market.contract.create"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketContractSign(Event):
+    """A party signed an order's contract with SM2 (details: party, public key)."""
+
+    name: ClassVar[str] = "market.contract.sign"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketEscrowFund(Event):
+    """The buyer's payment into escrow was booked (details: amount in fen, journal)."""
+
+    name: ClassVar[str] = "market.escrow.fund"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderDeliver(Event):
+    """Delivery of an order began (escrow funded; details: mode, acceptance due)."""
+
+    name: ClassVar[str] = "market.order.deliver"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderAccept(Event):
+    """The buyer accepted the delivery, or it was accepted automatically after the working days allowed."""
+
+    name: ClassVar[str] = "market.order.accept"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderDispute(Event):
+    """The buyer disputed a delivery (details: reason)."""
+
+    name: ClassVar[str] = "market.order.dispute"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderResolve(Event):
+    """The exchange operator resolved a dispute: refund or accept (details: outcome, reason)."""
+
+    name: ClassVar[str] = "market.order.resolve"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderSettle(Event):
+    """An order was settled: escrow paid out to the seller and the fees (details: journal, amounts)."""
+
+    name: ClassVar[str] = "market.order.settle"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderRefund(Event):
+    """Escrow was refunded to the buyer (details: journal, amount)."""
+
+    name: ClassVar[str] = "market.order.refund"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderTerminate(Event):
+    """An order was terminated before delivery (details: by whom, reason)."""
+
+    name: ClassVar[str] = "market.order.terminate"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketOrderClose(Event):
+    """A settled or refunded order was closed."""
+
+    name: ClassVar[str] = "market.order.close"
+    resource_type: ClassVar[str | None] = "market_order"
+
+
+@dataclass(frozen=True, kw_only=True)
 class PortalApiDatastoreSearchSql(Event):
     """The CKAN-compatible SQL search of the open portal ran."""
 

@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     delta_sharing_page_size: int = Field(100, ge=1, le=10_000,
                                          description="Delta Sharing 列表接口（共享、模式、表）每页最多条目数；"
                                                      "maxResults 更大时按此返回并给出 nextPageToken")
+    market_document_max_mb: int = Field(20, ge=1, le=200, description="数据交易：单个资质文件大小上限 (MB)")
+    market_fee_exchange_bp: int = Field(
+        300, ge=0, le=5000, description="数据交易：交易所服务费率（基点，300 = 成交价的 3%），结算时从托管资金中扣除")
+    market_fee_broker_bp: int = Field(
+        100, ge=0, le=5000, description="数据交易：数商（中介）服务费率（基点），订单有中介数商时扣除")
+    market_accept_days: int = Field(5, ge=1, le=60,
+                                    description="数据交易：交付后买方验收时限（工作日），期满未提出争议即自动验收")
+    market_contract_sign_days: int = Field(10, ge=1, le=90,
+                                           description="数据交易：合同生成后各方签署并托管资金的时限（日），逾期合同失效")
     duckdb_threads: int = Field(2, ge=1, description="DuckDB 线程数")
     duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
     portal_rate_ip_per_min: int = Field(300, ge=0, description="开放门户：每个 IP 每分钟请求上限（0 不限）")

@@ -16,6 +16,9 @@ class Role(StrEnum):
     DATA_STEWARD = "data_steward"  # 部门数据管理员
     DEPT_USER = "dept_user"  # 部门用户
     AUDITOR = "auditor"  # 审计员
+    MARKET_OPERATOR = "market_operator"  # 交易所运营方: reviews participants and listings, settles
+    REGULATOR = "regulator"  # 监管: reads the whole market (participants, orders, contracts, ledger)
+    MARKET_MEMBER = "market_member"  # 交易主体用户: an enterprise's account, acting for its participant
 
 
 ROLE_LABELS: dict[Role, tuple[str, str]] = {
@@ -23,6 +26,9 @@ ROLE_LABELS: dict[Role, tuple[str, str]] = {
     Role.DATA_STEWARD: ("部门数据管理员", "Data steward"),
     Role.DEPT_USER: ("部门用户", "Department user"),
     Role.AUDITOR: ("审计员", "Auditor"),
+    Role.MARKET_OPERATOR: ("交易所运营方", "Exchange operator"),
+    Role.REGULATOR: ("监管", "Regulator"),
+    Role.MARKET_MEMBER: ("交易主体用户", "Market participant user"),
 }
 
 

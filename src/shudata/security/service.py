@@ -167,13 +167,18 @@ def check_username(session: Session, username: str) -> str:
     return name
 
 
+# Roles whose accounts belong to no department: the platform's own, the exchange's and enterprises'.
+NO_DEPARTMENT_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR, Role.MARKET_OPERATOR, Role.REGULATOR,
+                                 Role.MARKET_MEMBER})
+
+
 def create_user(*, session: Session, actor: Actor, data: UserCreate, settings: Settings | None = None) -> UserRead:
     require(actor, A.USER_MANAGE)
     username = check_username(session, data.username)
     check_password(data.password, username=username, settings=settings)
     if data.department_id is not None:
         get_department_row(session, data.department_id)
-    elif Role.PLATFORM_ADMIN not in data.roles and Role.AUDITOR not in data.roles:
+    elif not NO_DEPARTMENT_ROLES & set(data.roles):
         raise InvalidInput("部门用户和数据管理员必须属于一个部门",
                            "Stewards and department users must belong to a department", code="department_required")
     user = User(username=username, display_name=data.display_name,

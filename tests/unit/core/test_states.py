@@ -14,6 +14,17 @@ from shudata.core.errors import Conflict
 from shudata.core.states import Machine
 from shudata.market.rights.states import MACHINE as RIGHTS
 from shudata.market.rights.states import RegistrationEvent, RegistrationStatus
+from shudata.market.states import (
+    ORDERS,
+    PARTICIPANTS,
+    PRODUCTS,
+    OrderEvent,
+    OrderStatus,
+    ParticipantEvent,
+    ParticipantStatus,
+    ProductEvent,
+    ProductStatus,
+)
 from shudata.portal.states import (
     APPLICATIONS,
     DATA_REQUESTS,
@@ -52,6 +63,9 @@ MACHINES: list[tuple[Machine[Any, Any], type[StrEnum], type[StrEnum]]] = [
     (DISPUTES, DisputeStatus, DisputeEvent),
     (PUSHES, PushStatus, PushEvent),
     (HARVEST_JOBS, HarvestJobStatus, HarvestJobEvent),
+    (PARTICIPANTS, ParticipantStatus, ParticipantEvent),
+    (PRODUCTS, ProductStatus, ProductEvent),
+    (ORDERS, OrderStatus, OrderEvent),
     (DEMANDS, DemandStatus, DemandEvent),
     (RIGHTS, RegistrationStatus, RegistrationEvent),
 ]
@@ -75,6 +89,24 @@ EXPECTED: dict[str, set[tuple[str, str, str]]] = {
     "harvest job": {("running", "finish", "finished"), ("running", "fail", "failed"),
                     ("running", "close_stale", "failed"), ("failed", "finish", "finished"),
                     ("failed", "fail", "failed")},
+    "market participant": {("pending", "approve", "approved"), ("pending", "refuse", "refused"),
+                           ("refused", "resubmit", "pending"), ("approved", "suspend", "suspended"),
+                           ("suspended", "reinstate", "approved"), ("approved", "revoke", "revoked"),
+                           ("suspended", "revoke", "revoked")},
+    "data product": {("draft", "submit", "reviewing"), ("refused", "submit", "reviewing"),
+                     ("delisted", "submit", "reviewing"), ("reviewing", "approve", "listed"),
+                     ("reviewing", "refuse", "refused"), ("listed", "delist", "delisted")},
+    "order": {
+        ("inquiry", "offer", "negotiation"), ("inquiry", "agree", "contract"), ("inquiry", "refuse", "refused"),
+        ("inquiry", "terminate", "terminated"), ("negotiation", "offer", "negotiation"),
+        ("negotiation", "agree", "contract"), ("negotiation", "refuse", "refused"),
+        ("negotiation", "terminate", "terminated"), ("contract", "fund", "escrow_funded"),
+        ("contract", "terminate", "terminated"), ("escrow_funded", "deliver", "delivering"),
+        ("escrow_funded", "refund", "refunded"), ("delivering", "accept", "accepted"),
+        ("delivering", "auto_accept", "accepted"), ("delivering", "dispute", "disputed"),
+        ("disputed", "resolve_accept", "accepted"), ("disputed", "refund", "refunded"),
+        ("accepted", "settle", "settled"), ("settled", "close", "closed"), ("refunded", "close", "closed"),
+    },
     "demand": {*((s, "link", "matched") for s in ("open", "matched", "closed")),
                *((s, "close", "closed") for s in ("open", "matched", "closed")),
                *((s, "reopen", "open") for s in ("open", "matched", "closed"))},

@@ -54,6 +54,10 @@ PERSONAS: dict[str, Actor] = {
     "developer": Actor.developer("dev@example.com"),  # portal developer: the public, no platform roles
     "anonymous": Actor.anonymous(),
     "system": Actor.system(),  # CLI, jobs
+    # the market (issue 16): the exchange operator, the regulator, an enterprise's account (no department)
+    "operator": Actor(user_id=7, username="operator", roles=frozenset({Role.MARKET_OPERATOR})),
+    "regulator": Actor(user_id=8, username="regulator", roles=frozenset({Role.REGULATOR})),
+    "member": Actor(user_id=9, username="member", roles=frozenset({Role.MARKET_MEMBER})),
 }
 
 # The situations of each scope (a platform-wide action must not care about its target).
@@ -89,28 +93,32 @@ def target(situation: str, actor: Actor) -> ResourceRef | None:
 EXPECTED: dict[str, str] = {
     # security and audit
     "security.department.manage": "admin system",
-    "security.department.view": "admin steward user auditor token peer roleless system",
+    "security.department.view": "admin steward user auditor token peer roleless operator regulator member system",
     "security.user.manage": "admin system",
-    "security.user.view": "admin steward user auditor token peer system",
+    "security.user.view": "admin steward user auditor token peer system operator regulator member",
     "security.user.view.all": "admin auditor system",
-    "security.token.create": "admin steward user auditor token peer roleless system",
-    "security.password.change": "admin steward user auditor token peer roleless system",
-    "security.token.revoke": "admin steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine system",
+    "security.token.create": "admin steward user auditor token peer roleless operator regulator member system",
+    "security.password.change": "admin steward user auditor token peer roleless operator regulator member system",
+    "security.token.revoke": ("admin steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine "
+                              "operator:mine regulator:mine member:mine system"),
     "audit.read": "admin auditor system",
     # query
-    "query.run": "admin steward user auditor token peer roleless system",
-    "query.saved.manage": "admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine system",
-    "query.history.view": "admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine system",
-    "query.run.cancel": "admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine system",
+    "query.run": "admin steward user auditor token peer roleless operator regulator member system",
+    "query.saved.manage": ("admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine "
+                           "operator:mine regulator:mine member:mine system"),
+    "query.history.view": ("admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine "
+                           "operator:mine regulator:mine member:mine system"),
+    "query.run.cancel": ("admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine "
+                         "operator:mine regulator:mine member:mine system"),
     # catalog and lake (raw reads: the own department's staff only, no admin bypass)
-    "catalog.resource.view": "admin steward user auditor token peer roleless system",
+    "catalog.resource.view": "admin steward user auditor token peer roleless operator regulator member system",
     "catalog.resource.create": "admin steward system",
     "catalog.resource.edit": "admin steward:own system",
     "lake.version.create": "admin steward:own system",
     "lake.version.read": "steward:own user:own token:own peer:own system",
     "catalog.demand.create": "admin steward:own user:own token:own peer:own system",
     "catalog.demand.link": "admin steward:own system",
-    "catalog.demand.view": "admin steward user auditor token peer roleless system",
+    "catalog.demand.view": "admin steward user auditor token peer roleless operator regulator member system",
     "catalog.dashboard.view": "admin steward:own user:own auditor:own token:own peer:own system",
     "catalog.dashboard.platform": "admin auditor system",
     # quality (computed on raw values: no admin bypass)
@@ -121,7 +129,7 @@ EXPECTED: dict[str, str] = {
     "quality.clean.run": "steward:own system",
     "quality.dashboard.department": "admin steward:own user:own auditor:own token:own peer:own system",
     "quality.dashboard.platform": "admin auditor system",
-    "quality.profile.run": "admin steward user auditor token peer roleless system",
+    "quality.profile.run": "admin steward user auditor token peer roleless operator regulator member system",
     # privacy (computed on raw values: no admin bypass)
     "privacy.scan": "steward:own system",
     "privacy.scan.file": "admin steward user token peer system",
@@ -133,14 +141,14 @@ EXPECTED: dict[str, str] = {
     "privacy.policy.manage.department": "steward:own system",
     "privacy.policy.manage.platform": "admin system",
     "privacy.policy.usage": "admin steward:own system",
-    "privacy.policy.view": "admin steward user auditor token peer roleless system",
+    "privacy.policy.view": "admin steward user auditor token peer roleless operator regulator member system",
     "privacy.mask": "steward:own user:own token:own peer:own system",
     "privacy.mask.file": "admin steward user token peer system",
     "privacy.key.manage": "admin system",
     "privacy.key.view": "admin steward system",
     "privacy.decrypt": "admin system",
     "privacy.risk": "steward:own user:own token:own peer:own system",
-    "privacy.dp.query": "admin steward user auditor token peer roleless system",
+    "privacy.dp.query": "admin steward user auditor token peer roleless operator regulator member system",
     "privacy.dp.budget": "admin system",
     # sharing (grants: only an active grant of the own department; no admin bypass)
     "sharing.request.create": "admin steward user token peer system",
@@ -164,6 +172,18 @@ EXPECTED: dict[str, str] = {
     "portal.request.answer": "admin steward:none,own,unowned system",  # not another department's request
     "portal.department.all": "admin system",
     "portal.harvest.manage": "admin system",
+    # market (issue 16): the operator reviews, the regulator reads, members act for their own participant;
+    # no platform-admin bypass (the admin does not trade for a company)
+    "market.participant.register": ("admin steward user auditor token peer roleless developer anonymous system "
+                                    "operator regulator member"),
+    "market.participant.review": "operator system",
+    "market.participant.view.all": "operator regulator system",
+    "market.participant.act": "steward:mine member:mine system",
+    "market.product.browse": ("admin steward user auditor token peer roleless developer anonymous system operator "
+                              "regulator member"),
+    "market.product.review": "operator system",
+    "market.order.view.all": "operator regulator system",
+    "market.order.arbitrate": "operator system",
 }
 
 

@@ -1,0 +1,176 @@
+"""Request and response models of the market (``XCreate`` / ``XRead``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shudata.standards.uscc import is_valid_uscc
+
+# What a participant acts as: 供方, 需方 and the 数商 service types.
+PARTICIPANT_KINDS: dict[str, str] = {
+    "seller": "供方",
+    "buyer": "需方",
+    "delivery_service": "数据交付服务商",
+    "valuation_service": "数据评估服务商",
+    "broker": "中介（经纪）服务商",
+    "consulting": "咨询服务商",
+    "other_service": "其他数商",
+}
+Kind = Literal["seller", "buyer", "delivery_service", "valuation_service", "broker", "consulting", "other_service"]
+Grade = Literal["A", "B", "C"]
+DOCUMENT_KINDS: dict[str, str] = {
+    "business_licence": "营业执照",
+    "qualification": "资质证书",
+    "authorisation": "授权运营协议 / 授权书",
+    "security_certificate": "数据安全能力证明",
+    "other": "其他证明材料",
+}
+DocumentKind = Literal["business_licence", "qualification", "authorisation", "security_certificate", "other"]
+DELIVERY_MODES: dict[str, str] = {"api": "在线 API / Delta Sharing", "file": "离线文件（带指纹）",
+                                  "hosted": "托管计算（数据可用不可见）"}
+DeliveryMode = Literal["api", "file", "hosted"]
+RIGHTS: dict[str, str] = {"holding": "数据资源持有权", "processing": "数据加工使用权", "operating": "数据产品经营权"}
+Right = Literal["holding", "processing", "operating"]
+
+
+def _uscc(v: str) -> str:
+    v = v.strip().upper()
+    if not is_valid_uscc(v):
+        raise ValueError("统一社会信用代码无效（长度、字符或校验位错误），请核对营业执照"
+                         " / invalid unified social credit code")
+    return v
+
+
+class AccountCreate(BaseModel):
+    """The first account of a registering enterprise (it logs in like any platform account)."""
+
+    username: str = Field(min_length=2, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=8, max_length=200)
+    email: str | None = Field(None, max_length=200)
+
+
+class ParticipantCreate(BaseModel):
+    """An application to trade (交易主体登记)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=2, max_length=200, description="企业（机构）名称")
+    uscc: str = Field(description="统一社会信用代码 (GB 32100)，校验位不对即拒绝")
+    kinds: list[Kind] = Field(min_length=1, description="供方、需方或数商服务类型，可多选")
+    legal_representative: str = Field(min_length=1, max_length=100, description="法定代表人")
+    contact_name: str = Field(min_length=1, max_length=100)
+    contact_phone: str = Field(min_length=5, max_length=40)
+    contact_email: str | None = Field(None, max_length=200)
+    address: str | None = Field(None, max_length=300)
+    account: AccountCreate | None = Field(None, description="企业的首个账号（登录名、显示名称、密码），必填")
+
+    @field_validator("uscc")
+    @classmethod
+    def _check_uscc(cls, v: str) -> str:
+        return _uscc(v)
+
+    @field_validator("kinds")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        return list(dict.fromkeys(v))
+
+
+class DepartmentSellerCreate(BaseModel):
+    """A department selling its public data under 授权运营 (registered by the exchange operator)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    department_id: int = Field(ge=1)
+    authorisation: str = Field(min_length=4, max_length=4000,
+                               description="授权运营依据（文件名称、文号、授权范围与期限）")
+    legal_representative: str = Field(min_length=1, max_length=100)
+    contact_name: str = Field(min_length=1, max_length=100)
+    contact_phone: str = Field(min_length=5, max_length=40)
+
+
+class ReviewCreate(BaseModel):
+    """An operator's decision on a participant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "refuse", "suspend", "reinstate", "revoke", "grade"]
+    grade: Grade | None = Field(None, description="评级 A/B/C（通过时必填，评级时必填）")
+    reason: str | None = Field(None, max_length=2000, description="不通过、暂停、撤销须说明理由")
+
+
+class DocumentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    created_at: dt.datetime
+
+
+class ReviewRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    decision: str
+    from_status: str
+    to_status: str
+    grade: str | None
+    reason: str | None
+    actor: str
+    created_at: dt.datetime
+
+
+class ParticipantRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    uscc: str
+    entity_type: str
+    department_id: int | None
+    kinds: list[str]
+    legal_representative: str
+    contact_name: str
+    contact_phone: str
+    contact_email: str | None
+    status: str
+    grade: str | None
+    reason: str | None
+    authorisation: str | None
+    decided_by: str | None
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+    public_key: str | None = None
+    documents: list[DocumentRead] = Field(default_factory=list)
+    reviews: list[ReviewRead] = Field(default_factory=list)
+
+
+class ParticipantBrief(BaseModel):
+    """What anyone sees of a participant (on a product page): no contact details."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    entity_type: str
+    kinds: list[str]
+    status: str
+    grade: str | None
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with datetimes as ISO text (for audit details and market events)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
