@@ -13,6 +13,8 @@ settings, metadata or the raw views.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -60,8 +62,30 @@ def _refuse(what: str) -> PermissionDenied:
                             code="sql_engine_refused", details={"action": "query.run", "resource_type": "query"})
 
 
+# Statements that passed, by their text and the views they may read: DuckDB's parse of a
+# text never changes, so a page asked again (or its count) is not parsed and walked again.
+PASSED_KEPT = 512
+PASSED_MAX_CHARS = 20_000
+_passed: OrderedDict[tuple[str, frozenset[str]], None] = OrderedDict()
+_passed_lock = threading.Lock()
+
+
 def verify_sql(con: duckdb.DuckDBPyConnection, sql: str, views: Mapping[str, object]) -> None:
     """Raise ``PermissionDenied`` unless ``sql`` reads only ``views``, CTEs and safe functions."""
+    key = (sql, frozenset(v.casefold() for v in views))
+    with _passed_lock:
+        if key in _passed:
+            _passed.move_to_end(key)
+            return
+    _verify(con, sql, key[1])
+    if len(sql) <= PASSED_MAX_CHARS:
+        with _passed_lock:
+            _passed[key] = None
+            while len(_passed) > PASSED_KEPT:
+                _passed.popitem(last=False)
+
+
+def _verify(con: duckdb.DuckDBPyConnection, sql: str, views_folded: frozenset[str]) -> None:
     row = con.execute("SELECT json_serialize_sql(?)", [sql]).fetchall()
     tree = json.loads(row[0][0])
     if tree.get("error"):
@@ -75,7 +99,6 @@ def verify_sql(con: duckdb.DuckDBPyConnection, sql: str, views: Mapping[str, obj
         raise _refuse(message or "not a single SELECT")
     if len(tree.get("statements", [])) != 1:
         raise _refuse("only one statement may run")
-    views_folded = {v.casefold() for v in views}
     for node, scope in _nodes(tree):
         if node.get("type") == "BASE_TABLE":
             name = str(node.get("table_name", ""))
