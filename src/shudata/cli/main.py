@@ -11,6 +11,7 @@ from shudata.cli import (
     core_cmds,
     demo_cmd,
     ingest_cmd,
+    market_cmd,
     node_cmd,
     portal_action_cmd,
     portal_cmd,
@@ -38,3 +39,4 @@ app.add_typer(node_cmd.node_app, name="node")
 app.add_typer(sharing_cmd.sharing_app, name="sharing")
 portal_action_cmd.register(portal_cmd.portal_app)
 app.add_typer(portal_cmd.portal_app, name="portal")
+app.add_typer(market_cmd.market_app, name="market")

@@ -49,6 +49,7 @@ BUILTINS: tuple[str, ...] = (
     "shudata.sharing.hooks",  # after_ingest: the masked files of the entry's grants are prepared
     "shudata.quality.providers",  # catalog_quality_scores, quality_rule_types, quality_cleaning_step_types
     "shudata.catalog.hooks",  # department_renamed: the catalog search index keeps provider names current
+    "shudata.market.delivery.hooks",  # market_order_delivering: a purchase opens the buyer's entitlement
 )
 
 T = TypeVar("T")

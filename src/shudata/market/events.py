@@ -50,6 +50,10 @@ KINDS: dict[str, str] = {
     "order.refund": "退款",
     "order.terminate": "终止",
     "order.close": "关闭",
+    "delivery.entitle": "开通交付授权",
+    "delivery.file": "离线文件交付（带指纹）",
+    "delivery.hosted": "托管计算结果发布",
+    "delivery.trace": "泄露溯源",
 }
 
 

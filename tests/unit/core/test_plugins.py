@@ -32,7 +32,7 @@ EXPECTED = {
                              ("shudata.sharing.hooks", "grants_using_policy")],  # "used by" panel
     # the market ledger (issue 16, shudata.market.ledger) and delivery (shudata.market.delivery) add theirs
     "market_event": [],
-    "market_order_delivering": [],
+    "market_order_delivering": [("shudata.market.delivery.hooks", "market_order_delivering")],  # entitlement
     "quality_rule_types": [("shudata.quality.providers", "quality_rule_types")],
     "quality_cleaning_step_types": [("shudata.quality.providers", "quality_cleaning_step_types")],
 }

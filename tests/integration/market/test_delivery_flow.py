@@ -1,0 +1,226 @@
+"""Market delivery end to end on SQLite and PostgreSQL: an order's entitlement, the buyer's fingerprinted
+files, `shudata market trace` on a leak, hosted jobs released or refused, quotas and expiry (issue 16)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from typer.testing import CliRunner
+
+from shudata.audit.models import AuditEntry
+from shudata.catalog.access import find_resource
+from shudata.catalog.models import CatalogResource
+from shudata.catalog.writes import write_version
+from shudata.core.clock import utcnow
+from shudata.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
+from shudata.core.types import Actor
+from shudata.lake.export import csv_batches
+from shudata.market.delivery import service
+from shudata.market.delivery.hosted import HostedRefused
+from shudata.market.delivery.leaked import read_leaked
+from shudata.market.delivery.models import MarketEntitlement, MarketFileDelivery, MarketHostedJob, MarketTrace
+from shudata.market.models import MarketOrder, MarketPricePlan, MarketProduct, MarketProductSource
+from support.market import MarketWorld, enterprise, market_world
+
+ITEMS = [{"name": n, "data_type": "C", "length": 50, "description": None}
+         for n in ("企业编号", "企业名称", "法定代表人", "所在市州", "从业人数", "营业收入万元")]
+FINGERPRINT = {"key_columns": ["企业编号"], "columns": {"从业人数": 1, "营业收入万元": 0.01}}
+
+
+def _rows(n: int = 4000) -> pa.Table:
+    rng = np.random.default_rng(16)
+    return pa.table({
+        "企业编号": [f"E{i:06d}" for i in range(n)],
+        "企业名称": [f"四川测试{i}有限公司" for i in range(n)],
+        "法定代表人": np.array(["张伟", "王芳", "李娜", "刘洋"])[rng.integers(0, 4, n)].tolist(),
+        "所在市州": np.array(["成都市", "绵阳市", "德阳市"])[rng.integers(0, 3, n)].tolist(),
+        "从业人数": rng.integers(1, 900, n),
+        "营业收入万元": np.round(rng.lognormal(6, 1, n), 2),
+    })
+
+
+@pytest.fixture
+def market(rt: Any, make_user: Any, make_department: Any) -> dict[str, Any]:
+    world: MarketWorld = market_world(rt, make_user)
+    dept = make_department("省市场监管局")
+    other_id, other = enterprise(rt, 5, "buyer2", "buyer", operator=world.operator)
+    with rt.transaction() as s:
+        s.add(CatalogResource(code="201001/000009", name="企业经营信息", classification="基础", abstract="企业",
+                              provider_department_id=dept, format_category="数据库", format_type="csv",
+                              information_items=ITEMS, sharing_type=1, sharing_method="接口", open_type="不予开放",
+                              update_cycle="每月"))
+        s.flush()
+        resource = find_resource(s, "201001/000009")
+        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=resource,
+                      batches_or_table=_rows(), source_name="企业.csv", source_format="csv")
+        product = MarketProduct(code="P-DLV-1", name="企业经营信息", seller_id=world.seller_id, status="listed",
+                                sheet={"fingerprint": FINGERPRINT, "release_rules": {"min_group_size": 10}},
+                                delivery_modes=["offline", "hosted"], created_by="seller1")
+        s.add(product)
+        s.flush()
+        s.add(MarketProductSource(product_id=product.id, resource_id=resource.id, version=None))
+        plan = MarketPricePlan(product_id=product.id, kind="one_off", name="一次性", price_fen=100_000,
+                               created_by="seller1")
+        s.add(plan)
+        s.flush()
+        ents = {}
+        for code, buyer_id, mode in (("O-1", world.buyer_id, "offline"), ("O-2", other_id, "offline"),
+                                     ("O-3", world.buyer_id, "hosted")):
+            order = MarketOrder(code=code, product_id=product.id, plan_id=plan.id, buyer_id=buyer_id,
+                                seller_id=world.seller_id, price_fen=100_000, purpose="经营分析",
+                                delivery_mode=mode, status="delivering", created_by="buyer1")
+            s.add(order)
+            s.flush()
+            ents[code] = service.open_entitlement(s, order).id
+    return {"world": world, "other": other, "ents": ents, "product": "P-DLV-1"}
+
+
+def _file(rt: Any, actor: Actor, ent: int, fmt: str = "csv") -> bytes:
+    with rt.transaction() as s:
+        got = service.deliver_file(session=s, settings=rt.settings, actor=actor, entitlement_id=ent, fmt=fmt)
+        return got.file.read()
+
+
+def test_each_buyer_gets_a_masked_fingerprinted_copy_and_the_cli_traces_a_leak(
+        rt: Any, settings: Any, market: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = market["world"]
+    mine = _file(rt, world.buyer, market["ents"]["O-1"])
+    theirs = _file(rt, market["other"], market["ents"]["O-2"])
+    a, b = read_leaked(io.BytesIO(mine), "a.csv"), read_leaked(io.BytesIO(theirs), "b.csv")
+    assert a.num_rows == b.num_rows == 4000 and a.column("企业编号").equals(b.column("企业编号"))
+    assert not a.column("从业人数").equals(b.column("从业人数"))  # two buyers, two copies
+    assert "张伟" not in mine.decode("utf-8-sig")  # the trade profile masks the legal representative
+    with rt.transaction() as s:
+        assert s.query(MarketFileDelivery).count() == 2
+    # the second buyer leaks 5 % of the rows, shuffled, a column dropped, re-saved as CSV
+    rng = np.random.default_rng(1)
+    leak = b.take(rng.choice(4000, 200, replace=False)).drop_columns(["营业收入万元"])
+    path = tmp_path / "found.csv"
+    path.write_bytes(b"".join(csv_batches(leak.schema, leak.to_batches())))
+    from shudata.cli.main import app
+
+    monkeypatch.setenv("SHUDATA_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("SHUDATA_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("SHUDATA_MASTER_KEY", settings.master_key)
+    out = CliRunner().invoke(app, ["market", "trace", str(path), "--product", "P-DLV-1"])
+    assert out.exit_code == 0, out.output
+    assert f"entitlement:{market['ents']['O-2']}" in out.output and "置信度" in out.output
+    with rt.transaction() as s:
+        trace = s.query(MarketTrace).one()
+        assert trace.matched
+        assert [x["buyer"] for x in trace.result["accused"]] == [f"entitlement:{market['ents']['O-2']}"]
+        actions = {e.action for e in s.query(AuditEntry)}
+        assert {"market.delivery.file", "market.delivery.trace"} <= actions
+
+
+def test_a_file_from_nobody_is_no_match(rt: Any, market: dict[str, Any]) -> None:
+    _file(rt, market["world"].buyer, market["ents"]["O-1"])
+    clean = b"".join(csv_batches(_rows().schema, _rows().slice(0, 400).to_batches()))
+    with rt.transaction() as s:
+        verdict = service.trace_file(session=s, settings=rt.settings, actor=Actor.system(), content=clean,
+                                     filename="clean.csv")
+    assert not verdict["matched"] and verdict["positions"] > 100 and verdict["message"].startswith("无匹配")
+
+
+def test_only_the_operator_traces_and_only_the_buyer_downloads(rt: Any, market: dict[str, Any]) -> None:
+    world = market["world"]
+    with rt.transaction() as s, pytest.raises(PermissionDenied):
+        service.trace_file(session=s, settings=rt.settings, actor=world.buyer, content=b"a,b\n1,2\n",
+                           filename="x.csv")
+    with rt.transaction() as s, pytest.raises(PermissionDenied):  # another enterprise's entitlement
+        service.deliver_file(session=s, settings=rt.settings, actor=market["other"],
+                             entitlement_id=market["ents"]["O-1"])
+    with rt.transaction() as s:
+        service.trace_file(session=s, settings=rt.settings, actor=world.operator, content=b"a,b\n1,2\n",
+                           filename="x.csv")
+
+
+def test_expired_entitlement_and_exhausted_quota_are_refused(rt: Any, market: dict[str, Any]) -> None:
+    world, ent_id = market["world"], market["ents"]["O-1"]
+    with rt.transaction() as s:
+        ent = s.get(MarketEntitlement, ent_id)
+        ent.quota_calls = 1
+    _file(rt, world.buyer, ent_id)
+    with rt.transaction() as s, pytest.raises(LimitExceeded) as err:
+        service.deliver_file(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=ent_id)
+    assert err.value.code == "entitlement_call_quota"
+    with rt.transaction() as s:
+        s.get(MarketEntitlement, ent_id).expires_at = utcnow() - dt.timedelta(days=1)
+    with rt.transaction() as s, pytest.raises(PermissionDenied) as denied:
+        service.deliver_file(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=ent_id)
+    assert denied.value.code == "entitlement_expired"
+    with rt.transaction() as s, pytest.raises(InvalidInput):
+        service.deliver_file(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=ent_id, fmt="exe")
+
+
+def test_hosted_jobs_release_aggregates_and_refuse_rows_and_small_groups(rt: Any, market: dict[str, Any]) -> None:
+    world, ent_id = market["world"], market["ents"]["O-3"]
+    with rt.transaction() as s:
+        got = service.run_job(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=ent_id,
+                              sql='SELECT "所在市州", COUNT(*) AS n, AVG("从业人数") AS a FROM product GROUP BY 1')
+    assert got.table.num_rows == 3 and sum(got.table.column("n").to_pylist()) == 4000
+    refused = [('SELECT "企业编号", "法定代表人" FROM product', "aggregates_only"),
+               ('SELECT "企业编号", COUNT(*) FROM product GROUP BY 1', "min_group_size")]
+    for sql, rule in refused:
+        with pytest.raises(HostedRefused) as err, rt.transaction() as s:  # the refusal rolls the transaction back
+            service.run_job(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=ent_id, sql=sql)
+        assert err.value.details["rule"] == rule
+    with rt.transaction() as s:
+        jobs = [(j.status, j.rule) for j in s.query(MarketHostedJob).order_by(MarketHostedJob.id)]
+        audit = [(e.action, e.outcome) for e in s.query(AuditEntry).order_by(AuditEntry.seq)
+                 if e.action == "market.delivery.hosted"]
+        assert s.get(MarketEntitlement, ent_id).calls_used == 1  # refused jobs are logged, not charged
+    assert jobs == [("released", None), ("refused", "aggregates_only"), ("refused", "min_group_size")]
+    assert audit == [("market.delivery.hosted", "success"), ("market.delivery.hosted", "rejected"),
+                     ("market.delivery.hosted", "rejected")]
+    with rt.transaction() as s, pytest.raises(InvalidInput):  # an offline entitlement runs no hosted job
+        service.run_job(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=market["ents"]["O-1"],
+                        sql="SELECT COUNT(*) FROM product")
+
+
+def test_an_order_entering_delivering_opens_one_entitlement_through_the_hook(rt: Any, market: dict[str, Any]) -> None:
+    from shudata.core.plugins import plugins_of
+
+    with rt.transaction() as s:
+        order = s.query(MarketOrder).filter_by(code="O-1").one()
+        new = MarketOrder(code="O-9", product_id=order.product_id, plan_id=order.plan_id, buyer_id=order.buyer_id,
+                          seller_id=order.seller_id, price_fen=1, purpose="经营分析", delivery_mode="hosted",
+                          status="delivering", term_days=30, created_by="buyer1")
+        s.add(new)
+        s.flush()
+        for _ in range(2):  # a second call finds the first entitlement
+            plugins_of(s).hook.market_order_delivering(session=s, settings=rt.settings, order=new)
+        ents = s.query(MarketEntitlement).filter_by(order_id=new.id).all()
+        assert len(ents) == 1 and ents[0].delivery_mode == "hosted" and ents[0].masking_profile == "trade"
+        assert ents[0].release_rules == {"min_group_size": 10} and ents[0].fingerprint == FINGERPRINT
+        assert 29 <= (ents[0].expires_at - utcnow()).days <= 30
+
+
+def test_differential_privacy_is_charged_to_the_buyers_budget(rt: Any, market: dict[str, Any]) -> None:
+    from shudata.privacy.models import PrivacyDpBudget
+    from shudata.privacy.schemas import BudgetSet
+    from shudata.privacy.service_models import set_budget
+
+    world, ent_id = market["world"], market["ents"]["O-3"]
+    with rt.transaction() as s:
+        s.get(MarketEntitlement, ent_id).release_rules = {"min_group_size": 10, "epsilon": 0.5}
+    sql = 'SELECT "所在市州", COUNT(*) AS n FROM product GROUP BY 1'
+    with pytest.raises(NotFound) as none, rt.transaction() as s:  # no budget assigned: nothing released
+        service.run_job(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=ent_id, sql=sql)
+    assert none.value.code == "no_dp_budget"
+    with rt.transaction() as s:
+        set_budget(session=s, actor=Actor.system(), data=BudgetSet(consumer="buyer1", epsilon_total=0.8))
+    with rt.transaction() as s:
+        got = service.run_job(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=ent_id, sql=sql)
+    assert got.epsilon == 0.5 and got.noise == {"n": 2.0}
+    with pytest.raises(LimitExceeded) as spent, rt.transaction() as s:  # 0.3 left, 0.5 needed
+        service.run_job(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=ent_id, sql=sql)
+    assert spent.value.code == "dp_budget_exhausted"
+    with rt.transaction() as s:
+        assert s.query(PrivacyDpBudget).filter_by(consumer="buyer1").one().epsilon_spent == 0.5
