@@ -58,3 +58,64 @@ def market_world(rt: Runtime, make_user: object, *, buyer_grade: str = "A") -> M
     seller_id, seller = enterprise(rt, 1, "seller1", "seller", operator=operator)
     buyer_id, buyer = enterprise(rt, 2, "buyer1", "buyer", grade=buyer_grade, operator=operator)
     return MarketWorld(operator, regulator, seller, buyer, seller_id, buyer_id)
+
+
+# -- a department selling public data under 授权运营 ------------------------------------------------
+
+GDP_ITEMS = [{"name": n, "data_type": t, "length": 50, "description": None}
+             for n, t in (("地区", "C"), ("年份", "N"), ("地区生产总值", "N"))]
+PEOPLE_ITEMS = [{"name": n, "data_type": "C", "length": 50, "description": None}
+                for n in ("姓名", "手机号码", "城市", "消费金额")]
+CITIES = ["成都市", "绵阳市", "德阳市", "宜宾市", "南充市", "泸州市", "达州市", "乐山市"]
+
+
+@dataclass
+class DepartmentSeller:
+    department_id: int
+    steward: Actor
+    participant_id: int
+    gdp: str  # resource codes
+    people: str
+
+
+def _entry(code: str, name: str, dept: int, items: list[dict[str, object]]) -> object:
+    from shudata.catalog.models import CatalogResource
+
+    return CatalogResource(code=code, name=name, classification="主题", abstract=name, provider_department_id=dept,
+                           format_category="数据库", format_type="csv", information_items=items, sharing_type=1,
+                           sharing_method="接口", open_type="不予开放", update_cycle="每年")
+
+
+def department_seller(rt: Runtime, make_user: object, make_department: object,
+                      operator: Actor | None = None) -> DepartmentSeller:
+    """A department with a steward, two entries holding data (regional GDP; a consumer list with
+    names and mobiles), registered and approved as a seller under 授权运营."""
+    import pyarrow as pa
+
+    from shudata.catalog.access import find_resource
+    from shudata.catalog.writes import write_version
+    from shudata.market.participants import register_department_seller
+    from shudata.market.schemas import DepartmentSellerCreate
+
+    dept = make_department("四川省大数据中心")  # type: ignore[operator]
+    steward = make_user("dsj_steward", Role.DATA_STEWARD, department_id=dept)  # type: ignore[operator]
+    op = operator or Actor.system()
+    with rt.transaction() as s:
+        s.add_all([_entry("301001/000001", "四川省市州地区生产总值", dept, GDP_ITEMS),
+                   _entry("301001/000002", "消费者名单", dept, PEOPLE_ITEMS)])
+    gdp = pa.table({"地区": CITIES * 3, "年份": [y for y in (2022, 2023, 2024) for _ in CITIES],
+                    "地区生产总值": [float(1000 + 37 * i) for i in range(24)]})
+    people = pa.table({"姓名": ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强"] * 5,
+                       "手机号码": [f"139{i:08d}" for i in range(40)], "城市": CITIES * 5,
+                       "消费金额": [float(100 + i) for i in range(40)]})
+    with rt.transaction() as s:
+        for code, table in (("301001/000001", gdp), ("301001/000002", people)):
+            write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, code),
+                          batches_or_table=table, source_name=f"{code[-6:]}.csv", source_format="csv")
+    with rt.transaction() as s:
+        p = register_department_seller(session=s, actor=op, data=DepartmentSellerCreate(
+            department_id=dept, authorisation="川府函〔2026〕8号 公共数据授权运营协议", legal_representative="张三",
+            contact_name="李四", contact_phone="028-86000001"))
+        review_participant(session=s, actor=op, settings=rt.settings, participant_id=p.id,
+                           data=ReviewCreate(decision="approve", grade="A"))  # type: ignore[arg-type]
+    return DepartmentSeller(dept, steward, p.id, "301001/000001", "301001/000002")

@@ -174,3 +174,145 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [jsonable(v) for v in value]
     return value
+
+
+# -- products, listing, price plans ---------------------------------------------------------------
+
+ProfileName = Literal["trade", "share-conditional", "open"]
+
+
+class SourceRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resource: str = Field(min_length=1, max_length=64, description="目录资源代码、别名或 id")
+    version: int | None = Field(None, ge=1, description="固定版本；不填为最新版本")
+
+
+class ProductSheet(BaseModel):
+    """产品说明书."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(min_length=4, max_length=4000, description="数据内容")
+    fields: list[str] = Field(default_factory=list, max_length=500, description="字段（不填取目录信息项）")
+    coverage: str = Field("", max_length=1000, description="覆盖范围（地域、时间、对象）")
+    update_cycle: str = Field("", max_length=100, description="更新周期")
+    scenarios: list[str] = Field(default_factory=list, max_length=50, description="应用场景（无场景不交易）")
+    restrictions: str = Field("", max_length=2000, description="使用限制")
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seller_id: int = Field(ge=1)
+    name: str = Field(min_length=2, max_length=200)
+    category: str = Field("", max_length=100)
+    sources: list[SourceRef] = Field(min_length=1, max_length=20)
+    sheet: ProductSheet
+    delivery_modes: list[DeliveryMode] = Field(min_length=1)
+    masking_profile: ProfileName = "trade"
+    rights: list[Right] = Field(default_factory=list, description="卖方持有的数据权利")
+    source_evidence: str = Field("", max_length=4000, description="数据来源合法性说明")
+    personal_authorisation: str | None = Field(None, max_length=4000, description="个人信息处理的授权或法律依据")
+
+
+class ProductUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=2, max_length=200)
+    category: str | None = Field(None, max_length=100)
+    sheet: ProductSheet | None = None
+    delivery_modes: list[DeliveryMode] | None = Field(None, min_length=1)
+    masking_profile: ProfileName | None = None
+    rights: list[Right] | None = None
+    source_evidence: str | None = Field(None, max_length=4000)
+    personal_authorisation: str | None = Field(None, max_length=4000)
+
+
+class ListingDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["approve", "refuse"]
+    reason: str | None = Field(None, max_length=2000)
+
+
+class ReasonBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+PlanKind = Literal["one_off", "subscription", "metered", "private"]
+
+
+class PlanCreate(BaseModel):
+    """A price plan; amounts in fen (分)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: PlanKind
+    name: str = Field(min_length=1, max_length=200)
+    price_fen: int = Field(ge=0, le=10**13, description="一次性价格 / 每期价格 / 计量单价（分）")
+    period_days: int | None = Field(None, ge=1, le=3660)
+    auto_renew: bool = False
+    unit: Literal["call", "rows_1000"] | None = None
+    free_units: int = Field(0, ge=0, le=10**12)
+    monthly_cap_fen: int | None = Field(None, ge=0, le=10**13)
+    buyer_id: int | None = Field(None, ge=1, description="定向报价的买方")
+    valid_until: dt.datetime | None = None
+
+
+class PlanRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    product_id: int
+    kind: str
+    name: str
+    price_fen: int
+    period_days: int | None
+    auto_renew: bool
+    unit: str | None
+    free_units: int
+    monthly_cap_fen: int | None
+    buyer_id: int | None
+    valid_until: dt.datetime | None
+    is_active: bool
+
+
+class ListingEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event: str
+    from_status: str
+    to_status: str
+    reason: str | None
+    actor: str
+    created_at: dt.datetime
+
+
+class ProductRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    seller_id: int
+    seller: ParticipantBrief | None = None
+    category: str
+    sheet: dict[str, Any]
+    delivery_modes: list[str]
+    masking_profile: str
+    rights: list[str]
+    source_evidence: str
+    personal_authorisation: str | None
+    contains_personal: bool
+    sample: dict[str, Any]
+    assessment: dict[str, Any]
+    derivation: dict[str, Any] | None
+    status: str
+    listed_at: dt.datetime | None
+    created_at: dt.datetime
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    plans: list[PlanRead] = Field(default_factory=list)
+    history: list[ListingEventRead] = Field(default_factory=list)
