@@ -51,6 +51,7 @@ KINDS: dict[str, str] = {
     "order.terminate": "终止",
     "order.close": "关闭",
     "delivery.entitle": "开通交付授权",
+    "delivery.api": "在线接口交付",
     "delivery.file": "离线文件交付（带指纹）",
     "delivery.hosted": "托管计算结果发布",
     "delivery.trace": "泄露溯源",

@@ -61,7 +61,7 @@ def market(rt: Any, make_user: Any, make_department: Any) -> dict[str, Any]:
                       batches_or_table=_rows(), source_name="企业.csv", source_format="csv")
         product = MarketProduct(code="P-DLV-1", name="企业经营信息", seller_id=world.seller_id, status="listed",
                                 sheet={"fingerprint": FINGERPRINT, "release_rules": {"min_group_size": 10}},
-                                delivery_modes=["offline", "hosted"], created_by="seller1")
+                                delivery_modes=["file", "hosted", "api"], created_by="seller1")
         s.add(product)
         s.flush()
         s.add(MarketProductSource(product_id=product.id, resource_id=resource.id, version=None))
@@ -70,8 +70,8 @@ def market(rt: Any, make_user: Any, make_department: Any) -> dict[str, Any]:
         s.add(plan)
         s.flush()
         ents = {}
-        for code, buyer_id, mode in (("O-1", world.buyer_id, "offline"), ("O-2", other_id, "offline"),
-                                     ("O-3", world.buyer_id, "hosted")):
+        for code, buyer_id, mode in (("O-1", world.buyer_id, "file"), ("O-2", other_id, "file"),
+                                     ("O-3", world.buyer_id, "hosted"), ("O-4", other_id, "api")):
             order = MarketOrder(code=code, product_id=product.id, plan_id=plan.id, buyer_id=buyer_id,
                                 seller_id=world.seller_id, price_fen=100_000, purpose="经营分析",
                                 delivery_mode=mode, status="delivering", created_by="buyer1")
@@ -224,3 +224,27 @@ def test_differential_privacy_is_charged_to_the_buyers_budget(rt: Any, market: d
     assert spent.value.code == "dp_budget_exhausted"
     with rt.transaction() as s:
         assert s.query(PrivacyDpBudget).filter_by(consumer="buyer1").one().epsilon_spent == 0.5
+
+
+def test_online_pages_are_masked_and_metered_against_the_entitlement(rt: Any, market: dict[str, Any]) -> None:
+    buyer2, ent_id = market["other"], market["ents"]["O-4"]
+    with rt.transaction() as s:
+        s.get(MarketEntitlement, ent_id).quota_rows = 2500
+    with rt.transaction() as s:
+        page, total = service.fetch_rows(session=s, settings=rt.settings, actor=buyer2, entitlement_id=ent_id,
+                                         offset=0, limit=1000)
+    assert total == 4000 and page.num_rows == 1000 and "张伟" not in page.column("法定代表人").to_pylist()
+    with rt.transaction() as s:
+        service.fetch_rows(session=s, settings=rt.settings, actor=buyer2, entitlement_id=ent_id, offset=1000,
+                           limit=1000)
+    with pytest.raises(LimitExceeded) as err, rt.transaction() as s:  # 2,000 used, 1,000 more would pass 2,500
+        service.fetch_rows(session=s, settings=rt.settings, actor=buyer2, entitlement_id=ent_id, offset=2000,
+                           limit=1000)
+    assert err.value.code == "entitlement_row_quota"
+    with rt.transaction() as s:
+        ent = s.get(MarketEntitlement, ent_id)
+        assert (ent.calls_used, ent.rows_used) == (2, 2000)
+    with pytest.raises(InvalidInput) as wrong, rt.transaction() as s:  # a file entitlement serves no pages
+        service.fetch_rows(session=s, settings=rt.settings, actor=market["world"].buyer,
+                           entitlement_id=market["ents"]["O-1"])
+    assert wrong.value.code == "not_api_delivery"

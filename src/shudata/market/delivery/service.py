@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from shudata.core.types import Actor, ResourceRef
 from shudata.lake.models import LakeVersion
-from shudata.lake.reader import layout
+from shudata.lake.reader import layout, read_page
 from shudata.lake.service import get_version, version_files
 from shudata.market import actions as A
 from shudata.market.delivery.fingerprint import FingerprintSpec
@@ -165,6 +166,9 @@ def deliver_file(*, session: Session, settings: Settings, actor: Actor, entitlem
         raise InvalidInput("文件格式只能是 csv、xlsx 或 parquet", "Format must be csv, xlsx or parquet",
                            code="bad_format")
     ent = usable_entitlement(session, actor, entitlement_id)
+    if ent.delivery_mode != "file":
+        raise InvalidInput("该交付授权不是离线文件交付", "This entitlement is not a file delivery",
+                           code="not_file_delivery")
     if not ent.fingerprint:
         raise InvalidInput("该交付授权不含离线文件交付（卖方未设置指纹）",
                            "This entitlement has no offline file delivery", code="no_offline_delivery")
@@ -190,6 +194,26 @@ def deliver_file(*, session: Session, settings: Settings, actor: Actor, entitlem
     session.flush()
     return DeliveredFile(file=out, filename=f"{view.resource.name}_v{view.version.version}.{fmt}", rows=rows,
                          sha256=digest.hexdigest())
+
+
+def fetch_rows(*, session: Session, settings: Settings, actor: Actor, entitlement_id: int, offset: int = 0,
+               limit: int = 1000) -> tuple[pa.Table, int]:
+    """One page of the entitlement's masked view (在线交付, API) and the total; every page counts one
+    call and its rows against the entitlement (metered plans are billed from these counts)."""
+    ent = usable_entitlement(session, actor, entitlement_id)
+    if ent.delivery_mode != "api":
+        raise InvalidInput("该交付授权不是在线接口交付", "This entitlement is not an API delivery",
+                           code="not_api_delivery")
+    view = entitled_view(session, settings, ent)
+    limit = max(1, min(limit, settings.page_size_max))
+    total = layout([view.path]).total
+    rows = max(0, min(limit, total - max(0, offset)))
+    charge(ent, rows=rows)
+    page, total = read_page([view.path], max(0, offset), limit)
+    emit(session, MarketEvent(kind="delivery.api", subject=f"entitlement:{ent.id}", actor=actor.username,
+                              data={"product_id": ent.product_id, "offset": offset, "rows": page.num_rows}))
+    session.flush()
+    return page, total
 
 
 def run_job(*, session: Session, settings: Settings, actor: Actor, entitlement_id: int, sql: str) -> HostedResult:
