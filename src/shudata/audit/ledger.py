@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Table, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,6 +31,8 @@ from shudata.core.types import Actor
 from shudata.security.crypto.sm3 import sm3_hex
 
 GENESIS = "0" * 64
+_HEAD: Table = AuditHead.metadata.tables[AuditHead.__tablename__]
+_ENTRY: Table = AuditEntry.metadata.tables[AuditEntry.__tablename__]
 
 
 def canonical(entry: AuditEntry) -> bytes:
@@ -59,17 +61,19 @@ def chain_hash(prev_hash: str, entry: AuditEntry) -> str:
     return sm3_hex(prev_hash.encode() + canonical(entry))
 
 
-def _head(session: Session) -> AuditHead:
-    """The chain head, locked for this transaction.
+def _head(session: Session) -> tuple[int, str]:
+    """The chain head (sequence number, hash), locked for this transaction.
 
     ``INSERT … ON CONFLICT DO NOTHING`` creates the head once and, on SQLite, makes this
     transaction the single writer *before* the head is read (so two appends can never
-    read the same head); on PostgreSQL ``FOR UPDATE`` then locks the row.
+    read the same head); on PostgreSQL ``FOR UPDATE`` then locks the row. Core statements
+    on the tables, not the ORM: every audited request passes here, and the ORM's bulk
+    insert and unit of work cost several times the statements themselves.
     """
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
-    stmt = select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    return session.execute(stmt).scalar_one()
+    session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
+    seq, hash_ = session.execute(select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()).one()
+    return int(seq), str(hash_)
 
 
 _PENDING = "shudata.audit.pending"
@@ -109,15 +113,16 @@ def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
 
 
 def append(session: Session, actor: Actor, event: Event | AuditEvent) -> AuditEntry:
-    """Append ``event`` to the chain now, locking the head until the transaction ends. A typed
+    """Append ``event`` to the chain now, locking the head until the transaction ends (the
+    returned entry is not in the session: it was written with Core statements). A typed
     :class:`~shudata.audit.events.Event` is stored as its :meth:`~shudata.audit.events.Event.stored`
     shape (a bare :class:`AuditEvent` is accepted as it is, for the ledger's own tests)."""
     if isinstance(event, Event):
         event = event.stored()
-    head = _head(session)
+    head_seq, head_hash = _head(session)
     ts = utcnow()
     entry = AuditEntry(
-        seq=head.seq + 1,
+        seq=head_seq + 1,
         ts=ts,
         actor=actor.username,
         actor_kind=actor.kind.value,
@@ -129,14 +134,13 @@ def append(session: Session, actor: Actor, event: Event | AuditEvent) -> AuditEn
         resource_type=event.resource_type,
         resource_id=event.resource_id,
         details=json.dumps(dict(event.details), ensure_ascii=False, sort_keys=True, default=str),
-        prev_hash=head.hash,
+        prev_hash=head_hash,
         hash="",
     )
-    entry.hash = chain_hash(head.hash, entry)
-    session.add(entry)
-    head.seq = entry.seq
-    head.hash = entry.hash
-    session.flush()
+    entry.hash = chain_hash(head_hash, entry)
+    values = {c.key: getattr(entry, c.key) for c in _ENTRY.columns if c.key != "id"}
+    entry.id = session.execute(_ENTRY.insert().values(**values)).inserted_primary_key[0]
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=entry.seq, hash=entry.hash))
     return entry
 
 
