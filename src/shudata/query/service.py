@@ -90,7 +90,8 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
     with _explained(resolver, sql):
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
         with engine.session(resolver.sources, replace(limits_for(settings), cancel=cancel)) as run:
-            page = run.query(page_query(checked.tree, window).sql(engine.dialect, comments=False), window.fetch)
+            # the page query carries its own LIMIT: no second limit over the relation (a re-bind in DuckDB)
+            page = run.query(page_query(checked.tree, window).sql(engine.dialect, comments=False))
             shown, total, has_more, truncated = window.settle(fetched=page.num_rows, counted=None)
             if count and total is None and has_more:
                 counted = run.query(count_query(checked.tree).sql(engine.dialect, comments=False))
