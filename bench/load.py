@@ -23,7 +23,10 @@ Figures (one JSON line each):
 - ``load.rss_growth_mb``: the server's resident memory at the end minus at the start of the
   measured period, which follows ``--warmup`` seconds of the same load (≤ 50);
 - ``load.shutdown_s``: from SIGTERM under load to the process gone (≤ 10);
-- and, for information, ``load.requests``, ``load.rps``, ``load.shed`` (503s), ``load.p50_ms``, and
+- and, for information, ``load.requests``, ``load.rps``, ``load.shed`` (503s), ``load.p50_ms``, the
+  server's CPU per request and cores, the load generator's own CPU (``load.client_cpu_cores``: near
+  1.0 it is the bottleneck, not the server), the machine's 1-minute load average over the
+  measured period (``load.load_average``: on a machine shared with other work, latency follows it), and
   the baseline measured in the same run before the mixed load: the same clients calling only
   the health check for 15 s (5 s with ``--quick``), which passes the whole middleware stack but
   touches neither database nor data (``load.baseline_rps``, ``load.baseline_p99_ms``): the floor
@@ -324,12 +327,14 @@ def main() -> None:
             sampler.start()
             loads = [os.getloadavg()[0]]
             cpu_start = cpu_s(proc.pid)
+            client_cpu_start = time.process_time()
             rss_start = rss_mb(proc.pid)
             counting.set()
             time.sleep(seconds)
             loads.append(os.getloadavg()[0])
             rss_end = rss_mb(proc.pid)
             cpu_used = cpu_s(proc.pid) - cpu_start
+            client_cpu = time.process_time() - client_cpu_start
             stopped.set()  # stop counting; the clients keep sending while the server stops
             t_term = time.monotonic()
             proc.send_signal(signal.SIGTERM)
@@ -361,6 +366,8 @@ def main() -> None:
     figure("load.p50_ms", p(0.50), "informational", "ms")
     figure("load.server_cpu_ms_per_request", round(1000 * cpu_used / max(1, n), 1), "informational", "ms")
     figure("load.server_cpu_cores", round(cpu_used / seconds, 2), "informational", "cores")
+    figure("load.client_cpu_cores", round(client_cpu / seconds, 2), "informational", "cores")
+    figure("load.load_average", round(sum(loads) / len(loads), 2), "informational", "runnable tasks (1 min)")
     blat = sorted(base.latencies)
     figure("load.baseline_rps", round(len(blat) / base_s, 1), "informational", "requests/s")
     figure("load.baseline_p99_ms", round(blat[min(len(blat) - 1, int(0.99 * len(blat)))] * 1000, 1) if blat
