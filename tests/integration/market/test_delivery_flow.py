@@ -231,7 +231,7 @@ def test_online_pages_are_masked_and_metered_against_the_entitlement(rt: Any, ma
     with rt.transaction() as s:
         s.get(MarketEntitlement, ent_id).quota_rows = 2500
     with rt.transaction() as s:
-        page, total = service.fetch_rows(session=s, settings=rt.settings, actor=buyer2, entitlement_id=ent_id,
+        page, total, _ = service.fetch_rows(session=s, settings=rt.settings, actor=buyer2, entitlement_id=ent_id,
                                          offset=0, limit=1000)
     assert total == 4000 and page.num_rows == 1000 and "张伟" not in page.column("法定代表人").to_pylist()
     with rt.transaction() as s:
@@ -248,3 +248,31 @@ def test_online_pages_are_masked_and_metered_against_the_entitlement(rt: Any, ma
         service.fetch_rows(session=s, settings=rt.settings, actor=market["world"].buyer,
                            entitlement_id=market["ents"]["O-1"])
     assert wrong.value.code == "not_api_delivery"
+
+
+def test_the_api_serves_pages_files_jobs_and_traces(rt: Any, market: dict[str, Any], client: Any,
+                                                     token_for: Any) -> None:
+    ents = market["ents"]
+    buyer, buyer2, op = token_for("buyer1"), token_for("buyer2"), token_for("exchange_op")
+    r = client.get(f"/api/v1/market/entitlements/{ents['O-4']}/rows?limit=5", headers=buyer2)
+    assert r.status_code == 200, r.text
+    assert r.json()["total"] == 4000 and len(r.json()["rows"]) == 5 and r.json()["next_offset"] == 5
+    assert client.get(f"/api/v1/market/entitlements/{ents['O-4']}/rows", headers=buyer).status_code == 403
+    f = client.get(f"/api/v1/market/entitlements/{ents['O-2']}/file?format=csv", headers=buyer2)
+    assert f.status_code == 200 and "filename*=" in f.headers["content-disposition"]
+    leak = f.content.decode("utf-8-sig").splitlines()
+    found = "\n".join(leak[:1] + leak[1:][::17]).encode("utf-8")  # ~6 % of the rows
+    t = client.post("/api/v1/market/traces", headers=op, files={"file": ("found.csv", found, "text/csv")})
+    assert t.status_code == 200, t.text
+    assert t.json()["matched"] and t.json()["accused"][0]["buyer"] == f"entitlement:{ents['O-2']}"
+    assert client.post("/api/v1/market/traces", headers=buyer2,
+                       files={"file": ("x.csv", b"a\n1\n", "text/csv")}).status_code == 403
+    bad = client.post("/api/v1/market/traces", headers=op, files={"file": ("x.xlsx", b"PK\x03\x04oops", "x")})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "trace_file_unreadable"
+    j = client.post(f"/api/v1/market/entitlements/{ents['O-3']}/jobs", headers=buyer,
+                    json={"sql": 'SELECT "所在市州", COUNT(*) AS n FROM product GROUP BY 1 ORDER BY 1'})
+    assert j.status_code == 200 and j.json()["columns"] == ["所在市州", "n"] and len(j.json()["rows"]) == 3
+    no = client.post(f"/api/v1/market/entitlements/{ents['O-3']}/jobs", headers=buyer,
+                     json={"sql": 'SELECT "企业编号" FROM product'})
+    assert no.status_code == 422 and no.json()["error"]["details"]["rule"] == "aggregates_only"
+    assert "聚合" in no.json()["error"]["message"]

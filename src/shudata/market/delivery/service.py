@@ -197,9 +197,9 @@ def deliver_file(*, session: Session, settings: Settings, actor: Actor, entitlem
 
 
 def fetch_rows(*, session: Session, settings: Settings, actor: Actor, entitlement_id: int, offset: int = 0,
-               limit: int = 1000) -> tuple[pa.Table, int]:
-    """One page of the entitlement's masked view (在线交付, API) and the total; every page counts one
-    call and its rows against the entitlement (metered plans are billed from these counts)."""
+               limit: int = 1000) -> tuple[pa.Table, int, int]:
+    """One page of the entitlement's masked view (在线交付, API), the total and the source version; every
+    page counts one call and its rows against the entitlement (metered plans are billed from these counts)."""
     ent = usable_entitlement(session, actor, entitlement_id)
     if ent.delivery_mode != "api":
         raise InvalidInput("该交付授权不是在线接口交付", "This entitlement is not an API delivery",
@@ -213,7 +213,7 @@ def fetch_rows(*, session: Session, settings: Settings, actor: Actor, entitlemen
     emit(session, MarketEvent(kind="delivery.api", subject=f"entitlement:{ent.id}", actor=actor.username,
                               data={"product_id": ent.product_id, "offset": offset, "rows": page.num_rows}))
     session.flush()
-    return page, total
+    return page, total, view.version.version
 
 
 def run_job(*, session: Session, settings: Settings, actor: Actor, entitlement_id: int, sql: str) -> HostedResult:

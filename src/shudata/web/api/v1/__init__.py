@@ -12,6 +12,7 @@ from shudata.web.api.v1 import (
     federation,
     health,
     lake,
+    market_delivery,
     portal,
     privacy,
     quality,
@@ -20,5 +21,6 @@ from shudata.web.api.v1 import (
 )
 
 api_router = APIRouter()
-for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation, sharing, portal):
+for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation, sharing, portal,
+               market_delivery):
     api_router.include_router(module.router)
