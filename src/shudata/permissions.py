@@ -22,6 +22,9 @@ from types import ModuleType
 
 from shudata.catalog import actions as catalog_actions
 from shudata.market import actions as market_actions
+from shudata.market.ledger import actions as market_ledger_actions
+from shudata.market.rights import actions as market_rights_actions
+from shudata.market.valuation import actions as market_valuation_actions
 from shudata.portal import actions as portal_actions
 from shudata.privacy import actions as privacy_actions
 from shudata.quality import actions as quality_actions
@@ -32,7 +35,8 @@ from shudata.sharing import actions as sharing_actions
 
 ACTION_MODULES: tuple[ModuleType, ...] = (security_actions, query_actions, catalog_actions, quality_actions,
                                           privacy_actions, sharing_actions, portal_actions,
-                                          market_actions)
+                                          market_actions, market_ledger_actions, market_rights_actions,
+                                          market_valuation_actions)
 
 
 def register_builtin_actions(registry: ActionRegistry) -> ActionRegistry:

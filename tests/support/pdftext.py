@@ -32,8 +32,9 @@ def _literal(raw: bytes) -> bytes:
     return bytes(out)
 
 
-def pdf_text(pdf: bytes) -> str:
-    parts: list[str] = []
+def pdf_content(pdf: bytes) -> bytes:
+    """Every content stream, decoded (ASCII85 and Flate), joined: the page-drawing operators."""
+    out: list[bytes] = []
     for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
         data = m.group(1)
         for decode in (zlib.decompress, lambda d: zlib.decompress(base64.a85decode(d.strip(), adobe=True))):
@@ -42,10 +43,16 @@ def pdf_text(pdf: bytes) -> str:
                 break
             except (zlib.error, ValueError):
                 continue
-        for s in re.finditer(rb"\(((?:[^()\\]|\\.)*)\)\s*Tj", data, re.S):
-            raw = _literal(s.group(1))
-            try:
-                parts.append(raw.decode("utf-16-be") if len(raw) % 2 == 0 else raw.decode("latin-1"))
-            except UnicodeDecodeError:
-                parts.append(raw.decode("latin-1"))
+        out.append(data)
+    return b"\n".join(out)
+
+
+def pdf_text(pdf: bytes) -> str:
+    parts: list[str] = []
+    for s in re.finditer(rb"\(((?:[^()\\]|\\.)*)\)\s*Tj", pdf_content(pdf), re.S):
+        raw = _literal(s.group(1))
+        try:
+            parts.append(raw.decode("utf-16-be") if len(raw) % 2 == 0 else raw.decode("latin-1"))
+        except UnicodeDecodeError:
+            parts.append(raw.decode("latin-1"))
     return "".join(parts)

@@ -898,6 +898,120 @@ class MarketDeliveryTrace(Event):
     resource_type: ClassVar[str | None] = "market_product"
 
 
+@dataclass(frozen=True, kw_only=True)
+class MarketLedgerSeal(Event):
+    """The exchange signed the market ledger's head with SM2 (details: the checkpoints' seqs)."""
+
+    name: ClassVar[str] = "market.ledger.seal"
+    resource_type: ClassVar[str | None] = "market_ledger"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketLedgerVerify(Event):
+    """The market ledger was verified (details: entries and checkpoints checked, problems)."""
+
+    name: ClassVar[str] = "market.ledger.verify"
+    resource_type: ClassVar[str | None] = "market_ledger"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketRightsApply(Event):
+    """A rights registration (确权登记) was applied for (details: right, type, applicant, evidence count)."""
+
+    name: ClassVar[str] = "market.rights.apply"
+    resource_type: ClassVar[str | None] = "market_rights_registration"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketRightsReview(Event):
+    """The exchange's compliance review of a registration: approved into the public notice, or refused."""
+
+    name: ClassVar[str] = "market.rights.review"
+    resource_type: ClassVar[str | None] = "market_rights_registration"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketRightsObject(Event):
+    """An objection (异议) was filed against a registration during its public notice."""
+
+    name: ClassVar[str] = "market.rights.object"
+    resource_type: ClassVar[str | None] = "market_rights_registration"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketRightsObjectionDecide(Event):
+    """The exchange dismissed or upheld an objection."""
+
+    name: ClassVar[str] = "market.rights.objection.decide"
+    resource_type: ClassVar[str | None] = "market_rights_objection"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketRightsConclude(Event):
+    """A registration's notice ended without objection: registered, certificate issued (details: number)."""
+
+    name: ClassVar[str] = "market.rights.conclude"
+    resource_type: ClassVar[str | None] = "market_rights_registration"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketRightsWithdraw(Event):
+    """The applicant withdrew a registration before it was registered."""
+
+    name: ClassVar[str] = "market.rights.withdraw"
+    resource_type: ClassVar[str | None] = "market_rights_registration"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketRightsRevoke(Event):
+    """The exchange revoked a registered certificate directly (details: reason)."""
+
+    name: ClassVar[str] = "market.rights.revoke"
+    resource_type: ClassVar[str | None] = "market_rights_registration"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketValuationCreate(Event):
+    """A product was valued (数据资产评估, advisory; details: product, value in fen, concluding method)."""
+
+    name: ClassVar[str] = "market.valuation.create"
+    resource_type: ClassVar[str | None] = "market_valuation"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketLicenceIssue(Event):
+    """A licence of 数据加工使用权 was issued (by a purchase or a 许可登记)."""
+
+    name: ClassVar[str] = "market.licence.issue"
+    resource_type: ClassVar[str | None] = "market_licence"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketDeliveryFile(Event):
+    """A buyer received a fingerprinted file of a product (离线交付; details: entitlement, format, rows,
+    SHA-256 of the file, the fingerprint's code word)."""
+
+    name: ClassVar[str] = "market.delivery.file"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketDeliveryHosted(Event):
+    """A hosted job (托管) ran: released (groups, ε) or refused by the release rules (rule, reason)."""
+
+    name: ClassVar[str] = "market.delivery.hosted"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketDeliveryTrace(Event):
+    """The exchange traced a found file (溯源; details: file name and SHA-256, accused buyers with scores
+    and confidence, or no match)."""
+
+    name: ClassVar[str] = "market.delivery.trace"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
 def _kinds(cls: type[Event]) -> list[type[Event]]:
     out: list[type[Event]] = []
     for sub in cls.__subclasses__():

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
+from shudata.cli.market_records_cmd import ledger_app, rights_app
 from shudata.core.errors import InvalidInput
 from shudata.market.delivery import service
 
@@ -39,3 +40,7 @@ def trace(
                       f"置信度 {s_['confidence']:.6f}")
     console.print(f"指纹位置 {verdict['positions']} 个，判定阈值 {verdict['threshold']}，"
                   f"候选买方 {verdict['candidates']} 个，误判上限 {verdict['bound']:g}")
+
+
+market_app.add_typer(ledger_app, name="ledger")
+market_app.add_typer(rights_app, name="rights")

@@ -84,6 +84,11 @@ class Settings(BaseSettings):
                                     description="数据交易：交付后买方验收时限（工作日），期满未提出争议即自动验收")
     market_contract_sign_days: int = Field(10, ge=1, le=90,
                                            description="数据交易：合同生成后各方签署并托管资金的时限（日），逾期合同失效")
+    market_ledger_checkpoint_every: int = Field(
+        1000, ge=1, le=1_000_000,
+        description="数据交易存证账本：每多少条记录由交易所用 SM2 签署一次链头（检查点）")
+    market_rights_notice_days: int = Field(10, ge=1, le=60,
+                                           description="数据确权登记的公示期（工作日），期内可提出异议")
     duckdb_threads: int = Field(2, ge=1, description="DuckDB 线程数")
     duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
     portal_rate_ip_per_min: int = Field(300, ge=0, description="开放门户：每个 IP 每分钟请求上限（0 不限）")

@@ -50,6 +50,8 @@ BUILTINS: tuple[str, ...] = (
     "shudata.quality.providers",  # catalog_quality_scores, quality_rule_types, quality_cleaning_step_types
     "shudata.catalog.hooks",  # department_renamed: the catalog search index keeps provider names current
     "shudata.market.delivery.hooks",  # market_order_delivering: a purchase opens the buyer's entitlement
+    "shudata.market.ledger.hooks",  # market_event: every market event is appended to the signed ledger
+    "shudata.market.rights.hooks",  # market_event: a purchase of 数据加工使用权 issues the buyer a licence
 )
 
 T = TypeVar("T")

@@ -21,6 +21,9 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.query.models",
     "shudata.market.models",
     "shudata.market.delivery.models",
+    "shudata.market.ledger.models",
+    "shudata.market.rights.models",
+    "shudata.market.valuation.models",
 )
 
 

@@ -3,7 +3,8 @@ manager, built once by ``create_app`` or the CLI and passed down (nothing global
 
 Every session the runtime makes carries its plugin manager (``session.info["plugins"]``,
 read with :func:`shudata.core.plugins.plugins_of`), so a service holding a session reaches
-the hooks of its own runtime."""
+the hooks of its own runtime; and its settings (``session.info["settings"]``), for a hook
+implementation whose hook passes none (the market ledger signs its checkpoints with them)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Runtime:
         pm = plugins or make_plugin_manager(load_entrypoints=settings.env != "test")
         engine = make_engine(settings)
         sessions = make_session_factory(engine)
-        sessions.configure(info={"plugins": pm})
+        sessions.configure(info={"plugins": pm, "settings": settings})
         return cls(settings=settings, engine=engine, sessions=sessions, plugins=pm)
 
     @contextmanager

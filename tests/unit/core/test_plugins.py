@@ -31,7 +31,8 @@ EXPECTED = {
     "privacy_policy_users": [("shudata.portal.hooks", "publications_using_policy"),  # the policy editor's
                              ("shudata.sharing.hooks", "grants_using_policy")],  # "used by" panel
     # the market ledger (issue 16, shudata.market.ledger) and delivery (shudata.market.delivery) add theirs
-    "market_event": [],
+    "market_event": [("shudata.market.ledger.hooks", "market_event"),  # the signed ledger (存证)
+                     ("shudata.market.rights.hooks", "market_event")],  # licences of 加工使用权 on delivery
     "market_order_delivering": [("shudata.market.delivery.hooks", "market_order_delivering")],  # entitlement
     "quality_rule_types": [("shudata.quality.providers", "quality_rule_types")],
     "quality_cleaning_step_types": [("shudata.quality.providers", "quality_cleaning_step_types")],

@@ -184,6 +184,24 @@ EXPECTED: dict[str, str] = {
     "market.product.review": "operator system",
     "market.order.view.all": "operator regulator system",
     "market.order.arbitrate": "operator system",
+    # the market's records (issue 16): the regulator and the exchange read and verify the ledger, anyone
+    # looks up an entry hash (存证查询) or verifies a certificate; members apply, the exchange reviews
+    "market.ledger.read": "auditor operator regulator system",
+    "market.ledger.verify": "auditor operator regulator system",
+    "market.ledger.seal": "operator system",
+    "market.ledger.prove": ("admin steward user auditor token peer roleless developer anonymous system operator "
+                            "regulator member"),
+    "market.rights.apply": "member system",
+    "market.rights.review": "operator system",
+    "market.rights.object": "admin steward user auditor token peer roleless operator regulator member system",
+    "market.rights.view": "operator regulator member system",
+    "market.rights.view.all": "operator regulator system",
+    "market.rights.verify": ("admin steward user auditor token peer roleless developer anonymous system operator "
+                             "regulator member"),
+    "market.valuation.create": "operator member system",
+    "market.valuation.any": "operator system",
+    "market.valuation.view": ("admin steward user auditor token peer roleless developer anonymous system operator "
+                              "regulator member"),
 }
 
 

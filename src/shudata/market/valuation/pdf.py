@@ -8,7 +8,7 @@ module matrix as vector squares.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import segno
@@ -84,11 +84,11 @@ def build(story: list[Flowable], *, title: str) -> bytes:
     return buf.getvalue()
 
 
-def valuation_pdf(report: ValuationReport) -> bytes:
-    """The report as a PDF (A4, Chinese): object, purpose, inputs and steps of each approach,
-    assumptions, conclusion and the advisory notice."""
+def valuation_pdf(report: ValuationReport | Mapping[str, Any]) -> bytes:
+    """The report (or its kept :meth:`~ValuationReport.as_dict` form) as a PDF (A4, Chinese):
+    object, purpose, inputs and steps of each approach, assumptions, conclusion, advisory notice."""
     st = styles()
-    d = report.as_dict()
+    d = report.as_dict() if isinstance(report, ValuationReport) else dict(report)
     width = A4[0] - 36 * mm
     story: list[Flowable] = [
         Paragraph("数据资产评估报告（参考）", st["title"]),

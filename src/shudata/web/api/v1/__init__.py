@@ -13,6 +13,7 @@ from shudata.web.api.v1 import (
     health,
     lake,
     market_delivery,
+    market_records,
     portal,
     privacy,
     quality,
@@ -22,5 +23,5 @@ from shudata.web.api.v1 import (
 
 api_router = APIRouter()
 for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation, sharing, portal,
-               market_delivery):
+               market_delivery, market_records):
     api_router.include_router(module.router)

@@ -1,0 +1,61 @@
+"""Public market pages: certificate verification (登记证书查验, where a certificate's QR code
+leads), the rights notice board (登记公示), 存证查询 (an entry hash against the ledger) and a
+product's valuation report (数据资产评估报告, advisory). Same services as /api/v1/market."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from shudata.core.errors import ShudataError
+from shudata.market.ledger import service as ledger
+from shudata.market.rights import service as rights
+from shudata.market.rights.certificate import rows as certificate_rows
+from shudata.market.rights.certificate import verify_url
+from shudata.market.rights.states import RIGHT_LABELS, STATUS_LABELS, TYPE_LABELS
+from shudata.market.valuation import service as valuation
+from shudata.web.api.v1.market_records import base_url
+from shudata.web.deps import ActorDep, SessionDep, SettingsDep
+from shudata.web.ui.render import render
+
+router = APIRouter()
+LABELS = {"right": RIGHT_LABELS, "type": TYPE_LABELS, "status": STATUS_LABELS}
+
+
+@router.get("/market/rights/certificates/{number}")
+def certificate_page(number: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep,
+                     signature: str | None = None) -> Response:
+    """The page a certificate's QR code opens: valid or not, and why."""
+    check = rights.verify_certificate(session=session, actor=actor, number=number, signature=signature)
+    status = 200 if check.found else 404
+    return render(request, "market_records/certificate.html", {
+        "check": check, "rows": certificate_rows(check.content) if check.content else [],
+        "url": verify_url(base_url(request, settings), check.number)}, status_code=status)
+
+
+@router.get("/market/rights/notices")
+def notices_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    return render(request, "market_records/notices.html",
+                  {"rows": rights.notices(session=session, actor=actor), "labels": LABELS})
+
+
+@router.get("/market/ledger/proof")
+def proof_page(request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep,
+               hash: str | None = None) -> Response:
+    """存证查询: a form, and the answer for the hash given."""
+    proof, error = None, None
+    if hash:
+        try:
+            proof = ledger.lookup(session=session, settings=settings, actor=actor, digest=hash)
+        except ShudataError as exc:
+            error = exc
+    return render(request, "market_records/proof.html", {"proof": proof, "error": error, "hash": hash or ""},
+                  status_code=422 if error else 200)
+
+
+@router.get("/market/products/{product_id}/valuation")
+def valuation_page(product_id: int, request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    v = valuation.latest(session=session, actor=actor, product_id=product_id)
+    if v is None:
+        raise valuation.no_valuation(product_id)
+    return render(request, "market_records/valuation.html", {"v": v, "r": v.report, "product_id": product_id})
