@@ -199,6 +199,8 @@ class ProductSheet(BaseModel):
     update_cycle: str = Field("", max_length=100, description="更新周期")
     scenarios: list[str] = Field(default_factory=list, max_length=50, description="应用场景（无场景不交易）")
     restrictions: str = Field("", max_length=2000, description="使用限制")
+    fingerprint: dict[str, Any] | None = Field(None, description="离线文件指纹设置（关键列、各列容差）")
+    release_rules: dict[str, Any] | None = Field(None, description="托管计算的结果释放规则（最小分组、差分隐私）")
 
 
 class ProductCreate(BaseModel):
@@ -316,3 +318,117 @@ class ProductRead(BaseModel):
     sources: list[dict[str, Any]] = Field(default_factory=list)
     plans: list[PlanRead] = Field(default_factory=list)
     history: list[ListingEventRead] = Field(default_factory=list)
+
+
+# -- orders, contracts, settlement --------------------------------------------------------------------
+
+class OrderCreate(BaseModel):
+    """An inquiry (询价): a buyer asks for a listed product under one of its price plans."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    buyer_id: int = Field(ge=1)
+    product_id: int = Field(ge=1)
+    plan_id: int = Field(ge=1)
+    purpose: str = Field(min_length=2, max_length=2000, description="用途 / 应用场景")
+    delivery_mode: DeliveryMode
+    term_days: int = Field(365, ge=1, le=3660, description="使用期限（天）")
+    territory: str = Field("中华人民共和国境内", min_length=2, max_length=100, description="使用地域")
+    broker_id: int | None = Field(None, ge=1, description="居间服务的数商（收取数商服务费）")
+    message: str = Field("", max_length=2000)
+
+
+class OfferCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    price_fen: int = Field(ge=0, le=10**13)
+    note: str = Field("", max_length=2000)
+
+
+class OfferRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    party: str
+    price_fen: int
+    note: str
+    actor: str
+    created_at: dt.datetime
+
+
+class OrderEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event: str
+    from_status: str
+    to_status: str
+    note: str | None
+    actor: str
+    created_at: dt.datetime
+
+
+class SignatureRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    party: str
+    public_key: str
+    signature: str
+    signed_by: str
+    signed_at: dt.datetime
+
+
+class ContractRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    number: str
+    digest: str
+    text: str
+    terms: dict[str, Any]
+    valid_from: dt.datetime
+    valid_until: dt.datetime
+    signatures: list[SignatureRead] = Field(default_factory=list)
+
+
+class OrderRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    product_id: int
+    plan_id: int
+    buyer_id: int
+    seller_id: int
+    broker_id: int | None
+    status: str
+    price_fen: int
+    purpose: str
+    territory: str
+    term_days: int
+    delivery_mode: str
+    message: str
+    reason: str | None
+    accept_due_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    offers: list[OfferRead] = Field(default_factory=list)
+    history: list[OrderEventRead] = Field(default_factory=list)
+    contract: ContractRead | None = None
+
+
+class PostingRead(BaseModel):
+    account: str
+    participant_id: int | None
+    amount_fen: int
+
+
+class JournalRead(BaseModel):
+    id: int
+    kind: str
+    memo: str
+    created_at: dt.datetime
+    postings: list[PostingRead]
+
+
+class BalanceRead(BaseModel):
+    account: str
+    participant_id: int | None
+    balance_fen: int
