@@ -44,9 +44,10 @@ from shudata.core.errors import InvalidInput
 from shudata.privacy.detect.classify import scan_table
 from shudata.privacy.dp import default_rng, laplace
 from shudata.query.access import ResolvedTable, TableAccess
+from shudata.query.context import SandboxContext, mapping_resolver
 from shudata.query.engines.base import Engine, Limits, TableSource
 from shudata.query.rules.parse import parse_one_statement
-from shudata.query.sandbox import compile_sandboxed
+from shudata.query.sandbox import RULES, compile_sandboxed
 
 GROUP_COUNT = "__group_rows"
 # Aggregates whose value is one row's value (or a list of them): refused even with k.
@@ -84,8 +85,14 @@ class ReleaseRules(BaseModel):
 @dataclass(frozen=True)
 class Analysis:
     tree: exp.Select
-    group_keys: tuple[str, ...]
+    group_keys: tuple[str, ...]  # as SQL text, for messages
     outputs: tuple[str, ...]
+    key_exprs: tuple[exp.Expr, ...] = ()  # the same keys as trees (compared structurally)
+
+    def is_key(self, projection: exp.Expr) -> bool:
+        """Whether an output column (alias stripped) is one of the GROUP BY keys."""
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        return any(inner == k for k in self.key_exprs)
 
 
 def _refuse(zh: str, en: str, rule: str, **details: Any) -> HostedRefused:
@@ -121,8 +128,8 @@ def _bare_columns(node: exp.Expr) -> list[exp.Column]:
     return out
 
 
-def _group_keys(tree: exp.Select) -> tuple[str, ...]:
-    """The GROUP BY expressions as SQL text, positions (``GROUP BY 1``) resolved to the projection."""
+def _group_keys(tree: exp.Select) -> tuple[exp.Expr, ...]:
+    """The GROUP BY expressions, positions (``GROUP BY 1``) resolved to the projection."""
     group = tree.args.get("group")
     if not group:
         return ()
@@ -132,7 +139,7 @@ def _group_keys(tree: exp.Select) -> tuple[str, ...]:
         if isinstance(e, exp.Literal) and e.is_int and 0 < int(e.this) <= len(tree.expressions):
             proj = tree.expressions[int(e.this) - 1]
             key = proj.this if isinstance(proj, exp.Alias) else proj
-        keys.append(key.sql("duckdb"))
+        keys.append(key)
     return tuple(keys)
 
 
@@ -149,8 +156,8 @@ def analyse(sql: str) -> Analysis:
     keys = _group_keys(tree)
     outputs = []
     for proj in tree.expressions:
-        label = proj.sql("duckdb")
-        outputs.append(proj.alias_or_name or label)
+        label = proj.alias_or_name or proj.sql("duckdb")
+        outputs.append(label)
         if isinstance(proj, exp.Star) or (proj.find(exp.Star) and not proj.find(exp.Count)):
             raise _refuse("托管计算不能输出 *，请列出聚合与分组键", "SELECT * releases rows; list aggregates and keys",
                           "no_star")
@@ -161,14 +168,16 @@ def analyse(sql: str) -> Analysis:
                 raise _refuse(f"聚合“{agg.sql('duckdb')}”会原样输出某一行的值，托管计算不允许（可用 COUNT、SUM、AVG、"
                               "STDDEV 等）", f"{agg.sql('duckdb')} releases one row's value; use COUNT, SUM, AVG, "
                               "STDDEV …", "revealing_aggregate", expression=agg.sql("duckdb"))
-        if inner.sql("duckdb") in keys:
+        if any(inner == k for k in keys):
             continue
         bare = _bare_columns(inner)
-        if not aggs or any(c.sql("duckdb") not in keys for c in bare):
+        if not aggs or any(all(c != k for k in keys) for c in bare):
+            label = proj.sql("duckdb")
             raise _refuse(f"托管计算只能发布聚合结果：输出列“{label}”既不是聚合也不是分组键",
                           f"Hosted jobs release aggregates only: output {label!r} is neither an aggregate nor a "
                           "GROUP BY key", "aggregates_only", column=label)
-    return Analysis(tree=tree, group_keys=keys, outputs=tuple(outputs))
+    return Analysis(tree=tree, group_keys=tuple(k.sql("duckdb") for k in keys), outputs=tuple(outputs),
+                    key_exprs=keys)
 
 
 def with_group_count(analysis: Analysis, rules: ReleaseRules) -> exp.Select:
@@ -216,14 +225,25 @@ def _check_groups(result: pa.Table, k: int) -> None:
                       "min_group_size", groups=small, k=k)
 
 
-def _check_personal(result: pa.Table, analysis: Analysis) -> None:
-    """Refuse when the detectors flag a released group key as personal (aggregates are numbers
-    over at least ``k`` rows; the keys are the values that leave as they are)."""
-    keys = [name for name, proj in zip(result.column_names, analysis.tree.expressions, strict=False)
-            if (proj.this if isinstance(proj, exp.Alias) else proj).sql("duckdb") in analysis.group_keys]
-    if result.num_rows == 0 or not keys:
-        return
-    found = [f"{c.column}（{c.entity}）" for c in scan_table(result.select(keys), source="hosted").columns if c.entity]
+def _check_personal(result: pa.Table, analysis: Analysis, findings: Mapping[str, str | None] | None) -> None:
+    """Refuse when a released group key is personal (aggregates are numbers over at least ``k`` rows;
+    the keys are the values that leave as they are). A key that is a plain column of the product is
+    judged by the detectors' findings on that column (``findings``, from the version's scan), when
+    given: flagged is refused, clean is released; any other key is scanned in the result."""
+    keys: list[str] = []
+    found: list[str] = []
+    for name, proj in zip(result.column_names, analysis.tree.expressions, strict=False):
+        inner = proj.this if isinstance(proj, exp.Alias) else proj
+        if not analysis.is_key(proj):
+            continue
+        if findings is not None and isinstance(inner, exp.Column) and inner.name in findings:
+            if findings[inner.name]:
+                found.append(f"{name}（{findings[inner.name]}）")
+            continue
+        keys.append(name)
+    if result.num_rows and keys:
+        found += [f"{c.column}（{c.entity}）" for c in scan_table(result.select(keys), source="hosted").columns
+                  if c.entity]
     if found:
         raise _refuse(f"结果中含有识别为个人信息的列：{'、'.join(found)}，不予发布",
                       f"Columns detected as personal data in the result: {', '.join(found)}", "personal_output",
@@ -235,8 +255,7 @@ def _noised(result: pa.Table, analysis: Analysis, rules: ReleaseRules,
     """Laplace noise on every aggregate column, ε split evenly over them (sequential composition)."""
     if rules.epsilon is None:
         return result, {}
-    agg_cols = [(i, p) for i, p in enumerate(analysis.tree.expressions)
-                if (p.this if isinstance(p, exp.Alias) else p).sql("duckdb") not in analysis.group_keys]
+    agg_cols = [(i, p) for i, p in enumerate(analysis.tree.expressions) if not analysis.is_key(p)]
     if not agg_cols:
         return result, {}
     eps = rules.epsilon / len(agg_cols)
@@ -256,19 +275,34 @@ def _noised(result: pa.Table, analysis: Analysis, rules: ReleaseRules,
 
 
 def run_hosted(sql: str, *, table: str, source: TableSource, columns: tuple[str, ...], rules: ReleaseRules,
-               engine: Engine, limits: Limits, rng: np.random.Generator | None = None) -> HostedResult:
+               engine: Engine, limits: Limits, rng: np.random.Generator | None = None,
+               findings: Mapping[str, str | None] | None = None) -> HostedResult:
     """Run a hosted job over ``source`` (the product's delivered view, known to the SQL as
-    ``table``) and return what may be released, or raise :class:`HostedRefused`."""
+    ``table``) and return what may be released, or raise :class:`HostedRefused`. ``findings``
+    (column → detected entity type of the source version) spare scanning plain-column keys."""
     analysis = analyse(sql)
     tree = with_group_count(analysis, rules)
-    resolved = {table: ResolvedTable(source.name, columns, TableAccess(columns=columns))}
-    engine_sql = compile_sandboxed(tree.sql("duckdb"), resolved, max_rows=limits.max_rows)
+    engine_sql = _sandboxed(tree, table, source, columns, limits)
     result = engine.query(engine_sql, {source.name: source}, limits)
     _check_groups(result, rules.min_group_size)
     released = result.drop_columns([GROUP_COUNT])
-    _check_personal(released, analysis)
+    _check_personal(released, analysis, findings)
     released, noise = _noised(released, analysis, rules, rng or default_rng())
     return HostedResult(table=released, groups=result.num_rows, epsilon=rules.epsilon, noise=noise)
+
+
+def _sandboxed(tree: exp.Expr, table: str, source: TableSource, columns: tuple[str, ...], limits: Limits) -> str:
+    """The SQL sandbox's rules (:data:`shudata.query.sandbox.RULES`: read-only, allow-listed functions,
+    the product's table only, the row cap) over the already parsed and analysed tree."""
+    resolved = {table: ResolvedTable(source.name, columns, TableAccess(columns=columns))}
+    ctx = SandboxContext(resolve=mapping_resolver(resolved), max_rows=limits.max_rows, dialect="duckdb")
+    try:
+        for rule in RULES:
+            tree = rule(tree, ctx)
+    except RecursionError:
+        raise InvalidInput("SQL 嵌套层数过深，请简化表达式", "The SQL is nested too deeply; simplify it",
+                           code="sql_too_deep") from None
+    return tree.sql(dialect="duckdb", comments=False)
 
 
 def run_plain(sql: str, *, table: str, source: TableSource, columns: tuple[str, ...], engine: Engine,

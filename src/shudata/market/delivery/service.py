@@ -15,6 +15,7 @@ import io
 import json
 import os
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -52,7 +53,7 @@ from shudata.security.authz import require
 from shudata.security.crypto.sm3 import sm3_hex
 from shudata.sharing.filters import combine, validate_row_filter
 from shudata.sharing.locks import KeyedLocks
-from shudata.sharing.masking import masking_for, masking_state
+from shudata.sharing.masking import masking_for, masking_state, version_findings
 
 _BUILDING = KeyedLocks()
 
@@ -71,6 +72,7 @@ class EntitledView:
     resource: CatalogResource
     version: LakeVersion
     path: Path  # the masked view as one Parquet file
+    findings: Mapping[str, str | None]  # column → entity type the detectors found in the source version
 
 
 def _entitlement(session: Session, entitlement_id: int) -> MarketEntitlement:
@@ -143,7 +145,8 @@ def entitled_view(session: Session, settings: Settings, ent: MarketEntitlement) 
                     tmp.replace(path)
                 finally:
                     tmp.unlink(missing_ok=True)
-    return EntitledView(entitlement=ent, resource=resource, version=version, path=path)
+    findings = version_findings(session, settings, resource, version, table)
+    return EntitledView(entitlement=ent, resource=resource, version=version, path=path, findings=findings)
 
 
 def buyer_label(ent: MarketEntitlement) -> str:
@@ -232,7 +235,8 @@ def run_job(*, session: Session, settings: Settings, actor: Actor, entitlement_i
         result = run_hosted(sql, table="product", source=TableSource(name="hosted", files=[view.path]),
                             columns=tuple(layout([view.path]).schema.names), rules=rules,
                             engine=default_engine(settings),
-                            limits=Limits(timeout_s=settings.query_timeout_s, max_rows=settings.query_max_rows))
+                            limits=Limits(timeout_s=settings.query_timeout_s, max_rows=settings.query_max_rows),
+                            findings=view.findings)
     except HostedRefused as exc:
         job.rule, job.reason = str(exc.details.get("rule")), exc.zh
         _keep_refused(session, actor, job, code)

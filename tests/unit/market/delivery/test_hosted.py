@@ -100,3 +100,20 @@ def test_differential_privacy_adds_noise_to_counts_and_bounded_sums(product: tup
     with pytest.raises(HostedRefused) as err:
         _run(product, 'SELECT AVG("收入") FROM t', rules)  # AVG has no declared sensitivity
     assert err.value.details["rule"] == "dp_aggregate"
+
+
+def test_plain_column_keys_follow_the_versions_findings_and_computed_keys_are_scanned(
+        product: tuple[Settings, Path]) -> None:
+    settings, path = product
+
+    def run(sql: str, findings: dict[str, str | None]) -> pa.Table:
+        return run_hosted(sql, table="t", source=source_of(path), columns=COLUMNS, rules=ReleaseRules(min_group_size=2),
+                          engine=default_engine(settings), limits=Limits(), findings=findings).table
+
+    clean = {"市州": None, "收入": None, "人数": None, "姓名": "PERSON_NAME"}
+    assert run('SELECT "市州", COUNT(*) FROM t GROUP BY 1', clean).num_rows == 4
+    with pytest.raises(HostedRefused, match="PERSON_NAME"):  # flagged in the version: refused without a scan
+        run('SELECT "姓名", COUNT(*) FROM t GROUP BY 1', clean)
+    with pytest.raises(HostedRefused) as err:  # a computed key is scanned in the result
+        run('SELECT "姓名" || \'\' AS n, COUNT(*) FROM t GROUP BY 1', clean)
+    assert err.value.details["rule"] == "personal_output"
