@@ -170,6 +170,7 @@ def rights_certificate_pdf(number: str, request: Request, session: SessionDep, s
 
 @router.get("/market/rights/{number}", summary="确权登记详情 / one registration")
 def rights_read(number: str, session: SessionDep, actor: UserDep) -> dict[str, Any]:
+    """一件登记的全部信息（证明材料摘要、审查意见、公示期、异议及其处理）：相关交易主体、交易所与监管可见。"""
     reg = rights.read(session=session, actor=actor, number=number)
     out = registration_dict(session, reg)
     out["objections"] = [objection_dict(o) for o in rights.objections_of(session, reg)]
@@ -210,6 +211,7 @@ def rights_conclude(number: str, session: SessionDep, settings: SettingsDep, act
 
 @router.post("/market/rights/{number}/withdraw", summary="撤回申请 / withdraw")
 def rights_withdraw(number: str, session: SessionDep, settings: SettingsDep, actor: UserDep) -> dict[str, Any]:
+    """申请人在登记完成前撤回申请（公示中、异议处理中亦可）。"""
     return registration_dict(session, rights.withdraw(session=session, settings=settings, actor=actor,
                                                       number=number))
 
@@ -248,6 +250,7 @@ def valuation_latest(product_id: int, session: SessionDep, actor: ActorDep) -> d
 
 @router.get("/market/products/{product_id}/valuation/pdf", summary="评估报告 PDF / valuation report as PDF")
 def valuation_pdf_download(product_id: int, session: SessionDep, actor: ActorDep) -> Response:
+    """最新评估报告的 PDF（中文，含全部输入、假设与计算步骤；仅供参考）。"""
     v = valuation.latest(session=session, actor=actor, product_id=product_id)
     if v is None:
         raise valuation.no_valuation(product_id)
