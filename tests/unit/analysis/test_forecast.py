@@ -1,0 +1,69 @@
+"""Forecasts: the model chosen by a backtest inside the given values only, intervals that contain the
+mean, calibration, and the real money-supply series beating the seasonal naive method."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shudata.analysis import forecast as fc
+from shudata.core.errors import InvalidInput
+from support.analysis_data import monthly_series
+
+
+def _seasonal(n: int, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 200 + 0.8 * np.arange(n) + 15 * np.sin(np.arange(n) * 2 * np.pi / 12) + rng.normal(0, 2, n)
+
+
+def test_seasonal_naive_repeats_the_last_cycle_with_widening_intervals() -> None:
+    y = _seasonal(48)
+    mean, lo, hi = fc.snaive(y, 24, 12, 0.8)
+    assert np.allclose(mean[:12], y[36:48]) and np.allclose(mean[12:], y[36:48])
+    half = hi - mean
+    assert np.allclose(mean - lo, half) and half[12] > half[11]  # the second cycle is less certain
+
+
+def test_backtest_origins_stay_inside_the_values() -> None:
+    for n in (30, 48, 100):
+        for o in fc.origins(n, 12, 4, 4):
+            assert o >= fc.MIN_LENGTH and o + 12 <= n
+
+
+def test_forecast_does_not_look_past_its_values() -> None:
+    y = _seasonal(72)
+    a = fc.forecast(y[:60], 12, candidates=("snaive", "ets", "theta"), origins_count=2)
+    changed = y.copy()
+    changed[60:] += 1000  # the held-out year: nothing the forecast may see
+    b = fc.forecast(changed[:60], 12, candidates=("snaive", "ets", "theta"), origins_count=2)
+    assert a.model == b.model and np.allclose(a.mean, b.mean) and np.allclose(a.upper, b.upper)
+    assert set(a.backtest_mase) == {"snaive", "ets", "theta"}
+    assert np.all(a.lower <= a.mean) and np.all(a.mean <= a.upper)
+    # a trending seasonal series: the trend-aware models beat repeating last year
+    assert a.model != "snaive"
+    assert float(np.mean(np.abs(a.mean - y[60:]))) < float(np.mean(np.abs(fc.snaive(y[:60], 12, 12, 0.8)[0] - y[60:])))
+
+
+def test_calibration_widens_intervals_that_were_too_narrow() -> None:
+    actual = np.zeros(12)
+    runs = [(actual, np.full(12, 2.0), np.full(12, 1.0), np.full(12, 3.0))]  # errors of 2, half-widths of 1
+    assert fc._calibration(runs, 0.8) == pytest.approx(2.0)
+    runs = [(actual, np.full(12, 0.1), np.full(12, -0.9), np.full(12, 1.1))]  # far too wide: shrink, at most ½
+    assert fc._calibration(runs, 0.8) == pytest.approx(0.5)
+
+
+def test_bad_series_refused() -> None:
+    with pytest.raises(InvalidInput) as e:
+        fc.forecast([1.0, float("nan"), 3.0, 4.0, 5.0])
+    assert e.value.code == "analysis_bad_series"
+    with pytest.raises(InvalidInput):
+        fc.forecast([1.0, 2.0])
+
+
+def test_real_m2_beats_seasonal_naive_and_covers() -> None:
+    _, values = monthly_series(48)["货币和准货币(M2)供应量期末值|000000|"]
+    y = np.asarray(values)
+    f = fc.forecast(y[:-12], 12, candidates=("snaive", "ets", "theta"), origins_count=2)
+    base = fc.snaive(y[:-12], 12, 12, 0.8)[0]
+    assert np.mean(np.abs(f.mean - y[-12:])) < 0.5 * np.mean(np.abs(base - y[-12:]))
+    assert np.mean((y[-12:] >= f.lower) & (y[-12:] <= f.upper)) >= 0.5
