@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from shudata.core.errors import InvalidInput, PermissionDenied, QueryTimeout
+from shudata.query.engines import duckdb as duckdb_engine
 from shudata.query.engines.base import Limits, TableSource
 from shudata.query.engines.duckdb import DuckDBEngine, forget_databases
 
@@ -170,3 +171,22 @@ def test_columns_of_a_table_are_part_of_its_database(engine: DuckDBEngine, parqu
     narrow = {"src_people": TableSource("src_people", src.files, columns=["城市"])}
     assert engine.query("SELECT * FROM src_people", parquet_tables).num_columns > 1
     assert engine.query("SELECT * FROM src_people", narrow).column_names == ["城市"]
+
+
+def test_a_kept_database_is_replaced_after_its_uses(engine: DuckDBEngine, parquet_tables, monkeypatch):
+    """A database keeps native memory for every distinct statement it ran until it is closed,
+    so a kept one serves DATABASE_USES connections and then a fresh one takes over."""
+    forget_databases()
+    monkeypatch.setattr(duckdb_engine, "DATABASE_USES", 3)
+    opened: list[object] = []
+    real = DuckDBEngine.open_database
+
+    def counting(self: DuckDBEngine, *args: object, **kwargs: object) -> object:
+        opened.append(args)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DuckDBEngine, "open_database", counting)
+    for offset in range(7):
+        out = engine.query(f"SELECT \"姓名\" FROM src_people ORDER BY 1 LIMIT 1 OFFSET {offset % 4}", parquet_tables)
+        assert out.num_rows == 1
+    assert len(opened) == 3  # uses 1-3 on the first, 4-6 on the second, 7 on the third

@@ -91,7 +91,12 @@ def cancelled(details: dict[str, str] | None = None) -> Conflict:
 
 # Locked-down databases kept for reuse, least recently used first (see the module's docstring).
 DATABASES_KEPT = 16
+# A database keeps about 4 KB of native memory for every distinct statement text it has run,
+# until it is closed (every page offset and filter value is a new text): a kept database is
+# therefore replaced by a fresh one after this many connections (opening one costs ~25 ms).
+DATABASE_USES = 1000
 _DATABASES: OrderedDict[tuple[object, ...], duckdb.DuckDBPyConnection] = OrderedDict()
+_USES: dict[tuple[object, ...], int] = {}
 _DATABASES_LOCK = threading.Lock()
 
 
@@ -99,6 +104,7 @@ def forget_databases() -> None:
     """Drop the kept databases (tests and benchmarks that measure a cold start)."""
     with _DATABASES_LOCK:
         _DATABASES.clear()
+        _USES.clear()
 
 
 _running: set[Callable[[], None]] = set()
@@ -218,14 +224,18 @@ class DuckDBEngine:
             base = _DATABASES.get(key)
             if base is not None:
                 _DATABASES.move_to_end(key)
+                _USES[key] = _USES.get(key, 0) + 1
+                if _USES[key] >= DATABASE_USES:  # this connection is its last: the next one opens anew
+                    del _DATABASES[key], _USES[key]
         if base is None:
             base = self.open_database(tables)
             with _DATABASES_LOCK:
                 _DATABASES[key] = base
+                _USES[key] = 1
                 while len(_DATABASES) > DATABASES_KEPT:
                     # Not closed here: a query may still run on a connection of it; the
                     # database goes when its last connection is closed.
-                    _DATABASES.popitem(last=False)
+                    _USES.pop(_DATABASES.popitem(last=False)[0], None)
         con = base.cursor()
         con.begin()
         return con
