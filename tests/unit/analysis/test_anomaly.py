@@ -1,0 +1,72 @@
+"""Anomaly detection: spikes, level shifts and seasonal breaks on generated seasonal series, nothing on
+a clean one, and the real series (seasonal strength, an injected spike found in M0)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from shudata.analysis import anomaly as an
+from shudata.core.errors import InvalidInput
+from support.analysis_data import monthly_series
+
+
+def _series(n: int = 84, seed: int = 7) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 100 + 0.3 * np.arange(n) + 10 * np.sin(np.arange(n) * 2 * np.pi / 12) + rng.normal(0, 1, n)
+
+
+def test_clean_series_raises_nothing() -> None:
+    assert an.detect(_series()) == []
+
+
+def test_spike() -> None:
+    y = _series()
+    y[50] -= 9
+    found = an.detect(y)
+    assert [(a.index, a.kind) for a in found] == [(50, "spike")]
+    assert found[0].score < -3.5 and found[0].expected == pytest.approx(y[50] + 9, abs=4)
+
+
+def test_level_shift_is_one_warning_at_its_start() -> None:
+    y = _series()
+    y[55:] += 12
+    found = an.detect(y)
+    assert [(a.index, a.kind) for a in found] == [(55, "level_shift")]
+
+
+def test_seasonal_break() -> None:
+    y = _series()
+    y[52::12] += 9  # the same month of every year from 52 on
+    found = {(a.index, a.kind) for a in an.detect(y)}
+    assert (52, "seasonal_break") in found and (64, "seasonal_break") in found
+
+
+def test_start_only_judges_the_new_periods() -> None:
+    y = _series()
+    y[45] += 9
+    y[70] += 9
+    assert [a.index for a in an.detect(y, start=60)] == [70]
+
+
+def test_short_or_incomplete_series_refused() -> None:
+    with pytest.raises(InvalidInput) as e:
+        an.detect(np.ones(30))
+    assert e.value.code == "analysis_bad_series"
+    y = _series()
+    y[3] = np.nan
+    with pytest.raises(InvalidInput):
+        an.detect(y)
+
+
+def test_real_series() -> None:
+    series = monthly_series(48)
+    assert an.seasonal_strength(series["出口总值当期值|000000|"][1]) > 0.5
+    assert an.seasonal_strength(series["居民消费价格指数|000000|"][1]) < 0.5  # a 上年同月=100 index
+    y = np.asarray(series["流通中现金(M0)供应量期末值|000000|"][1])
+    sigma = float(np.std(an.decompose(y, 12, robust=False)[2]))
+    before = {a.index for a in an.detect(y[:200], start=180)}
+    y2 = y.copy()
+    y2[190] += 8 * sigma
+    after = {a.index for a in an.detect(y2[:200], start=180)}
+    assert 190 not in before and 190 in after
