@@ -4,7 +4,7 @@ product's valuation report (数据资产评估报告, advisory). Same services a
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from shudata.core.errors import ShudataError
@@ -15,8 +15,8 @@ from shudata.market.rights.certificate import verify_url
 from shudata.market.rights.states import RIGHT_LABELS, STATUS_LABELS, TYPE_LABELS
 from shudata.market.valuation import service as valuation
 from shudata.web.api.v1.market_records import base_url
-from shudata.web.deps import ActorDep, SessionDep, SettingsDep
-from shudata.web.ui.render import render
+from shudata.web.deps import ActorDep, SessionDep, SettingsDep, UserDep
+from shudata.web.ui.render import page_window, render
 
 router = APIRouter()
 LABELS = {"right": RIGHT_LABELS, "type": TYPE_LABELS, "status": STATUS_LABELS}
@@ -59,3 +59,19 @@ def valuation_page(product_id: int, request: Request, session: SessionDep, actor
     if v is None:
         raise valuation.no_valuation(product_id)
     return render(request, "market_records/valuation.html", {"v": v, "r": v.report, "product_id": product_id})
+
+
+@router.get("/market/ledger")
+def ledger_page(request: Request, session: SessionDep, actor: UserDep, kind: str = "",
+                offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=500)) -> Response:
+    """The ledger for the regulator, the exchange and auditors: every entry with its payload."""
+    total, rows = ledger.read_entries(session=session, actor=actor, offset=offset, limit=limit,
+                                      kind=kind.strip() or None)
+    return render(request, "market_records/ledger.html", {"rows": rows, "total": total, "kind": kind,
+                                                          "pg": page_window(total, offset, limit)})
+
+
+@router.post("/market/ledger/verify")
+def ledger_verify_page(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep) -> Response:
+    report = ledger.verify_ledger(session=session, settings=settings, actor=actor)
+    return render(request, "market_records/ledger_verify.html", {"report": report})

@@ -186,3 +186,20 @@ def test_public_lookup(rt: Runtime, client: Any, make_user: Callable[..., Actor]
 def test_lookup_refuses_bad_hashes(rt: Runtime) -> None:
     with rt.transaction() as s, pytest.raises(InvalidInput):
         L.lookup(session=s, settings=rt.settings, actor=Actor.anonymous(), digest="xyz")
+
+
+def test_the_ledger_page(rt: Runtime, client: Any, make_user: Callable[..., Actor], token_for: Any,
+                         make_department: Callable[..., int]) -> None:
+    add(rt, 5)
+    make_user("reg3", Role.REGULATOR)
+    make_user("steward3", Role.DATA_STEWARD, department_id=make_department())
+    page = client.get("/market/ledger", headers=token_for("reg3"))
+    assert page.status_code == 200 and "market.order.settle" in page.text and "共 5 条记录" in page.text
+    assert "&#34;amount_fen&#34;" in page.text or '"amount_fen"' in page.text  # the regulator sees payloads
+    assert client.get("/market/ledger", headers=token_for("steward3")).status_code == 403
+    ok = client.post("/market/ledger/verify", headers=token_for("reg3"))
+    assert ok.status_code == 200 and "ledger-verify-ok" in ok.text
+    with rt.transaction() as s:
+        s.execute(update(MarketLedgerEntry).where(MarketLedgerEntry.seq == 1).values(kind="market.order.refund"))
+    bad = client.post("/market/ledger/verify", headers=token_for("reg3"))
+    assert "ledger-verify-bad" in bad.text and "modified" in bad.text

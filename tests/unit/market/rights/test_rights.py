@@ -242,3 +242,16 @@ def test_a_purchase_of_the_processing_right_issues_a_licence(rt: Runtime, world:
         emit(s, MarketEvent(kind="order.refund", subject="order:MO-0001", actor="exchange_op"))
     with rt.transaction() as s:
         assert s.scalars(select(MarketLicence)).one().status == "ended"
+
+
+def test_the_public_notice_board(rt: Runtime, world: MarketWorld, client: Any) -> None:
+    assert "目前没有公示中的登记" in client.get("/market/rights/notices").text
+    with rt.transaction() as s:
+        number = R.apply(session=s, settings=rt.settings, actor=world.seller, data=RegistrationCreate(
+            right=Right.OPERATING, subject="川渝企业信用画像", evidence=EVIDENCE)).number
+        R.review(session=s, settings=rt.settings, actor=world.operator, number=number, approve=True)
+    board = client.get("/market/rights/notices")  # no login
+    assert board.status_code == 200 and number in board.text and "川渝企业信用画像" in board.text
+    api = client.get("/api/v1/market/rights/notices").json()
+    assert [n["number"] for n in api] == [number] and "evidence" not in api[0]  # the public sees no evidence
+    assert client.get(f"/api/v1/market/rights/{number}").status_code == 401
