@@ -16,12 +16,13 @@ back too.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Engine, Table, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, SessionTransaction
 
 from shudata.audit.events import AuditEvent, Event
@@ -139,7 +140,9 @@ def append(session: Session, actor: Actor, event: Event | AuditEvent) -> AuditEn
     )
     entry.hash = chain_hash(head_hash, entry)
     values = {c.key: getattr(entry, c.key) for c in _ENTRY.columns if c.key != "id"}
-    entry.id = session.execute(_ENTRY.insert().values(**values)).inserted_primary_key[0]
+    inserted = cast(CursorResult[Any], session.execute(_ENTRY.insert().values(**values)))
+    key = inserted.inserted_primary_key
+    entry.id = int(key[0]) if key is not None else 0
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=entry.seq, hash=entry.hash))
     return entry
 
