@@ -103,3 +103,19 @@ def test_refusals(rt: Runtime, world: MarketWorld, client: Any) -> None:
     bad = client.post(f"/api/v1/market/products/{product_id}/valuations", json={"income": {"incomes": [1],
                                                                                             "discount_rate": 2}})
     assert bad.status_code in (401, 422)
+
+
+def test_the_api_values_with_the_income_approach(rt: Runtime, world: MarketWorld, client: Any,
+                                                 token_for: Any) -> None:
+    product_id = pid(rt, "P-1")
+    body = {"purpose": "融资质押参考", "income": {"incomes": ["40000", "50000", "60000"], "discount_rate": "0.10",
+                                                 "share": "0.25"}, "conclusion": "income"}
+    r = client.post(f"/api/v1/market/products/{product_id}/valuations", json=body, headers=token_for("seller1"))
+    assert r.status_code == 201, r.text
+    # 0.25 × (40,000/1.1 + 50,000/1.21 + 60,000/1.331) = 30,691.21 (tests/unit/market/valuation/test_methods.py)
+    assert r.json()["value_fen"] == 3_069_121 and r.json()["report"]["purpose"] == "融资质押参考"
+    bad = client.post(f"/api/v1/market/products/{product_id}/valuations", headers=token_for("seller1"),
+                      json={"income": {"incomes": ["1"], "discount_rate": "1.5"}})
+    assert bad.status_code == 422
+    denied = client.post(f"/api/v1/market/products/{product_id}/valuations", json=body, headers=token_for("buyer1"))
+    assert denied.status_code == 403
