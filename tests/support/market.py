@@ -119,3 +119,22 @@ def department_seller(rt: Runtime, make_user: object, make_department: object,
         review_participant(session=s, actor=op, settings=rt.settings, participant_id=p.id,
                            data=ReviewCreate(decision="approve", grade="A"))  # type: ignore[arg-type]
     return DepartmentSeller(dept, steward, p.id, "301001/000001", "301001/000002")
+
+
+def listed_product(rt: Runtime, ds: DepartmentSeller, op: Actor, code: str, *, price_fen: int = 1_000_000,
+                   authorisation: str | None = None) -> tuple[int, int]:
+    """A listed product of ``ds`` over ``code`` with a one-off plan: (product id, plan id)."""
+    from shudata.market import products as PR
+    from shudata.market.schemas import ListingDecision, PlanCreate, ProductCreate, ProductSheet, SourceRef
+
+    with rt.transaction() as s:
+        p = PR.create_product(session=s, actor=ds.steward, data=ProductCreate(
+            seller_id=ds.participant_id, name=f"产品 {code}", sources=[SourceRef(resource=code)],
+            sheet=ProductSheet(content="测试数据产品", scenarios=["区域经济研究"]), delivery_modes=["api", "file"],
+            rights=["holding", "operating"], source_evidence="统计公报", personal_authorisation=authorisation))
+        plan = PR.create_plan(session=s, actor=ds.steward, product_id=p.id, data=PlanCreate(
+            kind="one_off", name="一次性购买", price_fen=price_fen))
+    with rt.transaction() as s:
+        PR.submit_product(session=s, actor=ds.steward, settings=rt.settings, product_id=p.id)
+        PR.review_product(session=s, actor=op, product_id=p.id, data=ListingDecision(decision="approve"))
+    return p.id, plan.id

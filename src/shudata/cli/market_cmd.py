@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
+from shudata.cli.market_core_cmd import register as register_core
 from shudata.cli.market_records_cmd import ledger_app, rights_app
 from shudata.core.errors import InvalidInput
 from shudata.market.delivery import service
@@ -42,5 +43,6 @@ def trace(
                   f"候选买方 {verdict['candidates']} 个，误判上限 {verdict['bound']:g}")
 
 
+register_core(market_app)
 market_app.add_typer(ledger_app, name="ledger")
 market_app.add_typer(rights_app, name="rights")

@@ -57,6 +57,7 @@ from shudata.market.schemas import (
     DELIVERY_MODES,
     RIGHTS,
     ContractRead,
+    JournalRead,
     OfferCreate,
     OfferRead,
     OrderCreate,
@@ -511,3 +512,24 @@ def list_orders(*, session: Session, actor: Actor, participant_id: int | None = 
     if status:
         stmt = stmt.where(MarketOrder.status == status)
     return [read_order(session, o) for o in session.scalars(stmt)]
+
+
+def order_journals(*, session: Session, actor: Actor, order_id: int) -> list[JournalRead]:
+    """The journal entries of an order, for its parties and oversight."""
+    o = get_order_row(session, order_id)
+    _require_view(session, actor, o)
+    return settlement.journals(session, o)
+
+
+def books(*, session: Session, actor: Actor) -> dict[str, Any]:
+    """Every account's balance and the reconciliation (operator, regulator)."""
+    require(actor, A.ORDER_VIEW_ALL)
+    return {"balances": [b.model_dump() for b in settlement.balances(session)],
+            "reconciliation": settlement.reconcile(session)}
+
+
+def verify_contract(*, session: Session, actor: Actor, settings: Settings, doc: Any) -> dict[str, Any]:
+    """Check a contract file against this exchange's key (anyone holding the file may ask)."""
+    require(actor, A.PRODUCT_BROWSE)
+    v = C.verify_document(doc, exchange_key=exchange_public_key(session, settings))
+    return {"ok": v.ok, "number": v.number, "digest_ok": v.digest_ok, "parties": v.parties, "problems": v.problems}

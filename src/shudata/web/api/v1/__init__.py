@@ -12,6 +12,7 @@ from shudata.web.api.v1 import (
     federation,
     health,
     lake,
+    market,
     market_delivery,
     market_records,
     portal,
@@ -23,5 +24,5 @@ from shudata.web.api.v1 import (
 
 api_router = APIRouter()
 for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation, sharing, portal,
-               market_delivery, market_records):
+               market, market_delivery, market_records):
     api_router.include_router(module.router)
