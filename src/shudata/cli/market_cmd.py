@@ -37,8 +37,8 @@ def trace(
         console.print(f"无匹配 / no match（{verdict['message']}；找到的指纹位置 {verdict['positions']} 个）")
         return
     for s_ in verdict["accused"]:
-        console.print(f"买方 {s_['buyer']}（交易主体 {s_['buyer_id']}）：得分 {s_['score']}，"
-                      f"置信度 {s_['confidence']:.6f}")
+        console.print(f"买方 {s_['participant'] or s_['buyer_id']}（订单 {s_['order']}，{s_['buyer']}）："
+                      f"得分 {s_['score']}，置信度 {s_['confidence']:.6f}")
     console.print(f"指纹位置 {verdict['positions']} 个，判定阈值 {verdict['threshold']}，"
                   f"候选买方 {verdict['candidates']} 个，误判上限 {verdict['bound']:g}")
 

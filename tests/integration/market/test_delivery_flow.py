@@ -111,6 +111,7 @@ def test_each_buyer_gets_a_masked_fingerprinted_copy_and_the_cli_traces_a_leak(
     out = CliRunner().invoke(app, ["market", "trace", str(path), "--product", "P-DLV-1"])
     assert out.exit_code == 0, out.output
     assert f"entitlement:{market['ents']['O-2']}" in out.output and "置信度" in out.output
+    assert "测试数据企业5有限公司" in out.output and "订单 O-2" in out.output
     with rt.transaction() as s:
         trace = s.query(MarketTrace).one()
         assert trace.matched

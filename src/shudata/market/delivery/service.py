@@ -42,7 +42,7 @@ from shudata.market.delivery.models import MarketEntitlement, MarketFileDelivery
 from shudata.market.delivery.offline import fingerprinted_file
 from shudata.market.delivery.trace import decide, observe
 from shudata.market.events import MarketEvent, emit
-from shudata.market.models import MarketProduct, MarketProductSource
+from shudata.market.models import MarketOrder, MarketParticipant, MarketProduct, MarketProductSource
 from shudata.market.participants import acting_for
 from shudata.privacy import keys as key_ring
 from shudata.privacy.service_models import charge as dp_charge
@@ -335,7 +335,8 @@ def _trace_product(session: Session, settings: Settings, table: Any, rows: list[
         found = {"matched": verdict.matched, "positions": verdict.positions,
                  "threshold": round(verdict.threshold, 2), "bound": verdict.bound, "candidates": len(labels),
                  "accused": [{"buyer": s.buyer, "buyer_id": buyers.get(s.buyer), "score": round(s.score, 2),
-                              "confidence": s.confidence} for s in verdict.accused],
+                              "confidence": s.confidence, **_who(session, group, s.buyer)}
+                             for s in verdict.accused],
                  "message": "找到泄露来源" if verdict.matched else
                  ("无匹配：" + ("；".join(verdict.notes) or "没有买方的得分超过判定阈值"))}
         if best is None or found["matched"] or found["positions"] > best["positions"]:
@@ -343,6 +344,17 @@ def _trace_product(session: Session, settings: Settings, table: Any, rows: list[
             if found["matched"]:
                 break
     return best
+
+
+def _who(session: Session, rows: list[MarketFileDelivery], label: str) -> dict[str, Any]:
+    """The participant's name and the order behind a code word, for the operator reading a verdict."""
+    row = next((r for r in rows if r.buyer_label == label), None)
+    ent = session.get(MarketEntitlement, row.entitlement_id) if row is not None and row.entitlement_id else None
+    order = session.get(MarketOrder, ent.order_id) if ent is not None else None
+    buyer = session.get(MarketParticipant, row.buyer_id) if row is not None and row.buyer_id else None
+    return {"participant": buyer.name if buyer is not None else None,
+            "order": order.code if order is not None else None,
+            "delivered_at": row.created_at.isoformat() if row is not None else None}
 
 
 def open_entitlement(session: Session, order: Any, *, fields: list[str] | None = None,
