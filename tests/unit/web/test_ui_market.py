@@ -1,0 +1,184 @@
+"""Market pages: home and product page, seller centre (product from department entries, plans,
+submit), operator console (reviews, escrow, trace, statistics), buyer centre (inquiry, contract,
+fingerprinted file, hosted/online links), registration — refusals shown in Chinese, never a 500."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+import pyarrow.csv as pacsv
+import pytest
+from tests.support.market import PASSWORD, department_seller, market_world, uscc
+from tests.support.market_pages import power_entry
+
+from shudata.core.types import Role
+from shudata.market.participants import get_row
+
+pytestmark = pytest.mark.sqlite_only
+
+
+def _csrf(html: str) -> str:
+    m = re.search(r'<meta name="csrf-token" content="([^"]*)"', html)
+    assert m
+    return m.group(1)
+
+
+def _as(client: Any, username: str) -> str:
+    client.post("/logout", data={"csrf_token": _csrf(client.get("/market").text)})
+    client.cookies.clear()
+    r = client.post("/login", data={"username": username, "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return _csrf(client.get("/tokens").text)
+
+
+@pytest.fixture
+def world(rt: Any, make_user: Any, make_department: Any) -> dict[str, Any]:
+    mw = market_world(rt, make_user)
+    ds = department_seller(rt, make_user, make_department, operator=mw.operator)
+    return {"mw": mw, "ds": ds, "power": power_entry(rt, ds)}
+
+
+def _act(client: Any, csrf: str, order_id: int, step: str, back: str, **extra: str) -> Any:
+    r = client.post(f"/market/orders/{order_id}/act", data={"csrf_token": csrf, "step": step, "back": back, **extra},
+                    follow_redirects=True)
+    assert r.status_code == 200, r.text
+    return r
+
+
+def _list_product(client: Any, rt: Any, world: dict[str, Any]) -> int:
+    """Through the pages: the steward creates a product with a fingerprint, adds a plan, submits; the
+    operator lists it."""
+    ds = world["ds"]
+    csrf = _as(client, "dsj_steward")
+    page = client.get(f"/market/seller/products/new?seller_id={ds.participant_id}")
+    assert page.status_code == 200 and "企业月度用电量" in page.text
+    form = {"csrf_token": csrf, "seller_id": str(ds.participant_id), "name": "企业用电 GDP 数据产品",
+            "category": "经济统计", "sources": world["power"], "content": "四川省企业月度用电量与产值",
+            "scenarios": "区域经济研究", "delivery_modes": ["file", "api"], "rights": ["holding", "operating"],
+            "source_evidence": "电力公司报送", "fp_keys": "企业编号,月份", "fp_columns": "用电量=0.5\n产值=0.5",
+            "min_group": "2"}
+    r = client.post("/market/seller/products/new", data=form, follow_redirects=True)
+    assert r.status_code == 200, r.text
+    pid = int(re.search(r'id="product-(\d+)"', r.text).group(1))  # type: ignore[union-attr]
+    # a plan the service refuses: a subscription without its period, shown in Chinese
+    r = client.post(f"/market/seller/products/{pid}/plans", data={
+        "csrf_token": csrf, "kind": "subscription", "name": "包年", "price_yuan": "100"}, follow_redirects=True)
+    assert "订阅方案须给出订阅周期" in r.text
+    r = client.post(f"/market/seller/products/{pid}/plans", data={
+        "csrf_token": csrf, "kind": "one_off", "name": "一次性购买", "price_yuan": "10000"}, follow_redirects=True)
+    assert "已添加价格方案" in r.text and "¥10,000.00" in r.text
+    r = client.post(f"/market/seller/products/{pid}/submit", data={"csrf_token": csrf}, follow_redirects=True)
+    assert "已提交挂牌审核" in r.text, r.text
+    csrf = _as(client, "exchange_op")
+    console = client.get("/market/operator")
+    assert console.status_code == 200 and f'id="listing-{pid}"' in console.text
+    r = client.post(f"/market/operator/products/{pid}/review", data={"csrf_token": csrf, "decision": "refuse"},
+                    follow_redirects=True)
+    assert "不予挂牌须说明理由" in r.text  # refused on the form, nothing changed
+    r = client.post(f"/market/operator/products/{pid}/review", data={"csrf_token": csrf, "decision": "approve"},
+                    follow_redirects=True)
+    assert "挂牌审核已处理" in r.text
+    return pid
+
+
+def test_listing_buying_delivery_and_trace_through_the_pages(client: Any, rt: Any, world: dict[str, Any]) -> None:
+    pid = _list_product(client, rt, world)
+    home = client.get("/market?q=GDP")
+    assert home.status_code == 200 and "企业用电 GDP 数据产品" in home.text and "¥10,000.00" in home.text
+    assert "企业用电" not in client.get("/market?q=没有这个").text.split('id="product-list"')[1]
+    page = client.get(f"/market/products/{pid}")
+    assert 'id="sample-table"' in page.text and "E000000" in page.text and 'id="chart-data"' in page.text
+    assert 'id="inquire-form"' not in page.text  # the operator is no buyer
+
+    csrf = _as(client, "buyer1")
+    page = client.get(f"/market/products/{pid}")
+    assert 'id="inquire-form"' in page.text
+    plan = re.search(r'<option value="(\d+)"[^>]*>一次性购买', page.text).group(1)  # type: ignore[union-attr]
+    buyer_id = world["mw"].buyer_id
+    bad = client.post(f"/market/products/{pid}/inquire", data={
+        "csrf_token": csrf, "buyer_id": buyer_id, "plan_id": plan, "delivery_mode": "file", "purpose": ""})
+    assert bad.status_code == 422 and "purpose" in bad.text
+    r = client.post(f"/market/products/{pid}/inquire", data={
+        "csrf_token": csrf, "buyer_id": buyer_id, "plan_id": plan, "delivery_mode": "file",
+        "purpose": "区域经济研究", "term_days": "365"}, follow_redirects=True)
+    assert r.status_code == 200 and "已发出询价" in r.text
+    oid = int(re.search(r'id="order-(\d+)"', r.text).group(1))  # type: ignore[union-attr]
+    r = _act(client, csrf, oid, "offer", "buyer", price_yuan="9000", note="请优惠")
+    assert "¥9,000.00" in r.text
+    r = _act(client, csrf, oid, "agree", "buyer")
+    assert "不能接受本方自己的报价" in r.text  # out of turn: refused on the page
+
+    csrf = _as(client, "dsj_steward")
+    _act(client, csrf, oid, "agree", "seller")
+    r = _act(client, csrf, oid, "sign", "seller")
+    assert "sig-seller" in r.text
+    csrf = _as(client, "buyer1")
+    r = _act(client, csrf, oid, "sign", "buyer")
+    assert "sig-buyer" in r.text
+    contract = client.get(f"/market/orders/{oid}/contract")
+    assert contract.status_code == 200 and "attachment" in contract.headers["content-disposition"]
+    csrf = _as(client, "exchange_op")
+    r = _act(client, csrf, oid, "fund", "operator")
+    assert "尚缺交易所的签名" in r.text  # the exchange signs first
+    _act(client, csrf, oid, "sign", "operator")
+    _act(client, csrf, oid, "fund", "operator")
+    _act(client, csrf, oid, "deliver", "operator")
+
+    csrf = _as(client, "buyer1")
+    centre = client.get("/market/buyer")
+    ent = int(re.search(r'id="entitlement-(\d+)"', centre.text).group(1))  # type: ignore[union-attr]
+    got = client.get(f"/market/entitlements/{ent}/file?format=csv")
+    assert "x-content-sha256" in got.headers, re.findall(r'alert-danger[^>]*>([^<]*)', got.text)
+    assert got.status_code == 200 and got.headers["x-content-sha256"]
+    table = pacsv.read_csv(io.BytesIO(got.content))
+    assert table.num_rows == 6000 and "用电量" in table.column_names
+    assert client.get(f"/market/entitlements/{ent}/rows").status_code == 422  # a file entitlement has no rows API
+    r = _act(client, csrf, oid, "accept", "buyer")
+    assert 'data-state="accepted"' in r.text
+
+    csrf = _as(client, "exchange_op")
+    _act(client, csrf, oid, "settle", "operator")
+    r = client.post(f"/market/operator/trace?csrf_token={csrf}", files={"file": ("found.csv", got.content, "text/csv")},
+                    follow_redirects=True)
+    assert r.status_code == 200 and "已完成溯源" in r.text
+    assert "测试数据企业2有限公司" in r.text.split('id="trace-result"')[1]
+    r = client.post(f"/market/operator/trace?csrf_token={csrf}",
+                    files={"file": ("other.csv", "甲,乙\n1,2\n".encode(), "text/csv")}, follow_redirects=True)
+    assert r.status_code == 200 and "无匹配" in r.text
+    assert '"settled": 1' in r.text.split('id="market-stats"')[1].split("</script>")[0]
+
+    _as(client, "dsj_steward")
+    seller = client.get("/market/seller")
+    assert f'id="statement-{oid}"' in seller.text
+
+
+def test_operator_reviews_participants_with_reasons(client: Any, rt: Any, world: dict[str, Any]) -> None:
+    buyer_id = world["mw"].buyer_id
+    csrf = _as(client, "exchange_op")
+    r = client.post(f"/market/operator/participants/{buyer_id}/review",
+                    data={"csrf_token": csrf, "decision": "suspend"}, follow_redirects=True)
+    assert r.status_code == 200 and "须说明理由" in r.text
+    r = client.post(f"/market/operator/participants/{buyer_id}/review",
+                    data={"csrf_token": csrf, "decision": "suspend", "reason": "资质到期"}, follow_redirects=True)
+    assert "已处理" in r.text
+    with rt.transaction() as s:
+        assert get_row(s, buyer_id).status == "suspended"
+    assert client.get("/market/buyer").status_code == 200  # an operator with no buyer sees the hint
+
+
+def test_registration_checks_the_credit_code(client: Any, rt: Any, make_user: Any) -> None:
+    page = client.get("/market/register")
+    csrf = _csrf(page.text)
+    form = {"csrf_token": csrf, "name": "成都测试数据科技有限公司", "uscc": "91510100MA6000000X", "kinds": ["buyer"],
+            "legal_representative": "王五", "contact_name": "赵六", "contact_phone": "028-80000000",
+            "username": "newco", "password": PASSWORD}
+    bad = client.post("/market/register", data=form)
+    assert bad.status_code == 422 and "统一社会信用代码无效" in bad.text
+    assert client.post("/market/register", data={**form, "csrf_token": "x", "uscc": uscc(77)}).status_code == 403
+    ok = client.post("/market/register", data={**form, "uscc": uscc(77)}, follow_redirects=False)
+    assert ok.status_code == 303
+    make_user("exchange_op", Role.MARKET_OPERATOR)
+    _as(client, "exchange_op")
+    assert "成都测试数据科技有限公司" in client.get("/market/operator").text
