@@ -166,6 +166,10 @@ def test_operator_reviews_participants_with_reasons(client: Any, rt: Any, world:
     with rt.transaction() as s:
         assert get_row(s, buyer_id).status == "suspended"
     assert client.get("/market/buyer").status_code == 200  # an operator with no buyer sees the hint
+    _as(client, "regulator1")  # the regulator reads the console, with no decision forms
+    console = client.get("/market/operator")
+    assert console.status_code == 200 and "资质到期" in console.text
+    assert f'id="review-{buyer_id}"' not in console.text and 'id="trace-file"' not in console.text
 
 
 def test_registration_checks_the_credit_code(client: Any, rt: Any, make_user: Any) -> None:
@@ -179,6 +183,98 @@ def test_registration_checks_the_credit_code(client: Any, rt: Any, make_user: An
     assert client.post("/market/register", data={**form, "csrf_token": "x", "uscc": uscc(77)}).status_code == 403
     ok = client.post("/market/register", data={**form, "uscc": uscc(77)}, follow_redirects=False)
     assert ok.status_code == 303
+    csrf = _as(client, "newco")
+    me = client.get("/market/me")
+    assert "成都测试数据科技有限公司" in me.text and "等待审核" in me.text
+    pid = int(re.search(r'id="participant-(\d+)"', me.text).group(1))  # type: ignore[union-attr]
+    r = client.post(f"/market/me/{pid}/documents?csrf_token={csrf}", data={"kind": "business_licence"},
+                    files={"file": ("licence.txt", b"not a pdf", "text/plain")}, follow_redirects=True)
+    assert r.status_code == 200 and "资质文件须为" in r.text
+    r = client.post(f"/market/me/{pid}/documents?csrf_token={csrf}", data={"kind": "business_licence"},
+                    files={"file": ("营业执照.pdf", b"%PDF-1.4\n% test licence\n", "application/pdf")},
+                    follow_redirects=True)
+    assert "已上传资质文件" in r.text and "营业执照：营业执照.pdf" in r.text
     make_user("exchange_op", Role.MARKET_OPERATOR)
-    _as(client, "exchange_op")
-    assert "成都测试数据科技有限公司" in client.get("/market/operator").text
+    csrf = _as(client, "exchange_op")
+    console = client.get("/market/operator")
+    assert "成都测试数据科技有限公司" in console.text and "营业执照.pdf" in console.text
+    client.post(f"/market/operator/participants/{pid}/review",
+                data={"csrf_token": csrf, "decision": "refuse", "reason": "资质文件不全"})
+    csrf = _as(client, "newco")
+    assert "资质文件不全" in client.get("/market/me").text
+    r = client.post(f"/market/me/{pid}/resubmit", data={"csrf_token": csrf}, follow_redirects=True)
+    assert "已重新提交审核" in r.text and 'data-state="pending"' in r.text
+
+
+def _delivering(rt: Any, world: dict[str, Any], mode: str) -> tuple[int, int]:
+    """A listed product over the power entry offering ``mode`` and an order of it being delivered
+    (through the services: these steps' pages are tested above): (order id, product id)."""
+    from shudata.market import orders as O
+    from shudata.market import products as PR
+    from shudata.market.schemas import (
+        ListingDecision,
+        OrderCreate,
+        PlanCreate,
+        ProductCreate,
+        ProductSheet,
+        SourceRef,
+    )
+
+    ds, mw = world["ds"], world["mw"]
+    with rt.transaction() as s:
+        p = PR.create_product(session=s, actor=ds.steward, data=ProductCreate(
+            seller_id=ds.participant_id, name=f"用电托管 {mode}", sources=[SourceRef(resource=world["power"])],
+            sheet=ProductSheet(content="企业月度用电量", scenarios=["区域经济研究"],
+                               release_rules={"min_group_size": 5}),
+            delivery_modes=[mode], rights=["holding", "operating"], source_evidence="电力公司报送"))
+        plan = PR.create_plan(session=s, actor=ds.steward, product_id=p.id,
+                              data=PlanCreate(kind="one_off", name="一次性", price_fen=100_000))
+    with rt.transaction() as s:
+        PR.submit_product(session=s, actor=ds.steward, settings=rt.settings, product_id=p.id)
+        PR.review_product(session=s, actor=mw.operator, product_id=p.id, data=ListingDecision(decision="approve"))
+    with rt.transaction() as s:
+        o = O.create_order(session=s, actor=mw.buyer, data=OrderCreate(
+            buyer_id=mw.buyer_id, product_id=p.id, plan_id=plan.id, purpose="区域经济研究", delivery_mode=mode))
+        O.agree(session=s, actor=ds.steward, settings=rt.settings, order_id=o.id)
+        for who in (mw.buyer, ds.steward, mw.operator):
+            O.sign(session=s, actor=who, settings=rt.settings, order_id=o.id)
+        O.fund(session=s, actor=mw.operator, order_id=o.id)
+        O.start_delivery(session=s, actor=ds.steward, settings=rt.settings, order_id=o.id)
+    return o.id, p.id
+
+
+def test_hosted_jobs_release_aggregates_and_refuse_rows_in_chinese(client: Any, rt: Any,
+                                                                   world: dict[str, Any]) -> None:
+    oid, _ = _delivering(rt, world, "hosted")
+    csrf = _as(client, "buyer1")
+    centre = client.get("/market/buyer")
+    ent = int(re.search(r'id="jobs-(\d+)"', centre.text).group(1))  # type: ignore[union-attr]
+    page = client.get(f"/market/entitlements/{ent}/jobs")
+    assert page.status_code == 200 and "<b>5</b>" in page.text
+    ok = client.post(f"/market/entitlements/{ent}/jobs", data={
+        "csrf_token": csrf, "sql": "SELECT 城市, SUM(用电量) AS 总用电量 FROM product GROUP BY 城市"})
+    assert ok.status_code == 200 and 'id="hosted-result"' in ok.text and "成都市" in ok.text
+    refused = client.post(f"/market/entitlements/{ent}/jobs", data={
+        "csrf_token": csrf, "sql": "SELECT 企业编号, 用电量 FROM product"})
+    assert refused.status_code == 422 and 'id="hosted-refused"' in refused.text
+    assert re.search(r"[\u4e00-\u9fff]", refused.text.split('id="hosted-refused"')[1].split("</div>")[0])
+    log = client.get(f"/market/entitlements/{ent}/jobs").text.split('id="job-log"')[1]
+    assert "已释放" in log and "已拒绝" in log  # the refused job is kept in the log
+    # a hosted entitlement gives no file
+    r = client.get(f"/market/entitlements/{ent}/file?format=csv", follow_redirects=True)
+    assert "不是离线文件交付" in r.text
+    # dispute, then the operator refunds
+    _act(client, csrf, oid, "dispute", "buyer", reason="结果不符合说明书")
+    csrf = _as(client, "exchange_op")
+    r = _act(client, csrf, oid, "resolve_refund", "operator", reason="经核实退款")
+    assert "争议处理：退款完成" in r.text
+
+
+def test_online_rows_page_is_metered(client: Any, rt: Any, world: dict[str, Any]) -> None:
+    _delivering(rt, world, "api")
+    _as(client, "buyer1")
+    centre = client.get("/market/buyer")
+    ent = int(re.search(r'id="rows-(\d+)"', centre.text).group(1))  # type: ignore[union-attr]
+    page = client.get(f"/market/entitlements/{ent}/rows?offset=100")
+    assert page.status_code == 200 and page.text.count("<tr>") == 101 and "E000008" in page.text
+    assert re.search(r"已用 1 次 / 100 行", client.get("/market/buyer").text)  # one call, its rows counted

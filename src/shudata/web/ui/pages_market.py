@@ -486,13 +486,15 @@ def operator_console(request: Request, session: SessionDep, actor: UserDep) -> R
     participants = PA.list_participants(session=session, actor=actor)
     reviewing = PR.list_products(session=session, actor=actor, status="reviewing")
     orders = O.list_orders(session=session, actor=actor)
-    traces = P.traces(session=session, actor=actor)
+    may_act = allowed(actor, A.ORDER_ARBITRATE)  # a regulator reads the console; only the operator acts
+    traces = P.traces(session=session, actor=actor) if may_act else []
     accused = sorted({a.get("buyer_id") for t in traces for a in t["result"].get("accused", [])
                       if a.get("buyer_id") is not None})
     return render(request, "market/operator.html", {
-        "participants": participants, "reviewing": reviewing,
+        "participants": participants, "reviewing": reviewing, "may_act": may_act,
         "orders": [o for o in orders if next_steps(o, "exchange")],
-        "steps": {o.id: next_steps(o, "exchange") for o in orders}, "stats": P.statistics(session=session, actor=actor),
+        "steps": {o.id: next_steps(o, "exchange") if may_act else [] for o in orders},
+        "stats": P.statistics(session=session, actor=actor),
         "traces": traces, "names": P.buyer_names(session=session, actor=actor, ids=accused),
         "labels": LABELS, "step_labels": STEP_LABELS, "needs_reason": NEEDS_REASON, "side": "exchange",
         "books": O.books(session=session, actor=actor)})
@@ -536,6 +538,37 @@ async def trace_upload(request: Request, session: SessionDep, settings: Settings
     if found is not None:
         return redirect("/market/operator#trace-result")
     return redirect("/market/operator#trace")
+
+
+# -- my participants: documents, re-application --------------------------------------------------------
+
+@router.get("/market/me")
+def my_participants_page(request: Request, session: SessionDep, actor: UserDep) -> Response:
+    return render(request, "market/me.html", {"mine": PA.my_participants(session=session, actor=actor),
+                                              "labels": LABELS})
+
+
+@router.post("/market/me/{participant_id}/documents")
+async def document_upload(participant_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                          actor: UserDep) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str) or not upload.filename:
+        flash(request, "danger", "请选择资质文件（PDF、PNG、JPEG 或 OFD）", "Choose a document")
+        return redirect("/market/me")
+    content = await upload.read(settings.market_document_max_mb * 1024 * 1024 + 1)
+    name, kind = upload.filename, str(form.get("kind", ""))
+    await run_in_threadpool(_attempt, request, session, lambda: PA.upload_document(
+        session=session, actor=actor, settings=settings, participant_id=participant_id, kind=kind, filename=name,
+        content=content), f"已上传资质文件：{name}", f"Uploaded {name}")
+    return redirect(f"/market/me#participant-{participant_id}")
+
+
+@router.post("/market/me/{participant_id}/resubmit")
+def participant_resubmit(participant_id: int, request: Request, session: SessionDep, actor: UserDep) -> Response:
+    _attempt(request, session, lambda: PA.resubmit(session=session, actor=actor, participant_id=participant_id),
+             "已重新提交审核", "Applied again")
+    return redirect(f"/market/me#participant-{participant_id}")
 
 
 # -- registration ----------------------------------------------------------------------------------
