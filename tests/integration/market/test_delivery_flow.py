@@ -277,3 +277,17 @@ def test_the_api_serves_pages_files_jobs_and_traces(rt: Any, market: dict[str, A
                      json={"sql": 'SELECT "企业编号" FROM product'})
     assert no.status_code == 422 and no.json()["error"]["details"]["rule"] == "aggregates_only"
     assert "聚合" in no.json()["error"]["message"]
+
+
+def test_bad_seller_settings_are_a_422_naming_them(rt: Any, market: dict[str, Any]) -> None:
+    world = market["world"]
+    with rt.transaction() as s:
+        s.get(MarketEntitlement, market["ents"]["O-1"]).fingerprint = {"key_columns": [], "columns": {"x": -1}}
+        s.get(MarketEntitlement, market["ents"]["O-3"]).release_rules = {"min_group_size": 1}
+    with pytest.raises(InvalidInput) as fp, rt.transaction() as s:
+        service.deliver_file(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=market["ents"]["O-1"])
+    assert fp.value.code == "bad_fingerprint_settings" and "指纹设置无效" in fp.value.zh
+    with pytest.raises(InvalidInput) as rules, rt.transaction() as s:
+        service.run_job(session=s, settings=rt.settings, actor=world.buyer, entitlement_id=market["ents"]["O-3"],
+                        sql="SELECT COUNT(*) FROM product")
+    assert rules.value.code == "bad_release_rules"

@@ -18,9 +18,10 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import pyarrow as pa
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -56,6 +57,7 @@ from shudata.sharing.locks import KeyedLocks
 from shudata.sharing.masking import masking_for, masking_state, version_findings
 
 _BUILDING = KeyedLocks()
+S = TypeVar("S", bound=BaseModel)
 
 
 def fingerprint_key(session: Session, settings: Settings, product_id: int, actor: str) -> tuple[str, bytes]:
@@ -175,7 +177,10 @@ def deliver_file(*, session: Session, settings: Settings, actor: Actor, entitlem
     if not ent.fingerprint:
         raise InvalidInput("该交付授权不含离线文件交付（卖方未设置指纹）",
                            "This entitlement has no offline file delivery", code="no_offline_delivery")
-    spec = FingerprintSpec.model_validate(ent.fingerprint)
+    spec = _settings(FingerprintSpec, ent.fingerprint)
+    if isinstance(spec, str):  # the seller's to fix: 422 with the reason, never a crash of the delivery
+        raise InvalidInput(f"数据产品的指纹设置无效（{spec}），请卖方在产品说明书中修正",
+                           f"The product's fingerprint settings are invalid: {spec}", code="bad_fingerprint_settings")
     view = entitled_view(session, settings, ent)
     rows = layout([view.path]).total
     charge(ent, rows=rows)
@@ -197,6 +202,14 @@ def deliver_file(*, session: Session, settings: Settings, actor: Actor, entitlem
     session.flush()
     return DeliveredFile(file=out, filename=f"{view.resource.name}_v{view.version.version}.{fmt}", rows=rows,
                          sha256=digest.hexdigest())
+
+
+def _settings(model: type[S], value: Any) -> S | str:
+    """The seller's settings (from the product sheet) as their model, or why they are invalid."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        return "；".join(f"{'.'.join(map(str, e['loc'])) or '整体'}：{e['msg']}" for e in exc.errors()[:3])
 
 
 def fetch_rows(*, session: Session, settings: Settings, actor: Actor, entitlement_id: int, offset: int = 0,
@@ -224,7 +237,10 @@ def run_job(*, session: Session, settings: Settings, actor: Actor, entitlement_i
     ent = usable_entitlement(session, actor, entitlement_id)
     if ent.delivery_mode != "hosted":
         raise InvalidInput("该交付授权不是托管交付", "This entitlement is not a hosted delivery", code="not_hosted")
-    rules = ReleaseRules.model_validate(ent.release_rules or {})
+    rules = _settings(ReleaseRules, ent.release_rules or {})
+    if isinstance(rules, str):
+        raise InvalidInput(f"数据产品的托管发布规则无效（{rules}），请卖方在产品说明书中修正",
+                           f"The product's release rules are invalid: {rules}", code="bad_release_rules")
     view = entitled_view(session, settings, ent)
     job = MarketHostedJob(entitlement_id=ent.id, product_id=ent.product_id, buyer_id=ent.buyer_id, sql=sql,
                           status="refused", groups=0, created_by=actor.username)
