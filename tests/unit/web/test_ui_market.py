@@ -14,7 +14,7 @@ from tests.support.market import PASSWORD, department_seller, market_world, uscc
 from tests.support.market_pages import power_entry
 
 from shudata.core.types import Role
-from shudata.market.participants import get_row
+from shudata.market.participants import get_row, list_participants
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -62,6 +62,14 @@ def _list_product(client: Any, rt: Any, world: dict[str, Any]) -> int:
     r = client.post("/market/seller/products/new", data=form, follow_redirects=True)
     assert r.status_code == 200, r.text
     pid = int(re.search(r'id="product-(\d+)"', r.text).group(1))  # type: ignore[union-attr]
+    edit = client.get(f"/market/seller/products/{pid}/edit")
+    assert edit.status_code == 200 and "四川省企业月度用电量与产值" in edit.text and "用电量=0.5" in edit.text
+    changed = {k: v for k, v in form.items() if k not in ("seller_id", "sources")}
+    bad = client.post(f"/market/seller/products/{pid}/edit", data={**changed, "content": ""})
+    assert bad.status_code == 422 and "content" in bad.text
+    r = client.post(f"/market/seller/products/{pid}/edit", data={**changed, "coverage": "四川省 21 个市州"},
+                    follow_redirects=True)
+    assert "已保存产品说明书" in r.text
     # a plan the service refuses: a subscription without its period, shown in Chinese
     r = client.post(f"/market/seller/products/{pid}/plans", data={
         "csrf_token": csrf, "kind": "subscription", "name": "包年", "price_yuan": "100"}, follow_redirects=True)
@@ -89,6 +97,7 @@ def test_listing_buying_delivery_and_trace_through_the_pages(client: Any, rt: An
     assert home.status_code == 200 and "企业用电 GDP 数据产品" in home.text and "¥10,000.00" in home.text
     assert "企业用电" not in client.get("/market?q=没有这个").text.split('id="product-list"')[1]
     page = client.get(f"/market/products/{pid}")
+    assert "四川省 21 个市州" in page.text
     assert 'id="sample-table"' in page.text and "E000000" in page.text and 'id="chart-data"' in page.text
     assert 'id="inquire-form"' not in page.text  # the operator is no buyer
 
@@ -154,9 +163,22 @@ def test_listing_buying_delivery_and_trace_through_the_pages(client: Any, rt: An
     assert f'id="statement-{oid}"' in seller.text
 
 
-def test_operator_reviews_participants_with_reasons(client: Any, rt: Any, world: dict[str, Any]) -> None:
+def test_operator_reviews_participants_with_reasons(client: Any, rt: Any, world: dict[str, Any],
+                                                    make_department: Any) -> None:
     buyer_id = world["mw"].buyer_id
+    transport = make_department("四川省交通运输厅")
     csrf = _as(client, "exchange_op")
+    dept = {"csrf_token": csrf, "department_id": str(transport), "authorisation": "川",
+            "legal_representative": "张三", "contact_name": "李四", "contact_phone": "028-86000002"}
+    r = client.post("/market/operator/departments", data=dept, follow_redirects=True)
+    assert r.status_code == 200 and "authorisation" in r.text and "alert-danger" in r.text
+    dept["authorisation"] = "川府函〔2026〕9号 交通数据授权运营"
+    r = client.post("/market/operator/departments", data=dept, follow_redirects=True)
+    assert "已登记授权运营部门" in r.text
+    with rt.transaction() as s:
+        found = [p for p in list_participants(session=s, actor=world["mw"].operator) if p.name == "四川省交通运输厅"]
+    assert [(p.entity_type, p.status) for p in found] == [("department", "pending")]
+    assert f'id="participant-{found[0].id}"' in r.text
     r = client.post(f"/market/operator/participants/{buyer_id}/review",
                     data={"csrf_token": csrf, "decision": "suspend"}, follow_redirects=True)
     assert r.status_code == 200 and "须说明理由" in r.text

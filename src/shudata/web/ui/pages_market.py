@@ -27,6 +27,7 @@ from shudata.market.schemas import (
     DOCUMENT_KINDS,
     PARTICIPANT_KINDS,
     RIGHTS,
+    DepartmentSellerCreate,
     ListingDecision,
     OfferCreate,
     OrderCreate,
@@ -34,10 +35,12 @@ from shudata.market.schemas import (
     ParticipantCreate,
     PlanCreate,
     ProductCreate,
+    ProductUpdate,
     ReviewCreate,
 )
 from shudata.market.valuation import service as valuation
 from shudata.security.authz import allowed
+from shudata.security.service import list_departments
 from shudata.web.deps import ActorDep, LangDep, SessionDep, SettingsDep, UserDep
 from shudata.web.ui import charts
 from shudata.web.ui.pages_portal import check_csrf, ensure_csrf
@@ -445,6 +448,52 @@ async def product_create(request: Request, session: SessionDep, actor: UserDep, 
     return redirect(f"/market/seller#product-{product.id}")
 
 
+def _form_of(p: Any) -> dict[str, Any]:
+    """The edit form's values of a product (the same names as the create form)."""
+    fp = p.sheet.get("fingerprint") or {}
+    rules = p.sheet.get("release_rules") or {}
+    return {"name": p.name, "category": p.category, "content": p.sheet.get("content", ""),
+            "coverage": p.sheet.get("coverage", ""), "update_cycle": p.sheet.get("update_cycle", ""),
+            "scenarios": "\n".join(p.sheet.get("scenarios", [])), "restrictions": p.sheet.get("restrictions", ""),
+            "source_evidence": p.source_evidence, "personal_authorisation": p.personal_authorisation or "",
+            "fp_keys": ",".join(fp.get("key_columns", [])),
+            "fp_columns": "\n".join(f"{k}={v}" for k, v in (fp.get("columns") or {}).items()),
+            "min_group": str(rules.get("min_group_size", "")), "delivery_modes": p.delivery_modes, "rights": p.rights}
+
+
+class _Values(dict[str, Any]):
+    """Stored values read like a submitted form (``getlist``) by the product form template."""
+
+    def getlist(self, key: str) -> list[Any]:
+        value = self.get(key, [])
+        return list(value) if isinstance(value, list | tuple) else [value]
+
+
+@router.get("/market/seller/products/{product_id}/edit")
+def product_edit_form(product_id: int, request: Request, session: SessionDep, actor: UserDep) -> Response:
+    product = PR.get_product(session=session, actor=actor, product_id=product_id)
+    return render(request, "market/product_form.html", {
+        "seller_id": product.seller_id, "entries": [], "errors": [], "form": _Values(_form_of(product)),
+        "labels": LABELS, "product": product})
+
+
+@router.post("/market/seller/products/{product_id}/edit")
+async def product_update(product_id: int, request: Request, session: SessionDep, actor: UserDep,
+                         lang: LangDep) -> Response:
+    form = await request.form()
+    try:
+        await run_in_threadpool(PR.update_product, session=session, actor=actor, product_id=product_id,
+                                data=ProductUpdate.model_validate(_product_data(form, None)))
+    except (ValidationError, ShudataError) as exc:
+        session.rollback()
+        product = await run_in_threadpool(PR.get_product, session=session, actor=actor, product_id=product_id)
+        return render(request, "market/product_form.html", {
+            "seller_id": product.seller_id, "entries": [], "errors": _errors(exc, lang), "form": form,
+            "labels": LABELS, "product": product}, status_code=422)
+    flash(request, "success", "已保存产品说明书", "Product sheet saved")
+    return redirect(f"/market/seller#product-{product_id}")
+
+
 @router.post("/market/seller/products/{product_id}/plans")
 async def plan_create(product_id: int, request: Request, session: SessionDep, actor: UserDep) -> Response:
     form = await request.form()
@@ -497,7 +546,8 @@ def operator_console(request: Request, session: SessionDep, actor: UserDep) -> R
         "stats": P.statistics(session=session, actor=actor),
         "traces": traces, "names": P.buyer_names(session=session, actor=actor, ids=accused),
         "labels": LABELS, "step_labels": STEP_LABELS, "needs_reason": NEEDS_REASON, "side": "exchange",
-        "books": O.books(session=session, actor=actor)})
+        "books": O.books(session=session, actor=actor),
+        "departments": list_departments(session=session, actor=actor) if may_act else []})
 
 
 @router.post("/market/operator/participants/{participant_id}/review")
@@ -511,6 +561,20 @@ async def participant_review(participant_id: int, request: Request, session: Ses
         data=ReviewCreate.model_validate(data)), f"交易主体 #{participant_id} 已处理",
         f"Participant #{participant_id} decided")
     return redirect(f"/market/operator#participant-{participant_id}")
+
+
+@router.post("/market/operator/departments")
+async def department_register(request: Request, session: SessionDep, actor: UserDep) -> Response:
+    """The operator registers a department as a seller of public data under 授权运营 (then reviews it)."""
+    form = await request.form()
+    data = {"department_id": form.get("department_id"), "authorisation": str(form.get("authorisation", "")).strip(),
+            "legal_representative": str(form.get("legal_representative", "")).strip(),
+            "contact_name": str(form.get("contact_name", "")).strip(),
+            "contact_phone": str(form.get("contact_phone", "")).strip()}
+    await run_in_threadpool(_attempt, request, session, lambda: PA.register_department_seller(
+        session=session, actor=actor, data=DepartmentSellerCreate.model_validate(data)),
+        "已登记授权运营部门，请在下方审核", "Department registered: review it below")
+    return redirect("/market/operator#participants")
 
 
 @router.post("/market/operator/products/{product_id}/review")
