@@ -26,6 +26,7 @@ from shudata.analysis.layouts import LONG_SCHEMA, parse_period
 from shudata.core.errors import InvalidInput
 
 KEYS = ["indicator", "region_code", "site"]
+_NULL = "\u2205"  # stands for NULL in the series keys while merging and grouping (pandas drops NULL keys)
 _LAG = {"年": 1, "季": 4, "月": 12, "日": 365, "时": 24 * 365}  # periods in one year
 _STEP = {"年": pd.DateOffset(years=1), "季": pd.DateOffset(months=3), "月": pd.DateOffset(months=1),
          "日": pd.DateOffset(days=1), "时": pd.DateOffset(hours=1)}
@@ -77,14 +78,14 @@ def _key_frame(df: pd.DataFrame) -> pd.DataFrame:
     """KEYS with None replaced by a sentinel so that merges and groupbys keep those rows."""
     out = df.copy()
     for k in KEYS:
-        out[k] = out[k].fillna("\x00")
+        out[k] = out[k].fillna(_NULL)
     return out
 
 
 def _to_table(df: pd.DataFrame) -> pa.Table:
     df = df.copy()
     for k in KEYS:
-        df[k] = df[k].where(df[k] != "\x00", None)
+        df[k] = df[k].where(df[k] != _NULL, None)
     df["value"] = df["value"].astype("float64")
     df.loc[~np.isfinite(df["value"].to_numpy(dtype="float64", na_value=np.nan)), "value"] = np.nan
     df = df.sort_values(["indicator", "region_code", "site", "period_start"], na_position="first", kind="stable")
@@ -274,7 +275,7 @@ def ratio(num: pa.Table, den: pa.Table, *, indicator: str, unit: str | None, fac
     dn = _frame(den)
     if match == "year":
         dn = dn.assign(period_start=pd.to_datetime(dn["period_start"].dt.year.astype(str) + "-01-01"))
-    dn = dn.drop(columns="indicator").assign(indicator="\x00")
+    dn = dn.drop(columns="indicator").assign(indicator=_NULL)
     a = _key_frame(_frame(num))
     a["_year"] = pd.to_datetime(a["period_start"].dt.year.astype(str) + "-01-01")
     d = _key_frame(dn)[["region_code", "period_start", "value"]].rename(

@@ -172,6 +172,8 @@ def test_resample_hourly_to_monthly_with_coverage() -> None:
     temp = t.filter(pa.compute.equal(t["indicator"], "气温"))
     monthly_ = f.resample(temp, "月")
     assert monthly_.num_rows == 72 and set(monthly_["frequency"].to_pylist()) == {"月"}
+    assert monthly_["site"].null_count == 72  # a NULL key stays NULL (not an empty string) through the grouping
+    assert f.yoy(monthly_)["site"].null_count == 60
     rows = temp.filter(pa.compute.starts_with(temp["period"], "2014-07")).to_pylist()
     jul = _by(monthly_)[("510100", "2014-07")]
     assert jul == pytest.approx(sum(r["value"] for r in rows) / len(rows))
