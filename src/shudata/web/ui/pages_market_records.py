@@ -4,19 +4,21 @@ product's valuation report (数据资产评估报告, advisory). Same services a
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 
 from shudata.core.errors import ShudataError
 from shudata.market.ledger import service as ledger
 from shudata.market.rights import service as rights
 from shudata.market.rights.certificate import rows as certificate_rows
 from shudata.market.rights.certificate import verify_url
+from shudata.market.rights.schemas import ObjectionCreate
 from shudata.market.rights.states import RIGHT_LABELS, STATUS_LABELS, TYPE_LABELS
 from shudata.market.valuation import service as valuation
 from shudata.web.api.v1.market_records import base_url
 from shudata.web.deps import ActorDep, SessionDep, SettingsDep, UserDep
-from shudata.web.ui.render import page_window, render
+from shudata.web.ui.render import flash, page_window, redirect, render, validation_messages
 
 router = APIRouter()
 LABELS = {"right": RIGHT_LABELS, "type": TYPE_LABELS, "status": STATUS_LABELS}
@@ -37,6 +39,22 @@ def certificate_page(number: str, request: Request, session: SessionDep, setting
 def notices_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     return render(request, "market_records/notices.html",
                   {"rows": rights.notices(session=session, actor=actor), "labels": LABELS})
+
+
+@router.post("/market/rights/{number}/object")
+def object_form(number: str, request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                objector: str = Form(""), reason: str = Form("")) -> Response:
+    """An objection from the notice board (any logged-in user, during the notice); refusals such as a
+    notice that is over propagate (4xx page, audited)."""
+    try:
+        data = ObjectionCreate(objector=objector.strip(), reason=reason.strip())
+    except ValidationError as exc:
+        zh, en = "；".join(validation_messages(exc, "zh-CN")), "; ".join(validation_messages(exc, "en"))
+        flash(request, "danger", zh, en)
+        return redirect("/market/rights/notices")
+    rights.object_to(session=session, settings=settings, actor=actor, number=number, data=data)
+    flash(request, "success", f"已对登记 {number} 提出异议，交易所将审查处理", f"Objection to {number} filed")
+    return redirect("/market/rights/notices")
 
 
 @router.get("/market/ledger/proof")

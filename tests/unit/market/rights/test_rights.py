@@ -244,7 +244,7 @@ def test_a_purchase_of_the_processing_right_issues_a_licence(rt: Runtime, world:
         assert s.scalars(select(MarketLicence)).one().status == "ended"
 
 
-def test_the_public_notice_board(rt: Runtime, world: MarketWorld, client: Any) -> None:
+def test_the_public_notice_board(rt: Runtime, world: MarketWorld, client: Any, token_for: Any) -> None:
     assert "目前没有公示中的登记" in client.get("/market/rights/notices").text
     with rt.transaction() as s:
         number = R.apply(session=s, settings=rt.settings, actor=world.seller, data=RegistrationCreate(
@@ -255,3 +255,18 @@ def test_the_public_notice_board(rt: Runtime, world: MarketWorld, client: Any) -
     api = client.get("/api/v1/market/rights/notices").json()
     assert [n["number"] for n in api] == [number] and "evidence" not in api[0]  # the public sees no evidence
     assert client.get(f"/api/v1/market/rights/{number}").status_code == 401
+    r = client.post(f"/market/rights/{number}/object", headers=token_for("buyer1"), follow_redirects=False,
+                    data={"objector": "测试数据企业2有限公司", "reason": "该画像使用了我方提供的数据"})
+    assert r.status_code == 303
+    short = client.post(f"/market/rights/{number}/object", headers=token_for("buyer1"), follow_redirects=False,
+                        data={"objector": "某单位", "reason": "短"})
+    assert short.status_code == 303  # refused by validation, flashed, nothing written
+    with rt.transaction() as s:
+        reg = R.get(s, number)
+        assert reg.status == "objected"
+        assert [o.reason for o in R.objections_of(s, reg)] == ["该画像使用了我方提供的数据"]
+    anon = client.post(f"/market/rights/{number}/object", data={"objector": "x", "reason": "匿名的异议理由"},
+                       follow_redirects=False)
+    assert anon.status_code in (303, 401, 403) and "/login" in anon.headers.get("location", "/login")
+    with rt.transaction() as s:
+        assert len(R.objections_of(s, R.get(s, number))) == 1
