@@ -82,6 +82,7 @@ def _list_product(client: Any, rt: Any, world: dict[str, Any]) -> int:
     csrf = _as(client, "exchange_op")
     console = client.get("/market/operator")
     assert console.status_code == 200 and f'id="listing-{pid}"' in console.text
+    assert client.get(console.text.split('id="ledger-link"')[0].rsplit('href="', 1)[1].split('"')[0]).status_code == 200
     r = client.post(f"/market/operator/products/{pid}/review", data={"csrf_token": csrf, "decision": "refuse"},
                     follow_redirects=True)
     assert "不予挂牌须说明理由" in r.text  # refused on the form, nothing changed
@@ -300,3 +301,30 @@ def test_online_rows_page_is_metered(client: Any, rt: Any, world: dict[str, Any]
     page = client.get(f"/market/entitlements/{ent}/rows?offset=100")
     assert page.status_code == 200 and page.text.count("<tr>") == 101 and "E000008" in page.text
     assert re.search(r"已用 1 次 / 100 行", client.get("/market/buyer").text)  # one call, its rows counted
+
+
+def test_a_grade_b_buyer_is_refused_personal_data_on_the_product_page(client: Any, rt: Any, make_user: Any,
+                                                                       make_department: Any) -> None:
+    from tests.support.market import listed_product
+
+    mw = market_world(rt, make_user, buyer_grade="B")
+    ds = department_seller(rt, make_user, make_department, operator=mw.operator)
+    pid, plan = listed_product(rt, ds, mw.operator, ds.people, authorisation="消费者书面同意")
+    csrf = _as(client, "buyer1")
+    page = client.get(f"/market/products/{pid}")
+    assert "仅 A 级买方可购买" in page.text
+    assert "139****0000" in page.text and "13900000000" not in page.text  # the sample's mobiles are masked
+    r = client.post(f"/market/products/{pid}/inquire", data={
+        "csrf_token": csrf, "buyer_id": mw.buyer_id, "plan_id": plan, "delivery_mode": "file",
+        "purpose": "消费分析"})
+    assert r.status_code == 422 and 'role="alert"' in r.text
+    message = r.text.split('role="alert">')[1].split("</div>")[0]
+    assert "A" in message and re.search(r"[\u4e00-\u9fff]{4}", message)
+
+
+def test_pages_in_english(client: Any, world: dict[str, Any]) -> None:
+    client.get("/lang/en")
+    home = client.get("/market")
+    assert home.status_code == 200 and "Data market" in home.text and "Register an enterprise" in home.text
+    assert client.get("/market/register").status_code == 200
+    assert client.get("/market/buyer", follow_redirects=False).status_code in (303, 401)  # login first
