@@ -22,6 +22,7 @@ from shudata.catalog.schemas import DemandCreate, DemandLink, ResourceCreate, Re
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
+from shudata.demo import market as demo_market
 from shudata.demo import portal as demo_portal
 from shudata.demo import sharing
 from shudata.demo.accounts import DEPARTMENTS, DemoDepartment, DemoUser, demo_users
@@ -253,10 +254,23 @@ def load_portal(rt: Runtime, report: LoadReport, progress: Progress, entries: Se
         report.note("公众数据需求", demo_portal.ensure_requests(s))
 
 
+def load_market(rt: Runtime, report: LoadReport, progress: Progress, entries: Sequence[DemoEntry]) -> None:
+    """The market: operator, enterprises, a department product under 授权运营 and a settled order."""
+    if not demo_market.applies({e.code for e in entries}):
+        return
+    progress.step("数据交易市场")
+    try:
+        with rt.transaction() as s:
+            report.note("数据交易市场（交易主体、挂牌产品、已结算订单）", demo_market.load_market(s, rt.settings))
+    except ShudataError as exc:
+        report.failed.append(("数据交易市场", exc))
+
+
 def total_steps(users: Sequence[DemoUser], entries: Sequence[DemoEntry]) -> int:
     return (len(DEPARTMENTS) + len(users) + len(entries) + sum(1 for e in entries if e.source)
             + len(applicable_demands(entries)) + len(applicable_revisions(entries)) + len(applicable_rules(entries))
-            + int(sharing_applies(entries)) + len(demo_portal.open_entries(entries)))
+            + int(sharing_applies(entries)) + len(demo_portal.open_entries(entries))
+            + int(demo_market.applies({e.code for e in entries})))
 
 
 def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[DemoUser] | None = None,
@@ -276,4 +290,5 @@ def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[
     load_demands(rt, report, progress, entries)
     load_sharing_requests(rt, report, progress, entries)
     load_portal(rt, report, progress, entries)
+    load_market(rt, report, progress, entries)
     return report

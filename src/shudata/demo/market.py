@@ -1,0 +1,120 @@
+"""The market part of the demo: the exchange operator ``exchange``, a regulator ``regulator``, two
+approved enterprises (the seller 天府数据科技, the buyer 蜀信征信服务) with their accounts, 省统计局 as a
+seller of public data under 授权运营, its listed product over the provincial GDP entry with a one-off
+plan, and one order taken through negotiation, three SM2 signatures, escrow, delivery, acceptance,
+settlement and closing. Idempotent: nothing is made twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shudata.catalog.access import find_resource
+from shudata.core.config import Settings
+from shudata.core.types import Actor, Role
+from shudata.lake.service import latest_version
+from shudata.market import orders as O
+from shudata.market import products as PR
+from shudata.market.models import MarketParticipant
+from shudata.market.participants import register_department_seller, register_participant, review_participant
+from shudata.market.schemas import (
+    AccountCreate,
+    DepartmentSellerCreate,
+    ListingDecision,
+    OfferCreate,
+    OrderCreate,
+    ParticipantCreate,
+    PlanCreate,
+    ProductCreate,
+    ProductSheet,
+    ReviewCreate,
+    SourceRef,
+)
+from shudata.security.models import Department, User
+from shudata.security.schemas import UserCreate
+from shudata.security.service import actor_for, create_user
+from shudata.standards.uscc import complete
+
+PASSWORD = "Shudata@market1"  # printed with the demo's other accounts in docs/market.md; change before real use
+GDP = "201001/000001"
+SELLER_DEPT = "省统计局"
+ENTERPRISES = (  # name, code, kinds, grade, account
+    ("四川天府数据科技有限公司", complete("91510100MA6CB8A1K"), ["seller", "broker"], "A", "tianfu_data"),
+    ("四川蜀信征信服务有限公司", complete("91510100MA6CB8A2L"), ["buyer"], "A", "shuxin_credit"),
+)
+OPERATORS = (("exchange", "交易所运营方", Role.MARKET_OPERATOR), ("regulator", "数据交易监管", Role.REGULATOR))
+
+
+def applies(codes: set[str]) -> bool:
+    return GDP in codes
+
+
+def _actor(session: Session, username: str) -> Actor:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise RuntimeError(f"demo account {username} is missing")
+    return actor_for(user)
+
+
+def load_market(session: Session, settings: Settings) -> bool:
+    """Load the market demo unless it is there (or the GDP entry has no data); True when loaded."""
+    if session.scalar(select(MarketParticipant.id).where(MarketParticipant.name == ENTERPRISES[0][0])) is not None:
+        return False
+    dept = session.scalar(select(Department).where(Department.name == SELLER_DEPT))
+    steward_row = session.scalar(select(User).where(User.username == "tjj_steward"))
+    if dept is None or steward_row is None:
+        return False
+    system = Actor.system()
+    for username, display, role in OPERATORS:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            create_user(session=session, actor=system, settings=settings, data=UserCreate(
+                username=username, display_name=display, password=PASSWORD, roles=[role]))
+    op = _actor(session, "exchange")
+    ids: dict[str, int] = {}
+    for name, code, kinds, grade, username in ENTERPRISES:
+        p = register_participant(session=session, actor=Actor.anonymous(), settings=settings, data=ParticipantCreate(
+            name=name, uscc=code, kinds=kinds, legal_representative="张明", contact_name="李华",
+            contact_phone="028-85550000", address="四川省成都市高新区天府大道",
+            account=AccountCreate(username=username, display_name=name, password=PASSWORD)))
+        review_participant(session=session, actor=op, settings=settings, participant_id=p.id,
+                           data=ReviewCreate(decision="approve", grade=grade))
+        ids[username] = p.id
+    seller = register_department_seller(session=session, actor=op, data=DepartmentSellerCreate(
+        department_id=dept.id, authorisation="《四川省公共数据授权运营管理办法》：省统计局统计公报数据授权运营（演示）",
+        legal_representative="王强", contact_name="陈静", contact_phone="028-86710000"))
+    review_participant(session=session, actor=op, settings=settings, participant_id=seller.id,
+                       data=ReviewCreate(decision="approve", grade="A"))
+    steward = actor_for(steward_row)
+    if latest_version(session, find_resource(session, GDP).id) is None:
+        return True
+    product = PR.create_product(session=session, actor=steward, data=ProductCreate(
+        seller_id=seller.id, name="四川省分省地区生产总值（授权运营）", category="经济运行",
+        sources=[SourceRef(resource=GDP)],
+        sheet=ProductSheet(content="全国各省（区、市）逐年地区生产总值，国家统计局分省年度数据",
+                           coverage="全国 31 个省（区、市）",
+                           update_cycle="每年", scenarios=["区域经济研究", "招商选址分析", "信用评估模型的宏观变量"],
+                           restrictions="不得转售；引用须注明来源"),
+        delivery_modes=["api", "file", "hosted"], rights=["holding", "operating"],
+        source_evidence="国家统计局公开发布的分省年度数据，省统计局依授权运营协议提供"))
+    plan = PR.create_plan(session=session, actor=steward, product_id=product.id, data=PlanCreate(
+        kind="one_off", name="一次性购买（一年使用权）", price_fen=5_000_000))
+    PR.create_plan(session=session, actor=steward, product_id=product.id, data=PlanCreate(
+        kind="metered", name="按次调用", price_fen=50, unit="call", free_units=100, monthly_cap_fen=2_000_000))
+    PR.submit_product(session=session, actor=steward, settings=settings, product_id=product.id)
+    PR.review_product(session=session, actor=op, product_id=product.id, data=ListingDecision(decision="approve"))
+    buyer = _actor(session, "shuxin_credit")
+    order = O.create_order(session=session, actor=buyer, data=OrderCreate(
+        buyer_id=ids["shuxin_credit"], product_id=product.id, plan_id=plan.id, purpose="企业信用评估模型的宏观经济变量",
+        delivery_mode="api", broker_id=ids["tianfu_data"], message="希望以 4 万元成交"))
+    O.offer(session=session, actor=buyer, order_id=order.id, data=OfferCreate(price_fen=4_000_000, note="年度预算"))
+    O.offer(session=session, actor=steward, order_id=order.id, data=OfferCreate(price_fen=4_500_000))
+    O.agree(session=session, actor=buyer, settings=settings, order_id=order.id)
+    for who in (buyer, steward, op):
+        O.sign(session=session, actor=who, settings=settings, order_id=order.id)
+    O.fund(session=session, actor=op, order_id=order.id)
+    O.start_delivery(session=session, actor=steward, settings=settings, order_id=order.id)
+    O.accept(session=session, actor=buyer, order_id=order.id)
+    O.settle(session=session, actor=op, settings=settings, order_id=order.id)
+    O.close(session=session, actor=op, order_id=order.id)
+    return True
