@@ -11,11 +11,13 @@ from pydantic import ValidationError
 from shudata.core.errors import ShudataError
 from shudata.market.ledger import service as ledger
 from shudata.market.rights import service as rights
+from shudata.market.rights.actions import RIGHTS_REVIEW
 from shudata.market.rights.certificate import rows as certificate_rows
 from shudata.market.rights.certificate import verify_url
 from shudata.market.rights.schemas import ObjectionCreate
 from shudata.market.rights.states import RIGHT_LABELS, STATUS_LABELS, TYPE_LABELS
 from shudata.market.valuation import service as valuation
+from shudata.security.authz import allowed
 from shudata.web.api.v1.market_records import base_url
 from shudata.web.deps import ActorDep, SessionDep, SettingsDep, UserDep
 from shudata.web.ui.render import flash, page_window, redirect, render, validation_messages
@@ -55,6 +57,44 @@ def object_form(number: str, request: Request, session: SessionDep, settings: Se
     rights.object_to(session=session, settings=settings, actor=actor, number=number, data=data)
     flash(request, "success", f"已对登记 {number} 提出异议，交易所将审查处理", f"Objection to {number} filed")
     return redirect("/market/rights/notices")
+
+
+@router.get("/market/rights")
+def registrations_page(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                       status: str = "") -> Response:
+    """Registrations the actor may see (their participant's; all for the exchange and the regulator),
+    with the exchange's review, objection and conclusion controls."""
+    rows = rights.list_registrations(session=session, actor=actor, status=status.strip() or None)
+    objections = {r.id: rights.objections_of(session, r) for r in rows}
+    return render(request, "market_records/registrations.html", {
+        "rows": rows, "objections": objections, "labels": LABELS, "status": status,
+        "today": rights.today(settings), "may_review": allowed(actor, RIGHTS_REVIEW)})
+
+
+@router.post("/market/rights/{number}/review")
+def review_form(number: str, request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                approve: str = Form(...), note: str = Form("")) -> Response:
+    reg = rights.review(session=session, settings=settings, actor=actor, number=number, approve=approve == "1",
+                        note=note)
+    flash(request, "success", f"登记 {number}：{STATUS_LABELS.get(reg.status, reg.status)}", f"{number}: {reg.status}")
+    return redirect("/market/rights")
+
+
+@router.post("/market/rights/{number}/conclude")
+def conclude_form(number: str, request: Request, session: SessionDep, settings: SettingsDep,
+                  actor: UserDep) -> Response:
+    reg = rights.conclude(session=session, settings=settings, actor=actor, number=number)
+    flash(request, "success", f"登记 {number} 已登记，证书 {reg.certificate_number or '—'}", f"{number} registered")
+    return redirect("/market/rights")
+
+
+@router.post("/market/rights/objections/{objection_id}/decide")
+def decide_form(objection_id: int, request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                uphold: str = Form(...), decision: str = Form("")) -> Response:
+    rights.decide_objection(session=session, settings=settings, actor=actor, objection_id=objection_id,
+                            uphold=uphold == "1", decision=decision)
+    flash(request, "success", f"异议 #{objection_id} 已处理", f"Objection #{objection_id} decided")
+    return redirect("/market/rights")
 
 
 @router.get("/market/ledger/proof")

@@ -270,3 +270,30 @@ def test_the_public_notice_board(rt: Runtime, world: MarketWorld, client: Any, t
     assert anon.status_code in (303, 401, 403) and "/login" in anon.headers.get("location", "/login")
     with rt.transaction() as s:
         assert len(R.objections_of(s, R.get(s, number))) == 1
+
+
+def test_the_exchange_works_the_queue_in_the_browser_pages(rt: Runtime, world: MarketWorld, client: Any,
+                                                           token_for: Any) -> None:
+    with rt.transaction() as s:
+        number = R.apply(session=s, settings=rt.settings, actor=world.seller, data=RegistrationCreate(
+            right=Right.HOLDING, subject="四川省企业年报数据", evidence=EVIDENCE)).number
+    op, seller = token_for("exchange_op"), token_for("seller1")
+    mine = client.get("/market/rights", headers=seller)
+    assert mine.status_code == 200 and number in mine.text and "通过，进入公示" not in mine.text
+    queue = client.get("/market/rights", headers=op)
+    assert "通过，进入公示" in queue.text
+    assert client.post(f"/market/rights/{number}/review", headers=seller, data={"approve": "1"},
+                       follow_redirects=False).status_code == 403
+    r = client.post(f"/market/rights/{number}/review", headers=op, data={"approve": "1"}, follow_redirects=False)
+    assert r.status_code == 303
+    client.post(f"/market/rights/{number}/object", headers=token_for("buyer1"),
+                data={"objector": "测试数据企业2有限公司", "reason": "年报数据部分由我方整理"})
+    with rt.transaction() as s:
+        [objection] = R.objections_of(s, R.get(s, number))
+    assert "年报数据部分由我方整理" in client.get("/market/rights", headers=op).text
+    client.post(f"/market/rights/objections/{objection.id}/decide", headers=op,
+                data={"uphold": "0", "decision": "未提供证明，驳回"})
+    with rt.transaction() as s:
+        assert R.get(s, number).status == "notice"
+    early = client.post(f"/market/rights/{number}/conclude", headers=op, follow_redirects=False)
+    assert early.status_code == 409  # the notice is still running
