@@ -729,6 +729,14 @@ class SecurityDepartmentUpdate(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SecurityPasswordChange(Event):
+    """A user changed their own password (the current one was checked); other sessions ended."""
+
+    name: ClassVar[str] = "security.password.change"
+    resource_type: ClassVar[str | None] = "user"
+
+
+@dataclass(frozen=True, kw_only=True)
 class SecurityTokenCreate(Event):
     """An API token was created."""
 
@@ -1026,11 +1034,3 @@ SHARING_DECISIONS: dict[str, type[Event]] = {
     "approve": SharingRequestApprove, "approve_partial": SharingRequestApprovePartial, "refuse": SharingRequestRefuse,
 }
 """The event of each sharing decision (:class:`shudata.sharing.schemas.Decision`)."""
-@dataclass(frozen=True, kw_only=True)
-class SecurityPasswordChange(Event):
-    """A user changed their own password (the current one was checked); other sessions ended."""
-
-    name: ClassVar[str] = "security.password.change"
-    resource_type: ClassVar[str | None] = "user"
-
-
