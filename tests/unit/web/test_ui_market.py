@@ -10,6 +10,7 @@ from typing import Any
 
 import pyarrow.csv as pacsv
 import pytest
+from tests.e2e.test_zh_cn_pages import leaks_of
 from tests.support.market import PASSWORD, department_seller, market_world, uscc
 from tests.support.market_pages import power_entry
 
@@ -159,9 +160,14 @@ def test_listing_buying_delivery_and_trace_through_the_pages(client: Any, rt: An
     assert r.status_code == 200 and "无匹配" in r.text
     assert '"settled": 1' in r.text.split('id="market-stats"')[1].split("</script>")[0]
 
+    assert not leaks_of(r.text), leaks_of(r.text)  # the operator console in zh-CN holds no English phrase
+
     _as(client, "dsj_steward")
     seller = client.get("/market/seller")
     assert f'id="statement-{oid}"' in seller.text
+    for html in (seller.text, client.get(f"/market/seller/products/{pid}/edit").text, home.text, page.text,
+                 centre.text, client.get(f"/market/products/{pid}").text):
+        assert not leaks_of(html), leaks_of(html)
 
 
 def test_operator_reviews_participants_with_reasons(client: Any, rt: Any, world: dict[str, Any],
@@ -224,7 +230,8 @@ def test_registration_checks_the_credit_code(client: Any, rt: Any, make_user: An
     client.post(f"/market/operator/participants/{pid}/review",
                 data={"csrf_token": csrf, "decision": "refuse", "reason": "资质文件不全"})
     csrf = _as(client, "newco")
-    assert "资质文件不全" in client.get("/market/me").text
+    me = client.get("/market/me").text
+    assert "资质文件不全" in me and not leaks_of(me) and not leaks_of(page.text), leaks_of(me) + leaks_of(page.text)
     r = client.post(f"/market/me/{pid}/resubmit", data={"csrf_token": csrf}, follow_redirects=True)
     assert "已重新提交审核" in r.text and 'data-state="pending"' in r.text
 
@@ -273,7 +280,7 @@ def test_hosted_jobs_release_aggregates_and_refuse_rows_in_chinese(client: Any, 
     centre = client.get("/market/buyer")
     ent = int(re.search(r'id="jobs-(\d+)"', centre.text).group(1))  # type: ignore[union-attr]
     page = client.get(f"/market/entitlements/{ent}/jobs")
-    assert page.status_code == 200 and "<b>5</b>" in page.text
+    assert page.status_code == 200 and "<b>5</b>" in page.text and not leaks_of(page.text)
     ok = client.post(f"/market/entitlements/{ent}/jobs", data={
         "csrf_token": csrf, "sql": "SELECT 城市, SUM(用电量) AS 总用电量 FROM product GROUP BY 城市"})
     assert ok.status_code == 200 and 'id="hosted-result"' in ok.text and "成都市" in ok.text
@@ -300,6 +307,7 @@ def test_online_rows_page_is_metered(client: Any, rt: Any, world: dict[str, Any]
     ent = int(re.search(r'id="rows-(\d+)"', centre.text).group(1))  # type: ignore[union-attr]
     page = client.get(f"/market/entitlements/{ent}/rows?offset=100")
     assert page.status_code == 200 and page.text.count("<tr>") == 101 and "E000008" in page.text
+    assert not leaks_of(page.text), leaks_of(page.text)
     assert re.search(r"已用 1 次 / 100 行", client.get("/market/buyer").text)  # one call, its rows counted
 
 
