@@ -494,6 +494,39 @@ async def product_update(product_id: int, request: Request, session: SessionDep,
     return redirect(f"/market/seller#product-{product_id}")
 
 
+COST_FIELDS = ("preliminary", "direct", "indirect", "opportunity", "taxes")
+
+
+def _valuation_data(form: Any) -> dict[str, Any]:
+    """The valuation form (cost inputs, yearly incomes, platform comparables) as ``ValuationCreate`` data."""
+    data: dict[str, Any] = {"purpose": str(form.get("purpose", "")).strip() or "挂牌交易定价参考"}
+    cost = {k: blank_to_none(str(form.get(f"cost_{k}", ""))) for k in COST_FIELDS}
+    if any(cost.values()):
+        data["cost"] = {k: v for k, v in cost.items() if v is not None}
+    incomes = _lines(form.get("incomes"))
+    if incomes:
+        data["income"] = {"incomes": incomes, "discount_rate": blank_to_none(str(form.get("discount_rate", ""))),
+                          "share": blank_to_none(str(form.get("share", ""))) or "1"}
+    if form.get("market"):
+        data["market"] = {"platform_trades": True}
+    data["conclusion"] = blank_to_none(str(form.get("conclusion", "")))
+    return data
+
+
+@router.post("/market/seller/products/{product_id}/valuation")
+async def product_value(product_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                        actor: UserDep) -> Response:
+    """The seller (or a 数据评估服务商) values the product; the report is M3's valuation page."""
+    form = await request.form()
+    done = await run_in_threadpool(_attempt, request, session, lambda: valuation.value_product(
+        session=session, settings=settings, actor=actor, product_id=product_id,
+        data=valuation.ValuationCreate.model_validate(_valuation_data(form))),
+        "已生成数据资产评估报告（参考）", "Valuation report made (advisory)")
+    if done is None:
+        return redirect(f"/market/seller#product-{product_id}")
+    return redirect(f"/market/products/{product_id}/valuation")
+
+
 @router.post("/market/seller/products/{product_id}/plans")
 async def plan_create(product_id: int, request: Request, session: SessionDep, actor: UserDep) -> Response:
     form = await request.form()
