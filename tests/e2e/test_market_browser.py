@@ -211,6 +211,13 @@ def test_list_buy_deliver_and_trace_in_the_browser(tmp_path: Path) -> None:
             verdict = page.locator("#trace-result .trace").first
             assert verdict.locator(".trace-verdict").get_attribute("data-matched") == "1"
             assert BUYER in verdict.locator(".trace-buyer").inner_text()
+            page.locator("#orders-chart canvas").first.wait_for()  # the statistics are drawn
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.goto(f"{url}/market/operator")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 392
+            _login(page, url, "jx_steward")
+            page.goto(f"{url}/market/seller")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 392
         finally:
             context.close()
     rt.close()
