@@ -49,11 +49,14 @@ def verify_contract(
 
 @handle_errors
 def auto_accept() -> None:
-    """验收期满且未提出争议的订单自动验收 / accept deliveries whose acceptance period has passed."""
+    """到期处理：验收期满且未提出争议的订单自动验收，签署付款期限已过的合同失效、订单终止 /
+    accept deliveries whose acceptance period has passed; terminate orders whose contract expired."""
     rt = runtime()
     with rt.transaction() as s:
         done = O.auto_accept_due(session=s, actor=cli_actor())
+        expired = O.expire_contracts(session=s, actor=cli_actor())
     console.print(f"自动验收 {len(done)} 个订单 / auto-accepted {len(done)}: {', '.join(done) or '-'}")
+    console.print(f"合同失效终止 {len(expired)} 个订单 / terminated {len(expired)}: {', '.join(expired) or '-'}")
 
 
 @handle_errors

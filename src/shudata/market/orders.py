@@ -398,6 +398,23 @@ def auto_accept_due(*, session: Session, actor: Actor, now: dt.datetime | None =
     return done
 
 
+def expire_contracts(*, session: Session, actor: Actor, now: dt.datetime | None = None) -> list[str]:
+    """Terminate every order whose contract passed its signing and funding period unfunded."""
+    require(actor, A.ORDER_ARBITRATE)
+    now = now or utcnow()
+    done = []
+    for o in session.scalars(select(MarketOrder).join(MarketContract, MarketContract.order_id == MarketOrder.id)
+                             .where(MarketOrder.status == OrderStatus.CONTRACT, MarketContract.valid_until < now)
+                             .order_by(MarketOrder.id)):
+        reason = "合同签署及付款期限已过，合同失效"
+        o.reason = reason
+        _transition(session, actor, o, OrderEvent.TERMINATE, reason, events.MarketOrderTerminate(
+            resource_id=o.code, details={"by": "exchange", "reason": reason, "expired": True}), "order.terminate",
+            by="exchange", reason=reason)
+        done.append(o.code)
+    return done
+
+
 def dispute(*, session: Session, actor: Actor, order_id: int, reason: str) -> OrderRead:
     o = get_order_row(session, order_id)
     _party(session, actor, o, "buyer")

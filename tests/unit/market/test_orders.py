@@ -197,7 +197,10 @@ def test_refusals_grade_unlisted_and_expired_contract(rt: Any, market: dict[str,
         O.sign(session=s, actor=a_buyer, settings=rt.settings, order_id=order.id)
     assert exc.value.code == "contract_expired"
     with rt.transaction() as s:
-        assert O.terminate(session=s, actor=a_buyer, order_id=order.id, reason="合同过期").status == "terminated"
+        assert O.expire_contracts(session=s, actor=op) == [s.get(MarketOrder, order.id).code]
+        assert s.get(MarketOrder, order.id).status == "terminated"
+        with pytest.raises(PermissionDenied):
+            O.expire_contracts(session=s, actor=a_buyer)
 
 
 def test_dispute_refund_and_auto_accept(rt: Any, market: dict[str, Any]) -> None:
