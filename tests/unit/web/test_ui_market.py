@@ -53,7 +53,7 @@ def _list_product(client: Any, rt: Any, world: dict[str, Any]) -> int:
     operator lists it."""
     ds = world["ds"]
     csrf = _as(client, "dsj_steward")
-    page = client.get(f"/market/seller/products/new?seller_id={ds.participant_id}")
+    page = client.get("/market/seller/products/new")  # the steward's department seller
     assert page.status_code == 200 and "企业月度用电量" in page.text
     form = {"csrf_token": csrf, "seller_id": str(ds.participant_id), "name": "企业用电 GDP 数据产品",
             "category": "经济统计", "sources": world["power"], "content": "四川省企业月度用电量与产值",
@@ -214,6 +214,7 @@ def test_operator_reviews_participants_with_reasons(client: Any, rt: Any, world:
     with rt.transaction() as s:
         assert get_row(s, buyer_id).status == "suspended"
     assert client.get("/market/buyer").status_code == 200  # an operator with no buyer sees the hint
+    assert "不代表授权运营的部门供方" in client.get("/market/seller/products/new").text
     _as(client, "regulator1")  # the regulator reads the console, with no decision forms
     console = client.get("/market/operator")
     assert console.status_code == 200 and "资质到期" in console.text

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from shudata.core.errors import InvalidInput, NotFound, ShudataError
+from shudata.core.i18n import tr
 from shudata.core.types import Actor
 from shudata.market import actions as A
 from shudata.market import orders as O
@@ -424,7 +425,19 @@ def _product_data(form: Any, seller_id: int | None) -> dict[str, Any]:
 
 
 @router.get("/market/seller/products/new")
-def product_form(request: Request, session: SessionDep, actor: UserDep, seller_id: int) -> Response:
+def product_form(request: Request, session: SessionDep, actor: UserDep, lang: LangDep,
+                 seller_id: int | None = None) -> Response:
+    """The new-product form for a department seller the actor acts for (the first one when not named)."""
+    if seller_id is None:
+        own = [p for p in PA.my_participants(session=session, actor=actor)
+               if p.entity_type == "department" and "seller" in p.kinds]
+        if not own:
+            return render(request, "market/product_form.html", {
+                "seller_id": 0, "entries": [], "form": {}, "labels": LABELS,
+                "errors": [tr(lang, "您的账号不代表授权运营的部门供方，不能新建数据产品",
+                              "Your account acts for no department seller: no product can be created")]},
+                status_code=403)
+        seller_id = own[0].id
     entries = P.department_entries(session=session, actor=actor, seller_id=seller_id)
     return render(request, "market/product_form.html", {"seller_id": seller_id, "entries": entries, "errors": [],
                                                          "form": {}, "labels": LABELS})
