@@ -14,7 +14,7 @@ venv: $(BIN)/python
 	$(BIN)/pip install -q -e .
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,spark]'
 	touch $(STAMP)
 
 dev-venv: $(STAMP)

@@ -78,6 +78,16 @@ CONFIG_EN = {
     "login_lockout_max_s": "longest lock-out (s)",
     "duckdb_threads": "DuckDB threads",
     "duckdb_memory_limit": "DuckDB memory limit",
+    "engine": "default engine: duckdb (in-process) or spark (every sandbox query, quality check and masked "
+              "export runs on Spark)",
+    "spark_master": "where Spark runs: local[N], standalone spark://host:7077, Spark Connect sc://host:15002, "
+                    "yarn or k8s://https://… (see docs/scale-out.md)",
+    "spark_resources": "resource codes that run on Spark even when the default engine is duckdb (comma-separated)",
+    "spark_route_min_mb": "resources whose data version is at least this size (MB) run on Spark "
+                          "(unset: no size routing)",
+    "spark_conf": "extra Spark settings (spark.key=value, separated by ;), e.g. executor memory, S3/HDFS access",
+    "spark_lake_uri": "the lake root as Spark executors see it (file:///shared/path, hdfs://…, s3a://…); "
+                      "default: the local lake path",
     "max_concurrency": "requests handled at once; more wait in line, and get 503 when the wait runs out "
                        "(health checks exempt)",
     "queue_timeout_s": "longest wait in line for a request (s); then 503 with Retry-After",

@@ -91,6 +91,20 @@ class Settings(BaseSettings):
                                            description="数据确权登记的公示期（工作日），期内可提出异议")
     duckdb_threads: int = Field(2, ge=1, description="DuckDB 线程数")
     duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="默认执行引擎：duckdb（进程内）或 spark（所有沙箱查询、质量检查、脱敏导出"
+                              "都在 Spark 上运行）")
+    spark_master: str = Field(
+        "local[2]", description="Spark 运行位置：local[N]、独立集群 spark://主机:7077、Spark Connect sc://主机:15002、"
+                                "yarn 或 k8s://https://…（见 docs/scale-out.md）")
+    spark_resources: str | None = Field(
+        None, description="即使默认引擎为 duckdb 也在 Spark 上运行的资源代码（逗号分隔）")
+    spark_route_min_mb: int | None = Field(
+        None, ge=1, description="数据版本不小于此大小 (MB) 的资源在 Spark 上运行（空：不按大小切换）")
+    spark_conf: str | None = Field(
+        None, description="附加 Spark 配置（spark.键=值，分号分隔），如执行器内存、S3/HDFS 访问参数")
+    spark_lake_uri: str | None = Field(
+        None, description="Spark 执行节点看到的数据湖根地址（file:///共享路径、hdfs://…、s3a://…）；默认本机数据湖路径")
     portal_rate_ip_per_min: int = Field(300, ge=0, description="开放门户：每个 IP 每分钟请求上限（0 不限）")
     portal_rate_key_per_min: int = Field(1200, ge=0, description="开放门户：每个 API 密钥每分钟请求上限（0 不限）")
     portal_rate_exempt_keys: str | None = Field(

@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from shudata.core.errors import InvalidInput
 from shudata.privacy.compile import CompiledPolicy
-from shudata.query.engines.base import Limits, TableSource
+from shudata.query.engines.base import Limits, TableSource, UdfEngine
 from shudata.query.engines.duckdb import DuckDBEngine
 
 TABLE = "t"
@@ -37,12 +37,12 @@ class MaskRun:
     sql: str
 
 
-def _engine(engine: DuckDBEngine | None, plan: CompiledPolicy) -> DuckDBEngine:
-    base = engine or DuckDBEngine()
+def _engine(engine: UdfEngine | None, plan: CompiledPolicy) -> UdfEngine:
+    base: UdfEngine = engine or DuckDBEngine()
     return base.with_udfs(plan.udfs)
 
 
-def preflight(engine: DuckDBEngine, plan: CompiledPolicy, tables: Mapping[str, TableSource]) -> None:
+def preflight(engine: UdfEngine, plan: CompiledPolicy, tables: Mapping[str, TableSource]) -> None:
     """Refuse with examples when a value cannot be masked (e.g. outside a hierarchy)."""
     if not plan.checks:
         return
@@ -50,7 +50,7 @@ def preflight(engine: DuckDBEngine, plan: CompiledPolicy, tables: Mapping[str, T
         for check in plan.checks:
             col = exp.column(check.column, quoted=True)
             q = exp.select(exp.cast(col, "VARCHAR")).distinct().from_(TABLE).where(check.condition.copy()).limit(5)
-            bad = session.query(q.sql("duckdb")).column(0).to_pylist()
+            bad = session.query(q.sql(engine.dialect)).column(0).to_pylist()
             if bad:
                 shown = "、".join(str(b) for b in bad)
                 raise InvalidInput(f"{check.zh}，例如：{shown}；未写出任何数据",
@@ -58,7 +58,7 @@ def preflight(engine: DuckDBEngine, plan: CompiledPolicy, tables: Mapping[str, T
                                    code="mask_preflight_failed", details={"column": check.column, "examples": bad})
 
 
-def guarded_sql(plan: CompiledPolicy, table: str = TABLE) -> str:
+def guarded_sql(plan: CompiledPolicy, table: str = TABLE, dialect: str = "duckdb") -> str:
     """The masking statement, returning no row if any preflight check finds an offending value.
 
     >>> import pyarrow as pa
@@ -75,10 +75,10 @@ def guarded_sql(plan: CompiledPolicy, table: str = TABLE) -> str:
         bad = exp.or_(*(c.condition.copy() for c in plan.checks))
         probe = exp.select("1").from_(exp.to_table(table, quoted=True)).where(bad)
         select = select.where(exp.not_(exp.Exists(this=probe)))
-    return select.sql("duckdb")
+    return select.sql(dialect)
 
 
-def mask_source(source: TableSource, plan: CompiledPolicy, dest: Path, *, engine: DuckDBEngine | None = None,
+def mask_source(source: TableSource, plan: CompiledPolicy, dest: Path, *, engine: UdfEngine | None = None,
                 limits: Limits = Limits(timeout_s=3600), check: Callable[[Path], None] | None = None) -> MaskRun:
     """Mask the table ``source`` into the Parquet file ``dest`` (temp file + rename).
 
@@ -92,7 +92,7 @@ def mask_source(source: TableSource, plan: CompiledPolicy, dest: Path, *, engine
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
     sql = plan.sql(TABLE)
     try:
-        rows = eng.copy_to_parquet(guarded_sql(plan), tables, tmp, limits)
+        rows = eng.copy_to_parquet(guarded_sql(plan, dialect=eng.dialect), tables, tmp, limits)
         if rows == 0:
             preflight(eng, plan, tables)  # no row: an empty table, or a value that cannot be masked
         if check is not None:
@@ -110,12 +110,12 @@ def write_temp_parquet(table: pa.Table, directory: Path) -> Path:
     return path
 
 
-def mask_table(table: pa.Table, plan: CompiledPolicy, *, engine: DuckDBEngine | None = None) -> pa.Table:
+def mask_table(table: pa.Table, plan: CompiledPolicy, *, engine: UdfEngine | None = None) -> pa.Table:
     """Mask an in-memory table through the same engine path (previews, tests, file masking)."""
     eng = _engine(engine, plan)
     with tempfile.TemporaryDirectory(prefix="shudata-mask-") as tmp:
         src = TableSource(TABLE, [write_temp_parquet(table, Path(tmp))])
-        out = eng.query(guarded_sql(plan), {TABLE: src})
+        out = eng.query(guarded_sql(plan, dialect=eng.dialect), {TABLE: src})
         if out.num_rows == 0:
             preflight(eng, plan, {TABLE: src})
         return out

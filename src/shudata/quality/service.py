@@ -7,6 +7,7 @@ first and records an audit event in the same transaction; none commits.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from shudata.quality.schemas import (
     RuleSuggestions,
     RunRead,
 )
+from shudata.query.engines import choose
 from shudata.query.engines.base import Engine, TableSource
 from shudata.query.service import default_engine
 from shudata.security.authz import Action
@@ -62,8 +64,12 @@ def ref_cache_dir(settings: Settings) -> Path:
     return settings.data_dir / "quality" / "ref"
 
 
-def engine_for(settings: Settings) -> Engine:
-    return default_engine(settings)
+def engine_for(settings: Settings, res: CatalogResource | None = None, v: LakeVersion | None = None) -> Engine:
+    """The node's default engine, or Spark for an entry routed there (``spark_resources``,
+    ``spark_route_min_mb`` over the version's files)."""
+    if res is None:
+        return default_engine(settings)
+    return choose.engine_for(settings, resource=res.code, files=version_files(settings, v) if v else None)
 
 
 def version_columns(v: LakeVersion | None) -> dict[str, str]:
@@ -247,10 +253,12 @@ def max_age_days(res: CatalogResource) -> int | None:
 def run_checks(*, session: Session, settings: Settings, actor: Actor, res: CatalogResource, v: LakeVersion,
                rs: RuleSet, engine: Engine | None = None, as_of: dt.date | None = None) -> CheckReport:
     """Evaluate ``rs`` on version ``v`` (no authorisation here: callers have checked)."""
-    return evaluate(engine or engine_for(settings), target_of(settings, v), rs,
+    eng = engine or engine_for(settings, res, v)
+    return evaluate(eng, target_of(settings, v), rs,
                     lookups=lookups_for(session, settings, actor, rs), as_of=as_of,
                     previous=_previous(session, settings, v), max_age_days=max_age_days(res),
-                    version_created_at=v.created_at)
+                    version_created_at=v.created_at,
+                    vectorised=eng.name != "spark")  # on Spark every rule runs in the cluster's SQL
 
 
 def store_run(session: Session, actor: Actor, res: CatalogResource, version: int | None, kind: str,
@@ -274,12 +282,15 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     require_raw_reader(actor, res, A.CHECK_RUN)
     v = get_version(session, res.id, version)
     rs, revision = current_rule_set(session, res.id)
-    report = run_checks(session=session, settings=settings, actor=actor, res=res, v=v, rs=rs, engine=engine,
+    eng = engine or engine_for(settings, res, v)
+    started = time.perf_counter()
+    report = run_checks(session=session, settings=settings, actor=actor, res=res, v=v, rs=rs, engine=eng,
                         as_of=as_of)
+    ran = {**choose.where(eng), "seconds": round(time.perf_counter() - started, 3), "rows": report.rows}
     run = store_run(session, actor, res, v.version, "check", revision, report)
     record(session, actor, events.QualityCheckRun(
         resource_id=res.code,
-        details={"version": v.version, "run": run.id,
+        details={"version": v.version, "run": run.id, "ran": ran,
                  "score": report.scores.get("overall"),
                  "failed_rules": [r.key for r in report.results if not r.passed]}))
     return run_read(session, run)

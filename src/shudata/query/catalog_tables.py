@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlglot import exp
 
 from shudata.catalog.access import can_read_data, find_resource, require_read_data
 from shudata.catalog.models import CatalogResource
@@ -110,7 +111,8 @@ class CatalogResolver:
         return UsedTable(resource=res, version=version.version, table=table, source=source)
 
     def _probe_columns(self, source: TableSource) -> tuple[str, ...]:
-        empty = self.engine.query(f'SELECT * FROM "{source.name}" LIMIT 0', {source.name: source})
+        probe = exp.select("*").from_(exp.to_table(source.name, quoted=True)).limit(0)
+        empty = self.engine.query(probe.sql(self.engine.dialect), {source.name: source})
         return tuple(empty.schema.names)
 
     @property

@@ -30,7 +30,7 @@ from shudata.query.access import TableAccess
 from shudata.query.actions import QUERY_RUN
 from shudata.query.catalog_tables import CatalogResolver
 from shudata.query.engines.base import Cancel, Engine
-from shudata.query.engines.duckdb import DuckDBEngine
+from shudata.query.engines.choose import files_size, make_engine, routed_to_spark, spark_engine
 from shudata.query.errors import ACTION
 from shudata.query.export import write_file
 from shudata.query.limits import (
@@ -43,7 +43,7 @@ from shudata.query.limits import (
     row_too_large,
     rows_within,
 )
-from shudata.query.sandbox import sandbox
+from shudata.query.sandbox import Sandboxed, sandbox
 from shudata.query.schemas import ColumnInfo, QueryResult, TableUsed
 from shudata.security.authz import require
 
@@ -52,8 +52,24 @@ EXPORT_BATCH_ROWS = 8192  # rows per batch of a download: a few MB in flight, no
 
 
 def default_engine(settings: Settings) -> Engine:
-    """The engine queries run on (DuckDB in-process)."""
-    return DuckDBEngine(threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
+    """The engine queries run on: the ``engine`` setting (DuckDB in-process unless set to spark)."""
+    return make_engine(settings)
+
+
+def _route(resolver: CatalogResolver, settings: Settings, sql: str, cap: int, pinned: bool) -> Sandboxed:
+    """The sandboxed statement for the resolver's engine. Unless the caller pinned an engine, a
+    query reading a resource routed to Spark (``spark_resources``, ``spark_route_min_mb``) moves
+    there: the sandbox's checks run first either way, then its tree is generated as Spark SQL."""
+    checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=resolver.engine.dialect)
+    if pinned or resolver.engine.name == "spark":
+        return checked
+    sized = settings.spark_route_min_mb is not None
+    if any(routed_to_spark(settings, resource=u.resource.code,
+                           size_bytes=files_size(u.source.files) if sized else None)
+           for u in resolver.used.values()):
+        resolver.engine = spark_engine(settings)
+        checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=resolver.engine.dialect)
+    return checked
 
 
 def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, offset: int = 0,
@@ -81,6 +97,7 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
             cancelled queries.
     """
     require(actor, QUERY_RUN)
+    pinned = engine is not None
     engine = engine or default_engine(settings)
     cap = settings.query_max_rows
     window = PageWindow.of(offset=offset, limit=limit, cap=cap, page_size_max=settings.page_size_max)
@@ -88,7 +105,8 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
                                versions=versions, access_overrides=access_overrides, plugins=plugins)
     started = time.perf_counter()
     with _explained(resolver, sql):
-        checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
+        checked = _route(resolver, settings, sql, cap, pinned)
+        engine = resolver.engine
         with engine.session(resolver.sources, replace(limits_for(settings), cancel=cancel)) as run:
             # the page query carries its own LIMIT: no second limit over the relation (a re-bind in DuckDB)
             page = run.query(page_query(checked.tree, window).sql(engine.dialect, comments=False))
@@ -149,13 +167,15 @@ def export_query(*, session: Session, settings: Settings, actor: Actor, sql: str
     instead of written up to the cap: the file holds every row, or there is no file.
     """
     require(actor, QUERY_RUN)
+    pinned = engine is not None
     engine = engine or default_engine(settings)
     cap = settings.query_max_rows
     resolver = CatalogResolver(session=session, settings=settings, actor=actor, engine=engine,
                                versions=versions, access_overrides=access_overrides, plugins=plugins)
     started = time.perf_counter()
     with _explained(resolver, sql):
-        checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=engine.dialect)
+        checked = _route(resolver, settings, sql, cap, pinned)
+        engine = resolver.engine
         limits = replace(limits_for(settings, cap + 1), cancel=cancel)
         stream = engine.stream(checked.sql, resolver.sources, limits, batch_rows=EXPORT_BATCH_ROWS)
         try:

@@ -9,7 +9,7 @@ value under a managed key, in ±``max_days`` and never zero. Irreversible withou
 >>> from sqlglot import exp
 >>> op = DateShift(key_id="k1", entity_column="pid", max_days=30)
 >>> op.compile(exp.column("d"), CompileContext("d", "date", pa.date32())).sql("spark")
-"CAST(DATE_ADD(CAST(d AS DATE), SHUDATA_SHIFT_DAYS(CAST(`pid` AS STRING), 'k1', 30)) AS DATE)"
+"CAST(DATE_ADD(CAST(d AS DATE), CAST(SHUDATA_SHIFT_DAYS(CAST(`pid` AS STRING), 'k1', 30) AS INT)) AS DATE)"
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class DateShift(Operator):
     def compile(self, col: exp.Expression, ctx: CompileContext) -> exp.Expression:
         ctx.udfs.setdefault("shudata_shift_days", shift_udf(ctx.keys or {}))
         entity = exp.cast(exp.column(self.entity_column, quoted=True), "VARCHAR")
-        shift = udf_call("SHUDATA_SHIFT_DAYS", entity, lit(self.key_id), lit(self.max_days))
+        # INT, not the function's BIGINT: Spark's DATE_ADD takes an INT day count (|days| <= 3650)
+        shift = exp.cast(udf_call("SHUDATA_SHIFT_DAYS", entity, lit(self.key_id), lit(self.max_days)), "INT")
         added = exp.DateAdd(this=exp.cast(col.copy(), "DATE"), expression=shift, unit=exp.var("DAY"))
         return exp.cast(added, "DATE")

@@ -141,3 +141,11 @@ class Engine(Protocol):
                         limits: Limits = ...) -> int:
         """Write the result of ``sql`` to a Parquet file at ``dest``; return the row count."""
         ...
+
+
+class UdfEngine(Engine, Protocol):
+    """An engine that can register extra vectorised functions (masking's keyed pseudonyms)."""
+
+    def with_udfs(self, udfs: tuple[ScalarUdf, ...]) -> UdfEngine:
+        """The same engine with ``udfs`` callable from its SQL."""
+        ...

@@ -1,0 +1,102 @@
+"""The Spark engine behind the engine protocol: limits (408/409), errors as 4xx, no file access
+from SQL, Arrow UDFs, copies as one Parquet file, and the sandbox routing a resource to Spark."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from shudata.core.errors import BadRequest, Conflict, InvalidInput, QueryTimeout
+from shudata.query.engines import spark as spark_mod
+from shudata.query.engines.base import Cancel, Limits, ScalarUdf, TableSource
+from shudata.query.engines.choose import engine_for, make_engine, where
+from shudata.query.engines.spark import SparkEngine, parse_conf, parse_master
+from shudata.query.service import run_query
+
+pytestmark = pytest.mark.spark
+HEAVY = "SELECT SUM(HASH(a.id, b.id)) FROM range(400000000) a CROSS JOIN range(10) b"
+
+
+@pytest.fixture(scope="module")
+def people(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TableSource]:
+    path = tmp_path_factory.mktemp("p") / "p.parquet"
+    pq.write_table(pa.table({"姓名": ["张三", None, " 李四\u3000"], "年龄": [30, 41, None]}), path)
+    return {"t": TableSource("t", [path])}
+
+
+def test_query_udf_and_copy(spark: SparkEngine, people: dict[str, TableSource], tmp_path: Path) -> None:
+    udf = ScalarUdf("MARK", lambda a: pc.binary_join_element_wise(a, pa.scalar("*"), ""), ("VARCHAR",), "VARCHAR")
+    eng = spark.with_udfs((udf,))
+    got = eng.query("SELECT MARK(`姓名`) AS m, `年龄` FROM t ORDER BY `年龄` NULLS FIRST", people)
+    assert got.to_pylist() == [{"m": " 李四\u3000*", "年龄": None}, {"m": "张三*", "年龄": 30}, {"m": None, "年龄": 41}]
+    assert spark.query("SELECT * FROM t", people, Limits(max_rows=2)).num_rows == 2
+    with spark.session(people) as run:
+        assert run.query("SELECT COUNT(*) AS n FROM t").column(0).to_pylist() == [3]
+    assert sum(b.num_rows for b in spark.stream("SELECT * FROM t", people, batch_rows=1)) == 3
+    rows = spark.copy_to_parquet("SELECT * FROM t WHERE `年龄` IS NOT NULL", people, tmp_path / "out.parquet")
+    assert rows == 2 and pq.read_table(tmp_path / "out.parquet").num_rows == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]  # the work directory is gone
+
+
+def test_errors_are_4xx_and_files_are_out_of_reach(spark: SparkEngine, people: dict[str, TableSource]) -> None:
+    with pytest.raises(InvalidInput) as info:
+        spark.query("SELECT nope FROM t", people)
+    assert info.value.code == "sql_invalid" and info.value.status == 422
+    path = people["t"].files[0]
+    with pytest.raises(InvalidInput):  # runSQLOnFiles is off: a path is just an unknown table
+        spark.query(f"SELECT * FROM parquet.`{path}`", people)
+    with pytest.raises(BadRequest):
+        spark.query("SELECT 1", {"t": TableSource("t", [])})
+
+
+def test_time_limit_and_cancel_stop_the_spark_jobs(spark: SparkEngine, people: dict[str, TableSource]) -> None:
+    with pytest.raises(QueryTimeout) as info:
+        spark.query(HEAVY, people, Limits(timeout_s=2))
+    assert info.value.status == 408
+    cancel = Cancel()
+    threading.Timer(2, cancel.cancel).start()
+    with pytest.raises(Conflict) as stopped:
+        spark.query(HEAVY, people, Limits(timeout_s=600, cancel=cancel))
+    assert stopped.value.code == "query_cancelled"
+    sc = spark.spark().sparkContext
+    assert sc.statusTracker().getActiveJobsIds() == []  # nothing keeps running on the executors
+
+
+def test_masters_and_settings() -> None:
+    assert [parse_master(m).kind for m in ("local[4]", "spark://a:7077,b:7077", "sc://h:15002/;token=x")] == \
+        ["local", "standalone", "connect"]
+    with pytest.raises(InvalidInput):
+        parse_master("spark://nohost")
+    assert parse_conf("spark.executor.memory=8g") == {"spark.executor.memory": "8g"}
+    with pytest.raises(InvalidInput):
+        parse_conf("executor.memory=8g")
+    conf = spark_mod.SparkConfig(master="sc://h:15002")
+    assert conf.parsed().connect and SparkEngine(conf).master == "sc://h:15002"
+
+
+@pytest.mark.sqlite_only
+def test_the_sandbox_routes_a_resource_to_spark(rt, world, spark: SparkEngine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    settings = rt.settings.model_copy(update={
+        "spark_resources": "101001/000001", "spark_master": spark.config.master,
+        "spark_conf": ";".join(f"{k}={v}" for k, v in spark.config.conf)})
+    assert make_engine(settings).name == "duckdb" and engine_for(settings, resource="101001/000001").name == "spark"
+    assert where(engine_for(settings, resource="101001/000001")) == {"engine": "spark", "master": "local[2]"}
+    ran: list[str] = []
+    original = SparkEngine._collect
+
+    def spy(self: SparkEngine, session, sql: str, max_rows: int | None):  # type: ignore[no-untyped-def]
+        ran.append(sql)
+        return original(self, session, sql, max_rows)
+
+    monkeypatch.setattr(SparkEngine, "_collect", spy)
+    sql = 'SELECT "城市", COUNT(*) AS n FROM people GROUP BY "城市" ORDER BY "城市"'
+    with rt.transaction() as s:
+        on_spark = run_query(session=s, settings=settings, actor=world.a_user, sql=sql)
+        on_duck = run_query(session=s, settings=rt.settings, actor=world.a_user, sql=sql)
+    assert ran and "`" in ran[0]  # Spark SQL (backquoted names) ran on Spark
+    assert on_spark.rows == on_duck.rows and on_spark.total == on_duck.total
