@@ -7,6 +7,7 @@ first and records an audit event in the same transaction; none commits.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from shudata.audit import events
 from shudata.audit.ledger import record
+from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource, require_raw_observer, require_read_data
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import UPDATE_CYCLE_DAYS, UpdateCycle
@@ -294,6 +296,19 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
                  "score": report.scores.get("overall"),
                  "failed_rules": [r.key for r in report.results if not r.passed]}))
     return run_read(session, run)
+
+
+def where_ran(session: Session, run: QualityRun, code: str) -> dict[str, Any] | None:
+    """Where a check run ran (engine, master, seconds, rows), from its ``quality.check.run``
+    audit entry; ``None`` for runs recorded without it (ingest, cleaning, older runs)."""
+    rows = session.scalars(select(AuditEntry.details).where(
+        AuditEntry.action == events.QualityCheckRun.name, AuditEntry.resource_id == code,
+        AuditEntry.ts >= run.created_at - dt.timedelta(minutes=1)).order_by(AuditEntry.id).limit(200))
+    for text in rows:
+        details = json.loads(text or "{}")
+        if details.get("run") == run.id and isinstance(details.get("ran"), dict):
+            return dict(details["ran"])
+    return None
 
 
 def run_read(session: Session, run: QualityRun, with_results: bool = True) -> RunRead:

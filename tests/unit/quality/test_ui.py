@@ -28,6 +28,7 @@ def test_quality_pages(client: Any, world: World, add_resource: Callable[..., st
     assert entry.status_code == 200 and "not_null" in entry.text and "data-echart-option" in entry.text
     rep = client.get(f"/quality/runs/{run.id}")
     assert rep.status_code == 200 and "所在区县" in rep.text and "report.xlsx" in rep.text
+    assert "执行引擎 duckdb（in-process）" in rep.text  # where the run ran (issue 17)
     assert client.get(f"/quality/resources/{code}/quarantine").status_code == 200
     clean = client.get(f"/quality/resources/{code}/clean?column=名称")
     assert clean.status_code == 200 and "pipeline" in clean.text.lower()

@@ -321,16 +321,6 @@ class SparkSessionRun:
         return self.engine._run(self.spark, lambda: self.engine._collect(self.spark, sql, max_rows), self.limits)
 
 
-@dataclass(frozen=True)
-class RunRecord:
-    """Where the last statement of an engine ran (for job logs)."""
-
-    engine: str
-    master: str
-    seconds: float
-    rows: int
-
-
 @dataclass
 class SparkEngine:
     """The :class:`~.base.Engine` protocol on Spark."""

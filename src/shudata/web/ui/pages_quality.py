@@ -21,6 +21,7 @@ from shudata.core.i18n import tr
 from shudata.core.types import Actor
 from shudata.quality import actions as QA
 from shudata.quality import cleaning_service, dashboard, quarantine_service, report, service
+from shudata.quality.models import QualityRun
 from shudata.quality.rule_base import DIMENSION_LABELS, SEVERITY_LABELS, parse_rule
 from shudata.quality.schemas import RuleSuggestions
 from shudata.quality.spec_files import parse_spec_text
@@ -245,8 +246,10 @@ def run_check(request: Request, code: str, session: SessionDep, settings: Settin
 def run_page(request: Request, run_id: int, session: SessionDep, actor: UserDep, lang: LangDep) -> Response:
     data = report.report_data(session=session, actor=actor, run_id=run_id)
     charts = {k: json.dumps(v, ensure_ascii=False) for k, v in report.chart_options(data, lang).items()}
+    row = session.get(QualityRun, run_id)
+    ran = service.where_ran(session, row, data["resource"]["code"]) if row is not None else None
     return render(request, "quality/report.html", {"data": data, "run": data["run"], "res": data["resource"],
-                                                   "charts": charts, "dims": DIMENSION_LABELS,
+                                                   "ran": ran, "charts": charts, "dims": DIMENSION_LABELS,
                                                    "status_zh": report.STATUS_ZH, "severity": SEVERITY_LABELS})
 
 
