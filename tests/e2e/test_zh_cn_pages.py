@@ -36,7 +36,12 @@ from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.demo.accounts import DEPARTMENTS, demo_users
 from shudata.demo.loader import load_demo
+from shudata.demo.market import ENTERPRISES, OPERATORS
+from shudata.demo.market import PASSWORD as MARKET_PASSWORD
 from shudata.lake.models import LakeVersion
+from shudata.market.delivery.models import MarketEntitlement
+from shudata.market.models import MarketOrder, MarketProduct
+from shudata.market.rights.models import MarketRightsRegistration
 from shudata.portal.models import PortalDataRequest, PortalDataset
 from shudata.privacy import service as privacy
 from shudata.quality import service as quality
@@ -59,8 +64,11 @@ ALLOWED = (
 CODES = re.compile(r"\bshudata(?: [a-z][a-z_-]*)+")
 # Pages that need a query string to show something.
 QUERIES = {"/exchange/new": "?resource={code}", "/portal/developer/apply": "?dataset={name}"}
+# Pages whose parameter must name a particular demo object (the hosted order's entitlement for its jobs page).
+RENAMED = {"/market/entitlements/{entitlement_id}/jobs": {"entitlement_id": "hosted_entitlement_id"},
+           "/market/entitlements/{entitlement_id}/rows": {"entitlement_id": "api_entitlement_id"}}
 # Not pages (downloads, data, API documentation in Swagger's own English, redirects).
-NOT_PAGES = ("/docs", "/redoc", "/favicon.ico", "/lang/{code}")
+NOT_PAGES = ("/docs", "/redoc", "/favicon.ico", "/lang/{code}", "/market/entitlements/{entitlement_id}/file")
 SKIP_TAGS = {"code", "pre", "script", "style", "textarea", "kbd", "samp", "svg", "template", "noscript"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
         "wbr"}
@@ -174,9 +182,24 @@ def parameters(rt: Runtime) -> dict[str, str]:
         sharing_request = s.scalars(select(SharingRequest)).first()
         run = s.scalars(select(QualityRun).where(QualityRun.resource_id == with_data.id)).first()
         assert demand and dataset and public_request and sharing_request and dept and run
+        market = _market_parameters(s)
         return {"code": with_data.code, "department_id": str(dept.id), "demand_id": str(demand.id),
                 "name": dataset.name, "request_id": str(public_request.id), "run_id": str(run.id),
-                "steward": steward, "fmt": "csv"}
+                "steward": steward, "fmt": "csv", **market}
+
+
+def _market_parameters(s: Any) -> dict[str, str]:
+    """The demo market's product, its file-delivery order and entitlement, the hosted order's entitlement
+    and the registration in its notice period."""
+    product = s.scalars(select(MarketProduct)).first()
+    orders = {o.delivery_mode: o for o in s.scalars(select(MarketOrder))}
+    ents = {e.delivery_mode: e for e in s.scalars(select(MarketEntitlement))}
+    certificate = s.scalar(select(MarketRightsRegistration.certificate_number)
+                           .where(MarketRightsRegistration.certificate_number.is_not(None)))
+    assert product and certificate and "file" in orders and {"api", "file", "hosted"} <= set(ents), (orders, ents)
+    return {"product_id": str(product.id), "order_id": str(orders["file"].id),
+            "entitlement_id": str(ents["file"].id), "hosted_entitlement_id": str(ents["hosted"].id),
+            "api_entitlement_id": str(ents["api"].id), "number": certificate}
 
 
 @pytest.fixture(scope="module")
@@ -203,6 +226,7 @@ def page_paths(app: Any) -> list[str]:
 
 
 def fill(path: str, params: dict[str, str]) -> str:
+    params = params | {name: params[other] for name, other in RENAMED.get(path, {}).items()}
     path += QUERIES.get(path, "")
     names = re.findall(r"\{(\w+)(?::\w+)?\}", path)
     missing = [n for n in names if n not in params]
@@ -210,15 +234,20 @@ def fill(path: str, params: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: params[m.group(1)], path)
 
 
+MARKET_ACCOUNTS = {name for name, _, _ in OPERATORS} | {e[-1] for e in ENTERPRISES}
+
+
 def login(client: TestClient, username: str) -> None:
     client.cookies.clear()
-    user = next(u for u in demo_users() if u.username == username)
-    r = client.post("/login", data={"username": username, "password": user.password}, follow_redirects=False)
+    password = MARKET_PASSWORD if username in MARKET_ACCOUNTS else next(
+        u.password for u in demo_users() if u.username == username)
+    r = client.post("/login", data={"username": username, "password": password}, follow_redirects=False)
     assert r.status_code == 303, (username, r.status_code)
 
 
-# None: anonymous; consumer: the demo's user with a grant and requests; developer: of the open-data portal
-WHO = ("admin", "steward", "consumer", None, "developer")
+# None: anonymous; consumer: the demo's user with a grant and requests; developer: of the open-data portal;
+# the market's exchange operator, its buyer and the steward of the department selling under 授权运营
+WHO = ("admin", "steward", "consumer", None, "developer", "exchange", "shuxin_credit", "tjj_steward")
 
 
 def developer_login(client: TestClient) -> None:

@@ -121,6 +121,11 @@ def department_seller(rt: Runtime, make_user: object, make_department: object,
     return DepartmentSeller(dept, steward, p.id, "301001/000001", "301001/000002")
 
 
+# Fingerprint settings that fit the two tables (a product offering file delivery needs them to be listed).
+FINGERPRINTS = {"gdp": {"key_columns": ["地区", "年份"], "columns": {"地区生产总值": 0.5}},
+                "people": {"key_columns": ["手机号码"], "columns": {"消费金额": 0.5}}}
+
+
 def listed_product(rt: Runtime, ds: DepartmentSeller, op: Actor, code: str, *, price_fen: int = 1_000_000,
                    authorisation: str | None = None) -> tuple[int, int]:
     """A listed product of ``ds`` over ``code`` with a one-off plan: (product id, plan id)."""
@@ -130,7 +135,9 @@ def listed_product(rt: Runtime, ds: DepartmentSeller, op: Actor, code: str, *, p
     with rt.transaction() as s:
         p = PR.create_product(session=s, actor=ds.steward, data=ProductCreate(
             seller_id=ds.participant_id, name=f"产品 {code}", sources=[SourceRef(resource=code)],
-            sheet=ProductSheet(content="测试数据产品", scenarios=["区域经济研究"]), delivery_modes=["api", "file"],
+            sheet=ProductSheet(content="测试数据产品", scenarios=["区域经济研究"],
+                               fingerprint=FINGERPRINTS["people" if code == ds.people else "gdp"]),
+            delivery_modes=["api", "file"],
             rights=["holding", "operating"], source_evidence="统计公报", personal_authorisation=authorisation))
         plan = PR.create_plan(session=s, actor=ds.steward, product_id=p.id, data=PlanCreate(
             kind="one_off", name="一次性购买", price_fen=price_fen))

@@ -2,10 +2,16 @@
 approved enterprises (the seller 天府数据科技, the buyer 蜀信征信服务) with their accounts, 省统计局 as a
 seller of public data under 授权运营, its listed product over the provincial GDP entry with a one-off
 plan, and one order taken through negotiation, three SM2 signatures, escrow, delivery, acceptance,
-settlement and closing. Idempotent: nothing is made twice.
+settlement and closing; a second order delivered as the buyer's fingerprinted file (离线交付) and
+settled, a third delivering as hosted computation (托管) with one released job; the seller's valuation
+of the product (cost and income approaches); a 数据资源持有权 registration concluded with its signed
+certificate, and a 数据产品经营权 registration in its public notice period. Idempotent: nothing is made
+twice.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,8 +22,13 @@ from shudata.core.types import Actor, Role
 from shudata.lake.service import latest_version
 from shudata.market import orders as O
 from shudata.market import products as PR
+from shudata.market.delivery import service as delivery
+from shudata.market.delivery.models import MarketEntitlement
 from shudata.market.models import MarketParticipant
 from shudata.market.participants import register_department_seller, register_participant, review_participant
+from shudata.market.rights import service as rights
+from shudata.market.rights.schemas import Evidence, RegistrationCreate
+from shudata.market.rights.states import Right
 from shudata.market.schemas import (
     AccountCreate,
     DepartmentSellerCreate,
@@ -31,6 +42,7 @@ from shudata.market.schemas import (
     ReviewCreate,
     SourceRef,
 )
+from shudata.market.valuation import service as valuation
 from shudata.security.models import Department, User
 from shudata.security.schemas import UserCreate
 from shudata.security.service import actor_for, create_user
@@ -94,7 +106,11 @@ def load_market(session: Session, settings: Settings) -> bool:
         sheet=ProductSheet(content="全国各省（区、市）逐年地区生产总值，国家统计局分省年度数据",
                            coverage="全国 31 个省（区、市）",
                            update_cycle="每年", scenarios=["区域经济研究", "招商选址分析", "信用评估模型的宏观变量"],
-                           restrictions="不得转售；引用须注明来源"),
+                           restrictions="不得转售；引用须注明来源",
+                           # 地区 identifies a row; each year's value may move by at most 0.01 亿元
+                           fingerprint={"key_columns": ["地区"],
+                                        "columns": {f"{y}年": 0.01 for y in range(2006, 2025)}},
+                           release_rules={"min_group_size": 5}),
         delivery_modes=["api", "file", "hosted"], rights=["holding", "operating"],
         source_evidence="国家统计局公开发布的分省年度数据，省统计局依授权运营协议提供"))
     plan = PR.create_plan(session=session, actor=steward, product_id=product.id, data=PlanCreate(
@@ -117,4 +133,64 @@ def load_market(session: Session, settings: Settings) -> bool:
     O.accept(session=session, actor=buyer, order_id=order.id)
     O.settle(session=session, actor=op, settings=settings, order_id=order.id)
     O.close(session=session, actor=op, order_id=order.id)
+    ctx = _Trade(session, settings, op, steward, buyer, ids["shuxin_credit"], product.id, plan.id)
+    file_order = _bought(ctx, "file", "招商选址模型的离线分析（文件交付，带买方指纹）")
+    ent = _entitlement(session, file_order)
+    delivery.deliver_file(session=session, settings=settings, actor=buyer, entitlement_id=ent, fmt="csv")
+    O.accept(session=session, actor=buyer, order_id=file_order)
+    O.settle(session=session, actor=op, settings=settings, order_id=file_order)
+    hosted_order = _bought(ctx, "hosted", "区域经济研究（托管计算，数据可用不可见）")
+    delivery.run_job(session=session, settings=settings, actor=buyer,
+                     entitlement_id=_entitlement(session, hosted_order),
+                     sql='SELECT COUNT(*) AS 省份数, ROUND(AVG("2024年"), 2) AS 平均地区生产总值 FROM product')
+    valuation.value_product(session=session, settings=settings, actor=steward, product_id=product.id,
+                            data=valuation.ValuationCreate(
+                                cost=valuation.CostIn(preliminary=200_000, direct=1_200_000, indirect=300_000,
+                                                      taxes=60_000, factors={"应用系数": 1.1}),
+                                income=valuation.IncomeIn(incomes=[900_000, 1_000_000, 1_100_000],
+                                                          discount_rate=0.12, share=0.4),
+                                conclusion="cost"))
+    held = rights.apply(session=session, settings=settings, actor=steward, data=RegistrationCreate(
+        right=Right.HOLDING, applicant_id=seller.id, product_id=product.id, subject="分省地区生产总值数据资源",
+        description="省统计局汇集的国家统计局分省年度数据，申请数据资源持有权首次登记（演示）",
+        evidence=[Evidence(name="数据来源说明（演示）", digest="b" * 64, note="来源说明的 SM3 摘要")]))
+    held = rights.review(session=session, settings=settings, actor=op, number=held.number, approve=True,
+                         note="材料齐全，进入公示")
+    if held.notice_end is not None:  # the notice of this one is over (as if filed weeks ago): certificate issued
+        rights.conclude(session=session, settings=settings, actor=op, number=held.number,
+                        on=held.notice_end + dt.timedelta(days=1))
+    reg = rights.apply(session=session, settings=settings, actor=steward, data=RegistrationCreate(
+        right=Right.OPERATING, applicant_id=seller.id, product_id=product.id, subject=product.name,
+        description="省统计局依授权运营协议，对分省地区生产总值数据产品申请数据产品经营权首次登记（演示）",
+        evidence=[Evidence(name="公共数据授权运营协议（演示）", digest="a" * 64, note="协议文本的 SM3 摘要")]))
+    rights.review(session=session, settings=settings, actor=op, number=reg.number, approve=True,
+                  note="材料齐全，进入公示")
     return True
+
+
+class _Trade:
+    """Who and what the demo's further orders share."""
+
+    def __init__(self, session: Session, settings: Settings, op: Actor, seller: Actor, buyer: Actor, buyer_id: int,
+                 product_id: int, plan_id: int) -> None:
+        self.session, self.settings, self.op, self.seller, self.buyer = session, settings, op, seller, buyer
+        self.buyer_id, self.product_id, self.plan_id = buyer_id, product_id, plan_id
+
+
+def _bought(t: _Trade, mode: str, purpose: str) -> int:
+    """An order at the list price, signed by the three parties, funded and delivering; its id."""
+    order = O.create_order(session=t.session, actor=t.buyer, data=OrderCreate(
+        buyer_id=t.buyer_id, product_id=t.product_id, plan_id=t.plan_id, purpose=purpose, delivery_mode=mode))
+    O.agree(session=t.session, actor=t.seller, settings=t.settings, order_id=order.id)  # the list price
+    for who in (t.buyer, t.seller, t.op):
+        O.sign(session=t.session, actor=who, settings=t.settings, order_id=order.id)
+    O.fund(session=t.session, actor=t.op, order_id=order.id)
+    O.start_delivery(session=t.session, actor=t.seller, settings=t.settings, order_id=order.id)
+    return order.id
+
+
+def _entitlement(session: Session, order_id: int) -> int:
+    ent = session.scalar(select(MarketEntitlement.id).where(MarketEntitlement.order_id == order_id))
+    if ent is None:
+        raise RuntimeError(f"order {order_id} opened no entitlement")
+    return ent

@@ -1,7 +1,7 @@
 """Quality rules (数据质量规则) the demo sets on its base registries, then checks once.
 
 >>> sorted(RULES)
-['101001/000001', '102001/000001', '104001/000001']
+['101001/000001', '102001/000001', '104001/000001', '201001/000001']
 """
 
 from __future__ import annotations
@@ -30,5 +30,11 @@ RULES: dict[str, list[dict[str, Any]]] = {
         {"type": "uscc", "column": USCC, "severity": "block"},
         {"type": "uscc", "column": "决定机关统一社会信用代码"},
         {"type": "unique", "columns": ["决定文书号"]},
+    ],
+    # the provincial GDP table the market demo sells: its quality score is the valuation's quality factor
+    "201001/000001": [
+        {"type": "not_null", "column": "地区", "severity": "block"},
+        {"type": "unique", "columns": ["地区"]},
+        {"type": "not_null", "column": "2024年"},
     ],
 }

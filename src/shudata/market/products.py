@@ -26,6 +26,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,6 +35,7 @@ from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
+from shudata.core import validation
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -40,6 +43,7 @@ from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor
 from shudata.lake.service import get_version
 from shudata.market import actions as A
+from shudata.market.delivery.fingerprint import FingerprintSpec, check_spec
 from shudata.market.events import MarketEvent, emit
 from shudata.market.gate import run_product_gate
 from shudata.market.models import (
@@ -204,9 +208,30 @@ def assess(session: Session, settings: Settings, p: MarketProduct) -> dict[str, 
                   "passed": bool(gates) and all(g["passed"] for g in gates)})
     items.append({"item": "personal_authorisation", "label": "个人信息处理的授权或法律依据",
                   "passed": not personal or bool((p.personal_authorisation or "").strip()), "personal": personal})
+    if "file" in (p.delivery_modes or []):
+        items.append(_fingerprint_item(settings, p.sheet.get("fingerprint"), gates))
     quality = [{"resource": g["resource"], "version": g["version"], "score": g["quality_score"]} for g in gates]
     return {"compliance": items, "passed": all(i["passed"] for i in items), "gates": gates, "quality": quality,
             "contains_personal": personal, "sample": sample, "assessed_at": utcnow().isoformat()}
+
+
+def _fingerprint_item(settings: Settings, raw: object, gates: list[dict[str, Any]]) -> dict[str, Any]:
+    """A product offering file delivery needs fingerprint settings that fit every deliverable: checked
+    here, at listing, rather than found wrong by the first buyer's download."""
+    item: dict[str, Any] = {"item": "fingerprint", "label": "离线文件指纹设置（文件交付须设置，且与交付数据相符）",
+                            "passed": False}
+    if not raw:
+        return item | {"reason": "未设置关键列和各列容差"}
+    try:
+        spec = FingerprintSpec.model_validate(raw)
+        for g in gates:
+            if g.get("deliverable"):
+                check_spec(spec, pq.read_schema(Path(settings.data_dir) / g["deliverable"]))
+    except ValidationError as exc:
+        return item | {"reason": "；".join(validation.message(e, "zh-CN") for e in exc.errors())}
+    except InvalidInput as exc:
+        return item | {"reason": exc.message("zh-CN")}
+    return item | {"passed": True}
 
 
 def submit_product(*, session: Session, actor: Actor, settings: Settings, product_id: int) -> ProductRead:

@@ -1,5 +1,7 @@
-"""The market part of the demo: approved enterprises, 省统计局 under 授权运营 with a listed product, and a
-settled, closed order whose books reconcile — loaded through the services, once."""
+"""The market part of the demo: approved enterprises, 省统计局 under 授权运营 with a listed product, a
+settled, closed order whose books reconcile, a settled order delivered as a fingerprinted file that traces
+back to its buyer, a hosted order with a released job, and a registration in its notice period — loaded
+through the services, once."""
 
 from __future__ import annotations
 
@@ -12,8 +14,13 @@ from shudata.demo.entries import ENTRIES
 from shudata.demo.loader import load_demo
 from shudata.demo.market import GDP, PASSWORD
 from shudata.market import settlement
+from shudata.market.delivery import service as delivery
+from shudata.market.delivery.models import MarketEntitlement, MarketFileDelivery, MarketHostedJob
 from shudata.market.models import MarketOrder, MarketParticipant, MarketProduct
-from shudata.security.service import authenticate
+from shudata.market.rights.models import MarketRightsRegistration
+from shudata.market.valuation.models import MarketValuation
+from shudata.security.models import User
+from shudata.security.service import actor_for, authenticate
 
 
 def test_the_demo_market_has_a_settled_order(rt: Any) -> None:
@@ -26,9 +33,27 @@ def test_the_demo_market_has_a_settled_order(rt: Any) -> None:
         assert parts["省统计局"].entity_type == "department"
         product = s.scalars(select(MarketProduct)).one()
         assert product.status == "listed" and product.sample["rows"]
-        order = s.scalars(select(MarketOrder)).one()
-        assert order.status == "closed" and order.price_fen == 4_500_000
+        orders = {o.delivery_mode: o for o in s.scalars(select(MarketOrder))}
+        assert orders["api"].status == "closed" and orders["api"].price_fen == 4_500_000
+        assert orders["file"].status == "settled" and orders["hosted"].status == "delivering"
         assert settlement.reconcile(s) == {"unbalanced_journals": 0, "total_fen": 0}
+        (job,) = s.scalars(select(MarketHostedJob))
+        assert job.status == "released"
+        regs = {r.right: r for r in s.scalars(select(MarketRightsRegistration))}
+        assert regs["operating"].status == "notice" and regs["operating"].notice_end is not None
+        assert regs["holding"].status == "registered" and regs["holding"].certificate_number
+        assert s.scalars(select(MarketValuation)).one().method == "cost"
+        ent = s.scalar(select(MarketEntitlement).where(MarketEntitlement.order_id == orders["file"].id))
+        assert ent is not None and s.scalars(select(MarketFileDelivery)).one().entitlement_id == ent.id
+        buyer = s.scalar(select(User).where(User.username == "shuxin_credit"))
+        assert buyer is not None
+        got = delivery.deliver_file(session=s, settings=rt.settings, actor=actor_for(buyer), entitlement_id=ent.id)
+        exchange = s.scalar(select(User).where(User.username == "exchange"))
+        assert exchange is not None
+        verdict = delivery.trace_file(session=s, settings=rt.settings, actor=actor_for(exchange),
+                                      content=got.file.read(), filename="found.csv")
+        assert verdict["matched"], verdict
+        assert [a["buyer_id"] for a in verdict["accused"]] == [parts["四川蜀信征信服务有限公司"].id], verdict
         for username in ("exchange", "regulator", "tianfu_data", "shuxin_credit"):
             assert authenticate(session=s, username=username, password=PASSWORD).username == username
     again = load_demo(rt, users=demo_users(), entries=entries)

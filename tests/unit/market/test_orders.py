@@ -28,7 +28,7 @@ from shudata.market.schemas import (
     ProductSheet,
     SourceRef,
 )
-from support.market import department_seller, enterprise
+from support.market import FINGERPRINTS, department_seller, enterprise
 
 
 def listed(rt: Any, ds: Any, op: Actor, code: str, *, authorisation: str | None = None) -> tuple[int, int]:
@@ -36,7 +36,9 @@ def listed(rt: Any, ds: Any, op: Actor, code: str, *, authorisation: str | None 
     with rt.transaction() as s:
         p = PR.create_product(session=s, actor=ds.steward, data=ProductCreate(
             seller_id=ds.participant_id, name=f"产品 {code}", sources=[SourceRef(resource=code)],
-            sheet=ProductSheet(content="测试数据产品", scenarios=["区域经济研究"]), delivery_modes=["api", "file"],
+            sheet=ProductSheet(content="测试数据产品", scenarios=["区域经济研究"],
+                               fingerprint=FINGERPRINTS["people" if code == ds.people else "gdp"]),
+            delivery_modes=["api", "file"],
             rights=["holding", "operating"], source_evidence="统计公报", personal_authorisation=authorisation))
         plan = PR.create_plan(session=s, actor=ds.steward, product_id=p.id, data=PlanCreate(
             kind="one_off", name="一次性购买", price_fen=1_000_000))

@@ -13,7 +13,7 @@ from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from shudata.core.types import Actor, Role
 from shudata.market import products as PR
 from shudata.market.schemas import ListingDecision, PlanCreate, ProductCreate, ProductSheet, ProductUpdate, SourceRef
-from support.market import department_seller, enterprise
+from support.market import FINGERPRINTS, department_seller, enterprise
 
 
 def _create(seller_id: int, code: str, **over: Any) -> ProductCreate:
@@ -41,11 +41,20 @@ def test_listing_review_from_draft_to_listed_and_delisted(rt: Any, seller: Any) 
     with rt.transaction() as s, pytest.raises(InvalidInput) as exc:  # 无场景不交易, no evidence
         PR.submit_product(session=s, actor=ds.steward, settings=rt.settings, product_id=p.id)
     assert exc.value.code == "listing_not_compliant" and "应用场景" in exc.value.zh and "来源合法性" in exc.value.zh
-    with rt.transaction() as s:
+    assert "离线文件指纹" in exc.value.zh  # file delivery offered without fingerprint settings
+    sheet = {"content": "21 个市州逐年地区生产总值", "scenarios": ["区域经济研究", "招商选址分析"]}
+    with rt.transaction() as s:  # settings that do not fit the deliverable: refused at listing, not at download
         assert PR.get_product(session=s, actor=ds.steward, product_id=p.id).status == "draft"
         PR.update_product(session=s, actor=ds.steward, product_id=p.id, data=ProductUpdate(
-            sheet=ProductSheet(content="21 个市州逐年地区生产总值", scenarios=["区域经济研究", "招商选址分析"]),
+            sheet=ProductSheet(**sheet, fingerprint={"key_columns": ["地区"], "columns": {"GDP": 0.5}}),
             source_evidence="四川省统计局年度统计公报，依《统计法》公开"))
+    with rt.transaction() as s, pytest.raises(InvalidInput) as exc:
+        PR.submit_product(session=s, actor=ds.steward, settings=rt.settings, product_id=p.id)
+    (item,) = [i for i in exc.value.details["assessment"]["compliance"] if not i["passed"]]
+    assert item["item"] == "fingerprint" and "GDP" in item["reason"], item
+    with rt.transaction() as s:
+        PR.update_product(session=s, actor=ds.steward, product_id=p.id, data=ProductUpdate(
+            sheet=ProductSheet(**sheet, fingerprint=FINGERPRINTS["gdp"])))
     with rt.transaction() as s:
         p = PR.submit_product(session=s, actor=ds.steward, settings=rt.settings, product_id=p.id)
     assert p.status == "reviewing" and p.assessment["passed"] and not p.contains_personal
@@ -89,7 +98,7 @@ def test_personal_data_needs_its_authorisation_and_the_sample_is_masked(rt: Any,
     with rt.transaction() as s:
         p = PR.create_product(session=s, actor=ds.steward, data=_create(
             ds.participant_id, ds.people, name="消费者画像",
-            sheet=ProductSheet(content="消费者名单", scenarios=["精准营销"]),
+            sheet=ProductSheet(content="消费者名单", scenarios=["精准营销"], fingerprint=FINGERPRINTS["people"]),
             source_evidence="会员注册协议"))
     with rt.transaction() as s, pytest.raises(InvalidInput) as exc:
         PR.submit_product(session=s, actor=ds.steward, settings=rt.settings, product_id=p.id)

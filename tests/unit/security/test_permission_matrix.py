@@ -191,14 +191,14 @@ EXPECTED: dict[str, str] = {
     "market.ledger.seal": "operator system",
     "market.ledger.prove": ("admin steward user auditor token peer roleless developer anonymous system operator "
                             "regulator member"),
-    "market.rights.apply": "member system",
+    "market.rights.apply": "steward member system",
     "market.rights.review": "operator system",
     "market.rights.object": "admin steward user auditor token peer roleless operator regulator member system",
-    "market.rights.view": "operator regulator member system",
+    "market.rights.view": "steward operator regulator member system",
     "market.rights.view.all": "operator regulator system",
     "market.rights.verify": ("admin steward user auditor token peer roleless developer anonymous system operator "
                              "regulator member"),
-    "market.valuation.create": "operator member system",
+    "market.valuation.create": "steward operator member system",
     "market.valuation.any": "operator system",
     "market.valuation.view": ("admin steward user auditor token peer roleless developer anonymous system operator "
                               "regulator member"),

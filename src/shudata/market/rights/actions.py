@@ -5,9 +5,10 @@ from __future__ import annotations
 from shudata.core.types import Role
 from shudata.security.authz import Action
 
-# A participant's accounts apply for their own participant (checked in the service).
+# A participant's accounts apply for their own participant (checked in the service); a department
+# selling under 授权运营 applies through its data stewards, as it trades.
 RIGHTS_APPLY = Action("market.rights.apply", "申请数据确权登记", "apply for rights registration",
-                      roles=frozenset({Role.MARKET_MEMBER}), admin=False)
+                      roles=frozenset({Role.MARKET_MEMBER, Role.DATA_STEWARD}), admin=False)
 # Compliance review, objections' decisions, conclusion and direct revocation: the exchange.
 RIGHTS_REVIEW = Action("market.rights.review", "审查确权登记与异议", "review rights registrations",
                        roles=frozenset({Role.MARKET_OPERATOR}), admin=False)
@@ -17,7 +18,7 @@ RIGHTS_OBJECT = Action("market.rights.object", "对公示中的登记提出异�
 # Registrations with their evidence: the participants concerned (checked in the service), the exchange,
 # the regulator.
 RIGHTS_VIEW = Action("market.rights.view", "查看确权登记", "view rights registrations",
-                     roles=frozenset({Role.MARKET_MEMBER, Role.MARKET_OPERATOR, Role.REGULATOR}),
+                     roles=frozenset({Role.MARKET_MEMBER, Role.DATA_STEWARD, Role.MARKET_OPERATOR, Role.REGULATOR}),
                      admin=False)
 # Every registration and licence, not only the actor's participant's: the exchange and the regulator.
 RIGHTS_VIEW_ALL = Action("market.rights.view.all", "查看全部确权登记与许可", "view every registration and licence",

@@ -26,7 +26,8 @@ from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from shudata.core.types import Actor, ResourceRef
 from shudata.market.ledger.keys import exchange_key, exchange_public_key
 from shudata.market.ledger.service import LedgerEvent, append
-from shudata.market.models import MarketMember, MarketOrder, MarketParticipant, MarketProduct
+from shudata.market.models import MarketOrder, MarketParticipant, MarketProduct
+from shudata.market.participants import memberships
 from shudata.market.rights import actions
 from shudata.market.rights.models import MarketLicence, MarketRightsObjection, MarketRightsRegistration
 from shudata.market.rights.schemas import ObjectionCreate, RegistrationCreate
@@ -69,10 +70,9 @@ def _participant(session: Session, pid: int | None, field: str) -> MarketPartici
 
 
 def participant_ids(session: Session, actor: Actor) -> set[int]:
-    """The participants ``actor``'s account acts for."""
-    if actor.user_id is None:
-        return set()
-    return set(session.scalars(select(MarketMember.participant_id).where(MarketMember.user_id == actor.user_id)))
+    """The participants ``actor``'s account acts for: linked member accounts, and a department seller
+    (授权运营) through its stewards."""
+    return {p.id for p in memberships(session, actor)}
 
 
 def _is_exchange(actor: Actor) -> bool:

@@ -7,7 +7,7 @@ from shudata.security.authz import Action
 
 # The seller of the product (checked in the service), a 数据评估服务商 member, or the exchange.
 VALUATION_CREATE = Action("market.valuation.create", "评估数据产品价值", "value a data product",
-                          roles=frozenset({Role.MARKET_MEMBER, Role.MARKET_OPERATOR}), admin=False)
+                          roles=frozenset({Role.MARKET_MEMBER, Role.DATA_STEWARD, Role.MARKET_OPERATOR}), admin=False)
 # Any product, not only the actor's own participant's: the exchange.
 VALUATION_ANY = Action("market.valuation.any", "评估任一数据产品", "value any data product",
                        roles=frozenset({Role.MARKET_OPERATOR}), admin=False)

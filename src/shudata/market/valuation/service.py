@@ -22,7 +22,8 @@ from shudata.core.config import Settings
 from shudata.core.errors import NotFound, PermissionDenied
 from shudata.core.types import Actor
 from shudata.market.ledger.service import LedgerEvent, append
-from shudata.market.models import MarketMember, MarketOrder, MarketParticipant, MarketProduct, MarketProductSource
+from shudata.market.models import MarketOrder, MarketProduct, MarketProductSource
+from shudata.market.participants import memberships
 from shudata.market.valuation import actions
 from shudata.market.valuation.methods import Comparable, CostInputs, IncomeInputs, MarketInputs, quality_factor
 from shudata.market.valuation.models import MarketValuation
@@ -153,12 +154,9 @@ def _product(session: Session, product_id: int) -> MarketProduct:
 def _may_value(session: Session, actor: Actor, product: MarketProduct) -> bool:
     if allowed(actor, actions.VALUATION_ANY):
         return True
-    if actor.user_id is None:
-        return False
-    rows = session.execute(select(MarketParticipant.id, MarketParticipant.kinds).join(
-        MarketMember, MarketMember.participant_id == MarketParticipant.id).where(
-        MarketMember.user_id == actor.user_id, MarketParticipant.status == "approved")).all()
-    return any(pid == product.seller_id or "valuation_service" in (kinds or []) for pid, kinds in rows)
+    # the seller (a department under 授权运营 through its stewards) or a 数据评估服务商
+    return any(p.status == "approved" and (p.id == product.seller_id or "valuation_service" in (p.kinds or []))
+               for p in memberships(session, actor))
 
 
 def value_product(*, session: Session, settings: Settings, actor: Actor, product_id: int,

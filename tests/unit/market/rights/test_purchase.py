@@ -17,7 +17,7 @@ from shudata.market.ledger.models import MarketLedgerEntry
 from shudata.market.models import MarketOrder
 from shudata.market.rights import service as R
 from shudata.market.schemas import ListingDecision, OrderCreate, PlanCreate, ProductCreate, ProductSheet, SourceRef
-from support.market import department_seller, enterprise
+from support.market import FINGERPRINTS, department_seller, enterprise
 
 
 def test_a_purchase_licences_the_buyer_and_the_ledger_holds_the_trade(rt: Runtime, make_user: Any,
@@ -28,7 +28,8 @@ def test_a_purchase_licences_the_buyer_and_the_ledger_holds_the_trade(rt: Runtim
     with rt.transaction() as s:
         p = PR.create_product(session=s, actor=ds.steward, data=ProductCreate(
             seller_id=ds.participant_id, name="市州地区生产总值", sources=[SourceRef(resource=ds.gdp)],
-            sheet=ProductSheet(content="各市州 GDP", scenarios=["区域经济研究"]), delivery_modes=["api", "file"],
+            sheet=ProductSheet(content="各市州 GDP", scenarios=["区域经济研究"], fingerprint=FINGERPRINTS["gdp"]),
+            delivery_modes=["api", "file"],
             rights=["holding", "processing", "operating"], source_evidence="统计公报"))
         plan = PR.create_plan(session=s, actor=ds.steward, product_id=p.id, data=PlanCreate(
             kind="one_off", name="一次性购买", price_fen=500_000))
