@@ -20,32 +20,11 @@ from shudata.market import products as PR
 from shudata.market import settlement
 from shudata.market.models import MarketContract, MarketOrder
 from shudata.market.schemas import (
-    ListingDecision,
     OfferCreate,
     OrderCreate,
-    PlanCreate,
-    ProductCreate,
-    ProductSheet,
-    SourceRef,
 )
-from support.market import FINGERPRINTS, department_seller, enterprise
-
-
-def listed(rt: Any, ds: Any, op: Actor, code: str, *, authorisation: str | None = None) -> tuple[int, int]:
-    """A listed product over ``code`` with a one-off plan of 10,000 元: (product id, plan id)."""
-    with rt.transaction() as s:
-        p = PR.create_product(session=s, actor=ds.steward, data=ProductCreate(
-            seller_id=ds.participant_id, name=f"产品 {code}", sources=[SourceRef(resource=code)],
-            sheet=ProductSheet(content="测试数据产品", scenarios=["区域经济研究"],
-                               fingerprint=FINGERPRINTS["people" if code == ds.people else "gdp"]),
-            delivery_modes=["api", "file"],
-            rights=["holding", "operating"], source_evidence="统计公报", personal_authorisation=authorisation))
-        plan = PR.create_plan(session=s, actor=ds.steward, product_id=p.id, data=PlanCreate(
-            kind="one_off", name="一次性购买", price_fen=1_000_000))
-    with rt.transaction() as s:
-        PR.submit_product(session=s, actor=ds.steward, settings=rt.settings, product_id=p.id)
-        PR.review_product(session=s, actor=op, product_id=p.id, data=ListingDecision(decision="approve"))
-    return p.id, plan.id
+from support.market import department_seller, enterprise
+from support.market import listed_product as listed
 
 
 @pytest.fixture
