@@ -880,31 +880,6 @@ class SharingSubscriptionCreate(Event):
     resource_type: ClassVar[str | None] = "sharing_grant"
 
 
-@dataclass(frozen=True, kw_only=True)
-class MarketDeliveryFile(Event):
-    """A buyer received a fingerprinted file of a product (离线交付; details: entitlement, format, rows,
-    SHA-256 of the file, the fingerprint's code word)."""
-
-    name: ClassVar[str] = "market.delivery.file"
-    resource_type: ClassVar[str | None] = "market_product"
-
-
-@dataclass(frozen=True, kw_only=True)
-class MarketDeliveryHosted(Event):
-    """A hosted job (托管) ran: released (groups, ε) or refused by the release rules (rule, reason)."""
-
-    name: ClassVar[str] = "market.delivery.hosted"
-    resource_type: ClassVar[str | None] = "market_product"
-
-
-@dataclass(frozen=True, kw_only=True)
-class MarketDeliveryTrace(Event):
-    """The exchange traced a found file (溯源; details: file name and SHA-256, accused buyers with scores
-    and confidence, or no match)."""
-
-    name: ClassVar[str] = "market.delivery.trace"
-    resource_type: ClassVar[str | None] = "market_product"
-
 
 @dataclass(frozen=True, kw_only=True)
 class MarketLedgerSeal(Event):
