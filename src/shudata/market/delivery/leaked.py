@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from shudata.core.errors import InvalidInput
+from shudata.lake.ingest.limits import ReadLimits, check_cells, check_columns, check_zip
 from shudata.lake.parquet import read_table
 
 SUFFIXES = (".csv", ".txt", ".xlsx", ".parquet")
@@ -40,13 +41,14 @@ def _encoding(head: bytes) -> str:
     return "gb18030"
 
 
-def _read_csv(data: bytes, name: str) -> pa.Table:
+def _read_csv(data: bytes, name: str, limits: ReadLimits) -> pa.Table:
     enc = _encoding(data[:1 << 16])
     text_head = data[:1 << 16].decode(enc, errors="ignore").lstrip("\ufeff")
     try:
         header = next(csv.reader(io.StringIO(text_head)))
     except StopIteration:
         raise _unreadable(name, "文件为空") from None
+    check_columns(header, limits)
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
         return pcsv.read_csv(io.BytesIO(body), read_options=pcsv.ReadOptions(encoding=enc),
@@ -64,25 +66,31 @@ def _cell(v: object) -> str | None:
     return str(v)
 
 
-def _read_xlsx(data: bytes, name: str) -> pa.Table:
+def _read_xlsx(data: bytes, name: str, limits: ReadLimits) -> pa.Table:
     from openpyxl import load_workbook  # noqa: PLC0415 - openpyxl loads on the first XLSX read
 
+    check_zip(io.BytesIO(data), limits)  # a zip bomb is refused from the central directory, before unpacking
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged file
         raise _unreadable(name, "不是有效的 XLSX 工作簿") from exc
     rows = wb.worksheets[0].iter_rows(values_only=True)
     header = [str(h) if h is not None else f"列{i + 1}" for i, h in enumerate(next(rows, ()))]
+    check_columns(header, limits)
     cols: list[list[str | None]] = [[] for _ in header]
-    for row in rows:
+    for n, row in enumerate(rows, start=1):
+        if n % 1000 == 0:  # Python objects per cell: bounded as uploads are
+            check_cells(n * len(header), limits)
         for i in range(len(header)):
             cols[i].append(_cell(row[i]) if i < len(row) else None)
     wb.close()
     return pa.table({h: pa.array(c, pa.string()) for h, c in zip(header, cols, strict=True)})
 
 
-def read_leaked(f: IO[bytes] | Path, name: str | None = None) -> pa.Table:
-    """The file as a table of text columns (Parquet columns keep their types)."""
+def read_leaked(f: IO[bytes] | Path, name: str | None = None, limits: ReadLimits | None = None) -> pa.Table:
+    """The file as a table of text columns (Parquet columns keep their types). ``limits`` bound its
+    shape as uploads' are: columns, and for XLSX the unpacked size, compression ratio and cells (413)."""
+    limits = limits or ReadLimits()
     label = name or (f.name if isinstance(f, Path) else "file")
     suffix = Path(label).suffix.lower()
     if isinstance(f, Path):
@@ -97,5 +105,5 @@ def read_leaked(f: IO[bytes] | Path, name: str | None = None) -> pa.Table:
     if data[:4] == b"PAR1":
         raise _unreadable(label, "Parquet 文件请按路径读取")
     if data[:2] == b"PK" or suffix == ".xlsx":
-        return _read_xlsx(data, label)
-    return _read_csv(data, label)
+        return _read_xlsx(data, label, limits)
+    return _read_csv(data, label, limits)

@@ -32,6 +32,7 @@ from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from shudata.core.types import Actor, ResourceRef
+from shudata.lake.ingest.limits import ReadLimits, too_large
 from shudata.lake.models import LakeVersion
 from shudata.lake.reader import layout, read_page
 from shudata.lake.service import get_version, version_files
@@ -305,7 +306,11 @@ def trace_file(*, session: Session, settings: Settings, actor: Actor, content: b
     """Who received the file ``content`` (溯源): the verdict per product whose key columns it holds;
     the best match first. Recorded with the file's SHA-256 either way."""
     require(actor, A.ORDER_ARBITRATE, ResourceRef("market_trace", None))
-    table = read_leaked(io.BytesIO(content), filename)
+    if len(content) > settings.max_upload_bytes:
+        raise too_large("payload_too_large", f"文件超过 {settings.max_upload_mb} MB 的上传上限",
+                        f"The file is larger than the upload limit of {settings.max_upload_mb} MB",
+                        setting="max_upload_mb", limit=settings.max_upload_bytes, found=len(content))
+    table = read_leaked(io.BytesIO(content), filename, ReadLimits.from_settings(settings))
     product_id = None
     if product_code is not None:
         product = session.scalar(select(MarketProduct).where(MarketProduct.code == product_code))

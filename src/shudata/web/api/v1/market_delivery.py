@@ -58,5 +58,6 @@ def hosted_job(session: SessionDep, settings: SettingsDep, actor: UserDep, entit
 def trace(session: SessionDep, settings: SettingsDep, actor: UserDep, file: Annotated[UploadFile, File()],
           product: Annotated[str | None, Form()] = None) -> dict[str, Any]:
     """上传发现的疑似泄露文件（CSV、XLSX 或 Parquet），返回泄露它的买方及置信度，或“无匹配”（交易所运营方）。"""
-    return service.trace_file(session=session, settings=settings, actor=actor, content=file.file.read(),
+    content = file.file.read(settings.max_upload_bytes + 1)  # one byte over the limit is enough to refuse it
+    return service.trace_file(session=session, settings=settings, actor=actor, content=content,
                               filename=file.filename or "file", product_code=product)
