@@ -59,9 +59,15 @@ def test_swagger_ui_renders_offline_with_authorize(offline: tuple[Any, str, list
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("蜀数 shudata API", timeout=TIMEOUT_MS)
     ops = page.locator(".opblock")
     expect(ops.first).to_be_visible(timeout=TIMEOUT_MS)
-    # Swagger UI draws the tags near the viewport: the last one (CKAN) appears once scrolled to
-    page.mouse.wheel(0, 200_000)
-    expect(page.locator(".opblock-summary-path", has_text="/api/3/action/").first).to_be_visible(timeout=TIMEOUT_MS)
+    # Swagger UI draws the tags near the viewport: the last one (CKAN) appears once scrolled to, step by
+    # step as a reader scrolls (one long jump lands past what has been drawn once the document is long)
+    ckan = page.locator(".opblock-summary-path", has_text="/api/3/action/")
+    for _ in range(200):
+        if ckan.count():
+            break
+        page.mouse.wheel(0, 5_000)
+        page.wait_for_timeout(100)
+    expect(ckan.first).to_be_visible(timeout=TIMEOUT_MS)
     page.mouse.wheel(0, -200_000)
     page.locator(".operation-filter-input").fill("catalog")  # and any tag on demand
     expect(page.locator(".opblock-summary-path", has_text="/api/v1/resources").first).to_be_visible(

@@ -29,7 +29,8 @@ def growth_sql(table: str, *, months: int, suffix: str) -> str:
     return (
         f"SELECT c.indicator || {_lit(suffix)} AS indicator, '%' AS unit, c.region, c.region_code, c.site, "
         "c.frequency, c.period, c.period_start, "
-        "CASE WHEN c.value IS NULL OR p.value IS NULL OR p.value = 0 THEN NULL "
+        "CASE WHEN c.value IS NULL OR p.value IS NULL OR p.value = 0 "
+        "OR NOT isfinite((c.value / p.value - 1) * 100) THEN NULL "  # an overflow is no growth rate (as in Arrow)
         "ELSE (c.value / p.value - 1) * 100 END AS value, c.source_row, c.source_column "
         f"FROM {_ident(table)} AS c JOIN {_ident(table)} AS p ON {_SAME_SERIES} "
         f"AND p.period_start = c.period_start - INTERVAL {int(months)} MONTH"
@@ -40,7 +41,8 @@ def share_sql(table: str, *, suffix: str = "占各地区合计比重") -> str:
     """A region's share (%) of the sum over regions of the same indicator, site and period."""
     return (
         f"SELECT indicator || {_lit(suffix)} AS indicator, '%' AS unit, region, region_code, site, frequency, "
-        "period, period_start, CASE WHEN value IS NULL OR total IS NULL OR total = 0 THEN NULL "
+        "period, period_start, CASE WHEN value IS NULL OR total IS NULL OR total = 0 "
+        "OR NOT isfinite(value / total * 100) THEN NULL "
         "ELSE value / total * 100 END AS value, source_row, source_column "
         f"FROM (SELECT {_COLS}, SUM(value) OVER (PARTITION BY indicator, site, period_start) AS total "
         f"FROM {_ident(table)}) AS s"

@@ -81,7 +81,8 @@ def test_masters_and_settings() -> None:
 
 @pytest.mark.sqlite_only
 def test_the_sandbox_routes_a_resource_to_spark(rt, world, spark: SparkEngine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    settings = rt.settings.model_copy(update={
+    settings = rt.settings.model_copy(update={  # Spark's first job of a session takes seconds on a busy machine
+        "query_timeout_s": 120.0,
         "spark_resources": "101001/000001", "spark_master": spark.config.master,
         "spark_conf": ";".join(f"{k}={v}" for k, v in spark.config.conf)})
     assert make_engine(settings).name == "duckdb" and engine_for(settings, resource="101001/000001").name == "spark"
