@@ -24,6 +24,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.market.ledger.models",
     "shudata.market.rights.models",
     "shudata.market.valuation.models",
+    "shudata.analysis.models",
 )
 
 
