@@ -995,6 +995,54 @@ class MarketDeliveryTrace(Event):
     resource_type: ClassVar[str | None] = "market_product"
 
 
+@dataclass(frozen=True, kw_only=True)
+class AnalysisDashboardCreate(Event):
+    """A user made a dashboard (details: title, panels, sharing)."""
+
+    name: ClassVar[str] = "analysis.dashboard.create"
+    resource_type: ClassVar[str | None] = "analysis.dashboard"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisDashboardImport(Event):
+    """A user imported a dashboard document as a new dashboard (details: title, panels, sharing)."""
+
+    name: ClassVar[str] = "analysis.dashboard.import"
+    resource_type: ClassVar[str | None] = "analysis.dashboard"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisDashboardUpdate(Event):
+    """The owner changed a dashboard's document or sharing (details: what changed, sharing)."""
+
+    name: ClassVar[str] = "analysis.dashboard.update"
+    resource_type: ClassVar[str | None] = "analysis.dashboard"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisDashboardDelete(Event):
+    """The owner deleted a dashboard (details: title)."""
+
+    name: ClassVar[str] = "analysis.dashboard.delete"
+    resource_type: ClassVar[str | None] = "analysis.dashboard"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisDashboardPublish(Event):
+    """A steward published a dashboard on the open portal, or withdrew it (details: title, withdraw)."""
+
+    name: ClassVar[str] = "analysis.dashboard.publish"
+    resource_type: ClassVar[str | None] = "analysis.dashboard"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisScorecardExport(Event):
+    """The assessment scorecard was exported as XLSX (details: year, units, weights)."""
+
+    name: ClassVar[str] = "analysis.scorecard.export"
+    resource_type: ClassVar[str | None] = "analysis.scorecard"
+
+
 def _kinds(cls: type[Event]) -> list[type[Event]]:
     out: list[type[Event]] = []
     for sub in cls.__subclasses__():

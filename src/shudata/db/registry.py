@@ -25,6 +25,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "shudata.market.rights.models",
     "shudata.market.valuation.models",
     "shudata.analysis.models",
+    "shudata.analysis.dashboards_models",
 )
 
 

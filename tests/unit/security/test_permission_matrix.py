@@ -110,6 +110,11 @@ EXPECTED: dict[str, str] = {
                            "operator:mine regulator:mine member:mine system"),
     "query.run.cancel": ("admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine "
                          "operator:mine regulator:mine member:mine system"),
+    # analysis: dashboards (one's own; publication by the department's steward) and the assessment scorecard
+    "analysis.dashboard.manage": ("admin:mine steward:mine user:mine auditor:mine token:mine peer:mine roleless:mine "
+                                  "operator:mine regulator:mine member:mine system"),
+    "analysis.dashboard.publish": "admin steward:own system",
+    "analysis.scorecard.view": "admin auditor system",
     # catalog and lake (raw reads: the own department's staff only, no admin bypass)
     "catalog.resource.view": "admin steward user auditor token peer roleless operator regulator member system",
     "catalog.resource.create": "admin steward system",
