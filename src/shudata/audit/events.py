@@ -281,6 +281,40 @@ class MarketProductDelist(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MarketUploadCreate(Event):
+    """A seller uploaded its own data as a new product (details: custody entry, version, rows, file,
+    SHA-256, the detectors' findings)."""
+
+    name: ClassVar[str] = "market.upload.create"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketUploadVersion(Event):
+    """A seller uploaded a new version of a product's data (details as for market.upload.create)."""
+
+    name: ClassVar[str] = "market.upload.version"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketDerivativeCreate(Event):
+    """A seller made a desensitized derivative product, or rebuilt one (details: source, method,
+    parameters, measured re-identification risk)."""
+
+    name: ClassVar[str] = "market.derivative.create"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketDerivativeStale(Event):
+    """A derivative's source has a new version: the derivative is stale (de-listed when listed)."""
+
+    name: ClassVar[str] = "market.derivative.stale"
+    resource_type: ClassVar[str | None] = "market_product"
+
+
+@dataclass(frozen=True, kw_only=True)
 class MarketPlanCreate(Event):
     """A price plan was added to a product (details: kind, price in fen, buyer of a private offer)."""
 

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
         description="数据交易存证账本：每多少条记录由交易所用 SM2 签署一次链头（检查点）")
     market_rights_notice_days: int = Field(10, ge=1, le=60,
                                            description="数据确权登记的公示期（工作日），期内可提出异议")
+    market_derivative_max_risk: float = Field(
+        0.2, gt=0, le=1, description="数据交易：含个人信息的脱敏衍生产品挂牌时允许的最高重识别风险"
+                                     "（检察官模型最大风险，0.2 相当于 k=5）")
     duckdb_threads: int = Field(2, ge=1, description="DuckDB 线程数")
     duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
     engine: Literal["duckdb", "spark"] = Field(

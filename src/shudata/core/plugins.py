@@ -52,6 +52,7 @@ BUILTINS: tuple[str, ...] = (
     "shudata.market.delivery.hooks",  # market_order_delivering: a purchase opens the buyer's entitlement
     "shudata.market.ledger.hooks",  # market_event: every market event is appended to the signed ledger
     "shudata.market.rights.hooks",  # market_event: a purchase of 数据加工使用权 issues the buyer a licence
+    "shudata.market.derivatives",  # after_ingest: a source's new version makes its desensitized derivatives stale
 )
 
 T = TypeVar("T")

@@ -52,7 +52,7 @@ from shudata.market.models import (
     MarketSignature,
 )
 from shudata.market.participants import acting_for, ensure_signing_key, get_row, is_member, private_key
-from shudata.market.products import get_product_row
+from shudata.market.products import derivative_stale, get_product_row
 from shudata.market.schemas import (
     DELIVERY_MODES,
     RIGHTS,
@@ -131,6 +131,9 @@ def create_order(*, session: Session, actor: Actor, data: OrderCreate) -> OrderR
     if product.status != ProductStatus.LISTED:
         raise Conflict(f"数据产品“{product.name}”未挂牌（当前：{product.status}），不能交易",
                        f"Product {product.name} is not listed", code="product_not_listed")
+    if stale := derivative_stale(session, product):
+        raise Conflict(f"该脱敏衍生产品暂停交易：{stale}", "This derivative is stale (its source has a new version) "
+                       "and cannot be bought until rebuilt", code="derivative_stale", details={"reason": stale})
     if product.seller_id == buyer.id:
         raise InvalidInput("不能购买本主体自己的产品", "A participant does not buy its own product",
                            code="own_product")

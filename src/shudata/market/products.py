@@ -41,8 +41,9 @@ from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor
-from shudata.lake.service import get_version
+from shudata.lake.service import get_version, latest_version
 from shudata.market import actions as A
+from shudata.market import custody
 from shudata.market.delivery.fingerprint import FingerprintSpec, check_spec
 from shudata.market.events import MarketEvent, emit
 from shudata.market.gate import run_product_gate
@@ -94,20 +95,25 @@ def _log(session: Session, actor: Actor, p: MarketProduct, event: str, before: s
                                    reason=reason, assessment=assessment or {}, actor=actor.username))
 
 
-def _resources(session: Session, seller: MarketParticipant,
-               data: ProductCreate) -> list[tuple[CatalogResource, int | None]]:
+def _resources(session: Session, seller: MarketParticipant, data: ProductCreate,
+               adopt: frozenset[int] | set[int] = frozenset()) -> list[tuple[CatalogResource, int | None]]:
+    """The entries a product wraps: a department's own entries (授权运营), or entries of the exchange's
+    custody area that belong to this seller (its uploads and derivatives, :mod:`.uploads`); ``adopt``
+    names the custody entries created for the product being made."""
     out = []
     for ref in data.sources:
         res = find_resource(session, ref.resource)
-        if seller.entity_type == "department" and res.provider_department_id != seller.department_id:
+        own = res.id in adopt or (custody.is_custody(session, res) and custody.owned_by(session, seller.id, res.id))
+        if seller.entity_type == "department" and res.provider_department_id != seller.department_id and not own:
             raise PermissionDenied(f"目录资源 {res.code} 不属于本部门，超出授权运营范围",
                                    f"Entry {res.code} is not the department's own: outside its 授权运营",
                                    code="product_source_not_own", details={"resource": res.code})
-        if seller.entity_type != "department":
-            raise InvalidInput("目前仅部门（授权运营）的目录资源可组成数据产品，企业供方自有数据的上传尚未支持",
-                               "Enterprise sellers' own uploads are not supported yet: products wrap "
-                               "department entries",
-                               code="product_source_unsupported", details={"resource": res.code})
+        if seller.entity_type != "department" and not own:
+            raise PermissionDenied(f"目录资源 {res.code} 不是本主体上传的数据：企业供方的数据产品只能包含"
+                                   "本主体上传的数据及其脱敏衍生数据（请在卖方中心“上传数据”）",
+                                   f"Entry {res.code} is not this seller's upload: an enterprise's products wrap "
+                                   "its own uploads and their derivatives",
+                                   code="product_source_not_own", details={"resource": res.code})
         if ref.version is not None:
             get_version(session, res.id, ref.version)
         out.append((res, ref.version))
@@ -127,7 +133,15 @@ def create_product(*, session: Session, actor: Actor, data: ProductCreate) -> Pr
     if "seller" not in seller.kinds:
         raise PermissionDenied(f"“{seller.name}”未登记为供方，不能发布数据产品", f"{seller.name} is not a seller",
                                code="participant_not_seller")
-    sources = _resources(session, seller, data)
+    return create_with(session=session, actor=actor, seller=seller, data=data)
+
+
+def create_with(*, session: Session, actor: Actor, seller: MarketParticipant, data: ProductCreate,
+                adopt: frozenset[int] | set[int] = frozenset(),
+                derivation: dict[str, Any] | None = None) -> ProductRead:
+    """The draft product of a seller already checked (uploads and derivatives pass the custody entry
+    they have just made as ``adopt``)."""
+    sources = _resources(session, seller, data, adopt)
     sheet = data.sheet.model_dump()
     if not sheet["fields"]:
         sheet["fields"] = [i.get("name") for res, _ in sources
@@ -137,14 +151,15 @@ def create_product(*, session: Session, actor: Actor, data: ProductCreate) -> Pr
                       masking_profile=data.masking_profile, rights=list(dict.fromkeys(data.rights)),
                       source_evidence=data.source_evidence.strip(),
                       personal_authorisation=(data.personal_authorisation or "").strip() or None,
-                      status=ProductStatus.DRAFT, created_by=actor.username)
+                      derivation=derivation, status=ProductStatus.DRAFT, created_by=actor.username)
     session.add(p)
     session.flush()
     for res, version in sources:
         session.add(MarketProductSource(product_id=p.id, resource_id=res.id, version=version))
     session.flush()
     record(session, actor, events.MarketProductCreate(resource_id=p.code, details={
-        "seller_id": seller.id, "sources": [r.code for r, _ in sources], "delivery_modes": p.delivery_modes}))
+        "seller_id": seller.id, "sources": [r.code for r, _ in sources], "delivery_modes": p.delivery_modes,
+        **({"derived_from": derivation.get("source")} if derivation else {})}))
     return read_product(session, p)
 
 
@@ -210,9 +225,47 @@ def assess(session: Session, settings: Settings, p: MarketProduct) -> dict[str, 
                   "passed": not personal or bool((p.personal_authorisation or "").strip()), "personal": personal})
     if "file" in (p.delivery_modes or []):
         items.append(_fingerprint_item(settings, p.sheet.get("fingerprint"), gates))
+    if p.derivation:
+        personal = personal or bool(p.derivation.get("source_personal"))
+        items += _derivative_items(session, settings, p, personal)
     quality = [{"resource": g["resource"], "version": g["version"], "score": g["quality_score"]} for g in gates]
     return {"compliance": items, "passed": all(i["passed"] for i in items), "gates": gates, "quality": quality,
             "contains_personal": personal, "sample": sample, "assessed_at": utcnow().isoformat()}
+
+
+def derivative_stale(session: Session, p: MarketProduct) -> str | None:
+    """Why a desensitized derivative no longer matches its source (``None``: it does). Compared with the
+    source's versions now, so a version written by any path (ingest, pipeline, API) makes it stale."""
+    d = p.derivation or {}
+    src = d.get("source") or {}
+    if not src.get("resource_id"):
+        return None
+    res = session.get(CatalogResource, int(src["resource_id"]))
+    if res is None or res.is_deleted:
+        return f"源数据 {src.get('resource')} 已删除，衍生数据不能再交易"
+    latest = latest_version(session, res.id)
+    if latest is None or latest.version != src.get("version"):
+        now = latest.version if latest else "?"
+        return (f"源数据 {res.code} 已有新版本 v{now}（衍生数据依据 v{src.get('version')}），"
+                "重识别风险须重新计算：请重建衍生数据后再提交挂牌")
+    return None
+
+
+def _derivative_items(session: Session, settings: Settings, p: MarketProduct, personal: bool) -> list[dict[str, Any]]:
+    """A desensitized derivative: built from the source's current version, and (personal data) its
+    measured re-identification risk within ``market_derivative_max_risk``."""
+    d = p.derivation or {}
+    stale = derivative_stale(session, p)
+    fresh = {"item": "derivative_fresh", "label": "衍生数据依据源数据的最新版本（源数据更新后须重建）",
+             "passed": stale is None} | ({"reason": stale} if stale else {})
+    limit = settings.market_derivative_max_risk
+    risk = float((d.get("risk") or {}).get("prosecutor_max", 1.0))
+    item = {"item": "derivative_risk",
+            "label": f"重识别风险（检察官模型最大风险）不超过 {limit:g}（含个人信息的衍生产品）",
+            "passed": not personal or risk <= limit, "risk": risk, "threshold": limit, "personal": personal}
+    if not item["passed"]:
+        item["reason"] = f"实测最大重识别风险 {risk:.4g} 超过阈值 {limit:g}：请提高 k、增加泛化或抑制后重建"
+    return [fresh, item]
 
 
 def _fingerprint_item(settings: Settings, raw: object, gates: list[dict[str, Any]]) -> dict[str, Any]:
@@ -242,7 +295,8 @@ def submit_product(*, session: Session, actor: Actor, settings: Settings, produc
     PRODUCTS.next(p.status, ProductEvent.SUBMIT)  # the transition exists, before the costly assessment
     result = assess(session, settings, p)
     if not result["passed"]:
-        failed = [i["label"] for i in result["compliance"] if not i["passed"]]
+        failed = [i["label"] + (f"（{i['reason']}）" if i.get("reason") else "")
+                  for i in result["compliance"] if not i["passed"]]
         raise InvalidInput(f"不合规不挂牌：{'；'.join(failed)} 未满足", f"Not compliant: {', '.join(failed)}",
                            code="listing_not_compliant", details={"assessment": result})
     p.status = PRODUCTS.next(p.status, ProductEvent.SUBMIT)
@@ -272,6 +326,9 @@ def review_product(*, session: Session, actor: Actor, product_id: int, data: Lis
             raise Conflict(f"供方“{seller.name}”当前状态为“{seller.status}”，不能挂牌",
                            "The seller is not approved",
                            code="participant_not_approved")
+        if stale := derivative_stale(session, p):
+            raise Conflict(f"不能挂牌：{stale}", "The derivative is stale: its source has a new version",
+                           code="derivative_stale", details={"reason": stale})
         p.listed_at = utcnow()
     p.updated_at = utcnow()
     _log(session, actor, p, data.decision, before, data.reason)
