@@ -92,6 +92,10 @@ class Settings(BaseSettings):
     market_derivative_max_risk: float = Field(
         0.2, gt=0, le=1, description="数据交易：含个人信息的脱敏衍生产品挂牌时允许的最高重识别风险"
                                      "（检察官模型最大风险，0.2 相当于 k=5）")
+    scorecard_weights: str | None = Field(
+        None, description="评估考核各指标权重（JSON 对象，六项：completeness 目录完整性、freshness 数据时效、"
+                          "responsiveness 共享响应、quality 数据质量、openness 开放程度、demand 需求满足；"
+                          "不小于 0 的数，按比例折算为 100 分）；空：20/20/20/15/15/10")
     duckdb_threads: int = Field(2, ge=1, description="DuckDB 线程数")
     duckdb_memory_limit: str = Field("2GB", description="DuckDB 内存上限")
     engine: Literal["duckdb", "spark"] = Field(

@@ -52,6 +52,8 @@ BUILTINS: tuple[str, ...] = (
     "shudata.market.delivery.hooks",  # market_order_delivering: a purchase opens the buyer's entitlement
     "shudata.market.ledger.hooks",  # market_event: every market event is appended to the signed ledger
     "shudata.market.rights.hooks",  # market_event: a purchase of 数据加工使用权 issues the buyer a licence
+    "shudata.sharing.scorecard",  # scorecard_measures: sharing responsiveness (working days, overdue)
+    "shudata.portal.scorecard",  # scorecard_measures: openness (open datasets, downloads, API calls)
     "shudata.market.derivatives",  # after_ingest: a source's new version makes its desensitized derivatives stale
 )
 
@@ -136,6 +138,16 @@ class HookSpecs:
         ``step_name``); gathered once per manager by ``quality.cleaning_steps.step_types``."""
         return ()  # a specification: never called
 
+
+    @hookspec
+    def scorecard_measures(self, session: Session, settings: Settings, start: Any, end: Any
+                           ) -> Mapping[str, Mapping[int, Any]]:
+        """Figures of the assessment scorecard (评估考核, ``analysis.scorecard``) per provider department
+        for the period ``[start, end)`` (aware datetimes): ``{measure: {department id: value}}``, a
+        value being a number (summed over a city's departments) or a list (joined, e.g. the working
+        days each sharing request took). ``shudata.sharing.scorecard`` answers the responsiveness,
+        ``shudata.portal.scorecard`` the openness."""
+        return {}  # a specification: never called
 
 class PluginManager(pluggy.PluginManager):
     """pluggy's manager with shudata's hooks, and a cache of what is gathered from them (rule
