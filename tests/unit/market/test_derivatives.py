@@ -5,7 +5,6 @@ the source gets a new version, until rebuilt. The acceptance test runs on the re
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +26,15 @@ from shudata.market.schemas import ListingDecision, OrderCreate, PlanCreate, Pro
 from shudata.privacy.kanon.risk import table_risk
 from shudata.privacy.sources import parquet_source, whole_table
 from support.market import department_seller, enterprise
+from support.market_uploads import people_csv
 
 DATA = Path(__file__).parents[2] / "data" / "adult"
 QIS = ["性别", "出生日期", "行政区划代码"]
 
 
 def persons_csv(path: Path, rows: int = 300, seed: int = 7) -> Path:
-    """The demo's generated citizens (ID number, name, sex, birth date, region, mobile …) as CSV."""
-    from shudata.demo.generators.persons import generate_persons
-
-    t = generate_persons(rows, seed=seed)
-    cols = ["公民身份号码", "姓名", "性别", "出生日期", "行政区划代码", "婚姻状况", "文化程度", "联系电话"]
-    with path.open("w", encoding="utf-8", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(cols)
-        for r in t.select(cols).to_pylist():
-            w.writerow([r[c] for c in cols])
-    return path
+    return people_csv(path, rows, encoding="utf-8", seed=seed, columns=[
+        "公民身份号码", "姓名", "性别", "出生日期", "行政区划代码", "婚姻状况", "文化程度", "联系电话"])
 
 
 @pytest.fixture

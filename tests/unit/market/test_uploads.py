@@ -4,7 +4,6 @@ members, hostile files; nobody but the seller reads the raw rows, the operator s
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +19,9 @@ from shudata.market.custody import CUSTODY_NAME
 from shudata.market.ledger.models import MarketLedgerEntry
 from shudata.market.schemas import ListingDecision, ProductSheet, ProductUpdate
 from support.market import enterprise
+from support.market_uploads import people_csv
 
 ADULT = Path(__file__).parents[2] / "data" / "adult" / "adult_subset.csv"
-
-
-def people_csv(path: Path, rows: int = 60, *, encoding: str = "gbk") -> Path:
-    """A consumer list with names, ID numbers and mobiles (personal information), GBK-encoded."""
-    from shudata.demo.generators.persons import generate_persons
-
-    t = generate_persons(rows, seed=7)
-    cols = ["公民身份号码", "姓名", "性别", "出生日期", "行政区划代码", "联系电话"]
-    with path.open("w", encoding=encoding, newline="") as f:
-        w = csv.writer(f)
-        w.writerow(cols)
-        for r in t.select(cols).to_pylist():
-            w.writerow([r[c] for c in cols])
-    return path
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from shudata.web.api.v1 import (
     market,
     market_delivery,
     market_records,
+    market_uploads,
     portal,
     privacy,
     quality,
@@ -24,5 +25,5 @@ from shudata.web.api.v1 import (
 
 api_router = APIRouter()
 for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation, sharing, portal,
-               market, market_delivery, market_records):
+               market, market_delivery, market_records, market_uploads):
     api_router.include_router(module.router)
