@@ -68,7 +68,8 @@ QUERIES = {"/exchange/new": "?resource={code}", "/portal/developer/apply": "?dat
 RENAMED = {"/market/entitlements/{entitlement_id}/jobs": {"entitlement_id": "hosted_entitlement_id"},
            "/market/entitlements/{entitlement_id}/rows": {"entitlement_id": "api_entitlement_id"}}
 # Not pages (downloads, data, API documentation in Swagger's own English, redirects).
-NOT_PAGES = ("/docs", "/redoc", "/favicon.ico", "/lang/{code}", "/market/entitlements/{entitlement_id}/file")
+NOT_PAGES = ("/docs", "/redoc", "/favicon.ico", "/lang/{code}", "/market/entitlements/{entitlement_id}/file",
+             "/market/entitlements/{entitlement_id}/sharing-profile")
 SKIP_TAGS = {"code", "pre", "script", "style", "textarea", "kbd", "samp", "svg", "template", "noscript"}
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
         "wbr"}

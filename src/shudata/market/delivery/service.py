@@ -46,6 +46,7 @@ from shudata.market.delivery.trace import decide, observe
 from shudata.market.events import MarketEvent, emit
 from shudata.market.models import MarketOrder, MarketParticipant, MarketProduct, MarketProductSource
 from shudata.market.participants import acting_for
+from shudata.market.states import OrderStatus
 from shudata.privacy import keys as key_ring
 from shudata.privacy.service_models import charge as dp_charge
 from shudata.query.access import TableAccess, access_subquery
@@ -95,7 +96,17 @@ def usable_entitlement(session: Session, actor: Actor, entitlement_id: int) -> M
         why = "已撤销" if ent.revoked_at is not None else f"已于 {ent.expires_at:%Y-%m-%d} 到期"
         raise PermissionDenied(f"交付授权{why}，不能再获取数据", "The entitlement is revoked or expired",
                                code="entitlement_expired", details={"entitlement_id": ent.id})
+    order = session.get(MarketOrder, ent.order_id)
+    if order is not None and order.status in ORDER_ENDED:
+        raise PermissionDenied(f"订单 {order.code} 已{ORDER_ENDED[order.status]}，不能再获取数据",
+                               f"Order {order.code} is {order.status}: nothing is delivered",
+                               code="order_not_delivering", details={"entitlement_id": ent.id})
     return ent
+
+
+# Orders whose entitlement delivers nothing any more, whatever its expiry.
+ORDER_ENDED: dict[str, str] = {OrderStatus.REFUSED: "拒绝", OrderStatus.TERMINATED: "终止",
+                               OrderStatus.REFUNDED: "退款"}
 
 
 def charge(ent: MarketEntitlement, *, rows: int) -> None:
@@ -111,17 +122,20 @@ def charge(ent: MarketEntitlement, *, rows: int) -> None:
     ent.rows_used += rows
 
 
-def entitled_view(session: Session, settings: Settings, ent: MarketEntitlement) -> EntitledView:
-    """The entitlement's masked view of the product's (first) source version, as a Parquet file."""
-    src = session.scalar(select(MarketProductSource).where(MarketProductSource.product_id == ent.product_id)
-                         .order_by(MarketProductSource.id).limit(1))
+def entitled_view(session: Session, settings: Settings, ent: MarketEntitlement, *,
+                  source: MarketProductSource | None = None, number: int | None = None) -> EntitledView:
+    """The entitlement's masked view of a source version of the product, as a Parquet file: by default
+    the product's first source at its pinned (else latest) version; Delta Sharing names the
+    ``source`` and version ``number`` of each table it serves."""
+    src = source or session.scalar(select(MarketProductSource).where(
+        MarketProductSource.product_id == ent.product_id).order_by(MarketProductSource.id).limit(1))
     if src is None:
         raise InvalidInput("该数据产品没有关联数据资源，无法交付", "The product has no source data",
                            code="product_no_source")
     resource = session.get(CatalogResource, src.resource_id)
     if resource is None:
         raise NotFound("数据产品的数据资源不存在", "The product's resource is missing", code="resource_not_found")
-    version = get_version(session, resource.id, src.version)
+    version = get_version(session, resource.id, src.version if number is None else number)
     table = TableSource(name="product", files=version_files(settings, version))
     schema = layout(table.files).schema
     masking = masking_for(session, settings, resource, version, table, schema, ent.masking_profile)
@@ -133,7 +147,7 @@ def entitled_view(session: Session, settings: Settings, ent: MarketEntitlement) 
     access = TableAccess(columns=tuple(fields), row_filter=combine([row_filter]),
                          column_exprs={c: e for c, e in masking.column_exprs.items() if c in fields})
     sql = access_subquery("product", schema.names, access).sql("duckdb")
-    state = sm3_hex(json.dumps([ent.id, version.version, sql, masking_state(session, resource, version,
+    state = sm3_hex(json.dumps([ent.id, resource.id, version.version, sql, masking_state(session, resource, version,
                                                                               ent.masking_profile)]).encode())
     path = settings.data_dir / "market" / "delivery" / f"e{ent.id}" / f"v{version.version}-{state[:16]}.parquet"
     if not path.exists():

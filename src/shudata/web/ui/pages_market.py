@@ -5,6 +5,7 @@ shown in Chinese on the page that asked (never a 500). The ledger, rights and va
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -23,6 +24,7 @@ from shudata.market import pages as P
 from shudata.market import participants as PA
 from shudata.market import products as PR
 from shudata.market.delivery import service as D
+from shudata.market.delivery import sharing as MS
 from shudata.market.schemas import (
     DELIVERY_MODES,
     DOCUMENT_KINDS,
@@ -314,6 +316,22 @@ async def entitlement_file(entitlement_id: int, request: Request, session: Sessi
     return Response(body, media_type=MEDIA[format],
                     headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(out.filename)}",
                              "X-Content-SHA256": out.sha256})
+
+
+@router.get("/market/entitlements/{entitlement_id}/sharing-profile")
+def sharing_profile(entitlement_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                    actor: UserDep) -> Response:
+    """The buyer's Delta Sharing profile of an online order (a download); a refusal comes back to the
+    buyer centre as a message."""
+    try:
+        name, body = MS.profile_for(session=session, settings=settings, actor=actor,
+                                    entitlement_id=entitlement_id, base_url=str(request.base_url))
+    except ShudataError as exc:
+        session.rollback()
+        flash(request, "danger", exc.zh, exc.en)
+        return redirect("/market/buyer")
+    return Response(json.dumps(body, indent=2), media_type="application/json",
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{_quote(name)}"})
 
 
 MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.parquet",

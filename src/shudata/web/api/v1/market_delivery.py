@@ -3,14 +3,15 @@ entitlement, and tracing a found file (溯源) — the same services as ``shudat
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from shudata.lake.export import MEDIA_TYPES, content_disposition, file_chunks, page_json
-from shudata.market.delivery import service
+from shudata.market.delivery import service, sharing
 from shudata.query.service import rows_of
 from shudata.web.deps import SessionDep, SettingsDep, UserDep
 
@@ -52,6 +53,18 @@ def hosted_job(session: SessionDep, settings: SettingsDep, actor: UserDep, entit
                           sql=data.sql)
     return {"columns": got.table.column_names, "rows": rows_of(got.table), "groups": got.groups,
             "epsilon": got.epsilon, "noise_scale": got.noise}
+
+
+@router.get("/market/entitlements/{entitlement_id}/sharing-profile",
+            summary="在线交付：Delta Sharing 配置文件 / Delta Sharing profile")
+def sharing_profile(request: Request, session: SessionDep, settings: SettingsDep, actor: UserDep,
+                    entitlement_id: int) -> Response:
+    """下载在线交付（API / Delta Sharing）订单的 Delta Sharing 配置文件：端点与只能读取本订单数据表的令牌，
+    随交付授权到期、撤销或订单退款而失效。"""
+    name, body = sharing.profile_for(session=session, settings=settings, actor=actor, entitlement_id=entitlement_id,
+                                     base_url=str(request.base_url))
+    return Response(json.dumps(body, indent=2), media_type="application/json",
+                    headers={"Content-Disposition": content_disposition(name)})
 
 
 @router.post("/market/traces", summary="泄露溯源 / trace a found file")
