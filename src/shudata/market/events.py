@@ -57,8 +57,6 @@ KINDS: dict[str, str] = {
     "delivery.api": "在线接口交付",
     "delivery.sharing": "在线交付（Delta Sharing 读取）",
     "delivery.sharing.profile": "下载 Delta Sharing 配置文件",
-    "delivery.sharing": "在线交付（Delta Sharing 读取）",
-    "delivery.sharing.profile": "下载 Delta Sharing 配置文件",
     "delivery.file": "离线文件交付（带指纹）",
     "delivery.hosted": "托管计算结果发布",
     "delivery.trace": "泄露溯源",
