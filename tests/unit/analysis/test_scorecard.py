@@ -156,3 +156,19 @@ def test_trend_xlsx_and_permissions(rt: Any, world: Any, make_user: Any) -> None
             _card(rt, actor=who)
     with pytest.raises(InvalidInput):
         _card(rt, quarter=5)
+
+
+def test_the_api_answers_the_operator_and_refuses_others(client: Any, world: Any, token_for: Any,
+                                                         make_user: Any) -> None:
+    make_user("assessor2", Role.AUDITOR)
+    r = client.get("/api/v1/scorecard?level=city", headers=token_for("assessor2"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["level"] == "city" and [c["key"] for c in body["criteria"]] == list(scorecard.KEYS)
+    assert sum(c["weight"] for c in body["criteria"]) == pytest.approx(100)
+    x = client.get(f"/api/v1/scorecard/export.xlsx?year={YEAR}&quarter=1", headers=token_for("opsadmin"))
+    assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert load_workbook(io.BytesIO(x.content))["计分表"]["A1"].value.startswith(f"{YEAR}年第1季度")
+    assert client.get("/api/v1/scorecard/trend", headers=token_for("c_user")).status_code == 403
+    assert client.get("/api/v1/scorecard").status_code == 401
+    assert client.get("/api/v1/scorecard?quarter=7", headers=token_for("opsadmin")).status_code == 422

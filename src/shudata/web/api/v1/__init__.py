@@ -9,6 +9,7 @@ from shudata.web.api.v1 import (
     audit,
     auth,
     catalog,
+    dashboards,
     federation,
     health,
     lake,
@@ -20,10 +21,11 @@ from shudata.web.api.v1 import (
     privacy,
     quality,
     query,
+    scorecard,
     sharing,
 )
 
 api_router = APIRouter()
 for module in (health, auth, admin, audit, catalog, lake, query, quality, privacy, federation, sharing, portal,
-               market, market_delivery, market_records, market_uploads):
+               market, market_delivery, market_records, market_uploads, dashboards, scorecard):
     api_router.include_router(module.router)
