@@ -41,6 +41,7 @@ from shudata.lake.ingest.plan import propose_items
 from shudata.lake.ingest.source import IngestOptions
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, list_versions, version_files
+from shudata.market import actions as A
 from shudata.market import products as PR
 from shudata.market.custody import UPLOAD_TAG, is_custody, register_custody_entry
 from shudata.market.events import MarketEvent, emit
@@ -51,6 +52,7 @@ from shudata.privacy.models import PrivacyScanReport
 from shudata.privacy.service import scan_resource
 from shudata.privacy.sources import engine
 from shudata.query.engines.base import Limits, TableSource
+from shudata.security.authz import allowed
 
 ITEM_NAME_MAX = 100  # an information item's name (catalog schema)
 RAW_ROWS = 20
@@ -124,10 +126,13 @@ def upload_product(*, session: Session, actor: Actor, settings: Settings, seller
     return product
 
 
-def upload_source(session: Session, actor: Actor, product_id: int) -> tuple[MarketProduct, CatalogResource]:
-    """The upload entry of a seller's product, for one of the seller's members (else ``PermissionDenied``)."""
+def upload_source(session: Session, actor: Actor, product_id: int, *,
+                  oversight: bool = False) -> tuple[MarketProduct, CatalogResource]:
+    """The upload entry of a seller's product, for one of the seller's members — or, with
+    ``oversight``, the operator and the regulator too (else ``PermissionDenied``)."""
     p = PR.get_product_row(session, product_id)
-    acting_for(session, actor, p.seller_id, approved=False)
+    if not (oversight and allowed(actor, A.PARTICIPANT_VIEW_ALL)):
+        acting_for(session, actor, p.seller_id, approved=False)
     src = session.scalars(select(MarketProductSource).where(MarketProductSource.product_id == p.id)).all()
     for s in src:
         res = session.get(CatalogResource, s.resource_id)
@@ -152,9 +157,10 @@ def upload_version(*, session: Session, actor: Actor, settings: Settings, produc
 
 def upload_info(*, session: Session, settings: Settings, actor: Actor, product_id: int,
                 raw: bool = False) -> dict[str, Any]:
-    """The seller's view of its upload: versions, the detectors' findings per version and (``raw``)
-    the first rows of the newest version as uploaded. For the seller's members only."""
-    p, res = upload_source(session, actor, product_id)
+    """An upload's versions and the detectors' findings per version, for the seller's members and
+    the exchange's oversight; ``raw`` adds the first rows of the newest version as uploaded, for the
+    seller's members only (the operator reviews through the masked sample)."""
+    p, res = upload_source(session, actor, product_id, oversight=not raw)
     versions = list_versions(session, res.id)
     reports = {r.version: r for r in session.scalars(select(PrivacyScanReport).where(
         PrivacyScanReport.resource_id == res.id).order_by(PrivacyScanReport.id))}

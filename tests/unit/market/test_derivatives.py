@@ -53,6 +53,12 @@ def world(rt: Any, make_user: Any, tmp_path: Path) -> Any:
             "source": src}
 
 
+def dv(p: Any) -> dict[str, Any]:
+    """A product's derivation (a derivative product has one)."""
+    d: dict[str, Any] = p.derivation
+    return d
+
+
 def _derive(rt: Any, actor: Actor, **kw: Any) -> Any:
     with rt.transaction() as s:
         return DV.create_derivative(session=s, actor=actor, settings=rt.settings, data=DerivativeCreate(**kw))
@@ -78,7 +84,7 @@ def test_a_k_anonymised_derivative_with_lineage_risk_listing_and_grade_a_only(rt
     _, seller = world["seller"]
     src = world["source"]
     p = _derive(rt, seller, source_product_id=src.id, name="户籍人口结构（k=5 匿名化）", quasi_identifiers=QIS, k=5)
-    d = p.derivation
+    d = dv(p)
     assert p.status == "draft" and d["method"] == "kanon" and not d["stale"]
     assert d["source"]["product_id"] == src.id and d["source"]["version"] == 1
     assert d["source"]["resource"] == src.sources[0]["resource"] and d["source_personal"]
@@ -100,7 +106,7 @@ def test_a_k_anonymised_derivative_with_lineage_risk_listing_and_grade_a_only(rt
     plan = _list(rt, world, p.id)
     with rt.transaction() as s:
         listed = PR.get_product(session=s, actor=Actor.anonymous(), product_id=p.id)
-        assert listed.status == "listed" and listed.contains_personal and listed.derivation["risk"] == risk
+        assert listed.status == "listed" and listed.contains_personal and dv(listed)["risk"] == risk
         items = {i["item"]: i for i in s.get(MarketProduct, p.id).assessment["compliance"]}
     assert items["derivative_risk"]["passed"] and items["derivative_fresh"]["passed"]
     with rt.transaction() as s, pytest.raises(PermissionDenied) as exc:  # desensitized, still grade A only
@@ -115,7 +121,7 @@ def test_a_k_anonymised_derivative_with_lineage_risk_listing_and_grade_a_only(rt
 def test_a_derivative_above_the_risk_threshold_is_refused_at_listing(rt: Any, world: Any) -> None:
     _, seller = world["seller"]
     p = _derive(rt, seller, source_product_id=world["source"].id, name="户籍人口（k=2）", quasi_identifiers=QIS, k=2)
-    assert 0.2 < p.derivation["risk"]["prosecutor_max"] <= 0.5
+    assert 0.2 < dv(p)["risk"]["prosecutor_max"] <= 0.5
     with rt.transaction() as s, pytest.raises(InvalidInput) as exc:
         PR.submit_product(session=s, actor=seller, settings=rt.settings, product_id=p.id)
     assert exc.value.code == "listing_not_compliant" and "重识别风险" in exc.value.zh and "超过阈值 0.2" in exc.value.zh
@@ -140,8 +146,8 @@ def test_a_new_source_version_makes_the_derivative_stale_until_rebuilt(rt: Any, 
                          path=persons_csv(tmp_path / "v2.csv", 320, seed=8), filename="v2.csv")
     with rt.transaction() as s:
         stale = PR.get_product(session=s, actor=seller, product_id=p.id)
-    assert stale.status == "delisted" and stale.derivation["stale"]
-    assert "新版本 v2" in stale.derivation["stale_reason"] and stale.history[-1].event == "delist"
+    assert stale.status == "delisted" and dv(stale)["stale"]
+    assert "新版本 v2" in dv(stale)["stale_reason"] and stale.history[-1].event == "delist"
     with rt.transaction() as s, pytest.raises(Conflict):
         O.create_order(session=s, actor=world["a"][1], data=_order(world["a"], p.id, plan))
     with rt.transaction() as s, pytest.raises(InvalidInput) as exc:  # listing says why
@@ -149,8 +155,8 @@ def test_a_new_source_version_makes_the_derivative_stale_until_rebuilt(rt: Any, 
     assert "重建" in exc.value.zh and "新版本 v2" in exc.value.zh
     with rt.transaction() as s:
         rebuilt = DV.rebuild_derivative(session=s, actor=seller, settings=rt.settings, product_id=p.id)
-    assert rebuilt.derivation["source"]["version"] == 2 and rebuilt.derivation["version"] == 2
-    assert not rebuilt.derivation["stale"] and rebuilt.derivation["risk"]["rows"] == 320
+    assert dv(rebuilt)["source"]["version"] == 2 and dv(rebuilt)["version"] == 2
+    assert not dv(rebuilt)["stale"] and dv(rebuilt)["risk"]["rows"] == 320
     assert rebuilt.sources[0]["version"] == 2
     with rt.transaction() as s:
         PR.submit_product(session=s, actor=seller, settings=rt.settings, product_id=p.id)
@@ -181,7 +187,7 @@ def test_refusals_and_the_masking_method(rt: Any, world: Any, make_user: Any, ma
     assert denied.value.code == "product_source_not_own"
     masked = _derive(rt, ds.steward, seller_id=ds.participant_id, resource=ds.people, name="消费者名单（脱敏）",
                      method="mask", quasi_identifiers=["城市"])
-    d = masked.derivation
+    d = dv(masked)
     assert d["method"] == "mask" and d["parameters"]["profile"] == "trade" and d["source"]["product_id"] is None
     assert d["parameters"]["operators"]  # the trade profile rewrote the personal columns
     assert d["risk"]["prosecutor_max"] == pytest.approx(0.2)  # 40 people over 8 cities: classes of 5
@@ -204,9 +210,9 @@ def test_acceptance_on_the_real_adult_extract(rt: Any, world: Any) -> None:
             for q in qis}
     p = _derive(rt, seller, source_product_id=src.id, name="人口普查样本（k=5）", quasi_identifiers=qis, k=5,
                 suppression=0.02, hierarchy_rows=rows)
-    risk, before = p.derivation["risk"], p.derivation["risk_before"]
+    risk, before = dv(p)["risk"], dv(p)["risk_before"]
     assert before["rows"] == 3016 and before["prosecutor_max"] == 1.0 and before["records_at_risk_share"] > 0.05
     assert risk["prosecutor_max"] <= 0.2 and risk["records_at_risk_share"] == 0.0
-    assert p.derivation["parameters"]["suppressed"] <= 0.02 * 3016
+    assert dv(p)["parameters"]["suppressed"] <= 0.02 * 3016
     print("adult k=5:", before["records_at_risk_share"], "→", risk["records_at_risk_share"],
-          "levels", p.derivation["parameters"]["levels"], "suppressed", p.derivation["parameters"]["suppressed"])
+          "levels", dv(p)["parameters"]["levels"], "suppressed", dv(p)["parameters"]["suppressed"])

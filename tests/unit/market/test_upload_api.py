@@ -40,6 +40,9 @@ def test_uploads_and_derivatives_through_the_api(rt: Any, client: Any, make_user
     assert "公民身份号码" in r.json()["versions"][0]["findings"]
     for h in (op_h, buyer_h):  # the operator reviews through the masked sample, never the raw rows
         assert client.get(f"/api/v1/market/products/{product['id']}/upload?raw=true", headers=h).status_code == 403
+    r = client.get(f"/api/v1/market/products/{product['id']}/upload", headers=op_h)  # versions and findings
+    assert r.status_code == 200 and "raw" not in r.json() and "公民身份号码" in r.json()["versions"][0]["findings"]
+    assert client.get(f"/api/v1/market/products/{product['id']}/upload", headers=buyer_h).status_code == 403
     code = product["sources"][0]["resource"]
     for h in (seller_h, op_h):  # nor through the catalog's own rows endpoint
         assert client.get(f"/api/v1/resources/{code}/rows", headers=h).status_code == 403

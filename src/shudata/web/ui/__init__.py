@@ -27,6 +27,7 @@ from shudata.web.ui import (
     pages_lists,
     pages_market,
     pages_market_records,
+    pages_market_uploads,
     pages_portal,
     pages_portal_dev,
     pages_privacy,
@@ -75,7 +76,7 @@ def _build_router() -> APIRouter:
     # pages_data (``/catalog/{code}/upload`` …) before pages_catalog's ``/catalog/{code}``.
     for module in (pages_core, pages_home, pages_admin, pages_audit, pages_lists, pages_import, pages_data,
                    pages_catalog, pages_quality, pages_exchange, pages_privacy, pages_portal, pages_portal_dev,
-                   pages_query, pages_market_records, pages_market):
+                   pages_query, pages_market_records, pages_market_uploads, pages_market):
         router.include_router(module.router)
     return router
 
