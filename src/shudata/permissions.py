@@ -21,6 +21,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from shudata.analysis.dashboards_perms import actions as dashboards_actions
+from shudata.analysis import actions as analysis_actions
 from shudata.catalog import actions as catalog_actions
 from shudata.market import actions as market_actions
 from shudata.market.ledger import actions as market_ledger_actions
@@ -35,7 +36,7 @@ from shudata.security.authz import ActionRegistry
 from shudata.sharing import actions as sharing_actions
 
 ACTION_MODULES: tuple[ModuleType, ...] = (security_actions, query_actions, catalog_actions, quality_actions,
-                                          privacy_actions, sharing_actions, portal_actions,
+                                          privacy_actions, analysis_actions, sharing_actions, portal_actions,
                                           market_actions, market_ledger_actions, market_rights_actions,
                                           market_valuation_actions, dashboards_actions)
 

@@ -1077,6 +1077,87 @@ class AnalysisScorecardExport(Event):
     resource_type: ClassVar[str | None] = "analysis.scorecard"
 
 
+@dataclass(frozen=True, kw_only=True)
+class AnalysisIndicatorCreate(Event):
+    """An indicator was defined (details: name, kind, owner department, publication, definition)."""
+
+    name: ClassVar[str] = "analysis.indicator.create"
+    resource_type: ClassVar[str | None] = "analysis.indicator"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisIndicatorUpdate(Event):
+    """An indicator's definition, hierarchy or publication changed (details: changed fields, old and new)."""
+
+    name: ClassVar[str] = "analysis.indicator.update"
+    resource_type: ClassVar[str | None] = "analysis.indicator"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisIndicatorDelete(Event):
+    """An indicator was deleted with its values and rules (details: name, definition)."""
+
+    name: ClassVar[str] = "analysis.indicator.delete"
+    resource_type: ClassVar[str | None] = "analysis.indicator"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisRecompute(Event):
+    """Indicators were recomputed (details: trigger, source resource and version, indicators, values, alerts,
+    errors, seconds)."""
+
+    name: ClassVar[str] = "analysis.indicator.recompute"
+    resource_type: ClassVar[str | None] = "analysis.recompute"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisLayoutDeclare(Event):
+    """A catalog resource declared (or changed) its NBS / monitoring layout (details: the layout)."""
+
+    name: ClassVar[str] = "analysis.layout.declare"
+    resource_type: ClassVar[str | None] = "catalog.resource"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisRuleCreate(Event):
+    """An alert rule was added to an indicator (details: indicator, kind, parameters, severity)."""
+
+    name: ClassVar[str] = "analysis.rule.create"
+    resource_type: ClassVar[str | None] = "analysis.alert_rule"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisRuleDelete(Event):
+    """An alert rule was removed (details: indicator, kind, parameters)."""
+
+    name: ClassVar[str] = "analysis.rule.delete"
+    resource_type: ClassVar[str | None] = "analysis.alert_rule"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisAlertAck(Event):
+    """An alert was acknowledged (details: indicator, region, period, comment)."""
+
+    name: ClassVar[str] = "analysis.alert.ack"
+    resource_type: ClassVar[str | None] = "analysis.alert"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisSubscriptionCreate(Event):
+    """A user subscribed to alerts (details: channel, indicator, webhook host, minimum severity)."""
+
+    name: ClassVar[str] = "analysis.subscription.create"
+    resource_type: ClassVar[str | None] = "analysis.subscription"
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnalysisSubscriptionDelete(Event):
+    """A user ended an alert subscription."""
+
+    name: ClassVar[str] = "analysis.subscription.delete"
+    resource_type: ClassVar[str | None] = "analysis.subscription"
+
+
 def _kinds(cls: type[Event]) -> list[type[Event]]:
     out: list[type[Event]] = []
     for sub in cls.__subclasses__():

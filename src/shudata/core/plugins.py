@@ -52,6 +52,7 @@ BUILTINS: tuple[str, ...] = (
     "shudata.market.delivery.hooks",  # market_order_delivering: a purchase opens the buyer's entitlement
     "shudata.market.ledger.hooks",  # market_event: every market event is appended to the signed ledger
     "shudata.market.rights.hooks",  # market_event: a purchase of 数据加工使用权 issues the buyer a licence
+    "shudata.analysis.hooks",  # after_ingest: long form of a layout resource, recompute its indicators, alerts
     "shudata.sharing.scorecard",  # scorecard_measures: sharing responsiveness (working days, overdue)
     "shudata.portal.scorecard",  # scorecard_measures: openness (open datasets, downloads, API calls)
     "shudata.market.derivatives",  # after_ingest: a source's new version makes its desensitized derivatives stale

@@ -22,6 +22,7 @@ from shudata.catalog.schemas import DemandCreate, DemandLink, ResourceCreate, Re
 from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
+from shudata.demo import analysis as demo_analysis
 from shudata.demo import market as demo_market
 from shudata.demo import portal as demo_portal
 from shudata.demo import sharing
@@ -266,11 +267,26 @@ def load_market(rt: Runtime, report: LoadReport, progress: Progress, entries: Se
         report.failed.append(("数据交易市场", exc))
 
 
+def load_analysis(rt: Runtime, report: LoadReport, progress: Progress, entries: Sequence[DemoEntry]) -> None:
+    """The indicator system on the real series: national and environment entries, layouts, indicators, alerts."""
+    if not demo_analysis.applies({e.code for e in entries}):
+        return
+    progress.step("指标体系与预警")
+    try:
+        done = demo_analysis.load_analysis(rt, entries, ensure_entry, ensure_data)
+    except ShudataError as exc:
+        report.failed.append(("指标体系", exc))
+        return
+    report.note(f"指标体系（{len(demo_analysis.INDICATORS)} 个指标，计算 {done.seconds.get('indicators', 0)} 秒）",
+                bool(done.created))
+
+
 def total_steps(users: Sequence[DemoUser], entries: Sequence[DemoEntry]) -> int:
     return (len(DEPARTMENTS) + len(users) + len(entries) + sum(1 for e in entries if e.source)
             + len(applicable_demands(entries)) + len(applicable_revisions(entries)) + len(applicable_rules(entries))
             + int(sharing_applies(entries)) + len(demo_portal.open_entries(entries))
-            + int(demo_market.applies({e.code for e in entries})))
+            + int(demo_market.applies({e.code for e in entries}))
+            + int(demo_analysis.applies({e.code for e in entries})))
 
 
 def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[DemoUser] | None = None,
@@ -291,4 +307,5 @@ def load_demo(rt: Runtime, *, progress: Progress | None = None, users: Sequence[
     load_sharing_requests(rt, report, progress, entries)
     load_portal(rt, report, progress, entries)
     load_market(rt, report, progress, entries)
+    load_analysis(rt, report, progress, entries)
     return report

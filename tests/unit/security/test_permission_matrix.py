@@ -207,6 +207,14 @@ EXPECTED: dict[str, str] = {
     "market.valuation.any": "operator system",
     "market.valuation.view": ("admin steward user auditor token peer roleless developer anonymous system operator "
                               "regulator member"),
+    # analysis (issue 18): who sees an indicator follows its publication profile
+    "analysis.indicator.read": ("admin steward user auditor token peer roleless developer anonymous system operator "
+                                "regulator member"),
+    "analysis.indicator.read.shared": "admin steward user auditor token peer roleless operator regulator member system",
+    "analysis.indicator.read.internal": "admin steward:own user:own auditor:own token:own peer:own system",
+    "analysis.indicator.manage": "admin steward:own system",
+    "analysis.alert.subscribe": "admin steward user auditor token peer roleless operator regulator member system",
+    "analysis.alert.ack": "admin steward:own user:own token:own peer:own system",
 }
 
 
