@@ -1,0 +1,204 @@
+"""No part of a market share turns a masked value into an oracle (issue 16, architecture convention 16).
+
+Two products whose source tables differ only in one value that the entitlement's masking profile
+(``trade``) delivers identically must look the same to the buyer through every Delta Sharing call —
+list calls, metadata, the version, and table queries with limit hints, SQL and JSON predicate hints
+(a guess of the raw value) and time travel, down to the bytes of each file served. A sanity test
+shows the comparison does tell apart a value the entitlement delivers unmasked.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import re
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from shudata.catalog.models import CatalogResource
+from shudata.catalog.writes import write_version
+from shudata.core.types import Actor
+from shudata.market.delivery import service
+from shudata.market.delivery.sharing import share_name, share_token
+from shudata.market.models import MarketOrder, MarketPricePlan, MarketProduct, MarketProductSource
+from shudata.privacy.models import PrivacyPolicy
+from shudata.sharing.masking import policy_name
+from support.market import MarketWorld, market_world
+
+FIELDS = ["公民身份号码", "姓名", "联系电话", "行政区划"]
+PROFILE = "trade"
+MASKS = {"公民身份号码": {"op": "partial_mask", "keep_head": 6, "keep_tail": 4},
+         "姓名": {"op": "partial_mask", "keep_head": 1},
+         "联系电话": {"op": "partial_mask", "keep_head": 3, "keep_tail": 4}}
+BASE = {"公民身份号码": ["513221199001016433", "510104198503120021", "510105197711230418", "510106200102028826"],
+        "姓名": ["张三", "李四", "王五", "赵六"],
+        "联系电话": ["13812345678", "13912345678", "13712345678", "13612345678"],
+        "行政区划": ["510104", "510104", "510105", "610106"]}
+_codes = itertools.count(1)
+
+
+def _table(changes: dict[str, str]) -> pa.Table:
+    cols = {k: list(v) for k, v in BASE.items()}
+    for col, value in changes.items():
+        cols[col][0] = value
+    return pa.table(cols)
+
+
+_DEPARTMENTS: dict[str, int] = {}
+
+
+def _departments(rt: Any, make_department: Any) -> int:
+    """The provider department, once per test database."""
+    key = str(rt.settings.data_dir)
+    if key not in _DEPARTMENTS:
+        _DEPARTMENTS[key] = make_department("省公安厅")
+    return _DEPARTMENTS[key]
+
+
+def bought(rt: Any, world: MarketWorld, dept: int, table: pa.Table) -> tuple[dict[str, str], str, str]:
+    """A product over a new entry holding ``table`` (then a second version with one more row), a saved
+    ``trade`` masking policy, and the buyer's online order with a row filter on raw values; the buyer's
+    share-token header, share and table names."""
+    n = next(_codes)
+    code = f"209101/{n:06d}"
+    v2 = pa.concat_tables([table, pa.table({"公民身份号码": ["510107199912129999"], "姓名": ["钱七"],
+                                            "联系电话": ["13512345678"], "行政区划": ["510107"]})])
+    with rt.transaction() as s:
+        res = CatalogResource(code=code, name="人口基础信息", classification="基础", abstract="人口",
+                              provider_department_id=dept, format_category="数据库", format_type="csv",
+                              information_items=[{"name": f, "data_type": "C"} for f in FIELDS], sharing_type=2,
+                              sharing_condition="仅限授权运营", sharing_method="接口", open_type="不予开放",
+                              update_cycle="每月")
+        s.add(res)
+        s.flush()
+        s.add(PrivacyPolicy(name=policy_name(res, PROFILE), profile=PROFILE, created_by="test",
+                            body={"name": f"t{n}", "profile": PROFILE, "columns": MASKS}))
+        for t in (table, v2):
+            write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=res,
+                          batches_or_table=t, source_name="人口.csv", source_format="csv")
+        product = MarketProduct(code=f"P-OR-{n}", name="人口基础信息", seller_id=world.seller_id, status="listed",
+                                sheet={"fields_delivered": FIELDS}, delivery_modes=["api"], created_by="seller1",
+                                masking_profile=PROFILE)
+        s.add(product)
+        s.flush()
+        s.add(MarketProductSource(product_id=product.id, resource_id=res.id, version=None))
+        plan = MarketPricePlan(product_id=product.id, kind="one_off", name="一次性", price_fen=100,
+                               created_by="seller1")
+        s.add(plan)
+        s.flush()
+        order = MarketOrder(code=f"O-OR-{n}", product_id=product.id, plan_id=plan.id, buyer_id=world.buyer_id,
+                            seller_id=world.seller_id, price_fen=100, purpose="核验", delivery_mode="api",
+                            status="delivering", created_by="buyer1")
+        s.add(order)
+        s.flush()
+        ent = service.open_entitlement(s, order)
+        ent.row_filter = "行政区划 LIKE '5101%'"
+        token = share_token(s, rt.settings, ent)
+        return {"Authorization": f"Bearer {token}"}, share_name(ent), "r_" + code.replace("/", "_")
+
+
+def _normal(text: str, share: str, table: str) -> str:
+    """Names and ids are the product's and the order's, not the data's: they are set aside."""
+    return re.sub(r'"id":"m\d+-\d+"', '"id":"<id>"', text.replace(share, "<share>").replace(table, "<table>"))
+
+
+def _probes(column: str, guess: str) -> list[dict[str, Any]]:
+    """Query bodies an attacker would send with a guessed raw value."""
+    json_hint = json.dumps({"op": "equal", "children": [{"op": "column", "name": column, "valueType": "string"},
+                                                        {"op": "literal", "value": guess, "valueType": "string"}]})
+    return [{}, {"limitHint": 0}, {"limitHint": 1}, {"limitHint": 2}, {"limitHint": 3, "version": 1},
+            {"predicateHints": [f"{column} = '{guess}'"]},
+            {"predicateHints": [f"{column} LIKE '{guess[:4]}%'", f"{column} > '{guess}'"], "limitHint": 1},
+            {"jsonPredicateHints": json_hint}, {"jsonPredicateHints": json_hint, "limitHint": 1, "version": 2},
+            {"predicateHints": ["住址 = 'x'"]}]  # a field outside the entitlement: refused either way
+
+
+def observe(client: Any, headers: dict[str, str], share: str, table: str, column: str, guess: str) -> list[Any]:
+    seen: list[Any] = []
+    base = f"/delta-sharing/shares/{share}/schemas/default/tables/{table}"
+    for path in ("/delta-sharing/shares", f"/delta-sharing/shares/{share}/all-tables"):
+        r = client.get(path, headers=headers)
+        seen.append((r.status_code, _normal(r.text, share, table)))
+    r = client.get(f"{base}/version", headers=headers)
+    seen.append((r.status_code, r.headers.get("Delta-Table-Version")))
+    for body in _probes(column, guess):
+        r = client.post(f"{base}/query", json=body, headers=headers)
+        seen.append((r.status_code, r.headers.get("Delta-Table-Version")))
+        for line in (json.loads(x) for x in r.text.splitlines() if x):
+            if "file" in line:
+                f = dict(line["file"])
+                data = client.get("/delta-sharing" + f.pop("url").split("/delta-sharing", 1)[1])
+                seen.append((data.status_code, pq.read_table(io.BytesIO(data.content)).to_pylist(), data.content))
+                f.pop("id"), f.pop("expirationTimestamp"), f.pop("timestamp", None)
+                seen.append(f)
+            elif "metaData" in line:
+                m = dict(line["metaData"])
+                m.pop("id")
+                seen.append(_normal(json.dumps(m, ensure_ascii=False, sort_keys=True), share, table))
+            else:
+                seen.append(_normal(json.dumps(line, ensure_ascii=False, sort_keys=True), share, table))
+    return seen
+
+
+@st.composite
+def same_mask(draw: Any) -> tuple[str, str, str]:
+    """A column and two raw values for row 0 that the masking delivers identically."""
+    column = draw(st.sampled_from(["公民身份号码", "姓名", "联系电话"]))
+    if column == "公民身份号码":
+        middle = st.text("0123456789", min_size=8, max_size=8)
+        return column, f"513221{draw(middle)}6433", f"513221{draw(middle)}6433"
+    if column == "姓名":
+        given_name = st.sampled_from(["三", "伟", "敏", "静", "丽", "强", "磊", "军", "洋", "勇"])
+        return column, "张" + draw(given_name), "张" + draw(given_name)
+    digits = st.text("0123456789", min_size=4, max_size=4)
+    return column, f"138{draw(digits)}5678", f"138{draw(digits)}5678"
+
+
+@settings(max_examples=4, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_two_products_differing_in_a_masked_value_are_indistinguishable(client, rt, make_user, make_department,
+                                                                       data):
+    world = _world(rt, make_user)
+    dept = _departments(rt, make_department)
+    column, a, b = data.draw(same_mask())
+    left, right = bought(rt, world, dept, _table({column: a})), bought(rt, world, dept, _table({column: b}))
+    # the guess is the left table's true value: a yes there, a no on the right — yet nothing differs
+    assert observe(client, *left, column, a) == observe(client, *right, column, a)
+
+
+def test_the_property_test_can_fail(client, rt, make_user, make_department):
+    """Sanity check: a value the entitlement delivers unmasked is told apart."""
+    world = _world(rt, make_user)
+    dept = _departments(rt, make_department)
+    left = bought(rt, world, dept, _table({"行政区划": "510104"}))
+    right = bought(rt, world, dept, _table({"行政区划": "510108"}))
+    assert observe(client, *left, "行政区划", "510104") != observe(client, *right, "行政区划", "510104")
+
+
+def test_the_masked_values_are_what_is_served(client, rt, make_user, make_department):
+    world = _world(rt, make_user)
+    headers, share, table = bought(rt, world, _departments(rt, make_department), _table({}))
+    r = client.post(f"/delta-sharing/shares/{share}/schemas/default/tables/{table}/query", json={}, headers=headers)
+    url = json.loads(r.text.splitlines()[2])["file"]["url"]
+    rows = pq.read_table(io.BytesIO(client.get("/delta-sharing" + url.split("/delta-sharing", 1)[1]).content))
+    assert rows.column_names == FIELDS
+    assert {"公民身份号码": "513221********6433", "姓名": "张*", "联系电话": "138****5678",
+            "行政区划": "510104"} in rows.to_pylist()
+    assert rows.num_rows == 4  # 610106 is outside the row filter; version 2's extra row is in it
+
+
+_WORLDS: dict[str, MarketWorld] = {}
+
+
+def _world(rt: Any, make_user: Any) -> MarketWorld:
+    """One market world per test database (hypothesis runs the test body many times on one)."""
+    key = str(rt.settings.data_dir)
+    if key not in _WORLDS:
+        _WORLDS[key] = market_world(rt, make_user)
+    return _WORLDS[key]
