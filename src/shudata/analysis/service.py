@@ -91,10 +91,10 @@ def list_indicators(session: Session, actor: Actor, *, tree: bool = True) -> lis
     A visible indicator under an invisible parent is a root."""
     inds = list(session.scalars(select(AnalysisIndicator).where(visible_clause(actor))
                                 .order_by(AnalysisIndicator.level, AnalysisIndicator.sort, AnalysisIndicator.code)))
-    counts = dict(session.execute(select(AnalysisValue.indicator_id, func.count())
-                                  .group_by(AnalysisValue.indicator_id)).tuples().all())
+    counts: dict[int, int] = {r[0]: r[1] for r in session.execute(
+        select(AnalysisValue.indicator_id, func.count()).group_by(AnalysisValue.indicator_id))}
     codes = {i.id: i.code for i in inds}
-    depts = dict(session.execute(select(Department.id, Department.name)).tuples().all())
+    depts: dict[int, str] = {r[0]: r[1] for r in session.execute(select(Department.id, Department.name))}
     reads = {i.id: _read(session, i, counts, codes, depts) for i in inds}
     if not tree:
         return list(reads.values())
