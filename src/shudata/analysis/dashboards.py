@@ -38,10 +38,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from shudata.analysis.actions import INDICATOR_READ, INDICATOR_READ_INTERNAL, INDICATOR_READ_SHARED
+from shudata.analysis.access import can_see
 from shudata.analysis.dashboards_models import AnalysisDashboard
 from shudata.analysis.dashboards_perms.actions import DASHBOARD_MANAGE, DASHBOARD_PUBLISH
 from shudata.analysis.models import AnalysisIndicator, AnalysisValue
+from shudata.analysis.service import series
 from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.core.clock import utcnow
@@ -59,7 +60,6 @@ GRID_COLUMNS = 12
 MAX_PANELS = 48
 PANEL_ROWS = 2000  # rows a panel's data may hold (a chart of more is unreadable anyway)
 PUBLIC_PROFILE = "open"  # the portal's publication profile: what the anonymous public may see
-FORECAST_SITE = "预测"  # indicator values the forecaster stored are marked so (site), shown as 预测
 Chart = Literal["line", "bar", "map_china", "map_sichuan", "table", "number"]
 Sharing = Literal["private", "department", "public"]
 CHART_LABELS = {"line": ("折线图", "Line"), "bar": ("柱状图", "Bar"), "map_china": ("全国分省地图", "Map of provinces"),
@@ -109,6 +109,7 @@ class Source(Filters):
     indicator: str | None = Field(None, max_length=64, description="指标代码（kind = indicator）")
     view: Literal["series", "compare"] = Field(
         "series", description="series 时间序列；compare 四川与各省比较（排名、占比、增速）")
+    forecast: bool = Field(False, description="指标时间序列附上预测值（80% 区间，标注“预测”；只对单一地区的序列）")
     x: str | None = Field(None, max_length=200, description="横轴 / 类别列")
     y: str | None = Field(None, max_length=200, description="数值列")
     series: str | None = Field(None, max_length=200, description="分组（系列）列")
@@ -493,14 +494,8 @@ def _indicator(session: Session, code: str) -> AnalysisIndicator | None:
 
 
 def indicator_visible(actor: Actor, ind: AnalysisIndicator) -> bool:
-    """Whether ``actor`` may see the indicator's values, by its publication profile (the store's
-    actions: ``open`` anyone, ``share-conditional`` any logged-in principal, else the owner department)."""
-    if ind.publication == PUBLIC_PROFILE:
-        return allowed(actor, INDICATOR_READ)
-    if ind.publication == "share-conditional":
-        return allowed(actor, INDICATOR_READ_SHARED)
-    return allowed(actor, INDICATOR_READ_INTERNAL,
-                   ResourceRef("analysis.indicator", ind.id, department_id=ind.owner_department_id))
+    """Whether ``actor`` may see the indicator's values: the store's own rule (its publication profile)."""
+    return can_see(actor, ind)
 
 
 def _merged(dash: Filters, src: Filters, asked: Filters | None) -> Filters:
@@ -551,17 +546,27 @@ def _indicator_data(session: Session, actor: Actor, panel: Panel, f: Filters) ->
     if f.regions:
         wanted = set(f.regions)
         values = [v for v in values if v.region_code in wanted or (v.region or "") in wanted]
-    forecast = any(v.site == FORECAST_SITE for v in values)
-    rows = [[v.period, v.region or v.region_code, v.region_code, v.value,
-             "预测" if v.site == FORECAST_SITE else "实际"] for v in values]
+    if panel.chart in ("map_china", "map_sichuan") and values:  # a map shows one period: the latest
+        last = max(v.period for v in values)
+        values = [v for v in values if v.period == last]
+    rows: list[list[Any]] = [[v.period, v.region or v.region_code, v.region_code, v.value, "实际"] for v in values]
+    notes = [f"指标 {ind.code} {ind.name}（{unit or '无单位'}）"]
+    forecast = False
+    regions = {v.region_code for v in values}
+    if s.forecast and len(regions) == 1 and panel.chart in ("line", "table"):
+        region = values[0]
+        fc = series(session, actor, ind.code, region.region_code, region.site).get("forecast")
+        if fc:
+            forecast = True
+            rows += [[p, region.region or region.region_code, region.region_code, m, "预测"]
+                     for p, m in zip(fc["periods"], fc["mean"], strict=False)]
+            notes.append(f"“类型”为“预测”的值是模型预测（{fc['model']}，{round(100 * fc['level'])}% 区间 "
+                         f"{round(min(fc['lower']), 2)}–{round(max(fc['upper']), 2)}），不是统计数")
     truncated = len(rows) > PANEL_ROWS
     rows = rows[-PANEL_ROWS:]
     if panel.chart == "number" and rows:
         rows = [r for r in rows if r[4] == "实际"][-1:] or rows[-1:]
     cols = [("期别", "string"), ("地区", "string"), ("地区代码", "string"), (ind.name, "double"), ("类型", "string")]
-    notes = [f"指标 {ind.code} {ind.name}（{unit or '无单位'}）"]
-    if forecast:
-        notes.append("“类型”为“预测”的值是模型预测，不是统计数")
     return PanelData(panel=panel.id, chart=panel.chart, title=panel.title,
                      columns=[{"name": n, "type": t} for n, t in cols], rows=rows, x="期别", y=ind.name,
                      series="地区", region="地区代码", forecast=forecast, unit=unit, truncated=truncated, notes=notes)
@@ -570,7 +575,7 @@ def _indicator_data(session: Session, actor: Actor, panel: Panel, f: Filters) ->
 def _compare(panel: Panel, ind: AnalysisIndicator, values: Sequence[AnalysisValue], unit: str | None) -> PanelData:
     """Sichuan against the other provinces in the latest period with provincial values: rank,
     share of the provinces' total (or of 全国 when the store holds it), growth on the period before."""
-    actual = [v for v in values if v.site != FORECAST_SITE]
+    actual = list(values)
     provinces = [v for v in actual if v.region_code.endswith("0000") and v.region_code != "000000"
                  and v.value is not None]
     periods = sorted({v.period for v in provinces})

@@ -50,8 +50,10 @@ def env(rt: Any, world: Any, make_user: Any, token_for: Any) -> dict[str, Any]:
                 for period, v in (("2023", v23), ("2022", v22)):
                     s.add(AnalysisValue(indicator_id=row.id, region_code=rc, region=name, period=period,
                                         period_start=dt.datetime(int(period), 1, 1, tzinfo=dt.UTC), value=v))
-            s.add(AnalysisValue(indicator_id=row.id, region_code="510000", region="四川省", site="预测",
-                                period="2024", period_start=dt.datetime(2024, 1, 1, tzinfo=dt.UTC), value=64000.0))
+            for year in range(2012, 2022):  # Sichuan's longer past: enough for a forecast
+                s.add(AnalysisValue(indicator_id=row.id, region_code="510000", region="四川省", period=str(year),
+                                    period_start=dt.datetime(year, 1, 1, tzinfo=dt.UTC),
+                                    value=24000.0 * 1.08 ** (year - 2012)))
     return {"steward": token_for("p_steward"), "colleague": token_for("p_user"), "other": token_for("c_user"),
             "admin": token_for("opsadmin"), "colleague_actor": colleague, "ind": ind}
 
@@ -126,7 +128,7 @@ def test_query_panels_are_computed_as_the_viewer_with_filters(rt: Any, client: A
 
 def test_indicator_panels_compare_provinces_and_mark_forecasts(client: Any, env: dict[str, Any]) -> None:
     doc = _doc(_panel("cmp", kind="indicator", indicator="GDP", view="compare"),
-               _panel("ts", chart="line", kind="indicator", indicator="GDP"),
+               _panel("ts", chart="line", kind="indicator", indicator="GDP", forecast=True),
                _panel("n", chart="number", kind="indicator", indicator="GDP", view="compare"),
                _panel("int", chart="table", kind="indicator", indicator="GDP_INTERNAL"))
     r = client.post("/api/v1/dashboards", headers=env["steward"], json={"document": doc, "sharing": "department"})
@@ -140,8 +142,12 @@ def test_indicator_panels_compare_provinces_and_mark_forecasts(client: Any, env:
     assert sc[5] == pytest.approx(round(100 * (60132.9 / 56749.8 - 1), 2))
     assert any("四川省第 2 名" in n for n in cmp["notes"])
     ts = client.get(f"/api/v1/dashboards/{did}/panels/ts/data?region=510000", headers=env["steward"]).json()
-    assert [(r[0], r[4]) for r in ts["rows"]] == [("2022", "实际"), ("2023", "实际"), ("2024", "预测")]
-    assert ts["forecast"] is True and any("预测" in n for n in ts["notes"])
+    kinds = [(r[0], r[4]) for r in ts["rows"]]
+    assert kinds[:1] == [("2012", "实际")] and ("2023", "实际") in kinds
+    assert [p for p, k in kinds if k == "预测"] == ["2024", "2025", "2026"]
+    assert ts["forecast"] is True and any("模型预测" in n for n in ts["notes"])
+    both = client.get(f"/api/v1/dashboards/{did}/panels/ts/data", headers=env["steward"]).json()
+    assert both["forecast"] is False and {r[2] for r in both["rows"]} == set(PROVINCES)  # many regions: no forecast
     num = client.get(f"/api/v1/dashboards/{did}/panels/n/data", headers=env["steward"]).json()
     assert [r[1] for r in num["rows"]] == ["510000"]
     # the internal indicator is the provider department's: its colleague sees it, the platform admin too
