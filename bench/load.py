@@ -1,12 +1,15 @@
 """Load benchmark: the attack of issue #14 (item 4) kept in the suite.
 
     .venv/bin/python bench/load.py [--quick] [--clients 64] [--seconds 120] [--warmup 20] [--rows 200000]
+                                   [--workers N]
 
 Sets up its own store in a temporary data folder (SQLite, or ``--database-url``): two
 departments, a steward and a user with API tokens, an open entry of ``--rows`` people
 published on the portal and granted to the other department, an entry for uploads and 200
 more catalog entries (20 with ``--quick``). Starts ``shudata serve`` on a loopback port and drives ``--clients``
-concurrent clients (one connection each, asyncio) for ``--seconds`` of mixed traffic:
+concurrent clients (one connection each, asyncio) for ``--seconds`` of mixed traffic
+(``--workers N``: ``serve --workers N``; resident memory and CPU are then the sums over the
+parent and its workers):
 
 - anonymous: portal search (``package_search``), portal pages, ``datastore_search`` pages;
 - bearer tokens: catalog search, sandbox queries (aggregates), raw rows, shared (masked) rows,
@@ -248,17 +251,46 @@ async def run_clients(url: str, store: Store, clients: int, seconds: float, tall
     await asyncio.gather(*(client_loop(k) for k in range(clients)))
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the workers of ``serve --workers N``)."""
+    parents: dict[int, int] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                parents[int(d.name)] = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += [c for c, pp in parents.items() if pp == p]
+    return out
+
+
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    """Resident memory of ``pid`` and its descendants."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return total
 
 
 def cpu_s(pid: int) -> float:
-    """User + system CPU seconds of ``pid`` and its children so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of ``pid``, its descendants and their reaped children so far."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def figure(name: str, value: float, target: str, unit: str) -> None:
@@ -273,6 +305,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=64)
     ap.add_argument("--seconds", type=float, default=120.0)
     ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--workers", type=int, default=1, help="serve --workers N")
     ap.add_argument("--database-url", default=None, help="metadata database (default: SQLite in the temp folder)")
     args = ap.parse_args()
     seconds, rows, warmup = (12.0, 20_000, 12.0) if args.quick else (args.seconds, args.rows, args.warmup)
@@ -288,7 +321,8 @@ def main() -> None:
                "SHUDATA_PORTAL_RATE_IP_PER_MIN": "0", "SHUDATA_PORTAL_RATE_KEY_PER_MIN": "0"}
         log = OUT / "load-serve.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "shudata", "serve", "--port", str(port)], env=env,
+            proc = subprocess.Popen([sys.executable, "-m", "shudata", "serve", "--port", str(port),
+                                     "--workers", str(args.workers)], env=env,
                                     stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
@@ -353,7 +387,8 @@ def main() -> None:
     lat = sorted(tally.latencies)
     n = len(lat)
     p = (lambda q: round(lat[min(n - 1, int(q * n))] * 1000, 1)) if n else (lambda q: float("nan"))
-    print(f"# {n} answers in {seconds:g} s with {args.clients} clients; statuses {dict(sorted(tally.statuses.items()))}"
+    print(f"# {n} answers in {seconds:g} s with {args.clients} clients, {args.workers} worker(s); "
+          f"statuses {dict(sorted(tally.statuses.items()))}"
           f"; errors {dict(tally.errors)}; exit code {proc.returncode}; load average at start/end {loads}",
           file=sys.stderr)
     means = {k: (round(1000 * sum(v) / len(v)), round(1000 * sorted(v)[int(0.99 * len(v))]))

@@ -93,6 +93,8 @@ CONFIG_EN = {
     "queue_timeout_s": "longest wait in line for a request (s); then 503 with Retry-After",
     "shutdown_timeout_s": "longest shutdown after SIGTERM (s): requests in progress get 60 % of it, "
                           "then the process is ended",
+    "workers": "worker processes of `shudata serve` (one port); on a multi-core machine, the number of cores; "
+               "the concurrency limit is per worker",
     "db_pool_size": "metadata database connection pool; default the concurrency limit plus 8",
 }
 

@@ -521,6 +521,22 @@ def notices(session: Session, actor: Actor, *, unread_only: bool = False, limit:
     return out
 
 
+def regions_of(session: Session, actor: Actor, code: str) -> list[dict[str, Any]]:
+    """The (region, site) series of an indicator with their number of values, by region code."""
+    ind = get_indicator(session, actor, code)
+    rows = session.execute(select(AnalysisValue.region_code, func.max(AnalysisValue.region), AnalysisValue.site,
+                                  func.count()).where(AnalysisValue.indicator_id == ind.id)
+                           .group_by(AnalysisValue.region_code, AnalysisValue.site)
+                           .order_by(AnalysisValue.region_code, AnalysisValue.site)).all()
+    return [{"region_code": r[0], "region": r[1] or r[0], "site": r[2], "values": r[3]} for r in rows]
+
+
+def indicator_rows(session: Session, codes: list[str]) -> list[AnalysisIndicator]:
+    """The indicator rows of ``codes`` (the caller checks what the actor may do with them)."""
+    return list(session.scalars(select(AnalysisIndicator).where(AnalysisIndicator.code.in_(set(codes))))) \
+        if codes else []
+
+
 def dependency_order(session: Session) -> list[str]:
     """Every indicator code in computation order (docs, CLI)."""
     return [c for c in order(recompute.graph(session).deps)]

@@ -6,15 +6,27 @@ shutdown), then cancels them; the application's shutdown interrupts the DuckDB q
 still running and stops the background preparation of masked files. Should anything
 still hold the process when ``SHUDATA_SHUTDOWN_TIMEOUT_S`` has passed since the signal,
 a watchdog ends it (exit code 70), so a supervisor's stop never waits on a stuck thread.
+
+With ``SHUDATA_WORKERS`` / ``--workers N`` above 1 this process binds the port and starts N
+worker processes (``spawn``: each builds its own runtime and application) that accept on the
+same socket. It passes SIGTERM/SIGINT on to them and waits for them for at most
+``SHUDATA_SHUTDOWN_TIMEOUT_S`` (then SIGKILL); a worker that dies on its own is replaced. Each
+worker asks the kernel to end it when this process dies (``PR_SET_PDEATHSIG``), so a
+``kill -9`` of the parent leaves no worker holding the port.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import signal
+import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
@@ -64,3 +76,82 @@ def run(app: Any, settings: Settings, host: str, port: int) -> None:
     """Serve ``app`` until SIGTERM/SIGINT; the process exits within ``settings.shutdown_timeout_s``."""
     server = BoundedServer(config_for(app, settings, host, port), settings.shutdown_timeout_s)
     server.run()
+
+
+# -- several worker processes -------------------------------------------------------------------
+
+RESTART_PAUSE_S = 1.0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket the workers share (``SO_REUSEADDR``, as uvicorn binds)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_workers(target: Callable[[socket.socket, int, int], None], settings: Settings, host: str, port: int,
+                workers: int) -> int:
+    """Serve with ``workers`` processes each running ``target(sock, parent_pid, index)``; returns
+    when all have stopped after SIGTERM/SIGINT (an exit code: 0, or 70 if some had to be killed)."""
+    sock = bind(host, port)
+    ctx = multiprocessing.get_context("spawn")
+    stopping = threading.Event()
+    procs: dict[int, BaseProcess] = {}
+
+    def start(i: int) -> None:
+        p = ctx.Process(target=target, args=(sock, os.getpid(), i), name=f"shudata-worker-{i}", daemon=False)
+        p.start()
+        procs[i] = p
+
+    signalled = [0.0]
+
+    def on_signal(sig: int, frame: FrameType | None) -> None:
+        if not stopping.is_set():
+            signalled[0] = time.monotonic()
+            stopping.set()
+            for p in procs.values():
+                if p.pid is not None and p.is_alive():
+                    os.kill(p.pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        for i in range(workers):
+            start(i)
+        while not stopping.wait(0.5):  # replace a worker that died on its own
+            for i, p in list(procs.items()):
+                if not p.is_alive() and not stopping.is_set():
+                    log.error("worker %d (pid %s) exited with %s; starting another", i, p.pid, p.exitcode)
+                    print(f"工作进程 {i} 意外退出（{p.exitcode}），已重新启动 / worker {i} exited ({p.exitcode}); "
+                          "restarted", file=sys.stderr, flush=True)
+                    time.sleep(RESTART_PAUSE_S)
+                    start(i)
+        t0 = signalled[0] or time.monotonic()
+        deadline = t0 + settings.shutdown_timeout_s + 0.5
+        code = 0
+        for p in procs.values():
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join()
+                code = EXIT_FORCED
+            elif p.exitcode == EXIT_FORCED:
+                code = EXIT_FORCED
+        print(f"已停止 {len(procs)} 个工作进程（{time.monotonic() - t0:.1f} 秒）/ {len(procs)} workers stopped in "
+              f"{time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
+        return code
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+        sock.close()
+
+
+def serve_socket(app: Any, settings: Settings, sock: socket.socket) -> None:
+    """Run ``app`` on an already bound socket until SIGTERM (in a worker process)."""
+    host, port = sock.getsockname()[:2]
+    server = BoundedServer(config_for(app, settings, host, port), settings.shutdown_timeout_s)
+    server.run(sockets=[sock])

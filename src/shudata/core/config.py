@@ -127,6 +127,9 @@ class Settings(BaseSettings):
                                    description="请求排队等待处理的最长时间 (秒)；超时返回 503 与 Retry-After")
     shutdown_timeout_s: float = Field(8.0, gt=0, le=60,
                                       description="收到 SIGTERM 后等待进行中请求完成的最长时间 (秒)，到时强制退出")
+    workers: int = Field(1, ge=1, le=64,
+                         description="`shudata serve` 的工作进程数（共用一个端口）；多核机器上可设为核数，"
+                                     "并发上限按每个进程计")
     db_pool_size: int | None = Field(None, ge=1, le=1000,
                                      description="元数据库连接池大小；默认为并发上限加 8")
 

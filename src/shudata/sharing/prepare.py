@@ -20,14 +20,20 @@ The job only reads the metadata database, in short sessions of its own, and writ
 ``data_dir/delivery``; it records nothing, and a failure costs only speed (logged). Having
 written a grant's file it removes that grant's superseded files (older versions or terms)
 once their signed URLs have expired; one asked for again is rebuilt.
+
+With several worker processes (``serve --workers N``) a job holds ``data_dir/run/prepare.lock``
+(``flock``) while it runs, so the workers of a node prepare one at a time and a job finds the
+files another worker has just written instead of building them again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
@@ -161,7 +167,42 @@ def forget_caches() -> None:
     forget_findings()
 
 
+@contextlib.contextmanager
+def _node_lock(settings: Settings) -> Iterator[None]:
+    """One preparation at a time among the processes sharing the data folder."""
+    path = settings.data_dir / "run" / "prepare.lock"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = path.open("a")
+    except OSError:  # no lock to be had: prepare anyway (a cache; at worst built twice)
+        yield
+        return
+    with f:
+        while True:  # wait for another worker's job, but not past this process's shutdown
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if _stopping.wait(0.2):
+                    raise Unavailable("服务正在停止", "The server is shutting down",
+                                      code="shutting_down") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def _run(engine: Engine, settings: Settings, targets: list[Target]) -> list[Path]:
+    if not settings.data_dir.is_dir():
+        return []
+    try:
+        with _node_lock(settings):
+            return _run_targets(engine, settings, targets)
+    except Unavailable:  # stopped while waiting for another worker's job: the next start prepares
+        return []
+
+
+def _run_targets(engine: Engine, settings: Settings, targets: list[Target]) -> list[Path]:
     done: list[Path] = []
     for target in targets:
         if _stopping.is_set():

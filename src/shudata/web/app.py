@@ -20,8 +20,8 @@ from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
 from shudata.portal.ratelimit import KeyCheck, exempt_labels
-from shudata.portal.ratelimit import build as build_limiter
 from shudata.query.engines import duckdb as duckdb_engine
+from shudata.query.runs import RUNS
 from shudata.security.tokens import TokenUsage
 from shudata.sharing import prepare as sharing_prepare
 from shudata.sharing.nodes.service import ensure_identity
@@ -31,7 +31,7 @@ from shudata.web.ckan import router as ckan_router
 from shudata.web.dcat import router as dcat_router
 from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, ConcurrencyLimitMiddleware, CSRFMiddleware
-from shudata.web.ratelimit import RateLimitMiddleware
+from shudata.web.ratelimit import RateLimitMiddleware, limiter_for
 from shudata.web.ui import make_templates, ui_router
 from shudata.web.ui.filters import use_zone
 
@@ -65,6 +65,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if app.state.process_owner:
             duckdb_engine.reopen()
             sharing_prepare.restart()
+            RUNS.share(rt.settings.data_dir / "run" / "queries")  # a cancel may reach another worker
         flusher = asyncio.create_task(_flush_token_usage(rt, usage))
         try:
             yield
@@ -101,7 +102,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="shudata_session",
                        max_age=settings.session_max_age_s, same_site="lax", https_only=settings.env == "prod")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
-    app.add_middleware(RateLimitMiddleware, limiter=build_limiter(settings.redis_url),
+    app.add_middleware(RateLimitMiddleware,  # shared by the workers of `serve --workers N`
+                       limiter=limiter_for(settings.redis_url, settings.workers, settings.data_dir),
                        ip_per_min=settings.portal_rate_ip_per_min, key_per_min=settings.portal_rate_key_per_min,
                        key_check=KeyCheck(rt.sessions), exempt=exempt_labels(settings.portal_rate_exempt_keys or ""))
     app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrency,  # sheds before sessions and limits

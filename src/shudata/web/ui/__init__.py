@@ -17,6 +17,7 @@ from shudata.core.i18n import tr
 from shudata.web.deps import get_lang
 from shudata.web.ui import (
     pages_admin,
+    pages_analysis,
     pages_audit,
     pages_catalog,
     pages_core,
@@ -77,7 +78,8 @@ def _build_router() -> APIRouter:
     # pages_data (``/catalog/{code}/upload`` …) before pages_catalog's ``/catalog/{code}``.
     for module in (pages_core, pages_home, pages_admin, pages_audit, pages_lists, pages_import, pages_data,
                    pages_catalog, pages_quality, pages_exchange, pages_privacy, pages_portal, pages_portal_dev,
-                   pages_query, pages_market_records, pages_market_uploads, pages_market, pages_dashboards):
+                   pages_query, pages_market_records, pages_market_uploads, pages_market, pages_dashboards,
+                   pages_analysis):
         router.include_router(module.router)
     return router
 
