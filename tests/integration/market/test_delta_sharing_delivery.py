@@ -277,3 +277,21 @@ def test_denials_are_protocol_errors_and_audited(rt: Any, online: dict[str, Any]
     assert (f"market-share:{theirs}", "denied") in outcomes and (f"market-share:{mine}", "denied") in outcomes
     assert {"permission_denied", "field_not_delivered", "order_not_delivering", "entitlement_expired",
             "entitlement_row_quota"} <= codes
+
+
+def test_the_buyer_centre_offers_the_profile_download(rt: Any, online: dict[str, Any], live_server: Any,
+                                                      token_for: Any, tmp_path: Path) -> None:
+    mine, theirs = online["ents"]["O-DS-1"], online["ents"]["O-DS-2"]
+    headers = token_for("buyer1")
+    page = httpx.get(f"{live_server.url}/market/buyer", headers=headers)
+    assert page.status_code == 200
+    assert f'href="/market/entitlements/{mine}/sharing-profile"' in page.text
+    assert "下载 Delta Sharing 配置文件" in page.text
+    assert f"/market/entitlements/{theirs}/sharing-profile" not in page.text
+    got = httpx.get(f"{live_server.url}/market/entitlements/{mine}/sharing-profile", headers=headers)
+    assert got.status_code == 200 and "attachment" in got.headers["content-disposition"]
+    _, token = _profile(live_server, headers, mine, tmp_path, "api.share")
+    assert json.loads(got.text)["bearerToken"] == token  # the same token from the page and the API
+    # another buyer's entitlement: back to the buyer centre with the reason, no profile
+    other = httpx.get(f"{live_server.url}/market/entitlements/{theirs}/sharing-profile", headers=headers)
+    assert other.status_code == 303 and other.headers["location"].endswith("/market/buyer")
