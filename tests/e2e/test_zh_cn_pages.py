@@ -36,7 +36,7 @@ from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.demo.accounts import DEPARTMENTS, demo_users
 from shudata.demo.loader import load_demo
-from shudata.demo.market import ENTERPRISES, OPERATORS
+from shudata.demo.market import ENTERPRISES, OPERATORS, UPLOAD_NAME
 from shudata.demo.market import PASSWORD as MARKET_PASSWORD
 from shudata.lake.models import LakeVersion
 from shudata.market.delivery.models import MarketEntitlement
@@ -66,7 +66,8 @@ CODES = re.compile(r"\bshudata(?: [a-z][a-z_-]*)+")
 QUERIES = {"/exchange/new": "?resource={code}", "/portal/developer/apply": "?dataset={name}"}
 # Pages whose parameter must name a particular demo object (the hosted order's entitlement for its jobs page).
 RENAMED = {"/market/entitlements/{entitlement_id}/jobs": {"entitlement_id": "hosted_entitlement_id"},
-           "/market/entitlements/{entitlement_id}/rows": {"entitlement_id": "api_entitlement_id"}}
+           "/market/entitlements/{entitlement_id}/rows": {"entitlement_id": "api_entitlement_id"},
+           "/market/seller/products/{product_id}/upload": {"product_id": "upload_product_id"}}
 # Not pages (downloads, data, API documentation in Swagger's own English, redirects).
 NOT_PAGES = ("/docs", "/redoc", "/favicon.ico", "/lang/{code}", "/market/entitlements/{entitlement_id}/file",
              "/market/entitlements/{entitlement_id}/sharing-profile")
@@ -192,13 +193,15 @@ def parameters(rt: Runtime) -> dict[str, str]:
 def _market_parameters(s: Any) -> dict[str, str]:
     """The demo market's product, its file-delivery order and entitlement, the hosted order's entitlement
     and the registration in its notice period."""
-    product = s.scalars(select(MarketProduct)).first()
+    product = s.scalars(select(MarketProduct).order_by(MarketProduct.id)).first()
     orders = {o.delivery_mode: o for o in s.scalars(select(MarketOrder))}
     ents = {e.delivery_mode: e for e in s.scalars(select(MarketEntitlement))}
     certificate = s.scalar(select(MarketRightsRegistration.certificate_number)
                            .where(MarketRightsRegistration.certificate_number.is_not(None)))
     assert product and certificate and "file" in orders and {"api", "file", "hosted"} <= set(ents), (orders, ents)
-    return {"product_id": str(product.id), "order_id": str(orders["file"].id),
+    upload = s.scalar(select(MarketProduct.id).where(MarketProduct.name == UPLOAD_NAME))
+    assert upload is not None
+    return {"product_id": str(product.id), "order_id": str(orders["file"].id), "upload_product_id": str(upload),
             "entitlement_id": str(ents["file"].id), "hosted_entitlement_id": str(ents["hosted"].id),
             "api_entitlement_id": str(ents["api"].id), "number": certificate}
 

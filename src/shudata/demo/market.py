@@ -5,25 +5,30 @@ plan, and one order taken through negotiation, three SM2 signatures, escrow, del
 settlement and closing; a second order delivered as the buyer's fingerprinted file (离线交付) and
 settled, a third delivering as hosted computation (托管) with one released job; the seller's valuation
 of the product (cost and income approaches); a 数据资源持有权 registration concluded with its signed
-certificate, and a 数据产品经营权 registration in its public notice period. Idempotent: nothing is made
-twice.
+certificate, and a 数据产品经营权 registration in its public notice period; 天府数据's own upload (generated
+citizens) as a draft product and its k-anonymised derivative, listed. Idempotent: nothing is made twice.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
+import pyarrow.csv as pacsv
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shudata.catalog.access import find_resource
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
+from shudata.demo.entries import persons
 from shudata.lake.service import latest_version
+from shudata.market import derivatives, uploads
 from shudata.market import orders as O
 from shudata.market import products as PR
 from shudata.market.delivery import service as delivery
 from shudata.market.delivery.models import MarketEntitlement
+from shudata.market.derivatives import DerivativeCreate
 from shudata.market.models import MarketParticipant
 from shudata.market.participants import register_department_seller, register_participant, review_participant
 from shudata.market.rights import service as rights
@@ -39,10 +44,12 @@ from shudata.market.schemas import (
     PlanCreate,
     ProductCreate,
     ProductSheet,
+    ProductUpdate,
     ReviewCreate,
     SourceRef,
 )
 from shudata.market.valuation import service as valuation
+from shudata.privacy.schemas import HierarchyChoice
 from shudata.security.models import Department, User
 from shudata.security.schemas import UserCreate
 from shudata.security.service import actor_for, create_user
@@ -165,7 +172,43 @@ def load_market(session: Session, settings: Settings) -> bool:
         evidence=[Evidence(name="公共数据授权运营协议（演示）", digest="a" * 64, note="协议文本的 SM3 摘要")]))
     rights.review(session=session, settings=settings, actor=op, number=reg.number, approve=True,
                   note="材料齐全，进入公示")
+    _seller_data(session, settings, op, _actor(session, "tianfu_data"), ids["tianfu_data"])
     return True
+
+
+UPLOAD_COLUMNS = ["公民身份号码", "姓名", "性别", "出生日期", "行政区划代码", "婚姻状况", "文化程度", "联系电话"]
+UPLOAD_ROWS = 600
+UPLOAD_NAME = "四川居民基本信息样本（供方上传）"
+DERIVED_NAME = "四川居民人口结构（k=5 匿名化）"
+
+
+def _seller_data(session: Session, settings: Settings, op: Actor, seller: Actor, seller_id: int) -> None:
+    """天府数据 uploads its own file (the demo's generated citizens: ID numbers, names, mobiles) as a draft
+    product, and lists a k-anonymised derivative of it (k=5 over sex, birth date and region)."""
+    table = persons().slice(0, UPLOAD_ROWS).select(UPLOAD_COLUMNS)
+    folder = Path(settings.data_dir) / "tmp" / "demo"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tianfu_citizens.csv"
+    pacsv.write_csv(table, path)
+    try:
+        upload = uploads.upload_product(session=session, actor=seller, settings=settings, seller_id=seller_id,
+                                        name=UPLOAD_NAME, path=path, filename="居民基本信息样本.csv",
+                                        category="人口", content="四川省居民基本信息样本（演示生成数据）")
+    finally:
+        path.unlink(missing_ok=True)
+    PR.update_product(session=session, actor=seller, product_id=upload.id, data=ProductUpdate(
+        sheet=ProductSheet(content="四川省居民基本信息样本（演示生成数据）", coverage="四川省", update_cycle="每季度",
+                           scenarios=["人口结构研究", "公共服务规划"], restrictions="不得尝试识别个人；不得转售"),
+        source_evidence="本公司业务中依法收集，经本人单独同意（演示）",
+        personal_authorisation="个人信息主体单独同意，可向第三方提供脱敏后的统计数据（演示）"))
+    derived = derivatives.create_derivative(session=session, actor=seller, settings=settings, data=DerivativeCreate(
+        source_product_id=upload.id, name=DERIVED_NAME, quasi_identifiers=["性别", "出生日期", "行政区划代码"], k=5,
+        suppression=0.05, hierarchies={"出生日期": HierarchyChoice(kind="dates"),
+                                       "行政区划代码": HierarchyChoice(kind="regions")}))
+    PR.create_plan(session=session, actor=seller, product_id=derived.id, data=PlanCreate(
+        kind="one_off", name="一次性购买（一年使用权）", price_fen=2_000_000))
+    PR.submit_product(session=session, actor=seller, settings=settings, product_id=derived.id)
+    PR.review_product(session=session, actor=op, product_id=derived.id, data=ListingDecision(decision="approve"))
 
 
 class _Trade:

@@ -102,7 +102,7 @@ class DerivativeCreate(BaseModel):
     delivery_modes: list[DeliveryMode] = Field(default_factory=lambda: ["api", "hosted"], min_length=1)  # type: ignore[arg-type]
 
 
-def _bad(zh: str, en: str, code: str, **details: Any) -> InvalidInput:
+def _bad(zh: str, en: str, *, code: str, **details: Any) -> InvalidInput:
     return InvalidInput(zh, en, code=code, details=details or None)
 
 
@@ -129,7 +129,7 @@ def _source(session: Session, actor: Actor, data: DerivativeCreate
             pairs = [(r, v) for r, v in pairs if r is not None and r.id == wanted.id]
         if len(pairs) != 1 or pairs[0][0] is None:
             raise _bad("源产品包含多个目录资源，请用 resource 指定其一" if len(pairs) > 1 else "源产品不包含该目录资源",
-                       "Name one of the source product's entries (resource)", "derive_source_ambiguous")
+                       "Name one of the source product's entries (resource)", code="derive_source_ambiguous")
         res, pinned = pairs[0]
         if res is None:  # an invariant, not input: a bug if it breaks
             raise RuntimeError("res is unexpectedly None")
@@ -137,7 +137,7 @@ def _source(session: Session, actor: Actor, data: DerivativeCreate
     else:
         if data.seller_id is None or not data.resource:
             raise _bad("请指定源数据产品，或指定供方和目录资源", "Give a source product, or a seller and an entry",
-                       "derive_source_missing")
+                       code="derive_source_missing")
         seller = acting_for(session, actor, data.seller_id)
         res = find_resource(session, data.resource)
         _usable(session, seller, res)
@@ -174,7 +174,7 @@ def _build(session: Session, settings: Settings, res: CatalogResource, version: 
     missing = [q for q in qis if q not in table.column_names]
     if missing or not qis:
         raise _bad(f"准标识符列不存在：{'、'.join(missing) or '（空）'}；可用列：{'、'.join(table.column_names)}",
-                   f"Quasi-identifiers not in the data: {', '.join(missing)}", "unknown_qi", missing=missing)
+                   f"Quasi-identifiers not in the data: {', '.join(missing)}", code="unknown_qi", missing=missing)
     findings = version_findings(session, settings, res, version, source)
     personal = bool(about_persons(findings.values())) or any(
         e not in NOT_PERSONAL for e in findings.values() if e)
@@ -187,10 +187,10 @@ def _build(session: Session, settings: Settings, res: CatalogResource, version: 
         if unknown or set(drop) & set(qis):
             wrong = "、".join(unknown or sorted(set(drop) & set(qis)))
             raise _bad(f"删除列有误：{wrong}（须为数据中的列，且不是准标识符）",
-                       "drop_columns must be columns of the data and not quasi-identifiers", "bad_drop_columns")
+                       "drop_columns must be columns of the data and not quasi-identifiers", code="bad_drop_columns")
         kept = table.drop_columns(drop)
         if not kept.num_rows:
-            raise _bad("源数据没有行", "The source has no rows", "no_data")
+            raise _bad("源数据没有行", "The source has no rows", code="derive_no_rows")
         req = KanonRequest(quasi_identifiers=qis, k=data.k, suppression=data.suppression,
                            builtin=data.hierarchies, hierarchies=data.hierarchy_rows)
         hs = {a: Hierarchy.from_rows(a, rows) for a, rows in data.hierarchy_rows.items()}
@@ -291,7 +291,8 @@ def rebuild_derivative(*, session: Session, actor: Actor, settings: Settings, pr
     acting_for(session, actor, p.seller_id)
     d = dict(p.derivation or {})
     if not d:
-        raise _bad(f"数据产品 {p.code} 不是脱敏衍生产品", f"Product {p.code} is not a derivative", "not_derivative")
+        raise _bad(f"数据产品 {p.code} 不是脱敏衍生产品", f"Product {p.code} is not a derivative",
+                   code="not_derivative")
     if p.status not in PR.EDITABLE:
         raise Conflict(f"产品当前状态为“{p.status}”，审核中或已挂牌的产品不能重建（请先摘牌）",
                        f"A product that is {p.status} cannot be rebuilt (de-list it first)", code="product_locked")
@@ -302,7 +303,7 @@ def rebuild_derivative(*, session: Session, actor: Actor, settings: Settings, pr
                        code="derive_source_gone")
     version = latest_version(session, res.id)
     if version is None:
-        raise Conflict(f"源数据 {res.code} 没有数据版本", "The source has no version", code="no_data")
+        raise Conflict(f"源数据 {res.code} 没有数据版本", "The source has no version", code="derive_source_empty")
     params = d["parameters"]
     data = DerivativeCreate(
         name=p.name, method=d["method"], quasi_identifiers=params["quasi_identifiers"], k=params.get("k", 5),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from shudata.demo.accounts import demo_users
 from shudata.demo.entries import ENTRIES
 from shudata.demo.loader import load_demo
-from shudata.demo.market import GDP, PASSWORD
+from shudata.demo.market import DERIVED_NAME, GDP, PASSWORD, UPLOAD_NAME, UPLOAD_ROWS
 from shudata.market import settlement
 from shudata.market.delivery import service as delivery
 from shudata.market.delivery.models import MarketEntitlement, MarketFileDelivery, MarketHostedJob
@@ -31,8 +31,16 @@ def test_the_demo_market_has_a_settled_order(rt: Any) -> None:
         parts = {p.name: p for p in s.scalars(select(MarketParticipant))}
         assert {p.status for p in parts.values()} == {"approved"} and len(parts) == 3
         assert parts["省统计局"].entity_type == "department"
-        product = s.scalars(select(MarketProduct)).one()
+        products = {p.name: p for p in s.scalars(select(MarketProduct))}
+        product = products["四川省分省地区生产总值（授权运营）"]
         assert product.status == "listed" and product.sample["rows"]
+        # 天府数据's own upload (draft) and its k-anonymised derivative (listed, grade A buyers only)
+        upload, derived = products[UPLOAD_NAME], products[DERIVED_NAME]
+        assert upload.status == "draft" and upload.seller_id == parts["四川天府数据科技有限公司"].id
+        assert derived.status == "listed" and derived.contains_personal and derived.derivation is not None
+        assert derived.derivation["source"]["product_id"] == upload.id and derived.derivation["parameters"]["k"] == 5
+        assert derived.derivation["risk"]["prosecutor_max"] <= rt.settings.market_derivative_max_risk
+        assert derived.derivation["risk_before"]["rows"] == UPLOAD_ROWS
         orders = {o.delivery_mode: o for o in s.scalars(select(MarketOrder))}
         assert orders["api"].status == "closed" and orders["api"].price_fen == 4_500_000
         assert orders["file"].status == "settled" and orders["hosted"].status == "delivering"
