@@ -6,6 +6,7 @@ import typer
 
 from shudata.cli import (
     admin,
+    analysis,
     audit_cmd,
     catalog_cmd,
     core_cmds,
@@ -40,3 +41,4 @@ app.add_typer(sharing_cmd.sharing_app, name="sharing")
 portal_action_cmd.register(portal_cmd.portal_app)
 app.add_typer(portal_cmd.portal_app, name="portal")
 app.add_typer(market_cmd.market_app, name="market")
+analysis.register(app)
