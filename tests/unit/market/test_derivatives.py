@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
@@ -20,6 +21,8 @@ from shudata.market import derivatives as DV
 from shudata.market import orders as O
 from shudata.market import products as PR
 from shudata.market import uploads as U
+from shudata.market.delivery import service as delivery
+from shudata.market.delivery.models import MarketEntitlement
 from shudata.market.derivatives import DerivativeCreate
 from shudata.market.models import MarketProduct
 from shudata.market.schemas import ListingDecision, OrderCreate, PlanCreate, ProductSheet, ProductUpdate
@@ -112,10 +115,26 @@ def test_a_k_anonymised_derivative_with_lineage_risk_listing_and_grade_a_only(rt
     with rt.transaction() as s, pytest.raises(PermissionDenied) as exc:  # desensitized, still grade A only
         O.create_order(session=s, actor=world["b"][1], data=_order(world["b"], p.id, plan))
     assert exc.value.code == "grade_too_low"
+    buyer = world["a"][1]
     with rt.transaction() as s:
-        assert O.create_order(session=s, actor=world["a"][1], data=_order(world["a"], p.id, plan)).status == "inquiry"
+        order = O.create_order(session=s, actor=buyer, data=OrderCreate(
+            buyer_id=world["a"][0], product_id=p.id, plan_id=plan, purpose="人口结构研究", delivery_mode="hosted"))
+        assert order.status == "inquiry"
         actions = {a.action for a in s.query(AuditEntry)}
     assert "market.derivative.create" in actions
+    # the derivative is delivered like any product: here as hosted computation over the k-anonymous rows
+    with rt.transaction() as s:
+        O.agree(session=s, actor=seller, settings=rt.settings, order_id=order.id)
+        for who in (buyer, seller, world["op"]):
+            O.sign(session=s, actor=who, settings=rt.settings, order_id=order.id)
+        O.fund(session=s, actor=world["op"], order_id=order.id)
+        O.start_delivery(session=s, actor=seller, settings=rt.settings, order_id=order.id)
+    with rt.transaction() as s:
+        ent = s.scalar(select(MarketEntitlement.id).where(MarketEntitlement.order_id == order.id))
+        assert ent is not None
+        out = delivery.run_job(session=s, settings=rt.settings, actor=buyer, entitlement_id=ent,
+                               sql='SELECT "性别", COUNT(*) AS n FROM product GROUP BY "性别"')
+    assert out.groups >= 1 and sum(out.table.column("n").to_pylist()) == table.num_rows == 300, out
 
 
 def test_a_derivative_above_the_risk_threshold_is_refused_at_listing(rt: Any, world: Any) -> None:
