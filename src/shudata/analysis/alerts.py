@@ -100,7 +100,9 @@ def fresh_keys(table: pa.Table, before: dict[Key, float | None]) -> set[Key]:
     return {k for k, v in now.items() if k not in before or before[k] != v}
 
 
-def _anomalies(table: pa.Table, frequency: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def _anomalies(table: pa.Table, frequency: str, params: dict[str, Any], fresh: set[Key]) -> list[dict[str, Any]]:
+    """The detector's anomalies on the ``fresh`` cells: each series is judged from its first fresh period
+    on (the periods before only build the history the detector compares with)."""
     season = SEASON.get(frequency)
     if season is None:
         return []
@@ -109,11 +111,14 @@ def _anomalies(table: pa.Table, frequency: str, params: dict[str, Any]) -> list[
         if r["value"] is not None:
             series.setdefault((r["region_code"] or "000000", r["site"] or ""), []).append(r)
     out = []
-    for rows in series.values():
+    for (code, site), rows in series.items():
         rows.sort(key=lambda r: r["period_start"])
+        new = [i for i, r in enumerate(rows) if (code, site, r["period"]) in fresh]
+        if not new:
+            continue
         try:
             found = anomaly.detect([float(r["value"]) for r in rows], season,
-                                   threshold=float(params.get("threshold", 3.5)))
+                                   threshold=float(params.get("threshold", 3.5)), start=new[0])
         except InvalidInput:  # too short or irregular: nothing to say about it
             continue
         for a in found:
@@ -134,7 +139,7 @@ def evaluate(session: Session, ind: AnalysisIndicator, table: pa.Table, fresh: s
                                                                 AnalysisAlertRule.enabled.is_(True))):
         found: list[dict[str, Any]] = []
         if rule.kind == "anomaly":
-            for a in _anomalies(table, ind.frequency, rule.params):
+            for a in _anomalies(table, ind.frequency, rule.params, fresh):
                 where = a["region"] or a["region_code"]
                 found.append({
                     "region_code": a["region_code"], "region": a["region"], "site": a["site"] or "",
