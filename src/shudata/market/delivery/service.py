@@ -22,8 +22,8 @@ from typing import IO, Any, TypeVar
 
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, object_session
 
 from shudata.audit import events
 from shudata.audit.ledger import record, record_separately
@@ -109,8 +109,8 @@ ORDER_ENDED: dict[str, str] = {OrderStatus.REFUSED: "拒绝", OrderStatus.TERMIN
                                OrderStatus.REFUNDED: "退款"}
 
 
-def charge(ent: MarketEntitlement, *, rows: int) -> None:
-    """Count one call and ``rows`` rows against the entitlement; 429 when its quota would pass."""
+def check_quota(ent: MarketEntitlement, *, rows: int) -> None:
+    """429 when one more call, or ``rows`` more rows, would pass the entitlement's quota."""
     if ent.quota_calls is not None and ent.calls_used + 1 > ent.quota_calls:
         raise LimitExceeded(f"调用次数已达购买的上限 {ent.quota_calls} 次", "The entitlement's call quota is used up",
                             code="entitlement_call_quota", details={"entitlement_id": ent.id})
@@ -118,8 +118,29 @@ def charge(ent: MarketEntitlement, *, rows: int) -> None:
         raise LimitExceeded(f"获取行数将超过购买的上限 {ent.quota_rows} 行（已用 {ent.rows_used} 行）",
                             "The entitlement's row quota would be exceeded", code="entitlement_row_quota",
                             details={"entitlement_id": ent.id, "used": ent.rows_used, "quota": ent.quota_rows})
-    ent.calls_used += 1
-    ent.rows_used += rows
+
+
+def charge(ent: MarketEntitlement, *, rows: int) -> None:
+    """Count one call and ``rows`` rows against the entitlement; 429 when its quota would pass.
+
+    The count is one conditional ``UPDATE`` (``used = used + n`` where the quota still allows it),
+    so concurrent calls of one buyer neither lose a count (metered plans bill from it) nor pass
+    the quota together: on PostgreSQL the second waits for the first's row lock and re-checks."""
+    check_quota(ent, rows=rows)
+    session = object_session(ent)
+    if session is None or ent.id is None:  # not stored (yet): nothing to race with
+        ent.calls_used += 1
+        ent.rows_used += rows
+        return
+    t = MarketEntitlement
+    done = session.execute(
+        update(t).where(t.id == ent.id, or_(t.quota_calls.is_(None), t.calls_used + 1 <= t.quota_calls),
+                        or_(t.quota_rows.is_(None), t.rows_used + rows <= t.quota_rows))
+        .values(calls_used=t.calls_used + 1, rows_used=t.rows_used + rows)
+        .execution_options(synchronize_session=False))
+    session.refresh(ent, ["calls_used", "rows_used"])
+    if getattr(done, "rowcount", 1) == 0:  # another call used the quota in the meantime
+        check_quota(ent, rows=rows)
 
 
 def entitled_view(session: Session, settings: Settings, ent: MarketEntitlement, *,

@@ -31,11 +31,18 @@ from sqlalchemy.orm import Session
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied, Unauthenticated
+from shudata.core.errors import InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor, ActorKind
 from shudata.lake.service import latest_version
 from shudata.market.delivery.models import MarketEntitlement
-from shudata.market.delivery.service import ORDER_ENDED, EntitledView, charge, entitled_view, usable_entitlement
+from shudata.market.delivery.service import (
+    ORDER_ENDED,
+    EntitledView,
+    charge,
+    check_quota,
+    entitled_view,
+    usable_entitlement,
+)
 from shudata.market.events import MarketEvent, emit
 from shudata.market.models import MarketOrder, MarketParticipant, MarketProductSource
 from shudata.market.states import ParticipantStatus
@@ -181,15 +188,7 @@ class EntitlementRecipient:
         return Served(path=view.path, version=view.version, scope=SCOPE, key=self.ent.id, context=view)
 
     def admit(self, served: Served, rows: int) -> None:
-        ent = self.ent
-        if ent.quota_calls is not None and ent.calls_used + 1 > ent.quota_calls:
-            raise LimitExceeded(f"调用次数已达购买的上限 {ent.quota_calls} 次",
-                                "The entitlement's call quota is used up", code="entitlement_call_quota",
-                                details={"entitlement_id": ent.id})
-        if ent.quota_rows is not None and ent.rows_used + rows > ent.quota_rows:
-            raise LimitExceeded(f"获取行数将超过购买的上限 {ent.quota_rows} 行（已用 {ent.rows_used} 行）",
-                                "The entitlement's row quota would be exceeded", code="entitlement_row_quota",
-                                details={"entitlement_id": ent.id, "used": ent.rows_used, "quota": ent.quota_rows})
+        check_quota(self.ent, rows=rows)
 
     def delivered(self, served: Served, t: SharedTable, *, rows: int, channel: str) -> None:
         view: EntitledView = served.context
