@@ -182,3 +182,75 @@ class Cluster:
         if cores_max is not None:
             conf.append(("spark.cores.max", str(cores_max)))
         return SparkConfig(master=self.url, conf=tuple(conf))
+
+
+class ConnectServer:
+    """A Spark Connect server on a loopback port, started from the pyspark package
+    (``spark-submit --class org.apache.spark.sql.connect.service.SparkConnectServer``, what
+    ``sbin/start-connect-server.sh`` runs), with Spark in local mode inside it."""
+
+    CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
+
+    def __init__(self, work: Path, master: str = "local[2]") -> None:
+        import pyspark
+
+        self.home = Path(pyspark.__file__).resolve().parent
+        self.work, self.master, self.port = work, master, _free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def shipped(cls) -> str | None:
+        """Why the server cannot start here (``None`` when the pyspark package ships it)."""
+        try:
+            import pyspark
+            import pyspark.sql.connect
+        except ImportError as exc:
+            return f"pyspark[connect] is not installed: {exc}"
+        jars = Path(pyspark.__file__).resolve().parent / "jars"
+        if not any(p.name.startswith("spark-connect_") for p in jars.glob("*.jar")):
+            return f"the pyspark package ships no spark-connect jar in {jars}"
+        return None
+
+    @property
+    def url(self) -> str:
+        return f"sc://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 180) -> ConnectServer:
+        import socket
+
+        self.work.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "SPARK_HOME": str(self.home), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_CONNECT_MODE": "0",
+               "PYSPARK_PYTHON": sys.executable}
+        env.pop("SPARK_REMOTE", None)
+        log = (self.work / "connect.log").open("wb")
+        self.proc = subprocess.Popen(
+            [str(self.home / "bin" / "spark-submit"), "--class", self.CLASS, "--name", "shudata-connect-test",
+             "--master", self.master, "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
+             "--conf", f"spark.connect.grpc.binding.port={self.port}", "--conf", "spark.driver.host=127.0.0.1",
+             "--conf", "spark.driver.bindAddress=127.0.0.1", "--conf", "spark.ui.enabled=false",
+             "--conf", "spark.sql.shuffle.partitions=4", "--conf", "spark.driver.memory=1g",
+             "--conf", "spark.sql.runSQLOnFiles=false", "--conf", "spark.sql.session.timeZone=UTC"],
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                break
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.5)
+        self.stop()
+        text = (self.work / "connect.log").read_text(errors="replace")[-1500:]
+        raise RuntimeError(f"the Spark Connect server did not start:\n{text}")
+
+    def stop(self, timeout_s: float = 30) -> int | None:
+        """SIGTERM the server's process group; its exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            return self.proc.wait()

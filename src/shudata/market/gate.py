@@ -85,7 +85,7 @@ def run_product_gate(session: Session, settings: Settings, resource: CatalogReso
         seen["result"] = check_export(sample_table(settings, parquet_source(tmp), 5000), profile=profile,
                                       exempt=exempt, person_table=person_table, overruled=reviewed)
 
-    run = mask_source(source, plan, dest, engine=engine(settings), check=check)
+    run = mask_source(source, plan, dest, engine=engine(settings, resource=resource.code, source=source), check=check)
     result = seen["result"]
     entities = {c: e for c, e in findings.items() if e}
     personal = bool(person_table) or any(e not in NOT_PERSONAL for e in entities.values())

@@ -97,7 +97,7 @@ def run_gate(session: Session, settings: Settings, resource: CatalogResource, ve
         seen["result"] = check_export(sample_table(settings, parquet_source(tmp), 5000), profile=PROFILE,
                                       exempt=exempt, person_table=person_table, overruled=reviewed)
 
-    run = mask_source(source, plan, dest, engine=engine(settings), check=check)
+    run = mask_source(source, plan, dest, engine=engine(settings, resource=resource.code, source=source), check=check)
     result: GateResult = seen["result"]
     operators = {c: op.name for c, op in plan.operators.items()}
     if not result.passed:

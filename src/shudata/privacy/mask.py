@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,7 +26,9 @@ from sqlglot import exp
 
 from shudata.core.errors import InvalidInput
 from shudata.privacy.compile import CompiledPolicy
+from shudata.query.engines import choose
 from shudata.query.engines.base import Limits, TableSource, UdfEngine
+from shudata.query.engines.dialects import for_engine
 from shudata.query.engines.duckdb import DuckDBEngine
 
 TABLE = "t"
@@ -35,6 +39,7 @@ class MaskRun:
     rows: int
     path: Path | None
     sql: str
+    ran: dict[str, Any] = field(default_factory=dict)  # engine, master, seconds, rows (choose.ran)
 
 
 def _engine(engine: UdfEngine | None, plan: CompiledPolicy) -> UdfEngine:
@@ -50,7 +55,7 @@ def preflight(engine: UdfEngine, plan: CompiledPolicy, tables: Mapping[str, Tabl
         for check in plan.checks:
             col = exp.column(check.column, quoted=True)
             q = exp.select(exp.cast(col, "VARCHAR")).distinct().from_(TABLE).where(check.condition.copy()).limit(5)
-            bad = session.query(q.sql(engine.dialect)).column(0).to_pylist()
+            bad = session.query(for_engine(q, engine.dialect)).column(0).to_pylist()
             if bad:
                 shown = "、".join(str(b) for b in bad)
                 raise InvalidInput(f"{check.zh}，例如：{shown}；未写出任何数据",
@@ -75,7 +80,7 @@ def guarded_sql(plan: CompiledPolicy, table: str = TABLE, dialect: str = "duckdb
         bad = exp.or_(*(c.condition.copy() for c in plan.checks))
         probe = exp.select("1").from_(exp.to_table(table, quoted=True)).where(bad)
         select = select.where(exp.not_(exp.Exists(this=probe)))
-    return select.sql(dialect)
+    return for_engine(select, dialect, [u.name for u in plan.udfs])  # Spark: same answers or 422
 
 
 def mask_source(source: TableSource, plan: CompiledPolicy, dest: Path, *, engine: UdfEngine | None = None,
@@ -91,6 +96,7 @@ def mask_source(source: TableSource, plan: CompiledPolicy, dest: Path, *, engine
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
     sql = plan.sql(TABLE)
+    started = time.perf_counter()
     try:
         rows = eng.copy_to_parquet(guarded_sql(plan, dialect=eng.dialect), tables, tmp, limits)
         if rows == 0:
@@ -100,7 +106,7 @@ def mask_source(source: TableSource, plan: CompiledPolicy, dest: Path, *, engine
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    return MaskRun(rows=rows, path=dest, sql=sql)
+    return MaskRun(rows=rows, path=dest, sql=sql, ran=choose.ran(eng, started, rows, "privacy.mask", dest.name))
 
 
 def write_temp_parquet(table: pa.Table, directory: Path) -> Path:

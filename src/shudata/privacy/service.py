@@ -334,20 +334,21 @@ def mask_resource(*, session: Session, actor: Actor, settings: Settings, resourc
             gate.update(enforce(sources.sample_table(settings, sources.parquet_source(tmp), 5000),
                                 profile=pol.profile, exempt=_exempt(plan), person_table=person_table,
                                 overruled=overruled).as_dict())
-        run = mask_source(data.source, plan, dest, engine=sources.engine(settings), check=check)
-        rows, preview = run.rows, None
+        run = mask_source(data.source, plan, dest, check=check,
+                          engine=sources.engine(settings, resource=data.resource.code, source=data.source))
+        rows, preview, ran = run.rows, None, run.ran
     else:
         sample = sources.sample_table(settings, data.source, preview_rows)
         out = mask_table(sample, plan, engine=sources.engine(settings))
         gate = enforce(out, profile=pol.profile, exempt=_exempt(plan), person_table=person_table,
                        overruled=overruled).as_dict()
-        rows, preview = out.num_rows, out.to_pylist()
+        rows, preview, ran = out.num_rows, out.to_pylist(), None
     record(session, actor, events.PrivacyMask(
         resource_id=data.resource.code,
         details={"version": data.version.version, "policy": pol.name, "rows": rows,
                  "operators": {c: o.name for c, o in plan.operators.items()},
                  "key_ids": sorted(plan.key_ids()),
-                 "output": str(dest) if dest else None}))
+                 "output": str(dest) if dest else None, **({"ran": ran} if ran else {})}))
     return _result(data.label, rows, plan, gate, dest, preview)
 
 

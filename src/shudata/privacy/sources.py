@@ -16,8 +16,8 @@ from shudata.core.config import Settings
 from shudata.core.types import Actor
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, version_files
-from shudata.query.engines.base import Limits, TableSource
-from shudata.query.engines.duckdb import DuckDBEngine
+from shudata.query.engines.base import Limits, TableSource, UdfEngine
+from shudata.query.engines.choose import duckdb_engine, engine_for
 from shudata.security.authz import Action, require
 
 TABLE = "t"
@@ -34,8 +34,19 @@ class ResourceData:
         return f"{self.resource.code} v{self.version.version}"
 
 
-def engine(settings: Settings) -> DuckDBEngine:
-    return DuckDBEngine(threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit)
+def engine(settings: Settings, *, resource: str | None = None, source: TableSource | None = None) -> UdfEngine:
+    """The engine a masked export of ``resource`` (its version's files ``source``) runs on: Spark
+    when the operator routes it there (``engine``, ``spark_resources``, ``spark_route_min_mb``),
+    else DuckDB in-process. Masking compiles the same policy for either (:mod:`shudata.privacy.mask`)."""
+    if resource is None and source is None:
+        return duckdb_engine(settings)
+    eng = engine_for(settings, resource=resource, files=source.files if source is not None else None)
+    return eng  # type: ignore[return-value]  # both engines register vectorised functions (UdfEngine)
+
+
+def local_engine(settings: Settings) -> UdfEngine:
+    """DuckDB in-process: samples, previews and gate scans of rows already on this machine."""
+    return duckdb_engine(settings)
 
 
 def require_raw_reader(actor: Actor, res: CatalogResource, action: Action) -> None:
@@ -71,11 +82,11 @@ def version_schema(settings: Settings, version: LakeVersion) -> pa.Schema | None
 def sample_table(settings: Settings, source: TableSource, rows: int) -> pa.Table:
     """A reproducible random sample of at most ``rows`` rows (reservoir sampling in the engine)."""
     sql = f"SELECT * FROM {TABLE} USING SAMPLE reservoir({int(rows)} ROWS) REPEATABLE (42)"
-    return engine(settings).query(sql, {TABLE: source}, Limits(timeout_s=600))
+    return local_engine(settings).query(sql, {TABLE: source}, Limits(timeout_s=600))
 
 
 def whole_table(settings: Settings, source: TableSource) -> pa.Table:
-    return engine(settings).query(f"SELECT * FROM {TABLE}", {TABLE: source}, Limits(timeout_s=600))
+    return local_engine(settings).query(f"SELECT * FROM {TABLE}", {TABLE: source}, Limits(timeout_s=600))
 
 
 def parquet_source(path: Path) -> TableSource:

@@ -49,6 +49,7 @@ from shudata.quality.compile_exprs import (
     text_e,
 )
 from shudata.quality.rule_base import RuleBase
+from shudata.query.engines.dialects import to_spark
 
 __all__ = ["REGIONS_TABLE", "CompiledCheck", "Ctx", "compile_check", "failing_rows_sql", "split_sql"]
 
@@ -79,8 +80,8 @@ def transpile(sql: str, dialect: str) -> str:
     """
     if dialect == "duckdb":
         return sql
-    if dialect == "spark":
-        return _same_trim(sqlglot.parse_one(sql, read="duckdb")).sql(dialect)
+    if dialect == "spark":  # + refusal of what Spark would answer differently (422 spark_divergent)
+        return to_spark(_same_trim(sqlglot.parse_one(sql, read="duckdb")))
     return sqlglot.transpile(sql, read="duckdb", write=dialect)[0]
 
 

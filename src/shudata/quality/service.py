@@ -288,7 +288,7 @@ def check(*, session: Session, settings: Settings, actor: Actor, resource: str, 
     started = time.perf_counter()
     report = run_checks(session=session, settings=settings, actor=actor, res=res, v=v, rs=rs, engine=eng,
                         as_of=as_of)
-    ran = {**choose.where(eng), "seconds": round(time.perf_counter() - started, 3), "rows": report.rows}
+    ran = choose.ran(eng, started, report.rows, "quality.check", res.code)
     run = store_run(session, actor, res, v.version, "check", revision, report)
     record(session, actor, events.QualityCheckRun(
         resource_id=res.code,

@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from shudata.query.access import ResolvedTable
 from shudata.query.context import Resolver, SandboxContext, mapping_resolver
+from shudata.query.engines.dialects import to_spark
 from shudata.query.errors import sql_error
 from shudata.query.rules.functions import reject_forbidden_functions
 from shudata.query.rules.limit import enforce_limit
@@ -73,6 +74,8 @@ class Sandboxed:
 
 def _generate(tree: exp.Expr, dialect: str) -> str:
     try:
+        if dialect == "spark":  # DuckDB's answers on Spark, or 422 spark_divergent naming the construct
+            return to_spark(tree)
         return tree.sql(dialect=dialect, comments=False)
     except RecursionError:
         raise sql_error("SQL 嵌套层数过深，请简化表达式", "The SQL is nested too deeply; simplify it",

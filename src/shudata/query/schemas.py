@@ -59,3 +59,5 @@ class QueryResult(BaseModel):
     next_offset: int | None = Field(None, description="下一页的 offset；没有下一页时为空 / where the next page starts")
     byte_capped: bool = Field(False, description="本页因字节上限少于所请求的行数 / the page was cut by the byte limit")
     max_bytes: int | None = Field(None, description="一页结果的字节上限 / byte limit of one page")
+    ran: dict[str, Any] | None = Field(None, description="执行位置：引擎、主节点、秒数、行数 / where the query ran: "
+                                       "engine, master, seconds, rows")

@@ -30,7 +30,8 @@ from shudata.query.access import TableAccess
 from shudata.query.actions import QUERY_RUN
 from shudata.query.catalog_tables import CatalogResolver
 from shudata.query.engines.base import Cancel, Engine
-from shudata.query.engines.choose import files_size, make_engine, routed_to_spark, spark_engine
+from shudata.query.engines.choose import files_size, make_engine, ran, routed_to_spark, spark_engine
+from shudata.query.engines.dialects import for_engine
 from shudata.query.errors import ACTION
 from shudata.query.export import write_file
 from shudata.query.limits import (
@@ -62,13 +63,21 @@ def _route(resolver: CatalogResolver, settings: Settings, sql: str, cap: int, pi
     there: the sandbox's checks run first either way, then its tree is generated as Spark SQL."""
     checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=resolver.engine.dialect)
     if pinned or resolver.engine.name == "spark":
-        return checked
+        return _refused_early(checked)
     sized = settings.spark_route_min_mb is not None
     if any(routed_to_spark(settings, resource=u.resource.code,
                            size_bytes=files_size(u.source.files) if sized else None)
            for u in resolver.used.values()):
         resolver.engine = spark_engine(settings)
         checked = sandbox(sql, resolver, max_rows=cap + 1, dialect=resolver.engine.dialect)
+    return _refused_early(checked)
+
+
+def _refused_early(checked: Sandboxed) -> Sandboxed:
+    """Generating Spark SQL refuses (422 ``spark_divergent``) what Spark would answer differently
+    from DuckDB: done here, before a session opens or anything runs."""
+    if checked.dialect == "spark":
+        _ = checked.sql
     return checked
 
 
@@ -109,10 +118,10 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
         engine = resolver.engine
         with engine.session(resolver.sources, replace(limits_for(settings), cancel=cancel)) as run:
             # the page query carries its own LIMIT: no second limit over the relation (a re-bind in DuckDB)
-            page = run.query(page_query(checked.tree, window).sql(engine.dialect, comments=False))
+            page = run.query(for_engine(page_query(checked.tree, window), engine.dialect))
             shown, total, has_more, truncated = window.settle(fetched=page.num_rows, counted=None)
             if count and total is None and has_more:
-                counted = run.query(count_query(checked.tree).sql(engine.dialect, comments=False))
+                counted = run.query(for_engine(count_query(checked.tree), engine.dialect))
                 shown, total, has_more, truncated = window.settle(fetched=page.num_rows,
                                                                   counted=int(counted.column(0)[0].as_py()))
         page = page.slice(0, shown)
@@ -120,15 +129,16 @@ def run_query(*, session: Session, settings: Settings, actor: Actor, sql: str, o
     if byte_capped:
         page, shown, has_more = page.slice(0, byte_capped), byte_capped, True
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+    ran_on = ran(engine, started, shown, "query.run", ",".join(t["code"] for t in resolver.audit_tables()) or None)
     resolver.deliver(shown, "json")  # tables read through a grant: its quota, its delivery log
     _audit(session, actor, sql, resolver, rows=shown, truncated=truncated, elapsed_ms=elapsed_ms,
-           byte_capped=bool(byte_capped))
+           byte_capped=bool(byte_capped), ran_on=ran_on)
     return QueryResult(
         columns=[ColumnInfo(name=f.name, type=str(f.type)) for f in page.schema],
         rows=rows_of(page), offset=window.offset, limit=window.limit, total=total, has_more=has_more,
         truncated=truncated, max_rows=cap, elapsed_ms=elapsed_ms, tables=_used(resolver),
         next_offset=window.offset + shown if has_more else None, byte_capped=bool(byte_capped),
-        max_bytes=settings.result_max_bytes)
+        max_bytes=settings.result_max_bytes, ran=ran_on)
 
 
 def _byte_cap(page: pa.Table, max_bytes: int) -> int:
@@ -255,12 +265,14 @@ def _used(resolver: CatalogResolver) -> list[TableUsed]:
 
 
 def _audit(session: Session, actor: Actor, sql: str, resolver: CatalogResolver, *, rows: int, truncated: bool,
-           elapsed_ms: float, export: bool = False, byte_capped: bool = False) -> None:
+           elapsed_ms: float, export: bool = False, byte_capped: bool = False,
+           ran_on: dict[str, Any] | None = None) -> None:
     tables = resolver.audit_tables()
     record(session, actor, events.QueryRun(
         resource_id=",".join(t["code"] for t in tables)[:200] or None,
         details={"sql": sql[:4000], "tables": tables, "rows": rows, "truncated": truncated,
-                 "elapsed_ms": elapsed_ms, "export": export, **({"byte_capped": True} if byte_capped else {})}))
+                 "elapsed_ms": elapsed_ms, "export": export, **({"byte_capped": True} if byte_capped else {}),
+                 **({"ran": ran_on} if ran_on else {})}))
 
 
 def json_value(value: Any) -> Any:

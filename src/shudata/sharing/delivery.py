@@ -40,6 +40,8 @@ from shudata.lake.reader import iter_batches, layout, read_page
 from shudata.lake.service import get_version, version_files
 from shudata.query.access import TableAccess, access_subquery
 from shudata.query.engines.base import Engine, Limits, ScalarUdf, TableSource
+from shudata.query.engines.choose import engine_for
+from shudata.query.engines.dialects import for_engine
 from shudata.query.service import default_engine
 from shudata.security.crypto.sm3 import sm3_hex
 from shudata.sharing.filters import combine, validate_row_filter
@@ -70,6 +72,12 @@ class GrantView:
     def engine(self, settings: Settings) -> Engine:
         """The query engine with this view's masking functions registered."""
         return default_engine(settings).with_udfs(self.udfs)  # type: ignore[attr-defined]
+
+    def export_engine(self, settings: Settings) -> Engine:
+        """The engine the whole masked export runs on: Spark when the operator routes the
+        resource there (``spark_resources``, ``spark_route_min_mb``, ``engine``), else the default."""
+        eng = engine_for(settings, resource=self.resource.code, files=self.source.files)
+        return eng.with_udfs(self.udfs)  # type: ignore[attr-defined]
 
 
 def grant_access(grant: SharingGrant, stored: list[str], masking: Masking) -> TableAccess:
@@ -320,8 +328,10 @@ def export_parquet(*, settings: Settings, view: GrantView, dest: Path) -> int:
     """Write the whole masked view to ``dest`` (atomic: temp file then rename)."""
     tmp = dest.with_name(f"{dest.name}.{os.getpid()}-{threading.get_ident()}.tmp")  # one per writer
     try:
-        rows = view.engine(settings).copy_to_parquet(f"SELECT * FROM ({view.sql}) AS g", view.tables, tmp,
-                                                        Limits(timeout_s=max(settings.query_timeout_s, 600)))
+        eng = view.export_engine(settings)  # the view is DuckDB SQL: Spark gets the same answers or a 422
+        sql = for_engine(f"SELECT * FROM ({view.sql}) AS g", eng.dialect, [u.name for u in view.udfs])
+        rows = eng.copy_to_parquet(sql, view.tables, tmp,
+                                   Limits(timeout_s=max(settings.query_timeout_s, 600)))
         tmp.replace(dest)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -16,6 +16,8 @@ True
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from shudata.core.config import Settings
 from shudata.query.engines.base import Engine
 from shudata.query.engines.duckdb import DuckDBEngine
 from shudata.query.engines.spark import SparkConfig, SparkEngine, parse_conf, parse_master
+
+log = logging.getLogger("shudata.jobs.engine")
 
 
 def spark_config(settings: Settings) -> SparkConfig:
@@ -94,3 +98,18 @@ def where(engine: Any) -> dict[str, str]:
     name = str(getattr(engine, "name", type(engine).__name__))
     master = getattr(engine, "master", None)
     return {"engine": name, "master": str(master) if master else "in-process"}
+
+
+def ran(engine: Any, started: float, rows: int | None, job: str, resource: str | None = None) -> dict[str, Any]:
+    """Where and how long a job ran — ``{"engine", "master", "seconds", "rows"}`` — for its record
+    (audit details, the quality report and workbench pages), also written to the job log
+    (logger ``shudata.jobs.engine``). ``started`` is a :func:`time.perf_counter` reading.
+
+    >>> r = ran(DuckDBEngine(), time.perf_counter(), 3, "query.run")
+    >>> r["engine"], r["master"], r["rows"], r["seconds"] >= 0
+    ('duckdb', 'in-process', 3, True)
+    """
+    info: dict[str, Any] = {**where(engine), "seconds": round(time.perf_counter() - started, 3), "rows": rows}
+    log.info("job %s%s ran on %s (%s): %.3f s, %s rows", job, f" [{resource}]" if resource else "",
+             info["engine"], info["master"], info["seconds"], rows)
+    return info

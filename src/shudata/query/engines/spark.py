@@ -62,6 +62,7 @@ SPARK_TYPES = {"VARCHAR": "string", "BIGINT": "bigint", "DOUBLE": "double", "DAT
 # Settings every session gets (an operator's ``spark_conf`` may add more, not weaken these).
 BASE_CONF: dict[str, str] = {
     "spark.sql.runSQLOnFiles": "false",  # no parquet.`/path` in SQL: only the query's views
+    "spark.sql.ansi.enabled": "true",  # overflow and bad casts are errors, as on DuckDB (never wrapped values)
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.sources.partitionOverwriteMode": "static",
@@ -71,7 +72,7 @@ BASE_CONF: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
     "spark.ui.enabled": "false",
 }
-FIXED_CONF = ("spark.sql.runSQLOnFiles",)
+FIXED_CONF = ("spark.sql.runSQLOnFiles", "spark.sql.ansi.enabled")
 
 _LOCAL = re.compile(r"^local(\[(\d+|\*)(,\d+)?\])?$")
 _STANDALONE = re.compile(r"^spark://[^/\s]+:\d+(,[^/\s]+:\d+)*$")
@@ -194,7 +195,7 @@ def _builder_conf(config: SparkConfig) -> dict[str, str]:
     if master.kind == "local":
         conf["spark.sql.shuffle.partitions"] = "8"
     conf.update(dict(config.conf))
-    conf["spark.sql.runSQLOnFiles"] = "false"
+    conf.update({k: BASE_CONF[k] for k in FIXED_CONF})
     return conf
 
 

@@ -225,7 +225,8 @@
     }).then(function (body) {
       state.result = body; state.offset = body.offset;
       if (record) { state.chartRows = null; }
-      stopTimer(t("完成，用时 ", "Done in ") + (body.elapsed_ms / 1000).toFixed(2) + t(" 秒", " s") + " · " + t("上限 ", "limit ") + TIMEOUT_S + t(" 秒", " s"));
+      stopTimer(t("完成，用时 ", "Done in ") + (body.elapsed_ms / 1000).toFixed(2) + t(" 秒", " s") + " · " + t("上限 ", "limit ") + TIMEOUT_S + t(" 秒", " s") +
+                (body.ran ? " · " + t("执行引擎 ", "engine ") + body.ran.engine + t("（", " (") + body.ran.master + t("）", ")") : ""));
       renderGrid();
       if (record) { setupChart(); loadHistory(); }
       else if ($("pane-chart").classList.contains("active")) { drawChart(); }
