@@ -333,10 +333,11 @@ def mark_stale(run: Any) -> None:
     if run.version is None:
         return
     session: Session = run.session
-    for p in session.scalars(select(MarketProduct).order_by(MarketProduct.id)):
+    ids = [pid for pid, d in session.execute(select(MarketProduct.id, MarketProduct.derivation))
+           if d and (d.get("source") or {}).get("resource_id") == run.resource.id and not d.get("stale")]
+    for pid in ids:
+        p = PR.get_product_row(session, pid)
         d = p.derivation or {}
-        if (d.get("source") or {}).get("resource_id") != run.resource.id or d.get("stale"):
-            continue
         reason = PR.derivative_stale(session, p)
         if reason is None:
             continue
