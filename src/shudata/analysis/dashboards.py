@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -534,18 +536,24 @@ def _indicator_data(session: Session, actor: Actor, panel: Panel, f: Filters) ->
         raise NotFound(f"没有代码为 {s.indicator} 的指标（或它不对您公开）",
                        f"No indicator {s.indicator} (or it is not published to you)", code="indicator_not_found",
                        details={**DETAILS, "resource_type": "analysis.indicator", "resource_id": str(s.indicator)})
-    stmt = select(AnalysisValue).where(AnalysisValue.indicator_id == ind.id)
+    v = AnalysisValue
+    where: list[Any] = [v.indicator_id == ind.id]
     if f.period_from:
-        stmt = stmt.where(AnalysisValue.period >= f.period_from)
+        where.append(v.period >= f.period_from)
     if f.period_to:
-        stmt = stmt.where(AnalysisValue.period <= f.period_to)
-    values = list(session.scalars(stmt.order_by(AnalysisValue.period, AnalysisValue.region_code)))
+        where.append(v.period <= f.period_to)
+    stmt = select(v.region_code, v.region, v.site, v.period, v.value).where(*where)
     unit = ind.unit
-    if s.view == "compare":
+    if s.view == "compare":  # the two latest periods with provincial values are all it needs
+        provincial = [*where, v.region_code.like("__0000"), v.region_code != "000000", v.value.is_not(None)]
+        last_two = list(session.scalars(select(v.period).where(*provincial).distinct()
+                                        .order_by(v.period.desc()).limit(2)))
+        values: Sequence[Any] = session.execute(stmt.where(v.period.in_(last_two))).all() if last_two else []
         return _compare(panel, ind, values, unit)
     if f.regions:
-        wanted = set(f.regions)
-        values = [v for v in values if v.region_code in wanted or (v.region or "") in wanted]
+        wanted = list(f.regions)
+        stmt = stmt.where(or_(v.region_code.in_(wanted), v.region.in_(wanted)))
+    values = session.execute(stmt.order_by(v.period, v.region_code)).all()
     if panel.chart in ("map_china", "map_sichuan") and values:  # a map shows one period: the latest
         last = max(v.period for v in values)
         values = [v for v in values if v.period == last]
@@ -555,7 +563,7 @@ def _indicator_data(session: Session, actor: Actor, panel: Panel, f: Filters) ->
     regions = {v.region_code for v in values}
     if s.forecast and len(regions) == 1 and panel.chart in ("line", "table"):
         region = values[0]
-        fc = series(session, actor, ind.code, region.region_code, region.site).get("forecast")
+        fc = _forecast(session, actor, ind, region.region_code, region.site)
         if fc:
             forecast = True
             rows += [[p, region.region or region.region_code, region.region_code, m, "预测"]
@@ -572,7 +580,32 @@ def _indicator_data(session: Session, actor: Actor, panel: Panel, f: Filters) ->
                      series="地区", region="地区代码", forecast=forecast, unit=unit, truncated=truncated, notes=notes)
 
 
-def _compare(panel: Panel, ind: AnalysisIndicator, values: Sequence[AnalysisValue], unit: str | None) -> PanelData:
+_FORECASTS: OrderedDict[tuple[Any, ...], dict[str, Any] | None] = OrderedDict()
+_FORECASTS_LOCK = threading.Lock()
+FORECASTS_KEPT = 256
+
+
+def _forecast(session: Session, actor: Actor, ind: AnalysisIndicator, region_code: str,
+              site: str) -> dict[str, Any] | None:
+    """The store's forecast of one series (model chosen by backtest: seconds of work). The forecast of an
+    indicator's series is the same for everyone who may see the indicator, so it is kept per process
+    until the indicator is recomputed (its ``computed_at`` and ``revision`` are in the key); who may see
+    it is checked on every request before (:func:`indicator_visible`), and nothing of a query panel or
+    of any viewer's own data is kept."""
+    key = (ind.id, ind.revision, ind.computed_at, region_code, site)
+    with _FORECASTS_LOCK:
+        if key in _FORECASTS:
+            _FORECASTS.move_to_end(key)
+            return _FORECASTS[key]
+    fc: dict[str, Any] | None = series(session, actor, ind.code, region_code, site).get("forecast")
+    with _FORECASTS_LOCK:
+        _FORECASTS[key] = fc
+        while len(_FORECASTS) > FORECASTS_KEPT:
+            _FORECASTS.popitem(last=False)
+    return fc
+
+
+def _compare(panel: Panel, ind: AnalysisIndicator, values: Sequence[Any], unit: str | None) -> PanelData:
     """Sichuan against the other provinces in the latest period with provincial values: rank,
     share of the provinces' total (or of 全国 when the store holds it), growth on the period before."""
     actual = list(values)
