@@ -13,7 +13,8 @@ parent and its workers):
 
 - anonymous: portal search (``package_search``), portal pages, ``datastore_search`` pages;
 - bearer tokens: catalog search, sandbox queries (aggregates), raw rows, shared (masked) rows,
-  and uploads of small CSV files as new versions.
+  and uploads of small CSV files as new versions (``--no-uploads``: shared rows instead, to
+  measure memory without the data that legitimately grows).
 
 A client that gets 503 waits its ``Retry-After`` and goes on, as a polite client does. Then,
 with the clients still sending, the server gets SIGTERM.
@@ -101,6 +102,7 @@ class Store:
     steward_token: str
     user_token: str
     datastore_id: str
+    uploads: bool = True
 
 
 def build_store(data: Path, rows: int, database_url: str | None, extra: int = 200) -> tuple[Settings, Store]:
@@ -206,6 +208,9 @@ async def one(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: in
     if roll < 0.95:
         return "shared", await client.get("/api/v1/shared/rows", params={
             "resource": MAIN, "limit": 100, "offset": rnd.randint(0, 10_000)}, headers=user)
+    if not store.uploads:  # --no-uploads: shared rows instead
+        return "shared", await client.get("/api/v1/shared/rows", params={
+            "resource": MAIN, "limit": 100, "offset": rnd.randint(0, 10_000)}, headers=user)
     return "upload", await client.post(f"/api/v1/resources/{UPLOADS}/versions", headers=steward,
                                        files={"file": (f"people-{n}.csv", csv_bytes(n), "text/csv")})
 
@@ -306,6 +311,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=120.0)
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--workers", type=int, default=1, help="serve --workers N")
+    ap.add_argument("--no-uploads", action="store_true",
+                    help="no uploads (each makes a new version: data that legitimately grows); shared rows instead")
     ap.add_argument("--database-url", default=None, help="metadata database (default: SQLite in the temp folder)")
     args = ap.parse_args()
     seconds, rows, warmup = (12.0, 20_000, 12.0) if args.quick else (args.seconds, args.rows, args.warmup)
@@ -313,6 +320,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="shudata-load-") as tmp:
         t0 = time.monotonic()
         settings, store = build_store(Path(tmp) / "data", rows, args.database_url, extra=20 if args.quick else 200)
+        store.uploads = not args.no_uploads
         print(f"# store ready in {time.monotonic() - t0:.0f} s; load average {os.getloadavg()}", file=sys.stderr)
         port = api_bench.free_port()
         url = f"http://127.0.0.1:{port}"
@@ -326,15 +334,20 @@ def main() -> None:
                                     stdout=out, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 60
-            while True:
+            answered: set[int] = set()
+            while True:  # every worker has started (the health check names the worker answering)
                 try:
-                    if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                        break
+                    with httpx.Client(timeout=2) as c:  # a new connection each time
+                        r = c.get(f"{url}/api/v1/health")
+                    if r.status_code == 200:
+                        answered.add(int(r.json().get("worker", 0)))
+                        if len(answered) >= args.workers:
+                            break
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise RuntimeError(f"server did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.2)
+                time.sleep(0.05 if answered else 0.2)
             # Baseline in the same run: the same clients against the health check, which runs
             # through the whole middleware stack but touches no database and no data.
             base, base_counting = Tally(), threading.Event()
@@ -387,7 +400,8 @@ def main() -> None:
     lat = sorted(tally.latencies)
     n = len(lat)
     p = (lambda q: round(lat[min(n - 1, int(q * n))] * 1000, 1)) if n else (lambda q: float("nan"))
-    print(f"# {n} answers in {seconds:g} s with {args.clients} clients, {args.workers} worker(s); "
+    print(f"# {n} answers in {seconds:g} s with {args.clients} clients, {args.workers} worker(s)"
+          f"{', no uploads' if args.no_uploads else ''}; "
           f"statuses {dict(sorted(tally.statuses.items()))}"
           f"; errors {dict(tally.errors)}; exit code {proc.returncode}; load average at start/end {loads}",
           file=sys.stderr)

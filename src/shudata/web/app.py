@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -66,13 +69,21 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             duckdb_engine.reopen()
             sharing_prepare.restart()
             RUNS.share(rt.settings.data_dir / "run" / "queries")  # a cancel may reach another worker
+            # The ~600,000 objects of the loaded modules and the app live as long as the process:
+            # move them out of the collector's sight, so that a full collection under load scans
+            # what requests allocated (milliseconds), not everything (0.2–0.9 s with the GIL held,
+            # which every request in progress waits out).
+            gc.collect()
+            gc.freeze()
         flusher = asyncio.create_task(_flush_token_usage(rt, usage))
+        tracer = asyncio.create_task(_trace_memory(float(os.environ.get("SHUDATA_TRACEMALLOC_S") or 0)))
         try:
             yield
         finally:
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
+            for task in (flusher, tracer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             if app.state.process_owner:  # the process is ending: stop what runs in threads now
                 sharing_prepare.shutdown()
                 duckdb_engine.interrupt_all()
@@ -129,3 +140,50 @@ async def _flush_token_usage(rt: Runtime, usage: TokenUsage) -> None:
             await run_in_threadpool(usage.flush, rt.engine)
         except Exception:  # bookkeeping: retried at the next interval
             log.warning("could not record API token use", exc_info=True)
+
+
+async def _trace_memory(every_s: float) -> None:
+    """Diagnosis of memory growth (``SHUDATA_TRACEMALLOC_S=30``, off by default: it slows every
+    allocation): every ``every_s`` seconds, log the 15 source lines whose Python allocations grew
+    most since the previous snapshot, with the process's native heap (``mallinfo2``)."""
+    if every_s <= 0:
+        return
+    import ctypes  # noqa: PLC0415 - diagnosis only
+    import tracemalloc  # noqa: PLC0415 - diagnosis only
+
+    class _MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                    "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    mallinfo2 = getattr(ctypes.CDLL("libc.so.6"), "mallinfo2", None)
+    if mallinfo2 is not None:
+        mallinfo2.restype = _MallInfo2
+    pauses: list[float] = [0.0, 0.0, 0.0]  # seconds spent in collections of each generation
+    started: list[float] = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses[info["generation"]] += time.perf_counter() - started[0]
+
+    gc.callbacks.append(on_gc)
+    tracemalloc.start(8)
+    before = tracemalloc.take_snapshot()
+    try:
+        while True:
+            await asyncio.sleep(every_s)
+            now = tracemalloc.take_snapshot()
+            diff = now.compare_to(before, "lineno")[:15]
+            before = now
+            current, _ = tracemalloc.get_traced_memory()
+            heap = mallinfo2() if mallinfo2 is not None else None
+            native = f"; malloc in use {heap.uordblks / 1e6:.1f} MB, mmap {heap.hblkhd / 1e6:.1f} MB" if heap else ""
+            log.warning("tracemalloc: Python %.1f MB%s; objects %d (%d frozen); GC seconds by generation %s, "
+                        "collections %s; grew most:\n%s", current / 1e6, native, len(gc.get_objects()),
+                        gc.get_freeze_count(), [round(p, 2) for p in pauses],
+                        [st["collections"] for st in gc.get_stats()],
+                        "\n".join(f"  {d.size_diff / 1e3:+.0f} kB {d.count_diff:+d} {d.traceback[0]}"
+                                  for d in diff))
+    finally:
+        gc.callbacks.remove(on_gc)

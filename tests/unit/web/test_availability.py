@@ -142,3 +142,111 @@ def test_a_failed_flush_keeps_the_uses(rt: Runtime, tmp_path: Path) -> None:
         usage.flush(unmigrated.engine)
     unmigrated.close()
     assert list(usage.pending()) == [1]
+
+
+# -- several worker processes (serve --workers N) --------------------------------------------------
+
+def _hits(path: str, n: int, out: Any) -> None:
+    from shudata.web.ratelimit import FileLimiter
+
+    lim = FileLimiter(Path(path))
+    out.put([lim.hit("ip:10.0.0.1", 10_000, 60, now=1_000.0).count for _ in range(n)])
+
+
+def test_the_file_limiter_counts_once_across_processes(tmp_path: Path) -> None:
+    """Four processes hit one bucket 50 times each at once: one count, every value seen once."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")  # the targets live in this test module
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_hits, args=(str(tmp_path / "rl.sqlite3"), 50, out)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    counts = sorted(c for _ in procs for c in out.get(timeout=120))
+    for p in procs:
+        p.join(30)
+    assert counts == list(range(1, 201))
+
+
+def test_the_limiter_is_shared_only_with_several_workers(tmp_path: Path) -> None:
+    from shudata.portal.ratelimit import MemoryLimiter
+    from shudata.web.ratelimit import FileLimiter, limiter_for
+
+    assert isinstance(limiter_for(None, 1, tmp_path), MemoryLimiter)
+    assert isinstance(limiter_for(None, 4, tmp_path), FileLimiter)
+
+
+def _run_until_cancelled(directory: str, ready: Any, done: Any) -> None:
+    from shudata.query.runs import RunRegistry
+
+    reg = RunRegistry()
+    reg.share(Path(directory))
+    with reg.running("alice", "run-0042") as handle:
+        ready.set()
+        done.put(_poll(handle))
+
+
+def _poll(handle: Any) -> bool:
+    import time
+
+    deadline = time.monotonic() + 30
+    while not handle.cancelled and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return bool(handle.cancelled)
+
+
+def test_a_cancel_from_another_process_cancels_the_run(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from shudata.query.runs import RunRegistry
+
+    ctx = multiprocessing.get_context("fork")  # the targets live in this test module
+    ready, done = ctx.Event(), ctx.Queue()
+    child = ctx.Process(target=_run_until_cancelled, args=(str(tmp_path), ready, done))
+    child.start()
+    assert ready.wait(60)
+    other = RunRegistry()
+    other.share(tmp_path)
+    assert other.is_running("alice", "run-0042")
+    assert other.cancel("bob", "run-0042") is False  # another user's id finds nothing
+    assert other.cancel("alice", "run-0043") is False
+    assert other.cancel("alice", "run-0042") is True
+    assert done.get(timeout=30) is True
+    child.join(30)
+    assert not other.is_running("alice", "run-0042")  # the marker went with the run
+    assert other.cancel("alice", "run-0042") is False
+
+
+def test_the_node_key_is_created_once_by_concurrent_starts(tmp_path: Path, settings: Any) -> None:
+    """Four runtimes (as four workers would) create the node identity at the same moment: one row,
+    one key, every caller gets it."""
+    import threading
+
+    from shudata.sharing.nodes.models import NodeIdentity
+    from shudata.sharing.nodes.service import ensure_identity
+
+    runtimes = [Runtime.build(settings) for _ in range(4)]
+    barrier = threading.Barrier(4)
+    keys: list[str] = []
+    errors: list[BaseException] = []
+
+    def start(r: Runtime) -> None:
+        barrier.wait()
+        try:
+            keys.append(ensure_identity(r.transaction, r.settings))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(r,)) for r in runtimes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert errors == []
+        assert len(keys) == 4 and len(set(keys)) == 1
+        with runtimes[0].transaction() as s:
+            assert len(s.scalars(select(NodeIdentity)).all()) == 1
+    finally:
+        for r in runtimes:
+            r.close()
