@@ -83,7 +83,16 @@ def test_upload_and_derive_through_the_seller_centre(rt: Any, client: Any, make_
     r = client.post(f"/market/seller/products/{did}/rebuild", data={"csrf_token": csrf}, follow_redirects=True)
     assert r.status_code == 200 and f'id="stale-{did}"' not in r.text
     # the operator sees versions and findings, not the raw rows; a buyer sees nothing
+    r = client.post(f"/market/seller/products/{did}/edit", data={
+        "csrf_token": csrf, "name": "户籍人口结构", "content": "户籍人口结构（k=5）", "scenarios": "人口结构研究",
+        "delivery_modes": ["api", "hosted"], "rights": ["holding", "operating"], "source_evidence": "自有业务数据",
+        "personal_authorisation": "个人单独同意", "min_group": "5"}, follow_redirects=True)
+    assert r.status_code == 200, r.text[:1000]
+    r = client.post(f"/market/seller/products/{did}/submit", data={"csrf_token": csrf}, follow_redirects=True)
+    assert r.status_code == 200
     _as(client, "exchange_op")
+    console = client.get("/market/operator")
+    assert f'id="listing-derivation-{did}"' in console.text and not leaks_of(console.text)
     op_page = client.get(f"/market/seller/products/{pid}/upload")
     assert op_page.status_code == 200 and 'id="raw-rows"' not in op_page.text and raw_id.group(1) not in op_page.text
     assert "公民身份号码" in op_page.text and not leaks_of(op_page.text)
