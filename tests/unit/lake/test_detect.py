@@ -21,6 +21,10 @@ TEXT = "地区,人口\n成都市,2140\n绵阳市,486\n"
     ("gbk", TEXT.encode("gbk"), "gbk"),
     ("gb18030 only (𠮷 is not in GBK)", (TEXT + "𠮷家村,1\n").encode("gb18030"), "gb18030"),
     ("long gbk with utf-8-looking bytes", (TEXT * 3000).encode("gbk"), "gbk"),
+    # 姚志强 in GBK is valid UTF-8 (three two-byte characters): a GBK file holding such a line is
+    # GBK, not a mix (found by a seller's upload of 200 people refused at row 166)
+    ("gbk with a line that is valid utf-8 by chance", (TEXT * 60 + "姚志强,33\n" + TEXT * 40).encode("gbk"), "gbk"),
+    ("gbk whose only chinese is valid utf-8 by chance", "姓名,年龄\n姚志强,33\n".encode("gbk"), "gbk"),
 ])
 def test_detect_encoding(tmp_path: Path, case: str, data: bytes, expected: str) -> None:
     path = tmp_path / "f.csv"
@@ -34,6 +38,8 @@ def test_detect_encoding(tmp_path: Path, case: str, data: bytes, expected: str) 
      InvalidInput, "mixed_encoding"),
     ("declared utf-8, is gbk", TEXT.encode("gbk"), "utf-8", InvalidInput, "wrong_encoding"),
     ("declared gbk, is utf-8", TEXT.encode(), "GBK", InvalidInput, "wrong_encoding"),
+    ("utf-8 lines then a gbk line valid as utf-8 by chance, then gbk", TEXT.encode() + "姚志强,33\n".encode("gbk")
+     + "德阳市,345\n".encode("gbk"), None, InvalidInput, "mixed_encoding"),
     ("declared something unknown", TEXT.encode(), "latin-9", InvalidInput, "bad_encoding"),
     ("binary", bytes(range(256)) * 4, None, UnsupportedMedia, "binary_file"),
     ("utf-16", TEXT.encode("utf-16"), None, UnsupportedMedia, "unsupported_encoding"),

@@ -77,6 +77,19 @@ def _try(data: bytes, encoding: str) -> int | None:
         return exc.start
 
 
+def _utf8_evidence(data: bytes) -> bool:
+    """Whether ``data``, which decodes as UTF-8, says "UTF-8" rather than "GBK by chance".
+
+    Short GBK text can be valid UTF-8: 姚志强 in GBK (D2A6 D6BE C7BF) reads as three two-byte
+    UTF-8 characters (Ҧ־ǿ). Chinese written in UTF-8 takes three bytes a character, so text whose
+    UTF-8 reading has no character from U+0800 on, and which also decodes as GB18030, proves
+    nothing either way.
+    """
+    if any(ord(c) >= 0x800 for c in data.decode("utf-8")):
+        return True
+    return _try(data, "gb18030") is not None
+
+
 def _line_of(win: Window, pos: int) -> str:
     if win.line is None:
         return f"字节 {win.offset + pos} 附近"
@@ -94,7 +107,7 @@ def _mixed(wins: list[Window], per_window: int = 100) -> tuple[str, str] | None:
     other_at: str | None = None
     for win in wins:
         if _try(win.data, "utf-8") is None:
-            if utf8_at is None and not win.data.isascii():
+            if utf8_at is None and not win.data.isascii() and _utf8_evidence(win.data):
                 utf8_at = _line_of(win, 0)
             if other_at:
                 return utf8_at or "", other_at
@@ -107,7 +120,8 @@ def _mixed(wins: list[Window], per_window: int = 100) -> tuple[str, str] | None:
             if i % step or line.isascii():
                 continue
             if _try(line, "utf-8") is None:
-                utf8_at = utf8_at or _line_of(win, pos)
+                if _utf8_evidence(line):
+                    utf8_at = utf8_at or _line_of(win, pos)
             else:
                 other_at = other_at or _line_of(win, pos)
             if utf8_at and other_at:
@@ -136,7 +150,8 @@ def detect_encoding(path: Path, declared: str | None = None) -> str:
         raise InvalidInput(f"文件混用了多种编码：{m[0]}是 UTF-8，{m[1]}不是；请统一另存为 UTF-8 或 GBK 后上传",
                            f"The file mixes encodings: {m[0]} is UTF-8 but {m[1]} is not; save the whole file "
                            "as UTF-8 or GBK", code="mixed_encoding")
-    if all(_try(w.data, "utf-8") is None for w in wins):
+    if all(_try(w.data, "utf-8") is None for w in wins) and (
+            all(w.data.isascii() for w in wins) or any(_utf8_evidence(w.data) for w in wins)):
         return "utf-8"
     for enc in CHINESE:  # GBK is a subset of GB18030: name the narrower one when it fits
         if all(_try(w.data, enc) is None for w in wins):
@@ -166,8 +181,8 @@ def _verify_declared(wins: list[Window], declared: str) -> str:
     if enc is None:
         raise InvalidInput(f"不支持的编码“{declared}”；可选 UTF-8、GBK、GB18030",
                            f"Unsupported encoding {declared!r}; choose UTF-8, GBK or GB18030", code="bad_encoding")
-    if enc in CHINESE and all(_try(w.data, "utf-8") is None for w in wins) and not all(w.data.isascii()
-                                                                                          for w in wins):
+    if enc in CHINESE and all(_try(w.data, "utf-8") is None for w in wins) and any(_utf8_evidence(w.data)
+                                                                                       for w in wins):
         raise InvalidInput(f"声明的编码是 {_label(enc)}，但文件是 UTF-8 编码；请改选 UTF-8 或留空自动识别",
                            f"Declared {_label(enc)} but the file is UTF-8; choose UTF-8 or leave it empty",
                            code="wrong_encoding")
