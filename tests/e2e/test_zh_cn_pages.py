@@ -63,7 +63,8 @@ ALLOWED = (
 # Codes written inline: command lines of the CLI (``shudata privacy policy save``).
 CODES = re.compile(r"\bshudata(?: [a-z][a-z_-]*)+")
 # Pages that need a query string to show something.
-QUERIES = {"/exchange/new": "?resource={code}", "/portal/developer/apply": "?dataset={name}"}
+QUERIES = {"/exchange/new": "?resource={code}", "/portal/developer/apply": "?dataset={name}",
+           "/analysis/indicators/{indicator}/trace": "?region=510000&period=2024"}
 # Pages whose parameter must name a particular demo object (the hosted order's entitlement for its jobs page).
 RENAMED = {"/market/entitlements/{entitlement_id}/jobs": {"entitlement_id": "hosted_entitlement_id"},
            "/market/entitlements/{entitlement_id}/rows": {"entitlement_id": "api_entitlement_id"},
@@ -187,7 +188,7 @@ def parameters(rt: Runtime) -> dict[str, str]:
         market = _market_parameters(s)
         return {"code": with_data.code, "department_id": str(dept.id), "demand_id": str(demand.id),
                 "name": dataset.name, "request_id": str(public_request.id), "run_id": str(run.id),
-                "steward": steward, "fmt": "csv", **market}
+                "steward": steward, "fmt": "csv", "indicator": "GDP.PROV", **market}
 
 
 def _market_parameters(s: Any) -> dict[str, str]:

@@ -528,7 +528,7 @@ def regions_of(session: Session, actor: Actor, code: str) -> list[dict[str, Any]
                                   func.count()).where(AnalysisValue.indicator_id == ind.id)
                            .group_by(AnalysisValue.region_code, AnalysisValue.site)
                            .order_by(AnalysisValue.region_code, AnalysisValue.site)).all()
-    return [{"region_code": r[0], "region": r[1] or r[0], "site": r[2], "values": r[3]} for r in rows]
+    return [{"region_code": r[0], "region": r[1] or r[0], "site": r[2], "count": r[3]} for r in rows]
 
 
 def indicator_rows(session: Session, codes: list[str]) -> list[AnalysisIndicator]:
