@@ -31,6 +31,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from tests.e2e.conftest import launch_chromium, new_runtime, require_chromium, serving
 
+from shudata.analysis.dashboards_models import AnalysisDashboard
 from shudata.catalog.models import CatalogDemand, CatalogResource
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
@@ -186,6 +187,9 @@ def parameters(rt: Runtime) -> dict[str, str]:
         run = s.scalars(select(QualityRun).where(QualityRun.resource_id == with_data.id)).first()
         assert demand and dataset and public_request and sharing_request and dept and run
         market = _market_parameters(s)
+        board = s.scalar(select(AnalysisDashboard.id).where(AnalysisDashboard.sharing == "public"))  # all may see it
+        assert board is not None
+        market["dashboard_id"] = str(board)
         return {"code": with_data.code, "department_id": str(dept.id), "demand_id": str(demand.id),
                 "name": dataset.name, "request_id": str(public_request.id), "run_id": str(run.id),
                 "steward": steward, "fmt": "csv", "indicator": "GDP.PROV", **market}

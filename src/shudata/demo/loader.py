@@ -23,6 +23,7 @@ from shudata.core.errors import ShudataError
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.demo import analysis as demo_analysis
+from shudata.demo import dashboards as demo_dashboards
 from shudata.demo import market as demo_market
 from shudata.demo import portal as demo_portal
 from shudata.demo import sharing
@@ -279,6 +280,11 @@ def load_analysis(rt: Runtime, report: LoadReport, progress: Progress, entries: 
         return
     report.note(f"指标体系（{len(demo_analysis.INDICATORS)} 个指标，计算 {done.seconds.get('indicators', 0)} 秒）",
                 bool(done.created))
+    try:
+        with rt.transaction() as s:
+            report.note("仪表板（四川经济运行监测，已公开发布）", demo_dashboards.load_dashboards(s))
+    except ShudataError as exc:
+        report.failed.append(("仪表板", exc))
 
 
 def total_steps(users: Sequence[DemoUser], entries: Sequence[DemoEntry]) -> int:
