@@ -240,3 +240,51 @@ def test_webhook_deliveries_retry_a_bounded_number_of_times(rt, econ):
         assert (ds[0].status, ds[0].attempts, [e["status"] for e in ds[0].log]) == ("sent", 3, [500, 502, 200])
         assert all((d.status, d.attempts) == ("failed", 1) for d in ds[1:])  # a 404 is not retried
     assert "地区生产总值" in posted[0].decode() or "GDP" in posted[0].decode()
+
+
+def test_a_webhook_is_posted_after_the_commit(rt, econ, tmp_path):
+    """A real HTTP receiver on this machine (allowed by ``analysis_webhook_allow_private``) gets the alert as
+    JSON from the background sender once the new version's transaction commits."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    got: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        steward = econ["steward"]
+        settings = rt.settings.model_copy(update={"analysis_webhook_allow_private": True})
+        _define(rt, steward, "GDP", {"kind": "series", "resource": GDP, "indicator": "地区生产总值"})
+        with rt.transaction() as s:
+            service.create_rule(s, steward, "GDP", RuleWrite(name="四川低于 6 万亿", kind="level",
+                                                             params={"op": "<", "value": 60000,
+                                                                     "region_code": "510000"}))
+            with pytest.raises(InvalidInput):  # not without the setting
+                service.subscribe(s, rt.settings, steward, SubscriptionWrite(
+                    channel="webhook", url=f"http://127.0.0.1:{server.server_port}/hook"))
+            service.subscribe(s, settings, steward, SubscriptionWrite(
+                channel="webhook", url=f"http://127.0.0.1:{server.server_port}/hook"))
+        with rt.transaction() as s:
+            service.run_recompute(s, settings, SYSTEM)
+        with rt.transaction() as s:
+            ingest_file(session=s, settings=settings, actor=steward, resource_code=GDP,
+                        path=_changed_file(tmp_path, "50000.0"))
+        alerts.wait_webhooks()
+        assert [(g["indicator"], g["region_code"], g["period"], g["value"]) for g in got] == [
+            ("GDP", "510000", "2024", 50000.0)]
+        with rt.transaction() as s:
+            d = s.scalars(select(AnalysisDelivery)).one()
+            assert (d.status, d.attempts, d.log[0]["status"]) == ("sent", 1, 204)
+    finally:
+        server.shutdown()
