@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -46,6 +47,7 @@ from tests.support.spark import (  # noqa: E402
     messy_citizens,
 )
 
+from shudata.lake.parquet import ROW_GROUP_ROWS  # noqa: E402
 from shudata.privacy.compile import compile_plan  # noqa: E402
 from shudata.privacy.mask import mask_source  # noqa: E402
 from shudata.privacy.policy import Policy  # noqa: E402
@@ -68,18 +70,34 @@ def emit(figure: str, value: float, target: float | None, unit: str) -> None:
 
 
 def dataset(rows: int) -> Path:
+    """The generated table laid out as the lake writes a version (row groups of ROW_GROUP_ROWS rows):
+    a row group is the unit of a Spark scan task, so 500,000-row groups gave a 200,000-row table one
+    task (one core) however many cores the job had."""
     OUT.mkdir(exist_ok=True)
-    path = OUT / f"spark_citizens_{rows}.parquet"
+    path = OUT / f"spark_citizens_{rows}_rg{ROW_GROUP_ROWS}.parquet"
     if not path.exists():
         t0 = time.perf_counter()
         tmp = path.with_suffix(".tmp")
         step = 500_000
         with pq.ParquetWriter(tmp, messy_citizens(10, seed=0).schema, compression="zstd") as w:
             for start in range(0, rows, step):
-                w.write_table(messy_citizens(min(step, rows - start), seed=start + 1), row_group_size=step)
+                w.write_table(messy_citizens(min(step, rows - start), seed=start + 1), row_group_size=ROW_GROUP_ROWS)
         tmp.rename(path)
         print(f"generated {rows} rows in {time.perf_counter() - t0:.1f} s → {path}", flush=True)
     return path
+
+
+def cpu_seconds(procs: list[psutil.Process]) -> float:
+    """CPU seconds used so far by ``procs`` and their descendants (ended children not counted)."""
+    total = 0.0
+    for p in procs:
+        for q in [p, *p.children(recursive=True)]:
+            try:
+                t = q.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+    return total
 
 
 def job(engine: Any, path: Path, out: Path) -> tuple[float, list[tuple[Any, ...]]]:
@@ -151,8 +169,11 @@ def main() -> int:
         spark = SparkEngine(config=LOCAL)
         spark.query("SELECT 1", {}, LONG)  # the session starts outside the measured job
         job(spark, path, work / "warm.parquet")  # JIT, Python workers: measured below on a warm session
+        c0 = cpu_seconds([psutil.Process()])
         s_time, s_results = job(spark, path, work / "spark.parquet")
-        print(f"spark local[2]: {s_time:.2f} s, {rows / s_time:,.0f} rows/s", flush=True)
+        used = cpu_seconds([psutil.Process()]) - c0
+        print(f"spark local[2]: {s_time:.2f} s, {rows / s_time:,.0f} rows/s; CPU {used:.1f} s of {2 * s_time:.1f} "
+              f"core-seconds ({used / (2 * s_time):.0%} busy)", flush=True)
         same = s_results == d_results and \
             content_hash(pq.read_table(work / "duck.parquet")) == content_hash(pq.read_table(work / "spark.parquet"))
         ratio_udf, udf_same = udf_ratio(spark, path)
@@ -166,10 +187,15 @@ def main() -> int:
                     eng = SparkEngine(config=cluster.config(cores_max=cores))
                     eng.query("SELECT 1", {}, LONG)
                     job(eng, path, work / f"warm{cores}.parquet")
+                    me, workers = psutil.Process(), [psutil.Process(p.pid) for p in cluster.procs]
+                    d0, e0 = cpu_seconds([me]), cpu_seconds(workers)
                     t, res = job(eng, path, work / f"cluster{cores}.parquet")
+                    driver, executors = cpu_seconds([me]) - d0, cpu_seconds(workers) - e0
                     same = same and res == d_results
                     rates[cores] = rows / t
-                    print(f"standalone, {cores} worker core(s): {t:.2f} s, {rates[cores]:,.0f} rows/s", flush=True)
+                    print(f"standalone, {cores} worker core(s): {t:.2f} s, {rates[cores]:,.0f} rows/s; CPU: driver "
+                          f"(Python + its JVM) {driver:.1f} s, executors {executors:.1f} s of {t * cores:.1f} "
+                          f"core-seconds ({executors / (t * cores):.0%} busy)", flush=True)
                     stop_session()
                 scaling = rates[2] / rates[1]
             finally:

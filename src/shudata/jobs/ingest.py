@@ -30,6 +30,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import ShudataError
 from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor
+from shudata.jobs import spark_ingest
 from shudata.lake import parquet
 from shudata.lake.ingest import readers
 from shudata.lake.ingest.limits import ReadLimits
@@ -87,8 +88,10 @@ def stage(run: IngestRun) -> None:
     if run.info is None:  # an invariant, not input: a bug if it breaks
         raise RuntimeError("run.info is unexpectedly None")
     run.staging = parquet.new_staging(run.settings.lake_dir)
-    run.stats = readers.stage(run.info, run.specs, run.staging, run.options, run.progress,
-                              ReadLimits.from_settings(run.settings))
+    # a very large Parquet file of an entry routed to Spark is staged by the executors (same rows)
+    run.stats = spark_ingest.stage(run.settings, run.resource.code, run.info, run.specs, run.staging) or \
+        readers.stage(run.info, run.specs, run.staging, run.options, run.progress,
+                      ReadLimits.from_settings(run.settings))
     if run.stats.rows == 0:
         raise no_data(run.source_name)
 

@@ -41,7 +41,7 @@ def test_sandbox_query_and_quality_run_through_spark_connect(tmp_path: Path) -> 
         resolved = {"citizens": ResolvedTable("s_1", cols, TableAccess(
             columns=("姓名", "区划代码", "收入"),
             column_exprs={"姓名": sqlglot.parse_one("SUBSTRING(\"姓名\", 1, 1) || '*'", read="duckdb")}))}
-        sql = ('SELECT "区划代码", "姓名", COUNT(*) AS n, SUM("收入") AS s FROM citizens '
+        sql = ('SELECT "区划代码", "姓名", COUNT(*) AS n, MAX("收入") AS s FROM citizens '
                'WHERE TRIM("姓名") <> \'\' GROUP BY "区划代码", "姓名" ORDER BY n DESC, "区划代码", "姓名"')
         tables = {"s_1": TableSource("s_1", [path])}
         a = duck.query(sandbox(sql, resolved, max_rows=5000, dialect="duckdb").sql, tables)

@@ -547,3 +547,32 @@ def spark_types(names: Sequence[str]) -> list[str]:
     ['string', 'bigint']
     """
     return [SPARK_TYPES.get(n.upper(), n.lower()) for n in names]
+
+
+def stage_parquet_files(engine: SparkEngine, files: Sequence[Path], columns: Sequence[tuple[int, str]],
+                        staging: Path, part_name: Callable[[int], str], limits: Limits = Limits(timeout_s=24 * 3600)
+                        ) -> tuple[int, int]:
+    """Executors read ``files`` (Parquet) and write the columns ``(position, stored name)`` — no
+    value changes — as Parquet parts into ``staging`` (named by ``part_name``); (rows, parts).
+
+    The parts are written into a hidden directory inside ``staging`` and moved next to it only when
+    Spark has finished: a failed job leaves nothing the caller would publish.
+    """
+    work = staging / f".spark-{uuid.uuid4().hex[:8]}"
+    with engine._open({}, limits) as spark:
+        def write() -> None:
+            df = spark.read.parquet(*[engine.config.uri(f) for f in files])
+            names = df.columns
+            df = df.select(*[df[_quote(names[i])].alias(name) for i, name in columns])
+            df.write.mode("errorifexists").option("compression", "zstd").parquet(engine.config.uri(work))
+
+        engine._run(spark, write, limits)
+    try:
+        parts = sorted(p for p in work.glob("part-*") if p.name.endswith(".parquet"))
+        rows = 0
+        for i, p in enumerate(parts):
+            rows += pq.read_metadata(p).num_rows
+            os.replace(p, staging / part_name(i))
+        return rows, len(parts)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
