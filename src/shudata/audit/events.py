@@ -1158,6 +1158,14 @@ class AnalysisSubscriptionDelete(Event):
     resource_type: ClassVar[str | None] = "analysis.subscription"
 
 
+@dataclass(frozen=True, kw_only=True)
+class SharingFilesCleanup(Event):
+    """The prepared delivery files of ended grants and market entitlements were deleted (details: grants,
+    entitlements, files, bytes removed; trigger: serve or cli)."""
+
+    name: ClassVar[str] = "sharing.files.cleanup"
+
+
 def _kinds(cls: type[Event]) -> list[type[Event]]:
     out: list[type[Event]] = []
     for sub in cls.__subclasses__():

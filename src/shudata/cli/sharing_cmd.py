@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from shudata.cli.context import cli_actor, console, handle_errors, runtime
-from shudata.sharing import push, service
+from shudata.sharing import cleanup, push, service
 
 sharing_app = typer.Typer(help="共享交换 / sharing and exchange", no_args_is_help=True)
 
@@ -35,6 +35,18 @@ def run_push() -> None:
     console.print(f"数据推送：新排队 {queued}，已送达 {delivered}，失败待重试 {failed}")
     if rt.settings.sharing_webhook_url:
         console.print(f"流程通知：已送达 {notified}，失败待重试 {n_failed}")
+
+
+@sharing_app.command("cleanup")
+@handle_errors
+def run_cleanup() -> None:
+    """删除已终止的共享授权与交易交付授权的备好文件 / delete ended grants' and entitlements' files."""
+    rt = runtime()
+    done = cleanup.run(rt.transaction, rt.settings, trigger="cli")
+    for folder in done.folders:
+        console.print(f"已删除 {folder}")
+    console.print(f"清理完成：共享授权 {len(done.grants)} 个、交易交付授权 {done.entitlements} 个，"
+                  f"目录 {len(done.folders)} 个、文件 {done.files} 个、{done.bytes} 字节")
 
 
 @sharing_app.command("verify-push")

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     sharing_deadline_days: int = Field(10, ge=1, le=60, description="有条件共享的答复时限（工作日）")
     sharing_default_profile: str = Field("share-conditional", description="共享授权默认脱敏策略")
     sharing_webhook_url: str | None = Field(None, description="共享流程通知的 Webhook 地址（可选，SM2 签名推送）")
+    sharing_cleanup_s: int = Field(
+        900, ge=10, le=3600, description="已撤销、到期或删除的共享授权与已终止的交易交付授权，其备好的文件"
+                                         "（Delta Sharing、下载文件）在此间隔内删除 (秒)；serve 启动时及每隔此时长清理")
     analysis_webhook_allow_private: bool = Field(
         False, description="预警 Webhook 允许推送到内网、回环或保留地址（默认禁止，防 SSRF）")
     delta_sharing_page_size: int = Field(100, ge=1, le=10_000,

@@ -56,6 +56,7 @@ BUILTINS: tuple[str, ...] = (
     "shudata.sharing.scorecard",  # scorecard_measures: sharing responsiveness (working days, overdue)
     "shudata.portal.scorecard",  # scorecard_measures: openness (open datasets, downloads, API calls)
     "shudata.market.derivatives",  # after_ingest: a source's new version makes its desensitized derivatives stale
+    "shudata.market.delivery.prepare",  # sharing_recipients_for_resource, sharing_ended_deliveries: entitlements
 )
 
 T = TypeVar("T")
@@ -126,6 +127,22 @@ class HookSpecs:
         """An order (a ``market.models.MarketOrder``) entered ``delivering`` (escrow funded), in that
         transaction: the delivery package opens what the buyer bought (entitlement, file, hosted
         jobs). Every implementation is called; an error refuses the transition."""
+
+    @hookspec
+    def sharing_recipients_for_resource(self, session: Session, settings: Settings, resource_id: int
+                                        ) -> Sequence[Any]:
+        """The live Delta Sharing recipients other than grants (``sharing.delta_sharing.server.Recipient``
+        values, e.g. a market buyer's entitlement) with a table on the entry ``resource_id``: the sharing
+        package prepares their files in the background when it gets a new version. Every
+        implementation is asked and the lists are joined."""
+        return ()  # a specification: never called
+
+    @hookspec
+    def sharing_ended_deliveries(self, session: Session, settings: Settings) -> Sequence[tuple[Any, Any]]:
+        """Folders of prepared delivery files whose owner no longer delivers (an entitlement revoked,
+        expired, its order ended), as ``(root, folder)`` paths, each folder directly in its root under
+        the data folder: ``sharing.cleanup`` deletes them. Every implementation is asked."""
+        return ()  # a specification: never called
 
     @hookspec
     def quality_rule_types(self) -> Sequence[type]:

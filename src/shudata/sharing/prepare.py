@@ -24,6 +24,11 @@ once their signed URLs have expired; one asked for again is rebuilt.
 With several worker processes (``serve --workers N``) a job holds ``data_dir/run/prepare.lock``
 (``flock``) while it runs, so the workers of a node prepare one at a time and a job finds the
 files another worker has just written instead of building them again.
+
+Other Delta Sharing recipients (a market buyer's entitlement) are prepared the same way, through
+the :class:`~shudata.sharing.delta_sharing.server.Recipient` protocol: for a new version of an entry,
+the ``sharing_recipients_for_resource`` hook names the live recipients whose tables read it, and
+each such table is served once (``Recipient.serve``, which writes the recipient's masked file).
 """
 
 from __future__ import annotations
@@ -45,7 +50,8 @@ from sqlalchemy.orm import Session
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
-from shudata.core.errors import BadRequest, Unavailable
+from shudata.core.errors import BadRequest, InvalidInput, NotFound, PermissionDenied, Unavailable
+from shudata.core.plugins import plugins_of
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import latest_version, version_files
 from shudata.query.engines.base import TableSource
@@ -71,6 +77,7 @@ class Target:
 
     grant_id: int | None = None
     resource_id: int | None = None
+    grants: bool = True  # False: only the other recipients on ``resource_id`` (a market order starts delivering)
 
 
 def after_grant(session: Session, settings: Settings, grant_id: int) -> None:
@@ -81,6 +88,11 @@ def after_grant(session: Session, settings: Settings, grant_id: int) -> None:
 def after_version(session: Session, settings: Settings, resource_id: int) -> None:
     """Prepare the masked files of the usable grants on ``resource_id`` once ``session`` commits."""
     _schedule(session, settings, Target(resource_id=resource_id))
+
+
+def after_recipients(session: Session, settings: Settings, resource_id: int) -> None:
+    """Prepare the files of the live recipients (not grants) reading ``resource_id`` once ``session`` commits."""
+    _schedule(session, settings, Target(resource_id=resource_id, grants=False))
 
 
 def _schedule(session: Session, settings: Settings, target: Target) -> None:
@@ -192,6 +204,9 @@ def _node_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+node_lock = _node_lock  # also held by the delivery file cleanup (:mod:`shudata.sharing.cleanup`)
+
+
 def _run(engine: Engine, settings: Settings, targets: list[Target]) -> list[Path]:
     if not settings.data_dir.is_dir():
         return []
@@ -222,7 +237,7 @@ def prepare(engine: Engine, settings: Settings, target: Target) -> list[Path]:
     if not settings.data_dir.is_dir():
         return []
     with _session(engine) as s:  # read what to do, then let go of the database
-        work = _work(s, target)
+        work = _work(s, target) if target.grants else []
     for grant, resource, version in work:  # the one slow read of the version, outside any session
         with _session(engine) as s:
             reported = masking_state(s, resource, version, grant.masking_profile)[1]
@@ -244,6 +259,26 @@ def prepare(engine: Engine, settings: Settings, target: Target) -> list[Path]:
             keep += _changes(settings, prev, view, key)
         _tidy(keep)
         paths += keep
+    if target.resource_id is not None and not _stopping.is_set():
+        paths += prepare_recipients(engine, settings, target.resource_id)
+    return paths
+
+
+def prepare_recipients(engine: Engine, settings: Settings, resource_id: int) -> list[Path]:
+    """Serve once each table on ``resource_id`` of the live recipients the plugins name (their
+    masked files are written now); a recipient that no longer delivers is skipped."""
+    paths = []
+    with _session(engine) as s:
+        for recipients in plugins_of(s).hook.sharing_recipients_for_resource(
+                session=s, settings=settings, resource_id=resource_id):
+            for r in recipients:
+                try:
+                    for share in r.shares():
+                        for t in r.tables(share["name"]):
+                            if t.resource.id == resource_id and not _stopping.is_set():
+                                paths.append(r.serve(t, None).path)
+                except (PermissionDenied, NotFound, InvalidInput) as exc:
+                    log.info("nothing prepared for a recipient of entry %s: %s", resource_id, exc.code)
     return paths
 
 

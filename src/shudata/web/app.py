@@ -26,6 +26,7 @@ from shudata.portal.ratelimit import KeyCheck, exempt_labels
 from shudata.query.engines import duckdb as duckdb_engine
 from shudata.query.runs import RUNS
 from shudata.security.tokens import TokenUsage
+from shudata.sharing import cleanup as sharing_cleanup
 from shudata.sharing import prepare as sharing_prepare
 from shudata.sharing.nodes.service import ensure_identity
 from shudata.web import apidocs, bad_input, errors, routes, security_headers
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         if app.state.process_owner:
             duckdb_engine.reopen()
             sharing_prepare.restart()
+            sharing_cleanup.start(rt.transaction, rt.settings)  # ended grants' files: now, then every interval
             RUNS.share(rt.settings.data_dir / "run" / "queries")  # a cancel may reach another worker
             # The ~600,000 objects of the loaded modules and the app live as long as the process:
             # move them out of the collector's sight, so that a full collection under load scans
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if app.state.process_owner:  # the process is ending: stop what runs in threads now
+                sharing_cleanup.stop()
                 sharing_prepare.shutdown()
                 duckdb_engine.interrupt_all()
             with contextlib.suppress(Exception):
