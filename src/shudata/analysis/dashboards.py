@@ -549,7 +549,8 @@ def _indicator_data(session: Session, actor: Actor, panel: Panel, f: Filters) ->
         last_two = list(session.scalars(select(v.period).where(*provincial).distinct()
                                         .order_by(v.period.desc()).limit(2)))
         values: Sequence[Any] = session.execute(stmt.where(v.period.in_(last_two))).all() if last_two else []
-        return _compare(panel, ind, values, unit)
+        derived = _derived(session, actor, ind, last_two[0]) if last_two else {}
+        return _compare(panel, ind, values, unit, derived)
     if f.regions:
         wanted = list(f.regions)
         stmt = stmt.where(or_(v.region_code.in_(wanted), v.region.in_(wanted)))
@@ -605,9 +606,32 @@ def _forecast(session: Session, actor: Actor, ind: AnalysisIndicator, region_cod
     return fc
 
 
-def _compare(panel: Panel, ind: AnalysisIndicator, values: Sequence[Any], unit: str | None) -> PanelData:
+DERIVED_OPS = {"rank": "rank", "share": "share", "yoy": "growth"}
+
+
+def _derived(session: Session, actor: Actor, ind: AnalysisIndicator, period: str) -> dict[str, dict[str, Any]]:
+    """The store's own rank / share / 同比 indicators of ``ind`` (formula indicators whose only input it is)
+    that ``actor`` may see, as ``{"rank" | "share" | "growth": {region_code: value}}`` for ``period``."""
+    out: dict[str, dict[str, Any]] = {}
+    for other in session.scalars(select(AnalysisIndicator).where(AnalysisIndicator.kind == "formula")):
+        d = other.definition or {}
+        key = DERIVED_OPS.get(str(d.get("op")))
+        if key is None or d.get("inputs") != [ind.code] or key in out or not indicator_visible(actor, other):
+            continue
+        rows = session.execute(select(AnalysisValue.region_code, AnalysisValue.value).where(
+            AnalysisValue.indicator_id == other.id, AnalysisValue.period == period, AnalysisValue.site == ""))
+        out[key] = {rc: val for rc, val in rows}
+        out.setdefault("_codes", {})[key] = other.code
+    return out
+
+
+def _compare(panel: Panel, ind: AnalysisIndicator, values: Sequence[Any], unit: str | None,
+             derived: dict[str, dict[str, Any]] | None = None) -> PanelData:
     """Sichuan against the other provinces in the latest period with provincial values: rank,
-    share of the provinces' total (or of 全国 when the store holds it), growth on the period before."""
+    share of the provinces' total (or of 全国 when the store holds it), growth on the period before —
+    taken from the store's own rank / share / 同比 indicators of ``ind`` when there are such
+    (``derived``), else computed here from the two periods."""
+    derived = derived or {}
     actual = list(values)
     provinces = [v for v in actual if v.region_code.endswith("0000") and v.region_code != "000000"
                  and v.value is not None]
@@ -623,14 +647,26 @@ def _compare(panel: Panel, ind: AnalysisIndicator, values: Sequence[Any], unit: 
     nation = next((v.value for v in actual if v.region_code == "000000" and v.period == last), None)
     total = nation if nation else sum(v.value or 0.0 for v in now)
     rows: list[list[Any]] = []
-    for rank, v in enumerate(now, start=1):
+    for place, v in enumerate(now, start=1):
+        rank: int | None = place
         value = v.value or 0.0
         before = _num(prev.get(v.region_code))
         share = round(100 * value / total, 2) if total else None
         growth = round(100 * (value / before - 1), 2) if before else None
+        if v.region_code in derived.get("rank", {}):
+            stored = _num(derived["rank"][v.region_code])
+            rank = int(stored) if stored is not None else None
+        if v.region_code in derived.get("share", {}):
+            share = _round(derived["share"][v.region_code])
+        if v.region_code in derived.get("growth", {}):
+            growth = _round(derived["growth"][v.region_code])
         rows.append([v.region or v.region_code, v.region_code, value, rank, share, growth])
+    rows.sort(key=lambda r: (r[3] if r[3] is not None else 10**6))
     sc = next((r for r in rows if r[1] == "510000"), None)
     notes = [f"{last} 期，{len(rows)} 个省份"]
+    codes = derived.get("_codes", {})
+    if codes:
+        notes.append("排名、占比、增速取自指标 " + "、".join(str(c) for c in codes.values()))
     if sc is not None:
         notes.append(f"四川省第 {sc[3]} 名，占比 {sc[4]}%，增速 {sc[5]}%")
     if panel.chart == "number":
@@ -638,6 +674,11 @@ def _compare(panel: Panel, ind: AnalysisIndicator, values: Sequence[Any], unit: 
     return PanelData(panel=panel.id, chart=panel.chart, title=panel.title,
                      columns=[{"name": n, "type": t} for n, t in cols], rows=rows, x="地区", y=ind.name,
                      region="地区代码", unit=unit, notes=notes)
+
+
+def _round(v: Any) -> float | None:
+    f = _num(v)
+    return round(f, 2) if f is not None else None
 
 
 def _ident(name: str) -> str:

@@ -126,7 +126,7 @@ def test_query_panels_are_computed_as_the_viewer_with_filters(rt: Any, client: A
                       headers=env["steward"]).status_code == 422
 
 
-def test_indicator_panels_compare_provinces_and_mark_forecasts(client: Any, env: dict[str, Any]) -> None:
+def test_indicator_panels_compare_provinces_and_mark_forecasts(rt: Any, client: Any, env: dict[str, Any]) -> None:
     doc = _doc(_panel("cmp", kind="indicator", indicator="GDP", view="compare"),
                _panel("ts", chart="line", kind="indicator", indicator="GDP", forecast=True),
                _panel("n", chart="number", kind="indicator", indicator="GDP", view="compare"),
@@ -141,6 +141,19 @@ def test_indicator_panels_compare_provinces_and_mark_forecasts(client: Any, env:
     assert sc[4] == pytest.approx(round(100 * 60132.9 / total, 2))
     assert sc[5] == pytest.approx(round(100 * (60132.9 / 56749.8 - 1), 2))
     assert any("四川省第 2 名" in n for n in cmp["notes"])
+    # the store's own rank indicator of GDP, when there is one, gives the rank (here a made-up 7th place)
+    with rt.transaction() as s:
+        owner = s.scalars(select(AnalysisIndicator.owner_department_id).where(AnalysisIndicator.code == "GDP")).one()
+        rank = AnalysisIndicator(code="GDP.RANK", name="地区生产总值位次", unit="位", frequency="年", region_level="省",
+                                 kind="formula", definition={"kind": "formula", "op": "rank", "inputs": ["GDP"]},
+                                 owner_department_id=owner, publication="open", created_by="test")
+        s.add(rank)
+        s.flush()
+        s.add(AnalysisValue(indicator_id=rank.id, region_code="510000", region="四川省", period="2023",
+                            period_start=dt.datetime(2023, 1, 1, tzinfo=dt.UTC), value=7.0))
+    again = client.get(f"/api/v1/dashboards/{did}/panels/cmp/data", headers=env["steward"]).json()
+    assert next(row for row in again["rows"] if row[1] == "510000")[3] == 7
+    assert any("GDP.RANK" in n for n in again["notes"])
     ts = client.get(f"/api/v1/dashboards/{did}/panels/ts/data?region=510000", headers=env["steward"]).json()
     kinds = [(r[0], r[4]) for r in ts["rows"]]
     assert kinds[:1] == [("2012", "实际")] and ("2023", "实际") in kinds
