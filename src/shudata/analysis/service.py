@@ -311,16 +311,31 @@ def series(session: Session, actor: Actor, code: str, region: str, site: str = "
     season = {"月": 12, "季": 4, "年": 1}.get(ind.frequency)
     vals = [r["value"] for r in rows]
     if season and len(vals) >= max(8, 2 * season + 2) and all(v is not None for v in vals):
-        h = {12: 12, 4: 4, 1: 3}[season]
-        try:
-            fc = forecast([float(v) for v in vals], h, season=season, level=0.8)
-        except (InvalidInput, ValueError, ArithmeticError):
-            fc = None
-        if fc is not None:
-            out["forecast"] = {"model": fc.model, "level": fc.level, "periods": _next_periods(rows[-1], h, season),
-                               "mean": [float(x) for x in fc.mean], "lower": [float(x) for x in fc.lower],
-                               "upper": [float(x) for x in fc.upper]}
+        key = (ind.id, region, site, ind.computed_at, len(vals))
+        if key not in _FORECASTS:
+            _FORECASTS[key] = _forecast([float(v) for v in vals], rows[-1], season)
+            while len(_FORECASTS) > 256:
+                _FORECASTS.pop(next(iter(_FORECASTS)))
+        out["forecast"] = _FORECASTS[key]
     return out
+
+
+# forecasts by (indicator, region, site, computed_at, length): a page view never refits an unchanged series
+_FORECASTS: dict[tuple[Any, ...], dict[str, Any] | None] = {}
+
+
+def _forecast(vals: list[float], last: dict[str, Any], season: int) -> dict[str, Any] | None:
+    """ETS, Theta or seasonal naive chosen by a two-origin backtest on the last eight cycles (ten years for
+    an annual series): what a page can afford; ``bench/analysis.py`` measures the full selection."""
+    h = {12: 12, 4: 4, 1: 3}[season]
+    tail = vals[-max(8 * season, 10):]
+    try:
+        fc = forecast(tail, h, season=season, level=0.8, candidates=("snaive", "ets", "theta"), origins_count=2)
+    except (InvalidInput, ValueError, ArithmeticError):
+        return None
+    return {"model": fc.model, "level": fc.level, "periods": _next_periods(last, h, season),
+            "mean": [float(x) for x in fc.mean], "lower": [float(x) for x in fc.lower],
+            "upper": [float(x) for x in fc.upper]}
 
 
 def _next_periods(last: dict[str, Any], h: int, season: int) -> list[str]:

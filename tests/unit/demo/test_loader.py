@@ -27,6 +27,7 @@ from shudata.core.clock import ensure_aware
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
+from shudata.demo import analysis as demo_analysis
 from shudata.demo.accounts import DEPARTMENTS, ROLE_PASSWORDS, demo_users
 from shudata.demo.demands import DEMANDS
 from shudata.demo.entries import ENTRIES, FileSource
@@ -104,8 +105,9 @@ def test_every_demo_account_logs_in_with_its_printed_password(demo_rt: Runtime) 
 def test_every_entry_is_registered_and_sourced_ones_have_data(demo_rt: Runtime) -> None:
     with demo_rt.transaction() as s:
         reads = {r.code: r for r in catalog.list_resources(session=s, actor=SYSTEM, limit=500).items}
-    assert set(reads) == {e.code for e in ENTRIES}
-    for entry in ENTRIES:
+    everything = (*ENTRIES, *demo_analysis.ENTRIES)  # the indicator system adds the national and environment series
+    assert set(reads) == {e.code for e in everything}
+    for entry in everything:
         read = reads[entry.code]
         assert read.provider_name == next(d.name for d in DEPARTMENTS if d.key == entry.provider)
         assert (read.latest_data_version == 1) == (entry.source is not None), entry.name
