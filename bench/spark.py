@@ -164,8 +164,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="shudata-bench-spark-", dir=OUT) as tmp:
         work = Path(tmp)
         duck = DuckDBEngine(threads=2, memory_limit="4GB")
+        c0 = cpu_seconds([psutil.Process()])
         d_time, d_results = job(duck, path, work / "duck.parquet")
-        print(f"duckdb (2 threads): {d_time:.2f} s, {rows / d_time:,.0f} rows/s", flush=True)
+        d_cpu = cpu_seconds([psutil.Process()]) - c0
+        print(f"duckdb (2 threads): {d_time:.2f} s, {rows / d_time:,.0f} rows/s; CPU {d_cpu:.1f} s of "
+              f"{2 * d_time:.1f} core-seconds ({d_cpu / (2 * d_time):.0%} busy)", flush=True)
         spark = SparkEngine(config=LOCAL)
         spark.query("SELECT 1", {}, LONG)  # the session starts outside the measured job
         job(spark, path, work / "warm.parquet")  # JIT, Python workers: measured below on a warm session
