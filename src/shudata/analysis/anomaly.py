@@ -1,13 +1,14 @@
-"""Statistical anomaly detection on seasonal series, as the early warning sees each period arrive:
-robust STL decomposition (statsmodels, robust mode: outliers get small weights and stay out of the
-trend and the seasonal pattern) of the periods before, an expectation for the new period (the
-trend carried one step on, plus the seasonal component a cycle back), and a robust score of the
-new value's error in units of the scaled MAD (1.4826 × MAD ≈ σ for normal noise) of the recent
-one-step errors. Kinds:
+"""Statistical anomaly detection on seasonal series, in the manner of Twitter's S-H-ESD and ADTK's
+seasonal and level-shift detectors: a series is decomposed (STL, statsmodels) and read with everything
+it holds, so a period is judged again, with hindsight, as later periods arrive. Kinds:
 
-- ``spike`` (离群值): one period off its expectation by more than ``threshold``;
-- ``level_shift`` (水平突变): ``confirm`` consecutive flags of one sign — the series moved to a new level;
-- ``seasonal_break`` (季节模式变化): a flag that recurs a cycle later in the same season.
+- ``level_shift`` (水平突变): a change point of the seasonally adjusted series — the median of the
+  ``confirm`` periods from it off the median of the ``confirm`` periods before by more than the local
+  trend explains, in robust units (1.4826 × MAD ≈ σ for normal noise) of that statistic nearby;
+- ``spike`` (离群值): with the shifts taken out, a period whose STL remainder is more than
+  ``threshold`` robust units off, taken one at a time as the generalized ESD test does (the flagged
+  value is replaced by the decomposition's before the next pass, so it bends nothing);
+- ``seasonal_break`` (季节模式变化): a spike a cycle before or after a spike of the same sign.
 
 ``seasonal_strength`` says whether a series is seasonal at all (the detector is meant for those).
 
@@ -25,6 +26,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,7 +45,7 @@ class Anomaly:
     expected: float  # the value the decomposition expected there
 
 
-def seasonal_strength(y: Sequence[float], period: int = 12) -> float:
+def seasonal_strength(y: Sequence[float] | NDArray[Any], period: int = 12) -> float:
     """Wang, Smith & Hyndman's F_s = max(0, 1 − var(remainder) / var(seasonal + remainder)) of a plain STL.
 
     >>> import numpy as np
@@ -64,23 +66,18 @@ def robust_z(x: Array) -> Array:
     return (x - med) / mad
 
 
-def decompose(y: Array, period: int, *, robust: bool = True, seasonal: int = 13) -> tuple[Array, Array, Array]:
+def decompose(y: Array, period: int, *, robust: bool = True, seasonal: int = 13,
+              seasonal_deg: int = 1) -> tuple[Array, Array, Array]:
     """(trend, seasonal, remainder) by STL (robust by default). ``seasonal`` is the seasonal smoother's
     length in cycles: 13 keeps a monthly series' seasonal pattern stable over about a decade, so that
-    one odd month stays in the remainder instead of bending the pattern."""
+    one odd month stays in the remainder instead of bending the pattern. ``seasonal_deg`` 0 holds each
+    season's component level (a local mean) instead of letting it tilt with the last cycles."""
     from statsmodels.tsa.seasonal import STL  # noqa: PLC0415 - heavy, used on demand
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = STL(y, period=period, robust=robust, seasonal=seasonal).fit()
+        res = STL(y, period=period, robust=robust, seasonal=seasonal, seasonal_deg=seasonal_deg).fit()
     return (np.asarray(res.trend, float), np.asarray(res.seasonal, float), np.asarray(res.resid, float))
-
-
-def _expectation(hist: Array, period: int) -> float:
-    """What the robust decomposition of ``hist`` expects next: the trend carried one step on plus the
-    seasonal component one cycle back."""
-    trend, seasonal, _ = decompose(hist, period)
-    return float(2 * trend[-1] - trend[-2] + seasonal[len(hist) - period])
 
 
 def _spread(errors: Array) -> tuple[float, float]:
@@ -91,17 +88,96 @@ def _spread(errors: Array) -> tuple[float, float]:
     return med, mad
 
 
-def detect(values: Sequence[float], period: int = 12, *, threshold: float = 3.5, confirm: int = 3,
+def _local(x: Array, lo: int, hi: int) -> Array:
+    return x[max(lo, 0):max(hi, 0)]
+
+
+def _local_scale(x: Array, u: int, half: int) -> float:
+    """1.4826 · MAD of ``x`` in the centred window u ± ``half`` (the noise of a long series changes with
+    its level, so one scale for all of it would be too wide early on and too narrow late)."""
+    return _spread(_local(x, u - half, u + half + 1))[1]
+
+
+def _level_shifts(adjusted: Array, w: int, threshold: float, half: int) -> list[tuple[int, float, float]]:
+    """Change points of the seasonally adjusted series: ``(t, step, z)`` where the median of the ``w``
+    values from t differs from the median of the ``w`` values before t by more than the local drift
+    explains, by more than ``threshold`` robust units of that same statistic around t (a median of w ≥ 3
+    values ignores one odd month, so spikes and seasonal breaks do not look like shifts). The shift is
+    dated inside its run of large statistics where the means of the two sides differ most."""
+    n = len(adjusted)
+    diffs = np.diff(adjusted)
+    stat = np.full(n, np.nan)
+    for t in range(w, n - w + 1):
+        drift = float(np.median(_local(diffs, t - 12, t + 12)))  # the local trend, one month
+        stat[t] = (float(np.median(adjusted[t:t + w])) - float(np.median(adjusted[t - w:t]))) - w * drift
+    valid = np.flatnonzero(np.isfinite(stat))
+    z = np.zeros(n)
+    for v in valid.tolist():
+        window = stat[valid[(valid >= v - half) & (valid <= v + half)]]
+        med, mad = _spread(window)
+        z[v] = (stat[v] - med) / mad
+    out: list[tuple[int, float, float]] = []
+    t = w
+    while t <= n - w:
+        if abs(z[t]) <= threshold:
+            t += 1
+            continue
+        sign = np.sign(z[t])
+        end = t
+        while end + 1 <= n - w and abs(z[end + 1]) > threshold and np.sign(z[end + 1]) == sign:
+            end += 1
+        # the date: where the two sides' means differ most (one side of the run of medians to the other)
+        best = max(range(t, end + 1), key=lambda c: sign * (float(np.mean(adjusted[c:c + w]))
+                                                              - float(np.mean(adjusted[c - w:c]))))
+        out.append((best, float(stat[best]), float(z[best])))
+        t = end + 1
+    return out
+
+
+def _spikes(y: Array, period: int, threshold: float, memory: int, skip: set[int]) -> dict[int, Anomaly]:
+    """Outliers of the remainder, one at a time as the generalized ESD test takes them: decompose (plain
+    STL: its remainder is close to normal on clean data, where the robust fit's is heavy-tailed), take the
+    period whose remainder is furthest off in robust units (1.4826 · MAD of the remainders within
+    ± ``memory`` periods), flag it if beyond ``threshold``, put the decomposition's value in its place
+    (so it bends neither the trend nor the seasonal pattern) and decompose again."""
+    work = y.copy()
+    n = len(work)
+    found: dict[int, Anomaly] = {}
+    for _ in range(max(1, n // 10)):
+        trend, seasonal, resid = decompose(work, period, robust=False, seasonal_deg=0)
+        z = np.zeros(n)
+        for u in range(n):
+            if u in skip or u in found:
+                continue
+            med, mad = _spread(_local(resid, u - memory, u + memory + 1))
+            z[u] = (float(resid[u]) - med) / mad
+        u = int(np.argmax(np.abs(z)))
+        if abs(z[u]) <= threshold:
+            break
+        fitted = float(trend[u] + seasonal[u])
+        found[u] = Anomaly(u, "spike", float(z[u]), fitted)
+        work[u] = fitted
+    return found
+
+
+def detect(values: Sequence[float] | NDArray[Any], period: int = 12, *, threshold: float = 3.5, confirm: int = 3,
            memory: int = 36, start: int | None = None) -> list[Anomaly]:
-    """Anomalies of a complete, regular series, each period judged as the early warning sees it arrive:
-    against what the robust decomposition of the periods before it expects, in units of the robust
-    spread of the last ``memory`` such one-step errors. Flagged values are replaced by their expected
-    value in the history the later periods are judged with (one odd month does not distort the next
-    year's expectation); ``confirm`` consecutive flags of the same sign are a level shift, dated at the
-    first of them (the history then keeps the new level and the flags of the following cycle, while the
-    decomposition adapts, belong to it); a flag a cycle after a flag of the same sign
-    is a seasonal break. Periods before ``start`` (default: three cycles in, after a cycle of one-step
-    errors has set the scale) only build the history.
+    """Anomalies of a complete, regular series, judged with everything the series holds (a period is
+    judged again, with hindsight, as later periods arrive — the way S-H-ESD and ADTK's seasonal
+    detectors read a window):
+
+    1. ``level_shift``: a change point of the seasonally adjusted series (robust STL), where the
+       median of the ``confirm`` periods from it moves off the median of the ``confirm`` periods before
+       by more than the local trend explains — ``threshold`` robust units of that statistic within
+       ± ``memory`` periods. A shift needs ``confirm`` periods after it to be seen.
+    2. The shifts are taken out and the series decomposed again; a period whose remainder is more than
+       ``threshold`` robust units (1.4826 · MAD of the remainders within ± ``memory`` periods) off is a
+       ``spike``, unless it sits next to a shift (the shift explains it).
+    3. A spike a cycle before or after a spike of the same sign in the same season makes both a
+       ``seasonal_break``.
+
+    Only periods from ``start`` on are reported (default: after three cycles); the periods before it
+    build the decomposition and the scales.
     """
     y = np.asarray(values, dtype=float)
     if y.ndim != 1 or not np.all(np.isfinite(y)):
@@ -112,42 +188,27 @@ def detect(values: Sequence[float], period: int = 12, *, threshold: float = 3.5,
         raise InvalidInput(f"序列太短：异常检测至少需要 {fit + period + 1} 个值（三个周期以上）",
                            "The series is too short for anomaly detection (more than three cycles needed)",
                            code="analysis_bad_series")
-    # the scale is the spread of real one-step errors, so a cycle of them is gathered before any flag
-    begin = max(fit + period, start if start is not None else fit + period)
-    scan_from = max(fit, begin - memory)
-    clean = y.copy()
-    errors: list[float] = []
+    if confirm < 1 or memory < period or threshold <= 0:
+        raise InvalidInput("异常检测参数无效：confirm ≥ 1，memory ≥ 周期长度，threshold > 0",
+                           "Invalid anomaly detection parameters", code="analysis_bad_series")
+    begin = max(0, start if start is not None else fit + period)
+    n = len(y)
+    w = max(confirm, 3)
+    _, seasonal, _ = decompose(y, period, seasonal_deg=0)
+    shifts = _level_shifts(y - seasonal, w, threshold, memory)
+    level = np.zeros(n)
+    for t, step, _ in shifts:
+        level[t:] += step
+    near_shift = {t + k for t, _, _ in shifts for k in (-1, 0, 1)}
+    spikes = _spikes(y - level, period, threshold, memory, near_shift)
     out: dict[int, Anomaly] = {}
-    run: list[int] = []  # consecutive flags of one sign (a level shift in the making)
-    quiet_until = -1
-    for u in range(scan_from, len(y)):
-        expected = _expectation(clean[:u], period)
-        error = float(y[u]) - expected
-        if len(errors) < period:
-            errors.append(error)
-            continue
-        med, mad = _spread(np.asarray(errors[-memory:]))
-        z = (error - med) / mad
-        if abs(z) <= threshold or u <= quiet_until:
-            errors.append(error)
-            run = []
-            continue
-        clean[u] = expected  # a flagged value neither enters the history nor the error spread
-        if u < begin:
-            continue
-        run = [*run, u] if run and run[-1] == u - 1 and np.sign(out[run[-1]].score) == np.sign(z) else [u]
-        out[u] = Anomaly(u, "spike", z, expected)
-        if len(run) >= confirm:
-            t0 = run[0]
-            for v in run[1:]:
-                out.pop(v, None)
-            out[t0] = Anomaly(t0, "level_shift", out[t0].score, out[t0].expected)
-            clean[t0:u + 1] = y[t0:u + 1]
-            quiet_until = u + period  # a cycle for the decomposition to take the new level in
-            run = []
-            continue
-        prior = out.get(u - period)
-        if prior is not None and prior.kind in ("spike", "seasonal_break") and np.sign(prior.score) == np.sign(z):
-            out[u - period] = Anomaly(prior.index, "seasonal_break", prior.score, prior.expected)
-            out[u] = Anomaly(u, "seasonal_break", z, expected)
+    for t, step, z in shifts:
+        if t >= begin:
+            out[t] = Anomaly(t, "level_shift", z, float(y[t] - step))
+    for u, a in spikes.items():
+        twin = [spikes.get(u - period), spikes.get(u + period)]
+        kind = "seasonal_break" if any(b is not None and np.sign(b.score) == np.sign(a.score) for b in twin) \
+            else "spike"
+        if u >= begin:
+            out[u] = Anomaly(u, kind, a.score, a.expected + float(level[u]))
     return [out[t] for t in sorted(out)]
