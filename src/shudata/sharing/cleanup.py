@@ -189,27 +189,26 @@ def run_once_per_node(transaction: Transaction, settings: Settings) -> Removed:
         return out
 
 
-_thread: threading.Thread | None = None
-_stop = threading.Event()
+_running: list[threading.Event] = []  # the stop signal of each loop started in this process
 
 
 def start(transaction: Transaction, settings: Settings) -> None:
-    """Run the cleanup now and then every ``sharing_cleanup_s`` seconds in a background thread (``serve``)."""
-    global _thread
-    if _thread is not None and _thread.is_alive():
-        return
-    _stop.clear()
-    _thread = threading.Thread(target=_loop, args=(transaction, settings), name="shudata-cleanup", daemon=True)
-    _thread.start()
+    """Run the cleanup now and then every ``sharing_cleanup_s`` seconds in a background thread (``serve``);
+    a loop started before in this process is stopped."""
+    stop()
+    done = threading.Event()
+    _running.append(done)
+    threading.Thread(target=_loop, args=(transaction, settings, done), name="shudata-cleanup", daemon=True).start()
 
 
 def stop() -> None:
     """Stop the background cleanup (the server is shutting down); a run in progress finishes its folder."""
-    _stop.set()
+    while _running:
+        _running.pop().set()
 
 
-def _loop(transaction: Transaction, settings: Settings) -> None:
-    while not _stop.is_set():
+def _loop(transaction: Transaction, settings: Settings, stopped: threading.Event) -> None:
+    while not stopped.is_set():
         try:
             done = run_once_per_node(transaction, settings)
             if done.folders:
@@ -218,4 +217,4 @@ def _loop(transaction: Transaction, settings: Settings) -> None:
             return
         except Exception:  # files only: the next run tries again
             log.warning("delivery file cleanup failed", exc_info=True)
-        _stop.wait(settings.sharing_cleanup_s)
+        stopped.wait(settings.sharing_cleanup_s)

@@ -11,10 +11,12 @@ import time
 import pyarrow as pa
 import pytest
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
 from shudata.catalog.writes import write_version
+from shudata.cli.main import app
 from shudata.core.clock import utcnow
 from shudata.core.plugins import hookimpl
 from shudata.core.types import Actor
@@ -154,4 +156,15 @@ def test_the_background_thread_runs_at_start(rt, world, granted):
             time.sleep(0.1)
     finally:
         cleanup.stop()
+    assert not any(d.exists() for d in _folders(rt.settings, granted))
+
+
+def test_the_cli_command_prints_what_it_removed(rt, world, granted, monkeypatch):
+    monkeypatch.setenv("SHUDATA_DATA_DIR", str(rt.settings.data_dir))
+    monkeypatch.setenv("SHUDATA_DATABASE_URL", rt.settings.resolved_database_url)
+    with rt.transaction() as s:
+        service.revoke_grant(session=s, actor=world.steward, grant_id=granted, data=RevokeCreate(reason="停止"))
+    result = CliRunner().invoke(app, ["sharing", "cleanup"])
+    assert result.exit_code == 0, result.output
+    assert f"g{granted}" in result.output and "共享授权 1 个" in result.output
     assert not any(d.exists() for d in _folders(rt.settings, granted))
