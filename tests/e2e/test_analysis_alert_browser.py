@@ -121,7 +121,7 @@ def test_a_new_version_raises_an_alert_that_is_acknowledged_on_the_alerts_page(s
         # the indicator page: the revised value, its chart and the drill-down to the file's cell
         page.goto(url + "/analysis/indicators/GDP")
         expect(page.locator("#series-chart canvas")).to_have_count(1)
-        expect(page.locator("#values-table")).to_contain_text("50000")
+        expect(page.locator("#values-table")).to_contain_text("50,000.00")
         page.locator("#values-table a", has_text="来源数据").first.click()
         expect(page.locator("#trace-cells")).to_contain_text("gdp_100m_yuan.csv")
         expect(page.locator("#trace-sources")).to_contain_text("第2 版")

@@ -28,7 +28,15 @@ from sqlalchemy.orm import Session
 
 from shudata.analysis import formulas
 from shudata.analysis.indicators import FormulaDefinition, SeriesDefinition, SqlDefinition
-from shudata.analysis.layouts import LONG_SCHEMA, NATIONAL_CODE, Layout, parse_period, region_code, reshape
+from shudata.analysis.layouts import (
+    LONG_SCHEMA,
+    NATIONAL_CODE,
+    NATIONAL_NAME,
+    Layout,
+    parse_period,
+    region_code,
+    reshape,
+)
 from shudata.analysis.models import AnalysisIndicator, AnalysisLayout, AnalysisValue
 from shudata.catalog.access import can_read_data, find_resource
 from shudata.catalog.models import CatalogResource
@@ -41,6 +49,7 @@ from shudata.lake.service import get_version, latest_version
 from shudata.query.access import FULL_ACCESS
 from shudata.query.policies import access_for
 from shudata.query.service import run_query
+from shudata.standards.regions import name_of
 
 Sources = list[dict[str, Any]]
 _LAYOUT: TypeAdapter[Any] = TypeAdapter(Layout)
@@ -233,7 +242,9 @@ def compute_sql(session: Session, settings: Settings, ind: AnalysisIndicator,
                                    code="analysis_bad_value") from None
             if not math.isfinite(value):
                 value = None
-        for k, v in (("indicator", ind.name), ("unit", ind.unit), ("region", name or code), ("region_code", str(code)),
+        if name is None:
+            name = NATIONAL_NAME if str(code) == NATIONAL_CODE else (name_of(str(code)) or str(code))
+        for k, v in (("indicator", ind.name), ("unit", ind.unit), ("region", name), ("region_code", str(code)),
                      ("site", r.get("site")), ("frequency", freq), ("period", period), ("period_start", start),
                      ("value", value), ("source_row", None), ("source_column", None)):
             out[k].append(v)
