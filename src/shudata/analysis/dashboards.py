@@ -725,6 +725,10 @@ def _query_data(session: Session, settings: Settings, actor: Actor, panel: Panel
     y = s.y if s.y in names else next((n for n in numeric if n != x), None)
     rows = result.rows[:1] if panel.chart == "number" else result.rows
     notes = [f"查询“{q.name}”，{len(result.rows)} 行" + ("（已截断）" if result.has_more else "")]
+    if f.regions and not s.region_column:
+        notes.append("此面板未设地区列，地区筛选未应用（编辑面板可设置）")
+    if (f.period_from or f.period_to) and not s.period_column:
+        notes.append("此面板未设期别列，期别筛选未应用（编辑面板可设置）")
     return PanelData(panel=panel.id, chart=panel.chart, title=panel.title, columns=cols, rows=rows, x=x, y=y,
                      series=s.series if s.series in names else None,
                      region=s.region_column if s.region_column in names else x, truncated=result.has_more,

@@ -101,6 +101,8 @@ def test_query_panels_are_computed_as_the_viewer_with_filters(rt: Any, client: A
     assert dash["document"]["panels"][0]["source"]["saved_query_id"] and dash["sharing"] == "private"
     data = client.get(f"/api/v1/dashboards/{did}/panels/{pid}/data", headers=env["steward"]).json()
     assert data["x"] == "地区" and data["y"] == "企业数" and len(data["rows"]) == 3
+    unfiltered = client.get(f"/api/v1/dashboards/{did}/panels/{pid}/data?region=成都市", headers=env["steward"]).json()
+    assert len(unfiltered["rows"]) == 3 and any("未设地区列" in n for n in unfiltered["notes"])  # says so
     # the colleague sees nothing of a private dashboard; once shared with the department, its data are
     # computed as the colleague (the audit trail names the colleague's run)
     assert client.get(f"/api/v1/dashboards/{did}", headers=env["colleague"]).status_code == 404
