@@ -18,7 +18,7 @@ from shudata.analysis import alerts, formulas, recompute, store
 from shudata.analysis.access import can_see, ref, require_see, visible_clause
 from shudata.analysis.actions import ALERT_ACK, ALERT_SUBSCRIBE, INDICATOR_MANAGE
 from shudata.analysis.forecast import forecast
-from shudata.analysis.indicators import FormulaDefinition, order, parse_definition
+from shudata.analysis.indicators import FormulaDefinition, SeriesDefinition, order, parse_definition
 from shudata.analysis.models import (
     AnalysisAlert,
     AnalysisAlertRule,
@@ -272,7 +272,8 @@ def trace(session: Session, settings: Settings, actor: Actor, code: str, region:
     v = store.value_row(session, ind, region, period, site)
     d = parse_definition(ind.definition)
     inputs = [c for c in getattr(d, "inputs", []) if _visible_code(session, actor, c)]
-    out = store.trace(session, settings, ind, v, inputs)
+    out = store.trace(session, settings, ind, v, inputs,
+                      cells_of=d.indicator if isinstance(d, SeriesDefinition) else None)
     readable = set()
     for s in v.sources or []:
         try:

@@ -370,7 +370,7 @@ def value_row(session: Session, ind: AnalysisIndicator, region: str, period: str
 
 
 def trace(session: Session, settings: Settings, ind: AnalysisIndicator, value: AnalysisValue,
-          input_codes: Sequence[str] = ()) -> dict[str, Any]:
+          input_codes: Sequence[str] = (), *, cells_of: str | None = None) -> dict[str, Any]:
     """Where one value came from: the lake versions, and for a layout resource the source file rows
     (the long-form cells with their row and column); for a formula, its input indicators' values of
     the same region and period (each traceable in turn)."""
@@ -379,13 +379,17 @@ def trace(session: Session, settings: Settings, ind: AnalysisIndicator, value: A
                            "sources": value.sources, "cells": [], "inputs": []}
     for s in value.sources or []:
         path = long_path(settings, int(s["resource_id"]), int(s["version"]))
-        if not path.is_file() or not value.source_rows:
+        if cells_of is None or not path.is_file() or not value.source_rows:
             continue
         t = pq.read_table(path)
         mask = pc.is_in(t["source_row"], value_set=pa.array(value.source_rows, pa.int32()))
         hit = t.filter(mask)
-        if value.period and hit.num_rows > 50:  # a wide row holds many periods: the cell of this one
-            hit = hit.filter(pc.equal(hit["period"], value.period))
+        hit = hit.filter(pc.equal(hit["indicator"], cells_of))
+        if value.site:
+            hit = hit.filter(pc.equal(hit["site"], value.site))
+        same = hit.filter(pc.equal(hit["period"], value.period))
+        if same.num_rows:  # a wide row holds many periods: the cell of this one
+            hit = same
         v = get_version(session, int(s["resource_id"]), int(s["version"]))
         for r in hit.slice(0, 200).to_pylist():
             out["cells"].append({"resource": s["code"], "version": v.version, "file": v.source_name,
