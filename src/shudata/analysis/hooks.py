@@ -21,8 +21,9 @@ def reshape_and_recompute(run: Any) -> None:
     if run.version is None:
         return
     session, settings = run.session, run.settings
-    store.reshape_version(session, settings, run.resource.id, run.version.version, run.path.read_bytes(),
-                          run.source_name)
+    if store.layout_of(session, run.resource.id) is not None:  # read the file only for a layout resource
+        store.reshape_version(session, settings, run.resource.id, run.version.version, run.path.read_bytes(),
+                              run.source_name)
     g = recompute.graph(session)
     if any(run.resource.id in r for r in g.reads.values()):
         recompute.recompute(session, settings, Actor.system(), resource_id=run.resource.id,
