@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 
 from shudata import __version__
+from shudata.catalog import search_index
 from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
@@ -71,6 +72,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             sharing_prepare.restart()
             sharing_cleanup.start(rt.transaction, rt.settings)  # ended grants' files: now, then every interval
             RUNS.share(rt.settings.data_dir / "run" / "queries")  # a cancel may reach another worker
+            # jieba's dictionary loads in one call that holds the GIL for about a second (several
+            # on a busy machine): load it before the first request, not during the first search
+            await run_in_threadpool(search_index.tokenize, "数据目录")
             # The ~600,000 objects of the loaded modules and the app live as long as the process:
             # move them out of the collector's sight, so that a full collection under load scans
             # what requests allocated (milliseconds), not everything (0.2–0.9 s with the GIL held,
