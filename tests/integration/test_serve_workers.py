@@ -27,13 +27,21 @@ from shudata.db.runtime import Runtime
 from support.load import ServeProcess, Store, build_store, drive, free_port, make_people
 
 WORKERS = "2"
+START_S = 180  # a start takes over a minute on a machine loaded ~15
 
 
-def _by_worker(url: str, want: int = 2, tries: int = 200) -> dict[int, httpx.Client]:
-    """One keep-alive connection held by each of ``want`` workers (asked through the health check)."""
+def _by_worker(url: str, want: int = 2, within_s: float = START_S) -> dict[int, httpx.Client]:
+    """One keep-alive connection held by each of ``want`` workers (asked through the health check;
+    the last worker may still be starting when the first answers)."""
     found: dict[int, httpx.Client] = {}
     spare: list[httpx.Client] = []
-    for _ in range(tries):
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if len(spare) > 20:  # the other worker is not accepting yet
+            for c in spare:
+                c.close()
+            spare = []
+            time.sleep(0.5)
         client = httpx.Client(base_url=url, timeout=60)
         worker = client.get("/api/v1/health").json()["worker"]
         if worker in found:
@@ -57,7 +65,7 @@ def _seconds_left_in_minute() -> float:
 def test_portal_rate_limit_counts_once_across_workers(rt: Runtime, tmp_path: Path) -> None:
     limit = 12
     server = ServeProcess(rt, free_port(), tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS,
-                          SHUDATA_PORTAL_RATE_IP_PER_MIN=str(limit), SHUDATA_PORTAL_RATE_KEY_PER_MIN="0").start()
+                          SHUDATA_PORTAL_RATE_IP_PER_MIN=str(limit), SHUDATA_PORTAL_RATE_KEY_PER_MIN="0").start(START_S)
     try:
         clients = _by_worker(server.url)
         if _seconds_left_in_minute() < 20:  # all of it in one fixed window
@@ -82,7 +90,7 @@ def test_a_cancel_reaching_another_worker_stops_the_run(rt: Runtime, tmp_path: P
                                                         make_user: Any) -> None:
     store = build_store(rt, *make_people(rt, make_department, make_user))
     server = ServeProcess(rt, free_port(), tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS,
-                          SHUDATA_QUERY_TIMEOUT_S="60").start()
+                          SHUDATA_QUERY_TIMEOUT_S="60").start(START_S)
     headers = {"Authorization": f"Bearer {store.steward_token}"}
     try:
         clients = _by_worker(server.url)
@@ -123,7 +131,7 @@ def _store_with_people(rt: Runtime, make_department: Any, make_user: Any) -> Sto
 def test_sigterm_under_load_stops_all_workers_within_10_s(rt: Runtime, tmp_path: Path, make_department: Any,
                                                           make_user: Any) -> None:
     store = _store_with_people(rt, make_department, make_user)
-    server = ServeProcess(rt, free_port(), tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS).start()
+    server = ServeProcess(rt, free_port(), tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS).start(START_S)
     assert server.proc is not None
     workers = _children(server.proc.pid)
     try:
@@ -149,7 +157,7 @@ def test_sigterm_under_load_stops_all_workers_within_10_s(rt: Runtime, tmp_path:
 @pytest.mark.slow
 def test_kill_9_of_the_parent_leaves_no_worker_on_the_port(rt: Runtime, tmp_path: Path) -> None:
     port = free_port()
-    server = ServeProcess(rt, port, tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS).start()
+    server = ServeProcess(rt, port, tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS).start(START_S)
     assert server.proc is not None
     _by_worker(server.url)  # both workers are serving
     workers = _children(server.proc.pid)
@@ -162,7 +170,7 @@ def test_kill_9_of_the_parent_leaves_no_worker_on_the_port(rt: Runtime, tmp_path
     with socket.socket() as s:  # the port is free again
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
-    again = ServeProcess(rt, port, tmp_path / "serve2.log", SHUDATA_WORKERS=WORKERS).start()
+    again = ServeProcess(rt, port, tmp_path / "serve2.log", SHUDATA_WORKERS=WORKERS).start(START_S)
     try:
         assert httpx.get(f"{again.url}/api/v1/health", timeout=10).status_code == 200
     finally:
