@@ -47,6 +47,7 @@ log = logging.getLogger("shudata.sharing.cleanup")
 
 Transaction = Callable[[], AbstractContextManager[Session]]
 _GRANT_DIR = re.compile(r"^g(\d{1,18})$")
+_OWNER_DIR = re.compile(r"^[a-z](\d{1,18})$")  # one owner's folder: g<grant>, e<entitlement>
 
 
 @dataclass
@@ -122,15 +123,15 @@ def run(transaction: Transaction, settings: Settings, *, trigger: str = "cli") -
 
 
 def _safe(settings: Settings, root: Path, folder: Path) -> bool:
-    """``folder`` is a real directory directly in ``root``, ``root`` is under the data folder and
-    neither holds nor is held by the lake."""
+    """``folder`` is one owner's real directory (``g<id>``, ``e<id>``) directly in ``root``, ``root`` is
+    under the data folder and ``folder`` neither holds nor is held by the lake."""
     try:
         data = settings.data_dir.resolve()
         lake = settings.lake_dir.resolve()
         r = root.resolve()
     except OSError:
         return False
-    if folder.parent != root or folder.is_symlink() or not folder.is_dir():
+    if folder.parent != root or not _OWNER_DIR.match(folder.name) or folder.is_symlink() or not folder.is_dir():
         return False
     if r == data or not r.is_relative_to(data):
         return False

@@ -116,7 +116,8 @@ def test_nothing_outside_the_delivery_folders_is_deleted(rt, world, granted):
         @hookimpl
         def sharing_ended_deliveries(self, session, settings):
             return [(settings.lake_dir.parent, settings.lake_dir), (settings.data_dir, outside),
-                    (settings.data_dir / "delivery", outside)]
+                    (settings.data_dir / "delivery", outside),
+                    (settings.data_dir / "delivery", settings.data_dir / "delivery" / "downloads")]
 
     plugin = Wrong()
     rt.plugins.register(plugin)
@@ -130,6 +131,7 @@ def test_nothing_outside_the_delivery_folders_is_deleted(rt, world, granted):
     assert not folder.exists() and not downloads.exists()
     assert all(os.path.exists(p) for p in lake) and rt.settings.lake_dir.is_dir()
     assert (outside / "a.txt").read_text() == "x"
+    assert (rt.settings.data_dir / "delivery" / "downloads").is_dir()
 
 
 def test_the_background_run_is_once_per_node_per_interval(rt, world, granted):
