@@ -50,6 +50,7 @@ from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shudata.core.types import Actor, ResourceRef
+from shudata.lake.service import latest_version
 from shudata.security.authz import require
 from shudata.security.models import Department
 
@@ -363,8 +364,11 @@ def _next_periods(last: dict[str, Any], h: int, season: int) -> list[str]:
 # -- layouts -----------------------------------------------------------------------------------------
 
 
-def declare_layout(session: Session, actor: Actor, resource_code: str, layout: dict[str, Any]) -> dict[str, Any]:
-    """A catalog resource declares its NBS / monitoring layout (its stewards); later versions get a long form."""
+def declare_layout(session: Session, actor: Actor, resource_code: str, layout: dict[str, Any],
+                   settings: Settings | None = None) -> dict[str, Any]:
+    """A catalog resource declares its NBS / monitoring layout (its stewards); later versions get a long form.
+    With ``settings``, a newest version that has none gets one from the lake's table
+    (:func:`store.reshape_stored_version`; a layout that cannot read it is refused, 422, nothing saved)."""
     res = find_resource(session, resource_code)
     require(actor, RESOURCE_EDIT, resource_ref(res))
     parsed = store.parse_layout(layout)
@@ -375,7 +379,12 @@ def declare_layout(session: Session, actor: Actor, resource_code: str, layout: d
     else:
         row.layout = doc
     session.flush()
-    record(session, actor, events.AnalysisLayoutDeclare(resource_id=res.code, details={"layout": doc}))
+    details: dict[str, Any] = {"layout": doc}
+    v = latest_version(session, res.id)
+    if settings is not None and v is not None and not store.long_path(settings, res.id, v.version).is_file():
+        details["reshaped_version"] = v.version
+        details["long_rows"] = store.reshape_stored_version(session, settings, res.id, v.version)
+    record(session, actor, events.AnalysisLayoutDeclare(resource_id=res.code, details=details))
     return doc
 
 

@@ -36,6 +36,8 @@ from shudata.analysis.layouts import (
     parse_period,
     region_code,
     reshape,
+    reshape_nbs,
+    reshape_table,
 )
 from shudata.analysis.models import AnalysisIndicator, AnalysisLayout, AnalysisValue
 from shudata.catalog.access import can_read_data, find_resource
@@ -45,7 +47,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
 from shudata.core.plugins import plugins_of
 from shudata.core.types import Actor
-from shudata.lake.service import get_version, latest_version
+from shudata.lake.service import get_version, latest_version, version_files
 from shudata.query.access import FULL_ACCESS
 from shudata.query.policies import access_for
 from shudata.query.service import run_query
@@ -99,6 +101,32 @@ def reshape_version(session: Session, settings: Settings, resource_id: int, vers
 
 
 _LONG_CACHE: dict[tuple[str, int], pa.Table] = {}
+
+
+def reshape_stored_version(session: Session, settings: Settings, resource_id: int, version: int) -> int:
+    """The long form of a version ingested before its resource declared a layout, from the lake's table (the
+    raw file is not kept): its columns are the header row and its rows the data rows, numbered as the file's
+    lines when the version recorded its header row (title lines before it, footers after). The title lines
+    are gone, so an NBS layout of a file whose rows are regions must name its ``indicator``."""
+    declared = layout_of(session, resource_id)
+    if declared is None:
+        raise NotFound("该资源没有声明统计布局", "The resource declares no layout", code="analysis_no_layout")
+    layout = parse_layout(declared.layout)
+    v = get_version(session, resource_id, version)
+    table = pa.concat_tables([pq.read_table(f) for f in version_files(settings, v)]) if version_files(
+        settings, v) else pa.table({})
+    first = (v.header_row or 1)
+    rows: list[tuple[int, list[Any]]] = [(first, list(table.column_names))]
+    for i, r in enumerate(table.to_pylist()):
+        rows.append((first + 1 + i, [None if x is None else (x if isinstance(x, int | float) else str(x))
+                                     for x in r.values()]))
+    out = reshape_nbs(rows, layout) if layout.kind == "nbs" else reshape_table(rows, layout)
+    path = long_path(settings, resource_id, v.version)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(out.table, tmp)
+    tmp.replace(path)
+    return int(out.table.num_rows)
 
 
 def read_long(settings: Settings, resource_id: int, version: int) -> pa.Table:

@@ -288,3 +288,26 @@ def test_a_webhook_is_posted_after_the_commit(rt, econ, tmp_path):
             assert (d.status, d.attempts, d.log[0]["status"]) == ("sent", 1, 204)
     finally:
         server.shutdown()
+
+
+def test_a_layout_declared_after_the_data_reshapes_the_stored_version(rt, econ):
+    """The population export was ingested before its resource declared a layout: declaring it reshapes the
+    lake's table (the title lines are gone, so the layout names the indicator), rows numbered as the file's."""
+    pop = next(e for e in ECONOMY_ENTRIES if e.code == "201001/000002")
+    with rt.transaction() as s:
+        loader.ensure_entry(s, pop)
+    loader.ensure_data(rt, pop)
+    with pytest.raises(InvalidInput), rt.transaction() as s:  # rows are regions and nothing names the indicator
+        service.declare_layout(s, econ["steward"], pop.code, {"kind": "nbs"}, rt.settings)
+    with rt.transaction() as s:
+        assert store.layout_of(s, find_resource(s, pop.code).id) is None  # nothing saved
+        service.declare_layout(s, econ["steward"], pop.code, {"kind": "nbs", "indicator": "人口抽样调查人数(人)"},
+                               rt.settings)
+    _define(rt, econ["steward"], "POP", {"kind": "series", "resource": pop.code, "indicator": "人口抽样调查人数"},
+            unit="人")
+    assert _recompute(rt).errors == []
+    assert _value(rt, "POP", "510000", "2024").value == 86091
+    with rt.transaction() as s:
+        cell = service.trace(s, rt.settings, econ["steward"], "POP", "510000", "2024")["cells"][0]
+    raw = (DATA / "population_sample_survey_persons.csv").read_bytes().decode("gbk").splitlines()
+    assert raw[cell["row"] - 1].startswith("四川省,,86091,")

@@ -136,11 +136,13 @@ def delete_rule(code: str, rule_id: int, session: SessionDep, actor: UserDep) ->
 
 
 @router.put("/layouts/{code:path}", summary="声明统计布局 / declare a resource's layout")
-def declare_layout(code: str, data: LayoutWrite, session: SessionDep, actor: UserDep) -> dict[str, Any]:
+def declare_layout(code: str, data: LayoutWrite, session: SessionDep, settings: SettingsDep,
+                   actor: UserDep) -> dict[str, Any]:
     """Declare the NBS export or monitoring-table layout of a catalog resource (its data stewards): every
     later version is reshaped to long form (indicator, region, period, value, source row) on ingest, while
-    the version itself stays the file as uploaded. Audited."""
-    return service.declare_layout(session, actor, code, data.layout)
+    the version itself stays the file as uploaded; the newest version, when it has no long form yet, gets one
+    from the lake's table (name the ``indicator`` of an NBS file whose rows are regions). Audited."""
+    return service.declare_layout(session, actor, code, data.layout, settings)
 
 
 @router.get("/alerts", response_model=AlertsPage, summary="预警记录 / the alert log")
