@@ -95,6 +95,8 @@ CONFIG_EN = {
                           "then the process is ended",
     "workers": "worker processes of `shudata serve` (one port); on a multi-core machine, the number of cores; "
                "the concurrency limit is per worker",
+    "tracemalloc_s": "memory diagnosis: every so many seconds, log the source lines whose Python allocations grew "
+                     "most, malloc in use and GC pauses (0: off; slows the server)",
     "db_pool_size": "metadata database connection pool; default the concurrency limit plus 8",
 }
 

@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64,
                          description="`shudata serve` 的工作进程数（共用一个端口）；多核机器上可设为核数，"
                                      "并发上限按每个进程计")
+    tracemalloc_s: float = Field(0, ge=0, le=3600,
+                                 description="内存诊断：每隔多少秒在日志中列出 Python 分配增长最多的代码行、"
+                                             "glibc 在用内存与垃圾回收耗时（0 关闭；会拖慢服务）")
     db_pool_size: int | None = Field(None, ge=1, le=1000,
                                      description="元数据库连接池大小；默认为并发上限加 8")
 

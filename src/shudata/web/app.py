@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -82,7 +81,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             gc.collect()
             gc.freeze()
         flusher = asyncio.create_task(_flush_token_usage(rt, usage))
-        tracer = asyncio.create_task(_trace_memory(float(os.environ.get("SHUDATA_TRACEMALLOC_S") or 0)))
+        tracer = asyncio.create_task(_trace_memory(rt.settings.tracemalloc_s))
         try:
             yield
         finally:
