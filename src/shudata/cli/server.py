@@ -81,6 +81,7 @@ def run(app: Any, settings: Settings, host: str, port: int) -> None:
 # -- several worker processes -------------------------------------------------------------------
 
 RESTART_PAUSE_S = 1.0
+MAX_RESTARTS_PER_MIN = 5
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -97,7 +98,8 @@ def bind(host: str, port: int) -> socket.socket:
 def run_workers(target: Callable[[socket.socket, int, int], None], settings: Settings, host: str, port: int,
                 workers: int) -> int:
     """Serve with ``workers`` processes each running ``target(sock, parent_pid, index)``; returns
-    when all have stopped after SIGTERM/SIGINT (an exit code: 0, or 70 if some had to be killed)."""
+    when all have stopped after SIGTERM/SIGINT (an exit code: 0, or 70 if some had to be killed), or
+    when workers keep dying (more than ``MAX_RESTARTS_PER_MIN`` in a minute: the last one's code)."""
     sock = bind(host, port)
     ctx = multiprocessing.get_context("spawn")
     stopping = threading.Event()
@@ -122,9 +124,20 @@ def run_workers(target: Callable[[socket.socket, int, int], None], settings: Set
     try:
         for i in range(workers):
             start(i)
+        restarts: list[float] = []
+        failed = 0
         while not stopping.wait(0.5):  # replace a worker that died on its own
             for i, p in list(procs.items()):
                 if not p.is_alive() and not stopping.is_set():
+                    now = time.monotonic()
+                    restarts = [t for t in restarts if now - t < 60] + [now]
+                    if len(restarts) > MAX_RESTARTS_PER_MIN:  # it cannot start (say, the store is unreachable)
+                        failed = p.exitcode if p.exitcode and p.exitcode > 0 else 1
+                        print(f"工作进程一分钟内退出 {len(restarts)} 次（最后退出码 {p.exitcode}），服务停止 / workers "
+                              f"exited {len(restarts)} times in a minute (last code {p.exitcode}); stopping",
+                              file=sys.stderr, flush=True)
+                        on_signal(signal.SIGTERM, None)
+                        break
                     log.error("worker %d (pid %s) exited with %s; starting another", i, p.pid, p.exitcode)
                     print(f"工作进程 {i} 意外退出（{p.exitcode}），已重新启动 / worker {i} exited ({p.exitcode}); "
                           "restarted", file=sys.stderr, flush=True)
@@ -132,7 +145,7 @@ def run_workers(target: Callable[[socket.socket, int, int], None], settings: Set
                     start(i)
         t0 = signalled[0] or time.monotonic()
         deadline = t0 + settings.shutdown_timeout_s + 0.5
-        code = 0
+        code = failed
         for p in procs.values():
             p.join(max(0.0, deadline - time.monotonic()))
             if p.is_alive():
