@@ -129,11 +129,11 @@ def profile(file: Path = typer.Argument(..., exists=True, dir_okay=False, help=f
     settings = Settings()
     placeholders = (tuple(settings.ingest_missing_values) if missing is None
                     else tuple(p for p in missing.split(",") if p != ""))
-    from shudata.query.service import default_engine  # noqa: PLC0415 - the CLI loads the query engine only for this command (start-up time)
+    from shudata.query.service import local_engine  # noqa: PLC0415 - the CLI loads the query engine only for this command (start-up time)
 
     with _spinner("剖析中 / profiling…") as progress:
         progress.add_task("profile")
-        result = profile_file(default_engine(settings), file, placeholders=placeholders,
+        result = profile_file(local_engine(settings), file, placeholders=placeholders,
                               lookups=region_sources(settings.data_dir / "quality" / "ref"))
     if as_json:
         _print_json([c.model_dump(include={"column", "type", "nulls", "distinct", "kind", "invalid"})

@@ -30,7 +30,7 @@ from shudata.query.access import TableAccess
 from shudata.query.actions import QUERY_RUN
 from shudata.query.catalog_tables import CatalogResolver
 from shudata.query.engines.base import Cancel, Engine
-from shudata.query.engines.choose import files_size, make_engine, ran, routed_to_spark, spark_engine
+from shudata.query.engines.choose import duckdb_engine, files_size, make_engine, ran, routed_to_spark, spark_engine
 from shudata.query.engines.dialects import for_engine
 from shudata.query.errors import ACTION
 from shudata.query.export import write_file
@@ -55,6 +55,14 @@ EXPORT_BATCH_ROWS = 8192  # rows per batch of a download: a few MB in flight, no
 def default_engine(settings: Settings) -> Engine:
     """The engine queries run on: the ``engine`` setting (DuckDB in-process unless set to spark)."""
     return make_engine(settings)
+
+
+def local_engine(settings: Settings) -> Engine:
+    """The in-process engine (DuckDB) for work over files the platform prepared itself on this
+    node — masked files, their heads and pages, change files, uploads being profiled. That SQL is
+    DuckDB's and the files are local, so it runs here whatever the ``engine`` setting says; the
+    jobs over a resource's data (sandbox, quality, masked exports) follow the routing instead."""
+    return duckdb_engine(settings)
 
 
 def _route(resolver: CatalogResolver, settings: Settings, sql: str, cap: int, pinned: bool) -> Sandboxed:

@@ -42,7 +42,7 @@ from shudata.query.access import TableAccess, access_subquery
 from shudata.query.engines.base import Engine, Limits, ScalarUdf, TableSource
 from shudata.query.engines.choose import engine_for
 from shudata.query.engines.dialects import for_engine
-from shudata.query.service import default_engine
+from shudata.query.service import local_engine
 from shudata.security.crypto.sm3 import sm3_hex
 from shudata.sharing.filters import combine, validate_row_filter
 from shudata.sharing.grants import active_grant
@@ -70,8 +70,8 @@ class GrantView:
         return {self.source.name: self.source}
 
     def engine(self, settings: Settings) -> Engine:
-        """The query engine with this view's masking functions registered."""
-        return default_engine(settings).with_udfs(self.udfs)  # type: ignore[attr-defined]
+        """The in-process engine with this view's masking functions registered."""
+        return local_engine(settings).with_udfs(self.udfs)  # type: ignore[attr-defined]
 
     def export_engine(self, settings: Settings) -> Engine:
         """The engine the whole masked export runs on: Spark when the operator routes the
@@ -221,7 +221,7 @@ def fetch_page(*, session: Session, settings: Settings, actor: Actor, view: Gran
     narrow = narrowing(filter, sort, layout([path]).schema.names)
     check_quota(session, view.grant, limit)
     if narrow.active:
-        engine = default_engine(settings)  # plain engine: the file is already masked, no masking functions
+        engine = local_engine(settings)  # plain in-process engine: the file is already masked, no masking functions
         lim = Limits(timeout_s=settings.query_timeout_s)
         delivered = {"g": TableSource(name="g", files=[path])}
         page = engine.query(f"{narrow.select('g')} LIMIT {limit} OFFSET {max(0, offset)}", delivered, lim)
@@ -277,7 +277,7 @@ def fetch_file(*, session: Session, settings: Settings, actor: Actor, view: Gran
     narrow = narrowing(filter, sort, lay.schema.names)
     start = max(0, offset or 0)
     sliced = offset is not None or limit is not None
-    engine = default_engine(settings)  # plain engine: the file is already masked
+    engine = local_engine(settings)  # plain in-process engine: the file is already masked
     lim = Limits(timeout_s=max(settings.query_timeout_s, 600))
     delivered = {"g": TableSource(name="g", files=[path])}
     total = int(engine.query(narrow.count("g"), delivered, lim).column(0)[0].as_py()) if narrow.active \
@@ -356,7 +356,7 @@ def changes_since(*, session: Session, settings: Settings, actor: Actor, resourc
     sql = f"SELECT * FROM cur EXCEPT SELECT * FROM prev ORDER BY {order}"
     cap = settings.query_max_rows
     lim = Limits(timeout_s=settings.query_timeout_s, max_rows=cap + 1)
-    table = default_engine(settings).query(sql, {"cur": TableSource(name="cur", files=[cur_path]),
+    table = local_engine(settings).query(sql, {"cur": TableSource(name="cur", files=[cur_path]),
                                                  "prev": TableSource(name="prev", files=[old_path])}, lim)
     _changes_fit(table, cap, settings.result_max_bytes, since_version)
     log_delivery(session, actor, view, rows=table.num_rows, fmt="json", channel="rest-incremental")

@@ -116,3 +116,22 @@ def test_portal_and_market_files_are_identical_on_spark(rt, world, routed, tmp_p
         assert content_hash(a) == content_hash(b)
     assert portal_duck.operators == portal_spark.operators and portal_duck.operators  # something was masked
     assert market_duck.rows == market_spark.rows == 2000 and market_duck.entities == market_spark.entities
+
+
+def test_spark_as_the_node_default_still_pages_and_sorts_the_masked_file(rt, world, routed) -> None:  # type: ignore[no-untyped-def]
+    """``SHUDATA_ENGINE=spark``: the masked export runs on Spark, but the pages, filters and sorts
+    over the prepared masked file are DuckDB SQL over a local file and run in-process (they used
+    the node's default engine, which sent DuckDB SQL to Spark)."""
+    spark_default = routed.model_copy(update={"engine": "spark", "spark_resources": None})
+    with rt.transaction() as s:
+        grant = s.scalar(select(SharingGrant))
+        res = find_resource(s, CODE)
+        view = delivery.view_of(session=s, settings=spark_default, grant=grant, resource=res,
+                                version=latest_version(s, res.id))
+        page, total = delivery.fetch_page(session=s, settings=spark_default, actor=world.user, view=view, offset=0,
+                                          limit=5, filter="机构名称 IS NOT NULL", sort="机构名称 desc")
+        plain, all_rows = delivery.fetch_page(session=s, settings=spark_default, actor=world.user, view=view,
+                                              offset=10, limit=5)
+    names = page.column("机构名称").to_pylist()
+    assert page.num_rows == 5 and names == sorted(names, reverse=True) and 0 < total < 2000
+    assert plain.num_rows == 5 and all_rows == 2000

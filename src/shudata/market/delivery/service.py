@@ -51,7 +51,7 @@ from shudata.privacy import keys as key_ring
 from shudata.privacy.service_models import charge as dp_charge
 from shudata.query.access import TableAccess, access_subquery
 from shudata.query.engines.base import Limits, TableSource
-from shudata.query.service import default_engine
+from shudata.query.service import local_engine
 from shudata.security.authz import require
 from shudata.security.crypto.sm3 import sm3_hex
 from shudata.sharing.filters import combine, validate_row_filter
@@ -177,7 +177,7 @@ def entitled_view(session: Session, settings: Settings, ent: MarketEntitlement, 
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
                 try:
-                    default_engine(settings).with_udfs(masking.udfs).copy_to_parquet(  # type: ignore[attr-defined]
+                    local_engine(settings).with_udfs(masking.udfs).copy_to_parquet(  # type: ignore[attr-defined]
                         f"SELECT * FROM ({sql}) AS g", {"product": table}, tmp,
                         Limits(timeout_s=max(settings.query_timeout_s, 600)))
                     tmp.replace(path)
@@ -286,7 +286,7 @@ def run_job(*, session: Session, settings: Settings, actor: Actor, entitlement_i
     try:
         result = run_hosted(sql, table="product", source=TableSource(name="hosted", files=[view.path]),
                             columns=tuple(layout([view.path]).schema.names), rules=rules,
-                            engine=default_engine(settings),
+                            engine=local_engine(settings),
                             limits=Limits(timeout_s=settings.query_timeout_s, max_rows=settings.query_max_rows),
                             findings=view.findings)
     except HostedRefused as exc:

@@ -42,7 +42,7 @@ from shudata.lake.reader import layout
 from shudata.quality.rules import Unique
 from shudata.quality.service import current_rule_set
 from shudata.query.engines.base import Limits, TableSource
-from shudata.query.service import default_engine
+from shudata.query.service import local_engine
 from shudata.security.crypto.sm3 import sm3_hex
 from shudata.sharing.delivery import GrantView, masked_file
 from shudata.sharing.delta_sharing.protocol import CDF_COLUMNS
@@ -126,7 +126,7 @@ def change_file(settings: Settings, prev: GrantView, cur: GrantView, key: Sequen
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
             try:
-                default_engine(settings).copy_to_parquet(
+                local_engine(settings).copy_to_parquet(
                     changes_sql(key, columns), {"prev": TableSource(name="prev", files=[prev_path]),
                                                 "cur": TableSource(name="cur", files=[cur_path])},
                     tmp, Limits(timeout_s=max(settings.query_timeout_s, 600)))

@@ -41,7 +41,7 @@ from shudata.lake.models import LakeVersion
 from shudata.lake.reader import Layout, layout
 from shudata.lake.service import get_version, latest_version
 from shudata.query.engines.base import Limits, TableSource
-from shudata.query.service import default_engine
+from shudata.query.service import local_engine
 from shudata.security.crypto.sm3 import constant_time_equal, hmac_sm3_hex, sm3_hex
 from shudata.sharing.delivery import GrantView, check_quota, grant_view, log_delivery, masked_file
 from shudata.sharing.delta_sharing import changes, paging, protocol, versions
@@ -274,7 +274,7 @@ def head_file(settings: Settings, masked: Path, rows: int) -> Path:
         if not path.exists():
             tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
             try:
-                default_engine(settings).copy_to_parquet(f"SELECT * FROM g LIMIT {int(rows)}",
+                local_engine(settings).copy_to_parquet(f"SELECT * FROM g LIMIT {int(rows)}",
                                                          {"g": TableSource(name="g", files=[masked])}, tmp,
                                                          Limits(timeout_s=max(settings.query_timeout_s, 600)))
                 tmp.replace(path)

@@ -29,7 +29,7 @@ from shudata.quality.schemas import (
     RunRead,
 )
 from shudata.quality.spec_files import parse_spec_text
-from shudata.query.service import default_engine
+from shudata.query.service import local_engine
 from shudata.security.authz import require
 from shudata.web.api.v1.catalog import XLSX, download
 from shudata.web.deps import ActorDep, SessionDep, SettingsDep, UserDep
@@ -237,7 +237,7 @@ async def profile(request: Request, settings: SettingsDep, actor: ActorDep, sess
         if upload.path is None:  # an invariant, not input: a bug if it breaks
             raise RuntimeError("upload.path is unexpectedly None")
         path: Path = upload.path
-        result = await run_in_threadpool(profile_file, default_engine(settings), path, placeholders=placeholders,
+        result = await run_in_threadpool(profile_file, local_engine(settings), path, placeholders=placeholders,
                                          lookups=region_sources(settings.data_dir / "quality" / "ref"),
                                          name=upload.filename, limits=ReadLimits.from_settings(settings),
                                          max_columns=settings.profile_max_columns,
