@@ -70,3 +70,14 @@ def test_real_series() -> None:
     y2[190] += 8 * sigma
     after = {a.index for a in an.detect(y2[:200], start=180)}
     assert 190 not in before and 190 in after
+
+
+def test_real_level_shift_is_a_change_point_not_a_run_of_spikes() -> None:
+    y = np.asarray(monthly_series(48)["货币(M1)供应量期末值|000000|"][1])[:170]
+    d = np.diff(y[126:170])  # the month-on-month noise around the shift (M1 grew tenfold: a local scale)
+    noise = 1.4826 * float(np.median(np.abs(d - np.median(d))))
+    before = {a.index for a in an.detect(y, start=140)}
+    shifted = y.copy()
+    shifted[150:] += 4 * noise
+    new = [(a.index, a.kind) for a in an.detect(shifted, start=140) if a.index not in before]
+    assert len(new) == 1 and new[0][1] == "level_shift" and abs(new[0][0] - 150) <= 1, new
