@@ -3,9 +3,12 @@ chosen per series by a rolling-origin backtest on the series' own past.
 
 ``forecast(y, h)`` never looks past the values it is given: the backtest that picks the model cuts
 its origins inside ``y`` only, so an evaluation window held out by the caller stays unseen. The
-intervals are the models' own (``level`` 80 % by default), then calibrated on the same backtest:
-their half-widths are scaled so that they would have covered ``level`` of the backtest errors
-(split-conformal calibration: never narrower than half the model's own, never wider than 4 times).
+intervals are the models' own (``level`` 80 % by default), then calibrated per horizon on a second,
+step-1 rolling-origin backtest of the chosen model inside ``y`` (``horizon_calibration``): at each
+horizon the half-widths are scaled by the split-conformal quantile of |error| / half-width there,
+never narrower than the model's own and at most 4 times it. (The first version scaled all horizons
+by one factor from 3 origins 4 months apart and let it shrink the intervals down to half: on the real
+series 60 % of the held-out months fell inside the 80 % intervals.)
 
 statsforecast would be the faster library, but its 2.x releases require pandas < 3 and the
 project runs pandas 3; statsmodels gives the same model families.
@@ -201,7 +204,52 @@ def _calibration(runs: list[tuple[Array, Array, Array, Array]], level: float) ->
     return float(min(max(sorted(ratios)[k - 1], 0.5), 4.0))
 
 
-def forecast(values: Sequence[float], h: int = 12, *, season: int = 12, level: float = 0.8,
+def rolling_runs(y: Array, name: str, h: int, m: int, level: float,
+                 max_origins: int = 12) -> list[tuple[int, Array, Array, Array]]:
+    """The model ``name`` refitted at every origin of the last ``max_origins`` (step 1, at least
+    ``MIN_LENGTH`` values of training), each forecast compared with as many of the following ``h`` values
+    as ``y`` holds: ``(origin, errors, model half-widths, horizons)``. Everything stays inside ``y``."""
+    out = []
+    for o in range(max(MIN_LENGTH, len(y) - max_origins), len(y)):
+        k = min(h, len(y) - o)
+        try:
+            mean, lo, hi = MODELS[name](y[:o], h, m, level)
+        except (ValueError, np.linalg.LinAlgError):
+            continue
+        half = ((hi - lo) / 2)[:k]
+        if not (np.all(np.isfinite(mean[:k])) and np.all(np.isfinite(half))):
+            continue
+        out.append((o, np.abs(y[o:o + k] - mean[:k]).astype(float), half, np.arange(k, dtype=float)))
+    return out
+
+
+def horizon_calibration(runs: list[tuple[int, Array, Array, Array]], h: int, level: float,
+                        delta: float | None = None, band: int = 2, cap: float = 4.0) -> Array:
+    """Per-horizon factors on the model's half-widths from the rolling-origin errors: at horizon k the
+    ratios |error| / half-width of horizons k ± ``band``, and their split-conformal quantile (rank
+    ceil((n + 1) · level) of n). With ``delta`` the quantile is taken at ``level`` + sqrt(ln(1/delta) / 2m)
+    for m distinct origins instead (a training-conditional bound; with the few origins of a monthly
+    series it puts nearly every interval at the largest backtest error, so it is not the default).
+    Never narrower than the model's own interval (factor ≥ 1: a short backtest that happened to be calm
+    does not shrink it), at most ``cap`` times it, and not narrowing as the horizon grows."""
+    out = np.ones(h)
+    for k in range(h):
+        ratios, seen = [], set()
+        for o, err, half, hz in runs:
+            sel = (np.abs(hz - k) <= band) & (half > 0)
+            if np.any(sel):
+                ratios.extend((err[sel] / half[sel]).tolist())
+                seen.add(o)
+        if len(ratios) < 4:
+            out[k] = out[k - 1] if k else 1.0
+            continue
+        a = level if delta is None else min(level + math.sqrt(math.log(1 / delta) / (2 * len(seen))), 1.0)
+        rank = min(math.ceil((len(ratios) + 1) * a), len(ratios))
+        out[k] = sorted(ratios)[rank - 1]
+    return np.clip(np.maximum.accumulate(out), 1.0, cap)
+
+
+def forecast(values: Sequence[float] | NDArray[Any], h: int = 12, *, season: int = 12, level: float = 0.8,
              candidates: Sequence[str] = ("snaive", "ets", "theta", "arima"), origins_count: int = 3,
              calibrate: bool = True) -> Forecast:
     """Forecast ``h`` periods after ``values`` (a complete, regular series) with a ``level`` interval.
@@ -224,7 +272,7 @@ def forecast(values: Sequence[float], h: int = 12, *, season: int = 12, level: f
     chosen = min(scores, key=lambda k: scores[k][0]) if scores else usable[0]
     mean, lo, hi = MODELS[chosen](y, h, season, level)
     if calibrate and scores:
-        c = _calibration(scores[chosen][1], level)
+        c = horizon_calibration(rolling_runs(y, chosen, h, season, level), h, level)
         half_lo, half_hi = mean - lo, hi - mean
         lo, hi = mean - half_lo * c, mean + half_hi * c
     return Forecast(chosen, mean, lo, hi, level, {k: v[0] for k, v in scores.items()})
