@@ -86,6 +86,8 @@ def pin(data: PinRequest, session: SessionDep, actor: ActorDep) -> PinResult:
 
 @router.get("/dashboards/{dashboard_id}", response_model=DashboardRead, summary="仪表板 / one dashboard")
 def get_dashboard(session: SessionDep, actor: ActorDep, dashboard_id: int = DashId) -> DashboardRead:
+    """仪表板的文档、可见范围与修订号：所有者、共享范围内的同部门用户可见，已公开发布的任何人可见（否则 404）。
+    The document, sharing and revision; visible to its owner, its department when shared, anyone when published."""
     return svc.get_dashboard(session=session, actor=actor, dashboard_id=dashboard_id)
 
 
@@ -99,6 +101,7 @@ def update_dashboard(data: DashboardUpdate, session: SessionDep, actor: ActorDep
 
 @router.delete("/dashboards/{dashboard_id}", status_code=204, summary="删除仪表板 / delete")
 def delete_dashboard(session: SessionDep, actor: ActorDep, dashboard_id: int = DashId) -> Response:
+    """删除仪表板（只有所有者可以删除；已发布的同时从门户撤下）。Delete a dashboard (its owner only)."""
     svc.delete_dashboard(session=session, actor=actor, dashboard_id=dashboard_id)
     return Response(status_code=204)
 
@@ -123,6 +126,7 @@ def publish(session: SessionDep, actor: ActorDep, dashboard_id: int = DashId) ->
 @router.delete("/dashboards/{dashboard_id}/publish", response_model=DashboardRead,
                summary="撤回公开发布 / withdraw from the portal")
 def withdraw(session: SessionDep, actor: ActorDep, dashboard_id: int = DashId) -> DashboardRead:
+    """撤回公开发布：公众立即不再能看到，仪表板退回部门内共享。Withdraw from the portal, back to the department."""
     return svc.publish(session=session, actor=actor, dashboard_id=dashboard_id, withdraw=True)
 
 

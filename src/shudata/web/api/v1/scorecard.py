@@ -37,6 +37,8 @@ def get_scorecard(session: SessionDep, settings: SettingsDep, actor: ActorDep,
 def get_trend(session: SessionDep, settings: SettingsDep, actor: ActorDep,
               year: int | None = Query(None, ge=2000, le=2100, description="年度（默认今年）"),
               level: Literal["department", "city"] = Query("department")) -> dict[str, Any]:
+    """该年度各季度末的总分与排名（按部门或按市州节点），用于看趋势；仅平台管理员与审计员可用。
+    Totals and ranks at the end of each quarter of the year, by department or city node."""
     return scorecard.trend(session=session, settings=settings, actor=actor, year=_year(year), level=level)
 
 
