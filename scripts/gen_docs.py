@@ -76,6 +76,8 @@ CONFIG_EN = {
     "login_ip_max_failures": "failed logins in a row that block a client address",
     "login_lockout_s": "first lock-out (s); each further one doubles",
     "login_lockout_max_s": "longest lock-out (s)",
+    "analysis_min_group": "fewest rows each value of an SQL indicator published beyond its owner department "
+                          "aggregates (minimum group size k)",
     "duckdb_threads": "DuckDB threads",
     "duckdb_memory_limit": "DuckDB memory limit",
     "engine": "default engine: duckdb (in-process) or spark (every sandbox query, quality check and masked "

@@ -18,7 +18,7 @@ from shudata.analysis import alerts, formulas, recompute, store
 from shudata.analysis.access import can_see, ref, require_see, visible_clause
 from shudata.analysis.actions import ALERT_ACK, ALERT_SUBSCRIBE, INDICATOR_MANAGE
 from shudata.analysis.forecast import forecast
-from shudata.analysis.indicators import FormulaDefinition, SeriesDefinition, order, parse_definition
+from shudata.analysis.indicators import FormulaDefinition, SeriesDefinition, SqlDefinition, order, parse_definition
 from shudata.analysis.models import (
     AnalysisAlert,
     AnalysisAlertRule,
@@ -134,6 +134,38 @@ def _check(session: Session, ind: AnalysisIndicator) -> None:
         deps[other.code] = set(od.inputs) if isinstance(od, FormulaDefinition) else set()
     deps[ind.code] = set(d.inputs) if isinstance(d, FormulaDefinition) else set()
     order(deps)
+    _check_release(session, ind, d, deps)
+
+
+def _unchecked(ind: AnalysisIndicator) -> bool:
+    """An SQL or formula indicator published internal only: its values never passed the release rules."""
+    return ind.publication == "internal" and ind.kind in ("sql", "formula")
+
+
+def _check_release(session: Session, ind: AnalysisIndicator, d: Any, deps: dict[str, set[str]]) -> None:
+    """An SQL indicator published beyond its owner passes the release rules (:func:`store.release_check`);
+    a formula is published no wider than internal when an input is an unchecked (internal) SQL or formula
+    indicator, and such an input cannot become internal while a wider formula uses it."""
+    if isinstance(d, SqlDefinition):
+        store.release_check(session, ind, d)
+    by_code = {i.code: i for i in session.scalars(select(AnalysisIndicator))}
+    if isinstance(d, FormulaDefinition) and ind.publication != "internal":
+        bad = [c for c in d.inputs if c in by_code and _unchecked(by_code[c])]
+        if bad:
+            raise store.IndicatorReleaseRefused(
+                f"指标“{ind.name}”发布范围为 {ind.publication}，但输入指标 {'、'.join(bad)} 仅本部门可见（internal），"
+                "其值未经发布规则检查：请先扩大输入指标的发布范围（将检查其定义）或将本指标设为 internal",
+                f"Indicator {ind.code} is published as {ind.publication} but its input(s) {', '.join(bad)} are "
+                "internal and unchecked: publish the inputs wider first (their definitions are checked) or publish "
+                "this one as internal", rule="formula_inputs", inputs=bad)
+    if _unchecked(ind):
+        users = sorted(c for c, ins in deps.items() if ind.code in ins and c in by_code and c != ind.code
+                       and by_code[c].publication != "internal")
+        if users:
+            raise store.IndicatorReleaseRefused(
+                f"指标“{ind.name}”不能设为仅本部门可见（internal）：发布范围更广的公式指标 {'、'.join(users)} 使用它",
+                f"Indicator {ind.code} cannot become internal: the wider published formula(s) {', '.join(users)} "
+                "use it", rule="formula_inputs", users=users)
 
 
 def _place(session: Session, ind: AnalysisIndicator, parent: str | None) -> None:

@@ -7,6 +7,11 @@
   the SQL sandbox (:func:`shudata.query.service.run_query`) exactly as a query of that department —
   its grants and masking apply; a ``series`` definition reads a long form only when the department
   reads the resource raw and unrestricted (otherwise: write it as SQL, through the grant).
+- An SQL indicator published beyond its owner department (``publication`` not ``internal``) passes the
+  release rules of data usable but not visible (:mod:`shudata.query.release`), unless every table it
+  reads is itself 无条件开放: aggregates only, grouped by its ``region``/``region_code``/``period``
+  outputs only (:func:`release_check`, when defined or changed), and each published value aggregates at
+  least ``SHUDATA_ANALYSIS_MIN_GROUP`` rows (checked on every compute; nothing is written otherwise).
 - Values replace the indicator's previous values in one transaction, each with the lake versions it
   came from and, when known, the source file rows (:func:`trace`).
 """
@@ -25,9 +30,10 @@ import pyarrow.parquet as pq
 from pydantic import TypeAdapter
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
+from sqlglot import exp
 
 from shudata.analysis import formulas
-from shudata.analysis.indicators import FormulaDefinition, SeriesDefinition, SqlDefinition
+from shudata.analysis.indicators import FormulaDefinition, SeriesDefinition, SqlDefinition, sql_tables
 from shudata.analysis.layouts import (
     LONG_SCHEMA,
     NATIONAL_CODE,
@@ -50,6 +56,7 @@ from shudata.core.types import Actor
 from shudata.lake.service import get_version, latest_version, version_files
 from shudata.query.access import FULL_ACCESS
 from shudata.query.policies import access_for
+from shudata.query.release import GROUP_COUNT, Analysis, ReleaseRefused, analyse, group_counted
 from shudata.query.service import run_query
 from shudata.standards.regions import name_of
 
@@ -236,9 +243,73 @@ def _period_label(v: Any) -> str:
     return str(v).strip()
 
 
+# -- release rules of indicators published beyond their owner ----------------------------------------
+
+RELEASE_KEYS = ("region", "region_code", "period")
+_OPEN = "无条件开放"
+
+
+class IndicatorReleaseRefused(ReleaseRefused):
+    """An indicator published beyond its owner department would release what the release rules refuse."""
+
+    default_code = "analysis_release_refused"
+
+
+def _refused(ind: AnalysisIndicator, err: ReleaseRefused) -> IndicatorReleaseRefused:
+    return IndicatorReleaseRefused(
+        f"指标“{ind.name}”发布范围为 {ind.publication}，须符合“数据可用不可见”的发布规则"
+        f"（{err.details.get('rule')}）：{err.zh}；或将发布范围设为 internal（仅本部门）",
+        f"Indicator {ind.code} is published as {ind.publication} and must pass the release rules "
+        f"({err.details.get('rule')}): {err.en}; or publish it as internal",
+        **err.details)
+
+
+def reads_only_open(session: Session, sql: str) -> bool:
+    """Whether every table ``sql`` reads is a catalog resource that is itself 无条件开放 (its rows may be
+    published as they are); an unknown name is not."""
+    try:
+        names = sql_tables(sql)
+    except InvalidInput:
+        return False
+    for name in names:
+        try:
+            res = find_resource(session, name)
+        except NotFound:
+            return False
+        if res.open_type != _OPEN:
+            return False
+    return bool(names)
+
+
+def release_check(session: Session, ind: AnalysisIndicator, d: SqlDefinition) -> Analysis | None:
+    """The release analysis of an SQL indicator published beyond its owner (``None``: internal, or reading
+    only 无条件开放 resources), or :class:`IndicatorReleaseRefused`: aggregates only (literals allowed), no
+    aggregate that copies a row's value, and every GROUP BY key one of the ``region``/``region_code``/
+    ``period`` outputs (the published keys are then region codes and periods, checked when computed)."""
+    if ind.publication == "internal" or reads_only_open(session, d.sql):
+        return None
+    try:
+        a = analyse(d.sql, constants=True)
+    except ReleaseRefused as err:
+        raise _refused(ind, err) from None
+    for key in a.key_exprs:
+        named = [p.alias_or_name for p in a.tree.expressions
+                 if (p.this if isinstance(p, exp.Alias) else p) == key]
+        if not any(n in RELEASE_KEYS for n in named):
+            raise _refused(ind, ReleaseRefused(
+                f"分组键“{key.sql('duckdb')}”不是输出列 region、region_code 或 period（只能按地区和时期分组）",
+                f"GROUP BY key {key.sql('duckdb')!r} is not the region, region_code or period output "
+                "(group by region and period only)", rule="group_keys", key=key.sql("duckdb")))
+    return a
+
+
 def compute_sql(session: Session, settings: Settings, ind: AnalysisIndicator,
                 d: SqlDefinition) -> tuple[pa.Table, Sources]:
-    rows, sources = _rows_of_query(session, settings, owner_actor(ind.owner_department_id), d.sql)
+    checked = release_check(session, ind, d)
+    sql = d.sql if checked is None else group_counted(checked).sql("duckdb")
+    rows, sources = _rows_of_query(session, settings, owner_actor(ind.owner_department_id), sql)
+    if checked is not None:
+        _check_released(ind, rows, settings.analysis_min_group)
     if rows and ("period" not in rows[0] or "value" not in rows[0]
                  or ("region_code" not in rows[0] and "region" not in rows[0])):
         raise InvalidInput("SQL 定义须返回 period、value 及 region_code 或 region 列",
@@ -277,6 +348,27 @@ def compute_sql(session: Session, settings: Settings, ind: AnalysisIndicator,
                      ("value", value), ("source_row", None), ("source_column", None)):
             out[k].append(v)
     return pa.Table.from_pydict(out, schema=LONG_SCHEMA), sources
+
+
+def _check_released(ind: AnalysisIndicator, rows: list[dict[str, Any]], k: int) -> None:
+    """Each published row aggregates at least ``k`` source rows and names a known region code (the
+    counts are dropped from ``rows``)."""
+    small = 0
+    for r in rows:
+        n = r.pop(GROUP_COUNT, None)
+        if n is None or int(n) < k:
+            small += 1
+        code = r.get("region_code")
+        if code is not None and str(code) != NATIONAL_CODE and name_of(str(code)) is None:
+            raise _refused(ind, ReleaseRefused(
+                f"region_code 列的值“{code}”不是行政区划代码（GB/T 2260）",
+                f"region_code {code!r} is not an administrative division code (GB/T 2260)",
+                rule="region_code", value=str(code)))
+    if small:
+        raise _refused(ind, ReleaseRefused(
+            f"有 {small} 个地区和时期的值汇总的记录少于最小分组规模 {k} 条，结果不予发布；请合并分组",
+            f"{small} value(s) aggregate fewer than {k} rows; nothing is published (group more coarsely)",
+            rule="min_group_size", groups=small, k=k))
 
 
 def compute_formula(ind: AnalysisIndicator, d: FormulaDefinition, inputs: Sequence[pa.Table]) -> pa.Table:

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     sharing_cleanup_s: int = Field(
         900, ge=10, le=3600, description="已撤销、到期或删除的共享授权与已终止的交易交付授权，其备好的文件"
                                          "（Delta Sharing、下载文件）在此间隔内删除 (秒)；serve 启动时及每隔此时长清理")
+    analysis_min_group: int = Field(
+        5, ge=2, le=100_000, description="发布范围超出本部门的 SQL 指标，每个值至少汇总的记录数（最小分组规模 k）")
     analysis_webhook_allow_private: bool = Field(
         False, description="预警 Webhook 允许推送到内网、回环或保留地址（默认禁止，防 SSRF）")
     delta_sharing_page_size: int = Field(100, ge=1, le=10_000,
