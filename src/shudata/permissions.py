@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from shudata.analysis.dashboards_perms import actions as dashboards_actions
 from shudata.analysis import actions as analysis_actions
+from shudata.analysis.dashboards_perms import actions as dashboards_actions
 from shudata.catalog import actions as catalog_actions
 from shudata.market import actions as market_actions
 from shudata.market.ledger import actions as market_ledger_actions
