@@ -154,3 +154,20 @@ def test_a_formula_is_no_wider_than_its_unchecked_inputs(rt, gat):
     with pytest.raises(store.IndicatorReleaseRefused) as err, rt.transaction() as s:  # its input cannot narrow
         service.update_indicator(s, gat["steward"], "CITY", _write("CITY", PER_CITY, "internal", gat["dept"]))
     assert err.value.details["users"] == ["CITY.G"]
+
+
+def test_the_api_answers_422_naming_the_rule_and_audits_the_refusal(rt, gat, client, token_for):
+    headers = token_for("gat_steward")
+    body = {"code": "LEAK", "name": "LEAK", "unit": "年", "frequency": "年", "region_level": "市州",
+            "definition": {"kind": "sql", "sql": ATTACK}, "publication": "open", "owner_department_id": gat["dept"]}
+    r = client.post("/api/v1/analysis/indicators", headers=headers, json=body)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "analysis_release_refused"
+    assert "发布规则" in r.json()["error"]["message"]
+    en = client.post("/api/v1/analysis/indicators", headers={**headers, "Accept-Language": "en"}, json=body)
+    assert "release rules" in en.json()["error"]["message"]
+    with rt.transaction() as s:
+        refused = s.scalars(select(AuditEntry).where(AuditEntry.outcome == "rejected")).all()
+        assert any(json.loads(e.details).get("code") == "analysis_release_refused" for e in refused)
+        assert s.scalar(select(AnalysisIndicator).where(AnalysisIndicator.code == "LEAK")) is None
+    body["publication"] = "internal"
+    assert client.post("/api/v1/analysis/indicators", headers=headers, json=body).status_code in (200, 201)
