@@ -9,9 +9,10 @@
   reads the resource raw and unrestricted (otherwise: write it as SQL, through the grant).
 - An SQL indicator published beyond its owner department (``publication`` not ``internal``) passes the
   release rules of data usable but not visible (:mod:`shudata.query.release`), unless every table it
-  reads is itself 无条件开放: aggregates only, grouped by its ``region``/``region_code``/``period``
-  outputs only (:func:`release_check`, when defined or changed), and each published value aggregates at
-  least ``SHUDATA_ANALYSIS_MIN_GROUP`` rows (checked on every compute; nothing is written otherwise).
+  reads is a statistical table (declares a layout) that is itself 无条件开放: aggregates only, grouped
+  by its ``region``/``region_code``/``period`` outputs only (:func:`release_check`, when defined or
+  changed), and each published value aggregates at least ``SHUDATA_ANALYSIS_MIN_GROUP`` rows (checked
+  on every compute; nothing is written otherwise).
 - Values replace the indicator's previous values in one transaction, each with the lake versions it
   came from and, when known, the source file rows (:func:`trace`).
 """
@@ -265,8 +266,9 @@ def _refused(ind: AnalysisIndicator, err: ReleaseRefused) -> IndicatorReleaseRef
 
 
 def reads_only_open(session: Session, sql: str) -> bool:
-    """Whether every table ``sql`` reads is a catalog resource that is itself 无条件开放 (its rows may be
-    published as they are); an unknown name is not."""
+    """Whether every table ``sql`` reads is a statistical table that is itself 无条件开放: a catalog resource
+    open unconditionally that declares a statistical layout (whose long form a ``series`` definition
+    publishes as it is); an unknown name is not."""
     try:
         names = sql_tables(sql)
     except InvalidInput:
@@ -276,14 +278,14 @@ def reads_only_open(session: Session, sql: str) -> bool:
             res = find_resource(session, name)
         except NotFound:
             return False
-        if res.open_type != _OPEN:
+        if res.open_type != _OPEN or layout_of(session, res.id) is None:
             return False
     return bool(names)
 
 
 def release_check(session: Session, ind: AnalysisIndicator, d: SqlDefinition) -> Analysis | None:
     """The release analysis of an SQL indicator published beyond its owner (``None``: internal, or reading
-    only 无条件开放 resources), or :class:`IndicatorReleaseRefused`: aggregates only (literals allowed), no
+    only 无条件开放 statistical tables), or :class:`IndicatorReleaseRefused`: aggregates only (literals allowed), no
     aggregate that copies a row's value, and every GROUP BY key one of the ``region``/``region_code``/
     ``period`` outputs (the published keys are then region codes and periods, checked when computed)."""
     if ind.publication == "internal" or reads_only_open(session, d.sql):

@@ -15,6 +15,7 @@ from shudata.analysis import service, store
 from shudata.analysis.models import AnalysisIndicator
 from shudata.analysis.schemas import IndicatorWrite
 from shudata.audit.models import AuditEntry
+from shudata.catalog.access import find_resource
 from shudata.core.types import Actor, Role
 from shudata.demo import loader
 from shudata.demo.entries import BASE_ENTRIES, ECONOMY_ENTRIES
@@ -43,6 +44,7 @@ def gat(rt, make_department, make_user):
     with rt.transaction() as s:
         for e in (BASE_ENTRIES[0], next(e for e in ECONOMY_ENTRIES if e.code == GDP)):
             loader.ensure_entry(s, e)
+        service.declare_layout(s, SYSTEM, GDP, {"kind": "nbs"})
     for e in (BASE_ENTRIES[0], next(e for e in ECONOMY_ENTRIES if e.code == GDP)):
         loader.ensure_data(rt, e)
     return {"dept": dept, "tjj": tjj, "steward": steward,
@@ -133,9 +135,18 @@ def test_a_regional_aggregate_is_published(rt, gat):
             rt.settings.analysis_min_group = 5
 
 
-def test_an_open_statistical_table_is_published_as_it_is(rt, gat):
-    _define(rt, gat["tjj_steward"], "GDP", UNPIVOT, "open", gat["tjj"])  # 无条件开放: its rows are public already
+def test_an_open_statistical_table_is_published_as_it_is_and_nothing_else(rt, gat):
+    _define(rt, gat["tjj_steward"], "GDP", UNPIVOT, "open", gat["tjj"])  # 无条件开放 with a layout: as a series
     assert _recompute(rt, "GDP").errors == [] and _values(rt, "GDP") > 0
+    with rt.transaction() as s:  # the registry marked 无条件开放 is still no statistical table: checked
+        find_resource(s, PEOPLE).open_type = "无条件开放"
+    with pytest.raises(store.IndicatorReleaseRefused), rt.transaction() as s:
+        service.create_indicator(s, gat["steward"], _write("LEAK", ATTACK, "open", gat["dept"]))
+    with rt.transaction() as s:  # nor is a statistical table that is not open
+        find_resource(s, GDP).open_type = "有条件开放"
+    with pytest.raises(store.IndicatorReleaseRefused) as err, rt.transaction() as s:
+        service.create_indicator(s, gat["tjj_steward"], _write("GDP2", UNPIVOT, "open", gat["tjj"]))
+    assert err.value.details["rule"] == "aggregates_only"
 
 
 def test_a_formula_is_no_wider_than_its_unchecked_inputs(rt, gat):
