@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -176,3 +178,66 @@ class KeyCheck:
             while len(self._seen) > self.max_entries:
                 self._seen.popitem(last=False)
         return label
+
+
+class FileLimiter:
+    """Fixed-window counters in a SQLite file shared by the worker processes of one node.
+
+    One upsert per hit (``INSERT … ON CONFLICT DO UPDATE … RETURNING``) in WAL mode without
+    fsync: the counts are worth a minute, not a crash. Windows that have passed are deleted once
+    a window. Should the file fail (disk full, locked past the timeout), the hit is counted in
+    this process instead and the decision says ``file-fallback``.
+
+    >>> import tempfile
+    >>> lim = FileLimiter(Path(tempfile.mkdtemp()) / "rl.sqlite3")
+    >>> [lim.hit("ip:1.2.3.4", 2, 60, now=100.0).allowed for _ in range(3)]
+    [True, True, False]
+    >>> lim.hit("ip:1.2.3.4", 2, 60, now=161.0).backend
+    'file'
+    """
+
+    blocking = True  # the middleware calls it in a worker thread
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._fallback = MemoryLimiter()
+        self._pruned = 0
+        with self._db() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS hits (bucket TEXT NOT NULL, win INTEGER NOT NULL, "
+                       "n INTEGER NOT NULL, PRIMARY KEY (bucket, win)) WITHOUT ROWID")
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=2.0, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=OFF")
+            self._local.db = db
+        return db
+
+    def hit(self, bucket: str, limit: int, window_s: int, now: float | None = None) -> Decision:
+        now = time.time() if now is None else now
+        window = int(now // window_s)
+        try:
+            db = self._db()
+            row = db.execute("INSERT INTO hits (bucket, win, n) VALUES (?, ?, 1) ON CONFLICT (bucket, win) "
+                             "DO UPDATE SET n = n + 1 RETURNING n", (bucket, window)).fetchone()
+            n = int(row[0])
+            if window != self._pruned:
+                self._pruned = window
+                db.execute("DELETE FROM hits WHERE win < ?", (window - 1,))
+        except sqlite3.Error:
+            d = self._fallback.hit(bucket, limit, window_s, now)
+            return Decision(d.allowed, d.limit, d.remaining, d.reset_s, "file-fallback", d.count)
+        reset = int((window + 1) * window_s - now) + 1
+        return Decision(n <= limit, limit, max(0, limit - n), reset, "file", n)
+
+
+def limiter_for(redis_url: str | None, workers: int, data_dir: Path) -> Limiter:
+    """Redis when configured; else a file all ``workers`` count in when there are several; else
+    counters in this process."""
+    if redis_url or workers <= 1:
+        return build(redis_url)
+    return FileLimiter(data_dir / "run" / "ratelimit.sqlite3")

@@ -22,7 +22,7 @@ from shudata.catalog import search_index
 from shudata.core.config import Settings, get_settings
 from shudata.db.runtime import Runtime
 from shudata.lake.service import cleanup as lake_cleanup
-from shudata.portal.ratelimit import KeyCheck, exempt_labels
+from shudata.portal.ratelimit import KeyCheck, exempt_labels, limiter_for
 from shudata.query.engines import duckdb as duckdb_engine
 from shudata.query.runs import RUNS
 from shudata.security.tokens import TokenUsage
@@ -35,7 +35,7 @@ from shudata.web.ckan import router as ckan_router
 from shudata.web.dcat import router as dcat_router
 from shudata.web.delta_sharing import router as delta_sharing_router
 from shudata.web.middleware import BodyLimitMiddleware, ConcurrencyLimitMiddleware, CSRFMiddleware
-from shudata.web.ratelimit import RateLimitMiddleware, limiter_for
+from shudata.web.ratelimit import RateLimitMiddleware
 from shudata.web.ui import make_templates, ui_router
 from shudata.web.ui.filters import use_zone
 

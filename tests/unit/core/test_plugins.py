@@ -26,7 +26,9 @@ EXPECTED = {
     "query_granted_tables": [("shudata.sharing.providers", "query_granted_tables")],  # granted tables listed
     "catalog_quality_scores": [("shudata.quality.providers", "catalog_quality_scores")],
     "after_ingest": [("shudata.portal.hooks", "regate_new_version"),  # the open-data gate on a new version
-                     ("shudata.sharing.hooks", "prepare_deliveries")],  # the grants' masked files
+                     ("shudata.sharing.hooks", "prepare_deliveries"),  # the grants' masked files
+                     ("shudata.analysis.hooks", "reshape_and_recompute"),  # layouts' long form, indicators (#18)
+                     ("shudata.market.derivatives", "mark_stale")],  # derivatives of an older version (#16)
     "department_renamed": [("shudata.catalog.hooks", "department_renamed")],  # search index keeps names current
     "privacy_policy_users": [("shudata.portal.hooks", "publications_using_policy"),  # the policy editor's
                              ("shudata.sharing.hooks", "grants_using_policy")],  # "used by" panel
@@ -36,6 +38,12 @@ EXPECTED = {
     "market_order_delivering": [("shudata.market.delivery.hooks", "market_order_delivering")],  # entitlement
     "quality_rule_types": [("shudata.quality.providers", "quality_rule_types")],
     "quality_cleaning_step_types": [("shudata.quality.providers", "quality_cleaning_step_types")],
+    # the assessment scorecard's sharing and openness criteria (issue 18; analysis sits below both)
+    "scorecard_measures": [("shudata.portal.scorecard", "scorecard_measures"),
+                           ("shudata.sharing.scorecard", "scorecard_measures")],
+    # market entitlements served and cleaned up by sharing's Delta Sharing machinery (issue 16)
+    "sharing_recipients_for_resource": [("shudata.market.delivery.prepare", "sharing_recipients_for_resource")],
+    "sharing_ended_deliveries": [("shudata.market.delivery.prepare", "sharing_ended_deliveries")],
 }
 
 # A fresh interpreter imports only the settings and the runtime, builds a runtime (and an app on

@@ -147,7 +147,7 @@ def test_a_failed_flush_keeps_the_uses(rt: Runtime, tmp_path: Path) -> None:
 # -- several worker processes (serve --workers N) --------------------------------------------------
 
 def _hits(path: str, n: int, out: Any) -> None:
-    from shudata.web.ratelimit import FileLimiter
+    from shudata.portal.ratelimit import FileLimiter
 
     lim = FileLimiter(Path(path))
     out.put([lim.hit("ip:10.0.0.1", 10_000, 60, now=1_000.0).count for _ in range(n)])
@@ -169,8 +169,7 @@ def test_the_file_limiter_counts_once_across_processes(tmp_path: Path) -> None:
 
 
 def test_the_limiter_is_shared_only_with_several_workers(tmp_path: Path) -> None:
-    from shudata.portal.ratelimit import MemoryLimiter
-    from shudata.web.ratelimit import FileLimiter, limiter_for
+    from shudata.portal.ratelimit import FileLimiter, MemoryLimiter, limiter_for
 
     assert isinstance(limiter_for(None, 1, tmp_path), MemoryLimiter)
     assert isinstance(limiter_for(None, 4, tmp_path), FileLimiter)
