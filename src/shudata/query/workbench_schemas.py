@@ -89,7 +89,7 @@ def _clean_text(v: str, what: str, max_len: int) -> str:
     return v
 
 
-def _valid_name(v: str) -> str:
+def valid_name(v: str) -> str:
     v = _clean_text(v, "名称", 200)
     if not v:
         raise ValueError("请填写查询名称")
@@ -107,7 +107,7 @@ class SavedQueryCreate(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _valid_name(v)
+        return valid_name(v)
 
     @field_validator("description")
     @classmethod
@@ -126,7 +126,7 @@ class SavedQueryUpdate(BaseModel):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str | None) -> str | None:
-        return None if v is None else _valid_name(v)
+        return None if v is None else valid_name(v)
 
     @field_validator("description")
     @classmethod

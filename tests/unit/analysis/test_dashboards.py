@@ -225,3 +225,16 @@ def test_export_and_import_as_a_copy(rt: Any, client: Any, env: dict[str, Any]) 
 def test_filtered_sql_quotes_names_and_values() -> None:
     sql = filtered_sql("SELECT * FROM t", Filters(regions=["x' OR '1'='1"]), 'a"b', None)
     assert sql == "SELECT * FROM (SELECT * FROM t) AS _panel WHERE \"a\"\"b\" IN ('x'' OR ''1''=''1')"
+
+
+def test_a_pin_title_with_control_characters_is_a_422_not_a_500(rt: Any, client: Any, env: dict[str, Any]) -> None:
+    """Found by schemathesis: the title names the saved query the panel reads, whose rules refuse
+    control characters — refused at the door with the field named, nothing written."""
+    before = _count(rt, QuerySaved)
+    r = client.post("/api/v1/dashboards/pin", headers=env["steward"], json={
+        "sql": "SELECT 1 AS one", "title": "y\x19ú~p", "chart": "number"})
+    assert r.status_code == 422 and "控制字符" in r.text and "title" in r.text
+    r = client.post("/api/v1/dashboards/pin", headers=env["steward"], json={
+        "sql": "SELECT 1 AS one", "title": "一", "chart": "number", "new_title": "看板\x00"})
+    assert r.status_code == 422 and "new_title" in r.text
+    assert _count(rt, QuerySaved) == before

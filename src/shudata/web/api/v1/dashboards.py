@@ -13,11 +13,12 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from shudata.analysis import dashboards as svc
 from shudata.analysis.dashboards import Chart, DashboardDoc, DashboardRead, Filters, PanelData
 from shudata.lake.export import content_disposition
+from shudata.query.workbench_schemas import valid_name
 from shudata.web.deps import ActorDep, SessionDep, SettingsDep
 
 router = APIRouter(tags=["dashboards"])
@@ -44,6 +45,17 @@ class PinRequest(BaseModel):
     y: str | None = Field(None, max_length=200, description="数值列")
     dashboard_id: int | None = Field(None, ge=1, description="固定到已有的仪表板；空则新建")
     new_title: str | None = Field(None, max_length=200, description="新建仪表板的标题")
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, v: str) -> str:
+        """The title names the saved query the panel reads: the saved queries' rules (no control characters)."""
+        return valid_name(v)
+
+    @field_validator("new_title")
+    @classmethod
+    def _new_title(cls, v: str | None) -> str | None:
+        return None if v is None or not v.strip() else valid_name(v)
 
 
 class PinResult(BaseModel):
