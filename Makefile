@@ -56,7 +56,7 @@ clients: $(DS_VENV)/.installed $(HTTPFS_VENV)/.installed
 test: dev-venv browser clients
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30
 
 lint: dev-venv
 	$(BIN)/ruff check src tests bench scripts
