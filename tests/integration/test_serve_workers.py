@@ -133,7 +133,10 @@ def test_sigterm_under_load_stops_all_workers_within_10_s(rt: Runtime, tmp_path:
     store = _store_with_people(rt, make_department, make_user)
     server = ServeProcess(rt, free_port(), tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS).start(START_S)
     assert server.proc is not None
-    workers = _children(server.proc.pid)
+    for c in _by_worker(server.url).values():  # both workers are serving
+        c.close()
+    workers = _children(server.proc.pid)  # the workers and multiprocessing's resource tracker
+    assert len(workers) >= 3, workers
     try:
         tally = drive(server.url, store, clients=32, seconds=6)
         assert tally.errors == [], sorted(set(e[:160] for e in tally.errors))[:10]
@@ -142,6 +145,7 @@ def test_sigterm_under_load_stops_all_workers_within_10_s(rt: Runtime, tmp_path:
                                       kwargs={"clients": 32, "seconds": 60, "stop": stop, "seed": 3})
         under_load.start()
         threading.Event().wait(2)
+        theirs = [p for w in workers for p in _children(w)]  # a worker's own children (an upload's pool)
         code, took = server.terminate(timeout=30)
         stop.set()
         under_load.join(60)
@@ -150,7 +154,15 @@ def test_sigterm_under_load_stops_all_workers_within_10_s(rt: Runtime, tmp_path:
             server.kill()
     assert took <= 10, f"took {took:.1f} s to stop"
     assert code == 0, (code, server.output()[-2000:])
-    assert not [p for p in workers if _alive(p)]
+    # The parent reaps every child before it exits: none may be left the moment it has gone (no
+    # grace here). A worker's own children get SIGKILL from the kernel when it dies (PDEATHSIG).
+    left = [p for p in workers if _alive(p)]
+    assert not left, [(p, _describe(p)) for p in left]
+    deadline = time.monotonic() + 3  # the kernel's SIGKILL takes effect once they are scheduled
+    while [p for p in theirs if _alive(p)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in theirs if _alive(p)], [(p, _describe(p)) for p in theirs if _alive(p)]
+    assert "restarted" not in server.output(), server.output()[-3000:]  # no replacement while stopping
     assert "Traceback" not in server.output(), server.output()[-3000:]
 
 
@@ -187,6 +199,13 @@ def _children(pid: int) -> list[int]:
             except (OSError, ValueError, IndexError):
                 continue
     return out
+
+
+def _describe(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:200]
+    except OSError:
+        return "?"
 
 
 def _alive(pid: int) -> bool:

@@ -10,7 +10,9 @@ a watchdog ends it (exit code 70), so a supervisor's stop never waits on a stuck
 With ``SHUDATA_WORKERS`` / ``--workers N`` above 1 this process binds the port and starts N
 worker processes (``spawn``: each builds its own runtime and application) that accept on the
 same socket. It passes SIGTERM/SIGINT on to them and waits for them for at most
-``SHUDATA_SHUTDOWN_TIMEOUT_S`` (then SIGKILL); a worker that dies on its own is replaced. Each
+``SHUDATA_SHUTDOWN_TIMEOUT_S`` (then SIGKILL); a worker that dies on its own is replaced, but
+never once the shutdown has begun. It reaps every child (the workers and ``multiprocessing``'s
+resource tracker) before it exits, so none is left when it has gone. Each
 worker asks the kernel to end it when this process dies (``PR_SET_PDEATHSIG``), so a
 ``kill -9`` of the parent leaves no worker holding the port.
 """
@@ -26,6 +28,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from multiprocessing import resource_tracker
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -111,14 +114,19 @@ def run_workers(target: Callable[[socket.socket, int, int], None], settings: Set
         procs[i] = p
 
     signalled = [0.0]
+    told: set[int] = set()  # the workers SIGTERM was passed on to (once each: a second one skips their grace)
+
+    def pass_on() -> None:
+        for p in list(procs.values()):
+            if p.pid is not None and p.pid not in told and p.is_alive():
+                told.add(p.pid)
+                os.kill(p.pid, signal.SIGTERM)
 
     def on_signal(sig: int, frame: FrameType | None) -> None:
         if not stopping.is_set():
             signalled[0] = time.monotonic()
             stopping.set()
-            for p in procs.values():
-                if p.pid is not None and p.is_alive():
-                    os.kill(p.pid, signal.SIGTERM)
+            pass_on()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -142,7 +150,10 @@ def run_workers(target: Callable[[socket.socket, int, int], None], settings: Set
                     print(f"工作进程 {i} 意外退出（{p.exitcode}），已重新启动 / worker {i} exited ({p.exitcode}); "
                           "restarted", file=sys.stderr, flush=True)
                     time.sleep(RESTART_PAUSE_S)
+                    if stopping.is_set():  # the signal came during the pause: no replacement once stopping
+                        break
                     start(i)
+        pass_on()  # a worker whose start the signal interrupted (not yet in procs when it was passed on)
         t0 = signalled[0] or time.monotonic()
         deadline = t0 + settings.shutdown_timeout_s + 0.5
         code = failed
@@ -154,6 +165,7 @@ def run_workers(target: Callable[[socket.socket, int, int], None], settings: Set
                 code = EXIT_FORCED
             elif p.exitcode == EXIT_FORCED:
                 code = EXIT_FORCED
+        _stop_resource_tracker(max(0.0, deadline - time.monotonic()) + 0.5)
         print(f"已停止 {len(procs)} 个工作进程（{time.monotonic() - t0:.1f} 秒）/ {len(procs)} workers stopped in "
               f"{time.monotonic() - t0:.1f} s", file=sys.stderr, flush=True)
         return code
@@ -161,6 +173,32 @@ def run_workers(target: Callable[[socket.socket, int, int], None], settings: Set
         for s, h in previous.items():
             signal.signal(s, h)
         sock.close()
+
+
+def _stop_resource_tracker(within_s: float) -> None:
+    """End and reap the ``multiprocessing`` resource tracker that ``spawn`` started as this
+    process's child: it ignores SIGTERM and only leaves once it reads end-of-file, so without this
+    it outlives the parent's exit (``os._exit``) by however long a busy machine takes to schedule it."""
+    tracker = getattr(resource_tracker, "_resource_tracker", None)
+    pid, fd = getattr(tracker, "_pid", None), getattr(tracker, "_fd", None)
+    if tracker is None or not isinstance(pid, int) or not isinstance(fd, int):
+        return
+    os.close(fd)  # end-of-file: the tracker cleans up what the workers left registered and exits
+    tracker._fd = None
+    tracker._pid = None
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            return
+        time.sleep(0.02)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
 
 
 def serve_socket(app: Any, settings: Settings, sock: socket.socket) -> None:
