@@ -187,6 +187,21 @@ class SparkConfig:
 _lock = threading.Lock()
 _session: SparkSession | None = None
 _session_key: tuple[object, ...] | None = None
+# pyspark marks the whole process as "Spark Connect" through environment variables when a Connect
+# session is created (``SPARK_CONNECT_MODE_ENABLED``: ``is_remote()`` is then true everywhere and a
+# classic builder refuses to start a SparkContext) and does not clear them when an ``sc://``
+# session stops. Their values before the Connect session are kept here and put back when it stops,
+# so a classic engine can follow a Connect one in the same process.
+_CONNECT_ENV = ("SPARK_CONNECT_MODE_ENABLED", "SPARK_REMOTE", "SPARK_LOCAL_REMOTE")
+_env_before: dict[str, str | None] | None = None
+
+
+def _restore_env(before: Mapping[str, str | None]) -> None:
+    for name, value in before.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def _builder_conf(config: SparkConfig) -> dict[str, str]:
@@ -204,7 +219,7 @@ def shared_session(config: SparkConfig) -> SparkSession:
 
     Asking for another master stops the old session first (one Spark context per process).
     """
-    global _session, _session_key
+    global _session, _session_key, _env_before
     key = (config.master, config.conf, config.app_name)
     with _lock:
         if _session is not None and _session_key == key:
@@ -224,10 +239,11 @@ def shared_session(config: SparkConfig) -> SparkSession:
                               "The Spark engine is not installed (pip install 'shudata[spark]')",
                               code="engine_unavailable", retry_after=None) from exc
         builder: Any = SparkSession.builder.appName(config.app_name)
+        before = {name: os.environ.get(name) for name in _CONNECT_ENV} if master.connect else None
         try:
             if master.connect:
                 builder = builder.remote(master.url)
-                session = builder.getOrCreate()
+                session = builder.create()  # never a leftover default session of another server
             else:
                 builder = builder.master(master.url)
                 for k, v in _builder_conf(config).items():
@@ -235,20 +251,24 @@ def shared_session(config: SparkConfig) -> SparkSession:
                 session = builder.getOrCreate()
                 session.sparkContext.setLogLevel("ERROR")
         except Exception as exc:
+            if before is not None:
+                _restore_env(before)
             raise Unavailable(f"无法连接 Spark（{master.url}）：{_first_line(exc)}",
                               f"Cannot reach Spark at {master.url}: {_first_line(exc)}",
                               code="engine_unavailable", details={"master": master.url}) from exc
-        _session, _session_key = session, key
+        _session, _session_key, _env_before = session, key, before
         return session
 
 
 def _stop_locked() -> None:
-    global _session, _session_key
+    global _session, _session_key, _env_before
     if _session is not None:
         try:
             _session.stop()
         finally:
-            _session, _session_key = None, None
+            if _env_before is not None:
+                _restore_env(_env_before)
+            _session, _session_key, _env_before = None, None, None
 
 
 def stop_session() -> None:
@@ -346,9 +366,12 @@ class SparkEngine:
     def _child(self) -> SparkSession:
         base = self.spark()
         if self.config.parsed().connect:
-            from pyspark.sql import SparkSession  # noqa: PLC0415 - loaded only when Spark is used
+            # The Connect class itself: a child touches no process-wide state (the shared session
+            # set Connect mode for as long as it lives).
+            from pyspark.sql.connect.session import SparkSession as ConnectSession  # noqa: PLC0415 - loaded only when Spark is used
 
-            child: SparkSession = SparkSession.builder.remote(self.config.master).create()
+            remote: Any = ConnectSession.builder.remote(self.config.master).create()
+            child: SparkSession = remote
         else:
             child = base.newSession()
         for udf in self.udfs:
