@@ -36,7 +36,9 @@ def state(rt: Runtime) -> tuple[int, int, list[str]]:
         refused = s.scalar(select(func.count()).select_from(AuditEntry)
                            .where(AuditEntry.outcome.in_(("rejected", "denied")))) or 0
     root = rt.settings.data_dir
-    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and "meta.db" not in p.name)
+    # run/ holds the node's runtime state (the preparation lock a background job may create at any moment), not data
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                   if p.is_file() and "meta.db" not in p.name and p.relative_to(root).parts[0] != "run")
     return versions, refused, files
 
 
