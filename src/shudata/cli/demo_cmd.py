@@ -63,7 +63,7 @@ def demo(load_only: bool = typer.Option(False, "--load-only", help="只载入演
             raise typer.Exit(1)
         return
     console.print(f"用以上账号登录 / log in with an account above: [bold]http://{host}:{port}/[/]")
-    serve(host=host, port=port)
+    serve(host=host, port=port, workers=None)  # called directly: every Option needs its value (SHUDATA_WORKERS decides)
 
 
 def register(app: typer.Typer) -> None:
