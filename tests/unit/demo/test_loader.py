@@ -202,7 +202,12 @@ def test_running_again_changes_nothing(loaded: tuple[Path, Result], demo_rt: Run
 def test_demo_serves_on_loopback_8000_by_default(loaded: tuple[Path, Result],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, int]] = []
-    monkeypatch.setattr(demo_cmd, "serve", lambda host, port: calls.append((host, port)))
+
+    def fake_serve(host: str, port: int, workers: int | None) -> None:
+        assert workers is None  # SHUDATA_WORKERS decides
+        calls.append((host, port))
+
+    monkeypatch.setattr(demo_cmd, "serve", fake_serve)
     result = _invoke(loaded[0])
     assert result.exit_code == 0, result.output
     assert calls == [("127.0.0.1", 8000)]
