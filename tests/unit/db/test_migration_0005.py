@@ -5,45 +5,20 @@ read; the downgrade removes only the market tables."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy import MetaData, create_engine, inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shudata.db.migrate import downgrade, upgrade
-from support.migrations import NOW
-from support.migrations import old_row as _row
+from support.migrations import Step, department, lake_version, resource, saved_query, user
 
-MARKET = {"market_participant", "market_member", "market_document", "market_review", "market_signing_key",
-          "market_product", "market_product_source", "market_listing_event", "market_price_plan", "market_order",
-          "market_offer", "market_order_event", "market_contract", "market_signature", "market_account",
-          "market_journal", "market_posting"}
+STEP = Step("0004_workbench", "0005_market", has="query_saved", adds={
+    "market_participant", "market_member", "market_document", "market_review", "market_signing_key",
+    "market_product", "market_product_source", "market_listing_event", "market_price_plan", "market_order",
+    "market_offer", "market_order_event", "market_contract", "market_signature", "market_account",
+    "market_journal", "market_posting"})
 
-
-def _seed_0004(engine: sa.Engine) -> None:
-    """What the demo leaves: a department, a steward and a seller's account, an entry with a version,
-    a saved query."""
-    meta = MetaData()
-    meta.reflect(engine)
-    assert "query_saved" in meta.tables and "market_participant" not in meta.tables  # really 0004
-    items = [{"name": c, "data_type": "C", "length": 50, "description": None} for c in ("地区", "地区生产总值")]
-    with engine.begin() as conn:
-        conn.execute(meta.tables["security_department"].insert().values(
-            _row(meta.tables["security_department"], id=1, name="四川省统计局", created_at=NOW)))
-        for uid, name, dept in ((1, "tj_steward", 1), (2, "seller_admin", None)):
-            conn.execute(meta.tables["security_user"].insert().values(_row(
-                meta.tables["security_user"], id=uid, username=name, display_name=name, department_id=dept,
-                roles=["data_steward"] if dept else [], is_active=True, created_at=NOW)))
-        conn.execute(meta.tables["catalog_resource"].insert().values(_row(
-            meta.tables["catalog_resource"], id=1, code="201001/000001", alias="gdp", name="四川省各市州主要经济指标",
-            provider_department_id=1, information_items=items, sharing_type=1, is_deleted=False, created_at=NOW,
-            updated_at=NOW)))
-        conn.execute(meta.tables["lake_version"].insert().values(_row(
-            meta.tables["lake_version"], id=1, resource_id=1, version=1, rows=21,
-            columns=[{"name": "地区", "type": "string"}, {"name": "地区生产总值", "type": "double"}],
-            source_name="gdp.csv", source_format="csv", storage_path="201001-000001/v1", created_by="tj_steward",
-            created_at=NOW)))
-        conn.execute(meta.tables["query_saved"].insert().values(_row(
-            meta.tables["query_saved"], id=1, owner="tj_steward", owner_user_id=1, name="GDP", sql="SELECT 1",
-            visibility="private", created_at=NOW, updated_at=NOW)))
+# What the demo leaves: a department, a steward and a seller's account, an entry with a version, a saved query.
+ROWS = [department(), user(1, "tj_steward", roles=["data_steward"]),
+        user(2, "seller_admin", department_id=None, roles=[]), resource(), lake_version(), saved_query()]
 
 
 def test_upgrade_from_0004_keeps_the_data_and_the_market_tables_work(db_url: str) -> None:
@@ -61,53 +36,45 @@ def test_upgrade_from_0004_keeps_the_data_and_the_market_tables_work(db_url: str
     )
     from shudata.query.models import QuerySaved
 
-    engine = create_engine(db_url)
-    downgrade(engine, "base")
-    upgrade(engine, "0004_workbench")
-    _seed_0004(engine)
-    upgrade(engine, "0005_market")
-    assert set(inspect(engine).get_table_names()) >= MARKET
-    with Session(engine) as s, s.begin():
-        dept = MarketParticipant(name="四川省统计局", uscc="11510000008283780P", entity_type="department",
-                                 department_id=1, kinds=["seller"], legal_representative="张三", contact_name="李四",
-                                 contact_phone="028-86000000", status="approved", grade="A", created_by="system")
-        buyer = MarketParticipant(name="成都数智科技有限公司", uscc="91510100MA61R8XX0W", kinds=["buyer"],
-                                  legal_representative="王五", contact_name="赵六", contact_phone="13800000000",
-                                  status="approved", grade="B", created_by="seller_admin")
-        s.add_all([dept, buyer])
-        s.flush()
-        s.add(MarketMember(participant_id=buyer.id, user_id=2, is_admin=True))
-        product = MarketProduct(code="P-0001", name="市州经济指标", seller_id=dept.id, sheet={"content": "GDP"},
-                                delivery_modes=["api"], status="listed", created_by="tj_steward")
-        s.add(product)
-        s.flush()
-        s.add(MarketProductSource(product_id=product.id, resource_id=1, version=1))
-        plan = MarketPricePlan(product_id=product.id, kind="one_off", name="一次性", price_fen=1_000_000,
-                               created_by="tj_steward")
-        s.add(plan)
-        s.flush()
-        order = MarketOrder(code="O-0001", product_id=product.id, plan_id=plan.id, buyer_id=buyer.id,
-                            seller_id=dept.id, price_fen=1_000_000, purpose="区域经济研究", delivery_mode="api",
-                            created_by="seller_admin")
-        escrow, bacct = MarketAccount(kind="escrow"), MarketAccount(kind="buyer", participant_id=buyer.id)
-        s.add_all([order, escrow, bacct])
-        s.flush()
-        journal = MarketJournal(order_id=order.id, kind="fund", actor="seller_admin")
-        s.add(journal)
-        s.flush()
-        s.add_all([MarketPosting(journal_id=journal.id, account_id=escrow.id, amount_fen=1_000_000),
-                   MarketPosting(journal_id=journal.id, account_id=bacct.id, amount_fen=-1_000_000)])
-    with Session(engine) as s:
-        res = s.get(CatalogResource, 1)
-        assert res is not None and res.information_items[1]["name"] == "地区生产总值"
-        assert s.scalar(select(QuerySaved.name)) == "GDP"
-        assert s.scalar(select(sa.func.sum(MarketPosting.amount_fen))) == 0
-        assert s.scalar(select(MarketOrder.status)) == "inquiry"
-        assert s.scalar(select(MarketProduct.masking_profile)) == "trade"
-    downgrade(engine, "0004_workbench")
-    names = set(inspect(engine).get_table_names())
-    assert not MARKET & names and {"catalog_resource", "query_saved"} <= names
-    with Session(engine) as s:
-        assert s.scalar(select(CatalogResource.code)) == "201001/000001"
-    upgrade(engine)
-    engine.dispose()
+    with STEP.upgraded(db_url, ROWS) as engine:
+        with Session(engine) as s, s.begin():
+            dept = MarketParticipant(name="四川省统计局", uscc="11510000008283780P", entity_type="department",
+                                     department_id=1, kinds=["seller"], legal_representative="张三",
+                                     contact_name="李四", contact_phone="028-86000000", status="approved", grade="A",
+                                     created_by="system")
+            buyer = MarketParticipant(name="成都数智科技有限公司", uscc="91510100MA61R8XX0W", kinds=["buyer"],
+                                      legal_representative="王五", contact_name="赵六", contact_phone="13800000000",
+                                      status="approved", grade="B", created_by="seller_admin")
+            s.add_all([dept, buyer])
+            s.flush()
+            s.add(MarketMember(participant_id=buyer.id, user_id=2, is_admin=True))
+            product = MarketProduct(code="P-0001", name="市州经济指标", seller_id=dept.id, sheet={"content": "GDP"},
+                                    delivery_modes=["api"], status="listed", created_by="tj_steward")
+            s.add(product)
+            s.flush()
+            s.add(MarketProductSource(product_id=product.id, resource_id=1, version=1))
+            plan = MarketPricePlan(product_id=product.id, kind="one_off", name="一次性", price_fen=1_000_000,
+                                   created_by="tj_steward")
+            s.add(plan)
+            s.flush()
+            order = MarketOrder(code="O-0001", product_id=product.id, plan_id=plan.id, buyer_id=buyer.id,
+                                seller_id=dept.id, price_fen=1_000_000, purpose="区域经济研究", delivery_mode="api",
+                                created_by="seller_admin")
+            escrow, bacct = MarketAccount(kind="escrow"), MarketAccount(kind="buyer", participant_id=buyer.id)
+            s.add_all([order, escrow, bacct])
+            s.flush()
+            journal = MarketJournal(order_id=order.id, kind="fund", actor="seller_admin")
+            s.add(journal)
+            s.flush()
+            s.add_all([MarketPosting(journal_id=journal.id, account_id=escrow.id, amount_fen=1_000_000),
+                       MarketPosting(journal_id=journal.id, account_id=bacct.id, amount_fen=-1_000_000)])
+        with Session(engine) as s:
+            res = s.get(CatalogResource, 1)
+            assert res is not None and res.information_items[1]["name"] == "地区生产总值"
+            assert s.scalar(select(QuerySaved.name)) == "GDP"
+            assert s.scalar(select(sa.func.sum(MarketPosting.amount_fen))) == 0
+            assert s.scalar(select(MarketOrder.status)) == "inquiry"
+            assert s.scalar(select(MarketProduct.masking_profile)) == "trade"
+        STEP.downgrade(engine, keeps={"catalog_resource", "query_saved"})
+        with Session(engine) as s:
+            assert s.scalar(select(CatalogResource.code)) == "201001/000001"
