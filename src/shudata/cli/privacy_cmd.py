@@ -256,9 +256,11 @@ def budget(consumer: str = typer.Argument(...), epsilon: float = typer.Argument(
 
 @privacy_app.command("decrypt")
 @handle_errors
-def decrypt(tokens: list[str] = typer.Argument(..., help="SM4 密文（key_id:hex）")) -> None:
-    """解密 SM4 脱敏结果（需持有密钥）/ decrypt SM4 output."""
+def decrypt(tokens: list[str] = typer.Argument(..., help="SM4 密文（key_id@资源代码:hex，旧格式 key_id:hex）"),
+            resource: str | None = typer.Option(None, "--resource", help="旧格式密文的来源资源（代码或别名）")) -> None:
+    """解密 SM4 脱敏结果（控制台即平台本身，持有主密钥；网页与 API 仅限来源资源的提供方部门）/ decrypt SM4 output."""
     rt = runtime()
     with rt.transaction() as s:
-        for t in service.decrypt_values(session=s, actor=cli_actor(), settings=rt.settings, tokens=list(tokens)):
+        for t in service.decrypt_values(session=s, actor=cli_actor(), settings=rt.settings, tokens=list(tokens),
+                                        resource=resource):
             typer.echo(t if t is not None else "")

@@ -203,7 +203,7 @@ def _build(session: Session, settings: Settings, res: CatalogResource, version: 
                    "suppressed": done.result.optimum.suppressed if done.result.optimum else 0}
     else:
         policy = _policy(session, res, data.profile)
-        plan = plan_for(session, settings, policy, table.schema, findings)
+        plan = plan_for(session, settings, policy, table.schema, findings, binding=res.code)
         tmp = Path(settings.data_dir) / "tmp" / "market" / f"derive-{uuid.uuid4().hex}.parquet"
         try:
             mask_source(source, plan, tmp, engine=engine(settings))

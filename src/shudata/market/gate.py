@@ -75,7 +75,7 @@ def run_product_gate(session: Session, settings: Settings, resource: CatalogReso
     findings = version_findings(session, settings, resource, version, source)
     reviewed = set(in_force(session, resource.id))
     person_table = about_persons(findings.values())
-    plan = plan_for(session, settings, policy, schema, findings)
+    plan = plan_for(session, settings, policy, schema, findings, binding=resource.code)
     exempt = {c: op.name for c, op in plan.operators.items() if op.name in GATE_EXEMPT_OPS}
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{resource.code.replace('/', '-')}-v{version.version}-{uuid.uuid4().hex[:10]}.parquet"

@@ -87,7 +87,7 @@ def run_gate(session: Session, settings: Settings, resource: CatalogResource, ve
     findings = version_findings(session, settings, resource, version, source)
     reviewed = set(in_force(session, resource.id))
     person_table = about_persons(findings.values())
-    plan = plan_for(session, settings, policy, schema, findings)
+    plan = plan_for(session, settings, policy, schema, findings, binding=resource.code)
     exempt = {c: op.name for c, op in plan.operators.items() if op.name in GATE_EXEMPT_OPS}
     # a new name per run: a re-run never touches the file a current publication serves
     dest = portal_dir(settings) / str(resource.id) / f"v{version.version}-{uuid.uuid4().hex[:10]}.parquet"

@@ -42,7 +42,10 @@ MASK = Action("privacy.mask", "脱敏导出数据", "export masked data", roles=
 MASK_FILE = Action("privacy.mask.file", "脱敏处理文件", "mask a file", roles=STAFF)
 KEY_MANAGE = Action("privacy.key.manage", "管理脱敏密钥", "manage masking keys", roles=ADMIN)
 KEY_VIEW = Action("privacy.key.view", "查看脱敏密钥清单", "list masking keys", roles=STEWARD)
-DECRYPT = Action("privacy.decrypt", "解密 SM4 密文", "decrypt SM4 ciphertext", roles=ADMIN)
+# A plaintext is raw data: only the provider department of the resource the ciphertext came from
+# (shudata.privacy.decrypt), the platform admin who holds the keys included in the refusal.
+DECRYPT = Action("privacy.decrypt", "解密 SM4 密文", "decrypt SM4 ciphertext", roles=STAFF, scope="department",
+                 admin=False)
 RISK = Action("privacy.risk", "评估重识别风险与匿名化", "assess re-identification risk and anonymise", roles=STAFF,
               scope="department", admin=False)
 DP_QUERY = Action("privacy.dp.query", "差分隐私统计查询", "run differentially private aggregates",

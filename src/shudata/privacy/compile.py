@@ -58,8 +58,9 @@ class CompiledPolicy:
 
 
 def compile_plan(policy: Policy, schema: pa.Schema, *, findings: Mapping[str, str | None] | None = None,
-                 keys: Mapping[str, bytes] | None = None) -> CompiledPolicy:
-    """Compile ``policy`` for a table with ``schema`` (and detected ``findings``)."""
+                 keys: Mapping[str, bytes] | None = None, binding: str | None = None) -> CompiledPolicy:
+    """Compile ``policy`` for a table with ``schema`` (and detected ``findings``); reversible
+    operators bind their output to ``binding``, the code of the resource the table comes from."""
     ops = resolve(policy, schema, findings)
     udfs: dict[str, ScalarUdf] = {}
     exprs: dict[str, exp.Expression] = {}
@@ -68,7 +69,8 @@ def compile_plan(policy: Policy, schema: pa.Schema, *, findings: Mapping[str, st
         if op.name == "keep":
             continue
         field = schema.field(name)
-        ctx = CompileContext(column=name, family=type_family(field.type), arrow_type=field.type, keys=keys, udfs=udfs)
+        ctx = CompileContext(column=name, family=type_family(field.type), arrow_type=field.type, keys=keys, udfs=udfs,
+                             binding=binding)
         col = exp.column(name, quoted=True)
         exprs[name] = op.compile(col, ctx)
         checks.extend(op.preflight(col, name))

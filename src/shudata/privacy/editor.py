@@ -346,7 +346,7 @@ def preview_policy(*, session: Session, actor: Actor, settings: Settings, draft:
     policy = build_policy(draft, res, schema)
     sample = sources.sample_table(settings, data.source, max(1, min(rows, 50)))
     findings, _ = _findings(session, settings, res, data)
-    plan = plan_for(session, settings, policy, sample.schema, findings)
+    plan = plan_for(session, settings, policy, sample.schema, findings, binding=res.code)
     out = mask_table(sample, plan, engine=sources.engine(settings))
     exempt = {c: op.name for c, op in plan.operators.items() if op.name in GATE_EXEMPT_OPS}
     gate = check_export(out, profile=policy.profile, exempt=exempt, person_table=about_persons(findings.values()),

@@ -27,13 +27,13 @@ from shudata.lake.ingest.limits import ReadLimits
 from shudata.lake.service import latest_version
 from shudata.privacy import actions, keys, ownership, sources
 from shudata.privacy.compile import CompiledPolicy, compile_plan
+from shudata.privacy.decrypt import decrypt_tokens
 from shudata.privacy.detect.base import ScanReport
 from shudata.privacy.detect.classify import about_persons, scan_table
 from shudata.privacy.entities import grade_label
 from shudata.privacy.gate import enforce
 from shudata.privacy.mask import mask_source, mask_table, write_temp_parquet
 from shudata.privacy.models import PrivacyKey, PrivacyPolicy, PrivacyScanReport
-from shudata.privacy.operators.udfs import subkey
 from shudata.privacy.policy import Policy, validate_policy
 from shudata.privacy.profiles import PROFILES
 from shudata.privacy.readers import read_file
@@ -47,7 +47,6 @@ from shudata.privacy.schemas import (
     ScanReportRead,
 )
 from shudata.security.authz import allowed, require
-from shudata.security.crypto.sm4_vec import DecryptionError, decrypt_many
 
 GATE_EXEMPT_OPS = ("fpe_pseudonym", "synthetic")
 
@@ -293,11 +292,16 @@ def _findings(session: Session, resource_id: int | None, version: int | None) ->
 
 
 def plan_for(session: Session, settings: Settings, policy: Policy, schema: pa.Schema,
-             findings: Mapping[str, str | None] | None) -> CompiledPolicy:
-    """Validate ``policy`` against the table and compile it with its keys loaded."""
+             findings: Mapping[str, str | None] | None, *, binding: str | None) -> CompiledPolicy:
+    """Validate ``policy`` against the table and compile it with its keys loaded.
+
+    ``binding``: the code of the resource the table comes from; SM4 output names it and only
+    that resource's provider department decrypts it (``None`` for a file: unbound).
+    """
     validate_policy(policy, schema, available_keys=keys.active_ids(session))
     plan = compile_plan(policy, schema, findings=findings)
-    return compile_plan(policy, schema, findings=findings, keys=keys.load(session, settings, plan.key_ids()))
+    return compile_plan(policy, schema, findings=findings, keys=keys.load(session, settings, plan.key_ids()),
+                        binding=binding)
 
 
 def _exempt(plan: CompiledPolicy) -> dict[str, str]:
@@ -327,7 +331,7 @@ def mask_resource(*, session: Session, actor: Actor, settings: Settings, resourc
     findings = apply_reviews(session, data.resource.id, findings,
                              lambda: sources.sample_table(settings, data.source, 2000))
     person_table, overruled = about_persons(findings.values()), set(in_force(session, data.resource.id))
-    plan = plan_for(session, settings, pol, schema, findings)
+    plan = plan_for(session, settings, pol, schema, findings, binding=data.resource.code)
     gate: dict[str, Any] = {}
     if dest is not None:
         def check(tmp: Path) -> None:
@@ -359,7 +363,7 @@ def mask_file(*, session: Session, actor: Actor, settings: Settings, path: Path,
     pol = load_policy(session, policy)
     table = read_file(path)
     findings = {c.column: c.entity for c in scan_table(table, source=Path(path).name).columns}
-    plan = plan_for(session, settings, pol, table.schema, findings)
+    plan = plan_for(session, settings, pol, table.schema, findings, binding=None)
     gate: dict[str, Any] = {}
     with sources.temp_dir() as tmp:
         src = sources.parquet_source(write_temp_parquet(table, Path(tmp)))
@@ -375,23 +379,7 @@ def mask_file(*, session: Session, actor: Actor, settings: Settings, path: Path,
     return _result(Path(path).name, run.rows, plan, gate, dest)
 
 
-def decrypt_values(*, session: Session, actor: Actor, settings: Settings, tokens: list[str | None]) -> list[str | None]:
-    """Decrypt ``sm4_encrypt`` output (``key_id:hex``) for holders of the key (platform admin)."""
-    require(actor, actions.DECRYPT)
-
-    kids = sorted({t.split(":", 1)[0] for t in tokens if t})
-    ring = keys.load(session, settings, kids)
-    arr = pa.array(tokens, type=pa.string())
-    out: list[str | None] = [None] * len(tokens)
-    for kid in kids:
-        idx = [i for i, t in enumerate(tokens) if t and t.startswith(f"{kid}:")]
-        try:
-            plain = decrypt_many(subkey(ring[kid], "sm4"), arr.take(pa.array(idx)), prefix=f"{kid}:").to_pylist()
-        except DecryptionError:
-            raise InvalidInput("密文无法解密：密钥不匹配或密文被篡改", "Cannot decrypt: wrong key or tampered value",
-                               code="decryption_failed") from None
-        for i, p in zip(idx, plain, strict=True):
-            out[i] = p
-    record(session, actor, events.PrivacyDecrypt(resource_id=",".join(kids)[:200],
-                                                 details={"values": len(tokens)}))
-    return out
+def decrypt_values(*, session: Session, actor: Actor, settings: Settings, tokens: list[str | None],
+                   resource: str | None = None) -> list[str | None]:
+    """Decrypt ``sm4_encrypt`` output for the staff of its provider department (:mod:`shudata.privacy.decrypt`)."""
+    return decrypt_tokens(session=session, actor=actor, settings=settings, tokens=tokens, resource=resource)

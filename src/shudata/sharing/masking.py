@@ -153,7 +153,7 @@ def masking_for(session: Session, settings: Settings, resource: CatalogResource,
     """Rewrites and vectorised functions that apply ``profile`` to this version."""
     check_profile(profile)
     plan = plan_for(session, settings, _policy(session, resource, profile), schema,
-                    version_findings(session, settings, resource, version, source))
+                    version_findings(session, settings, resource, version, source), binding=resource.code)
     return Masking(column_exprs=dict(plan.column_exprs), udfs=plan.udfs)
 
 

@@ -40,7 +40,7 @@ CASES: list[tuple[str, dict[str, Any], Callable[[Any, Any], bool]]] = [
      lambda b, a: a == b[:3] + "****" + b[-4:]),
     ("姓名", {"op": "mask_all"}, lambda b, a: a == "*" * len(b)),
     ("身份证号", {"op": "pseudonym", "key_id": "k1"}, lambda b, a: a != b and len(a) == 32 and HEX.match(a)),
-    ("银行卡号", {"op": "sm4_encrypt", "key_id": "k1"}, lambda b, a: a.startswith("k1:") and b not in a),
+    ("银行卡号", {"op": "sm4_encrypt", "key_id": "k1"}, lambda b, a: a.startswith("k1@101001/000009:") and b not in a),
     ("身份证号", {"op": "fpe_pseudonym", "key_id": "k1", "kind": "resident_id"},
      lambda b, a: len(a) == 18 and a != b),
     ("收入", {"op": "number_band", "width": 1000},

@@ -42,7 +42,8 @@ def test_other_departments_may_not_scan_or_mask(rt: Runtime, world: World) -> No
                               policy=POLICY)
 
 
-def test_mask_writes_parquet_and_sm4_values_decrypt_for_the_admin(rt: Runtime, world: World, tmp_path: Path) -> None:
+def test_mask_writes_parquet_and_sm4_values_decrypt_for_the_provider(rt: Runtime, world: World,
+                                                                     tmp_path: Path) -> None:
     dest = tmp_path / "out" / "masked.parquet"
     with rt.transaction() as s:
         res = service.mask_resource(session=s, actor=world.steward, settings=rt.settings, resource="citizens",
@@ -52,11 +53,13 @@ def test_mask_writes_parquet_and_sm4_values_decrypt_for_the_admin(rt: Runtime, w
     assert res.gate["passed"] and res.key_ids == ["k1"]
     assert out.column("身份证号")[0].as_py()[6:14] == "********"
     with rt.transaction() as s:
-        plain = service.decrypt_values(session=s, actor=world.admin, settings=rt.settings,
-                                       tokens=out.column("地址").to_pylist()[:3])
+        tokens = out.column("地址").to_pylist()[:3]
+        assert all(t.startswith("k1@101001/000009:") for t in tokens)  # bound to the resource they came from
+        plain = service.decrypt_values(session=s, actor=world.steward, settings=rt.settings, tokens=tokens)
         assert plain == world.table.column("地址").to_pylist()[:3]
-        with pytest.raises(PermissionDenied):
-            service.decrypt_values(session=s, actor=world.steward, settings=rt.settings, tokens=plain)
+        for other in (world.admin, world.outsider):  # raw data stays in the provider department
+            with pytest.raises(PermissionDenied):
+                service.decrypt_values(session=s, actor=other, settings=rt.settings, tokens=tokens)
 
 
 def test_gate_refusal_leaves_no_file(rt: Runtime, world: World, tmp_path: Path) -> None:

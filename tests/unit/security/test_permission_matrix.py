@@ -151,7 +151,7 @@ EXPECTED: dict[str, str] = {
     "privacy.mask.file": "admin steward user token peer system",
     "privacy.key.manage": "admin system",
     "privacy.key.view": "admin steward system",
-    "privacy.decrypt": "admin system",
+    "privacy.decrypt": "steward:own user:own token:own peer:own system",
     "privacy.risk": "steward:own user:own token:own peer:own system",
     "privacy.dp.query": "admin steward user auditor token peer roleless operator regulator member system",
     "privacy.dp.budget": "admin system",
@@ -487,6 +487,21 @@ def file_scan_view(c: Ctx, a: Actor) -> Any:
     return get_scan_report(session=c.session, actor=a, report_id=rep.id)
 
 
+def decrypt(c: Ctx, a: Actor) -> Any:
+    import pyarrow as pa
+
+    from shudata.privacy import keys
+    from shudata.privacy.operators.udfs import sm4_key, sm4_prefix
+    from shudata.privacy.service import decrypt_values
+    from shudata.security.crypto.sm4_vec import encrypt_many
+
+    keys.create(c.session, c.rt.settings, "kprobe", "tests", "system")
+    material = keys.load(c.session, c.rt.settings, ["kprobe"])["kprobe"]
+    token = encrypt_many(sm4_key(material, CODE), pa.array(["91510100MA6CB8AG5D"]), prefix=sm4_prefix("kprobe", CODE))
+    assert decrypt_values(session=c.session, actor=a, settings=c.rt.settings,
+                          tokens=token.to_pylist()) == ["91510100MA6CB8AG5D"]
+
+
 @dataclass(frozen=True)
 class Probe:
     action: str
@@ -522,6 +537,7 @@ PROBES = (
     Probe("audit.read", audit_read, ("auditor", "admin"), ("provider_steward",)),
     Probe("lake.version.read", raw_read, ("provider_steward",), ("admin", "consumer_user", "auditor")),
     Probe("privacy.scan.file.view", file_scan_view, ("consumer_user",), ("consumer_steward", "admin")),
+    Probe("privacy.decrypt", decrypt, ("provider_steward",), ("admin", "consumer_user", "consumer_steward", "auditor")),
 )
 
 # Actions without a probe here, and why: add a probe (or a reason) for every new action.

@@ -66,7 +66,8 @@ class CompileContext:
     """What an operator may need while compiling one column.
 
     ``udfs`` collects the vectorised functions the expressions call; ``keys`` maps key
-    ids to key material (``None`` when only the SQL text is wanted, e.g. golden tests).
+    ids to key material (``None`` when only the SQL text is wanted, e.g. golden tests);
+    ``binding`` is the code of the resource the data comes from (reversible output names it).
     """
 
     column: str
@@ -74,6 +75,7 @@ class CompileContext:
     arrow_type: pa.DataType
     keys: Mapping[str, bytes] | None = None
     udfs: dict[str, ScalarUdf] = field(default_factory=dict)
+    binding: str | None = None
 
     def key(self, key_id: str) -> bytes:
         if self.keys is None:

@@ -1,7 +1,8 @@
 """``sm4_encrypt``: deterministic SM4 encryption (GB/T 37964 cryptographic technique).
 
-Reversible for holders of the key: the output records the key id (``k1:…``) and
-:func:`shudata.privacy.service.decrypt_column` turns it back. Deterministic (SIV), so equal
+Reversible with the key: the output records the key id and the resource it comes from
+(``k1@101001/000009:…``) and :func:`shudata.privacy.decrypt.decrypt_tokens` turns it back for
+that resource's provider department only. Deterministic (SIV), so equal
 values stay equal and joins on the ciphertext work.
 """
 
@@ -30,5 +31,5 @@ class Sm4Encrypt(Operator):
         return (self.key_id,)
 
     def compile(self, col: exp.Expression, ctx: CompileContext) -> exp.Expression:
-        ctx.udfs.setdefault("shudata_sm4", sm4_udf(ctx.keys or {}))
+        ctx.udfs.setdefault("shudata_sm4", sm4_udf(ctx.keys or {}, ctx.binding))
         return udf_call("SHUDATA_SM4", as_text(col, ctx), lit(self.key_id))

@@ -81,12 +81,33 @@ def pseudonym_udf(keys: Mapping[str, bytes]) -> ScalarUdf:
     return ScalarUdf("shudata_pseudonym", fn, ("VARCHAR", "VARCHAR", "BIGINT"), "VARCHAR")
 
 
-def sm4_udf(keys: Mapping[str, bytes]) -> ScalarUdf:
-    """``shudata_sm4(value, key_id)`` → ``key_id:`` + hex(IV || SM4 ciphertext), reversible with the key."""
+def sm4_key(material: bytes, binding: str | None) -> bytes:
+    """The SM4 key of ciphertexts bound to ``binding`` (a resource code; ``None``: unbound, the old format).
+
+    The binding is part of the key derivation, so a token whose binding was edited fails to decrypt.
+    """
+    return subkey(material, "sm4" if binding is None else f"sm4@{binding}")
+
+
+def sm4_prefix(key_id: str, binding: str | None) -> str:
+    """What precedes the hex of an SM4 token: ``k1@101001/000009:`` (bound) or ``k1:`` (unbound).
+
+    >>> sm4_prefix("k1", "101001/000009"), sm4_prefix("k1", None)
+    ('k1@101001/000009:', 'k1:')
+    """
+    return f"{key_id}@{binding}:" if binding else f"{key_id}:"
+
+
+def sm4_udf(keys: Mapping[str, bytes], binding: str | None = None) -> ScalarUdf:
+    """``shudata_sm4(value, key_id)`` → ``key_id@binding:`` + hex(IV || SM4 ciphertext), reversible with the key.
+
+    ``binding`` is the code of the resource the values come from: only that resource's provider
+    department may decrypt them (:mod:`shudata.privacy.decrypt`).
+    """
     def fn(values: pa.Array, key_id: pa.Array) -> pa.Array:
         v = _arr(values)
         kid = str(_const(key_id))
-        return encrypt_many(subkey(_material(keys, kid), "sm4"), v, prefix=f"{kid}:")
+        return encrypt_many(sm4_key(_material(keys, kid), binding), v, prefix=sm4_prefix(kid, binding))
     return ScalarUdf("shudata_sm4", fn, ("VARCHAR", "VARCHAR"), "VARCHAR")
 
 

@@ -58,6 +58,8 @@ class ResourceDp(DpQuery):
 
 class DecryptRequest(BaseModel):
     tokens: list[str | None] = Field(max_length=10_000)
+    resource: str | None = Field(default=None, max_length=100,
+                                 description="来源资源（代码或别名）：旧格式密文 k1:… 必填 / origin of old tokens")
 
 
 @router.get("/operators", summary="脱敏算子 / masking operators")
@@ -223,8 +225,11 @@ def mask(data: ResourceMask, session: SessionDep, settings: SettingsDep, actor: 
 
 @router.post("/decrypt", summary="解密 SM4 脱敏结果 / decrypt SM4 output")
 def decrypt(data: DecryptRequest, session: SessionDep, settings: SettingsDep, actor: ActorDep) -> list[str | None]:
-    """用托管密钥解密 SM4 加密脱敏的值；须有解密权限，每次解密记入审计。"""
-    return service.decrypt_values(session=session, actor=actor, settings=settings, tokens=data.tokens)
+    """用托管密钥解密 SM4 加密脱敏的值。解密结果是原始数据：仅密文来源资源的提供方部门中
+    可读取原始数据的人员可以解密，平台管理员也不例外；密文 ``k1@资源代码:…`` 自带来源，
+    旧格式 ``k1:…`` 须在 ``resource`` 指明来源资源。每次解密与拒绝均记入审计。"""
+    return service.decrypt_values(session=session, actor=actor, settings=settings, tokens=data.tokens,
+                                  resource=data.resource)
 
 
 @router.post("/anonymise", summary="最优泛化与重识别风险 / optimal anonymisation and risk")
