@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, text
 
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
@@ -74,19 +74,42 @@ def pg_url() -> Iterator[str]:
     upgrade(engine)
     engine.dispose()
     yield url
+    if url in _PG_RESET:
+        _PG_RESET.pop(url)[0].dispose()
     with admin.connect() as conn:
         conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     admin.dispose()
 
 
-def _truncate_pg(url: str) -> None:
-    load_all_models()
-    engine = create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+_PG_RESET: dict[str, tuple[Engine, str, list[str]]] = {}
+
+# every sequence a test advanced (a rolled-back insert too) starts again, as TRUNCATE … RESTART IDENTITY did
+_RESTART_SEQUENCES = ("SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, start_value, false) "
+                      "FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL")
+
+
+def _reset_pg(url: str) -> None:
+    """Empty every table of the store and restart its sequences, before each test.
+
+    One ``TRUNCATE`` of all ~90 tables costs 1–4 s on PostgreSQL (new files for every table
+    and index, whatever they hold), about a thousand times per run; a test fills only a few
+    tables. So: one query finds the tables holding rows, those are emptied with ``DELETE``
+    (children before parents, in one transaction: a few milliseconds), and the used
+    sequences restart. Same end state as ``TRUNCATE … RESTART IDENTITY CASCADE``.
+    """
+    if url not in _PG_RESET:
+        load_all_models()
+        tables = [t.name for t in Base.metadata.sorted_tables]
+        filled = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables)
+        _PG_RESET[url] = (create_engine(url, pool_size=1, pool_pre_ping=True), filled, tables)
+    engine, filled_sql, tables = _PG_RESET[url]
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        filled = {row[0] for row in conn.execute(text(filled_sql))}
+        for name in reversed(tables):  # children first: no foreign key is left pointing at a deleted row
+            if name in filled:
+                conn.execute(text(f'DELETE FROM "{name}"'))
+        conn.execute(text(_RESTART_SEQUENCES))
 
 
 @pytest.fixture
@@ -97,7 +120,7 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
         shutil.copy(template, target)
         return f"sqlite:///{target}"
     url: str = request.getfixturevalue("pg_url")
-    _truncate_pg(url)
+    _reset_pg(url)
     return url
 
 
