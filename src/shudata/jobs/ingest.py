@@ -88,8 +88,9 @@ def stage(run: IngestRun) -> None:
     if run.info is None:  # an invariant, not input: a bug if it breaks
         raise RuntimeError("run.info is unexpectedly None")
     run.staging = parquet.new_staging(run.settings.lake_dir)
-    # a very large Parquet file of an entry routed to Spark is staged by the executors (same rows)
-    run.stats = spark_ingest.stage(run.settings, run.resource.code, run.info, run.specs, run.staging) or \
+    # a very large CSV or Parquet file of an entry routed to Spark is staged by the executors (same rows)
+    run.stats = spark_ingest.stage(run.settings, run.resource.code, run.info, run.specs, run.staging,
+                                   run.options, run.progress) or \
         readers.stage(run.info, run.specs, run.staging, run.options, run.progress,
                       ReadLimits.from_settings(run.settings))
     if run.stats.rows == 0:

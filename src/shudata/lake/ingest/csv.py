@@ -24,7 +24,7 @@ import csv as std_csv
 import functools
 import io
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -411,20 +411,33 @@ def stage_csv(info: SourceInfo, specs: Sequence[ColumnSpec], staging: Path, opti
     """
     workers = workers or min(4, os.cpu_count() or 1)
     parallel = workers > 1 and info.size - info.data_offset >= PARALLEL_MIN_BYTES
-    chunk_bytes = PARALLEL_CHUNK if parallel else SERIAL_CHUNK
+    tasks = chunk_tasks(info, specs, staging, options, PARALLEL_CHUNK if parallel else SERIAL_CHUNK)
+    results = _run_parallel(tasks, workers) if parallel else ((t, run_chunk(t)) for t in tasks)
+    return gather(info, results, progress)
+
+
+def chunk_tasks(info: SourceInfo, specs: Sequence[ColumnSpec], staging: Path, options: IngestOptions,
+                chunk_bytes: int = PARALLEL_CHUNK) -> Iterator[ChunkTask]:
+    """The file's chunks as :func:`run_chunk` tasks, each writing its part into ``staging``
+    (the Spark path, :mod:`shudata.jobs.spark_ingest`, runs the same tasks on executors)."""
     if info.encoding is None:  # an invariant, not input: a bug if it breaks
         raise RuntimeError("info.encoding is unexpectedly None")
+    for ch in plan_chunks(info.path, info.data_offset, info.data_line, chunk_bytes):
+        yield ChunkTask(str(info.path), ch, info.encoding or "utf-8", info.delimiter, tuple(info.columns),
+                        tuple(specs), options.skip_footer, options.skip_sections,
+                        str(staging / layout.part_name(ch.index)), options.missing_tokens())
 
-    def tasks() -> Iterator[ChunkTask]:
-        for ch in plan_chunks(info.path, info.data_offset, info.data_line, chunk_bytes):
-            yield ChunkTask(str(info.path), ch, info.encoding or "utf-8", info.delimiter, tuple(info.columns),
-                            tuple(specs), options.skip_footer, options.skip_sections,
-                            str(staging / layout.part_name(ch.index)), options.missing_tokens())
 
+def gather(info: SourceInfo, results: Iterable[tuple[ChunkTask, dict[str, Any]]],
+           progress: Progress | None = None) -> StageStats:
+    """The chunks' results, in file order, as the stage's statistics.
+
+    Raises:
+        InvalidInput: the first chunk's error in file order, or every ragged row.
+    """
     stats = StageStats()
     ragged: list[dict[str, Any]] = []
     ragged_count = 0
-    results = _run_parallel(tasks(), workers) if parallel else ((t, run_chunk(t)) for t in tasks())
     for task, res in results:
         if "ragged" in res:
             ragged += res["ragged"][: RAGGED_CAP - len(ragged)]
@@ -487,8 +500,8 @@ def conversion_error(c: dict[str, Any], rows_before: int) -> InvalidInput:
             f"数据第 {n} 行“{c['column']}”列的值超过信息项长度 {c['length']}：“{c['value'][:40]}…”；"
             "请缩短该值或修改信息项长度",
             f"Data row {n}, column {c['column']!r}: value longer than the item length {c['length']}",
-            code="value_too_long", details={"row": n, **c})
+            code="value_too_long", details={**c, "row": n})
     return InvalidInput(
         f"数据第 {n} 行“{c['column']}”列的值“{c['value']}”不是{describe(c['data_type'])}；请修正该值或信息项类型",
         f"Data row {n}, column {c['column']!r}: {c['value']!r} is not of type {c['data_type']}",
-        code="bad_value", details={"row": n, **c})
+        code="bad_value", details={**c, "row": n})
