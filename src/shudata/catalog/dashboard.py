@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shudata.catalog import actions as A
+from shudata.catalog import visibility
 from shudata.catalog.freshness import Latest, freshness, latest_versions
 from shudata.catalog.models import CatalogDemand, CatalogResource
 from shudata.catalog.schemas import DepartmentDashboard, PlatformDashboard
@@ -85,7 +86,9 @@ def department_dashboard(*, session: Session, actor: Actor, department_id: int) 
     dept = get_department_row(session, department_id)
     tally = _tallies(session, department_id).get(department_id, _Tally())
     demands = _demand_counts(session, department_id).get(department_id, Counter())
-    return _board(session, dept, tally, demands, with_lists=True)
+    # custody entries are listed to the custody department's staff and the exchange operator only
+    listed = department_id not in visibility.hidden_departments(session, actor)
+    return _board(session, dept, tally, demands, with_lists=listed)
 
 
 def platform_dashboard(*, session: Session, actor: Actor) -> PlatformDashboard:

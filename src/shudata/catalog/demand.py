@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog import actions as A
+from shudata.catalog import visibility
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogDemand, CatalogResource
 from shudata.catalog.schemas import (
@@ -101,7 +102,8 @@ def suggest(*, session: Session, actor: Actor, demand_id: int, limit: int = 5) -
     """Catalog entries that may answer a demand, most similar first."""
     require(actor, A.DEMAND_VIEW)
     d = _demand(session, demand_id)
-    ranked = match(session, demand_text(d), min_coverage=SUGGEST_COVERAGE).ranked[:limit]
+    ranked = visibility.drop_hidden(session, actor, match(session, demand_text(d),
+                                                           min_coverage=SUGGEST_COVERAGE).ranked)[:limit]
     rows = {r.id: r for r in session.scalars(select(CatalogResource).where(
         CatalogResource.id.in_([rid for rid, _ in ranked])))}
     reads = {r.id: r for r in to_reads(session, list(rows.values()))}

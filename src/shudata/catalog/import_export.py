@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog import actions as A
+from shudata.catalog import visibility
 from shudata.catalog.io_layout import (
     HEADER_OF,
     ITEM_COLUMNS,
@@ -249,7 +250,7 @@ def export_catalog(*, session: Session, actor: Actor, fmt: str = "xlsx", departm
     stmt = select(CatalogResource).where(CatalogResource.is_deleted.is_(False)).order_by(CatalogResource.code)
     if department_id is not None:
         stmt = stmt.where(CatalogResource.provider_department_id == department_id)
-    reads = to_reads(session, session.scalars(stmt).all())
+    reads = to_reads(session, visibility.only_visible(session, actor, session.scalars(stmt).all()))
     record(session, actor, events.CatalogExport(details={
         "format": fmt, "entries": len(reads), "department_id": department_id}))
     if fmt == "csv":

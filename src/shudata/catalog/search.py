@@ -30,6 +30,7 @@ from sqlalchemy import ColumnElement, Connection, Select, Table, select
 from sqlalchemy.orm import Session
 
 from shudata.catalog import actions as A
+from shudata.catalog import visibility
 from shudata.catalog.models import CatalogResource, CatalogSearchStat, CatalogSearchTerm
 from shudata.catalog.schemas import SHARING_LABELS, FacetValue, SearchFilters, SearchHit, SearchResult
 from shudata.catalog.search_index import DOCS_KEY, query_terms
@@ -285,7 +286,7 @@ def search(*, session: Session, actor: Actor, q: str, filters: SearchFilters | N
     require(actor, A.RESOURCE_VIEW)
     filters = filters or SearchFilters()
     found = match(session, q, filters) if q.strip() else _browse(session, filters, CANDIDATE_CAP)
-    ranked = found.ranked
+    ranked = visibility.drop_hidden(session, actor, found.ranked)
     scores: dict[int, float] = {}
     if filters.min_quality is not None or sort == "quality":
         scores = quality_scores(session, [rid for rid, _ in ranked])

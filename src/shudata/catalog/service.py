@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from shudata.audit import events
 from shudata.audit.ledger import record
 from shudata.catalog import actions as A
-from shudata.catalog import codes, search_index, versions
+from shudata.catalog import codes, search_index, versions, visibility
 from shudata.catalog.access import find_resource, resource_ref
 from shudata.catalog.freshness import Latest, freshness, latest_versions
 from shudata.catalog.models import CatalogResource
@@ -75,14 +75,15 @@ def to_reads(session: Session, rows: Sequence[CatalogResource]) -> list[Resource
 def get_resource(*, session: Session, actor: Actor, key: str) -> ResourceRead:
     """An entry by code, alias, exact name or id."""
     require(actor, A.RESOURCE_VIEW)
-    return to_reads(session, [find_resource(session, key)])[0]
+    return to_reads(session, [visibility.require_visible(session, actor, find_resource(session, key), key)])[0]
 
 
 def list_resources(*, session: Session, actor: Actor, department_id: int | None = None,
                    offset: int = 0, limit: int = 50) -> Page[ResourceRead]:
     """Entries (newest first), optionally of one provider department."""
     require(actor, A.RESOURCE_VIEW)
-    cond: list[ColumnElement[bool]] = [CatalogResource.is_deleted.is_(False)]
+    cond: list[ColumnElement[bool]] = [CatalogResource.is_deleted.is_(False), *visibility.visible(
+        CatalogResource.provider_department_id, visibility.hidden_departments(session, actor))]
     if department_id is not None:
         cond.append(CatalogResource.provider_department_id == department_id)
     total = session.scalar(select(func.count()).select_from(CatalogResource).where(*cond)) or 0
@@ -94,7 +95,8 @@ def list_resources(*, session: Session, actor: Actor, department_id: int | None 
 def history(*, session: Session, actor: Actor, code: str) -> list[RevisionRead]:
     """Every catalog version of an entry, newest first."""
     require(actor, A.RESOURCE_VIEW)
-    return versions.revisions(session, find_resource(session, code).id)
+    res = visibility.require_visible(session, actor, find_resource(session, code), code)
+    return versions.revisions(session, res.id)
 
 
 # -- writing ---------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shudata.catalog import actions as A
+from shudata.catalog import visibility
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import SHARING_LABELS, SharingListRow
 from shudata.catalog.service import to_reads
@@ -26,7 +27,7 @@ def sharing_list(*, session: Session, actor: Actor, department_id: int | None = 
     if department_id is not None:
         stmt = stmt.where(CatalogResource.provider_department_id == department_id)
     out = []
-    for r in to_reads(session, session.scalars(stmt).all()):
+    for r in to_reads(session, visibility.only_visible(session, actor, session.scalars(stmt).all())):
         out.append(SharingListRow(
             code=r.code, name=r.name, provider_name=r.provider_name, sharing_type=int(r.sharing.type),
             sharing_label=SHARING_LABELS[int(r.sharing.type)][0], sharing_condition=r.sharing.condition,

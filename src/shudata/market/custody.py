@@ -1,7 +1,8 @@
 """The exchange's custody area (托管区) for sellers' own data: one department the exchange holds,
 数据交易所供方数据托管区, whose catalog entries (不予共享, 不予开放) hold enterprise sellers' uploads
 and every desensitized derivative. Inside the market an entry belongs to the seller whose product
-wraps it (see :mod:`shudata.market.uploads`)."""
+wraps it (see :mod:`shudata.market.uploads`); catalog listings show these entries only to the
+custody department's staff and the exchange operator (:mod:`shudata.catalog.visibility`)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.schemas import OpenAttributes, OpenType, ResourceCreate, SharingAttributes, SharingType
 from shudata.catalog.service import register_resource
+from shudata.catalog.visibility import CUSTODY_DEPARTMENT
 from shudata.core.types import Actor
 from shudata.market.models import MarketParticipant, MarketProduct, MarketProductSource
 from shudata.security.models import Department
 from shudata.standards.uscc import complete
 
-CUSTODY_NAME = "数据交易所供方数据托管区"
+CUSTODY_NAME = CUSTODY_DEPARTMENT  # the catalog shows its entries only to its staff and the operator
 CUSTODY_USCC = complete("12510000MB0C00000")  # the exchange's custody area (a placeholder code)
 CUSTODY_REGION = "510000"
 UPLOAD_TAG = "market-upload"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from shudata.audit import events
 from shudata.audit.ledger import record
+from shudata.catalog import visibility
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
@@ -103,7 +104,7 @@ def read_request(session: Session, req: SharingRequest, today: dt.date | None = 
 def request_access(*, session: Session, actor: Actor, settings: Settings, data: RequestCreate) -> RequestRead:
     """File a request. 无条件共享 is granted at once; 不予共享 refused with the catalog's basis."""
     require(actor, A.REQUEST_CREATE)
-    res = find_resource(session, data.resource)
+    res = visibility.require_visible(session, actor, find_resource(session, data.resource), data.resource)
     if actor.department_id is None:
         raise InvalidInput("只有部门用户可以申请共享数据", "Only department users can request shared data",
                            code="department_user_required")

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shudata.catalog.access import find_resource
 from shudata.catalog.models import CatalogResource
+from shudata.catalog.visibility import require_visible
 from shudata.core.errors import ShudataError
 from shudata.lake.export import content_disposition
 from shudata.security.schemas import TokenCreate
@@ -60,7 +61,7 @@ def _in_queue(r: object, q: str) -> bool:
 
 @router.get("/exchange/new")
 def request_form(request: Request, session: SessionDep, actor: UserDep, resource: str) -> Response:
-    res = find_resource(session, resource)
+    res = require_visible(session, actor, find_resource(session, resource), resource)
     return render(request, "exchange/request_form.html", {"res": res, "purposes": list(Purpose), "errors": [],
                                                           "today": dt.date.today(), "form": {}})
 
