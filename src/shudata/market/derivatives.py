@@ -35,10 +35,13 @@ wherever it matters (listing, review, ordering), so a version written by any pat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,6 +58,7 @@ from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, PermissionDenied
 from shudata.core.plugins import hookimpl
 from shudata.core.types import Actor
+from shudata.lake.ingest.limits import too_large
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, latest_version, version_files
 from shudata.market import custody as U
@@ -67,15 +71,16 @@ from shudata.market.schemas import DeliveryMode, ProductCreate, ProductRead, Pro
 from shudata.market.states import PRODUCTS, ProductEvent, ProductStatus
 from shudata.privacy.detect.classify import about_persons
 from shudata.privacy.kanon.hierarchy import Hierarchy
-from shudata.privacy.kanon.risk import RiskSummary, class_sizes, table_risk
+from shudata.privacy.kanon.risk import RiskSummary, risk_of_sizes
 from shudata.privacy.mask import mask_source
 from shudata.privacy.schemas import HierarchyChoice, KanonRequest
 from shudata.privacy.service import plan_for
 from shudata.privacy.service_models import anonymise_table
-from shudata.privacy.sources import engine, whole_table
-from shudata.query.engines.base import TableSource
+from shudata.privacy.sources import TABLE, engine, local_engine, sample_table
+from shudata.query.engines.base import Limits, TableSource
 from shudata.sharing.masking import version_findings
 
+BATCH_ROWS = 65_536  # rows per batch the lake takes from a derivative
 METHODS = {"kanon": ("k-匿名化", "k-anonymity"), "mask": ("脱敏策略", "masking policy")}
 
 
@@ -148,15 +153,31 @@ def _source(session: Session, actor: Actor, data: DerivativeCreate
     return seller, sp, res, version
 
 
-def _risk(table: pa.Table, qis: list[str], threshold: float) -> dict[str, Any]:
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _class_sizes(settings: Settings, source: TableSource, qis: list[str]) -> npt.NDArray[np.float64]:
+    """Rows per combination of QI values, counted by the engine over the files (records whose QIs are
+    all ``*`` left out, as :func:`shudata.privacy.kanon.risk.class_sizes` does): one number per class
+    in memory, never the rows."""
+    text = [f"CAST({_ident(q)} AS VARCHAR)" for q in qis]
+    kept = " OR ".join(f"coalesce({t}, '') <> '*'" for t in text)
+    sql = f"SELECT count(*) AS n FROM {TABLE} WHERE {kept} GROUP BY {', '.join(text)}"
+    counts = local_engine(settings).query(sql, {TABLE: source}, Limits(timeout_s=3600))
+    return np.asarray(counts.column("n").to_numpy(zero_copy_only=False), dtype=float)
+
+
+def _risk(settings: Settings, source: TableSource, columns: list[str], rows: int, qis: list[str],
+          threshold: float) -> dict[str, Any]:
     """The privacy package's risk summary over ``qis``, with the share of records at risk."""
-    present = [q for q in qis if q in table.column_names]
+    present = [q for q in qis if q in columns]
     if not present:
-        return {"rows": table.num_rows, "classes": 0, "prosecutor_max": 0.0, "prosecutor_avg": 0.0,
+        return {"rows": rows, "classes": 0, "prosecutor_max": 0.0, "prosecutor_avg": 0.0,
                 "journalist_max": 0.0, "journalist_avg": 0.0, "marketer": 0.0, "unique_share": 0.0,
                 "records_at_risk_share": 0.0, "threshold": threshold, "quasi_identifiers": []}
-    r: RiskSummary = table_risk(table, present)
-    sizes = class_sizes(table, present).to_numpy(dtype=float)
+    sizes = _class_sizes(settings, source, present)
+    r: RiskSummary = risk_of_sizes(sizes)
     n = float(sizes.sum()) or 1.0
     at_risk = float(sizes[(1.0 / np.maximum(sizes, 1.0)) > threshold].sum()) / n if len(sizes) else 0.0
     return {"rows": r.rows, "classes": r.classes, "prosecutor_max": r.prosecutor_max,
@@ -165,55 +186,108 @@ def _risk(table: pa.Table, qis: list[str], threshold: float) -> dict[str, Any]:
             "records_at_risk_share": round(at_risk, 6), "threshold": threshold, "quasi_identifiers": present}
 
 
+@dataclass
+class Derived:
+    """A derivative made into a temporary Parquet file (``path``), written to the lake batch by batch."""
+
+    path: Path
+    schema: pa.Schema
+    rows: int
+    made: dict[str, Any]
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        yield from pq.ParquetFile(self.path).iter_batches(batch_size=BATCH_ROWS)
+
+
+def _tmp_path(settings: Settings) -> Path:
+    folder = Path(settings.data_dir) / "tmp" / "market"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"derive-{uuid.uuid4().hex}.parquet"
+
+
+def _kanon_fits(settings: Settings, version: LakeVersion, columns: int) -> None:
+    """The lattice search holds the kept columns in memory: bounded by the ingest cell limit."""
+    cells = int(version.rows or 0) * max(columns, 1)
+    if cells > settings.upload_max_cells:
+        raise too_large("derive_too_large",
+                        f"k-匿名化需在内存中处理源数据的 {columns} 列 × {version.rows} 行 = {cells} 个单元格，"
+                        f"超过上传上限 {settings.upload_max_cells}；"
+                        "请减少保留的列（drop_columns）或改用 mask 方法（逐批处理）",
+                        f"k-anonymisation holds {columns} columns × {version.rows} rows = {cells} cells in memory, "
+                        f"above the upload limit {settings.upload_max_cells}; drop columns or use the mask method "
+                        "(processed in batches)", setting="upload_max_cells", limit=settings.upload_max_cells,
+                        found=cells)
+
+
+def _kanon(settings: Settings, source: TableSource, version: LakeVersion, columns: list[str],
+           findings: dict[str, str | None], qis: list[str], data: DerivativeCreate, dest: Path) -> dict[str, Any]:
+    drop = data.drop_columns if data.drop_columns is not None else [
+        c for c, e in findings.items() if e and e not in NOT_PERSONAL and c not in qis]
+    unknown = [c for c in drop if c not in columns]
+    if unknown or set(drop) & set(qis):
+        wrong = "、".join(unknown or sorted(set(drop) & set(qis)))
+        raise _bad(f"删除列有误：{wrong}（须为数据中的列，且不是准标识符）",
+                   "drop_columns must be columns of the data and not quasi-identifiers", code="bad_drop_columns")
+    keep = [c for c in columns if c not in drop]
+    _kanon_fits(settings, version, len(keep))
+    kept = local_engine(settings).query(f"SELECT {', '.join(_ident(c) for c in keep)} FROM {TABLE}",
+                                        {TABLE: source}, Limits(timeout_s=3600))
+    if not kept.num_rows:
+        raise _bad("源数据没有行", "The source has no rows", code="derive_no_rows")
+    req = KanonRequest(quasi_identifiers=qis, k=data.k, suppression=data.suppression,
+                       builtin=data.hierarchies, hierarchies=data.hierarchy_rows)
+    hs = {a: Hierarchy.from_rows(a, rows) for a, rows in data.hierarchy_rows.items()}
+    done = anonymise_table(kept, req, hs)
+    pq.write_table(done.table, dest)
+    return {"k": data.k, "suppression": data.suppression, "dropped": drop, "levels": done.levels,
+            "hierarchies": {q: (data.hierarchies[q].model_dump() if q in data.hierarchies else
+                                {"kind": "arx"} if q in hs else {"kind": "auto"}) for q in qis},
+            "hierarchy_rows": data.hierarchy_rows,
+            "suppressed": done.result.optimum.suppressed if done.result.optimum else 0}
+
+
 def _build(session: Session, settings: Settings, res: CatalogResource, version: LakeVersion,
-           data: DerivativeCreate) -> tuple[pa.Table, dict[str, Any]]:
-    """The derivative table of ``version`` and the derivation's method, parameters and risk."""
-    source = TableSource("t", version_files(settings, version))
-    table = whole_table(settings, source)
+           data: DerivativeCreate) -> Derived:
+    """The derivative of ``version`` in a temporary file, and the derivation's method, parameters and risk.
+
+    The ``mask`` method streams: the engine masks the files into the temporary file (DuckDB
+    ``COPY``), the risk is counted by the engine, and the lake takes the file batch by batch.
+    ``kanon`` holds the kept columns in memory for the lattice search, within the ingest cell
+    limit. The temporary file is removed on any error (and by the caller once stored).
+    """
+    source = TableSource(TABLE, version_files(settings, version))
+    schema = sample_table(settings, source, 1).schema
+    columns = list(schema.names)
     qis = list(dict.fromkeys(q.strip() for q in data.quasi_identifiers if q.strip()))
-    missing = [q for q in qis if q not in table.column_names]
+    missing = [q for q in qis if q not in columns]
     if missing or not qis:
-        raise _bad(f"准标识符列不存在：{'、'.join(missing) or '（空）'}；可用列：{'、'.join(table.column_names)}",
+        raise _bad(f"准标识符列不存在：{'、'.join(missing) or '（空）'}；可用列：{'、'.join(columns)}",
                    f"Quasi-identifiers not in the data: {', '.join(missing)}", code="unknown_qi", missing=missing)
     findings = version_findings(session, settings, res, version, source)
     personal = bool(about_persons(findings.values())) or any(
         e not in NOT_PERSONAL for e in findings.values() if e)
     threshold = settings.market_derivative_max_risk
     params: dict[str, Any] = {"quasi_identifiers": qis}
-    if data.method == "kanon":
-        drop = data.drop_columns if data.drop_columns is not None else [
-            c for c, e in findings.items() if e and e not in NOT_PERSONAL and c not in qis]
-        unknown = [c for c in drop if c not in table.column_names]
-        if unknown or set(drop) & set(qis):
-            wrong = "、".join(unknown or sorted(set(drop) & set(qis)))
-            raise _bad(f"删除列有误：{wrong}（须为数据中的列，且不是准标识符）",
-                       "drop_columns must be columns of the data and not quasi-identifiers", code="bad_drop_columns")
-        kept = table.drop_columns(drop)
-        if not kept.num_rows:
-            raise _bad("源数据没有行", "The source has no rows", code="derive_no_rows")
-        req = KanonRequest(quasi_identifiers=qis, k=data.k, suppression=data.suppression,
-                           builtin=data.hierarchies, hierarchies=data.hierarchy_rows)
-        hs = {a: Hierarchy.from_rows(a, rows) for a, rows in data.hierarchy_rows.items()}
-        done = anonymise_table(kept, req, hs)
-        out = done.table
-        params |= {"k": data.k, "suppression": data.suppression, "dropped": drop, "levels": done.levels,
-                   "hierarchies": {q: (data.hierarchies[q].model_dump() if q in data.hierarchies else
-                                       {"kind": "arx"} if q in hs else {"kind": "auto"}) for q in qis},
-                   "hierarchy_rows": data.hierarchy_rows,
-                   "suppressed": done.result.optimum.suppressed if done.result.optimum else 0}
-    else:
-        policy = _policy(session, res, data.profile)
-        plan = plan_for(session, settings, policy, table.schema, findings, binding=res.code)
-        tmp = Path(settings.data_dir) / "tmp" / "market" / f"derive-{uuid.uuid4().hex}.parquet"
-        try:
-            mask_source(source, plan, tmp, engine=engine(settings))
-            out = pq.read_table(tmp)
-        finally:
-            tmp.unlink(missing_ok=True)
-        params |= {"profile": data.profile, "policy": policy.name,
-                   "operators": {c: op.name for c, op in plan.operators.items()}}
-    return out, {"method": data.method, "parameters": params, "source_personal": personal,
-                 "risk": _risk(out, qis, threshold), "risk_before": _risk(table, qis, threshold)}
+    dest = _tmp_path(settings)
+    try:
+        if data.method == "kanon":
+            params |= _kanon(settings, source, version, columns, findings, qis, data, dest)
+        else:
+            policy = _policy(session, res, data.profile)
+            plan = plan_for(session, settings, policy, schema, findings, binding=res.code)
+            mask_source(source, plan, dest, engine=engine(settings))
+            params |= {"profile": data.profile, "policy": policy.name,
+                       "operators": {c: op.name for c, op in plan.operators.items()}}
+        meta = pq.ParquetFile(dest)
+        out_schema, out_rows = meta.schema_arrow, meta.metadata.num_rows
+        out = TableSource(TABLE, [dest])
+        made = {"method": data.method, "parameters": params, "source_personal": personal,
+                "risk": _risk(settings, out, list(out_schema.names), out_rows, qis, threshold),
+                "risk_before": _risk(settings, source, columns, int(version.rows or 0), qis, threshold)}
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return Derived(path=dest, schema=out_schema, rows=out_rows, made=made)
 
 
 def _items(schema: pa.Schema) -> list[dict[str, Any]]:
@@ -230,12 +304,17 @@ def _items(schema: pa.Schema) -> list[dict[str, Any]]:
     return [{"name": f.name, "data_type": kind(f.type), "length": None, "description": None} for f in schema]
 
 
-def _store(session: Session, settings: Settings, res: CatalogResource, table: pa.Table, label: str) -> LakeVersion:
-    if not res.information_items:
-        res.information_items = _items(table.schema)
-    return write_version(session=session, settings=settings, actor=Actor.system(), resource=res,
-                         batches_or_table=table, source_name=label[:255], source_format="parquet",
-                         comment="脱敏衍生数据")
+def _store(session: Session, settings: Settings, res: CatalogResource, derived: Derived, label: str) -> LakeVersion:
+    """Write the derivative as the next version of the custody entry, batch by batch (atomic: a
+    failure part-way leaves no version and no file), then drop the temporary file."""
+    try:
+        if not res.information_items:
+            res.information_items = _items(derived.schema)
+        return write_version(session=session, settings=settings, actor=Actor.system(), resource=res,
+                             batches_or_table=derived.batches(), schema=derived.schema, source_name=label[:255],
+                             source_format="parquet", comment="脱敏衍生数据")
+    finally:
+        derived.path.unlink(missing_ok=True)
 
 
 def _lineage(sp: MarketProduct | None, res: CatalogResource, version: LakeVersion) -> dict[str, Any]:
@@ -247,11 +326,16 @@ def _lineage(sp: MarketProduct | None, res: CatalogResource, version: LakeVersio
 def create_derivative(*, session: Session, actor: Actor, settings: Settings, data: DerivativeCreate) -> ProductRead:
     """Make the derivative, store it as a custody entry's version and wrap it in a draft product."""
     seller, sp, res, version = _source(session, actor, data)
-    table, made = _build(session, settings, res, version, data)
+    derived = _build(session, settings, res, version, data)
+    made = derived.made
     what = METHODS[data.method][0]
-    entry = U.register_custody_entry(session, seller, data.name,
-                                     f"{res.name}（{res.code} v{version.version}）的{what}衍生数据", U.DERIVED_TAG)
-    stored = _store(session, settings, entry, table, f"{res.code}-v{version.version}-{data.method}.parquet")
+    try:
+        entry = U.register_custody_entry(session, seller, data.name,
+                                         f"{res.name}（{res.code} v{version.version}）的{what}衍生数据", U.DERIVED_TAG)
+    except BaseException:
+        derived.path.unlink(missing_ok=True)
+        raise
+    stored = _store(session, settings, entry, derived, f"{res.code}-v{version.version}-{data.method}.parquet")
     derivation = {"source": _lineage(sp, res, version), **made, "resource": entry.code, "version": stored.version,
                   "created_at": utcnow().isoformat(), "stale": False}
     detail = f"k={data.k}" if data.method == "kanon" else f"档位 {data.profile}"
@@ -311,9 +395,10 @@ def rebuild_derivative(*, session: Session, actor: Actor, settings: Settings, pr
         hierarchies={q: HierarchyChoice.model_validate(h) for q, h in (params.get("hierarchies") or {}).items()
                      if h.get("kind") not in ("arx",)},
         hierarchy_rows=params.get("hierarchy_rows") or {}, profile=params.get("profile", "trade"))
-    table, made = _build(session, settings, res, version, data)
     entry = find_resource(session, d["resource"])
-    stored = _store(session, settings, entry, table, f"{res.code}-v{version.version}-{data.method}.parquet")
+    derived = _build(session, settings, res, version, data)
+    made = derived.made
+    stored = _store(session, settings, entry, derived, f"{res.code}-v{version.version}-{data.method}.parquet")
     link = session.scalar(select(MarketProductSource).where(MarketProductSource.product_id == p.id,
                                                             MarketProductSource.resource_id == entry.id))
     if link is not None:
