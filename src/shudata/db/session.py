@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shudata.core.config import Settings
+from shudata.db.sqlite_writes import TurnTakingConnection
 
 POOL_OVERFLOW = 8
 POOL_TIMEOUT_S = 10.0
@@ -41,6 +42,8 @@ def make_engine(settings: Settings) -> Engine:
         if db_path and db_path != ":memory:":
             Path(db_path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if not memory:  # writers of this process take turns in Python (see sqlite_writes)
+            kwargs["connect_args"]["factory"] = TurnTakingConnection
     else:
         kwargs["pool_pre_ping"] = True
         if url.startswith("postgresql"):  # an unreachable host fails in seconds, not at the TCP timeout
