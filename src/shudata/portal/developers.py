@@ -21,6 +21,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
 from shudata.core.types import Actor
+from shudata.db.deferred import before_commit
 from shudata.portal import actions as A
 from shudata.portal.models import PortalApiKey, PortalApplication, PortalDeveloper, PortalKeyUsage
 from shudata.portal.schemas import (
@@ -257,9 +258,9 @@ def require_data_access(session: Session, ds: PublicDataset, holder: KeyHolder |
 
 
 def count_key_use(session: Session, holder: KeyHolder | None, ds: PublicDataset) -> None:
-    if holder is not None:
-        upsert_add(session, PortalKeyUsage, {"day": today(), "key_id": holder.key_id,
-                                             "resource_id": ds.resource.id})
+    if holder is not None:  # written as the transaction commits (see count_use)
+        keys = {"day": today(), "key_id": holder.key_id, "resource_id": ds.resource.id}
+        before_commit(session, lambda s: upsert_add(s, PortalKeyUsage, keys))
 
 
 def key_usage(session: Session, dev: PortalDeveloper, days: int = 30) -> list[dict[str, object]]:

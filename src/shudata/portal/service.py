@@ -26,6 +26,7 @@ from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, ShudataError
 from shudata.core.types import Actor
+from shudata.db.deferred import before_commit
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version
 from shudata.portal import actions as A
@@ -333,9 +334,17 @@ def upsert_add(session: Session, table: type[PortalUsage] | type[PortalKeyUsage]
 
 
 def count_use(session: Session, ds: PublicDataset, kind: str, amount: int = 1) -> None:
-    """Count a view, download or API call of a dataset (daily and in total)."""
+    """Count a view, download or API call of a dataset (daily and in total), in the caller's
+    transaction just before it commits (:func:`shudata.db.deferred.before_commit`: the
+    counters are written at the commit, so a read does not hold SQLite's write lock while
+    its page is prepared)."""
     if kind not in KINDS:
         raise InvalidInput(f"未知的使用类型 {kind}", f"Unknown usage kind {kind}", code="unknown_usage_kind")
-    upsert_add(session, PortalUsage, {"day": today(), "resource_id": ds.resource.id, "kind": kind}, amount)
-    col = _COUNTER[kind]
-    session.execute(update(PortalDataset).where(PortalDataset.id == ds.dataset.id).values({col: col + amount}))
+    keys = {"day": today(), "resource_id": ds.resource.id, "kind": kind}
+    col, dataset_id = _COUNTER[kind], ds.dataset.id
+
+    def write(s: Session) -> None:
+        upsert_add(s, PortalUsage, keys, amount)
+        s.execute(update(PortalDataset).where(PortalDataset.id == dataset_id).values({col: col + amount}))
+
+    before_commit(session, write)
