@@ -37,6 +37,9 @@ def pytest_configure(config: pytest.Config) -> None:
     from shudata.security.passwords import use_fast_hashing_for_tests
 
     use_fast_hashing_for_tests()
+    from support import fastapi_memo
+
+    fastapi_memo.install()  # the test apps' routes are built from the first app's signatures and fields
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
