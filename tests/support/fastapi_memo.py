@@ -12,7 +12,12 @@ each result is computed once and handed out again:
 - ``get_typed_signature(call)``: per ``call`` (a function; unhashable callables are not kept);
 - ``analyze_param(...)``: per parameter name, *identical* annotation and default objects
   (those of the kept signature) and path parameter names;
-- ``create_model_field(name, type_, mode=...)`` without a ``field_info``: per hashable arguments.
+- ``create_model_field(name, type_, mode=...)`` without a ``field_info``: per hashable arguments;
+- ``get_dependant(...)`` of a sub-dependency (the recursive calls, which pass the parameter's
+  ``name``): per arguments — the route's own dependant (``name`` None) stays fresh, since
+  FastAPI inserts the route-level dependencies into it;
+- ``compile_path(path)`` (FastAPI's routes): per path (the ~600 route patterns overflow the
+  ``re`` module's cache of 512, so every app compiled them all again).
 
 Errors are never kept (a bad signature still fails every time). Only the in-process test
 apps use this: the servers that the integration and browser tests start in subprocesses
@@ -28,6 +33,7 @@ from typing import Any
 import fastapi.dependencies.utils as dep_utils
 from fastapi import routing
 from fastapi._compat import Undefined
+from starlette.routing import compile_path as starlette_compile_path
 
 _installed = False
 
@@ -81,7 +87,37 @@ def install() -> None:
             return kept
         return model_field(name, type_, default, field_info, alias, mode)
 
+    dependants: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+    dependant_of: Callable[..., Any] = dep_utils.get_dependant
+
+    def get_dependant(*, path: str, call: Callable[..., Any], name: str | None = None,
+                      own_oauth_scopes: list[str] | None = None, parent_oauth_scopes: list[str] | None = None,
+                      use_cache: bool = True, scope: Any = None, concurrency: Any = None) -> Any:
+        kwargs = {"path": path, "call": call, "name": name, "own_oauth_scopes": own_oauth_scopes,
+                  "parent_oauth_scopes": parent_oauth_scopes, "use_cache": use_cache, "scope": scope,
+                  "concurrency": concurrency}
+        if name is None:  # a route's own dependant: FastAPI changes it afterwards
+            return dependant_of(**kwargs)
+        key = (path, id(call), name, tuple(own_oauth_scopes or ()), tuple(parent_oauth_scopes or ()),
+               use_cache, scope, id(concurrency))
+        kept = dependants.get(key)
+        if kept is not None and kept[0][0] is call and kept[0][1] is concurrency:
+            return kept[1]
+        dependant = dependant_of(**kwargs)
+        dependants[key] = ((call, concurrency), dependant)
+        return dependant
+
+    paths: dict[str, Any] = {}
+
+    def compile_path(path: str) -> Any:
+        kept = paths.get(path)
+        if kept is None:
+            kept = paths[path] = starlette_compile_path(path)
+        return kept
+
     dep_utils.get_typed_signature = get_typed_signature
     dep_utils.analyze_param = analyze_param
     routing.create_model_field = create_model_field  # type: ignore[attr-defined]
+    dep_utils.get_dependant = get_dependant
+    routing.compile_path = compile_path  # type: ignore[attr-defined]
     _installed = True
