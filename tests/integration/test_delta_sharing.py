@@ -7,66 +7,26 @@ masked, and a revoked grant yields a 4xx.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import subprocess
-from pathlib import Path
 
 import httpx
-import pyarrow as pa
 import pytest
 
 from shudata.catalog.access import find_resource
-from shudata.catalog.writes import write_version
-from shudata.core.types import Actor
 from shudata.sharing import service
-from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate
+from shudata.sharing.schemas import RevokeCreate
+from support.sharing import ENTERPRISES, NEEDS_CLIENT, approve, client_load, loaded, request, store
 
-CLIENT = Path(__file__).resolve().parents[1] / ".venv-delta-sharing" / "bin" / "python"
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not CLIENT.exists(), reason="run `make clients` to install the delta-sharing client")]
-TODAY = dt.date.today()
-ROWS = pa.table({"统一社会信用代码": ["91510100MA6CB8AG5D", "91510100MA6CB8AG6B", "91510700MA6CB8AG7X"],
-                 "机构名称": ["成都甲公司", "成都乙公司", "绵阳丙公司"],
-                 "法定代表人": ["张三", "李四", "王五"],
-                 "注册资本": [100, 2000, 50],
-                 "联系电话": ["13812345678", "13912345678", "13712345678"]})
-
-# The client's native libraries sometimes abort while the interpreter tears down after the load
-# ("terminate called without an active exception", exit -6, seen once in CI with the output
-# already printed): the script flushes its answer and leaves without the teardown. Errors
-# during the load still raise and exit non-zero.
-LOAD = """
-import json, os, sys, delta_sharing
-profile, table = sys.argv[1], sys.argv[2]
-client = delta_sharing.SharingClient(profile)
-tables = [f"{t.share}.{t.schema}.{t.name}" for t in client.list_all_tables()]
-df = delta_sharing.load_as_pandas(f"{profile}#{table}")
-print(json.dumps({"tables": tables, "columns": list(df.columns), "rows": df.astype(str).values.tolist()},
-                 ensure_ascii=False))
-sys.stdout.flush()
-sys.stderr.flush()
-os._exit(0)
-"""
-
-
-def _client(profile: Path, table: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CLIENT), "-c", LOAD, str(profile), table], capture_output=True, text=True,
-                          timeout=120, check=False)
+pytestmark = [pytest.mark.sqlite_only, NEEDS_CLIENT]
 
 
 @pytest.fixture
 def granted(rt, world):
     with rt.transaction() as s:
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, "201001/000002"),
-                      batches_or_table=ROWS, source_name="企业.csv", source_format="csv")
-        r = service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
-            resource="201001/000002", fields=["统一社会信用代码", "机构名称", "法定代表人", "注册资本"],
-            purpose="业务协同",
-            basis="《税收征收管理法》", use_from=TODAY, use_until=TODAY + dt.timedelta(days=30)))
-        service.decide(session=s, actor=world.steward, settings=rt.settings, request_id=r.id, data=DecisionCreate(
-            decision="approve_partial", reason="仅成都企业", fields=["统一社会信用代码", "法定代表人"],
-            row_filter="统一社会信用代码 LIKE '915101%'"))
+        store(s, rt.settings, find_resource(s, "201001/000002"), ENTERPRISES)
+        r = request(s, rt.settings, world, "201001/000002", ["统一社会信用代码", "机构名称", "法定代表人", "注册资本"])
+        approve(s, rt.settings, world, r.id, fields=["统一社会信用代码", "法定代表人"],
+                row_filter="统一社会信用代码 LIKE '915101%'")
     return r.id
 
 
@@ -80,9 +40,7 @@ def test_official_client_sees_only_granted_masked_rows_and_revocation_stops_it(r
     share = f"dept_{world.consumer}"
     table = f"{share}.default.r_201001_000002"
 
-    done = _client(profile, table)
-    assert done.returncode == 0, done.stderr
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    out = loaded(profile, table)
     assert out["tables"] == [table]
     assert out["columns"] == ["统一社会信用代码", "法定代表人"]
     assert sorted(out["rows"]) == [["91510100MA6CB8AG5D", "张*"], ["91510100MA6CB8AG6B", "李*"]]  # masked
@@ -108,7 +66,7 @@ def test_official_client_sees_only_granted_masked_rows_and_revocation_stops_it(r
 
     with rt.transaction() as s:
         service.revoke_grant(session=s, actor=world.steward, grant_id=granted, data=RevokeCreate(reason="停止协作"))
-    after = _client(profile, table)
+    after = client_load(profile, table)
     assert after.returncode != 0
     assert "403" in after.stderr or "404" in after.stderr
     assert httpx.get(file_line["url"]).status_code == 403  # signed URLs die with the grant

@@ -29,10 +29,9 @@ from shudata.quality.service import save_rule_set
 from shudata.sharing import service
 from shudata.sharing.models import SharingGrant
 from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate
+from support.sharing import CLIENT, NEEDS_CLIENT
 
-CLIENT = Path(__file__).resolve().parents[1] / ".venv-delta-sharing" / "bin" / "python"
-pytestmark = [pytest.mark.sqlite_only,
-              pytest.mark.skipif(not CLIENT.exists(), reason="run `make clients` to install the delta-sharing client")]
+pytestmark = [pytest.mark.sqlite_only, NEEDS_CLIENT]
 TODAY = dt.date.today()
 USCC, NAME, REP, CAPITAL, PHONE = "统一社会信用代码", "机构名称", "法定代表人", "注册资本", "联系电话"
 KEYED, UNKEYED = "201001/000002", "201001/000001"

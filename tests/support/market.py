@@ -3,7 +3,9 @@ buyer enterprise (each with its first account), all approved, and a data steward
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
@@ -145,3 +147,69 @@ def listed_product(rt: Runtime, ds: DepartmentSeller, op: Actor, code: str, *, p
         PR.submit_product(session=s, actor=ds.steward, settings=rt.settings, product_id=p.id)
         PR.review_product(session=s, actor=op, product_id=p.id, data=ListingDecision(decision="approve"))
     return p.id, plan.id
+
+
+# -- products sold and orders delivering, written directly (the delivery tests) ------------------------
+
+PLAN_NAMES = {"one_off": "一次性", "metered": "按量"}
+
+
+def sold(s: Any, world: MarketWorld, code: str, *, sources: Sequence[int] = (), sheet: dict[str, Any] | None = None,
+         modes: Sequence[str] = ("api",), plan: str = "one_off", price_fen: int = 100, name: str = "企业经营信息",
+         masking_profile: str | None = None) -> tuple[Any, Any]:
+    """A listed product ``code`` of the world's seller over the entries ``sources`` (their newest version)
+    with one price plan of kind ``plan``, written as they are without the listing review: (product, plan)."""
+    from shudata.market.models import MarketPricePlan, MarketProduct, MarketProductSource
+
+    extra = {"masking_profile": masking_profile} if masking_profile else {}
+    product = MarketProduct(code=code, name=name, seller_id=world.seller_id, status="listed", sheet=sheet or {},
+                            delivery_modes=list(modes), created_by="seller1", **extra)
+    s.add(product)
+    s.flush()
+    s.add_all([MarketProductSource(product_id=product.id, resource_id=rid, version=None) for rid in sources])
+    price_plan = MarketPricePlan(product_id=product.id, kind=plan, name=PLAN_NAMES[plan], price_fen=price_fen,
+                                 created_by="seller1")
+    s.add(price_plan)
+    s.flush()
+    return product, price_plan
+
+
+def delivering(s: Any, world: MarketWorld, product: Any, plan: Any, code: str, *, buyer_id: int | None = None,
+               mode: str = "api", purpose: str = "经营分析") -> Any:
+    """Order ``code`` of the buyer (``buyer_id``: another one) for ``product`` at ``plan``'s price, already
+    in ``delivering`` (written as it is, no entitlement opened)."""
+    from shudata.market.models import MarketOrder
+
+    order = MarketOrder(code=code, product_id=product.id, plan_id=plan.id, buyer_id=buyer_id or world.buyer_id,
+                        seller_id=world.seller_id, price_fen=plan.price_fen, purpose=purpose, delivery_mode=mode,
+                        status="delivering", created_by="buyer1")
+    s.add(order)
+    s.flush()
+    return order
+
+
+@dataclass
+class Supplied:
+    """The market world, a second approved buyer and a department's catalog entry holding data."""
+
+    world: MarketWorld
+    other_id: int
+    other: Actor
+    source: int  # the entry's id
+
+
+def supplied(rt: Runtime, make_user: object, make_department: object, code: str, info: list[dict[str, Any]],
+             table: Any) -> Supplied:
+    """:func:`market_world`, enterprise 5 (``buyer2``) approved as a buyer, and entry ``code`` (``info``) of
+    省市场监管局 holding ``table`` as its first version."""
+    from support.sharing import entry, store
+
+    world = market_world(rt, make_user)
+    dept = make_department("省市场监管局")  # type: ignore[operator]
+    other_id, other = enterprise(rt, 5, "buyer2", "buyer", operator=world.operator)
+    with rt.transaction() as s:
+        resource = entry(code, "企业经营信息", dept, info)
+        s.add(resource)
+        s.flush()
+        store(s, rt.settings, resource, table)
+        return Supplied(world, other_id, other, resource.id)

@@ -14,9 +14,6 @@ import pytest
 from typer.testing import CliRunner
 
 from shudata.audit.models import AuditEntry
-from shudata.catalog.access import find_resource
-from shudata.catalog.models import CatalogResource
-from shudata.catalog.writes import write_version
 from shudata.core.clock import utcnow
 from shudata.core.errors import InvalidInput, LimitExceeded, NotFound, PermissionDenied
 from shudata.core.types import Actor
@@ -25,11 +22,11 @@ from shudata.market.delivery import service
 from shudata.market.delivery.hosted import HostedRefused
 from shudata.market.delivery.leaked import read_leaked
 from shudata.market.delivery.models import MarketEntitlement, MarketFileDelivery, MarketHostedJob, MarketTrace
-from shudata.market.models import MarketOrder, MarketPricePlan, MarketProduct, MarketProductSource
-from support.market import MarketWorld, enterprise, market_world
+from shudata.market.models import MarketOrder
+from support.market import delivering, sold, supplied
+from support.sharing import items
 
-ITEMS = [{"name": n, "data_type": "C", "length": 50, "description": None}
-         for n in ("企业编号", "企业名称", "法定代表人", "所在市州", "从业人数", "营业收入万元")]
+ITEMS = items("企业编号", "企业名称", "法定代表人", "所在市州", "从业人数", "营业收入万元")
 FINGERPRINT = {"key_columns": ["企业编号"], "columns": {"从业人数": 1, "营业收入万元": 0.01}}
 
 
@@ -47,38 +44,18 @@ def _rows(n: int = 4000) -> pa.Table:
 
 @pytest.fixture
 def market(rt: Any, make_user: Any, make_department: Any) -> dict[str, Any]:
-    world: MarketWorld = market_world(rt, make_user)
-    dept = make_department("省市场监管局")
-    other_id, other = enterprise(rt, 5, "buyer2", "buyer", operator=world.operator)
+    got = supplied(rt, make_user, make_department, "201001/000009", ITEMS, _rows())
+    world, other_id = got.world, got.other_id
     with rt.transaction() as s:
-        s.add(CatalogResource(code="201001/000009", name="企业经营信息", classification="基础", abstract="企业",
-                              provider_department_id=dept, format_category="数据库", format_type="csv",
-                              information_items=ITEMS, sharing_type=1, sharing_method="接口", open_type="不予开放",
-                              update_cycle="每月"))
-        s.flush()
-        resource = find_resource(s, "201001/000009")
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=resource,
-                      batches_or_table=_rows(), source_name="企业.csv", source_format="csv")
-        product = MarketProduct(code="P-DLV-1", name="企业经营信息", seller_id=world.seller_id, status="listed",
-                                sheet={"fingerprint": FINGERPRINT, "release_rules": {"min_group_size": 10}},
-                                delivery_modes=["file", "hosted", "api"], created_by="seller1")
-        s.add(product)
-        s.flush()
-        s.add(MarketProductSource(product_id=product.id, resource_id=resource.id, version=None))
-        plan = MarketPricePlan(product_id=product.id, kind="one_off", name="一次性", price_fen=100_000,
-                               created_by="seller1")
-        s.add(plan)
-        s.flush()
+        product, plan = sold(s, world, "P-DLV-1", sources=[got.source], modes=["file", "hosted", "api"],
+                             sheet={"fingerprint": FINGERPRINT, "release_rules": {"min_group_size": 10}},
+                             price_fen=100_000)
         ents = {}
         for code, buyer_id, mode in (("O-1", world.buyer_id, "file"), ("O-2", other_id, "file"),
                                      ("O-3", world.buyer_id, "hosted"), ("O-4", other_id, "api")):
-            order = MarketOrder(code=code, product_id=product.id, plan_id=plan.id, buyer_id=buyer_id,
-                                seller_id=world.seller_id, price_fen=100_000, purpose="经营分析",
-                                delivery_mode=mode, status="delivering", created_by="buyer1")
-            s.add(order)
-            s.flush()
+            order = delivering(s, world, product, plan, code, buyer_id=buyer_id, mode=mode)
             ents[code] = service.open_entitlement(s, order).id
-    return {"world": world, "other": other, "ents": ents, "product": "P-DLV-1"}
+    return {"world": world, "other": got.other, "ents": ents, "product": "P-DLV-1"}
 
 
 def _file(rt: Any, actor: Actor, ent: int, fmt: str = "csv") -> bytes:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,56 +21,19 @@ from sqlalchemy import select
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
-from shudata.catalog.models import CatalogResource
-from shudata.catalog.writes import write_version
 from shudata.core.clock import utcnow
-from shudata.core.types import Actor
 from shudata.market.delivery import service
 from shudata.market.delivery.models import MarketEntitlement
 from shudata.market.ledger.models import MarketLedgerEntry
-from shudata.market.models import MarketOrder, MarketPricePlan, MarketProduct, MarketProductSource
-from support.market import MarketWorld, enterprise, market_world
+from shudata.market.models import MarketOrder
+from support.market import delivering, sold, supplied
+from support.sharing import NEEDS_CLIENT, client_load, items, loaded, store
 
-CLIENT = Path(__file__).resolve().parents[2] / ".venv-delta-sharing" / "bin" / "python"
-pytestmark = pytest.mark.skipif(not CLIENT.exists(), reason="run `make clients` to install the delta-sharing client")
+pytestmark = NEEDS_CLIENT
 
-ITEMS = [{"name": n, "data_type": "C", "length": 50, "description": None}
-         for n in ("企业编号", "企业名称", "法定代表人", "所在市州", "从业人数", "联系电话")]
+ITEMS = items("企业编号", "企业名称", "法定代表人", "所在市州", "从业人数", "联系电话")
 FIELDS = ["企业编号", "法定代表人", "所在市州", "从业人数"]  # 企业名称 and 联系电话 are not bought
 TABLE = "r_201001_000031"
-
-# The client's native libraries sometimes abort while the interpreter tears down after the load
-# (see tests/integration/test_delta_sharing.py): the script flushes its answer and leaves.
-LOAD = """
-import json, os, sys, delta_sharing
-profile, table, limit, version = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-client = delta_sharing.SharingClient(profile)
-tables = [f"{t.share}.{t.schema}.{t.name}" for t in client.list_all_tables()]
-kw = {}
-if limit != "-":
-    kw["limit"] = int(limit)
-if version != "-":
-    kw["version"] = int(version)
-df = delta_sharing.load_as_pandas(f"{profile}#{table}", **kw)
-print(json.dumps({"tables": tables, "columns": list(df.columns), "rows": df.astype(str).values.tolist()},
-                 ensure_ascii=False))
-sys.stdout.flush()
-sys.stderr.flush()
-os._exit(0)
-"""
-
-
-def _client(profile: Path, table: str, *, limit: int | None = None, version: int | None = None
-            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CLIENT), "-c", LOAD, str(profile), table, str(limit or "-"),
-                           "-" if version is None else str(version)],
-                          capture_output=True, text=True, timeout=180, check=False)
-
-
-def _load(profile: Path, table: str, **kw: Any) -> dict[str, Any]:
-    done = _client(profile, table, **kw)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _rows(first: int, n: int) -> pa.Table:
@@ -91,40 +53,19 @@ def _rows(first: int, n: int) -> pa.Table:
 def online(rt: Any, make_user: Any, make_department: Any) -> dict[str, Any]:
     """A listed product over one catalog entry (120 rows), an online order of the buyer (fields and a
     row filter: 成都市 only) and an online order of a second buyer."""
-    world: MarketWorld = market_world(rt, make_user)
-    dept = make_department("省市场监管局")
-    other_id, other = enterprise(rt, 5, "buyer2", "buyer", operator=world.operator)
+    got = supplied(rt, make_user, make_department, "201001/000031", ITEMS, _rows(0, 120))
+    world, other_id = got.world, got.other_id
     with rt.transaction() as s:
-        s.add(CatalogResource(code="201001/000031", name="企业经营信息", classification="基础", abstract="企业",
-                              provider_department_id=dept, format_category="数据库", format_type="csv",
-                              information_items=ITEMS, sharing_type=1, sharing_method="接口", open_type="不予开放",
-                              update_cycle="每月"))
-        s.flush()
-        resource = find_resource(s, "201001/000031")
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=resource,
-                      batches_or_table=_rows(0, 120), source_name="企业.csv", source_format="csv")
-        product = MarketProduct(code="P-DS-1", name="企业经营信息", seller_id=world.seller_id, status="listed",
-                                sheet={"fields_delivered": FIELDS}, delivery_modes=["api", "file"],
-                                created_by="seller1")
-        s.add(product)
-        s.flush()
-        s.add(MarketProductSource(product_id=product.id, resource_id=resource.id, version=None))
-        plan = MarketPricePlan(product_id=product.id, kind="metered", name="按量", price_fen=100,
-                               created_by="seller1")
-        s.add(plan)
-        s.flush()
+        product, plan = sold(s, world, "P-DS-1", sources=[got.source], sheet={"fields_delivered": FIELDS},
+                             modes=["api", "file"], plan="metered")
         ents = {}
         for code, buyer_id in (("O-DS-1", world.buyer_id), ("O-DS-2", other_id)):
-            order = MarketOrder(code=code, product_id=product.id, plan_id=plan.id, buyer_id=buyer_id,
-                                seller_id=world.seller_id, price_fen=100, purpose="经营分析", delivery_mode="api",
-                                status="delivering", created_by="buyer1")
-            s.add(order)
-            s.flush()
+            order = delivering(s, world, product, plan, code, buyer_id=buyer_id)
             ent = service.open_entitlement(s, order)
             ent.row_filter = "所在市州 = '成都市'"
             ent.metered = True
             ents[code] = ent.id
-    return {"world": world, "other": other, "ents": ents}
+    return {"world": world, "other": got.other, "ents": ents}
 
 
 def _profile(live_server: Any, headers: dict[str, str], ent: int, tmp_path: Path, name: str) -> tuple[Path, str]:
@@ -153,7 +94,7 @@ def test_the_official_client_reads_exactly_the_entitled_masked_rows_and_new_vers
     share = f"market_{ent}"
     table = f"{share}.default.{TABLE}"
 
-    out = _load(profile, table)
+    out = loaded(profile, table)
     assert out["tables"] == [table]  # exactly the product's table
     assert out["columns"] == FIELDS  # only the bought fields: no 企业名称, no 联系电话
     assert len(out["rows"]) == 40 and {r[2] for r in out["rows"]} == {"成都市"}  # the row filter
@@ -161,7 +102,7 @@ def test_the_official_client_reads_exactly_the_entitled_masked_rows_and_new_vers
     assert names and not names & {"张伟", "王芳", "李娜", "刘洋"}  # masked with the trade profile
     assert sorted(r[0] for r in out["rows"]) == [f"E{i:05d}" for i in range(0, 120, 3)]
 
-    limited = _load(profile, table, limit=5)  # the client sends limitHint; the server sends the head
+    limited = loaded(profile, table, limit=5)  # the client sends limitHint; the server sends the head
     assert len(limited["rows"]) == 5
 
     with rt.transaction() as s:  # the calls and rows count against the entitlement
@@ -175,14 +116,12 @@ def test_the_official_client_reads_exactly_the_entitled_masked_rows_and_new_vers
 
     # a new version of the source is a new table version for the buyer
     with rt.transaction() as s:
-        write_version(session=s, settings=rt.settings, actor=Actor.system(),
-                      resource=find_resource(s, "201001/000031"), batches_or_table=_rows(0, 150),
-                      source_name="企业.csv", source_format="csv")
+        store(s, rt.settings, find_resource(s, "201001/000031"), _rows(0, 150))
     auth = {"Authorization": f"Bearer {token}"}
     base = f"{live_server.url}/delta-sharing/shares/{share}/schemas/default/tables/{TABLE}"
     assert httpx.get(f"{base}/version", headers=auth).headers["Delta-Table-Version"] == "2"
-    assert len(_load(profile, table)["rows"]) == 50
-    assert len(_load(profile, table, version=1)["rows"]) == 40  # time travel to the first version
+    assert len(loaded(profile, table)["rows"]) == 50
+    assert len(loaded(profile, table, version=1)["rows"]) == 40  # time travel to the first version
 
     # protocol details: the metadata's schema is the entitled fields; the signed file serves ranges
     meta = [json.loads(line) for line in httpx.get(f"{base}/metadata", headers=auth).text.splitlines()]
@@ -200,7 +139,7 @@ def test_the_official_client_reads_exactly_the_entitled_masked_rows_and_new_vers
 
     # revoking the entitlement stops the client and the file URLs at once
     _ent(rt, ent, revoked_at=utcnow())
-    after = _client(profile, table)
+    after = client_load(profile, table)
     assert after.returncode != 0 and "403" in after.stderr
     assert httpx.get(file_line["url"]).status_code == 403
 

@@ -13,26 +13,15 @@ from sqlalchemy.orm import Session
 from shudata.core.errors import LimitExceeded
 from shudata.market.delivery.models import MarketEntitlement
 from shudata.market.delivery.service import charge, open_entitlement
-from shudata.market.models import MarketOrder, MarketPricePlan, MarketProduct
-from support.market import market_world
+from support.market import delivering, market_world, sold
 
 
 @pytest.fixture
 def entitlement(rt: Any, make_user: Any) -> int:
     world = market_world(rt, make_user)
     with rt.transaction() as s:
-        product = MarketProduct(code="P-MT-1", name="计量测试", seller_id=world.seller_id, status="listed",
-                                sheet={}, delivery_modes=["api"], created_by="seller1")
-        s.add(product)
-        s.flush()
-        plan = MarketPricePlan(product_id=product.id, kind="metered", name="按量", price_fen=1, created_by="seller1")
-        s.add(plan)
-        s.flush()
-        order = MarketOrder(code="O-MT-1", product_id=product.id, plan_id=plan.id, buyer_id=world.buyer_id,
-                            seller_id=world.seller_id, price_fen=1, purpose="计量", delivery_mode="api",
-                            status="delivering", created_by="buyer1")
-        s.add(order)
-        s.flush()
+        product, plan = sold(s, world, "P-MT-1", name="计量测试", plan="metered", price_fen=1)
+        order = delivering(s, world, product, plan, "O-MT-1", purpose="计量")
         ent = open_entitlement(s, order)
         ent.metered = True
         return ent.id

@@ -20,33 +20,14 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shudata.catalog.models import CatalogResource
-from shudata.catalog.writes import write_version
-from shudata.core.types import Actor
 from shudata.market.delivery import service
 from shudata.market.delivery.sharing import share_name, share_token
-from shudata.market.models import MarketOrder, MarketPricePlan, MarketProduct, MarketProductSource
-from shudata.privacy.models import PrivacyPolicy
-from shudata.sharing.masking import policy_name
-from support.market import MarketWorld, market_world
+from support.market import MarketWorld, delivering, market_world, sold
+from support.sharing import PEOPLE, PEOPLE_FIELDS, masked_people, people
 
-FIELDS = ["公民身份号码", "姓名", "联系电话", "行政区划"]
 PROFILE = "trade"
-MASKS = {"公民身份号码": {"op": "partial_mask", "keep_head": 6, "keep_tail": 4},
-         "姓名": {"op": "partial_mask", "keep_head": 1},
-         "联系电话": {"op": "partial_mask", "keep_head": 3, "keep_tail": 4}}
-BASE = {"公民身份号码": ["513221199001016433", "510104198503120021", "510105197711230418", "510106200102028826"],
-        "姓名": ["张三", "李四", "王五", "赵六"],
-        "联系电话": ["13812345678", "13912345678", "13712345678", "13612345678"],
-        "行政区划": ["510104", "510104", "510105", "610106"]}
+BASE = {**PEOPLE, "行政区划": ["510104", "510104", "510105", "610106"]}  # the last row outside the filter
 _codes = itertools.count(1)
-
-
-def _table(changes: dict[str, str]) -> pa.Table:
-    cols = {k: list(v) for k, v in BASE.items()}
-    for col, value in changes.items():
-        cols[col][0] = value
-    return pa.table(cols)
 
 
 _DEPARTMENTS: dict[str, int] = {}
@@ -66,36 +47,11 @@ def bought(rt: Any, world: MarketWorld, dept: int, table: pa.Table) -> tuple[dic
     share-token header, share and table names."""
     n = next(_codes)
     code = f"209101/{n:06d}"
-    v2 = pa.concat_tables([table, pa.table({"公民身份号码": ["510107199912129999"], "姓名": ["钱七"],
-                                            "联系电话": ["13512345678"], "行政区划": ["510107"]})])
     with rt.transaction() as s:
-        res = CatalogResource(code=code, name="人口基础信息", classification="基础", abstract="人口",
-                              provider_department_id=dept, format_category="数据库", format_type="csv",
-                              information_items=[{"name": f, "data_type": "C"} for f in FIELDS], sharing_type=2,
-                              sharing_condition="仅限授权运营", sharing_method="接口", open_type="不予开放",
-                              update_cycle="每月")
-        s.add(res)
-        s.flush()
-        s.add(PrivacyPolicy(name=policy_name(res, PROFILE), profile=PROFILE, created_by="test",
-                            body={"name": f"t{n}", "profile": PROFILE, "columns": MASKS}))
-        for t in (table, v2):
-            write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=res,
-                          batches_or_table=t, source_name="人口.csv", source_format="csv")
-        product = MarketProduct(code=f"P-OR-{n}", name="人口基础信息", seller_id=world.seller_id, status="listed",
-                                sheet={"fields_delivered": FIELDS}, delivery_modes=["api"], created_by="seller1",
-                                masking_profile=PROFILE)
-        s.add(product)
-        s.flush()
-        s.add(MarketProductSource(product_id=product.id, resource_id=res.id, version=None))
-        plan = MarketPricePlan(product_id=product.id, kind="one_off", name="一次性", price_fen=100,
-                               created_by="seller1")
-        s.add(plan)
-        s.flush()
-        order = MarketOrder(code=f"O-OR-{n}", product_id=product.id, plan_id=plan.id, buyer_id=world.buyer_id,
-                            seller_id=world.seller_id, price_fen=100, purpose="核验", delivery_mode="api",
-                            status="delivering", created_by="buyer1")
-        s.add(order)
-        s.flush()
+        res = masked_people(s, rt.settings, code, dept, table, profile=PROFILE, condition="仅限授权运营")
+        product, plan = sold(s, world, f"P-OR-{n}", sources=[res.id], name="人口基础信息",
+                             sheet={"fields_delivered": PEOPLE_FIELDS}, masking_profile=PROFILE)
+        order = delivering(s, world, product, plan, f"O-OR-{n}", purpose="核验")
         ent = service.open_entitlement(s, order)
         ent.row_filter = "行政区划 LIKE '5101%'"
         token = share_token(s, rt.settings, ent)
@@ -167,7 +123,7 @@ def test_two_products_differing_in_a_masked_value_are_indistinguishable(client, 
     world = _world(rt, make_user)
     dept = _departments(rt, make_department)
     column, a, b = data.draw(same_mask())
-    left, right = bought(rt, world, dept, _table({column: a})), bought(rt, world, dept, _table({column: b}))
+    left, right = bought(rt, world, dept, people({column: a}, BASE)), bought(rt, world, dept, people({column: b}, BASE))
     # the guess is the left table's true value: a yes there, a no on the right — yet nothing differs
     assert observe(client, *left, column, a) == observe(client, *right, column, a)
 
@@ -176,18 +132,18 @@ def test_the_property_test_can_fail(client, rt, make_user, make_department):
     """Sanity check: a value the entitlement delivers unmasked is told apart."""
     world = _world(rt, make_user)
     dept = _departments(rt, make_department)
-    left = bought(rt, world, dept, _table({"行政区划": "510104"}))
-    right = bought(rt, world, dept, _table({"行政区划": "510108"}))
+    left = bought(rt, world, dept, people({"行政区划": "510104"}, BASE))
+    right = bought(rt, world, dept, people({"行政区划": "510108"}, BASE))
     assert observe(client, *left, "行政区划", "510104") != observe(client, *right, "行政区划", "510104")
 
 
 def test_the_masked_values_are_what_is_served(client, rt, make_user, make_department):
     world = _world(rt, make_user)
-    headers, share, table = bought(rt, world, _departments(rt, make_department), _table({}))
+    headers, share, table = bought(rt, world, _departments(rt, make_department), people({}, BASE))
     r = client.post(f"/delta-sharing/shares/{share}/schemas/default/tables/{table}/query", json={}, headers=headers)
     url = json.loads(r.text.splitlines()[2])["file"]["url"]
     rows = pq.read_table(io.BytesIO(client.get("/delta-sharing" + url.split("/delta-sharing", 1)[1]).content))
-    assert rows.column_names == FIELDS
+    assert rows.column_names == PEOPLE_FIELDS
     assert {"公民身份号码": "513221********6433", "姓名": "张*", "联系电话": "138****5678",
             "行政区划": "510104"} in rows.to_pylist()
     assert rows.num_rows == 4  # 610106 is outside the row filter; version 2's extra row is in it

@@ -13,17 +13,16 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from shudata.catalog.models import CatalogResource
-from shudata.catalog.writes import write_version
 from shudata.core.clock import utcnow
 from shudata.core.plugins import plugins_of
-from shudata.core.types import Actor
 from shudata.market.delivery import service
 from shudata.market.delivery.models import MarketEntitlement
 from shudata.market.delivery.sharing import share_name, share_token
-from shudata.market.models import MarketOrder, MarketPricePlan, MarketProduct, MarketProductSource
+from shudata.market.models import MarketOrder
 from shudata.query.engines import duckdb as duckdb_engine
 from shudata.sharing import cleanup, prepare
-from support.market import market_world
+from support.market import delivering, market_world, sold
+from support.sharing import entry, items, store
 
 FIELDS = ["公民身份号码", "姓名", "行政区划"]
 ROWS = pa.table({"公民身份号码": ["513221199001016433", "510104198503120021"], "姓名": ["张三", "李四"],
@@ -36,29 +35,13 @@ def _buy(rt: Any, world: Any, dept: int, mode: str = "api") -> tuple[int, int, d
     n = next(_codes)
     code = f"209201/{n:06d}"
     with rt.transaction() as s:
-        res = CatalogResource(code=code, name="人口信息", classification="基础", abstract="人口",
-                              provider_department_id=dept, format_category="数据库", format_type="csv",
-                              information_items=[{"name": f, "data_type": "C"} for f in FIELDS], sharing_type=2,
-                              sharing_condition="仅限授权运营", sharing_method="接口", open_type="不予开放",
-                              update_cycle="每月")
+        res = entry(code, "人口信息", dept, items(*FIELDS), sharing_type=2, condition="仅限授权运营")
         s.add(res)
         s.flush()
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=res, batches_or_table=ROWS,
-                      source_name="人口.csv", source_format="csv")
-        product = MarketProduct(code=f"P-PA-{n}", name="人口信息", seller_id=world.seller_id, status="listed",
-                                sheet={"fields_delivered": FIELDS}, delivery_modes=[mode], created_by="seller1")
-        s.add(product)
-        s.flush()
-        s.add(MarketProductSource(product_id=product.id, resource_id=res.id, version=None))
-        plan = MarketPricePlan(product_id=product.id, kind="one_off", name="一次性", price_fen=100,
-                               created_by="seller1")
-        s.add(plan)
-        s.flush()
-        order = MarketOrder(code=f"O-PA-{n}", product_id=product.id, plan_id=plan.id, buyer_id=world.buyer_id,
-                            seller_id=world.seller_id, price_fen=100, purpose="核验", delivery_mode=mode,
-                            status="delivering", created_by="buyer1")
-        s.add(order)
-        s.flush()
+        store(s, rt.settings, res, ROWS, source_name="人口.csv")
+        product, plan = sold(s, world, f"P-PA-{n}", sources=[res.id], name="人口信息",
+                             sheet={"fields_delivered": FIELDS}, modes=[mode])
+        order = delivering(s, world, product, plan, f"O-PA-{n}", mode=mode, purpose="核验")
         plugins_of(s).hook.market_order_delivering(session=s, settings=rt.settings, order=order)
         ent = s.scalars(select(MarketEntitlement).where(MarketEntitlement.order_id == order.id)).one()
         headers = {"Authorization": f"Bearer {share_token(s, rt.settings, ent)}"}
@@ -84,8 +67,7 @@ def test_the_first_read_is_served_from_the_file_prepared_ahead(client, rt, make_
     assert v1.startswith("v1-")
     with rt.transaction() as s:  # a new version of the source: prepared in the background too
         res = s.get(CatalogResource, res_id)
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=res,
-                      batches_or_table=pa.concat_tables([ROWS, ROWS]), source_name="人口2.csv", source_format="csv")
+        store(s, rt.settings, res, pa.concat_tables([ROWS, ROWS]), source_name="人口2.csv")
         prepare.after_version(s, rt.settings, res_id)  # what the after_ingest hook does
     assert prepare.wait(timeout=60)
     assert [f.split("-")[0] for f in _files(rt, ent_id)] == ["v1", "v2"]

@@ -8,44 +8,33 @@ import json
 import os
 import time
 
-import pyarrow as pa
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog.access import find_resource
-from shudata.catalog.writes import write_version
 from shudata.cli.main import app
 from shudata.core.clock import utcnow
 from shudata.core.plugins import hookimpl
-from shudata.core.types import Actor
 from shudata.lake.service import latest_version, version_files
 from shudata.sharing import cleanup, prepare, service
 from shudata.sharing.models import SharingGrant
-from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate
+from shudata.sharing.schemas import RevokeCreate
+from support.sharing import ENTERPRISES, approve, request, store
 
-TODAY = dt.date.today()
-ROWS = pa.table({"统一社会信用代码": ["91510100MA6CB8AG5D", "91510100MA6CB8AG6B", "91510700MA6CB8AG7X"],
-                 "机构名称": ["成都甲公司", "成都乙公司", "绵阳丙公司"],
-                 "法定代表人": ["张三", "李四", "王五"],
-                 "注册资本": ["100", "2000", "50"],
-                 "联系电话": ["13812345678", "13912345678", "13712345678"]})
 CODE = "201001/000002"
+GRANTED = ["统一社会信用代码", "法定代表人", "联系电话"]
 
 
 @pytest.fixture
 def granted(rt, world, client, token_for):
     """A grant with its prepared Delta Sharing file and a REST download (csv) already served."""
     with rt.transaction() as s:
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, CODE),
-                      batches_or_table=ROWS, source_name="企业.csv", source_format="csv")
-        req = service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
-            resource=CODE, fields=["统一社会信用代码", "法定代表人", "联系电话"], purpose="业务协同",
-            basis="《税收征收管理法》", use_from=TODAY, use_until=TODAY + dt.timedelta(days=30)))
+        store(s, rt.settings, find_resource(s, CODE), ENTERPRISES)
+        req = request(s, rt.settings, world, CODE, GRANTED)
     with rt.transaction() as s:
-        service.decide(session=s, actor=world.steward, settings=rt.settings, request_id=req.id, data=DecisionCreate(
-            decision="approve_partial", reason="仅成都企业", fields=["统一社会信用代码", "法定代表人", "联系电话"]))
+        approve(s, rt.settings, world, req.id, fields=GRANTED)
     assert prepare.wait(timeout=60)
     for fmt in ("csv", "parquet"):
         r = client.get("/api/v1/shared/rows", params={"resource": CODE, "format": fmt}, headers=token_for("c_user"))

@@ -28,25 +28,12 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from shudata.audit.models import AuditEntry
-from shudata.catalog.models import CatalogResource
-from shudata.catalog.writes import write_version
-from shudata.core.types import Actor, Role
-from shudata.privacy.models import PrivacyPolicy
-from shudata.sharing import service
-from shudata.sharing.masking import policy_name
-from shudata.sharing.schemas import DecisionCreate, RequestCreate
+from shudata.core.types import Role
+from support.sharing import PEOPLE, PEOPLE_FIELDS, approve, masked_people, people, request
 
 TODAY = dt.date.today()
-FIELDS = ["公民身份号码", "姓名", "联系电话", "行政区划"]
 PROFILE = "share-conditional"
-MASKS = {"公民身份号码": {"op": "partial_mask", "keep_head": 6, "keep_tail": 4},
-         "姓名": {"op": "partial_mask", "keep_head": 1},
-         "联系电话": {"op": "partial_mask", "keep_head": 3, "keep_tail": 4}}
-ID = "513221199001016433"  # the value the attacker wants; delivered as 513221********6433
-BASE = {"公民身份号码": [ID, "510104198503120021", "510105197711230418", "510106200102028826"],
-        "姓名": ["张三", "李四", "王五", "赵六"],
-        "联系电话": ["13812345678", "13912345678", "13712345678", "13612345678"],
-        "行政区划": ["510104", "510104", "510105", "510106"]}
+ID = PEOPLE["公民身份号码"][0]  # the value the attacker wants; delivered as 513221********6433
 _codes = itertools.count(1)
 
 
@@ -56,39 +43,16 @@ class Shared:
     table: str  # the Delta Sharing table name
 
 
-def _table(changes: dict[str, str] | None = None) -> pa.Table:
-    cols = {k: list(v) for k, v in BASE.items()}
-    for col, value in (changes or {}).items():
-        cols[col][0] = value
-    return pa.table(cols)
-
-
 def share(rt: Any, world: Any, table: pa.Table, name: str = "人口基础信息") -> Shared:
     """A resource of the provider with ``table`` as version 1 and a changed version 2, a saved
     masking policy, and the consumer's conditional grant (provider's row filter on raw values)."""
     n = next(_codes)
     code = f"209001/{n:06d}"
-    v2 = pa.concat_tables([table, pa.table({"公民身份号码": ["510107199912129999"], "姓名": ["钱七"],
-                                            "联系电话": ["13512345678"], "行政区划": ["510107"]})])
     with rt.transaction() as s:
-        res = CatalogResource(code=code, name=name, classification="基础", abstract=name,
-                              provider_department_id=world.provider, format_category="数据库", format_type="csv",
-                              information_items=[{"name": f, "data_type": "C"} for f in FIELDS], sharing_type=2,
-                              sharing_condition="仅限业务协同", sharing_method="接口", open_type="不予开放",
-                              update_cycle="每月")
-        s.add(res)
-        s.flush()
-        s.add(PrivacyPolicy(name=policy_name(res, PROFILE), profile=PROFILE, created_by="test",
-                            body={"name": f"p{n}", "profile": PROFILE, "columns": MASKS}))
-        for t in (table, v2):
-            write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=res,
-                          batches_or_table=t, source_name="人口.csv", source_format="csv")
-        req = service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
-            resource=code, fields=FIELDS, purpose="业务协同", basis="《居民身份证法》", use_from=TODAY,
-            use_until=TODAY + dt.timedelta(days=30)))
-        service.decide(session=s, actor=world.steward, settings=rt.settings, request_id=req.id, data=DecisionCreate(
-            decision="approve_partial", reason="仅成都市", row_filter="行政区划 LIKE '5101%'",
-            masking_profile=PROFILE))
+        masked_people(s, rt.settings, code, world.provider, table, profile=PROFILE, condition="仅限业务协同", name=name)
+        req = request(s, rt.settings, world, code, PEOPLE_FIELDS, basis="《居民身份证法》")
+        approve(s, rt.settings, world, req.id, reason="仅成都市", row_filter="行政区划 LIKE '5101%'",
+                masking_profile=PROFILE)
     return Shared(code=code, table="r_" + code.replace("/", "_"))
 
 
@@ -102,7 +66,7 @@ def _rows(client: Any, headers: dict[str, str], code: str, **params: Any) -> Any
 def test_like_prefix_probing_of_a_masked_id_learns_nothing(client, rt, world, token_for):
     """The finding's attack: guess the 7th digit with LIKE and read ``total``. Every guess now
     sees the delivered ``513221********6433``, so the right guess answers like the wrong ones."""
-    s = share(rt, world, _table())
+    s = share(rt, world, people())
     user = token_for("c_user")
     totals = {}
     for digit in "0123456789":
@@ -120,14 +84,14 @@ def test_like_prefix_probing_of_a_masked_id_learns_nothing(client, rt, world, to
 def test_an_engine_error_quotes_the_delivered_value_not_the_raw_one(client, rt, world, token_for):
     """A filter that fails on a value (text compared with a number) names the value it failed on:
     the delivered one, since the raw table is not in the query."""
-    s = share(rt, world, _table())
+    s = share(rt, world, people())
     r = _rows(client, token_for("c_user"), s.code, filter="公民身份号码 = 513221")
     assert r.status_code == 422
     assert "513221********6433" in r.text and ID not in r.text
 
 
 def test_sort_orders_delivered_values_and_ties_by_what_is_delivered(client, rt, world, token_for):
-    s = share(rt, world, _table())
+    s = share(rt, world, people())
     user = token_for("c_user")
     body = _rows(client, user, s.code, sort="联系电话 desc").json()
     phones = [r[2] for r in body["rows"]]
@@ -139,7 +103,7 @@ def test_sort_orders_delivered_values_and_ties_by_what_is_delivered(client, rt, 
 
 
 def test_a_filter_on_an_ungranted_column_is_refused(client, rt, world, token_for):
-    s = share(rt, world, _table())
+    s = share(rt, world, people())
     r = _rows(client, token_for("c_user"), s.code, filter="住址 LIKE '成都%'")
     assert r.status_code == 422 and "住址" in r.json()["error"]["message"]
 
@@ -154,7 +118,7 @@ def admin(make_user, token_for) -> dict[str, str]:
 def test_admin_regex_rule_on_another_department_is_refused_and_audited(client, rt, world, admin):
     """The finding's second attack: the platform admin saves a pattern rule per guess and reads
     the failure count. Saving, running and reading are refused (403, audited)."""
-    s = share(rt, world, _table())
+    s = share(rt, world, people())
     base = f"/api/v1/quality/resources/{s.code}"
     probe = {"spec": [{"type": "regex", "column": "公民身份号码", "pattern": "^5132211"}]}
     answers = [client.put(base + "/rules", json=probe, headers=admin), client.post(base + "/check", headers=admin),
@@ -225,7 +189,7 @@ def observe(client: Any, headers: dict[str, str], admin: dict[str, str], s: Shar
     for fmt in ("csv", "xlsx", "parquet"):
         r = _rows(client, headers, s.code, format=fmt, filter=f"{column} LIKE '{guess[:2]}%'", sort=column)
         keep(r, _download(fmt, r.content) if r.status_code == 200 else _normal(r.text, s))
-    for key in FIELDS:
+    for key in PEOPLE_FIELDS:
         keep(client.get("/api/v1/shared/changes", params={"resource": s.code, "since_version": 1, "key": key},
                         headers=headers))
     seen.extend(_delta_sharing(client, headers, s, column, guess))
@@ -271,7 +235,7 @@ def _delta_sharing(client: Any, headers: dict[str, str], s: Shared, column: str,
 def test_two_tables_differing_in_a_masked_value_are_indistinguishable(client, rt, world, token_for, admin, data):
     column, a, b = data.draw(same_mask())
     user = token_for("c_user")
-    left, right = share(rt, world, _table({column: a})), share(rt, world, _table({column: b}))
+    left, right = share(rt, world, people({column: a})), share(rt, world, people({column: b}))
     # The attacker's guesses are the left table's true value: a yes there, a no on the right.
     assert observe(client, user, admin, left, column, a) == observe(client, user, admin, right, column, a)
 
@@ -279,8 +243,8 @@ def test_two_tables_differing_in_a_masked_value_are_indistinguishable(client, rt
 def test_the_property_test_can_fail(client, rt, world, token_for, admin):
     """Sanity check of the comparison: a value the grant delivers unmasked *is* told apart."""
     user = token_for("c_user")
-    left = share(rt, world, _table({"行政区划": "510104"}))
-    right = share(rt, world, _table({"行政区划": "510108"}))
+    left = share(rt, world, people({"行政区划": "510104"}))
+    right = share(rt, world, people({"行政区划": "510108"}))
     assert observe(client, user, admin, left, "行政区划", "510104") != observe(client, user, admin, right,
                                                                            "行政区划", "510104")
 
@@ -307,8 +271,8 @@ def test_the_property_catches_filters_on_raw_values(client, rt, world, token_for
     real_fetch_page = delivery.fetch_page
     monkeypatch.setattr(delivery, "fetch_page", leaky_fetch_page)
     user = token_for("c_user")
-    left = share(rt, world, _table({"公民身份号码": ID}))
-    right = share(rt, world, _table({"公民身份号码": "513221198807076433"}))
+    left = share(rt, world, people({"公民身份号码": ID}))
+    right = share(rt, world, people({"公民身份号码": "513221198807076433"}))
     assert observe(client, user, admin, left, "公民身份号码", ID) != observe(client, user, admin, right,
                                                                          "公民身份号码", ID)
 

@@ -4,33 +4,25 @@ prepared for a rolled-back grant, a revoked one, or terms that changed since."""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import threading
 import time
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
 from shudata.catalog.access import find_resource
-from shudata.catalog.writes import write_version
-from shudata.core.types import Actor
 from shudata.jobs.ingest import ingest_file
 from shudata.lake.service import latest_version
 from shudata.sharing import delivery, masking, prepare, service
 from shudata.sharing.models import SharingGrant
-from shudata.sharing.schemas import DecisionCreate, RequestCreate, RevokeCreate
+from shudata.sharing.schemas import RevokeCreate
+from support.sharing import ENTERPRISES, approve, request, store
 
-TODAY = dt.date.today()
-ROWS = pa.table({"统一社会信用代码": ["91510100MA6CB8AG5D", "91510100MA6CB8AG6B", "91510700MA6CB8AG7X"],
-                 "机构名称": ["成都甲公司", "成都乙公司", "绵阳丙公司"],
-                 "法定代表人": ["张三", "李四", "王五"],
-                 "注册资本": ["100", "2000", "50"],
-                 "联系电话": ["13812345678", "13912345678", "13712345678"]})
 CODE = "201001/000002"
+GRANTED = ["统一社会信用代码", "法定代表人", "联系电话"]
 
 
 def _files(settings):
@@ -38,22 +30,17 @@ def _files(settings):
 
 
 def _request(s, world, rt):
-    return service.request_access(session=s, actor=world.user, settings=rt.settings, data=RequestCreate(
-        resource=CODE, fields=["统一社会信用代码", "法定代表人", "联系电话"], purpose="业务协同",
-        basis="《税收征收管理法》", use_from=TODAY, use_until=TODAY + dt.timedelta(days=30)))
+    return request(s, rt.settings, world, CODE, GRANTED)
 
 
 def _approve(s, world, rt, request_id):
-    service.decide(session=s, actor=world.steward, settings=rt.settings, request_id=request_id, data=DecisionCreate(
-        decision="approve_partial", reason="仅成都企业", fields=["统一社会信用代码", "法定代表人", "联系电话"],
-        row_filter="统一社会信用代码 LIKE '915101%'"))
+    approve(s, rt.settings, world, request_id, fields=GRANTED, row_filter="统一社会信用代码 LIKE '915101%'")
 
 
 @pytest.fixture
 def versioned(rt, world):
     with rt.transaction() as s:
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=find_resource(s, CODE),
-                      batches_or_table=ROWS, source_name="企业.csv", source_format="csv")
+        store(s, rt.settings, find_resource(s, CODE), ENTERPRISES)
         req = _request(s, world, rt)
     return req.id
 
@@ -140,8 +127,7 @@ def test_revoked_grants_are_not_prepared(rt, world, versioned):
         grant = s.scalar(select(SharingGrant))
         service.revoke_grant(session=s, actor=world.steward, grant_id=grant.id, data=RevokeCreate(reason="停止协作"))
         res = find_resource(s, CODE)
-        write_version(session=s, settings=rt.settings, actor=Actor.system(), resource=res,
-                      batches_or_table=ROWS, source_name="企业3.csv", source_format="csv")
+        store(s, rt.settings, res, ENTERPRISES, source_name="企业3.csv")
         prepare.after_version(s, rt.settings, res.id)
     assert prepare.wait(timeout=60)
     assert [f.name.split("-")[0] for f in _files(rt.settings)] == ["v1"]
