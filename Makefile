@@ -56,7 +56,11 @@ clients: $(DS_VENV)/.installed $(HTTPFS_VENV)/.installed
 test: dev-venv browser clients
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n auto --dist loadfile --durations=30
+	@# bytecode caches on for the run (an environment may set PYTHONDONTWRITEBYTECODE): without them every
+	@# worker and every server or CLI a test starts compiles all of src/ again, and pytest rewrites
+	@# the asserts of every test module in each worker; src/ is compiled once up front
+	$(BIN)/python -m compileall -q -j 0 src
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --dist loadfile --durations=30
 
 lint: dev-venv
 	$(BIN)/ruff check src tests bench scripts
