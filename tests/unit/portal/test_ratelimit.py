@@ -18,12 +18,31 @@ from shudata.web.app import create_app
 REDIS = "redis://127.0.0.1:6379/0"
 
 
+class _MinuteStartClock:
+    """The limiters' ``time``: the wall clock moved back to one second into the minute in which the
+    test began, so a test's burst stays inside one fixed window (a burst across the boundary is two
+    windows' worth) without waiting for the next minute; it still advances as the wall clock does."""
+
+    def __init__(self) -> None:
+        now = time.time()
+        self._shift = now % 60 - 1.0
+
+    def time(self) -> float:
+        return time.time() - self._shift
+
+    def __getattr__(self, name: str):  # monotonic, sleep …: the real ones
+        return getattr(time, name)
+
+
+@pytest.fixture(autouse=True)
+def _window_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from shudata.portal import ratelimit
+
+    monkeypatch.setattr(ratelimit, "time", _MinuteStartClock())
+
+
 def _client(settings, ip: str = "testclient", **limits):
-    """A client of a fresh app with these limits, started early enough in a minute that the test's
-    burst stays inside one fixed window (a burst across the boundary is two windows' worth)."""
-    seconds_left = 60 - time.time() % 60
-    if seconds_left < 20:
-        time.sleep(seconds_left + 0.1)
+    """A client of a fresh app with these limits (the limiters' clock at the start of a window)."""
     rt = Runtime.build(settings.model_copy(update=limits))
     return rt, TestClient(create_app(runtime=rt, migrate=False), client=(ip, 50000))
 
