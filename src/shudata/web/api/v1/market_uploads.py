@@ -5,12 +5,15 @@ streamed to disk within ``SHUDATA_MAX_UPLOAD_MB`` and read within the lake's lim
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput
 from shudata.core.ids import parse_id
 from shudata.market import derivatives as DV
@@ -39,8 +42,16 @@ VERSION_FORM = {"requestBody": {"content": {"multipart/form-data": {"schema": {
         "encoding": {"type": "string"}, "comment": {"type": "string", "description": "版本说明"}}}}}}}
 
 
-def _tmp(settings: SettingsDep) -> Path:
-    return Path(settings.data_dir) / "tmp" / "uploads"
+@asynccontextmanager
+async def _received(request: Request, settings: Settings) -> AsyncIterator[tuple[Upload, Path]]:
+    """The streamed upload (within ``SHUDATA_MAX_UPLOAD_MB``) and its temp file, deleted when the block ends."""
+    got = await receive_upload(request, Path(settings.data_dir) / "tmp" / "uploads", settings.max_upload_bytes)
+    try:
+        if got.path is None:  # an invariant, not input: a bug if it breaks
+            raise RuntimeError("upload.path is unexpectedly None")
+        yield got, got.path
+    finally:
+        got.cleanup()
 
 
 def _seller_id(fields: dict[str, str]) -> int:
@@ -57,18 +68,13 @@ async def upload(request: Request, session: SessionDep, settings: SettingsDep, a
     """审核通过的企业供方上传自有数据（CSV/XLSX/Parquet，编码自动识别，大小、列数、单元格上限同数据湖上传），
     存入交易所供方数据托管区的新目录条目（可继续上传新版本），隐私检测随即运行，并生成草稿数据产品。原始数据只有本供方可读，
     交易所审核看脱敏样例。"""
-    got: Upload = await receive_upload(request, _tmp(settings), settings.max_upload_bytes)
-    try:
-        if got.path is None:  # an invariant, not input: a bug if it breaks
-            raise RuntimeError("upload.path is unexpectedly None")
-        path, fields = got.path, got.fields
+    async with _received(request, settings) as (got, path):
+        fields = got.fields
         return await run_in_threadpool(
             U.upload_product, session=session, actor=actor, settings=settings, seller_id=_seller_id(fields),
             name=fields.get("name", ""), path=path, filename=got.filename or path.name, sha256=got.sha256,
             options=options_from(fields), category=fields.get("category", "").strip(),
             content=fields.get("content", "").strip() or None)
-    finally:
-        got.cleanup()
 
 
 @router.post("/market/products/{product_id}/uploads", status_code=201, openapi_extra=VERSION_FORM,
@@ -77,15 +83,10 @@ async def upload_version(product_id: int, request: Request, session: SessionDep,
                          actor: UserDep) -> dict[str, Any]:
     """本供方上传数据的新版本（列须与首个版本一致）；由它生成的脱敏衍生产品随即标记为待重建、暂停交易。"""
     await run_in_threadpool(U.upload_source, session, actor, product_id)  # refused before receiving the file
-    got = await receive_upload(request, _tmp(settings), settings.max_upload_bytes)
-    try:
-        if got.path is None:  # an invariant, not input: a bug if it breaks
-            raise RuntimeError("upload.path is unexpectedly None")
+    async with _received(request, settings) as (got, path):
         return await run_in_threadpool(
-            U.upload_version, session=session, actor=actor, settings=settings, product_id=product_id, path=got.path,
-            filename=got.filename or got.path.name, sha256=got.sha256, options=options_from(got.fields))
-    finally:
-        got.cleanup()
+            U.upload_version, session=session, actor=actor, settings=settings, product_id=product_id, path=path,
+            filename=got.filename or path.name, sha256=got.sha256, options=options_from(got.fields))
 
 
 @router.get("/market/products/{product_id}/upload", summary="上传数据的版本与检测结果 / the upload's versions")
