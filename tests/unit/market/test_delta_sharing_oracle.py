@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from shudata.market.delivery import service
 from shudata.market.delivery.sharing import share_name, share_token
 from support.market import MarketWorld, delivering, market_world, sold
-from support.sharing import PEOPLE, PEOPLE_FIELDS, masked_people, people
+from support.sharing import PEOPLE, PEOPLE_FIELDS, masked_people, people, same_mask
 
 PROFILE = "trade"
 BASE = {**PEOPLE, "行政区划": ["510104", "510104", "510105", "610106"]}  # the last row outside the filter
@@ -99,20 +99,6 @@ def observe(client: Any, headers: dict[str, str], share: str, table: str, column
             else:
                 seen.append(_normal(json.dumps(line, ensure_ascii=False, sort_keys=True), share, table))
     return seen
-
-
-@st.composite
-def same_mask(draw: Any) -> tuple[str, str, str]:
-    """A column and two raw values for row 0 that the masking delivers identically."""
-    column = draw(st.sampled_from(["公民身份号码", "姓名", "联系电话"]))
-    if column == "公民身份号码":
-        middle = st.text("0123456789", min_size=8, max_size=8)
-        return column, f"513221{draw(middle)}6433", f"513221{draw(middle)}6433"
-    if column == "姓名":
-        given_name = st.sampled_from(["三", "伟", "敏", "静", "丽", "强", "磊", "军", "洋", "勇"])
-        return column, "张" + draw(given_name), "张" + draw(given_name)
-    digits = st.text("0123456789", min_size=4, max_size=4)
-    return column, f"138{draw(digits)}5678", f"138{draw(digits)}5678"
 
 
 @settings(max_examples=4, deadline=None,

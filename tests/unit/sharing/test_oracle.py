@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from shudata.audit.models import AuditEntry
 from shudata.core.types import Role
-from support.sharing import PEOPLE, PEOPLE_FIELDS, approve, masked_people, people, request
+from support.sharing import PEOPLE, PEOPLE_FIELDS, approve, masked_people, people, request, same_mask
 
 TODAY = dt.date.today()
 PROFILE = "share-conditional"
@@ -131,21 +131,6 @@ def test_admin_regex_rule_on_another_department_is_refused_and_audited(client, r
 
 
 # -- the property: two tables differing in one masked value look the same -----------------------
-
-
-@st.composite
-def same_mask(draw: Any) -> tuple[str, str, str]:
-    """A column and two raw values for row 0 that the grant's masking delivers identically."""
-    column = draw(st.sampled_from(["公民身份号码", "姓名", "联系电话"]))
-    if column == "公民身份号码":
-        middle = st.text("0123456789", min_size=8, max_size=8)
-        a, b = draw(middle), draw(middle)
-        return column, f"513221{a}6433", f"513221{b}6433"
-    if column == "姓名":
-        given_name = st.sampled_from(["三", "伟", "敏", "静", "丽", "强", "磊", "军", "洋", "勇"])
-        return column, "张" + draw(given_name), "张" + draw(given_name)
-    digits = st.text("0123456789", min_size=4, max_size=4)
-    return column, f"138{draw(digits)}5678", f"138{draw(digits)}5678"
 
 
 def _probes(column: str, guess: str) -> list[str]:
