@@ -92,7 +92,8 @@ CONFIG_EN = {
                       "default: the local lake path",
     "max_concurrency": "requests handled at once; more wait in line, and get 503 when the wait runs out "
                        "(health checks exempt)",
-    "queue_timeout_s": "longest wait in line for a request (s); then 503 with Retry-After",
+    "queue_timeout_s": "longest wait in line for a request (s): one expected to wait longer gets 503 with "
+                       "Retry-After on arrival, one whose wait runs out gets it then",
     "shutdown_timeout_s": "longest shutdown after SIGTERM (s): requests in progress get 60 % of it, "
                           "then the process is ended",
     "workers": "worker processes of `shudata serve` (one port); on a multi-core machine, the number of cores; "

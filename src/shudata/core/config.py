@@ -126,10 +126,11 @@ class Settings(BaseSettings):
                           "只填标签，绝不填密钥本身），用于获准的采集方（如 CKAN 采集器）")
     portal_base_url: str | None = Field(
         None, description="开放门户对外地址（DCAT、站点地图中的绝对链接；默认取请求地址）")
-    max_concurrency: int = Field(16, ge=1, le=1000,
+    max_concurrency: int = Field(8, ge=1, le=1000,
                                  description="同时处理的请求上限；超出的请求排队，排队超时返回 503（健康检查除外）")
-    queue_timeout_s: float = Field(2.0, ge=0, le=60,
-                                   description="请求排队等待处理的最长时间 (秒)；超时返回 503 与 Retry-After")
+    queue_timeout_s: float = Field(0.5, ge=0, le=60,
+                                   description="请求排队等待处理的最长时间 (秒)；预计等不到的请求到达时即返回 503 与 "
+                                               "Retry-After，排队超时亦然")
     shutdown_timeout_s: float = Field(8.0, gt=0, le=60,
                                       description="收到 SIGTERM 后等待进行中请求完成的最长时间 (秒)，到时强制退出")
     workers: int = Field(1, ge=1, le=64,

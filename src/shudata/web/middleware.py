@@ -24,6 +24,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 EXEMPT_PATHS = frozenset({"/api/v1/health"})
 EXEMPT_PREFIXES = ("/static/",)
 RETRY_AFTER_S = 2
+SERVICE_WINDOW = 50  # requests: the span of the mean time in the application that sizes the line
 
 log = logging.getLogger("shudata.web")
 
@@ -39,9 +40,18 @@ async def _send_json(send: Send, status: int, code: str, zh: str,
 
 class ConcurrencyLimitMiddleware:
     """At most ``limit`` requests in the application at once; the rest wait in line, first
-    come first served, for at most ``queue_timeout_s`` seconds (and at most ``4 × limit`` of
-    them), then get 503 with ``Retry-After`` and a message saying to retry — at once, rather
-    than a connection that hangs until the client times out.
+    come first served, for at most ``queue_timeout_s`` seconds, then get 503 with
+    ``Retry-After`` and a message saying to retry — at once, rather than a connection that
+    hangs until the client times out.
+
+    A request that would wait longer than ``queue_timeout_s`` is told so on arrival instead of
+    after the wait: the line drains at ``limit / t`` requests a second, ``t`` being the
+    recent mean time a request spends in the application (an exponentially weighted mean of
+    the last ~:data:`SERVICE_WINDOW` requests), so the ``k``-th in line waits about
+    ``k · t / limit``. Requests that are let in are therefore answered within about
+    ``queue_timeout_s`` plus their own time, and the 503s are the requests the server could
+    not have answered in time anyway — whichever kind they are (the line does not look at
+    what a request asks for). At most ``16 × limit`` wait (memory), whatever the estimate.
 
     The limit keeps the work the server takes on within what its worker threads and database
     connections can carry (the pool is sized from the same setting), so a burst queues here,
@@ -54,9 +64,10 @@ class ConcurrencyLimitMiddleware:
         self.app = app
         self.limit = limit
         self.queue_timeout_s = queue_timeout_s
-        self.max_waiting = 4 * limit
+        self.max_waiting = 16 * limit
         self.active = 0
         self.shed = 0
+        self.service_s = 0.0  # recent mean time in the application (0: nothing measured yet)
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._logged = 0.0
 
@@ -68,10 +79,20 @@ class ConcurrencyLimitMiddleware:
         if not await self._acquire():
             await self._refuse(scope, send)
             return
+        t0 = time.monotonic()
         try:
             await self.app(scope, receive, send)
         finally:
             self._release()
+            self._measured(time.monotonic() - t0)
+
+    def _measured(self, seconds: float) -> None:
+        alpha = 1.0 / SERVICE_WINDOW
+        self.service_s = seconds if self.service_s == 0 else (1 - alpha) * self.service_s + alpha * seconds
+
+    def expected_wait_s(self, position: int) -> float:
+        """About how long the ``position``-th in line waits (1: the next to be let in)."""
+        return position * self.service_s / self.limit
 
     @property
     def waiting(self) -> int:
@@ -81,7 +102,9 @@ class ConcurrencyLimitMiddleware:
         if self.active < self.limit and not self.waiting:
             self.active += 1
             return True
-        if self.queue_timeout_s <= 0 or self.waiting >= self.max_waiting:
+        waiting = self.waiting
+        if (self.queue_timeout_s <= 0 or waiting >= self.max_waiting
+                or self.expected_wait_s(waiting + 1) > self.queue_timeout_s):
             return False
         slot: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(slot)
