@@ -27,7 +27,9 @@ Figures (one JSON line each):
 - ``load.rss_growth_mb``: the server's resident memory at the end minus at the start of the
   measured period, which follows ``--warmup`` seconds of the same load (≤ 50);
 - ``load.shutdown_s``: from SIGTERM under load to the process gone (≤ 10);
-- and, for information, ``load.requests``, ``load.rps``, ``load.shed`` (503s), ``load.p50_ms``, the
+- and, for information, ``load.requests``, ``load.rps``, ``load.shed`` (503s) and
+  ``load.shed_fraction`` (503s among the answers: the admission control's share, to be kept
+  small), ``load.p99_served_ms`` (the 99th percentile of the answers other than 503s), ``load.p50_ms``, the
   server's CPU per request and cores, the load generator's own CPU (``load.client_cpu_cores``: near
   1.0 it is the bottleneck, not the server), the machine's 1-minute load average over the
   measured period (``load.load_average``: on a machine shared with other work, latency follows it), and
@@ -37,6 +39,10 @@ Figures (one JSON line each):
   server's CPU per health check and the load generator's cores): the floor of the server stack
   on this machine at that moment — when ``load.baseline_client_cpu_cores`` nears 1, or the
   machine is loaded, the load generator (httpx) is what limits it, not the server.
+
+The answers of each kind (p50, p99, count and 503s) are printed as comments; ``--by-kind SECONDS``
+also runs each kind alone, before the mixed load, and reports its rate, p50/p99 and the server's
+CPU per request (``load.alone.<kind>.cpu_ms_per_request``): where the CPU of the mix goes.
 
 Only loopback addresses are used. ``--quick`` measures 12 s after 12 s of warm-up, on 20,000
 rows and 20 more entries (under a minute in all).
@@ -180,41 +186,79 @@ def csv_bytes(n: int) -> bytes:
 class Tally:
     statuses: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    served: list[float] = field(default_factory=list)  # the answers other than 503 + Retry-After
     by_kind: dict[str, list[float]] = field(default_factory=dict)
     errors: Counter[str] = field(default_factory=Counter)
     shed: int = 0
+    shed_by_kind: Counter[str] = field(default_factory=Counter)
 
 
-async def one(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> tuple[str, httpx.Response]:
-    steward = {"Authorization": f"Bearer {store.steward_token}"}
-    user = {"Authorization": f"Bearer {store.user_token}"}
+def _headers(store: Store, who: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {store.steward_token if who == 'steward' else store.user_token}"}
+
+
+async def portal_search(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> httpx.Response:
+    return await client.get("/api/3/action/package_search",
+                            params={"q": rnd.choice(["人口", "登记", "数据"]), "rows": 10})
+
+
+async def portal_page(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> httpx.Response:
+    return await client.get("/portal", params={"q": rnd.choice(THEMES)})
+
+
+async def datastore(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> httpx.Response:
+    return await client.get("/api/3/action/datastore_search", params={
+        "resource_id": store.datastore_id, "limit": 100, "offset": rnd.randint(0, 10_000)})
+
+
+async def catalog_search(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> httpx.Response:
+    return await client.get("/api/v1/search", params={"q": rnd.choice(THEMES)}, headers=_headers(store, "user"))
+
+
+async def sandbox(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> httpx.Response:
+    city = rnd.choice(CITIES)
+    sql = (f'SELECT "性别", count(*) AS n, avg("年龄") AS age, sum("收入") AS income FROM "{MAIN}" '
+           f"WHERE \"城市\" = '{city}' GROUP BY 1")
+    return await client.post("/api/v1/query", json={"sql": sql}, headers=_headers(store, "steward"))
+
+
+async def rows(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> httpx.Response:
+    return await client.get(f"/api/v1/resources/{MAIN}/rows", params={"offset": rnd.randint(0, 10_000), "limit": 100},
+                            headers=_headers(store, "steward"))
+
+
+async def shared(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> httpx.Response:
+    return await client.get("/api/v1/shared/rows", params={
+        "resource": MAIN, "limit": 100, "offset": rnd.randint(0, 10_000)}, headers=_headers(store, "user"))
+
+
+async def upload(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int) -> httpx.Response:
+    return await client.post(f"/api/v1/resources/{UPLOADS}/versions", headers=_headers(store, "steward"),
+                             files={"file": (f"people-{n}.csv", csv_bytes(n), "text/csv")})
+
+
+# The mix: (kind, its request, share of the traffic).
+MIX = (("portal_search", portal_search, 0.15), ("portal_page", portal_page, 0.07), ("datastore", datastore, 0.13),
+       ("catalog_search", catalog_search, 0.15), ("sandbox", sandbox, 0.15), ("rows", rows, 0.10),
+       ("shared", shared, 0.20), ("upload", upload, 0.05))
+KINDS = {kind: request for kind, request, _ in MIX}
+
+
+async def one(client: httpx.AsyncClient, rnd: random.Random, store: Store, n: int,
+              only: str | None = None) -> tuple[str, httpx.Response]:
+    """One request of the mix (or of kind ``only``)."""
+    if only is not None:
+        return only, await KINDS[only](client, rnd, store, n)
     roll = rnd.random()
-    if roll < 0.15:
-        return "portal_search", await client.get("/api/3/action/package_search",
-                                                 params={"q": rnd.choice(["人口", "登记", "数据"]), "rows": 10})
-    if roll < 0.22:
-        return "portal_page", await client.get("/portal", params={"q": rnd.choice(THEMES)})
-    if roll < 0.35:
-        return "datastore", await client.get("/api/3/action/datastore_search", params={
-            "resource_id": store.datastore_id, "limit": 100, "offset": rnd.randint(0, 10_000)})
-    if roll < 0.5:
-        return "catalog_search", await client.get("/api/v1/search", params={"q": rnd.choice(THEMES)}, headers=user)
-    if roll < 0.65:
-        city = rnd.choice(CITIES)
-        sql = (f'SELECT "性别", count(*) AS n, avg("年龄") AS age, sum("收入") AS income FROM "{MAIN}" '
-               f"WHERE \"城市\" = '{city}' GROUP BY 1")
-        return "sandbox", await client.post("/api/v1/query", json={"sql": sql}, headers=steward)
-    if roll < 0.75:
-        return "rows", await client.get(f"/api/v1/resources/{MAIN}/rows",
-                                        params={"offset": rnd.randint(0, 10_000), "limit": 100}, headers=steward)
-    if roll < 0.95:
-        return "shared", await client.get("/api/v1/shared/rows", params={
-            "resource": MAIN, "limit": 100, "offset": rnd.randint(0, 10_000)}, headers=user)
-    if not store.uploads:  # --no-uploads: shared rows instead
-        return "shared", await client.get("/api/v1/shared/rows", params={
-            "resource": MAIN, "limit": 100, "offset": rnd.randint(0, 10_000)}, headers=user)
-    return "upload", await client.post(f"/api/v1/resources/{UPLOADS}/versions", headers=steward,
-                                       files={"file": (f"people-{n}.csv", csv_bytes(n), "text/csv")})
+    kind, request = MIX[-1][:2]
+    for k, r, share in MIX:
+        roll -= share
+        if roll < 0:
+            kind, request = k, r
+            break
+    if kind == "upload" and not store.uploads:  # --no-uploads: shared rows instead
+        kind, request = "shared", shared
+    return kind, await request(client, rnd, store, n)
 
 
 async def health(client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
@@ -224,7 +268,7 @@ async def health(client: httpx.AsyncClient) -> tuple[str, httpx.Response]:
 
 async def run_clients(url: str, store: Store, clients: int, seconds: float, tally: Tally,
                       counting: threading.Event, stopped: threading.Event, done: threading.Event,
-                      baseline: bool = False) -> None:
+                      baseline: bool = False, only: str | None = None) -> None:
     end = time.monotonic() + seconds
 
     async def client_loop(k: int) -> None:
@@ -237,7 +281,8 @@ async def run_clients(url: str, store: Store, clients: int, seconds: float, tall
                 n += 1
                 t0 = time.monotonic()
                 try:
-                    kind, resp = await (health(client) if baseline else one(client, rnd, store, k * 1_000_000 + n))
+                    kind, resp = await (health(client) if baseline
+                                        else one(client, rnd, store, k * 1_000_000 + n, only))
                 except httpx.HTTPError as exc:
                     if counting.is_set() and not stopped.is_set():
                         tally.errors[f"{type(exc).__name__}"] += 1
@@ -248,16 +293,42 @@ async def run_clients(url: str, store: Store, clients: int, seconds: float, tall
                     if resp.status_code == 503 and "retry-after" in resp.headers:
                         await asyncio.sleep(float(resp.headers["retry-after"]))
                     continue
-                tally.latencies.append(time.monotonic() - t0)
-                tally.by_kind.setdefault(kind, []).append(time.monotonic() - t0)
+                took = time.monotonic() - t0
+                tally.latencies.append(took)
+                tally.by_kind.setdefault(kind, []).append(took)
+                if not (resp.status_code == 503 and "retry-after" in resp.headers):
+                    tally.served.append(took)
                 tally.statuses[f"{kind} {resp.status_code}"] += 1
                 if resp.status_code == 503 and "retry-after" in resp.headers:
                     tally.shed += 1
+                    tally.shed_by_kind[kind] += 1
                     await asyncio.sleep(float(resp.headers["retry-after"]))
                 elif resp.status_code >= 500:
                     tally.errors[f"{kind} {resp.status_code}"] += 1
 
     await asyncio.gather(*(client_loop(k) for k in range(clients)))
+
+
+def pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (seconds) in ms."""
+    v = sorted(values)
+    return round(v[min(len(v) - 1, int(q * len(v)))] * 1000, 1) if v else float("nan")
+
+
+def by_kind(url: str, store: Store, clients: int, seconds: float, kind: str, pid: int) -> tuple[float, float, float,
+                                                                                                float]:
+    """``kind`` alone: (requests/s, p50 ms, p99 ms, server CPU ms per request)."""
+    asyncio.run(run_clients(url, store, clients, 2.0, Tally(), threading.Event(), threading.Event(),
+                            threading.Event(), only=kind))  # warm-up
+    tally, counting = Tally(), threading.Event()
+    counting.set()
+    cpu = cpu_s(pid)
+    asyncio.run(run_clients(url, store, clients, seconds, tally, counting, threading.Event(), threading.Event(),
+                            only=kind))
+    cpu = cpu_s(pid) - cpu
+    n = len(tally.latencies)
+    return (round(n / seconds, 1), pct(tally.latencies, 0.5), pct(tally.latencies, 0.99),
+            round(1000 * cpu / max(1, n), 1))
 
 
 def tree(pid: int) -> list[int]:
@@ -317,6 +388,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="serve --workers N")
     ap.add_argument("--no-uploads", action="store_true",
                     help="no uploads (each makes a new version: data that legitimately grows); shared rows instead")
+    ap.add_argument("--by-kind", type=float, default=0.0, metavar="SECONDS",
+                    help="before the mixed load, each kind of request alone for SECONDS (after 2 s of warm-up): "
+                         "its rate, p50/p99 and the server's CPU per request")
     ap.add_argument("--database-url", default=None, help="metadata database (default: SQLite in the temp folder)")
     args = ap.parse_args()
     seconds, rows, warmup = (12.0, 20_000, 12.0) if args.quick else (args.seconds, args.rows, args.warmup)
@@ -361,6 +435,8 @@ def main() -> None:
             asyncio.run(run_clients(url, store, args.clients, base_s, base, base_counting, threading.Event(),
                                     threading.Event(), baseline=True))
             base_cpu, base_client_cpu = cpu_s(proc.pid) - base_cpu, time.process_time() - base_client_cpu
+            alone = {kind: by_kind(url, store, args.clients, args.by_kind, kind, proc.pid)
+                     for kind in KINDS if args.by_kind > 0 and (kind != "upload" or store.uploads)}
             tally = Tally()
             counting, stopped, done = threading.Event(), threading.Event(), threading.Event()
             samples: list[tuple[float, float]] = []
@@ -411,13 +487,19 @@ def main() -> None:
           f"statuses {dict(sorted(tally.statuses.items()))}"
           f"; errors {dict(tally.errors)}; exit code {proc.returncode}; load average at start/end {loads}",
           file=sys.stderr)
-    means = {k: (round(1000 * sum(v) / len(v)), round(1000 * sorted(v)[int(0.99 * len(v))]))
-             for k, v in sorted(tally.by_kind.items())}
-    print(f"# mean and p99 ms by kind: {means}", file=sys.stderr)
+    for kind, v in sorted(tally.by_kind.items()):
+        print(f"# {kind:15} n {len(v):5}  p50 {pct(v, 0.5):7.1f} ms  p99 {pct(v, 0.99):7.1f} ms  "
+              f"shed {tally.shed_by_kind[kind]}", file=sys.stderr)
+    for kind, (rps, p50, p99, cpu_ms) in alone.items():
+        figure(f"load.alone.{kind}.cpu_ms_per_request", cpu_ms, "informational", "ms")
+        print(f"# alone: {kind:15} {rps:6.1f} rps  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  server CPU {cpu_ms:5.1f} ms"
+              "/request", file=sys.stderr)
     print(f"# server RSS MB every 5 s: {[round(r) for t, r in samples[::5]]}", file=sys.stderr)
     figure("load.requests", n, "informational", "requests")
     figure("load.rps", round(n / seconds, 1), "informational", "requests/s")
     figure("load.shed", tally.shed, "informational", "503 answers")
+    figure("load.shed_fraction", round(tally.shed / max(1, n), 3), "informational (small)", "of the answers")
+    figure("load.p99_served_ms", pct(tally.served, 0.99), "informational", "ms (answers other than 503)")
     figure("load.p50_ms", p(0.50), "informational", "ms")
     figure("load.server_cpu_ms_per_request", round(1000 * cpu_used / max(1, n), 1), "informational", "ms")
     figure("load.server_cpu_cores", round(cpu_used / seconds, 2), "informational", "cores")
