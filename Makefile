@@ -58,9 +58,10 @@ test: dev-venv browser clients
 	$(BIN)/lint-imports --no-cache
 	@# bytecode caches on for the run (an environment may set PYTHONDONTWRITEBYTECODE): without them every
 	@# worker and every server or CLI a test starts compiles all of src/ again, and pytest rewrites
-	@# the asserts of every test module in each worker; src/ is compiled once up front
+	@# the asserts of every test module in each worker; src/ is compiled once up front. Files are handed out
+	@# in the order tests/conftest.py gives them (long ones first), not xdist's (most tests first)
 	$(BIN)/python -m compileall -q -j 0 src
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --dist loadfile --durations=30
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder --durations=30
 
 lint: dev-venv
 	$(BIN)/ruff check src tests bench scripts

@@ -29,6 +29,8 @@ from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
 from shudata.web.app import create_app
 
+pytestmark = pytest.mark.slow  # minutes: scheduled among the first files (tests/conftest.py)
+
 EXAMPLES = int(os.environ.get("SHUDATA_SCHEMATHESIS_EXAMPLES", "8"))
 
 # Operations whose generated requests would end the test's own world rather than probe it.
