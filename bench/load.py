@@ -30,8 +30,9 @@ Figures (one JSON line each):
 - and, for information, ``load.requests``, ``load.rps``, ``load.shed`` (503s) and
   ``load.shed_fraction`` (503s among the answers: the admission control's share, to be kept
   small), ``load.p99_served_ms`` (the 99th percentile of the answers other than 503s), ``load.p50_ms``, the
-  server's CPU per request and cores, the load generator's own CPU (``load.client_cpu_cores``: near
-  1.0 it is the bottleneck, not the server), the machine's 1-minute load average over the
+  server's CPU per request (per answer other than 503: a 503 costs the server little) and
+  cores, the load generator's own CPU (``load.client_cpu_cores``: near 1.0 it is the
+  bottleneck, not the server), the machine's 1-minute load average over the
   measured period (``load.load_average``: on a machine shared with other work, latency follows it), and
   the baseline measured in the same run before the mixed load: the same clients calling only
   the health check for 15 s (5 s with ``--quick``), which passes the whole middleware stack but
@@ -315,9 +316,9 @@ def pct(values: list[float], q: float) -> float:
     return round(v[min(len(v) - 1, int(q * len(v)))] * 1000, 1) if v else float("nan")
 
 
-def by_kind(url: str, store: Store, clients: int, seconds: float, kind: str, pid: int) -> tuple[float, float, float,
-                                                                                                float]:
-    """``kind`` alone: (requests/s, p50 ms, p99 ms, server CPU ms per request)."""
+def by_kind(url: str, store: Store, clients: int, seconds: float, kind: str, pid: int
+            ) -> tuple[float, float, float, float, int]:
+    """``kind`` alone: (answers/s, p50 ms, p99 ms, server CPU ms per answer other than 503, 503s)."""
     asyncio.run(run_clients(url, store, clients, 2.0, Tally(), threading.Event(), threading.Event(),
                             threading.Event(), only=kind))  # warm-up
     tally, counting = Tally(), threading.Event()
@@ -328,7 +329,7 @@ def by_kind(url: str, store: Store, clients: int, seconds: float, kind: str, pid
     cpu = cpu_s(pid) - cpu
     n = len(tally.latencies)
     return (round(n / seconds, 1), pct(tally.latencies, 0.5), pct(tally.latencies, 0.99),
-            round(1000 * cpu / max(1, n), 1))
+            round(1000 * cpu / max(1, len(tally.served)), 1), tally.shed)
 
 
 def tree(pid: int) -> list[int]:
@@ -490,10 +491,10 @@ def main() -> None:
     for kind, v in sorted(tally.by_kind.items()):
         print(f"# {kind:15} n {len(v):5}  p50 {pct(v, 0.5):7.1f} ms  p99 {pct(v, 0.99):7.1f} ms  "
               f"shed {tally.shed_by_kind[kind]}", file=sys.stderr)
-    for kind, (rps, p50, p99, cpu_ms) in alone.items():
+    for kind, (rps, p50, p99, cpu_ms, shed) in alone.items():
         figure(f"load.alone.{kind}.cpu_ms_per_request", cpu_ms, "informational", "ms")
         print(f"# alone: {kind:15} {rps:6.1f} rps  p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  server CPU {cpu_ms:5.1f} ms"
-              "/request", file=sys.stderr)
+              f"/request  shed {shed}", file=sys.stderr)
     print(f"# server RSS MB every 5 s: {[round(r) for t, r in samples[::5]]}", file=sys.stderr)
     figure("load.requests", n, "informational", "requests")
     figure("load.rps", round(n / seconds, 1), "informational", "requests/s")
@@ -501,7 +502,8 @@ def main() -> None:
     figure("load.shed_fraction", round(tally.shed / max(1, n), 3), "informational (small)", "of the answers")
     figure("load.p99_served_ms", pct(tally.served, 0.99), "informational", "ms (answers other than 503)")
     figure("load.p50_ms", p(0.50), "informational", "ms")
-    figure("load.server_cpu_ms_per_request", round(1000 * cpu_used / max(1, n), 1), "informational", "ms")
+    figure("load.server_cpu_ms_per_request", round(1000 * cpu_used / max(1, len(tally.served)), 1), "informational",
+           "ms (per answer other than 503)")
     figure("load.server_cpu_cores", round(cpu_used / seconds, 2), "informational", "cores")
     figure("load.client_cpu_cores", round(client_cpu / seconds, 2), "informational", "cores")
     figure("load.load_average", round(sum(loads) / len(loads), 2), "informational", "runnable tasks (1 min)")
