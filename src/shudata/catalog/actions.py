@@ -25,7 +25,11 @@ DASHBOARD_VIEW = Action("catalog.dashboard.view", "查看部门目录看板", "v
                         roles=frozenset({Role.DATA_STEWARD, Role.DEPT_USER, Role.AUDITOR}), scope="department")
 PLATFORM_DASHBOARD = Action("catalog.dashboard.platform", "查看全平台目录看板", "view the platform catalog dashboard",
                             roles=frozenset({Role.PLATFORM_ADMIN, Role.AUDITOR}))
+# The exchange's custody entries (sellers' uploads, shudata.catalog.visibility) are listed to the
+# exchange operator, who reviews them; their own department's staff see them as any department's.
+CUSTODY_VIEW = Action("catalog.custody.view", "查看数据托管区目录", "see the exchange's custody entries in the catalog",
+                      roles=frozenset({Role.MARKET_OPERATOR}), admin=False)
 
 # The registry's input (gathered by ``shudata.permissions``): every action above, once.
 ACTIONS = (RESOURCE_VIEW, RESOURCE_CREATE, RESOURCE_EDIT, DATA_UPLOAD, DATA_READ, DEMAND_CREATE, DEMAND_LINK,
-           DEMAND_VIEW, DASHBOARD_VIEW, PLATFORM_DASHBOARD)
+           DEMAND_VIEW, DASHBOARD_VIEW, PLATFORM_DASHBOARD, CUSTODY_VIEW)

@@ -21,9 +21,11 @@ from typing import TypeVar
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from shudata.catalog.actions import CUSTODY_VIEW
 from shudata.catalog.models import CatalogResource
 from shudata.core.errors import NotFound
-from shudata.core.types import Actor, Role
+from shudata.core.types import Actor
+from shudata.security.authz import allowed
 from shudata.security.models import Department
 
 CUSTODY_DEPARTMENT = "数据交易所供方数据托管区"
@@ -36,7 +38,7 @@ def custody_department_ids(session: Session) -> set[int]:
 
 def hidden_departments(session: Session, actor: Actor) -> set[int]:
     """Provider departments whose entries ``actor`` may not see (empty for custody staff, the operator, the system)."""
-    if actor.is_system or Role.MARKET_OPERATOR in actor.roles:
+    if allowed(actor, CUSTODY_VIEW):  # the system and the exchange operator
         return set()
     return {d for d in custody_department_ids(session) if d != actor.department_id}
 

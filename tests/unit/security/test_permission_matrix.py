@@ -126,6 +126,7 @@ EXPECTED: dict[str, str] = {
     "catalog.demand.view": "admin steward user auditor token peer roleless operator regulator member system",
     "catalog.dashboard.view": "admin steward:own user:own auditor:own token:own peer:own system",
     "catalog.dashboard.platform": "admin auditor system",
+    "catalog.custody.view": "operator system",
     # quality (computed on raw values: no admin bypass)
     "quality.rules.edit": "steward:own system",
     "quality.check.run": "steward:own user:own token:own peer:own system",
