@@ -16,7 +16,8 @@ team's NBS exports and monitoring readings) reshaped by their declared layouts
 (b) ``analysis.interval_coverage``: the share of those held-out months inside the 80 % prediction
     intervals (target 0.75–0.88); the seasonal naive method's own 80 % intervals are the baseline.
 (c) ``analysis.anomaly_f1``: 200 anomalies (spikes, level shifts, seasonal breaks in turn; size 3–6
-    standard deviations of the series' irregular part, random sign; seed fixed) injected into the
+    standard deviations of the series' irregular part around the month — ``inject`` says why local;
+    random sign; seed fixed, ``--seed`` for another draw) injected into the
     seasonal real monthly series (seasonal strength F_s ≥ 0.5: exports, imports, M0, M1, M2), one per
     copy, at a month the detector does not flag on the original; each copy is scanned by
     ``shudata.analysis.anomaly.detect`` from just before the anomaly to a year after it. A hit is a
@@ -33,6 +34,8 @@ team's NBS exports and monitoring readings) reshaped by their declared layouts
     printed on stderr.
 
 ``--quick`` uses 2 backtest origins per series instead of 4 and 45 injected anomalies instead of 200.
+``--protocol prev12`` holds out the 12 months before the last 12 instead (a second origin for the
+intervals); ``--seed N`` draws other injections; ``--sigma global`` sizes them as the first version did.
 """
 
 from __future__ import annotations
@@ -54,8 +57,14 @@ from support.analysis_data import monthly_series
 H = 12
 
 
-def bench_forecast(quick: bool) -> list[dict[str, object]]:
+def bench_forecast(quick: bool, protocol: str = "last12") -> list[dict[str, object]]:
+    """``protocol`` ``last12`` holds out each series' last 12 months (the issue's figure); ``prev12`` holds
+    out the 12 months before those (the last 12 dropped first): a second, earlier origin — for the CPI
+    series 2018-03 … 2019-02 instead of the 2019 pork-price year — to show that the intervals are not fitted
+    to one backtest."""
     series = monthly_series(48)
+    if protocol == "prev12":
+        series = {k: (p[:-H], v[:-H]) for k, (p, v) in series.items()}
     rel, mase_model, mase_snaive, cover, cover_snaive, n_points = [], [], [], 0, 0, 0
     chosen: dict[str, int] = {}
     t0 = time.perf_counter()
@@ -84,15 +93,17 @@ def bench_forecast(quick: bool) -> list[dict[str, object]]:
     return [
         {"figure": "analysis.forecast_mase", "value": round(float(np.mean(rel)), 3), "target": 0.9,
          "unit": "mean MAE ratio to seasonal naive (seasonal naive = 1.0)", "series": len(series),
-         "baseline_snaive": 1.0},
+         "baseline_snaive": 1.0, "protocol": protocol},
         {"figure": "analysis.interval_coverage", "value": round(cover / n_points, 3), "target": [0.75, 0.88],
          "unit": "share of held-out months inside the 80% interval",
-         "baseline_snaive": round(cover_snaive / n_points, 3)},
+         "baseline_snaive": round(cover_snaive / n_points, 3), "protocol": protocol},
     ]
 
 
 KINDS = ("spike", "level_shift", "seasonal_break")
 SEED = 20261207
+LOCAL = 36  # months either side of the anomaly whose irregular part sets its size
+SIGMA = "local"  # or "global" (the first version's σ of the whole series; see ``inject``)
 
 
 def _robust_sd(x: np.ndarray) -> float:
@@ -101,9 +112,18 @@ def _robust_sd(x: np.ndarray) -> float:
 
 def inject(y: np.ndarray, kind: str, t: int, size: float) -> tuple[np.ndarray, set[int]]:
     """A copy of ``y`` with one anomaly at ``t`` of ``size`` standard deviations of the series' irregular
-    part (the remainder of a plain, non-robust STL decomposition), and the indices a
-    detector may flag for it (the month, ±1; a shift ±2; a seasonal break at each later season, ±1)."""
-    sigma = float(np.std(decompose(y, 12, robust=False)[2]))
+    part around ``t`` (the remainder of a plain, non-robust STL decomposition, within ± ``LOCAL`` months
+    of ``t``), and the indices a detector may flag for it (the month, ±1; a shift ±2; a seasonal break at
+    each later season, ±1).
+
+    ``--sigma global`` takes the standard deviation of the whole remainder instead, as the first version
+    did. That was a bug for the money-supply series (M0, M1, M2 grew ten- to twentyfold over 1999–2021
+    and their irregular part with them): the remainder's spread within ± 36 months of a month is 0.16 to
+    1.5 times its spread over the whole series, so a "3–6 σ" anomaly was 10–30 local σ in the early years
+    (trivial) and 2–4 local σ in the late ones (below any sane alarm threshold). The sizes (3–6), signs,
+    positions and seed are unchanged; only the σ they multiply is the one at the anomaly."""
+    remainder = decompose(y, 12, robust=False)[2]
+    sigma = float(np.std(remainder if SIGMA == "global" else remainder[max(0, t - LOCAL):t + LOCAL + 1]))
     out = y.copy()
     if kind == "spike":
         out[t] += size * sigma
@@ -120,12 +140,12 @@ def three_sigma(y: np.ndarray) -> set[int]:
     return {int(i) for i in np.flatnonzero(np.abs(y - np.mean(y)) > 3 * sd)}
 
 
-def bench_anomaly(quick: bool) -> list[dict[str, object]]:
+def bench_anomaly(quick: bool, seed: int = SEED) -> list[dict[str, object]]:
     """Injected anomalies in the seasonal real series (F_s ≥ 0.5), at months where the detector is
     quiet on the original series; only flags the copy raises and the original does not count."""
     series = [np.asarray(v) for _, v in monthly_series(48).values()]
     series = [y for y in series if seasonal_strength(y) >= 0.5]
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     cases = 45 if quick else 200
     tally = {"detector": [0, 0, 0], "3-sigma": [0, 0, 0]}  # TP, FP, FN
     by_kind = {k: [0, 0, 0] for k in KINDS}  # the detector's TP, FP, FN on the cases of each kind
@@ -169,7 +189,7 @@ def bench_anomaly(quick: bool) -> list[dict[str, object]]:
         print(f"  {k:<15} cases {tp + fn:>3}  recall {tp / max(tp + fn, 1):.3f}  precision "
               f"{tp / max(tp + fp, 1):.3f}  (TP {tp}, FP {fp}, FN {fn})  F1 {f1(tp, fp, fn):.3f}", file=sys.stderr)
     return [{"figure": "analysis.anomaly_f1", "value": round(f1(*tally["detector"]), 3), "target": 0.8,
-             "unit": "F1 of flagged months vs injected anomalies", "cases": done,
+             "unit": "F1 of flagged months vs injected anomalies", "cases": done, "seed": seed, "sigma": SIGMA,
              "baseline_3sigma": round(f1(*tally["3-sigma"]), 3)}]
 
 
@@ -177,13 +197,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--figures", default="forecast,anomaly")
+    ap.add_argument("--protocol", choices=("last12", "prev12"), default="last12",
+                    help="forecast hold-out: the last 12 months (the issue's figure) or the 12 before them")
+    ap.add_argument("--seed", type=int, default=SEED, help="the anomaly injections' seed")
+    ap.add_argument("--sigma", choices=("local", "global"), default="local",
+                    help="the σ the injected sizes multiply: the irregular part's around the month, or the "
+                         "whole series' (the first version's; see inject)")
     args = ap.parse_args()
+    global SIGMA
+    SIGMA = args.sigma
     wanted = set(args.figures.split(","))
     out: list[dict[str, object]] = []
     if "forecast" in wanted:
-        out += bench_forecast(args.quick)
+        out += bench_forecast(args.quick, args.protocol)
     if "anomaly" in wanted:
-        out += bench_anomaly(args.quick)
+        out += bench_anomaly(args.quick, args.seed)
     for figure in out:
         print(json.dumps(figure, ensure_ascii=False))
 
