@@ -14,6 +14,10 @@ same run:
 * ``spark.udf_ratio_vs_native``: the resident-ID check digit as a vectorised Arrow UDF / the same
   check written as plain Spark SQL string functions, counting valid IDs (target ≥ 0.5).
 
+Every engine is measured warm (one job on a 100,000-row table first, outside the timed region:
+JIT, Python workers, reference data; DuckDB too), with the same Spark settings for both sides of
+each ratio (``LOCAL_BENCH``, ``CLUSTER_BENCH``); the cluster and the sessions start outside it.
+
 Ends with one JSON line per figure. Usage: .venv/bin/python bench/spark.py [--quick] [--rows N] [--skip-cluster]
 """
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import tempfile
 import time
@@ -39,7 +44,6 @@ sys.path.insert(0, str(HERE.parent))  # tests.support: the generator and cluster
 
 from tests.support.spark import (  # noqa: E402
     KEYS,
-    LOCAL,
     POLICY,
     RULES,
     Cluster,
@@ -56,9 +60,17 @@ from shudata.quality.rules import parse_rule_set  # noqa: E402
 from shudata.quality.run import Target, evaluate  # noqa: E402
 from shudata.query.engines.base import Limits, ScalarUdf, TableSource  # noqa: E402
 from shudata.query.engines.duckdb import DuckDBEngine  # noqa: E402
-from shudata.query.engines.spark import SparkEngine, stop_session  # noqa: E402
+from shudata.query.engines.spark import SparkConfig, SparkEngine, stop_session  # noqa: E402
 
 OUT = HERE / "out"
+WARM_ROWS = 100_000  # the warm-up job (JIT, Python workers, imports) runs on a table this small
+# Sized for the 10M-row table on this machine, the same for every Spark run: heap for the
+# uniqueness rule's sort (1g spilled), 32 MB file splits so that 2 cores get balanced work
+# (128 MB gave a 10M-row table 4 splits: the 2-core run waited on the last one), 8 shuffle
+# partitions (adaptive execution merges them on smaller tables).
+TUNING = (("spark.sql.files.maxPartitionBytes", "32m"), ("spark.sql.shuffle.partitions", "8"))
+LOCAL_BENCH = SparkConfig(master="local[2]", conf=(("spark.driver.memory", "3g"), *TUNING))
+CLUSTER_BENCH = (("spark.executor.memory", "1536m"), ("spark.driver.memory", "2g"), *TUNING)
 AS_OF = dt.date(2024, 1, 1)
 LONG = Limits(timeout_s=24 * 3600)
 WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2], dtype=np.int64)
@@ -161,17 +173,20 @@ def main() -> int:
     args = ap.parse_args()
     rows = args.rows or (200_000 if args.quick else 10_000_000)
     path = dataset(rows)
+    warm = dataset(min(rows, WARM_ROWS))
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="shudata-bench-spark-", dir=OUT) as tmp:
         work = Path(tmp)
         duck = DuckDBEngine(threads=2, memory_limit="4GB")
+        job(duck, warm, work / "duck-warm.parquet")  # every engine is measured warm: imports, reference data
         c0 = cpu_seconds([psutil.Process()])
         d_time, d_results = job(duck, path, work / "duck.parquet")
         d_cpu = cpu_seconds([psutil.Process()]) - c0
         print(f"duckdb (2 threads): {d_time:.2f} s, {rows / d_time:,.0f} rows/s; CPU {d_cpu:.1f} s of "
               f"{2 * d_time:.1f} core-seconds ({d_cpu / (2 * d_time):.0%} busy)", flush=True)
-        spark = SparkEngine(config=LOCAL)
+        spark = SparkEngine(config=LOCAL_BENCH)
         spark.query("SELECT 1", {}, LONG)  # the session starts outside the measured job
-        job(spark, path, work / "warm.parquet")  # JIT, Python workers: measured below on a warm session
+        job(spark, warm, work / "warm.parquet")  # JIT, Python workers: measured below on a warm session
         c0 = cpu_seconds([psutil.Process()])
         s_time, s_results = job(spark, path, work / "spark.parquet")
         used = cpu_seconds([psutil.Process()]) - c0
@@ -187,9 +202,9 @@ def main() -> int:
             try:
                 rates = {}
                 for cores in (1, 2):
-                    eng = SparkEngine(config=cluster.config(cores_max=cores))
-                    eng.query("SELECT 1", {}, LONG)
-                    job(eng, path, work / f"warm{cores}.parquet")
+                    eng = SparkEngine(config=cluster.config(cores_max=cores, extra=CLUSTER_BENCH))
+                    eng.query("SELECT 1", {}, LONG)  # executors start outside the measured job
+                    job(eng, warm, work / f"warm{cores}.parquet")
                     me, workers = psutil.Process(), [psutil.Process(p.pid) for p in cluster.procs]
                     d0, e0 = cpu_seconds([me]), cpu_seconds(workers)
                     t, res = job(eng, path, work / f"cluster{cores}.parquet")
@@ -204,6 +219,8 @@ def main() -> int:
             finally:
                 stop_session()
                 cluster.stop()
+    print(f"bench/spark.py: {rows:,} rows, {time.perf_counter() - started:.0f} s in all; load {os.getloadavg()}",
+          flush=True)
     emit("spark.identical", 1.0 if same and udf_same else 0.0, 1, "bool")
     if scaling is not None:
         emit("spark.scaling_2_vs_1", scaling, 1.6, "x")
