@@ -547,16 +547,14 @@ def map_tasks(engine: SparkEngine, fn: Callable[[Any], Any], tasks: Sequence[Any
     results should be descriptions of work and small summaries, not data. Runs through
     ``mapInArrow``, so classic sessions and Spark Connect alike.
     """
-    todo = list(tasks)
+    todo = [pickle.dumps(t) for t in tasks]  # each task unpickles only its own
     if not todo:
         return []
-    blob = pickle.dumps(todo)
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        work = pickle.loads(blob)
         for batch in batches:
             ids = batch.column(0).to_pylist()
-            out = [pickle.dumps(fn(work[i])) for i in ids]
+            out = [pickle.dumps(fn(pickle.loads(todo[i]))) for i in ids]
             yield pa.RecordBatch.from_arrays([pa.array(ids, pa.int64()), pa.array(out, pa.binary())],
                                              names=["i", "result"])
 
