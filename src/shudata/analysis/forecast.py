@@ -5,8 +5,12 @@ chosen per series by a rolling-origin backtest on the series' own past.
 its origins inside ``y`` only, so an evaluation window held out by the caller stays unseen. The
 intervals are the models' own (``level`` 80 % by default), then calibrated per horizon on a second,
 step-1 rolling-origin backtest of the chosen model inside ``y`` (``horizon_calibration``): at each
-horizon the half-widths are scaled by the split-conformal quantile of |error| / half-width there,
-never narrower than the model's own and at most 4 times it. (The first version scaled all horizons
+horizon the half-widths are scaled by a training-conditional conformal quantile of |error| / half-width
+there (Vovk 2012: the quantile at ``level`` + sqrt(ln(1/δ) / 2m) for m origins, δ = 0.1, so that with
+probability 0.9 over the backtest the interval covers ``level`` — the plain split-conformal rank is only
+right on average, and a dozen origins of one calm stretch make it too narrow), never narrower than the
+model's own and at most 4 times it. With the 12 origins of a monthly series this is, at each horizon,
+the largest backtest ratio there (capped). (The first version scaled all horizons
 by one factor from 3 origins 4 months apart and let it shrink the intervals down to half: on the real
 series 60 % of the held-out months fell inside the 80 % intervals.)
 
@@ -30,6 +34,8 @@ from shudata.core.errors import InvalidInput
 
 Array = NDArray[np.float64]
 MIN_LENGTH = 24  # the shortest series forecast by anything but the seasonal naive method
+# the training-conditional calibration's δ: the backtest vouches for ``level`` with probability 1 − δ
+CALIBRATION_DELTA = 0.1
 _Z = {0.8: 1.2815515655446004, 0.9: 1.6448536269514722, 0.95: 1.959963984540054}
 
 
@@ -228,8 +234,8 @@ def horizon_calibration(runs: list[tuple[int, Array, Array, Array]], h: int, lev
     """Per-horizon factors on the model's half-widths from the rolling-origin errors: at horizon k the
     ratios |error| / half-width of horizons k ± ``band``, and their split-conformal quantile (rank
     ceil((n + 1) · level) of n). With ``delta`` the quantile is taken at ``level`` + sqrt(ln(1/delta) / 2m)
-    for m distinct origins instead (a training-conditional bound; with the few origins of a monthly
-    series it puts nearly every interval at the largest backtest error, so it is not the default).
+    for m distinct origins instead (a training-conditional bound, which ``forecast`` uses with
+    ``CALIBRATION_DELTA``; with the few origins of a monthly series it is the largest backtest ratio).
     Never narrower than the model's own interval (factor ≥ 1: a short backtest that happened to be calm
     does not shrink it), at most ``cap`` times it, and not narrowing as the horizon grows."""
     out = np.ones(h)
@@ -272,7 +278,7 @@ def forecast(values: Sequence[float] | NDArray[Any], h: int = 12, *, season: int
     chosen = min(scores, key=lambda k: scores[k][0]) if scores else usable[0]
     mean, lo, hi = MODELS[chosen](y, h, season, level)
     if calibrate and scores:
-        c = horizon_calibration(rolling_runs(y, chosen, h, season, level), h, level)
+        c = horizon_calibration(rolling_runs(y, chosen, h, season, level), h, level, delta=CALIBRATION_DELTA)
         half_lo, half_hi = mean - lo, hi - mean
         lo, hi = mean - half_lo * c, mean + half_hi * c
     return Forecast(chosen, mean, lo, hi, level, {k: v[0] for k, v in scores.items()})

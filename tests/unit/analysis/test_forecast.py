@@ -122,3 +122,24 @@ def test_interval_coverage_on_held_out_real_series_is_sane() -> None:
             inside += int(np.sum((test >= f.lower) & (test <= f.upper)))
             total += 12
     assert 0.7 <= inside / total <= 0.95, inside / total
+
+
+def test_training_conditional_calibration_covers_with_high_probability() -> None:
+    """On errors of a known distribution (|N(0, 1)|, the model's half-widths 0.5 where 80 % needs 1.28): over
+    200 backtests of 12 origins, the plain split-conformal factor covers 80 % only on average (about half the
+    backtests fall short), the training-conditional one (δ = 0.1, the default of ``forecast``) in at least
+    90 % of them — and never by more than the cap."""
+    from statistics import NormalDist
+
+    rng = np.random.default_rng(11)
+    plain_cover, bound_cover = [], []
+    for _ in range(200):
+        runs = [(o, np.abs(rng.normal(0, 1, 12)), np.full(12, 0.5), np.arange(12, dtype=float)) for o in range(12)]
+        for delta, out in ((None, plain_cover), (fc.CALIBRATION_DELTA, bound_cover)):
+            c = fc.horizon_calibration(runs, 12, 0.8, delta=delta)
+            out.append(2 * NormalDist().cdf(0.5 * float(c[0])) - 1)  # the true coverage at horizon 1
+    assert fc.CALIBRATION_DELTA == 0.1
+    assert abs(float(np.mean(plain_cover)) - 0.8) < 0.03
+    assert 0.3 < float(np.mean(np.asarray(plain_cover) >= 0.8)) < 0.7
+    assert float(np.mean(np.asarray(bound_cover) >= 0.8)) >= 0.9
+    assert max(bound_cover) <= 2 * NormalDist().cdf(0.5 * 4.0) - 1 + 1e-12
