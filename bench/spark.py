@@ -208,7 +208,9 @@ def main() -> int:
                     me, workers = psutil.Process(), [psutil.Process(p.pid) for p in cluster.procs]
                     d0, e0 = cpu_seconds([me]), cpu_seconds(workers)
                     t, res = job(eng, path, work / f"cluster{cores}.parquet")
-                    driver, executors = cpu_seconds([me]) - d0, cpu_seconds(workers) - e0
+                    # the workers are this process's children: its count includes them and their executors
+                    executors = cpu_seconds(workers) - e0
+                    driver = cpu_seconds([me]) - d0 - executors
                     same = same and res == d_results
                     rates[cores] = rows / t
                     print(f"standalone, {cores} worker core(s): {t:.2f} s, {rates[cores]:,.0f} rows/s; CPU: driver "
