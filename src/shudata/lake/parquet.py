@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from shudata.lake import layout
 ROW_GROUP_ROWS = 128 * 1024
 FILE_ROWS = 8 * 1024 * 1024
 COMPRESSION = "zstd"
+SEAL_THREADS = 8  # concurrent fsyncs when sealing a staged version
 
 
 @dataclass
@@ -107,19 +109,32 @@ def new_staging(lake_dir: Path) -> Path:
     return layout.new_staging_dir(lake_dir)
 
 
+def _seal(path: Path) -> tuple[int, int]:
+    """fsync one part; its rows (from the footer) and bytes."""
+    rows = pq.ParquetFile(path).metadata.num_rows
+    fsync_path(path)
+    return rows, path.stat().st_size
+
+
 def finish_staged(staging: Path) -> WriteResult:
-    """Seal a staging directory filled by other writers: fsync every part, read the totals."""
+    """Seal a staging directory filled by other writers: fsync every part, read the totals.
+
+    The parts are fsynced concurrently (a few threads; fsync releases the GIL and the file
+    system commits concurrent syncs together), then the directory: one fsync after another
+    cost ~2.5 ms each here even for parts their writer had synced already.
+    """
     files = parts(staging)
     if not files:
         raise ValueError("nothing staged")
     schema = pq.read_schema(files[0])
-    rows = size = 0
-    for f in files:
-        rows += pq.ParquetFile(f).metadata.num_rows
-        fsync_path(f)
-        size += f.stat().st_size
+    if len(files) == 1:
+        sealed = [_seal(files[0])]
+    else:
+        with ThreadPoolExecutor(max_workers=min(SEAL_THREADS, len(files)), thread_name_prefix="seal") as pool:
+            sealed = list(pool.map(_seal, files))
     fsync_path(staging)
-    return WriteResult(staging=staging, schema=schema, rows=rows, bytes=size, files=len(files))
+    return WriteResult(staging=staging, schema=schema, rows=sum(r for r, _ in sealed),
+                       bytes=sum(b for _, b in sealed), files=len(files))
 
 
 def dictionary_columns(schema: pa.Schema) -> list[str]:

@@ -49,6 +49,7 @@ SERIAL_CHUNK = 4 << 20
 PARALLEL_CHUNK = 4 << 20
 PARALLEL_MIN_BYTES = 8 << 20
 MIN_TAIL = 1 << 20
+MIN_BLOCK, MAX_BLOCK = 1 << 22, 1 << 30  # pyarrow's block size: a chunk is parsed as one block
 TAIL_CHARS = 256 << 10
 SAMPLE_ROWS = 2000
 DELIMITERS = (",", "\t", ";", "|")
@@ -167,8 +168,14 @@ class Chunk:
 
 
 def _cut(data: bytes) -> int | None:
-    """End (exclusive) of the last complete record in ``data``, which starts at a record boundary."""
+    """End (exclusive) of the last complete record in ``data``, which starts at a record boundary.
+
+    >>> _cut(b"a,b\\n1,2\\n3,"), _cut(b'a,"x\\ny"\\n1,"z\\n'), _cut(b'"x\\ny'), _cut(b"a,b")
+    (8, 8, None, None)
+    """
     p = data.rfind(b"\n")
+    if p >= 0 and data.find(b'"', 0, p) < 0:  # no quote before it (a memchr scan, not a count)
+        return p + 1
     while p >= 0:
         if data.count(b'"', 0, p) % 2 == 0:
             return p + 1
@@ -255,7 +262,7 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
     label = ENCODING_LABELS.get(task.encoding, task.encoding)
     footer = 0
     if task.encoding in ("utf-8", "utf-8-sig") and not task.chunk.last:
-        data = raw
+        data, valid = raw, False  # the parser validates the UTF-8 (a bad byte: mixed encodings)
     else:
         try:
             text = raw.decode(task.encoding)
@@ -267,9 +274,9 @@ def run_chunk(task: ChunkTask) -> dict[str, Any]:
         del raw
         if task.chunk.last:
             text, footer = _strip_footer(text, task)
-        data = text.encode("utf-8")
+        data, valid = text.encode("utf-8"), True  # strict decoding checked it; Python's encoder writes valid UTF-8
         del text
-    return _parse_write(data, task, footer, label)
+    return _parse_write(data, task, footer, label, valid_utf8=valid)
 
 
 def parse_types(specs: Sequence[ColumnSpec]) -> dict[str, pa.DataType]:
@@ -286,20 +293,27 @@ def parse_types(specs: Sequence[ColumnSpec]) -> dict[str, pa.DataType]:
     return out
 
 
-def _parse(data: bytes, task: ChunkTask, types: dict[str, pa.DataType], on_bad: Any) -> pa.Table:
+def _parse(data: bytes, task: ChunkTask, types: dict[str, pa.DataType], on_bad: Any,
+           valid_utf8: bool = False) -> pa.Table:
+    """The chunk as a table, parsed as one block (the chunk is in memory already: one block
+    spares the reader the search for block ends inside quoted values, and gives one Arrow chunk
+    per column). ``valid_utf8``: ``data`` was written by Python's UTF-8 encoder from strictly
+    decoded text, so the reader need not validate it again; raw bytes read as UTF-8 are
+    validated (an invalid byte is the mixed-encoding refusal)."""
     names = list(task.names)
     if not data.strip():
         return pa.table({n: pa.array([], pa.string()) for n in names})
     return pacsv.read_csv(
         io.BytesIO(data),
-        read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 22),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
+                                       block_size=min(max(len(data) + 1, MIN_BLOCK), MAX_BLOCK)),
         parse_options=pacsv.ParseOptions(delimiter=task.delimiter, newlines_in_values=True, invalid_row_handler=on_bad),
         convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=True,
-                                              quoted_strings_can_be_null=True,
+                                              quoted_strings_can_be_null=True, check_utf8=not valid_utf8,
                                               **({} if task.missing is None else {"null_values": [""]})))
 
 
-def _parse_write(data: bytes, task: ChunkTask, footer: int, label: str) -> dict[str, Any]:
+def _parse_write(data: bytes, task: ChunkTask, footer: int, label: str, valid_utf8: bool = False) -> dict[str, Any]:
     """Parse with typed columns (fast); when a value does not parse, again as text to find and name it."""
     bad: list[Any] = []
 
@@ -311,12 +325,12 @@ def _parse_write(data: bytes, task: ChunkTask, footer: int, label: str) -> dict[
     typed = parse_types(task.specs)
     try:
         try:
-            table = _parse(data, task, typed, on_bad)
+            table = _parse(data, task, typed, on_bad, valid_utf8)
         except pa.ArrowInvalid as exc:
             if "conversion error" not in str(exc).lower() or typed == text_types:
                 raise
             bad.clear()
-            table = _parse(data, task, text_types, on_bad)
+            table = _parse(data, task, text_types, on_bad, valid_utf8)
     except pa.ArrowInvalid as exc:
         msg = str(exc)
         if "UTF8" in msg or "utf8" in msg.lower():
