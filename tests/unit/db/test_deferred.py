@@ -3,25 +3,12 @@ it commits — not before, not after a rollback; inside a savepoint, at once."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from shudata.core.config import Settings
 from shudata.db.deferred import before_commit
-from shudata.db.session import make_engine
 from shudata.db.sqlite_writes import turn_for
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    eng = make_engine(Settings(env="test", data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/m.db"))
-    with eng.begin() as c:
-        c.execute(text("CREATE TABLE t (a INTEGER)"))
-    yield eng
-    eng.dispose()
 
 
 def _insert(value: int):

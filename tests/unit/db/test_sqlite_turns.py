@@ -5,24 +5,12 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
 
-from shudata.core.config import Settings
 from shudata.db import sqlite_writes
-from shudata.db.session import make_engine
 from shudata.db.sqlite_writes import TurnTakingConnection, turn_for
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    eng = make_engine(Settings(env="test", data_dir=tmp_path, database_url=f"sqlite:///{tmp_path}/m.db"))
-    with eng.begin() as c:
-        c.execute(text("CREATE TABLE t (a INTEGER)"))
-    yield eng
-    eng.dispose()
 
 
 def _turn(engine: Engine) -> threading.Lock:
