@@ -67,7 +67,7 @@ def _audit(session: Session, actor: Actor, res: CatalogResource, v: LakeVersion,
     record(session, actor, events.LakeVersionRead(resource_id=res.code, details={"version": v.version, **details}))
 
 
-_PAGES = reader.BytesLRU(64 << 20)
+_PAGES: reader.BytesLRU[bytes] = reader.BytesLRU(64 << 20)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from shudata.core.types import Actor
 from shudata.portal import developers as D
 from shudata.portal import service as P
 from shudata.portal.ckan import group_name
+from shudata.portal.logic import datastore as DS
 from shudata.portal.logic import pages
 from shudata.portal.logic.context import Context
 from shudata.portal.logic.datastore import encode_result
@@ -100,6 +101,22 @@ def test_conditional_rows_need_an_approved_key(rt, settings, published):
     with pytest.raises(PermissionDenied) as denied:
         act(rt, settings, "package_list", key="sdk_wrong_key")
     assert denied.value.code == "invalid_key"
+
+
+def test_datastore_pages_from_the_cache_answer_as_computed_ones(rt, settings, published):
+    """A page is kept on its second request (issue #14: not every page once asked for); the
+    kept page answers the third exactly as the first was computed, a short last page too."""
+    for offset, limit in ((8, 4), (0, 3)):
+        answers, kept = [], [len(DS._PAGES.items)]
+        for _ in range(3):
+            answers.append(act(rt, settings, "datastore_search", resource_id=f"{OPEN}-csv", offset=offset,
+                               limit=limit))
+            kept.append(len(DS._PAGES.items))
+        # asked once: not stored; the second request stores it, the third is served from it
+        assert kept[1] == kept[0] and kept[2] == kept[0] + 1 and kept[3] == kept[2]
+        assert answers[0] == answers[1] == answers[2]
+        assert len(answers[2]["records"]) == min(limit, 10 - offset) and answers[2]["total"] == 10
+        assert f"offset={offset + min(limit, 10 - offset)}" in answers[2]["_links"]["next"]
 
 
 def test_sql_action_reads_published_rows_and_is_audited(rt, settings, published):

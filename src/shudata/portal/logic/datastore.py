@@ -55,8 +55,8 @@ from shudata.query.sandbox import sandbox
 SQL_ROWS_MAX = 32000  # the default of SHUDATA_DATASTORE_ROWS_MAX (CKAN's rows_max)
 RECORDS_FORMATS = ("objects", "lists", "csv", "tsv")
 SQL_MAX_CHARS = 20_000
-_PAGES = BytesLRU(64 << 20)  # encoded datastore pages of immutable published files
-_SHOWN: dict[tuple[Any, ...], int] = {}  # how many rows each cached page holds
+# encoded datastore pages of immutable published files, with how many rows each holds
+_PAGES: BytesLRU[tuple[int, bytes]] = BytesLRU(64 << 20)
 
 
 def encode_default(value: Any) -> Any:
@@ -161,10 +161,10 @@ def datastore_search(ctx: Context, params: Params) -> dict[str, Any]:
                         distinct=p.flag("distinct", False))
     key = (ds.publication.id, ds.publication.file, offset, limit, tuple(cols), fmt, settings.result_max_bytes)
     plain = not (filters or q or sort or dq.distinct)
-    body = _PAGES.get(key) if plain else None
+    hit = _PAGES.get(key) if plain else None
     shown = limit
     total: int | None
-    if body is None:
+    if hit is None:
         table, total = datastore_query(settings, ds, dq, count=include_total)
         fit = rows_within(table, settings.result_max_bytes)
         if fit < table.num_rows:  # the page is cut to the byte limit, and says so
@@ -175,10 +175,9 @@ def datastore_search(ctx: Context, params: Params) -> dict[str, Any]:
         shown = min(shown, table.num_rows)
         body = _records(table, fmt)
         if plain and shown == min(limit, table.num_rows):
-            _PAGES.put(key, body)
-            _SHOWN[key] = shown
+            _PAGES.put(key, (shown, body), nbytes=len(body))
     else:
-        total, shown = ds.publication.rows, _SHOWN.get(key, limit)
+        (shown, body), total = hit, ds.publication.rows
     ctx.used(ds)
     canonical = ckan.resource_of(rid, ds)
     out: dict[str, Any] = {
