@@ -63,10 +63,14 @@ def check_rule(kind: str, params: dict[str, Any], severity: str) -> None:
                            code="analysis_bad_rule")
     if severity not in SEVERITIES:
         raise InvalidInput(f"未知的预警级别：{severity}", f"Unknown severity {severity!r}", code="analysis_bad_rule")
-    if kind == "anomaly":
-        t = params.get("threshold", 3.5)
-        if not isinstance(t, int | float) or not 1 <= t <= 10:
+    if kind == "anomaly":  # a fixed threshold (robust units) or a false-alarm rate (default: detect's α)
+        t = params.get("threshold")
+        if t is not None and (not isinstance(t, int | float) or not 1 <= t <= 10):
             raise InvalidInput("异常检测阈值须在 1 到 10 之间", "The anomaly threshold must be 1–10",
+                               code="analysis_bad_rule")
+        a = params.get("alpha", 0.05)
+        if not isinstance(a, int | float) or not 0 < a < 0.5:
+            raise InvalidInput("异常检测的误报率 alpha 须在 0 与 0.5 之间", "The anomaly alpha must be in (0, 0.5)",
                                code="analysis_bad_rule")
         return
     _rule(kind, "x", params, severity)
@@ -117,8 +121,10 @@ def _anomalies(table: pa.Table, frequency: str, params: dict[str, Any], fresh: s
         if not new:
             continue
         try:
+            t = params.get("threshold")
             found = anomaly.detect([float(r["value"]) for r in rows], season,
-                                   threshold=float(params.get("threshold", 3.5)), start=new[0])
+                                   threshold=None if t is None else float(t),
+                                   alpha=float(params.get("alpha", 0.05)), start=new[0])
         except InvalidInput:  # too short or irregular: nothing to say about it
             continue
         for a in found:

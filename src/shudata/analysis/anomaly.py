@@ -10,6 +10,12 @@ it holds, so a period is judged again, with hindsight, as later periods arrive. 
   value is replaced by the decomposition's before the next pass, so it bends nothing);
 - ``seasonal_break`` (季节模式变化): a spike a cycle before or after a spike of the same sign.
 
+The threshold, in robust units, is by default the critical value S-H-ESD takes for a series of n
+periods: Φ⁻¹(1 − α / 2n) with α = 0.05 (Bonferroni over the n periods: 3.28 for 48 months, 3.43 for 84,
+3.73 for 258), so a longer series needs a larger excursion. ``threshold=`` fixes it instead. On
+Gaussian noise the realised false-alarm rate is higher than α (the scales are estimated in windows
+of the series itself): docs/analysis.md gives the measured rates.
+
 ``seasonal_strength`` says whether a series is seasonal at all (the detector is meant for those).
 
 >>> import numpy as np
@@ -26,6 +32,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -78,6 +85,19 @@ def decompose(y: Array, period: int, *, robust: bool = True, seasonal: int = 13,
         warnings.simplefilter("ignore")
         res = STL(y, period=period, robust=robust, seasonal=seasonal, seasonal_deg=seasonal_deg).fit()
     return (np.asarray(res.trend, float), np.asarray(res.seasonal, float), np.asarray(res.resid, float))
+
+
+def critical_value(n: int, alpha: float = 0.05) -> float:
+    """Φ⁻¹(1 − α / 2n): the two-sided normal critical value of n tests at family-wise level α (Bonferroni),
+    as Seasonal-Hybrid ESD sets its thresholds from the length of the series it scans.
+
+    >>> round(critical_value(84), 2), round(critical_value(258), 2)
+    (3.43, 3.73)
+    """
+    if n < 1 or not 0 < alpha < 1:
+        raise InvalidInput("异常检测参数无效：alpha 须在 0 与 1 之间", "alpha must be between 0 and 1",
+                           code="analysis_bad_series")
+    return NormalDist().inv_cdf(1 - alpha / (2 * n))
 
 
 def _spread(errors: Array) -> tuple[float, float]:
@@ -160,8 +180,8 @@ def _spikes(y: Array, period: int, threshold: float, memory: int, skip: set[int]
     return found
 
 
-def detect(values: Sequence[float] | NDArray[Any], period: int = 12, *, threshold: float = 3.5, confirm: int = 3,
-           memory: int = 36, start: int | None = None) -> list[Anomaly]:
+def detect(values: Sequence[float] | NDArray[Any], period: int = 12, *, threshold: float | None = None,
+           alpha: float = 0.05, confirm: int = 3, memory: int = 36, start: int | None = None) -> list[Anomaly]:
     """Anomalies of a complete, regular series, judged with everything the series holds (a period is
     judged again, with hindsight, as later periods arrive — the way S-H-ESD and ADTK's seasonal
     detectors read a window):
@@ -177,7 +197,8 @@ def detect(values: Sequence[float] | NDArray[Any], period: int = 12, *, threshol
        ``seasonal_break``.
 
     Only periods from ``start`` on are reported (default: after three cycles); the periods before it
-    build the decomposition and the scales.
+    build the decomposition and the scales. ``threshold`` (robust units) defaults to
+    :func:`critical_value` of the series' length at family-wise level ``alpha``.
     """
     y = np.asarray(values, dtype=float)
     if y.ndim != 1 or not np.all(np.isfinite(y)):
@@ -188,6 +209,8 @@ def detect(values: Sequence[float] | NDArray[Any], period: int = 12, *, threshol
         raise InvalidInput(f"序列太短：异常检测至少需要 {fit + period + 1} 个值（三个周期以上）",
                            "The series is too short for anomaly detection (more than three cycles needed)",
                            code="analysis_bad_series")
+    if threshold is None:
+        threshold = critical_value(len(y), alpha)
     if confirm < 1 or memory < period or threshold <= 0:
         raise InvalidInput("异常检测参数无效：confirm ≥ 1，memory ≥ 周期长度，threshold > 0",
                            "Invalid anomaly detection parameters", code="analysis_bad_series")
