@@ -1,17 +1,24 @@
 """Spark Connect (issue 17): a real Spark Connect server started from the pyspark package on a
-loopback port; a sandboxed query (masked column included) and a quality run go through
-``sc://127.0.0.1:PORT`` and give DuckDB's answers; the server then stops."""
+loopback port; a sandboxed query (masked column included), a quality run and the CSV ingest's
+chunk tasks (``map_tasks``: ``mapInArrow`` on the server's executors) go through
+``sc://127.0.0.1:PORT`` and give what DuckDB and the in-process reader give; the server then stops."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import sqlglot
 from tests.support.spark import RULES, ConnectServer, content_hash, messy_citizens
 
+from shudata.core.errors import ShudataError
+from shudata.lake.ingest import csv as csvmod
+from shudata.lake.ingest.source import IngestOptions
+from shudata.lake.ingest.types import ColumnSpec
 from shudata.quality.reference import region_sources
 from shudata.quality.rules import parse_rule_set
 from shudata.quality.run import Target, evaluate
@@ -19,7 +26,7 @@ from shudata.query.access import ResolvedTable, TableAccess
 from shudata.query.engines.base import TableSource
 from shudata.query.engines.choose import where
 from shudata.query.engines.duckdb import DuckDBEngine
-from shudata.query.engines.spark import SparkConfig, SparkEngine, stop_session
+from shudata.query.engines.spark import SparkConfig, SparkEngine, map_tasks, stop_session
 from shudata.query.sandbox import sandbox
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -27,7 +34,8 @@ WHY = ConnectServer.shipped()
 
 
 @pytest.mark.skipif(WHY is not None, reason=f"Spark Connect server not available: {WHY}")
-def test_sandbox_query_and_quality_run_through_spark_connect(tmp_path: Path) -> None:
+def test_sandbox_query_quality_run_and_csv_chunks_through_spark_connect(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "citizens.parquet"
     pq.write_table(messy_citizens(10_000, seed=21), path, row_group_size=2500)
     lookups = region_sources(tmp_path / "ref")
@@ -56,7 +64,49 @@ def test_sandbox_query_and_quality_run_through_spark_connect(tmp_path: Path) -> 
         assert x.rows == y.rows == 10_000
         assert [(r.key, r.failed, r.samples) for r in x.results] == [(r.key, r.failed, r.samples) for r in y.results]
         assert any(r.failed for r in x.results)
+        _csv_chunks_on_connect(spark, tmp_path, monkeypatch)
     finally:
         stop_session()
         code = server.stop()
     assert code is not None and server.proc is not None and server.proc.poll() is not None  # it has stopped
+
+
+def _csv_chunks_on_connect(spark: SparkEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Spark path of a CSV ingest (``jobs/spark_ingest.py``: the in-process reader's chunk step,
+    one ``mapInArrow`` task per chunk) through Connect: the same parts and row count as the
+    in-process reader; a ragged row is refused the same way (same code, same line)."""
+    monkeypatch.setattr(csvmod, "MIN_TAIL", 4 << 10)
+    rng = random.Random(5)
+    names, cities = ["伟", "芳", " 敏", "静　"], ["成都市", "", "N/A", "绵阳市"]
+    lines = ["姓名,城市,收入"] + [
+        f"{rng.choice('张李王刘陈')}{rng.choice(names)},{rng.choice(cities)},"
+        f"{rng.choice([str(rng.randrange(1000, 90000)), '', 'NULL'])}" for _ in range(6000)]
+    specs = [ColumnSpec("姓名", "姓名", "C", 20), ColumnSpec("城市", "城市", "C", 20), ColumnSpec("收入", "收入", "N")]
+    options = IngestOptions()
+
+    def both(name: str, text: str) -> list[object]:
+        path = tmp_path / name
+        path.write_bytes(text.encode("gb18030"))
+        info = csvmod.inspect_csv(path, name, options)
+        out: list[object] = []
+        for where_ in ("local", "connect"):
+            staging = tmp_path / f"{name}.{where_}"
+            staging.mkdir()
+            try:
+                if where_ == "local":
+                    stats = csvmod.stage_csv(info, specs, staging, options, workers=1)
+                else:
+                    tasks = list(csvmod.chunk_tasks(info, specs, staging, options, 16 << 10))
+                    assert len(tasks) >= 4  # several mapInArrow tasks
+                    stats = csvmod.gather(info, zip(tasks, map_tasks(spark, csvmod.run_chunk, tasks), strict=True))
+            except ShudataError as exc:
+                out.append((exc.code, exc.details.get("line"), exc.details.get("lines")))
+                continue
+            table = pa.concat_tables([pq.read_table(p) for p in sorted(staging.glob("part-*.parquet"))])
+            out.append((stats.rows, table.schema, content_hash(table)))
+        return out
+
+    good = both("人员.csv", "\n".join(lines) + "\n")
+    assert good[0] == good[1] and good[0][0] > 4000  # type: ignore[index]  # (section-like rows are skipped)
+    ragged = both("ragged.csv", "\n".join([*lines[:4000], "王伟,成都市,3000,多出的一格", *lines[4000:]]) + "\n")
+    assert ragged[0] == ragged[1] and ragged[0][0] is not None, ragged  # type: ignore[index]

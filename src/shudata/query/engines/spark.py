@@ -392,6 +392,13 @@ class SparkEngine:
         return child
 
     def _bind(self, spark: SparkSession, tables: Mapping[str, TableSource]) -> None:
+        if not self.config.parsed().connect:
+            sizes = [_local_bytes(src.files) for src in tables.values()]
+            if sizes and None not in sizes:
+                cores = int(spark.sparkContext.defaultParallelism)
+                limit = _bytes(spark.conf.get("spark.sql.files.maxPartitionBytes", "128m") or "128m")
+                spark.conf.set("spark.sql.files.maxPartitionBytes",
+                               str(split_bytes(max(s or 0 for s in sizes), cores, limit)))
         for name, src in tables.items():
             if not src.files:
                 raise BadRequest(f"数据表 {name} 尚无数据版本", f"Table {name} has no data version yet",
@@ -518,7 +525,8 @@ class SparkEngine:
     def copy_to_parquet(self, sql: str, tables: Mapping[str, TableSource], dest: Path,
                         limits: Limits = Limits()) -> int:
         """Executors write the result into a hidden directory next to ``dest``; its parts are then
-        joined into ``dest`` (renamed when there is one). Returns the row count."""
+        joined into ``dest`` (renamed when there is one; on a classic session the driver JVM copies
+        the parts' row groups as they are, :func:`join_parts`). Returns the row count."""
         dest = Path(dest).resolve()
         work = dest.with_name(f".{dest.name}.spark-{uuid.uuid4().hex[:8]}")
         try:
@@ -530,9 +538,63 @@ class SparkEngine:
                     df.write.mode("errorifexists").option("compression", "zstd").parquet(self.config.uri(work))
 
                 self._run(spark, write, limits)
-            return join_parts(work, dest)
+            return join_parts(work, dest, None if self.config.parsed().connect else self.spark())
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+
+SPLIT_MIN = 16 * 1024 * 1024  # a scan task reads at least this much (a few of the lake's row groups)
+SPLIT_WAVES = 3  # up to this many tasks per core when the table is big enough for SPLIT_MIN each
+OPEN_COST = 4 * 1024 * 1024  # spark.sql.files.openCostInBytes (default): what Spark adds per file
+
+
+def split_bytes(total: int, cores: int, limit: int) -> int:
+    """``spark.sql.files.maxPartitionBytes`` for a scan of ``total`` bytes on ``cores`` cores: the
+    scan's tasks come in a whole number of waves of equal tasks — a multiple of ``cores`` — no
+    bigger than ``limit`` (the configured value) and, while the table allows, at least
+    ``SPLIT_WAVES`` tasks per core of at least ``SPLIT_MIN`` bytes.
+
+    Spark's own rule (``min(limit, total / cores)``) gives a multiple of the cores only by chance:
+    a 440 MB table in 128 MB splits is 4 tasks (128, 128, 128, 56) on 2 cores, one core doing 256
+    MB and the other 184; in 32 MB splits an 88 MB table is 3 tasks (32, 32, 24), one core doing
+    twice the other's work while the other waits.
+
+    >>> mb = 1024 * 1024
+    >>> [round(split_bytes(t * mb, 2, 128 * mb) / mb, 1) for t in (88, 440, 5)]
+    [22.0, 73.3, 4.0]
+    >>> round(split_bytes(88 * mb, 2, 32 * mb) / mb, 1), round(split_bytes(440 * mb, 2, 32 * mb) / mb, 1)
+    (22.0, 31.4)
+    >>> round(split_bytes(440 * mb, 1, 128 * mb) / mb, 1)  # one core: waves of one task
+    110.0
+    """
+    cores = max(1, cores)
+    waves = max(1, -(-total // (cores * limit)))  # tasks no bigger than limit
+    waves = max(waves, min(SPLIT_WAVES, total // (cores * SPLIT_MIN)))
+    return max(OPEN_COST, -(-total // (cores * waves)))
+
+
+def _local_bytes(files: Sequence[Path]) -> int | None:
+    """The bytes Spark counts for scanning ``files`` (with its per-file open cost); ``None`` when
+    a file is not a local path (HDFS, S3: Spark's own rule applies)."""
+    total = 0
+    for f in files:
+        try:
+            total += os.path.getsize(f) + OPEN_COST
+        except (OSError, TypeError, ValueError):
+            return None
+    return total
+
+
+def _bytes(text: str) -> int:
+    """A Spark byte size (``128m``, ``134217728``, ``1g``) in bytes.
+
+    >>> _bytes("32m"), _bytes("134217728"), _bytes("1g")
+    (33554432, 134217728, 1073741824)
+    """
+    m = re.fullmatch(r"\s*(\d+)\s*([kmgt]?)b?\s*", text.lower())
+    if m is None:
+        return 128 * 1024 * 1024
+    return int(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " ")
 
 
 def map_tasks(engine: SparkEngine, fn: Callable[[Any], Any], tasks: Sequence[Any],
@@ -571,9 +633,15 @@ def map_tasks(engine: SparkEngine, fn: Callable[[Any], Any], tasks: Sequence[Any
     return [pickle.loads(found[i]) for i in range(len(todo))]
 
 
-def join_parts(directory: Path, dest: Path) -> int:
+def join_parts(directory: Path, dest: Path, spark: SparkSession | None = None) -> int:
     """Spark's ``part-*.parquet`` files of ``directory`` as the one file ``dest``, in part order;
-    the row count. One non-empty part is renamed; several are copied row group by row group."""
+    the row count. One non-empty part is renamed; several are copied row group by row group.
+
+    With a classic ``spark`` session the copy is Parquet's own ``ParquetFileWriter.appendFile`` in
+    the driver JVM: the row groups' bytes are copied as they are (no decoding, no compressing) —
+    the step runs after the Spark job, while every executor waits, so it was decoded and encoded
+    again by pyarrow only where there is no JVM at hand (Spark Connect). Measured on 2,000,000
+    masked rows in 4 parts: 0.33 CPU s instead of 2.37 (docs/scale-out.md)."""
     parts = sorted(p for p in directory.glob("part-*") if p.suffix == ".parquet" or p.name.endswith(".parquet"))
     if not parts:
         raise Unavailable("Spark 未写出结果文件；请检查执行节点能否写入数据湖目录",
@@ -585,6 +653,11 @@ def join_parts(directory: Path, dest: Path) -> int:
     if len(full) <= 1:
         os.replace(full[0] if full else parts[0], dest)
         return rows
+    if spark is not None:
+        joined = directory / "joined.parquet"  # next to the parts: Hadoop's checksum file stays there
+        _append_row_groups(spark, full, joined)
+        os.replace(joined, dest)
+        return rows
     schema = pq.read_schema(full[0])
     with pq.ParquetWriter(dest, schema, compression="zstd") as writer:
         for p in full:
@@ -592,6 +665,31 @@ def join_parts(directory: Path, dest: Path) -> int:
             for i in range(f.num_row_groups):
                 writer.write_table(f.read_row_group(i).cast(schema))
     return rows
+
+
+def _append_row_groups(spark: SparkSession, parts: Sequence[Path], dest: Path) -> None:
+    """``parts`` (Parquet files of one schema, as Spark wrote them) into ``dest``, their row groups
+    copied byte for byte by parquet-hadoop (the jar Spark itself writes Parquet with), with the
+    first part's key-value metadata (Spark's schema)."""
+    jvm: Any = spark.sparkContext._jvm  # the py4j gateway of the classic session
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    hadoop, parquet = jvm.org.apache.hadoop.fs, jvm.org.apache.parquet.hadoop
+
+    def source(p: Path) -> Any:
+        return parquet.util.HadoopInputFile.fromPath(hadoop.Path(p.resolve().as_uri()), conf)
+
+    reader = parquet.ParquetFileReader.open(source(parts[0]))
+    try:
+        meta = reader.getFooter().getFileMetaData()
+    finally:
+        reader.close()
+    out = parquet.util.HadoopOutputFile.fromPath(hadoop.Path(dest.resolve().as_uri()), conf)
+    mode = getattr(parquet, "ParquetFileWriter$Mode").CREATE
+    writer = parquet.ParquetFileWriter(out, meta.getSchema(), mode, 128 * 1024 * 1024, 0)
+    writer.start()
+    for p in parts:
+        writer.appendFile(source(p))
+    writer.end(meta.getKeyValueMetaData())
 
 
 def _arrow(df: Any) -> pa.Table:

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from tests.support.spark import content_hash, messy_citizens
 
 from shudata.core.errors import BadRequest, Conflict, InvalidInput, QueryTimeout
 from shudata.query.engines import spark as spark_mod
@@ -41,6 +42,35 @@ def test_query_udf_and_copy(spark: SparkEngine, people: dict[str, TableSource], 
     rows = spark.copy_to_parquet("SELECT * FROM t WHERE `年龄` IS NOT NULL", people, tmp_path / "out.parquet")
     assert rows == 2 and pq.read_table(tmp_path / "out.parquet").num_rows == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]  # the work directory is gone
+
+
+def test_a_copy_in_several_parts_is_joined_by_the_jvm_as_it_was_written(spark: SparkEngine, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several parts are joined by parquet-hadoop in the driver JVM, row groups copied as they are:
+    the same rows, in part order, as pyarrow's decode-and-encode join (Spark Connect's); nothing
+    (no Hadoop checksum file) is left next to the target."""
+    src = tmp_path / "in" / "c.parquet"
+    src.parent.mkdir()
+    table = messy_citizens(3000, seed=3)
+    pq.write_table(table, src)
+    tables = {"t": TableSource("t", [src])}
+    joined: list[object] = []
+    real = spark_mod._append_row_groups
+    monkeypatch.setattr(spark_mod, "_append_row_groups", lambda *a: joined.append(a) or real(*a))
+    out = tmp_path / "out"
+    out.mkdir()
+    rows = spark.copy_to_parquet("SELECT /*+ REPARTITION(3) */ * FROM t", tables, out / "a.parquet")
+    assert rows == 3000 and len(joined) == 1 and len(joined[0][1]) == 3  # type: ignore[index]
+    assert sorted(p.name for p in out.iterdir()) == ["a.parquet"]
+    a = pq.read_table(out / "a.parquet")
+    assert pq.ParquetFile(out / "a.parquet").metadata.num_row_groups == 3
+    monkeypatch.setattr(spark_mod, "_append_row_groups", real)
+    work = tmp_path / "parts"
+    with spark._open(tables, Limits()) as s:
+        s.sql("SELECT /*+ REPARTITION(3) */ * FROM t").write.parquet(str(work))
+    spark_mod.join_parts(work, tmp_path / "b.parquet")  # no session: pyarrow
+    b = pq.read_table(tmp_path / "b.parquet")
+    assert a.schema.equals(b.schema) and content_hash(a) == content_hash(b) == content_hash(table)
 
 
 def test_errors_are_4xx_and_files_are_out_of_reach(spark: SparkEngine, people: dict[str, TableSource]) -> None:
