@@ -65,9 +65,9 @@ from shudata.query.engines.spark import SparkConfig, SparkEngine, stop_session  
 OUT = HERE / "out"
 WARM_ROWS = 100_000  # the warm-up job (JIT, Python workers, imports) runs on a table this small
 # Sized for the 10M-row table on this machine, the same for every Spark run: heap for the
-# uniqueness rule's sort (1g spilled), 32 MB file splits so that 2 cores get balanced work
-# (128 MB gave a 10M-row table 4 splits: the 2-core run waited on the last one), 8 shuffle
-# partitions (adaptive execution merges them on smaller tables).
+# uniqueness rule's sort (1g spilled), file splits of at most 32 MB (the engine then sizes them so
+# that the scan tasks are a multiple of the cores: ``split_bytes``), 8 shuffle partitions
+# (adaptive execution merges them on smaller tables).
 TUNING = (("spark.sql.files.maxPartitionBytes", "32m"), ("spark.sql.shuffle.partitions", "8"))
 LOCAL_BENCH = SparkConfig(master="local[2]", conf=(("spark.driver.memory", "3g"), *TUNING))
 CLUSTER_BENCH = (("spark.executor.memory", "1536m"), ("spark.driver.memory", "2g"), *TUNING)
