@@ -27,6 +27,7 @@ from shudata.db.migrate import upgrade
 from shudata.db.registry import load_all_models
 from shudata.db.runtime import Runtime
 from shudata.standards.uscc import complete as complete_uscc
+from support import snapshots
 
 PG_BASE = os.environ.get("SHUDATA_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b.strip() for b in os.environ.get("SHUDATA_TEST_DBS", "sqlite,postgresql").split(",") if b.strip()]
@@ -139,14 +140,35 @@ def _reset_pg(url: str) -> None:
         conn.execute(text(_RESTART_SEQUENCES))
 
 
+@pytest.fixture(scope="session")
+def world_snapshots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[snapshots.Snapshots]:
+    """The worlds (``world``, ``portal_world``) built once per backend, copied into each test's store."""
+    shots = snapshots.Snapshots(tmp_path_factory.mktemp("worlds"), lambda rt: (department_maker(rt), user_maker(rt)))
+    yield shots
+    shots.close()
+
+
 @pytest.fixture
 def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh store for the test: empty, or holding the one snapshot world it asks for (support.snapshots)."""
+    world = snapshots.wanted(request, settings)
+    shots: snapshots.Snapshots | None = request.getfixturevalue("world_snapshots") if world else None
     if backend == "sqlite":
         template: Path = request.getfixturevalue("sqlite_template")
+        if world and shots:
+            snap = shots.sqlite(world, template)
+            template = snap.db_file or template
+            shots.copy_files(world, snap, request, tmp_path)
         target = tmp_path / "meta.db"
         shutil.copy(template, target)
         return f"sqlite:///{target}"
     url: str = request.getfixturevalue("pg_url")
+    if world and shots:
+        snap = shots.postgresql(world, url, _reset_pg)
+        _reset_pg(url)
+        shots.insert(snap, url)
+        shots.copy_files(world, snap, request, tmp_path)
+        return url
     _reset_pg(url)
     return url
 
@@ -168,12 +190,16 @@ def rt(settings: Settings) -> Iterator[Runtime]:
 SYSTEM = Actor.system()
 
 
-@pytest.fixture
-def make_department(rt: Runtime) -> Callable[..., int]:
+def department_maker(rt: Runtime) -> Callable[..., int]:
+    """``make(name, region_code)``: a new department with the next unused test USCC (after the ones a
+    restored world holds); its id."""
     from shudata.security.schemas import DepartmentCreate
     from shudata.security.service import create_department
 
-    counter = iter(range(len(TEST_USCC)))
+    with rt.engine.connect() as conn:
+        taken = {row[0] for row in conn.execute(text("SELECT uscc FROM security_department"))}
+    counter = iter(range(max((i + 1 for i, code in enumerate(TEST_USCC) if code in taken), default=0),
+                         len(TEST_USCC)))
 
     def make(name: str | None = None, region_code: str = "510000") -> int:
         i = next(counter)
@@ -186,7 +212,11 @@ def make_department(rt: Runtime) -> Callable[..., int]:
 
 
 @pytest.fixture
-def make_user(rt: Runtime) -> Callable[..., Actor]:
+def make_department(rt: Runtime) -> Callable[..., int]:
+    return department_maker(rt)
+
+
+def user_maker(rt: Runtime) -> Callable[..., Actor]:
     from shudata.security.models import User
     from shudata.security.schemas import UserCreate
     from shudata.security.service import actor_for, create_user
@@ -202,6 +232,11 @@ def make_user(rt: Runtime) -> Callable[..., Actor]:
             return actor_for(row)
 
     return make
+
+
+@pytest.fixture
+def make_user(rt: Runtime) -> Callable[..., Actor]:
+    return user_maker(rt)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ from shudata.catalog.service import entry_text
 from shudata.core.types import Actor, Role
 from shudata.jobs.ingest import ingest_file
 from shudata.standards.cn_id import compute_check_char
+from support import snapshots
 
 CODES = {"open": "301001/000001", "people": "301001/000002", "cond": "301001/000003",
          "closed": "301001/000004", "planted": "301001/000005"}
@@ -76,8 +77,10 @@ def portal_files(tmp: Path) -> dict[str, Path]:
     }
 
 
-@pytest.fixture
-def portal_world(rt, settings, make_department, make_user, tmp_path) -> PortalWorld:
+def build_portal_world(rt, make_department, make_user, tmp_path: Path) -> PortalWorld:
+    """The provider, its steward, another department's steward, an admin and the five entries with their data
+    (source files written in ``tmp_path``)."""
+    settings = rt.settings
     provider = make_department("省统计局")
     other = make_department("省民政厅")
     w = PortalWorld(provider=provider, steward=make_user("stat_steward", Role.DATA_STEWARD, department_id=provider),
@@ -99,3 +102,15 @@ def portal_world(rt, settings, make_department, make_user, tmp_path) -> PortalWo
         for key, path in w.files.items():
             ingest_file(session=s, settings=settings, actor=w.steward, resource_code=CODES[key], path=path)
     return w
+
+
+@pytest.fixture
+def portal_world(rt, settings, make_department, make_user, tmp_path, request) -> PortalWorld:
+    """:func:`build_portal_world`, built once per session and backend and copied into the test's store (the
+    source files are written in the test's ``tmp_path``)."""
+    return (snapshots.restored(request, "portal_world")
+            or build_portal_world(rt, make_department, make_user, tmp_path))
+
+
+snapshots.register("portal_world", portal_world, build_portal_world,
+                   restore=lambda w, tmp_path: replace(w, files=portal_files(tmp_path)), uses_settings=True)

@@ -20,6 +20,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.catalog.writes import write_version
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
+from support import snapshots
 
 
 def items(*names: str) -> list[dict[str, Any]]:
@@ -86,8 +87,8 @@ def approve(s: Session, settings: Settings, world: World, request_id: int, *, fi
         masking_profile=masking_profile))
 
 
-@pytest.fixture
-def world(rt, make_department, make_user) -> World:
+def build_world(rt, make_department, make_user, _tmp: Path | None = None) -> World:
+    """Two departments, their stewards, a consumer user, a platform admin and three entries of the provider."""
     provider = make_department("省市场监管局")
     consumer = make_department("省税务局")
     w = World(provider=provider, consumer=consumer,
@@ -103,6 +104,15 @@ def world(rt, make_department, make_user) -> World:
                   condition="《中华人民共和国保守国家秘密法》"),
         ])
     return w
+
+
+@pytest.fixture
+def world(rt, make_department, make_user, request) -> World:
+    """:func:`build_world`, built once per session and backend and copied into the test's store."""
+    return snapshots.restored(request, "world") or build_world(rt, make_department, make_user)
+
+
+snapshots.register("world", world, build_world)
 
 
 # -- a population table whose identifying columns a masking policy hides (the oracle tests) ---------------
