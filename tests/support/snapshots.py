@@ -106,6 +106,16 @@ class _Snapshot:
     sequences: list[tuple[str, int]] = field(default_factory=list)  # PostgreSQL
 
 
+def _forget_pages() -> None:
+    """Empty the process's cache of encoded catalog pages: it is keyed by a version's path inside the lake,
+    whose random token a fresh build made different in every test but a snapshot makes the same (a test that
+    damages its copy of a version must not leave pages for the next, nor find the previous one's)."""
+    from shudata.catalog import reads
+
+    old = reads._PAGES
+    reads._PAGES = type(old)(old.max_bytes, admit_after=old.admit_after, remember=old.remember)
+
+
 class Snapshots:
     """The worker's snapshots, by (world, backend)."""
 
@@ -188,6 +198,7 @@ class Snapshots:
         """The snapshot's data directory as the test's (``settings.data_dir`` is ``tmp_path / "data"``), and
         the world's value for the test's fixture."""
         shutil.copytree(snap.data_dir, tmp_path / "data")
+        _forget_pages()
         request.node.stash[RESTORED] = (name, _WORLDS[name].restore(snap.value, tmp_path))
 
     def close(self) -> None:
