@@ -22,6 +22,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -77,29 +78,58 @@ def executors(cluster: Cluster) -> list[psutil.Process]:
     return found
 
 
+class PythonWorkers:
+    """CPU of the executors' Python workers (their descendant processes), sampled every half
+    second while the job runs: a worker that ends between samples loses at most its last half
+    second (an ended process's CPU is otherwise lost: the daemon does not always reap it)."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.first: dict[tuple[int, int], float] = {}  # (executor, pid) → CPU s
+        self.last: dict[tuple[int, int], float] = {}
+        self.stop = threading.Event()
+        self.sample()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def sample(self) -> None:
+        for e in executors(self.cluster):
+            for c in e.children(recursive=True):
+                try:
+                    t = c.cpu_times()
+                except psutil.Error:
+                    continue
+                key = (e.pid, c.pid)
+                self.first.setdefault(key, t.user + t.system if not self.last else 0.0)
+                self.last[key] = t.user + t.system
+        self.last.setdefault((0, 0), 0.0)
+
+    def loop(self) -> None:
+        while not self.stop.wait(0.5):
+            self.sample()
+
+    def done(self) -> dict[int, float]:
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+        out: dict[int, float] = defaultdict(float)
+        for (pid, child), cpu in self.last.items():
+            if pid:
+                out[pid] += cpu - self.first.get((pid, child), 0.0)
+        return dict(out)
+
+
 def snapshot(cluster: Cluster) -> dict[str, Any]:
-    snap: dict[str, Any] = {}
-    for e in executors(cluster):
-        threads = thread_cpu(e.pid)
-        t = e.cpu_times()  # the Python workers (the executor's descendants), ended ones included
-        py = t.children_user + t.children_system
-        for c in e.children(recursive=True):
-            try:
-                ct = c.cpu_times()
-                py += ct.user + ct.system + ct.children_user + ct.children_system
-            except psutil.Error:
-                pass
-        snap[str(e.pid)] = {"threads": threads, "python": py}
-    return snap
+    return {str(e.pid): {"threads": thread_cpu(e.pid)} for e in executors(cluster)}
 
 
-def diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+def diff(a: dict[str, Any], b: dict[str, Any], python: dict[int, float]) -> dict[str, Any]:
     out = {}
     for pid, after in b.items():
-        before = a.get(pid, {"threads": {}, "python": 0.0})
+        before = a.get(pid, {"threads": {}})
         kinds = set(after["threads"]) | set(before["threads"])
         out[pid] = {k: round(after["threads"].get(k, 0) - before["threads"].get(k, 0), 1) for k in sorted(kinds)}
-        out[pid]["python workers"] = round(after["python"] - before["python"], 1)
+        out[pid]["python workers"] = round(python.get(int(pid), 0.0), 1)
     return out
 
 
@@ -165,7 +195,8 @@ def analyse(evs: list[dict[str, Any]], t0_ms: float, t1_ms: float, cores: int) -
     wall = (t1_ms - t0_ms) / 1000
     # time with 0, 1, … tasks running (sweep over task intervals)
     points = sorted([(a, 1) for a, _ in intervals] + [(b, -1) for _, b in intervals])
-    level, last, at = 0, t0_ms, defaultdict(float)
+    level, last = 0, t0_ms
+    at: dict[int, float] = defaultdict(float)
     for t, d in points:
         at[min(level, cores)] += (t - last) / 1000
         level += d
@@ -206,23 +237,24 @@ def main() -> int:
                 conf = (() if args.no_tuning else bench.CLUSTER_BENCH) + (
                     ("spark.eventLog.enabled", "true"), ("spark.eventLog.dir", f"file://{logs}"),
                     ("spark.eventLog.compress", "false")) + extra
-                eng = SparkEngine(config=cluster.config(cores_max=cores, extra=conf))  # type: ignore[arg-type]
+                eng = SparkEngine(config=cluster.config(cores_max=cores, extra=conf))
                 eng.query("SELECT 1", {}, bench.LONG)
                 bench.job(eng, warm, work / f"warm{cores}.parquet")
                 me = psutil.Process()
                 workers = [psutil.Process(p.pid) for p in cluster.procs]
                 d0, e0, s0 = bench.cpu_seconds([me]), bench.cpu_seconds(workers), snapshot(cluster)
+                py = PythonWorkers(cluster)
                 t0 = time.time() * 1000
                 seconds, _ = bench.job(eng, path, work / f"out{cores}.parquet")
                 t1 = time.time() * 1000
                 ex = bench.cpu_seconds(workers) - e0
                 driver = bench.cpu_seconds([me]) - d0 - ex
-                s1 = snapshot(cluster)
+                s1, py_cpu = snapshot(cluster), py.done()
                 (args.keep / f"window{cores}.json").write_text(json.dumps({"t0": t0, "t1": t1}))
                 stop_session()
                 print(f"\n== {cores} worker core(s), {args.rows:,} rows: {seconds:.2f} s ({args.rows / seconds:,.0f} "
                       f"rows/s); CPU driver {driver:.1f} s, workers+executors {ex:.1f} s; load {os.getloadavg()}")
-                print("executor JVM threads (CPU s):", json.dumps(diff(s0, s1), ensure_ascii=False))
+                print("executor JVM threads (CPU s):", json.dumps(diff(s0, s1, py_cpu), ensure_ascii=False))
                 analyse(events(logs), t0, t1, cores)
         finally:
             stop_session()
