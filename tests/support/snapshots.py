@@ -15,7 +15,8 @@ the usual reset empties the store and the snapshot's rows are inserted back (par
 the sequences set where the build left them; the data directory is copied (never linked: a test may
 write into it). The world fixture returns the build's value (the ids, actors, ... are the same in
 every copy), with the test's own files where the world has some (``restore``). A test therefore
-sees what a fresh build would give, and nothing another test wrote.
+sees what a fresh build would give, and nothing another test wrote; the process caches whose keys a
+snapshot makes repeat across tests (random tokens, build times) are emptied at each restore.
 
 A restore happens only when the world fixture in effect is the registered one (a module may define
 its own fixture of the same name) and, for a world built with the settings, when the ``settings``
@@ -106,14 +107,19 @@ class _Snapshot:
     sequences: list[tuple[str, int]] = field(default_factory=list)  # PostgreSQL
 
 
-def _forget_pages() -> None:
-    """Empty the process's cache of encoded catalog pages: it is keyed by a version's path inside the lake,
-    whose random token a fresh build made different in every test but a snapshot makes the same (a test that
-    damages its copy of a version must not leave pages for the next, nor find the previous one's)."""
+def _forget_caches() -> None:
+    """Empty the process's caches whose keys a snapshot makes the same in every test, where fresh builds made
+    them differ: the encoded catalog pages (keyed by a version's path inside the lake, with its random token)
+    and the portal's search index (keyed by the store's URL, the same for every PostgreSQL test, and the
+    newest publication and entry change, which a fresh build stamped with its own time). A test must not be
+    answered from what the previous one left."""
     from shudata.catalog import reads
+    from shudata.portal import index
 
     old = reads._PAGES
     reads._PAGES = type(old)(old.max_bytes, admit_after=old.admit_after, remember=old.remember)
+    with index._LOCK:
+        index._SNAPSHOTS.clear()
 
 
 class Snapshots:
@@ -198,7 +204,7 @@ class Snapshots:
         """The snapshot's data directory as the test's (``settings.data_dir`` is ``tmp_path / "data"``), and
         the world's value for the test's fixture."""
         shutil.copytree(snap.data_dir, tmp_path / "data")
-        _forget_pages()
+        _forget_caches()
         request.node.stash[RESTORED] = (name, _WORLDS[name].restore(snap.value, tmp_path))
 
     def close(self) -> None:
