@@ -29,14 +29,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.e2e.conftest import launch_chromium, new_runtime, require_chromium, serving
+from tests.e2e.conftest import launch_chromium, require_chromium, serving
 
 from shudata.analysis.dashboards_models import AnalysisDashboard
 from shudata.catalog.models import CatalogDemand, CatalogResource
+from shudata.core.config import Settings
 from shudata.core.types import Actor
 from shudata.db.runtime import Runtime
 from shudata.demo.accounts import DEPARTMENTS, demo_users
-from shudata.demo.loader import load_demo
 from shudata.demo.market import ENTERPRISES, OPERATORS, UPLOAD_NAME
 from shudata.demo.market import PASSWORD as MARKET_PASSWORD
 from shudata.lake.models import LakeVersion
@@ -51,6 +51,7 @@ from shudata.security.models import Department
 from shudata.sharing.models import SharingRequest
 from shudata.web.app import create_app
 from shudata.web.routes import api_routes
+from support.demo_store import loaded_demo_copy
 
 pytestmark = pytest.mark.sqlite_only
 
@@ -212,11 +213,14 @@ def _market_parameters(s: Any) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+def demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[Demo]:
     tmp = tmp_path_factory.mktemp("zh")
-    rt = new_runtime(tmp)
-    report = load_demo(rt)
-    assert not report.failed, report.failed
+    # the demo as `shudata demo --load-only` loads it (once per session: tests/unit/demo/test_loader.py
+    # checks that load), a copy of our own
+    said = loaded_demo_copy(tmp_path_factory, worker_id, tmp / "data")
+    assert said.exit_code == 0 and "未能载入" not in said.output, said.output
+    rt = Runtime.build(Settings(env="test", data_dir=tmp / "data",
+                                database_url=f"sqlite:///{tmp / 'data' / 'meta.db'}"))
     with rt.transaction() as s:  # a quality run to show (the demo's rules, on the first entry with data)
         res = s.scalars(select(CatalogResource).join(LakeVersion, LakeVersion.resource_id == CatalogResource.id)
                         .order_by(CatalogResource.code)).first()

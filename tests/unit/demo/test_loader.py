@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner, Result
 
 from shudata.audit.models import AuditEntry
 from shudata.catalog import demand
@@ -22,7 +21,6 @@ from shudata.catalog import service as catalog
 from shudata.catalog.models import CatalogResource, CatalogRevision
 from shudata.catalog.search import search
 from shudata.cli import demo_cmd
-from shudata.cli.main import app
 from shudata.core.clock import ensure_aware
 from shudata.core.config import Settings
 from shudata.core.types import Actor, Role
@@ -41,26 +39,25 @@ from shudata.security import audit_trail as audit
 from shudata.security import service as security
 from shudata.sharing.models import SharingRequest
 from shudata.standards.uscc import is_valid_uscc
+from support.demo_store import Loaded, invoke_demo, loaded_demo_copy
 
 SYSTEM = Actor.system()
 CREDIT, CPI, REAL_ESTATE, AIR = "104001/000001", "201002/000001", "201002/000002", "301001/000001"
 
 
-def _invoke(data_dir: Path, *args: str) -> Result:
-    env: dict[str, str | None] = {"SHUDATA_DATA_DIR": str(data_dir), "SHUDATA_DATABASE_URL": None,
-                                  "SHUDATA_ENV": "test", "COLUMNS": "200"}
-    return CliRunner().invoke(app, ["demo", *args], env=env)
+_invoke = invoke_demo
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Result]]:
+def loaded(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[tuple[Path, Loaded]]:
+    """A data folder holding the demo as ``shudata demo --load-only`` loaded it, and what the command said
+    (the load runs once per session; tests/e2e/test_zh_cn_pages.py gets a copy of its own)."""
     data_dir = tmp_path_factory.mktemp("demo") / "data"
-    result = _invoke(data_dir, "--load-only")
-    yield data_dir, result
+    yield data_dir, loaded_demo_copy(tmp_path_factory, worker_id, data_dir)
 
 
 @pytest.fixture
-def demo_rt(loaded: tuple[Path, Result]) -> Iterator[Runtime]:
+def demo_rt(loaded: tuple[Path, Loaded]) -> Iterator[Runtime]:
     rt = Runtime.build(Settings(env="test", data_dir=loaded[0]))
     yield rt
     rt.close()
@@ -76,7 +73,7 @@ def _counts(rt: Runtime) -> dict[str, Any]:
         }
 
 
-def test_load_only_succeeds_and_prints_the_accounts(loaded: tuple[Path, Result]) -> None:
+def test_load_only_succeeds_and_prints_the_accounts(loaded: tuple[Path, Loaded]) -> None:
     _, result = loaded
     assert result.exit_code == 0, result.output
     assert "演示账号" in result.output and "admin" in result.output
@@ -189,7 +186,7 @@ def test_the_user_guide_query_runs_for_a_department_user(demo_rt: Runtime) -> No
     assert "四川省" in [r[0] for r in result.rows]
 
 
-def test_running_again_changes_nothing(loaded: tuple[Path, Result], demo_rt: Runtime) -> None:
+def test_running_again_changes_nothing(loaded: tuple[Path, Loaded], demo_rt: Runtime) -> None:
     before = _counts(demo_rt)
     result = _invoke(loaded[0], "--load-only")
     assert result.exit_code == 0, result.output
@@ -199,7 +196,7 @@ def test_running_again_changes_nothing(loaded: tuple[Path, Result], demo_rt: Run
         assert audit.verify(session=s, actor=SYSTEM).ok
 
 
-def test_demo_serves_on_loopback_8000_by_default(loaded: tuple[Path, Result],
+def test_demo_serves_on_loopback_8000_by_default(loaded: tuple[Path, Loaded],
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[str, int]] = []
 
