@@ -216,6 +216,8 @@ def main() -> int:
     ap.add_argument("--cores", default="1,2")
     ap.add_argument("--conf", action="append", default=[], help="extra spark.key=value for the application")
     ap.add_argument("--no-tuning", action="store_true", help="without bench/spark.py's CLUSTER_BENCH settings")
+    ap.add_argument("--warm-rows", type=int, default=bench.WARM_ROWS,
+                    help="rows of the warm-up table (the bench's: 100,000, one row group)")
     ap.add_argument("--keep", type=Path, default=bench.OUT / "spark-profile", help="where the event logs are kept")
     ap.add_argument("--again", action="store_true", help="only analyse the event logs kept by the last run")
     args = ap.parse_args()
@@ -225,7 +227,7 @@ def main() -> int:
             print(f"\n== {cores} worker core(s)")
             analyse(events(args.keep / f"events{cores}"), t["t0"], t["t1"], cores)
         return 0
-    path, warm = bench.dataset(args.rows), bench.dataset(min(args.rows, bench.WARM_ROWS))
+    path, warm = bench.dataset(args.rows), bench.dataset(min(args.rows, args.warm_rows))
     extra = tuple(tuple(c.split("=", 1)) for c in args.conf)
     with tempfile.TemporaryDirectory(prefix="shudata-spark-profile-", dir=bench.OUT) as tmp:
         work = Path(tmp)
@@ -235,7 +237,7 @@ def main() -> int:
                 logs = args.keep / f"events{cores}"
                 logs.mkdir(parents=True, exist_ok=True)
                 conf = (() if args.no_tuning else bench.CLUSTER_BENCH) + (
-                    ("spark.eventLog.enabled", "true"), ("spark.eventLog.dir", f"file://{logs}"),
+                    ("spark.eventLog.enabled", "true"), ("spark.eventLog.dir", logs.resolve().as_uri()),
                     ("spark.eventLog.compress", "false")) + extra
                 eng = SparkEngine(config=cluster.config(cores_max=cores, extra=conf))
                 eng.query("SELECT 1", {}, bench.LONG)
