@@ -14,11 +14,13 @@ same run:
 * ``spark.udf_ratio_vs_native``: the resident-ID check digit as a vectorised Arrow UDF / the same
   check written as plain Spark SQL string functions, counting valid IDs (target ≥ 0.5).
 
-Every engine is measured warm (one job on a 100,000-row table first, outside the timed region:
-JIT, Python workers, reference data; DuckDB too), with the same Spark settings for both sides of
-each ratio (``LOCAL_BENCH``, ``CLUSTER_BENCH``); the cluster and the sessions start outside it.
+Every engine is measured warm (one job on a 400,000-row table first, outside the timed region,
+whose scans reach every executor: JIT, Python workers, reference data; DuckDB too), with the same
+Spark settings for both sides of each ratio (``LOCAL_BENCH``, ``CLUSTER_BENCH``); the cluster and the
+sessions start outside it.
 
-Ends with one JSON line per figure. Usage: .venv/bin/python bench/spark.py [--quick] [--rows N] [--skip-cluster]
+Ends with one JSON line per figure. Usage:
+.venv/bin/python bench/spark.py [--quick] [--rows N] [--skip-cluster] [--warm-rows N]
 """
 
 from __future__ import annotations
@@ -63,7 +65,12 @@ from shudata.query.engines.duckdb import DuckDBEngine  # noqa: E402
 from shudata.query.engines.spark import SparkConfig, SparkEngine, stop_session  # noqa: E402
 
 OUT = HERE / "out"
-WARM_ROWS = 100_000  # the warm-up job (JIT, Python workers, imports) runs on a table this small
+# The warm-up job (JIT, Python workers, imports) runs on a table of this many rows: 4 of the lake's
+# 131,072-row groups (17.6 MB), so that its scans split into a task per core on 2 cores and every
+# executor of the 2-worker cluster runs every stage once before the timed job. The first version's
+# 100,000 rows (one row group, one task) warmed one executor only: the second compiled its code
+# inside the timed job (docs/scale-out.md). ``--warm-rows`` sets another size.
+WARM_ROWS = 400_000
 # Sized for the 10M-row table on this machine, the same for every Spark run: heap for the
 # uniqueness rule's sort (1g spilled), file splits of at most 32 MB (the engine then sizes them so
 # that the scan tasks are a multiple of the cores: ``split_bytes``), 8 shuffle partitions
@@ -170,10 +177,12 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="200,000 rows")
     ap.add_argument("--rows", type=int, default=None)
     ap.add_argument("--skip-cluster", action="store_true", help="no standalone cluster (scaling not measured)")
+    ap.add_argument("--warm-rows", type=int, default=WARM_ROWS,
+                    help="rows of the warm-up table (default %(default)s: a task per core on 2 cores)")
     args = ap.parse_args()
     rows = args.rows or (200_000 if args.quick else 10_000_000)
     path = dataset(rows)
-    warm = dataset(min(rows, WARM_ROWS))
+    warm = dataset(min(rows, args.warm_rows))
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="shudata-bench-spark-", dir=OUT) as tmp:
         work = Path(tmp)
