@@ -42,6 +42,23 @@ def test_seasonal_break() -> None:
     assert (52, "seasonal_break") in found and (64, "seasonal_break") in found
 
 
+def test_a_moderate_recurrence_a_cycle_apart_is_one_seasonal_break() -> None:
+    """Two excursions of the same month a year apart, each below the spike threshold, are judged
+    together: their remainders' sum in units of √2 σ (the pair scan)."""
+    y = _series()
+    one = y.copy()
+    one[50] += 2.5
+    assert [(a.index, a.kind) for a in an.detect(one)] == [(50, "spike")]  # seed 7's month 50 is already high
+    both = one.copy()
+    both[62] += 2.5
+    found = an.detect(both)
+    assert [(a.index, a.kind) for a in found] == [(50, "seasonal_break"), (62, "seasonal_break")]
+    assert found[0].score == found[1].score > an.critical_value(84 - 12, 0.025)
+    alone = y.copy()
+    alone[62] += 2.5
+    assert an.detect(alone) == []  # month 62 alone is nothing
+
+
 def test_start_only_judges_the_new_periods() -> None:
     y = _series()
     y[45] += 9
@@ -90,17 +107,25 @@ def test_default_threshold_is_the_bonferroni_critical_value_of_the_series_length
     y = _series()
     y[50] -= 5
     y[66] += 4
-    assert an.detect(y) == an.detect(y, threshold=an.critical_value(len(y)))
-    assert an.detect(y, alpha=0.01) == an.detect(y, threshold=an.critical_value(len(y), 0.01))
+    y[70] += 2.6  # with y[58] below: a recurrence a cycle apart, for the pair scan
+    y[58] += 2.6
+    for alpha in (0.05, 0.01):
+        found = an.detect(y, alpha=alpha)
+        # α is split between the n periods (shifts, spikes) and the n − 12 pairs (seasonal breaks)
+        single, pair = an.critical_value(len(y), alpha / 2), an.critical_value(len(y) - 12, alpha / 2)
+        assert found and all(abs(a.score) > (pair if a.kind == "seasonal_break" else single) for a in found)
+        assert {a.index for a in found} <= {a.index for a in an.detect(y, threshold=min(single, pair))}
+        assert {a.index for a in an.detect(y, threshold=max(single, pair))} <= {a.index for a in found}
     with pytest.raises(InvalidInput):
         an.detect(y, alpha=0)
 
 
-@pytest.mark.parametrize(("k", "least"), [(6.0, 18), (8.0, 20)])
+@pytest.mark.parametrize(("k", "least"), [(6.0, 17), (8.0, 20)])
 def test_a_spike_of_k_sigma_in_a_seasonal_series_is_found(k: float, least: int) -> None:
     """STL keeps about 0.89 of an interior spike of a 7-year monthly series in robust units of its
     remainder, so a spike of k σ on top of the month's own noise ε scores about 0.89 (k + ε) against the
-    critical value 3.43: 6 σ is found unless ε < −2.1 σ (about 2 % of months), 8 σ always."""
+    critical value 3.62 (α / 2 of the family-wise α: the other half is the pair scan's): 6 σ is found
+    unless ε < −1.9 σ (about 3 % of months; 17 of these 20, 19 with the whole α), 8 σ always."""
     found = 0
     for seed in range(20):
         rng = np.random.default_rng(100 + seed)
