@@ -106,7 +106,7 @@ def java_regex(text: str) -> str | None:
 
     >>> java_regex("^[0-9]{6}$")
     '(?d)^[0-9]{6}\\\\z'
-    >>> java_regex("a$|b") is None, java_regex("[$]x\\$")
+    >>> java_regex("a$|b") is None, java_regex("[$]x\\\\$")
     (True, '(?d)[$]x\\\\$')
     """
     in_class, escaped, ends = False, False, []
