@@ -12,7 +12,7 @@ Spark's event log on, and reports for the measured job:
 * the executor JVMs' CPU by thread kind from ``/proc/<pid>/task/*/stat`` (task threads, JIT
   compiler threads, GC threads, other) and their Python workers' CPU.
 
-Usage: .venv/bin/python bench/spark_profile.py [--rows N] [--cores 1,2] [--conf spark.k=v ...]
+Usage: .venv/bin/python bench/spark_profile.py [--quick] [--rows N] [--cores 1,2] [--conf spark.k=v ...]
 """
 
 from __future__ import annotations
@@ -213,14 +213,17 @@ def analyse(evs: list[dict[str, Any]], t0_ms: float, t1_ms: float, cores: int) -
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--quick", action="store_true", help="200,000 rows (a few minutes)")
     ap.add_argument("--cores", default="1,2")
     ap.add_argument("--conf", action="append", default=[], help="extra spark.key=value for the application")
     ap.add_argument("--no-tuning", action="store_true", help="without bench/spark.py's CLUSTER_BENCH settings")
     ap.add_argument("--warm-rows", type=int, default=bench.WARM_ROWS,
-                    help="rows of the warm-up table (the bench's: 100,000, one row group)")
+                    help="rows of the warm-up table (default: the bench's, %(default)s)")
     ap.add_argument("--keep", type=Path, default=bench.OUT / "spark-profile", help="where the event logs are kept")
     ap.add_argument("--again", action="store_true", help="only analyse the event logs kept by the last run")
     args = ap.parse_args()
+    if args.quick:
+        args.rows = min(args.rows, 200_000)
     if args.again:
         for cores in [int(c) for c in args.cores.split(",")]:
             t = json.loads((args.keep / f"window{cores}.json").read_text())
