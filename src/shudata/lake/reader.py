@@ -128,6 +128,8 @@ class BytesLRU(Generic[V]):
             return None
 
     def put(self, key: object, value: V, nbytes: int | None = None) -> None:
+        if nbytes is None and not isinstance(value, bytes):
+            raise TypeError("BytesLRU.put: give nbytes for a value that is not bytes (it would count as 0)")
         size = len(value) if nbytes is None and isinstance(value, bytes) else int(nbytes or 0)
         if size > self.max_bytes:
             return
