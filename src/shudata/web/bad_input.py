@@ -6,7 +6,10 @@
   OFFSET that is not a bigint) → 422;
 * ``RecursionError`` — a JSON document nested too deeply for the parser → 400;
 * ``zipfile.BadZipFile`` — an upload that claims to be XLSX (starts ``PK\\x03\\x04``) but is
-  not a readable ZIP, where a reader did not check it itself → 422.
+  not a readable ZIP, where a reader did not check it itself → 422;
+* ``xml.etree.ElementTree.ParseError`` — an XLSX whose parts are not well-formed XML (damaged,
+  or built to expand entities: a "billion laughs" part), where a reader did not check it
+  itself → 422.
 
 Each answer has the app's usual error body and is audited like any other refusal. The
 traceback is logged at warning level: the input was bad, but the handler that let it
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from xml.etree.ElementTree import ParseError
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -52,6 +56,12 @@ def install(app: FastAPI) -> None:
     async def _bad_zip(request: Request, exc: zipfile.BadZipFile) -> Response:
         return await _answer(request, exc, 422, "bad_file", "文件已损坏，或不是有效的 XLSX 文件",
                              "The file is damaged or not a valid XLSX file")
+
+    @app.exception_handler(ParseError)
+    async def _bad_xml(request: Request, exc: ParseError) -> Response:
+        return await _answer(request, exc, 422, "bad_file",
+                             "文件已损坏：其中的 XML 无效；请用 Excel/WPS 另存后重新上传",
+                             "The file is damaged: its XML is invalid; save it again and upload it")
 
     @app.exception_handler(RecursionError)
     async def _too_deep(request: Request, exc: RecursionError) -> Response:

@@ -46,7 +46,15 @@ def pick_sheet(names: Sequence[str], non_empty: Sequence[bool], wanted: str | No
 
     >>> pick_sheet(["说明", "数据"], [False, True], None)
     '数据'
+    >>> pick_sheet([], [], None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    shudata.core.errors.InvalidInput: XLSX 文件中没有工作表...
     """
+    if not names:
+        raise InvalidInput("XLSX 文件中没有工作表；请在 Excel/WPS 中打开并确认有数据后另存为 .xlsx",
+                           "The XLSX file has no worksheet; open it in Excel/WPS and save it with its data",
+                           code="bad_sheet", details={"sheets": []})
     if wanted is not None:
         if wanted in names:
             return wanted
@@ -68,8 +76,18 @@ def read_xlsx(path: Path, sheet: str | None, limits: ReadLimits | None = None
     Raises:
         PayloadTooLarge: the file unpacks too large or too well (a zip bomb), or the sheet has
             more columns or cells than ``limits`` allow (checked before the cells are read).
+        UnsupportedMedia: a part of the file is not well-formed XML (damaged, or built to
+            expand entities), wherever openpyxl meets it: opening or reading the cells.
     """
-    limits = limits or ReadLimits()
+    try:
+        return _read_xlsx(path, sheet, limits or ReadLimits())
+    except SyntaxError as exc:  # xml.etree's ParseError (lxml's XMLSyntaxError too) subclasses it
+        raise UnsupportedMedia(f"XLSX 文件内部的 XML 无效（{exc}）；请用 Excel/WPS 另存为 .xlsx 后上传",
+                               f"The XLSX file holds invalid XML ({exc}); save it again as .xlsx",
+                               code="bad_xlsx") from exc
+
+
+def _read_xlsx(path: Path, sheet: str | None, limits: ReadLimits) -> tuple[list[list[Cell]], str, list[str]]:
     check_zip(path, limits)
     with zipfile.ZipFile(path) as z:
         check_shared_strings(z, limits)

@@ -74,6 +74,8 @@ def _read_xlsx(data: bytes, name: str, limits: ReadLimits) -> pa.Table:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged file
         raise _unreadable(name, "不是有效的 XLSX 工作簿") from exc
+    if not wb.worksheets:
+        raise _unreadable(name, "XLSX 工作簿中没有工作表")
     rows = wb.worksheets[0].iter_rows(values_only=True)
     header = [str(h) if h is not None else f"列{i + 1}" for i, h in enumerate(next(rows, ()))]
     check_columns(header, limits)
