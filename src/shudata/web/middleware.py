@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shudata.audit.events import Refused
+from shudata.audit.events import Outcome, Refused
 from shudata.audit.ledger import record_separately
 from shudata.core.i18n import pick_language
 from shudata.core.types import Actor
@@ -189,16 +189,21 @@ class BodyLimitMiddleware:
 
 def _audit_refusal(scope: Scope, declared: int) -> None:
     """Audit a body refused before it reached the app (the app's handlers never see it)."""
+    client = scope.get("client")
+    _record_refusal(scope, Actor.anonymous(client[0] if client else None), "rejected",
+                    {"status": 413, "code": "payload_too_large", "declared_bytes": declared})
+
+
+def _record_refusal(scope: Scope, actor: Actor, outcome: Outcome, details: dict[str, Any]) -> None:
+    """Record a request a middleware refused (the app's handlers never see it) in the audit trail."""
     app = scope.get("app")
     rt = getattr(getattr(app, "state", None), "runtime", None)
     if rt is None:
         return
-    client = scope.get("client")
     try:
-        record_separately(rt.engine, Actor.anonymous(client[0] if client else None), Refused(
-            action=f"http.{str(scope.get('method', '')).lower()}", outcome="rejected",
-            resource_id=str(scope.get("path"))[:200],
-            details={"status": 413, "code": "payload_too_large", "declared_bytes": declared}))
+        record_separately(rt.engine, actor, Refused(
+            action=f"http.{str(scope.get('method', '')).lower()}", outcome=outcome,
+            resource_id=str(scope.get("path"))[:200], details=details))
     except Exception:  # never turn a refusal into a 500
         return
 
@@ -212,7 +217,11 @@ class CSRFMiddleware:
 
     A token lives in the signed session; unsafe requests that carry the session cookie
     and no bearer token must send it back as form field ``csrf_token`` or header
-    ``X-CSRF-Token``. API clients using ``Authorization: Bearer`` are not affected.
+    ``X-CSRF-Token``. API clients using ``Authorization: Bearer <token>`` are not affected
+    (the request then acts as the token, never as the cookie). Any other ``Authorization``
+    header — ``Basic`` credentials a browser attaches by itself to a cross-site form post
+    when a proxy asks for them, or an empty ``Bearer`` — leaves the cookie's user acting,
+    so it is checked like a plain form. Refusals are recorded in the audit trail.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -224,7 +233,7 @@ class CSRFMiddleware:
             return
         headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
         session: dict[str, Any] = scope.get("session") or {}
-        if headers.get("authorization") or "uid" not in session:
+        if _bearer_token(headers.get("authorization", "")) or "uid" not in session:
             await self.app(scope, receive, send)
             return
         expected = session.get("csrf")
@@ -236,9 +245,23 @@ class CSRFMiddleware:
         elif sent is None and headers.get("content-type", "").startswith("multipart/form-data"):
             sent = _query_param(scope, "csrf_token")
         if not expected or not sent or not secrets.compare_digest(str(expected), str(sent)):
+            uid = session.get("uid")
+            actor = Actor(user_id=uid if isinstance(uid, int) else None, username=str(session.get("username", "")),
+                          ip=(scope.get("client") or (None,))[0])
+            await run_in_threadpool(_record_refusal, scope, actor, "denied",
+                                    {"status": 403, "code": "csrf_failed", "token_sent": bool(sent)})
             await _send_json(send, 403, "csrf_failed", "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
             return
         await self.app(scope, receive, send)
+
+
+def _bearer_token(authorization: str) -> bool:
+    """Whether the header carries a bearer token, as :func:`shudata.web.deps.get_actor` reads it.
+
+    >>> _bearer_token("Bearer sd_x"), _bearer_token("Basic dTpw"), _bearer_token("Bearer  "), _bearer_token("")
+    (True, False, False, False)
+    """
+    return authorization.lower().startswith("bearer ") and bool(authorization[7:].strip())
 
 
 def _query_param(scope: Scope, name: str) -> str | None:
