@@ -1,4 +1,5 @@
-"""Portal fixtures: a provider department with a steward and four entries with data.
+"""Portal fixtures: a provider department with a steward and five entries with data (``portal_world``), and the
+same with ``open``, ``people`` and ``cond`` published (``published``).
 
 - ``open``: 无条件开放 regional statistics (no personal data) — publishes as is;
 - ``people``: 无条件开放 with names and mobiles — published masked (张*, 138****5678);
@@ -20,6 +21,7 @@ from shudata.catalog.search_index import index_entry
 from shudata.catalog.service import entry_text
 from shudata.core.types import Actor, Role
 from shudata.jobs.ingest import ingest_file
+from shudata.portal import service as P
 from shudata.standards.cn_id import compute_check_char
 from support import snapshots
 
@@ -114,3 +116,34 @@ def portal_world(rt, settings, make_department, make_user, tmp_path, request) ->
 
 snapshots.register("portal_world", portal_world, build_portal_world,
                    restore=lambda w, tmp_path: replace(w, files=portal_files(tmp_path)), uses_settings=True)
+
+
+PUBLISHED = ("open", "people", "cond")
+
+
+def publish(rt, settings, steward: Actor, *keys: str) -> None:
+    """Publish the entries ``keys`` as ``steward``, in one transaction."""
+    with rt.transaction() as s:
+        for key in keys:
+            P.publish(session=s, settings=settings, actor=steward, resource=CODES[key])
+
+
+def build_published(rt, make_department, make_user, tmp_path: Path) -> PortalWorld:
+    """:func:`build_portal_world`, then ``open``, ``people`` and ``cond`` published."""
+    w = build_portal_world(rt, make_department, make_user, tmp_path)
+    publish(rt, rt.settings, w.steward, *PUBLISHED)
+    return w
+
+
+@pytest.fixture
+def published(rt, settings, portal_world, request) -> PortalWorld:
+    """The portal world with open + people (无条件开放) and cond (有条件开放) published; closed and planted never
+    (built once per session and backend and copied, as ``portal_world``)."""
+    if snapshots.restored(request, "published") is None:
+        publish(rt, settings, portal_world.steward, *PUBLISHED)
+    return portal_world
+
+
+snapshots.register("published", published, build_published,
+                   restore=lambda w, tmp_path: replace(w, files=portal_files(tmp_path)), uses_settings=True,
+                   includes=("portal_world",))

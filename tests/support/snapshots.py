@@ -18,9 +18,13 @@ every copy), with the test's own files where the world has some (``restore``). A
 sees what a fresh build would give, and nothing another test wrote; the process caches whose keys a
 snapshot makes repeat across tests (random tokens, build times) are emptied at each restore.
 
+A world may be built on another (``includes``: the portal's ``published`` is the ``portal_world`` with three
+entries published): a test asking for both is restored from the larger one's snapshot.
+
 A restore happens only when the world fixture in effect is the registered one (a module may define
 its own fixture of the same name) and, for a world built with the settings, when the ``settings``
-fixture is the root one (a directory or module that overrides it builds the world itself); a world
+fixture is the one it was registered with (the root one unless ``register`` names another: a directory
+or module that overrides it builds the world itself); a world
 asked for only through ``request.getfixturevalue`` is built by its fixture as before.
 """
 
@@ -48,20 +52,36 @@ Build = Callable[[Runtime, Callable[..., int], Callable[..., Any], Path], Any]
 
 @dataclass(frozen=True)
 class World:
+    name: str  # the fixture's name
     fixture: Callable[..., Any]  # the registered fixture's function
     build: Build  # (rt, make_department, make_user, tmp) -> the world's value; tmp: a directory for its files
     restore: Callable[[Any, Path], Any]  # (value, a test's tmp_path) -> the test's value
     uses_settings: bool
+    includes: tuple[str, ...]  # the keys of the worlds this one is built on (their fixtures get its value)
+    settings: tuple[Any, Callable[[Path, str], Settings]] | None  # (settings fixture, its Settings(data_dir, url))
 
 
-_WORLDS: dict[str, World] = {}
+_WORLDS: dict[str, World] = {}  # by key (the fixture's name unless given)
 
 
 def register(name: str, fixture: Any, build: Build, *, restore: Callable[[Any, Path], Any] | None = None,
-             uses_settings: bool = False) -> None:
-    """Register the world fixture ``fixture`` called ``name``, built by ``build``."""
-    _WORLDS[name] = World(fixture=_function(fixture), build=build, restore=restore or (lambda value, _tmp: value),
-                          uses_settings=uses_settings)
+             uses_settings: bool = False, key: str | None = None, includes: tuple[str, ...] = (),
+             settings: tuple[Any, Callable[[Path, str], Settings]] | None = None) -> None:
+    """Register the world fixture ``fixture`` called ``name``, built by ``build``, under ``key`` (default: the
+    name; a world whose fixture shares another's name needs a key of its own).
+
+    ``includes``: the keys of worlds whose fixtures this one's asks for and whose state its build starts from
+    (``build`` builds them first, itself): a test asking for it is restored from its snapshot, and those worlds'
+    fixtures return its value. The value must therefore be theirs (a world built on ``portal_world`` returns
+    the ``PortalWorld``).
+
+    ``settings``: for a world built with the settings of a directory's own ``settings`` fixture, that fixture
+    and a function giving the same ``Settings`` for a data directory and a store URL (default: the root
+    fixture's); a test under another ``settings`` fixture builds the world itself."""
+    _WORLDS[key or name] = World(name=name, fixture=_function(fixture), build=build,
+                                 restore=restore or (lambda value, _tmp: value),
+                                 uses_settings=uses_settings or settings is not None, includes=includes,
+                                 settings=(_function(settings[0]), settings[1]) if settings else None)
 
 
 def _function(fixture: Any) -> Callable[..., Any]:
@@ -75,26 +95,31 @@ def _definition(request: pytest.FixtureRequest, name: str) -> Any:
 
 
 def wanted(request: pytest.FixtureRequest, root_settings: Any) -> str | None:
-    """The registered world this test needs, when it can be restored (see the module's docstring);
-    ``root_settings``: the root conftest's ``settings`` fixture."""
-    names = []
+    """The key of the registered world this test needs, when it can be restored (see the module's docstring);
+    ``root_settings``: the root conftest's ``settings`` fixture. When it needs several, the one that includes
+    all the others (``register``'s ``includes``), else none."""
+    keys = []
     for name in request.fixturenames:
-        world = _WORLDS.get(name)
-        fixturedef = _definition(request, name) if world else None
-        if world is None or fixturedef is None or _function(fixturedef.func) is not world.fixture:
-            continue
-        settings_def = _definition(request, "settings")
-        if world.uses_settings and (settings_def is None
-                                    or _function(settings_def.func) is not _function(root_settings)):
-            continue
-        names.append(name)
-    return names[0] if len(names) == 1 else None
+        fixturedef = _definition(request, name)
+        for key, world in _WORLDS.items():
+            if world.name != name or fixturedef is None or _function(fixturedef.func) is not world.fixture:
+                continue
+            settings_def = _definition(request, "settings")
+            expected = world.settings[0] if world.settings else _function(root_settings)
+            if world.uses_settings and (settings_def is None or _function(settings_def.func) is not expected):
+                continue
+            keys.append(key)
+    top = [k for k in keys if all(o == k or o in _WORLDS[k].includes for o in keys)]
+    return top[0] if len(top) == 1 else None
 
 
-def restored(request: pytest.FixtureRequest, name: str) -> Any:
-    """World ``name``'s value when ``db_url`` restored it for this test, else None (its fixture builds it)."""
+def restored(request: pytest.FixtureRequest, key: str) -> Any:
+    """World ``key``'s value when ``db_url`` restored it (or a world that includes it) for this test, else None
+    (its fixture builds it)."""
     done = request.node.stash.get(RESTORED, None)
-    return done[1] if done is not None and done[0] == name else None
+    if done is None:
+        return None
+    return done[1] if done[0] == key or key in _WORLDS[done[0]].includes else None
 
 
 @dataclass
@@ -111,13 +136,16 @@ def _forget_caches() -> None:
     """Empty the process's caches whose keys a snapshot makes the same in every test, where fresh builds made
     them differ: the encoded catalog pages (keyed by a version's path inside the lake, with its random token)
     and the portal's search index (keyed by the store's URL, the same for every PostgreSQL test, and the
-    newest publication and entry change, which a fresh build stamped with its own time). A test must not be
-    answered from what the previous one left."""
+    newest publication and entry change, which a fresh build stamped with its own time) and the encoded
+    datastore pages (keyed by a publication's id and file, the same in every copy of a world that publishes).
+    A test must not be answered from what the previous one left."""
     from shudata.catalog import reads
     from shudata.portal import index
+    from shudata.portal.logic import datastore
 
-    old = reads._PAGES
-    reads._PAGES = type(old)(old.max_bytes, admit_after=old.admit_after, remember=old.remember)
+    for module in (reads, datastore):
+        old = module._PAGES
+        module._PAGES = type(old)(old.max_bytes, admit_after=old.admit_after, remember=old.remember)
     with index._LOCK:
         index._SNAPSHOTS.clear()
 
@@ -135,7 +163,9 @@ class Snapshots:
         """Build world ``name`` into the store at ``url`` (fresh) with a data directory of its own."""
         tmp = self.root / f"{name}-{key}"
         (tmp / "files").mkdir(parents=True)
-        settings = Settings(env="test", data_dir=tmp / "data", database_url=url, query_timeout_s=10)
+        made = _WORLDS[name].settings
+        settings = (made[1](tmp / "data", url) if made
+                    else Settings(env="test", data_dir=tmp / "data", database_url=url, query_timeout_s=10))
         rt = Runtime.build(settings)
         try:
             make_department, make_user = self.makers(rt)

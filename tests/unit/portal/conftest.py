@@ -1,5 +1,5 @@
 """Portal fixtures."""
 
-from support.portal import CODES, PortalWorld, portal_world
+from support.portal import CODES, PortalWorld, portal_world, published
 
-__all__ = ["CODES", "PortalWorld", "portal_world"]
+__all__ = ["CODES", "PortalWorld", "portal_world", "published"]

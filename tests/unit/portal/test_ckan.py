@@ -60,12 +60,6 @@ def err(resp, status, kind):
     return body["error"]
 
 
-@pytest.fixture
-def published(rt, settings, portal_world):
-    publish_all(rt, settings, portal_world)
-    return portal_world
-
-
 def test_status_and_both_paths(client, published):
     assert ok(call(client, "status_show"))["ckan_version"].startswith("2.")
     assert ok(call(client, "status_show", prefix="/api/action"))["extensions"] == ["datastore", "shudata"]

@@ -91,13 +91,6 @@ def _get_graph(client, url: str, fmt: str) -> Graph:
     return Graph().parse(data=r.content.decode("utf-8"), format=fmt)
 
 
-@pytest.fixture
-def published(rt, settings, portal_world):
-    """open + people (无条件开放) and cond (有条件开放) published; closed and planted never."""
-    _publish(rt, settings, portal_world.steward, "open", "people", "cond")
-    return portal_world
-
-
 @pytest.mark.parametrize(("url", "fmt"), [("/catalog.ttl", "turtle"), ("/catalog.jsonld", "json-ld")])
 def test_catalog_parses_and_conforms_to_dcat_ap_3(client, published, url, fmt):
     g = _get_graph(client, url, fmt)

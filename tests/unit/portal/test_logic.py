@@ -28,14 +28,6 @@ from support.portal import CODES
 OPEN, PEOPLE, COND, CLOSED = (CODES[k].replace("/", "-") for k in ("open", "people", "cond", "closed"))
 
 
-@pytest.fixture
-def published(rt, settings, portal_world):
-    with rt.transaction() as s:
-        for key in ("open", "people", "cond"):
-            P.publish(session=s, settings=settings, actor=portal_world.steward, resource=CODES[key])
-    return portal_world
-
-
 def act(rt, settings, name, *, key=None, **params):
     """Call action ``name`` as the public (or as the holder of ``key``); the result as JSON."""
     with rt.transaction() as s:

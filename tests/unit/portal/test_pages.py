@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +21,8 @@ from openpyxl import load_workbook
 from shudata.portal import service as P
 from shudata.privacy.schemas import PolicySave
 from shudata.privacy.service import save_policy
-from support.portal import CODES
+from support import snapshots
+from support.portal import CODES, PortalWorld, build_portal_world, portal_files
 
 PASSWORD = "Tianfu-Data-7"
 DEV_PASSWORD = "Dev-Passw0rd!"
@@ -67,8 +69,7 @@ def developer(app: Any, email: str = "dev@example.com", phone: str = "1391234567
     return c, csrf_of(page)
 
 
-@pytest.fixture
-def world(rt, settings, portal_world):
+def _pages_world(rt: Any, settings: Any, portal_world: PortalWorld) -> PortalWorld:
     """open + cond published; people published then withdrawn; planted refused by the gate;
     closed never publishable."""
     _publish(rt, settings, portal_world.steward, "open", "cond", "people")
@@ -79,6 +80,20 @@ def world(rt, settings, portal_world):
             policy={"name": "301001-000005-open", "profile": "open", "columns": {"编号": {"op": "keep"}}}))
     _publish(rt, settings, portal_world.steward, "planted")
     return portal_world
+
+
+@pytest.fixture
+def world(rt, settings, portal_world, request):
+    """:func:`_pages_world`, built once per session and backend and copied (support.snapshots)."""
+    if snapshots.restored(request, "portal_pages") is None:
+        _pages_world(rt, settings, portal_world)
+    return portal_world
+
+
+snapshots.register(
+    "world", world, lambda rt, *makers: _pages_world(rt, rt.settings, build_portal_world(rt, *makers)),
+    key="portal_pages", restore=lambda w, tmp_path: replace(w, files=portal_files(tmp_path)), uses_settings=True,
+    includes=("portal_world",))
 
 
 def test_home_lists_counts_themes_and_visible_datasets_only(client, world):

@@ -5,14 +5,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-from tests.unit.portal.test_ckan import OPEN, PEOPLE, call, err, ok, publish_all
-
-
-@pytest.fixture
-def published(rt, settings, portal_world):
-    publish_all(rt, settings, portal_world)
-    return portal_world
+from tests.unit.portal.test_ckan import OPEN, PEOPLE, call, err, ok
 
 
 def test_anonymous_sql_is_cut_to_the_byte_limit_and_says_so(client, published, rt):

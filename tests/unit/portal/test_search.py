@@ -10,14 +10,6 @@ from shudata.portal.search import DatasetFilters, search_datasets
 from support.portal import CODES
 
 
-@pytest.fixture
-def published(rt, settings, portal_world):
-    with rt.transaction() as s:
-        for key in ("open", "people", "cond"):
-            P.publish(session=s, settings=settings, actor=portal_world.steward, resource=CODES[key])
-    return portal_world
-
-
 def _names(result):
     return [h.dataset.name for h in result.hits]
 

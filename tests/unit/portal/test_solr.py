@@ -14,7 +14,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shudata.core.errors import ShudataError
-from shudata.portal import service as P
 from shudata.portal import solr
 from shudata.portal.ckan import group_name
 from shudata.portal.logic.context import Context
@@ -25,14 +24,6 @@ from support.portal import CODES
 
 OPEN, PEOPLE, COND = (CODES[k].replace("/", "-") for k in ("open", "people", "cond"))
 CKAN_NAME = re.compile(r"[a-z0-9_-]{2,100}")  # CKAN's rule for group and organization names
-
-
-@pytest.fixture
-def published(rt, settings, portal_world):
-    with rt.transaction() as s:
-        for key in ("open", "people", "cond"):
-            P.publish(session=s, settings=settings, actor=portal_world.steward, resource=CODES[key])
-    return portal_world
 
 
 def act(rt, settings, name, **params):
