@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shudata.catalog.models import CatalogResource, CatalogRevision
 from shudata.catalog.schemas import RevisionRead
+from shudata.core.errors import Conflict
 from shudata.core.types import Actor
 
 # Fields that change on every write and are not metadata of their own.
@@ -29,11 +31,23 @@ def changed(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 def add_revision(session: Session, actor: Actor, res: CatalogResource, snapshot: dict[str, Any],
                  fields: list[str], comment: str | None) -> CatalogRevision:
-    """Store ``snapshot`` as revision ``res.revision`` of ``res``."""
+    """Store ``snapshot`` as revision ``res.revision`` of ``res``.
+
+    Raises:
+        Conflict: another edit of the same entry, made at the same time from the same
+            revision, stored that revision number first (409; the caller's transaction is
+            rolled back, so nothing of this edit is kept).
+    """
     rev = CatalogRevision(resource_id=res.id, revision=res.revision, snapshot=snapshot, changed_fields=fields,
                           comment=comment, actor=actor.username)
     session.add(rev)
-    session.flush()
+    code, number = res.code, res.revision  # read before a failed flush leaves the session unusable
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"目录条目 {code} 刚被其他人修改（修订 {number} 已存在），本次修改未保存；请刷新后重试",
+                       f"Entry {code} was just changed by someone else (revision {number} exists); "
+                       "nothing was saved, reload and retry", code="revision_conflict") from exc
     return rev
 
 
