@@ -4,6 +4,9 @@
   64-bit integers; ``/api/v1/x/18446744073709551616``, ``?offset=1e30`` as digits) → 422;
 * ``sqlalchemy.exc.DataError`` — PostgreSQL refusing a value (numeric out of range, an
   OFFSET that is not a bigint) → 422;
+* ``sqlalchemy.exc.IntegrityError`` — two requests racing past a service's check for a
+  duplicate (the same resource code, saved-query name or catalog revision sent at once):
+  the later one breaks the store's unique constraint → 409, nothing of it kept;
 * ``RecursionError`` — a JSON document nested too deeply for the parser → 400;
 * ``zipfile.BadZipFile`` — an upload that claims to be XLSX (starts ``PK\\x03\\x04``) but is
   not a readable ZIP, where a reader did not check it itself → 422;
@@ -24,7 +27,7 @@ from xml.etree.ElementTree import ParseError
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from shudata.web.errors import error_response
@@ -51,6 +54,13 @@ def install(app: FastAPI) -> None:
     async def _data(request: Request, exc: DataError) -> Response:
         return await _answer(request, exc, 422, "invalid_value", "参数值无效或超出范围，请检查数字和日期",
                              "A value is invalid or out of range; check numbers and dates")
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
+        return await _answer(request, exc, 409, "concurrent_conflict",
+                             "与同时进行的另一项修改冲突（如同一代码或名称），本次请求未生效；请刷新后重试",
+                             "Conflicts with another change made at the same time (the same code or name); "
+                             "nothing was changed, reload and retry")
 
     @app.exception_handler(zipfile.BadZipFile)
     async def _bad_zip(request: Request, exc: zipfile.BadZipFile) -> Response:
