@@ -215,6 +215,7 @@ def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdat
         ended += sessions.end_all(session, principal="user", principal_id=user.id, reason="disabled")
     if "roles" in changes and changes["roles"] is not None:
         changes["roles"] = [Role(r).value for r in changes["roles"]]
+    _keep_an_admin(session, user, changes)
     for k, v in changes.items():
         setattr(user, k, v)
     session.flush()
@@ -223,6 +224,23 @@ def update_user(*, session: Session, actor: Actor, user_id: int, data: UserUpdat
                                                      | {"password": pw is not None, "sessions_ended": ended,
                                                         "tokens_revoked": revoked}))
     return UserRead.model_validate(user)
+
+
+def _keep_an_admin(session: Session, user: User, changes: dict[str, object]) -> None:
+    """Refuse (409) to disable the last active platform admin or take its role away: nobody
+    could then manage accounts from the web (a form post with ``active`` left out disables)."""
+    admin = Role.PLATFORM_ADMIN.value
+    new_roles = changes.get("roles")
+    roles = new_roles if isinstance(new_roles, list) else user.roles
+    stays = bool(changes.get("is_active", user.is_active)) and admin in (roles or [])
+    if stays or not (user.is_active and admin in (user.roles or [])):
+        return
+    others = session.scalars(select(User).where(User.is_active.is_(True), User.id != user.id))
+    if not any(admin in (u.roles or []) for u in others):
+        raise Conflict(f"“{user.username}”是最后一个启用的平台管理员，不能停用或取消其管理员角色；"
+                       "请先为另一账号授予平台管理员角色",
+                       f"{user.username} is the last active platform admin and cannot be disabled or lose the role; "
+                       "make another account a platform admin first", code="last_platform_admin")
 
 
 def _revoke_all_tokens(session: Session, user_id: int) -> int:
