@@ -17,6 +17,7 @@ it was. Copies to a file (``extra_paths``) always get a database of their own.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -60,7 +61,7 @@ def translate_error(exc: BaseException, limits: Limits) -> ShudataError:
     'sql_invalid'
     """
     details = {"action": "query.run", "resource_type": "query", "engine": "duckdb"}
-    message = str(exc).split("\nLINE ")[0].strip()
+    message = redact_values(str(exc).split("\nLINE ")[0].strip())
     if isinstance(exc, duckdb.InterruptException) and _closing.is_set():
         return Unavailable("服务正在停止，查询已中止；请稍后重试", "The server is shutting down; the query was stopped",
                            details=details, code="shutting_down")
@@ -80,6 +81,31 @@ def translate_error(exc: BaseException, limits: Limits) -> ShudataError:
                           code="query_memory_exceeded", details=details)
     return InvalidInput(f"查询无法执行：{message}", f"The query cannot run: {message}", code="sql_invalid",
                         details=details)
+
+
+# DuckDB errors that quote the value they failed on: a stored value, possibly personal data the
+# refusal's readers (the audit trail's auditors) may not read raw.
+_VALUE_ERRORS = ("Conversion Error", "Invalid Input Error", "Out of Range Error")
+_QUOTED = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+_OPERANDS = re.compile(r"\(([-\d.e+]+) ([-+*/%]) ([-\d.e+]+)\)")
+
+
+def redact_values(message: str) -> str:
+    """``message`` without the data values DuckDB quotes in conversion, input and range errors
+    (the column and types stay, so the message still says what to fix).
+
+    >>> redact_values("Conversion Error: Could not convert string '王小明' to INT32 when casting from column 姓名")
+    'Conversion Error: Could not convert string ‘…’ to INT32 when casting from column 姓名'
+    >>> redact_values('Conversion Error: date field value out of range: "110101199003077777"')
+    'Conversion Error: date field value out of range: ‘…’'
+    >>> redact_values("Out of Range Error: Overflow in addition of INT64 (9223372036854775807 + 1)!")
+    'Out of Range Error: Overflow in addition of INT64 (… + …)!'
+    >>> redact_values('Binder Error: Referenced column "a" not found')
+    'Binder Error: Referenced column "a" not found'
+    """
+    if not message.startswith(_VALUE_ERRORS):
+        return message
+    return _OPERANDS.sub(r"(… \2 …)", _QUOTED.sub("‘…’", message))
 
 
 def cancelled(details: dict[str, str] | None = None) -> Conflict:
