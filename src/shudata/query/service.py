@@ -308,5 +308,27 @@ def json_value(value: Any) -> Any:
 
 def rows_of(table: pa.Table) -> list[list[Any]]:
     """The rows of an Arrow table as lists of JSON-friendly values."""
-    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    columns = [_python_values(table.column(i), table.column_names[i]) for i in range(table.num_columns)]
     return [[json_value(col[r]) for col in columns] for r in range(table.num_rows)]
+
+
+def _python_values(column: pa.ChunkedArray, name: str) -> list[Any]:
+    """The column's values; dates and times Python cannot hold (year 10000 on, DuckDB's
+    ``infinity``) as Arrow writes them as text, ``±infinity`` for the infinities.
+
+    >>> _python_values(pa.chunked_array([pa.array([2**63 - 1, 1], pa.timestamp("us"))]), "t")
+    ['infinity', '1970-01-01 00:00:00.000001']
+    """
+    try:
+        return column.to_pylist()
+    except (OverflowError, ValueError):
+        pass
+    try:
+        text = column.cast(pa.string()).to_pylist()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise InvalidInput(f"结果列“{name}”中有超出范围的日期或时间，无法显示；请用 CAST(… AS VARCHAR) 转为文本",
+                           f"Column {name!r} holds dates or times out of range; CAST it AS VARCHAR",
+                           code="value_out_of_range") from None
+    marker = "<value out of range: "
+    return [("-infinity" if v[len(marker):].startswith("-") else "infinity")
+            if isinstance(v, str) and v.startswith(marker) else v for v in text]
