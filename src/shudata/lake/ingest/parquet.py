@@ -16,7 +16,7 @@ from shudata.lake.ingest.csv import conversion_error
 from shudata.lake.ingest.limits import ReadLimits, check_width
 from shudata.lake.ingest.sheet import cell_text
 from shudata.lake.ingest.source import IngestOptions, Progress, SourceInfo, StageStats, empty_file
-from shudata.lake.ingest.types import ColumnSpec, ConversionError
+from shudata.lake.ingest.types import ColumnSpec, ConversionError, first_out_of_range, shown_value
 from shudata.lake.parquet import write_part
 
 
@@ -36,6 +36,11 @@ def inspect_parquet(path: Path, name: str, options: IngestOptions, limits: ReadL
     if not names:
         raise empty_file(name)
     head = next(pf.iter_batches(batch_size=2000), None)
+    for column, values in zip(names, head.columns if head is not None else [], strict=False):
+        if (i := first_out_of_range(values)) is not None:  # the sample is read as Python values below
+            kind = "T" if pa.types.is_timestamp(values.type) else "D"
+            raise conversion_error({"column": column, "row": i, "value": shown_value(values, i), "data_type": kind,
+                                    "length": None}, 0)
     sample = [] if head is None else [[cell_text(v) for v in row.values()] for row in head.to_pylist()]
     return SourceInfo(path=path, name=name, format="parquet", columns=names, head_rows=[list(names), *sample[:29]],
                       sample=sample, header_row=None, size=path.stat().st_size, typed_sample=True)

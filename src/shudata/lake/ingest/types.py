@@ -16,6 +16,7 @@ L 逻辑 M 备注 G 通用 B 二进制 I 整型 F 浮点).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -121,9 +122,59 @@ def _first_bad(arr: pa.Array, ok: pa.Array) -> int:
 
 
 def convert(arr: pa.Array | pa.ChunkedArray, spec: ColumnSpec) -> pa.Array | pa.ChunkedArray:
-    """Convert a text column to ``spec``'s Arrow type; raise :class:`ConversionError` on the first bad value."""
+    """Convert a text column to ``spec``'s Arrow type; raise :class:`ConversionError` on the first bad value
+    (dates and times outside the years 1-9999, which no reader of the version could hold, included)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    out = _convert(arr, spec)
+    if spec.data_type in ("D", "T") and (i := first_out_of_range(out)) is not None:
+        raise ConversionError(spec.source, i, shown_value(arr, i), spec.data_type)
+    return out
+
+
+# The dates and times every reader of a version can hold (Python's datetime: years 1 to 9999).
+_FIRST, _LAST = dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59, 999999)
+
+
+def first_out_of_range(arr: pa.Array | pa.ChunkedArray) -> int | None:
+    """The index of the first date or time outside the years 1-9999 (DuckDB's ``infinity``
+    included), ``None`` when there is none or ``arr`` holds neither.
+
+    >>> first_out_of_range(pa.array([0, 2**63 - 1], pa.timestamp("us"))), first_out_of_range(pa.array([1]))
+    (1, None)
+    >>> first_out_of_range(pa.array([-719163, 0], pa.date32()))  # the day before 0001-01-01
+    0
+    """
+    kind = arr.type
+    if pa.types.is_timestamp(kind) and kind.unit != "ns":  # nanoseconds span 1677-2262: all fit
+        ints, bound_type = pa.int64(), pa.timestamp(kind.unit)
+        low, high = (pa.scalar(v, bound_type).cast(ints).as_py() for v in (_FIRST, _LAST))
+    elif pa.types.is_date32(kind) or pa.types.is_date64(kind):
+        ints = pa.int32() if pa.types.is_date32(kind) else pa.int64()
+        low, high = (pa.scalar(v.date(), kind).cast(ints).as_py() for v in (_FIRST, _LAST))
+    else:
+        return None
+    values = arr.cast(ints)
+    outside = pc.or_(pc.less(values, low), pc.greater(values, high))
+    if not pc.any(outside).as_py():
+        return None
+    index = pc.index(pc.fill_null(outside, False), True).as_py()
+    return int(index) if index is not None else None
+
+
+def shown_value(arr: pa.Array, i: int) -> str:
+    """Value ``i`` as text for a message (``±infinity`` for a date or time no datetime holds).
+
+    >>> shown_value(pa.array([2**63 - 1], pa.timestamp("us")), 0), shown_value(pa.array(["2024-01-01"]), 0)
+    ('infinity', '2024-01-01')
+    """
+    shown = str(pc.cast(arr.slice(i, 1), pa.string())[0].as_py())
+    if shown.startswith("<value out of range: "):  # Arrow's text for such a value
+        return "-infinity" if shown[21:].startswith("-") else "infinity"
+    return shown
+
+
+def _convert(arr: pa.Array, spec: ColumnSpec) -> pa.Array | pa.ChunkedArray:
     if pa.types.is_null(arr.type):
         return pa.nulls(len(arr), spec.arrow_type)
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
