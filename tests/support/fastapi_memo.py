@@ -17,7 +17,11 @@ each result is computed once and handed out again:
   ``name``): per arguments — the route's own dependant (``name`` None) stays fresh, since
   FastAPI inserts the route-level dependencies into it;
 - ``compile_path(path)`` (FastAPI's routes): per path (the ~600 route patterns overflow the
-  ``re`` module's cache of 512, so every app compiled them all again).
+  ``re`` module's cache of 512, so every app compiled them all again);
+- ``_get_body_field(body_params, name, embed_body_fields)`` (a route's combined body field: a pydantic
+  model created for every route with several body or form parameters, a third of what was left of
+  ``create_app``): per route name and *identical* body parameter fields (those the kept parameter
+  analysis returned). FastAPI only reads it (OpenAPI, form detection).
 
 Errors are never kept (a bad signature still fails every time). Only the in-process test
 apps use this: the servers that the integration and browser tests start in subprocesses
@@ -107,6 +111,18 @@ def install() -> None:
         dependants[key] = ((call, concurrency), dependant)
         return dependant
 
+    bodies: dict[tuple[str, bool, tuple[int, ...]], tuple[list[Any], Any]] = {}
+    body_field_of: Callable[..., Any] = routing._get_body_field  # type: ignore[attr-defined]
+
+    def get_body_field(*, body_params: list[Any], name: str, embed_body_fields: bool) -> Any:
+        key = (name, embed_body_fields, tuple(id(p) for p in body_params))
+        kept = bodies.get(key)
+        if kept is not None and all(a is b for a, b in zip(kept[0], body_params, strict=True)):
+            return kept[1]
+        field = body_field_of(body_params=body_params, name=name, embed_body_fields=embed_body_fields)
+        bodies[key] = (list(body_params), field)  # holds the parameters: their ids stay theirs
+        return field
+
     paths: dict[str, Any] = {}
 
     def compile_path(path: str) -> Any:
@@ -120,4 +136,5 @@ def install() -> None:
     routing.create_model_field = create_model_field  # type: ignore[attr-defined]
     dep_utils.get_dependant = get_dependant
     routing.compile_path = compile_path  # type: ignore[attr-defined]
+    routing._get_body_field = get_body_field  # type: ignore[attr-defined]
     _installed = True
