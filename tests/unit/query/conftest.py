@@ -8,7 +8,7 @@ cap, so that bombs are stopped quickly and caps are easy to reach.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
@@ -21,6 +21,7 @@ from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
 from shudata.query.engines.base import TableSource
 from shudata.query.engines.duckdb import DuckDBEngine
+from support import snapshots
 
 SYSTEM = Actor.system()
 
@@ -45,10 +46,14 @@ ENTERPRISES = pa.table({
 CASES = pa.table({"案件编号": ["A1", "A2"], "当事人": ["张三", "李四"]})
 
 
+def query_settings(data_dir: Path, db_url: str) -> Settings:
+    return Settings(env="test", data_dir=data_dir, database_url=db_url, query_timeout_s=1.0,
+                    query_max_rows=50, page_size_max=20, duckdb_threads=1, duckdb_memory_limit="512MB")
+
+
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(env="test", data_dir=tmp_path / "data", database_url=db_url, query_timeout_s=1.0,
-                    query_max_rows=50, page_size_max=20, duckdb_threads=1, duckdb_memory_limit="512MB")
+    return query_settings(tmp_path / "data", db_url)
 
 
 @pytest.fixture
@@ -85,8 +90,9 @@ class World:
     admin: Actor
 
 
-@pytest.fixture
-def world(rt: Runtime, make_department: Callable[..., int], make_user: Callable[..., Actor]) -> World:
+def build_world(rt: Runtime, make_department: Callable[..., int], make_user: Callable[..., Actor],
+                _tmp: Path | None = None) -> World:
+    """Two departments, a user in each, an admin; four entries, three of them with lake versions."""
     from shudata.catalog.writes import write_version
 
     dept_a = make_department("省统计局")
@@ -106,3 +112,16 @@ def world(rt: Runtime, make_department: Callable[..., int], make_user: Callable[
             write_version(session=s, settings=rt.settings, actor=SYSTEM, resource=res, batches_or_table=table,
                           source_name="test.parquet", source_format="parquet")
     return w
+
+
+@pytest.fixture
+def world(rt: Runtime, make_department: Callable[..., int], make_user: Callable[..., Actor],
+          request: pytest.FixtureRequest) -> World:
+    """:func:`build_world`, built once per session and backend and copied into the test's store
+    (support.snapshots)."""
+    restored: World | None = snapshots.restored(request, "query_world")
+    return restored or build_world(rt, make_department, make_user)
+
+
+snapshots.register("world", world, build_world, key="query_world", settings=(settings, query_settings),
+                   restore=lambda w, _tmp: replace(w))  # a copy: a test may change its own
