@@ -48,6 +48,8 @@ def _read_csv(data: bytes, name: str, limits: ReadLimits) -> pa.Table:
         header = next(csv.reader(io.StringIO(text_head)))
     except StopIteration:
         raise _unreadable(name, "文件为空") from None
+    except csv.Error as exc:  # binary content, NUL bytes, a bare carriage return in a field
+        raise _unreadable(name, f"不是文本表格（{str(exc)[:80]}）") from exc
     check_columns(header, limits)
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
