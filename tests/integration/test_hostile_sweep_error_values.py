@@ -77,3 +77,20 @@ def test_errors_without_values_keep_their_names(client: TestClient, people: dict
     r = client.post("/api/v1/query", json={"sql": "SELECT 不存在的列 FROM ev_people"}, headers=people)
     assert 400 <= r.status_code < 500
     assert "不存在的列" in r.json()["error"]["message"]
+
+
+# -- rejected uploads: the uploader sees its own file's values, the audit trail does not keep them -------------
+
+@pytest.mark.parametrize(("body", "raw"), [
+    ("姓名,公民身份号码,电话\n" + "张三,1,1\n" * 2500 + f"王小明,{ID_NUMBER * 2},1\n", ID_NUMBER * 2),  # too long
+    (f"姓名,公民身份号码,电话\n{NAME},1,{ID_NUMBER}x\n", f"{ID_NUMBER}x"),  # not an integer
+])
+def test_rejected_upload_values_stay_out_of_the_audit_trail(client: TestClient, rt: Runtime, people: dict[str, str],
+                                                           token_for: Callable[[str], dict[str, str]],
+                                                           body: str, raw: str) -> None:
+    r = client.post("/api/v1/resources/101001/000904/versions", headers=token_for("ev_steward"),
+                    files={"file": ("坏.csv", body.encode(), "text/csv")})
+    assert r.status_code == 422, r.text[:300]
+    assert raw[:40] in r.json()["error"]["message"]  # the uploader's own file: still shown to it
+    audited = [m for m in _audited_messages(rt) if "lake.version.create" in m or "/versions" in m]
+    assert audited and not any(raw[:18] in m for m in audited), audited[-1]

@@ -43,6 +43,41 @@ def wants_json(request: Request) -> bool:
         "accept", "")
 
 
+def _quoted_values(details: Any) -> list[str]:
+    """The data values a refusal quotes (``value`` entries anywhere in its details), longest first.
+
+    >>> _quoted_values({"column": "姓名", "value": "王小明1", "mistyped": [{"value": "abc"}]})
+    ['王小明1', 'abc']
+    """
+    found: list[str] = []
+    stack = [details]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            found += [v for k, v in node.items() if k == "value" and isinstance(v, str) and v]
+            stack += [v for k, v in node.items() if k != "value"]
+        elif isinstance(node, list):
+            stack += node
+    return sorted(set(found), key=len, reverse=True)
+
+
+def without_values(message: str, details: Any) -> str:
+    """``message`` as the audit trail keeps it: without the data values the refusal quotes (a
+    rejected upload's bad cell, a too long value's first 40 characters). The caller sees its
+    own file's values; the trail's readers (auditors, the platform admin) may not read them raw.
+
+    >>> without_values("第 3 行“号码”列的值超过长度 18：“" + "1" * 40 + "…”", {"value": "1" * 50})
+    '第 3 行“号码”列的值超过长度 18：“……”'
+    >>> without_values("类型不符：金额 应为N 数值型（如“abc”）", {"mistyped": [{"column": "金额", "value": "abc"}]})
+    '类型不符：金额 应为N 数值型（如“…”）'
+    """
+    for value in _quoted_values(details):
+        for shown in (value, value[:40]):
+            if len(shown) >= 2 or len(value) == 1:
+                message = message.replace(shown, "…")
+    return message
+
+
 def _audit(request: Request, status: int, code: str, message: str, details: Any) -> None:
     rt = getattr(request.app.state, "runtime", None)
     if rt is None or status == 503 or (status in (404, 405) and not isinstance(details, dict)):
@@ -55,7 +90,8 @@ def _audit(request: Request, status: int, code: str, message: str, details: Any)
         outcome=outcome,
         target_type=d.get("resource_type"),
         resource_id=d.get("resource_id") or request.url.path[:200],
-        details={"status": status, "code": code, "message": message[:500], "path": request.url.path[:300],
+        details={"status": status, "code": code, "message": without_values(message, d)[:500],
+                 "path": request.url.path[:300],
                  "method": request.method, **({"sql": str(d["sql"])[:4000]} if d.get("sql") else {})},
     )
     try:
