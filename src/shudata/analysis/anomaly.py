@@ -4,7 +4,10 @@ it holds, so a period is judged again, with hindsight, as later periods arrive. 
 
 - ``level_shift`` (水平突变): a change point of the seasonally adjusted series — the median of the
   ``confirm`` periods from it off the median of the ``confirm`` periods before by more than the local
-  trend explains, in robust units (1.4826 × MAD ≈ σ for normal noise) of that statistic nearby;
+  trend explains, in robust units (1.4826 × MAD ≈ σ for normal noise) of that statistic nearby —
+  unless one period of the statistic's window is a stronger outlier (one odd value moves a median of
+  ``confirm`` values: the event is that outlier, as Chen & Liu weigh an additive outlier against a
+  level shift);
 - ``spike`` (离群值): with the shifts taken out, a period whose STL remainder is more than
   ``threshold`` robust units off, taken one at a time as the generalized ESD test does (the flagged
   value is replaced by the decomposition's before the next pass, so it bends nothing);
@@ -210,6 +213,32 @@ def _recurring(y: Array, period: int, threshold: float, memory: int, spikes: dic
     return found
 
 
+def _not_outliers(y: Array, shifts: list[tuple[int, float, float]], period: int, w: int,
+                  memory: int) -> list[tuple[int, float, float]]:
+    """The change points that a single outlier does not explain better (one event, one warning). A median
+    of ``w`` values ignores one odd value only in part: it moves to the next order statistic, so a spike
+    or a seasonal break biases the change-point statistic at the w periods either side of it, and a
+    strong one can carry it over the threshold there. As Chen & Liu's procedure weighs an additive
+    outlier against a level shift at the same place, each change point t is weighed against the
+    alternative: with the other shifts taken out (but not this one), the plain-STL remainder of the
+    periods in its statistic's window [t − w, t + w), in robust units within ± ``memory`` periods. If one
+    of them is further off than the change point's own z, the event is that outlier (the spike scan
+    then sees it, no longer skipped as next to a shift) and the change point is dropped."""
+    kept = []
+    for i, (t, step, z) in enumerate(shifts):
+        level = np.zeros(len(y))
+        for c, other, _ in shifts[:i] + shifts[i + 1:]:
+            level[c:] += other
+        _, _, resid = decompose(y - level, period, robust=False, seasonal_deg=0)
+        outlier = 0.0
+        for u in range(max(t - w, 0), min(t + w, len(y))):
+            med, mad = _spread(_local(resid, u - memory, u + memory + 1))
+            outlier = max(outlier, abs(float(resid[u]) - med) / mad)
+        if outlier <= abs(z):
+            kept.append((t, step, z))
+    return kept
+
+
 def detect(values: Sequence[float] | NDArray[Any], period: int = 12, *, threshold: float | None = None,
            alpha: float = 0.05, confirm: int = 3, memory: int = 36, start: int | None = None) -> list[Anomaly]:
     """Anomalies of a complete, regular series, judged with everything the series holds (a period is
@@ -222,7 +251,10 @@ def detect(values: Sequence[float] | NDArray[Any], period: int = 12, *, threshol
        ± ``memory`` periods. A shift needs ``confirm`` periods after it to be seen.
     2. The shifts are taken out and the series decomposed again; a period whose remainder is more than
        ``threshold`` robust units (1.4826 · MAD of the remainders within ± ``memory`` periods) off is a
-       ``spike``, unless it sits next to a shift (the shift explains it).
+       ``spike``, unless it sits next to a shift (the shift explains it). A change point is kept only
+       if no period of its statistic's window is a stronger outlier (in robust units of the remainder,
+       the shift itself not taken out): one spike moves a median of ``confirm`` values, and the event is
+       then the spike, not a shift (one event, one warning).
     3. A spike a cycle before or after a spike of the same sign in the same season makes both a
        ``seasonal_break``; so does a pair of periods a cycle apart whose remainders (spikes replaced)
        sum to more than the pair threshold in units of √2 robust σ.
@@ -254,7 +286,7 @@ def detect(values: Sequence[float] | NDArray[Any], period: int = 12, *, threshol
     n = len(y)
     w = max(confirm, 3)
     _, seasonal, _ = decompose(y, period, seasonal_deg=0)
-    shifts = _level_shifts(y - seasonal, w, threshold, memory)
+    shifts = _not_outliers(y, _level_shifts(y - seasonal, w, threshold, memory), period, w, memory)
     level = np.zeros(n)
     for t, step, _ in shifts:
         level[t:] += step

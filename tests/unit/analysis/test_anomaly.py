@@ -35,6 +35,34 @@ def test_level_shift_is_one_warning_at_its_start() -> None:
     assert [(a.index, a.kind) for a in found] == [(55, "level_shift")]
 
 
+def test_a_spike_is_one_spike_not_the_level_shift_it_moves() -> None:
+    """One odd month moves a median of 3 to its next order statistic, so the change-point statistic can
+    cross the threshold next to a strong spike; the change point is weighed against the outlier in its
+    window (as Chen & Liu weigh an additive outlier against a level shift) and the event is the spike."""
+    y = _series(seed=12)
+    assert an.detect(y) == []
+    y[62] -= 6
+    _, seasonal, _ = an.decompose(y, 12, seasonal_deg=0)
+    shifts = an._level_shifts(y - seasonal, 3, an.critical_value(84, 0.025), 36)
+    assert any(abs(t - 62) <= 3 for t, _, _ in shifts)  # the statistic alone sees a change point here
+    assert [(a.index, a.kind) for a in an.detect(y)] == [(62, "spike")]
+
+
+def test_strong_spikes_are_rarely_reported_as_level_shifts() -> None:
+    """A 6 σ spike in 60 clean 7-year series: found as a spike at its month in at least 54 (52 before the
+    change points were weighed against outliers), a level shift within 3 months of it in at most 2 (5)."""
+    as_shift = as_spike = 0
+    for seed in range(60):
+        y = _series(seed=seed)
+        u, k = (48, 55, 62, 69)[seed % 4], (6.0 if seed % 8 < 4 else -6.0)
+        before = {a.index for a in an.detect(y)}
+        y[u] += k
+        new = [(a.index, a.kind) for a in an.detect(y) if a.index not in before]
+        as_shift += any(kind == "level_shift" and abs(i - u) <= 3 for i, kind in new)
+        as_spike += (u, "spike") in new
+    assert as_spike >= 54 and as_shift <= 2, (as_spike, as_shift)
+
+
 def test_seasonal_break() -> None:
     y = _series()
     y[52::12] += 9  # the same month of every year from 52 on
