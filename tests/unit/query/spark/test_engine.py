@@ -109,6 +109,14 @@ def test_masters_and_settings() -> None:
     assert conf.parsed().connect and SparkEngine(conf).master == "sc://h:15002"
 
 
+def test_executors_get_the_throughput_collector_unless_the_operator_says_otherwise() -> None:
+    built = spark_mod._builder_conf(spark_mod.SparkConfig(master="spark://a:7077"))
+    assert built["spark.executor.extraJavaOptions"].split() == ["-XX:-DontCompileHugeMethods", "-XX:+UseParallelGC"]
+    assert built["spark.driver.extraJavaOptions"] == "-XX:-DontCompileHugeMethods"  # local mode's tasks: unchanged
+    mine = spark_mod.SparkConfig(master="spark://a:7077", conf=(("spark.executor.extraJavaOptions", "-XX:+UseG1GC"),))
+    assert spark_mod._builder_conf(mine)["spark.executor.extraJavaOptions"] == "-XX:+UseG1GC"
+
+
 @pytest.mark.sqlite_only
 def test_the_sandbox_routes_a_resource_to_spark(rt, world, spark: SparkEngine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     settings = rt.settings.model_copy(update={  # Spark's first job of a session takes seconds on a busy machine
