@@ -18,7 +18,7 @@ from collections.abc import Iterable
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 
 from shudata.core.errors import InvalidInput
 
@@ -35,11 +35,18 @@ def validate_row_filter(text: str, columns: Iterable[str]) -> exp.Expr:
     if len(text) > 2000:
         raise InvalidInput("行过滤条件过长（最多 2000 字符）", "Row filter too long (max 2000 characters)",
                            code="row_filter_too_long")
+    if not text.strip():
+        raise _syntax("条件为空", "the condition is empty")
     try:
         tree = sqlglot.parse_one(text, dialect="duckdb")
+    except TokenError as exc:
+        raise _syntax("引号未闭合", "a quote is not closed") from exc
     except ParseError as exc:
-        raise InvalidInput(f"行过滤条件语法错误：{exc.errors[0]['description'] if exc.errors else exc}",
-                           f"Row filter syntax error: {exc}", code="row_filter_syntax") from exc
+        first = exc.errors[0] if exc.errors else {}
+        near = (str(first.get("start_context", ""))[-20:] + str(first.get("highlight", ""))).strip()
+        col = first.get("col")
+        raise _syntax(f"第 {col} 个字符附近“{near}”" if col and near else "无法解析",
+                      f"near character {col}, {near!r}" if col and near else "it cannot be read") from exc
     for node in tree.walk():
         if not isinstance(node, ALLOWED):
             raise InvalidInput(
@@ -55,6 +62,21 @@ def validate_row_filter(text: str, columns: Iterable[str]) -> exp.Expr:
                                    f"Row filter uses a column that is not permitted: {node.name}",
                                    code="row_filter_column_denied")
     return tree
+
+
+def _syntax(where_zh: str, where_en: str) -> InvalidInput:
+    """A row filter that is not a well-formed condition (422), with the form it should take.
+
+    >>> _syntax("引号未闭合", "a quote is not closed").en.split("; ")[0]
+    'The row filter is not a valid condition (a quote is not closed)'
+    >>> _syntax("引号未闭合", "a quote is not closed").zh.split("；")[0]
+    '行过滤条件写法有误（引号未闭合）'
+    """
+    return InvalidInput(f"行过滤条件写法有误（{where_zh}）；请按 城市 = '成都' AND 年龄 >= 18 的形式书写："
+                        "文本用单引号，条件之间用 AND/OR 连接，括号成对",
+                        f"The row filter is not a valid condition ({where_en}); write it like 城市 = '成都' AND "
+                        "年龄 >= 18: text in single quotes, conditions joined by AND/OR, every parenthesis closed",
+                        code="row_filter_syntax")
 
 
 def combine(filters: Iterable[exp.Expr | None]) -> exp.Expr | None:

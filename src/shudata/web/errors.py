@@ -148,9 +148,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
-        return await respond(request, 413, "payload_too_large", str(exc),
-                              "Upload larger than the size limit; split the file or ask the operator to raise "
-                              "SHUDATA_MAX_UPLOAD_MB")
+        return await respond(request, 413, "payload_too_large", exc.zh, exc.en)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

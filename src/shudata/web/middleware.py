@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import logging
 import secrets
 import time
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shudata.audit.events import Outcome, Refused
@@ -29,9 +32,22 @@ SERVICE_WINDOW = 50  # requests: the span of the mean time in the application th
 log = logging.getLogger("shudata.web")
 
 
-async def _send_json(send: Send, status: int, code: str, zh: str,
+def _lang(scope: Scope) -> str:
+    """The answer's language, chosen as :func:`shudata.web.deps.get_lang` chooses it for the
+    app's own answers: query parameter ``lang``, then the ``lang`` cookie, then Accept-Language."""
+    headers = dict(scope.get("headers") or [])
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang")
+    cookie = SimpleCookie()
+    with contextlib.suppress(CookieError):
+        cookie.load(headers.get(b"cookie", b"").decode("latin-1"))
+    return pick_language(query=query[0] if query else None,
+                         cookie=cookie["lang"].value if "lang" in cookie else None,
+                         accept=headers.get(b"accept-language", b"").decode("latin-1"))
+
+
+async def _send_json(send: Send, status: int, code: str, message: str,
                      headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    body = json.dumps({"error": {"code": code, "message": zh}}, ensure_ascii=False).encode()
+    body = json.dumps({"error": {"code": code, "message": message}}, ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json; charset=utf-8"),
                             (b"content-length", str(len(body)).encode()), *headers]})
@@ -138,11 +154,7 @@ class ConcurrencyLimitMiddleware:
             self._logged = now
             log.warning("overloaded: %d requests in progress, %d waiting; shed %d so far (SHUDATA_MAX_CONCURRENCY=%d)",
                         self.active, self.waiting, self.shed, self.limit)
-        headers = dict(scope.get("headers") or [])
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang")
-        lang = pick_language(query=query[0] if query else None, cookie=None,
-                             accept=headers.get(b"accept-language", b"").decode("latin-1"))
-        message = ("The server is busy; retry in a few seconds (nothing was changed)" if lang == "en"
+        message = ("The server is busy; retry in a few seconds (nothing was changed)" if _lang(scope) == "en"
                    else "服务器繁忙，请稍后几秒重试（请求未生效）")
         await _send_json(send, 503, "server_busy", message,
                          ((b"retry-after", str(RETRY_AFTER_S).encode()), (b"cache-control", b"no-store")))
@@ -166,10 +178,12 @@ class BodyLimitMiddleware:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         limit_mb = self.max_bytes // (1024 * 1024)
-        msg = f"上传内容超过大小上限 {limit_mb} MB；请拆分文件或联系管理员调整 SHUDATA_MAX_UPLOAD_MB"
+        zh = f"上传内容超过大小上限 {limit_mb} MB；请拆分文件或联系管理员调整 SHUDATA_MAX_UPLOAD_MB"
+        en = (f"The upload is larger than the {limit_mb} MB limit; split the file or ask the operator to raise "
+              "SHUDATA_MAX_UPLOAD_MB")
         if declared is not None and declared.isdigit() and (len(declared) > 18 or int(declared) > self.max_bytes):
             await run_in_threadpool(_audit_refusal, scope, int(declared[:19]))
-            await _send_json(send, 413, "payload_too_large", msg)
+            await _send_json(send, 413, "payload_too_large", en if _lang(scope) == "en" else zh)
             return
         seen = 0
         too_large = False
@@ -181,7 +195,7 @@ class BodyLimitMiddleware:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     too_large = True
-                    raise BodyTooLarge(msg)
+                    raise BodyTooLarge(zh, en)
             return message
 
         await self.app(scope, limited_receive, send)
@@ -208,8 +222,14 @@ def _record_refusal(scope: Scope, actor: Actor, outcome: Outcome, details: dict[
         return
 
 
-class BodyTooLarge(Exception):
-    """Raised inside a request whose streamed body passed the limit (mapped to 413)."""
+class BodyTooLarge(HTTPException):
+    """Raised inside a request whose streamed body passed the limit (mapped to 413), with the
+    message in Chinese and English. An ``HTTPException``, so that FastAPI's body parsing lets
+    it through instead of answering 400 "There was an error parsing the body"."""
+
+    def __init__(self, zh: str, en: str) -> None:
+        super().__init__(413, zh)
+        self.zh, self.en = zh, en
 
 
 class CSRFMiddleware:
@@ -250,7 +270,9 @@ class CSRFMiddleware:
                           ip=(scope.get("client") or (None,))[0])
             await run_in_threadpool(_record_refusal, scope, actor, "denied",
                                     {"status": 403, "code": "csrf_failed", "token_sent": bool(sent)})
-            await _send_json(send, 403, "csrf_failed", "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
+            await _send_json(send, 403, "csrf_failed", "The form has expired or did not come from this site (CSRF "
+                             "check failed); reload the page and try again" if _lang(scope) == "en"
+                             else "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
             return
         await self.app(scope, receive, send)
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import duckdb
 
-from shudata.core.errors import PermissionDenied
+from shudata.core.errors import InvalidInput, PermissionDenied
+from shudata.query.errors import sql_error
 from shudata.query.rules.functions import DENY_PATTERN
 from shudata.query.rules.table_functions import ROW_SOURCES
 
@@ -57,6 +58,28 @@ def _cte_body(key: str, body: Any, scope: frozenset[str]) -> list[tuple[Any, fro
     return [(body, scope)]
 
 
+def _not_sql(tree: dict[str, Any]) -> InvalidInput:
+    """SQL that DuckDB's parser rejects (422): a mistake in the statement, not a refusal.
+
+    >>> _not_sql({"error_message": 'Max expression depth limit of 1000 exceeded. Use "SET …"'}).code
+    'sql_too_deep'
+    >>> e = _not_sql({"error_message": "zero-length delimited identifier"})
+    >>> (e.status, e.code, e.en.split("; ")[1])
+    (422, 'sql_syntax_error', 'an empty name such as AS "" is not allowed: give every alias a name')
+    """
+    message = str(tree.get("error_message", ""))
+    if "expression depth" in message:
+        return sql_error("表达式嵌套超过 1000 层，请简化查询（减少嵌套的括号、函数调用或连续的运算）",
+                         "Expressions are nested more than 1000 levels deep; simplify the query (fewer nested "
+                         "parentheses, function calls or chained operators)", code="sql_too_deep")
+    hint_zh, hint_en = "请检查语句的写法", "check how the statement is written"
+    if "zero-length" in message:
+        hint_zh = '不允许空名称（如 AS ""），请给每个别名起名'
+        hint_en = 'an empty name such as AS "" is not allowed: give every alias a name'
+    return sql_error(f"DuckDB 无法解析该 SQL：{message}；{hint_zh}",
+                     f"DuckDB cannot read this SQL: {message}; {hint_en}", code="sql_syntax_error")
+
+
 def _refuse(what: str) -> PermissionDenied:
     return PermissionDenied(f"查询被引擎安全检查拒绝：{what}", f"The engine's safety check refused the query: {what}",
                             code="sql_engine_refused", details={"action": "query.run", "resource_type": "query"})
@@ -71,7 +94,8 @@ _passed_lock = threading.Lock()
 
 
 def verify_sql(con: duckdb.DuckDBPyConnection, sql: str, views: Mapping[str, object]) -> None:
-    """Raise ``PermissionDenied`` unless ``sql`` reads only ``views``, CTEs and safe functions."""
+    """Raise ``PermissionDenied`` unless ``sql`` reads only ``views``, CTEs and safe functions;
+    ``InvalidInput`` (422) for SQL that DuckDB's parser cannot read."""
     key = (sql, frozenset(v.casefold() for v in views))
     with _passed_lock:
         if key in _passed:
@@ -96,6 +120,8 @@ def _verify(con: duckdb.DuckDBPyConnection, sql: str, views_folded: frozenset[st
                 "Only a single SELECT may run; write PIVOT with an explicit IN list, e.g. "
                 "PIVOT t ON city IN ('a', 'b') USING sum(v)",
                 code="sql_engine_refused", details={"action": "query.run", "resource_type": "query"})
+        if tree.get("error_type") == "parser":
+            raise _not_sql(tree)
         raise _refuse(message or "not a single SELECT")
     if len(tree.get("statements", [])) != 1:
         raise _refuse("only one statement may run")
