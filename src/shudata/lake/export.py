@@ -65,12 +65,18 @@ def content_disposition(filename: str) -> str:
 
 
 def jsonable(value: Any) -> Any:
-    """A value JSON can carry: dates and times as ISO text, decimals as floats, bytes as text;
-    anything else unchanged."""
+    """A value JSON can carry: dates and times as ISO text, decimals as numbers where a double
+    holds them exactly and otherwise as their exact text (never a rounded number), bytes as
+    text; anything else unchanged.
+
+    >>> jsonable(decimal.Decimal("1.50")), jsonable(decimal.Decimal("99999999999999999999999999999999999999"))
+    (1.5, '99999999999999999999999999999999999999')
+    """
     if isinstance(value, dt.date | dt.datetime | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
-        return float(value)
+        number = float(value)
+        return number if decimal.Decimal(repr(number)) == value else format(value, "f")
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
@@ -258,9 +264,42 @@ def _xlsx_column(col: pa.Array) -> list[Any]:
         return _xlsx_column(col.dictionary_decode())
     if pa.types.is_timestamp(t) and t.tz is not None:
         return [None if v is None else v.isoformat() for v in col.to_pylist()]
+    if pa.types.is_decimal(t) or pa.types.is_int64(t) or pa.types.is_uint64(t):
+        return _xlsx_numbers(col)
     if _is(t, _XLSX_NATIVE):
         return col.to_pylist()
     return _text(col).to_pylist()
+
+
+XLSX_DIGITS = 15  # a spreadsheet keeps a number's first 15 significant digits
+
+
+def _xlsx_numbers(col: pa.Array) -> list[Any]:
+    """Integers and decimals as numbers where a spreadsheet holds them exactly (at most 15
+    significant digits), otherwise as their exact text — openpyxl writes every number as a
+    double, so 12345678901234567 would arrive as 12345678901234600 and DECIMAL(38)'s
+    99…9 as 1E+38.
+
+    >>> _xlsx_numbers(pa.array([1, 10**18, 12345678901234567, None]))
+    [1, 1000000000000000000, '12345678901234567', None]
+    >>> _xlsx_numbers(pa.array([decimal.Decimal("0.10"), decimal.Decimal("-1234567890123456.7")], pa.decimal128(38, 2)))
+    [Decimal('0.10'), '-1234567890123456.70']
+    """
+    t = col.type
+    if pa.types.is_decimal(t) and t.precision <= XLSX_DIGITS:
+        return col.to_pylist()
+    if pa.types.is_integer(t):
+        low, high = pc.min_max(col).values()
+        if low.as_py() is None or (low.as_py() > -10**XLSX_DIGITS and high.as_py() < 10**XLSX_DIGITS):
+            return col.to_pylist()
+    return [v if v is None or _xlsx_exact(v) else (format(v, "f") if isinstance(v, decimal.Decimal) else str(v))
+            for v in col.to_pylist()]
+
+
+def _xlsx_exact(value: int | decimal.Decimal) -> bool:
+    """Whether ``value`` has at most 15 significant digits."""
+    digits = str(abs(value)) if isinstance(value, int) else "".join(map(str, value.as_tuple().digits))
+    return len(digits.strip("0")) <= XLSX_DIGITS
 
 
 def _too_many_rows(rows: int | None) -> InvalidInput:

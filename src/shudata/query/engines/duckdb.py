@@ -161,6 +161,32 @@ def _resolved(path: str) -> str:
     return str(Path(path).resolve())
 
 
+# Types whose values DuckDB's Arrow export does not keep: UHUGEINT goes out as a signed
+# decimal128(38, 0) (values from 2**127 on wrap round: 2**128 - 1 arrives as -1), BIGNUM
+# (VARINT) as DuckDB's internal bytes. Such columns, and nested ones holding them, are sent as text.
+_NOT_KEPT_BY_ARROW = re.compile(r"\b(UHUGEINT|BIGNUM|VARINT)\b", re.IGNORECASE)
+
+
+def exact_relation(rel: duckdb.DuckDBPyRelation) -> duckdb.DuckDBPyRelation:
+    """``rel`` with every column whose values Arrow would not carry exactly cast to text.
+
+    >>> con = duckdb.connect()
+    >>> t = exact_relation(con.sql("SELECT 340282366920938463463374607431768211455::UHUGEINT AS u, 1 AS u"
+    ...                            )).to_arrow_table()
+    >>> t.column_names, [c.to_pylist() for c in t.columns]
+    (['u', 'u'], [['340282366920938463463374607431768211455'], [1]])
+    >>> rel = con.sql("SELECT 1 AS n")
+    >>> exact_relation(rel) is rel
+    True
+    """
+    types = [str(t) for t in rel.types]
+    if not any(_NOT_KEPT_BY_ARROW.search(t) for t in types):
+        return rel
+    return rel.project(", ".join(
+        (f"CAST(#{i} AS VARCHAR)" if _NOT_KEPT_BY_ARROW.search(t) else f"#{i}") + f" AS {_quote_ident(name)}"
+        for i, (name, t) in enumerate(zip(rel.columns, types, strict=True), start=1)))
+
+
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -216,7 +242,7 @@ class DuckDBSession:
     def query(self, sql: str, max_rows: int | None = None) -> pa.Table:
         def run() -> pa.Table:
             self.engine._verify(self.con, sql, self.tables)
-            rel = self.con.sql(sql)
+            rel = exact_relation(self.con.sql(sql))
             return (rel.limit(max_rows) if max_rows is not None else rel).to_arrow_table()
 
         return self.engine._run(self.con, run, self.limits)
@@ -327,7 +353,7 @@ class DuckDBEngine:
         try:
             def run() -> pa.Table:
                 self._verify(con, sql, tables)
-                rel = con.sql(sql)
+                rel = exact_relation(con.sql(sql))
                 if limits.max_rows is not None:
                     rel = rel.limit(limits.max_rows)
                 return rel.to_arrow_table()
@@ -343,7 +369,7 @@ class DuckDBEngine:
         try:
             with _deadline(con, limits.timeout_s, limits.cancel):
                 self._verify(con, sql, tables)
-                rel = con.sql(sql)
+                rel = exact_relation(con.sql(sql))
                 if limits.max_rows is not None:
                     rel = rel.limit(limits.max_rows)
                 yield from rel.to_arrow_reader(batch_rows)
