@@ -321,6 +321,29 @@ _INVALID = ("AnalysisException", "ParseException", "ArithmeticException", "Numbe
             "DateTimeException", "PythonException")
 
 
+# A runtime error of Spark quotes the value it failed on ('…' after "The value", a number that
+# overflowed): a stored value, possibly personal data that the refusal's readers (the caller, the
+# audit trail's auditors) may not read raw. Compile-time errors (AnalysisException, ParseException)
+# quote the query's own text and names, not data, and keep everything.
+_QUOTED_VALUE = re.compile(r"'(?:[^'\\]|\\.|'')*'")
+_LONG_NUMBER = re.compile(r"(?<!SQLSTATE: )(?<![\w.`\"])[-+]?\d{4,}(?:\.\d+)?(?:[LSYD]|BD)?(?![\w`\"])")
+
+
+def redact_values(message: str) -> str:
+    r"""``message`` without the data values a Spark runtime error quotes (single-quoted values and
+    numbers of four or more digits); types ("DATE"), columns (`姓名`) and short numbers stay.
+
+    >>> redact_values("[CAST_INVALID_INPUT] The value '110101199003077777' of the type \"STRING\" "
+    ...               "cannot be cast to \"DATE\" because it is malformed.")
+    '[CAST_INVALID_INPUT] The value ‘…’ of the type "STRING" cannot be cast to "DATE" because it is malformed.'
+    >>> redact_values("[CAST_OVERFLOW] The value 13800138000L of the type \"BIGINT\" cannot be cast to \"INT\"")
+    '[CAST_OVERFLOW] The value … of the type "BIGINT" cannot be cast to "INT"'
+    >>> redact_values("[NUMERIC_VALUE_OUT_OF_RANGE] 12345.67 cannot be represented as Decimal(5, 2).")
+    '[NUMERIC_VALUE_OUT_OF_RANGE] … cannot be represented as Decimal(5, 2).'
+    """
+    return _LONG_NUMBER.sub("…", _QUOTED_VALUE.sub("‘…’", message))
+
+
 def translate_error(exc: BaseException, limits: Limits, why: str | None = None) -> ShudataError:
     """A Spark error as a 4xx/503 :class:`ShudataError`, like DuckDB's (408 timeout, 409 cancelled).
 
@@ -339,6 +362,8 @@ def translate_error(exc: BaseException, limits: Limits, why: str | None = None) 
         return duck.cancelled(details)
     names = {t.__name__ for t in type(exc).__mro__}
     message = _first_line(exc)
+    if "AnalysisException" not in names:  # a runtime error: the data it failed on stays out
+        message = redact_values(message)
     if names & set(_INVALID):
         return InvalidInput(f"查询无法执行：{message}", f"The query cannot run: {message}", code="sql_invalid",
                             details=details)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from tests.support.spark import content_hash, messy_citizens
 
-from shudata.core.errors import BadRequest, Conflict, InvalidInput, QueryTimeout
+from shudata.core.errors import BadRequest, Conflict, InvalidInput, QueryTimeout, Unavailable
 from shudata.query.engines import spark as spark_mod
 from shudata.query.engines.base import Cancel, Limits, ScalarUdf, TableSource
 from shudata.query.engines.choose import engine_for, make_engine, where
@@ -82,6 +82,20 @@ def test_errors_are_4xx_and_files_are_out_of_reach(spark: SparkEngine, people: d
         spark.query(f"SELECT * FROM parquet.`{path}`", people)
     with pytest.raises(BadRequest):
         spark.query("SELECT 1", {"t": TableSource("t", [])})
+
+
+def test_a_runtime_error_does_not_quote_the_value_it_failed_on(spark: SparkEngine, tmp_path: Path) -> None:
+    """CAST of a resident ID to DATE fails on the value: the refusal (which also goes to the audit
+    trail) names the error and the types, never the stored value (as DuckDB's since a901a7a)."""
+    ident = "110101199003077777"
+    path = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"公民身份号码": [ident], "n": ["13800138000"]}), path)
+    tables = {"t": TableSource("t", [path])}
+    for sql in ("SELECT CAST(`公民身份号码` AS DATE) FROM t", "SELECT CAST(CAST(n AS BIGINT) AS INT) FROM t"):
+        with pytest.raises((InvalidInput, Unavailable)) as info:
+            spark.query(sql, tables)
+        text = f"{info.value.zh} {info.value.en}"
+        assert ident not in text and "13800138000" not in text and "…" in text, text
 
 
 def test_time_limit_and_cancel_stop_the_spark_jobs(spark: SparkEngine, people: dict[str, TableSource]) -> None:
