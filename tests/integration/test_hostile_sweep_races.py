@@ -73,3 +73,22 @@ def test_same_resource_code_sent_at_once_never_answers_5xx(app: Any, rt: Runtime
         stored = s.scalar(select(func.count()).select_from(CatalogResource)
                           .where(CatalogResource.code == "101001/000903"))
     assert stored == statuses.count(201) == 1 or (stored == 0 and 201 not in statuses)
+
+
+def test_a_not_null_violation_is_a_422_not_a_conflict(app: Any, rt: Runtime) -> None:
+    """Only a unique (or foreign-key) violation is a race; a NOT NULL violation is a value the
+    service's validation let through: 422 invalid_value (retrying would fail the same way), never
+    a 409 that tells the person to retry, never a 500, and nothing written."""
+
+    def broken() -> None:
+        with rt.transaction() as s:
+            s.add(QuerySaved(name=None, sql=None))  # what a validation gap would store
+            s.flush()
+
+    app.add_api_route("/api/v1/_test_not_null", broken, methods=["POST"])
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/api/v1/_test_not_null")
+    assert r.status_code == 422, r.text[:300]
+    assert r.json()["error"]["code"] == "invalid_value"
+    with rt.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(QuerySaved)) == 0

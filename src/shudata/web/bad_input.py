@@ -6,7 +6,8 @@
   OFFSET that is not a bigint) → 422;
 * ``sqlalchemy.exc.IntegrityError`` — two requests racing past a service's check for a
   duplicate (the same resource code, saved-query name or catalog revision sent at once):
-  the later one breaks the store's unique constraint → 409, nothing of it kept;
+  the later one breaks the store's unique (or foreign-key) constraint → 409, nothing of it kept;
+  a NOT NULL or CHECK violation is a value validation let through → 422, logged as an error;
 * ``RecursionError`` — a JSON document nested too deeply for the parser → 400;
 * ``zipfile.BadZipFile`` — an upload that claims to be XLSX (starts ``PK\\x03\\x04``) but is
   not a readable ZIP, where a reader did not check it itself → 422;
@@ -41,6 +42,26 @@ async def _answer(request: Request, exc: BaseException, status: int, code: str, 
     return await run_in_threadpool(error_response, request, status, code, zh, en)
 
 
+def violation(exc: IntegrityError) -> str:
+    """Which constraint the store refused: ``unique`` or ``foreign_key`` (two requests racing past a
+    service's check: a conflict) or ``other`` (NOT NULL, CHECK: a value validation let through), from
+    PostgreSQL's SQLSTATE or SQLite's message.
+
+    >>> import sqlite3
+    >>> violation(IntegrityError("INSERT", {}, sqlite3.IntegrityError("UNIQUE constraint failed: t.code")))
+    'unique'
+    >>> violation(IntegrityError("INSERT", {}, sqlite3.IntegrityError("NOT NULL constraint failed: t.name")))
+    'other'
+    """
+    state = getattr(exc.orig, "sqlstate", None)
+    text = str(exc.orig)
+    if state == "23505" or text.startswith("UNIQUE constraint failed"):
+        return "unique"
+    if state == "23503" or text.startswith("FOREIGN KEY constraint failed"):
+        return "foreign_key"
+    return "other"
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
@@ -57,10 +78,19 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> Response:
-        return await _answer(request, exc, 409, "concurrent_conflict",
-                             "与同时进行的另一项修改冲突（如同一代码或名称），本次请求未生效；请刷新后重试",
-                             "Conflicts with another change made at the same time (the same code or name); "
-                             "nothing was changed, reload and retry")
+        if violation(exc) in ("unique", "foreign_key"):
+            return await _answer(request, exc, 409, "concurrent_conflict",
+                                 "与同时进行的另一项修改冲突（如同一代码或名称），本次请求未生效；请刷新后重试",
+                                 "Conflicts with another change made at the same time (the same code or name); "
+                                 "nothing was changed, reload and retry")
+        # NOT NULL / CHECK: a value the service's own validation should have refused (a gap to fix,
+        # logged as an error), not a race: retrying would fail the same way.
+        log.error("%s %s: a store constraint refused a value the validation let through: %s",
+                  request.method, request.url.path, exc.orig)
+        return await _answer(request, exc, 422, "invalid_value",
+                             "缺少必填的值，或某个值不被允许；本次请求未生效，请检查填写的内容",
+                             "A required value is missing or a value is not allowed; nothing was changed, "
+                             "check what was entered")
 
     @app.exception_handler(zipfile.BadZipFile)
     async def _bad_zip(request: Request, exc: zipfile.BadZipFile) -> Response:
