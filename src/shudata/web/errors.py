@@ -26,7 +26,7 @@ from shudata.core.errors import PermissionDenied, ShudataError, Unauthenticated
 from shudata.core.types import Actor
 from shudata.core.validation import field_path, message, message_zh
 from shudata.web.deps import client_ip, get_lang
-from shudata.web.middleware import BodyTooLarge
+from shudata.web.middleware import BodyTooLarge, form_page_url
 
 log = logging.getLogger("shudata.web")
 
@@ -117,8 +117,9 @@ def error_response(request: Request, status: int, code: str, zh: str, en: str, d
     templates = getattr(request.app.state, "templates", None)
     if templates is None:
         return HTMLResponse(f"<h1>{status}</h1><p>{message}</p>", status_code=status, headers=headers)
+    reload_url = form_page_url(request.headers) if code == "csrf_failed" else None
     return templates.TemplateResponse(request, "pages/error.html",
-                                      {"status": status, "message": message, "code": code},
+                                      {"status": status, "message": message, "code": code, "reload_url": reload_url},
                                       status_code=status, headers=headers)
 
 

@@ -12,10 +12,11 @@ import secrets
 import time
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shudata.audit.events import Outcome, Refused
@@ -270,11 +271,69 @@ class CSRFMiddleware:
                           ip=(scope.get("client") or (None,))[0])
             await run_in_threadpool(_record_refusal, scope, actor, "denied",
                                     {"status": 403, "code": "csrf_failed", "token_sent": bool(sent)})
-            await _send_json(send, 403, "csrf_failed", "The form has expired or did not come from this site (CSRF "
-                             "check failed); reload the page and try again" if _lang(scope) == "en"
-                             else "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试")
+            message = CSRF_EN if _lang(scope) == "en" else CSRF_ZH
+            if _from_browser_ui(scope, headers):
+                await _csrf_page(scope, receive, send, headers, message)
+            else:
+                await _send_json(send, 403, "csrf_failed", message)
             return
         await self.app(scope, receive, send)
+
+
+CSRF_ZH = "表单已过期或来源不可信（CSRF 校验失败），请刷新页面后重试"
+CSRF_EN = "The form has expired or did not come from this site (CSRF check failed); reload the page and try again"
+ERROR_FRAGMENT_HEADER = "X-Shudata-Error-Fragment"  # app.js swaps such a 4xx answer into the htmx target
+
+
+def _from_browser_ui(scope: Scope, headers: dict[str, str]) -> bool:
+    """Whether a request came from the UI in a browser — an htmx request, or a page that accepts
+    HTML — rather than from an API client (which keeps its JSON answer).
+
+    >>> _from_browser_ui({"path": "/tokens"}, {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    True
+    >>> _from_browser_ui({"path": "/audit/verify"}, {"hx-request": "true", "accept": "*/*"})
+    True
+    >>> _from_browser_ui({"path": "/tokens"}, {"accept": "application/json"})
+    False
+    >>> _from_browser_ui({"path": "/api/v1/tokens"}, {"accept": "text/html"})
+    False
+    """
+    if str(scope.get("path", "")).startswith(("/api/", "/delta-sharing")):
+        return False
+    return headers.get("hx-request") == "true" or "text/html" in headers.get("accept", "")
+
+
+def form_page_url(headers: Any) -> str:
+    """Where the refused form can be opened afresh: the page the browser says it was on (htmx's
+    ``HX-Current-URL``, else ``Referer``) when that page is on this site, else the home page.
+
+    >>> form_page_url({"host": "sd.example", "referer": "https://sd.example/tokens?x=1"})
+    '/tokens?x=1'
+    >>> form_page_url({"host": "sd.example", "referer": "https://evil.example/tokens"})
+    '/'
+    >>> form_page_url({"host": "sd.example", "referer": "javascript:alert(1)"})
+    '/'
+    """
+    came_from = headers.get("hx-current-url") or headers.get("referer") or ""
+    url = urlsplit(came_from)
+    if url.scheme not in ("http", "https") or url.netloc != headers.get("host", "") or not url.path.startswith("/"):
+        return "/"
+    return url.path + (f"?{url.query}" if url.query else "")
+
+
+async def _csrf_page(scope: Scope, receive: Receive, send: Send, headers: dict[str, str], message: str) -> None:
+    """The refusal as the UI shows errors: the error page, or for htmx a fragment that
+    app.js swaps into the target — each with a link that opens the form afresh (a new token)."""
+    templates = getattr(getattr(scope.get("app"), "state", None), "templates", None)
+    if templates is None:
+        await _send_json(send, 403, "csrf_failed", message)
+        return
+    htmx = headers.get("hx-request") == "true"
+    ctx = {"status": 403, "code": "csrf_failed", "message": message, "reload_url": form_page_url(headers)}
+    response = templates.TemplateResponse(
+        Request(scope, receive), "partials/csrf_refused.html" if htmx else "pages/error.html", ctx,
+        status_code=403, headers={"cache-control": "no-store", **({ERROR_FRAGMENT_HEADER: "1"} if htmx else {})})
+    await response(scope, receive, send)
 
 
 def _bearer_token(authorization: str) -> bool:

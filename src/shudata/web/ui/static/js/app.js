@@ -56,6 +56,13 @@ document.addEventListener("click", function (ev) {
     } catch (e) { /* ignore */ }
     return sd.t("请求失败", "Request failed") + " (" + xhr.status + ")";
   }
+  /* A refusal the server rendered for htmx (a fragment with a way forward): swap it in as it is. */
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    if (e.detail.xhr.status >= 400 && e.detail.xhr.getResponseHeader("X-Shudata-Error-Fragment")) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  });
   document.addEventListener("htmx:responseError", function (e) {
     var target = e.detail.target;
     if (target) {
