@@ -136,15 +136,44 @@ def fake_resident_ids(d: npt.NDArray[np.uint8]) -> pa.Array:
     return pc.binary_join_element_wise(first17, pa.array(check.astype(str)), "")
 
 
+# A mobile number is written as three little-endian words: " " + its prefix, then two groups of 4 digits
+# (one table lookup each); the leading space is dropped when the rows are packed to 11 bytes.
+_PREFIX_WORDS = np.frombuffer(b"".join(b" " + p.encode() for p in MOBILE_PREFIXES), dtype="<u4")
+_FOUR_DIGITS = np.frombuffer("".join(f"{i:04d}" for i in range(10_000)).encode(), dtype="<u4")
+MOBILE_LEN = 11
+
+
+def _mobile_chars(prefix: npt.NDArray[np.intp], body: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]:
+    """The 11 ASCII digits of each mobile number (prefix, then ``body`` zero-padded to 8): (n, 11) bytes.
+
+    >>> bytes(_mobile_chars(np.array([0]), np.array([1234567], dtype=np.uint32))[0])
+    b'13001234567'
+    """
+    words = np.empty((len(body), 3), dtype="<u4")
+    words[:, 0] = _PREFIX_WORDS[prefix]
+    words[:, 1] = _FOUR_DIGITS[body // 10_000]
+    words[:, 2] = _FOUR_DIGITS[body % 10_000]
+    return np.ascontiguousarray(words.view(np.uint8)[:, 1:])
+
+
 def fake_mobiles(d: npt.NDArray[np.uint8], originals: pa.Array) -> pa.Array:
-    """Mobile numbers with a current prefix, never equal to their own input."""
-    prefixes = np.array(MOBILE_PREFIXES)
-    prefix = pa.array(prefixes[(d[:, 0].astype(np.int64) % len(prefixes))])
-    body = _u32(d, 1) % 100_000_000
-    out = pc.binary_join_element_wise(prefix, _digits(body, 8), "")
-    same = pc.fill_null(pc.equal(out, originals), False)
-    bumped = pc.binary_join_element_wise(prefix, _digits((body + 1) % 100_000_000, 8), "")
-    return pc.if_else(same, bumped, out)
+    """Mobile numbers with a current prefix, never equal to their own input.
+
+    The prefix is chosen by the digest's first byte, the 8 digits after it by its next 4 bytes; a
+    number equal to its input is bumped by one (mod 10^8). The bytes are written by numpy, no
+    per-value strings.
+    """
+    n = len(d)
+    prefix = d[:, 0].astype(np.intp) % len(MOBILE_PREFIXES)
+    body = (_u32(d, 1) % np.uint64(100_000_000)).astype(np.uint32)
+    chars = _mobile_chars(prefix, body)
+    offsets = pa.py_buffer(np.arange(0, n * MOBILE_LEN + 1, MOBILE_LEN, dtype=np.int32))
+    out = pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chars))
+    same = np.asarray(pc.equal(out, originals).fill_null(False))
+    if not same.any():
+        return out
+    chars[same] = _mobile_chars(prefix[same], (body[same] + 1) % np.uint32(100_000_000))
+    return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chars))
 
 
 def fpe_udf(keys: Mapping[str, bytes]) -> ScalarUdf:

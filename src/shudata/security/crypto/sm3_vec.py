@@ -21,14 +21,15 @@ True
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from shudata.security.crypto.sm3_jit import _TJ as TJ64
-from shudata.security.crypto.sm3_jit import KERNELS
+from shudata.security.crypto.sm3_jit import _TJ as TJ32
+from shudata.security.crypto.sm3_jit import KERNEL
 
 U32 = npt.NDArray[np.uint32]
 
@@ -160,9 +161,9 @@ def _to_bytes(words: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint8]:
 def sm3_many(values: Sequence[bytes] | pa.Array) -> npt.NDArray[np.uint8]:
     """SM3 digests of many messages: an (n, 32) byte array."""
     data, offsets = _as_buffers(values)
-    if KERNELS is not None and use_jit:
+    if KERNEL is not None and use_jit:
         out = np.empty((len(offsets) - 1, 32), dtype=np.uint8)
-        KERNELS[1](data, offsets, IV.astype(np.int64), out, TJ64)
+        KERNEL(data, offsets, IV, IV, False, out, TJ32)
         return out
     return _to_bytes(_digest_groups(IV, data, offsets, 0))
 
@@ -180,14 +181,24 @@ def hmac_states(key: bytes) -> tuple[U32, U32]:
     return state(ipad), state(opad)
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_states(key: bytes) -> tuple[U32, U32]:
+    """:func:`hmac_states`, kept per key: the numpy compression of two blocks costs milliseconds,
+    as much as hashing 50,000 values (SM4's IVs called it once per batch)."""
+    states = hmac_states(key)
+    for s in states:
+        s.setflags(write=False)
+    return states
+
+
 def hmac_sm3_many(key: bytes, values: Sequence[bytes] | pa.Array,
                   states: tuple[U32, U32] | None = None) -> npt.NDArray[np.uint8]:
     """HMAC-SM3 (RFC 2104 construction) of many messages under one key: (n, 32) bytes."""
-    inner_state, outer_state = states or hmac_states(key)
+    inner_state, outer_state = states or _cached_states(key)
     data, offsets = _as_buffers(values)
-    if KERNELS is not None and use_jit:
+    if KERNEL is not None and use_jit:
         out = np.empty((len(offsets) - 1, 32), dtype=np.uint8)
-        KERNELS[0](data, offsets, inner_state.astype(np.int64), outer_state.astype(np.int64), out, TJ64)
+        KERNEL(data, offsets, inner_state.astype(np.uint32), outer_state.astype(np.uint32), True, out, TJ32)
         return out
     inner = _digest_groups(inner_state, data, offsets, BLOCK)
     inner_bytes = _to_bytes(inner).reshape(-1)
@@ -195,15 +206,19 @@ def hmac_sm3_many(key: bytes, values: Sequence[bytes] | pa.Array,
     return _to_bytes(_digest_groups(outer_state, inner_bytes, np.arange(0, 32 * n + 1, 32, dtype=np.int64), BLOCK))
 
 
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+# the two lower-case hex digits of every byte value, as one little-endian uint16 (first digit first in memory)
+HEX_PAIRS = np.array([ord(f"{i:02x}"[0]) | (ord(f"{i:02x}"[1]) << 8) for i in range(256)], dtype="<u2")
 
 
 def hex_tokens(digests: npt.NDArray[np.uint8], nbytes: int = 16) -> pa.StringArray:
-    """Lower-case hex of the first ``nbytes`` of each digest, as an Arrow string array."""
-    d = digests[:, :nbytes]
-    chars = np.empty((len(d), nbytes * 2), dtype=np.uint8)
-    chars[:, 0::2] = _HEX[d >> 4]
-    chars[:, 1::2] = _HEX[d & 0x0F]
-    n = len(d)
-    offsets = pa.py_buffer(np.arange(0, n * nbytes * 2 + 1, nbytes * 2, dtype=np.int32).tobytes())
-    return pa.StringArray.from_buffers(n, offsets, pa.py_buffer(chars.tobytes()))
+    """Lower-case hex of the first ``nbytes`` of each digest, as an Arrow string array.
+
+    One table lookup per byte writes both of its digits; Arrow takes the numpy buffers as they are.
+
+    >>> hex_tokens(np.array([[0, 171, 255]], dtype=np.uint8), 3).to_pylist()
+    ['00abff']
+    """
+    n = len(digests)
+    chars = HEX_PAIRS[digests[:, :nbytes]]
+    offsets = np.arange(0, n * nbytes * 2 + 1, nbytes * 2, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(chars))

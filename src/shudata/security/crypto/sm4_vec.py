@@ -23,10 +23,9 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from shudata.security.crypto.sm3 import sm3
-from shudata.security.crypto.sm3_vec import hmac_sm3_many
+from shudata.security.crypto.sm3_vec import HEX_PAIRS, hmac_sm3_many
 
 IV_LEN = 16
-_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _UNHEX = np.full(256, 255, dtype=np.uint8)
 _UNHEX[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
 _UNHEX[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
@@ -66,11 +65,8 @@ def _keystream(key: bytes, ivs: npt.NDArray[np.uint8], lengths: npt.NDArray[np.i
 
 
 def _hex(data: npt.NDArray[np.uint8], offsets: npt.NDArray[np.int64], prefix: str) -> pa.Array:
-    chars = np.empty(len(data) * 2, dtype=np.uint8)
-    chars[0::2] = _HEX[data >> 4]
-    chars[1::2] = _HEX[data & 0x0F]
-    hexed = pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer((offsets * 2).tobytes()),
-                                             pa.py_buffer(chars.tobytes()))
+    hexed = pa.LargeStringArray.from_buffers(len(offsets) - 1, pa.py_buffer(offsets * 2),
+                                             pa.py_buffer(HEX_PAIRS[data]))
     if prefix:
         hexed = pc.binary_join_element_wise(pa.scalar(prefix, pa.large_string()), hexed,
                                             pa.scalar("", pa.large_string()))
