@@ -13,6 +13,7 @@ from enum import IntEnum, StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shudata.core.textsafe import PlainText
 from shudata.standards.geo import Datum
 
 RESOURCE_CODE_RE = re.compile(r"^(?P<lei>[1-9])(?P<xiang>\d{2})(?P<mu>\d{3})(?P<ximu>\d{0,6})/(?P<seq>\d{1,6})$")
@@ -259,17 +260,17 @@ DEMAND_STATUS_LABELS = {"open": ("待匹配", "open"), "matched": ("已匹配", 
 
 
 class DemandCreate(BaseModel):
-    title: str = Field(min_length=2, max_length=200, description="需求名称")
-    description: str = Field("", max_length=4000, description="需求描述")
-    wanted_fields: list[str] = Field(default_factory=list, description="需要的信息项")
-    purpose: str = Field("", max_length=2000, description="用途")
+    title: PlainText = Field(min_length=2, max_length=200, description="需求名称")
+    description: PlainText = Field("", max_length=4000, description="需求描述")
+    wanted_fields: list[PlainText] = Field(default_factory=list, description="需要的信息项")
+    purpose: PlainText = Field("", max_length=2000, description="用途")
     department_id: int | None = Field(None, description="需求部门（默认：当前用户的部门）")
 
 
 class DemandLink(BaseModel):
     resource_code: str | None = Field(None, description="满足需求的资源代码；为空且 close=true 时关闭需求")
     close: bool = Field(False, description="关闭需求（无法满足或已撤回）")
-    comment: str | None = Field(None, max_length=500)
+    comment: PlainText | None = Field(None, max_length=500)
 
 
 class DemandRead(BaseModel):

@@ -12,7 +12,10 @@ recommends. Numbers are left alone (``-3`` as a number is fine).
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,3 +37,29 @@ def safe_filename(name: str, default: str = "download") -> str:
     base = name.replace("\\", "/").rsplit("/", 1)[-1].strip().strip(".")
     cleaned = "".join(c if (c.isalnum() or c in "._-") else "_" for c in base)
     return cleaned[:150] or default
+
+
+# C0 controls but tab, LF and CR; DEL; the bidirectional embeddings, overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069) that make text display in another order than it is stored.
+CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
+
+def no_control_chars(value: str) -> str:
+    """``value`` if it holds no control character a person cannot type or see, else ``ValueError``
+    with a message for the form (NUL, ESC, a right-to-left override pasted into a title). Tabs and
+    line breaks are text.
+
+    >>> no_control_chars("四川省\\t企业名录\\r\\n")
+    '四川省\\t企业名录\\r\\n'
+    >>> no_control_chars("名录\\x00")
+    Traceback (most recent call last):
+    ValueError: 含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），请删去后重试 / contains invisible ...
+    """
+    if CONTROL_CHARS.search(value):
+        raise ValueError("含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），请删去后重试 / contains invisible "
+                         "control characters (NUL, ESC, text direction overrides); remove them")
+    return value
+
+
+PlainText = Annotated[str, AfterValidator(no_control_chars)]
+"""Text a person types (titles, reasons, descriptions): no control characters."""

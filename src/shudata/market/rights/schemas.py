@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shudata.core.textsafe import PlainText
 from shudata.market.rights.states import ON_TARGET, RegistrationType, Right
 
 
@@ -62,6 +63,6 @@ class RegistrationCreate(BaseModel):
 class ObjectionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    objector: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=5, max_length=5000)
+    objector: PlainText = Field(min_length=1, max_length=200)
+    reason: PlainText = Field(min_length=5, max_length=5000)
     evidence: list[Evidence] = Field(default_factory=list, max_length=20)
