@@ -16,7 +16,7 @@ against the same code without it: one flat working array (a 2-D one makes the co
 aliasing at run time: ≈ 18 % slower); four rounds per pass over the lanes (a pass per round stores
 and reloads the registers every round: ≈ 30 % slower; sixteen at a time are no longer unrolled and
 lose the SIMD code: 5× slower); 64 lanes (32: ≈ 13 % slower; 16: the lane loop falls back to
-scalar code, 2.3× slower). bench/keyed_kernels.py measures the UDFs that use it.
+scalar code, 2.7× slower). bench/keyed_kernels.py measures the UDFs that use it.
 """
 
 from __future__ import annotations
