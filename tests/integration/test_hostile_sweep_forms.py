@@ -5,17 +5,23 @@
    stored and shown to every reader of the demand list (a title that displays as another), and
    on PostgreSQL a NUL was refused by the driver with "check numbers and dates". They are
    refused with a message saying what to remove (API and form alike); tabs and line breaks stay.
+2. A form the page refuses and shows again with its errors (a 4xx answer) left no record in the
+   audit trail, while the API's answer to the same input is recorded: the pages' refusals are
+   now recorded the same way (code ``invalid_input`` for a 422, with the messages shown).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from shudata.audit.models import AuditEntry
 from shudata.catalog.models import CatalogDemand
 from shudata.core.types import Actor, Role
 from shudata.db.runtime import Runtime
@@ -38,6 +44,13 @@ def user(client: TestClient, make_department: Callable[..., int], make_user: Cal
 def _demands(rt: Runtime) -> int:
     with rt.transaction() as s:
         return s.scalar(select(func.count()).select_from(CatalogDemand)) or 0
+
+
+def _refusals(rt: Runtime, path: str) -> list[tuple[AuditEntry, dict[str, Any]]]:
+    with rt.transaction() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.outcome == "rejected").order_by(AuditEntry.seq)).all()
+        found = [(r, json.loads(r.details) if isinstance(r.details, str) else dict(r.details or {})) for r in rows]
+        return [(r, d) for r, d in found if d.get("path") == path]
 
 
 @pytest.mark.parametrize(("field", "value"), [
@@ -65,6 +78,18 @@ def test_tabs_and_line_breaks_are_still_text(client: TestClient, rt: Runtime, us
                                       "csrf_token": user}, headers=HTML, follow_redirects=False)
     assert r.status_code == 303, r.text[:300]
     assert _demands(rt) == before + 1
+
+
+def test_a_refused_form_is_in_the_audit_trail_like_the_apis_refusal(client: TestClient, rt: Runtime,
+                                                                   user: str) -> None:
+    before = len(_refusals(rt, "/demands"))
+    r = client.post("/demands", data={"title": "", "csrf_token": user}, headers=HTML)
+    assert r.status_code == 422 and 'role="alert"' in r.text  # the form again, with the error
+    refusals = _refusals(rt, "/demands")
+    assert len(refusals) == before + 1
+    entry, details = refusals[-1]
+    assert entry.actor == "forms_user" and entry.action == "http.post"
+    assert details["status"] == 422 and details["code"] == "invalid_input" and "title" in details["message"]
 
 
 @pytest.mark.parametrize("field", ["objector", "reason"])

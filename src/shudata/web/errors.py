@@ -100,6 +100,13 @@ def _audit(request: Request, status: int, code: str, message: str, details: Any)
         log.exception("could not audit a refused request")
 
 
+def audit_refusal(request: Request, status: int, code: str, message: str, details: Any = None) -> None:
+    """Record a refusal answered without an exception (a page showing a form again with its
+    errors) as :func:`error_response` records the others. Blocks on the store: call it from a
+    worker thread."""
+    _audit(request, status, code, message, details)
+
+
 def error_response(request: Request, status: int, code: str, zh: str, en: str, details: Any = None,
                    headers: dict[str, str] | None = None, *, audit: bool = True) -> Response:
     """The error answer, audited here (callers in a worker thread) unless ``audit`` is false."""

@@ -7,17 +7,37 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 
 from shudata.core import validation
 from shudata.core.i18n import tr
 from shudata.core.validation import field_path
+from shudata.web.errors import audit_refusal
+from shudata.web.middleware import SAFE_METHODS
 
 
 def render(request: Request, name: str, ctx: dict[str, Any] | None = None, status_code: int = 200) -> Response:
-    """Render ``name`` (a path under templates/) with the shared context."""
+    """Render ``name`` (a path under templates/) with the shared context.
+
+    A submission the page refuses (a 4xx answer to a POST: the form shown again with its errors)
+    is recorded in the audit trail as the API records the same refusal, after the answer is sent
+    (in a worker thread). Failed logins (401, 429) have audit events of their own."""
     templates = request.app.state.templates
     response: Response = templates.TemplateResponse(request, name, ctx or {}, status_code=status_code)
+    if 400 <= status_code < 500 and status_code not in (401, 429) and request.method not in SAFE_METHODS:
+        code = "invalid_input" if status_code == 422 else f"http_{status_code}"
+        response.background = BackgroundTask(audit_refusal, request, status_code, code, _said(ctx or {}))
     return response
+
+
+def _said(ctx: dict[str, Any]) -> str:
+    """What a refused form's page tells the person (its ``errors`` or ``error``), for the audit trail.
+
+    >>> _said({"errors": ["title：必填项，不能为空", "purpose：文本太长"]}), _said({"error": "名称重复"}), _said({})
+    ('title：必填项，不能为空；purpose：文本太长', '名称重复', '')
+    """
+    errors = ctx.get("errors") or ctx.get("error") or ""
+    return "；".join(str(e) for e in errors) if isinstance(errors, list | tuple) else str(errors)
 
 
 def redirect(url: str) -> Response:
