@@ -6,10 +6,10 @@ generated citizens (``messy_citizens``: NULLs, padded values), called batch by b
 Python workers call them (``--batch``, default Spark's ``maxRecordsPerBatch`` 10,000). Parts:
 
 * ``buffers``: Arrow string array → (data, offsets) buffers (``sm3_vec._as_buffers``);
-* ``hmac``: the HMAC-SM3 kernel (``udfs.digests`` minus ``buffers``);
-* ``hex`` / ``mobile``: formatting the digests (``hex_tokens``, ``fake_mobiles``);
+* ``digests``: HMAC-SM3 of every value (``udfs.digests``: the buffers, then the kernel);
+* ``format``: the digests as tokens (``hex_tokens`` for pseudonyms, ``fake_mobiles`` for mobiles);
 * ``nulls``: putting the NULLs back (``udfs._keep_nulls``);
-* ``udf``: the whole UDF call, as the engines make it.
+* ``udf``: the whole UDF call, as the engines make it (key lookup and sub-key derivation included).
 
 ``sm4.udf``: the SM4 operator (``shudata_sm4``, not in that policy) on 银行卡号, whole calls only.
 
