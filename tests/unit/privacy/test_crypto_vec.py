@@ -116,3 +116,9 @@ def test_every_lane_gets_the_edge_length_among_other_lengths(jit: bool, length: 
     msgs = [bytes([i % 251]) * ((length + i) % 201 if i % 2 else length) for i in range(2 * sm3_jit.LANES + 5)]
     got = sm3_vec.hmac_sm3_many(key, msgs)
     assert [bytes(d) for d in got] == [hmac.new(key, m, "sm3").digest() for m in msgs]
+
+
+@pytest.mark.parametrize("nbytes", [0, 33])
+def test_hex_tokens_refuse_more_bytes_than_the_digest_has(nbytes: int) -> None:
+    with pytest.raises(ValueError, match="bytes of the digest"):
+        sm3_vec.hex_tokens(sm3_vec.sm3_many([b"abc"]), nbytes)

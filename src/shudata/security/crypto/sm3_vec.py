@@ -218,6 +218,8 @@ def hex_tokens(digests: npt.NDArray[np.uint8], nbytes: int = 16) -> pa.StringArr
     >>> hex_tokens(np.array([[0, 171, 255]], dtype=np.uint8), 3).to_pylist()
     ['00abff']
     """
+    if not 0 < nbytes <= digests.shape[1]:
+        raise ValueError(f"a token takes 1 to {digests.shape[1]} bytes of the digest, not {nbytes}")
     n = len(digests)
     chars = HEX_PAIRS[digests[:, :nbytes]]
     offsets = np.arange(0, n * nbytes * 2 + 1, nbytes * 2, dtype=np.int32)
