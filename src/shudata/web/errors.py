@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from shudata.audit.events import Outcome, Refused
 from shudata.audit.ledger import record_separately
@@ -153,6 +154,15 @@ def install(app: FastAPI) -> None:
         if isinstance(exc, PermissionDenied | Unauthenticated) and isinstance(details, dict):
             details = {k: v for k, v in details.items() if v is not None}
         return await respond(request, exc.status, exc.code, exc.zh, exc.en, details, headers or None)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_left(request: Request, exc: ClientDisconnect) -> Response:
+        # The client dropped the connection mid-body (an upload abandoned half-way): nobody reads
+        # the answer, the request's transaction is rolled back and its temp file removed. Not a
+        # server error (no traceback, no internal_error in the audit trail) and not a refusal.
+        log.info("%s %s: the client left before its body was read; nothing was done",
+                 request.method, request.url.path)
+        return Response(status_code=499)  # "client closed request", as proxies log it
 
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
