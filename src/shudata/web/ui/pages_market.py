@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from shudata.core.errors import InvalidInput, NotFound, ShudataError
 from shudata.core.i18n import tr
+from shudata.core.ids import parse_id
 from shudata.core.types import Actor
 from shudata.market import actions as A
 from shudata.market import orders as O
@@ -423,8 +424,8 @@ def _fingerprint(form: Any) -> dict[str, Any] | None:
 
 
 def _release_rules(form: Any) -> dict[str, Any] | None:
-    k = blank_to_none(str(form.get("min_group", "")))
-    return {"min_group_size": int(k)} if k and k.isdigit() else None
+    k = parse_id(str(form.get("min_group", "")))  # ASCII digits only: int("²") raised (500)
+    return {"min_group_size": k} if k is not None else None
 
 
 def _product_data(form: Any, seller_id: int | None) -> dict[str, Any]:
@@ -464,7 +465,7 @@ def product_form(request: Request, session: SessionDep, actor: UserDep, lang: La
 @router.post("/market/seller/products/new")
 async def product_create(request: Request, session: SessionDep, actor: UserDep, lang: LangDep) -> Response:
     form = await request.form()
-    seller_id = int(str(form.get("seller_id") or 0) or 0)
+    seller_id = parse_id(str(form.get("seller_id") or "")) or 0  # a hidden field: "abc" raised ValueError (500)
     try:
         product = await run_in_threadpool(PR.create_product, session=session, actor=actor,
                                           data=ProductCreate.model_validate(_product_data(form, seller_id)))
