@@ -177,9 +177,10 @@ def world(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Iterator[
     tmp = tmp_path_factory.mktemp("forms")
     said = loaded_demo_copy(tmp_path_factory, worker_id, tmp / "data")
     assert said.exit_code == 0, said.output
-    # hostile logins are refused, not locked out: the sweep logs in many times from one address
+    # hostile logins are refused, not locked out, and the portal's per-address limit is off: the sweep
+    # logs in and opens pages many times a minute from one address
     rt = Runtime.build(Settings(env="test", data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'data' / 'meta.db'}",
-                                login_max_failures=10**6, login_ip_max_failures=10**6))
+                                login_max_failures=10**6, login_ip_max_failures=10**6, portal_rate_ip_per_min=0))
     params = parameters(rt)
     app = create_app(runtime=rt, migrate=False)
     with TestClient(app, headers=HTML, raise_server_exceptions=False) as client:
@@ -316,4 +317,40 @@ def test_another_departments_forms_are_refused(world: World) -> None:
                 problems.append(f"{form.action}: wrote {sorted(world.writes.committed)}")
         else:
             problems += refusal_problems(world, form, r, world.refusals_before)
+    assert not problems, "\n".join(problems)
+
+
+TEXT_KINDS = ("text", "textarea", "search", "email", "tel", "url")
+# Text fields that still store control characters (left for a later session): the masking-policy
+# editor's operator parameters and description (its preview stores nothing), the product sheet, the
+# delist reason, the values of suggested quality rules.
+LEFT = re.compile(r"^/privacy/resources/.+/policy(/preview)?$|^/market/seller/products/(new|\d+/edit)$"
+                  r"|^/market/products/\d+/delist$|^/quality/resources/.+/suggestions$")
+
+
+def test_control_characters_in_any_one_text_field_are_refused(world: World) -> None:
+    """Each text field of each form alone gets NUL and a right-to-left override (the others keep
+    their values, empty ones a plain text): the form must not accept it — a 4xx with the message, or
+    back to a page that says why. (All fields at once hid this: another field's error came first.)"""
+    problems: list[str] = []
+    who: object = object()
+    for form in world.forms:
+        path = form.action.split("?")[0]
+        if LEFT.match(path) or path in SESSION_FORMS:
+            continue
+        for i, (name, kind, _) in enumerate(form.fields):
+            if kind not in TEXT_KINDS:
+                continue
+            if form.who != who:
+                who = form.who
+                sign_in(world.client, form.who, world.params)
+            values = [(n, (v or "测试内容文字") + ("\x00\u202e" if j == i else "")) if k in TEXT_KINDS else (n, v)
+                      for j, (n, k, v) in enumerate(form.fields)]
+            r = submit(world, form, values)
+            if r.status_code == 303:
+                shown = world.client.get(r.headers["location"]).text
+                if not re.search(r'class="alert alert-(danger|warning)', shown):
+                    problems.append(f"{form.who} {path} {name}: accepted")
+            elif r.status_code < 400:
+                problems.append(f"{form.who} {path} {name}: {r.status_code}")
     assert not problems, "\n".join(problems)

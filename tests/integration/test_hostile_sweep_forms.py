@@ -102,3 +102,62 @@ def test_a_rights_objection_with_control_characters_is_refused(field: str) -> No
     with pytest.raises(ValidationError, match="控制字符"):
         ObjectionCreate.model_validate(data)
     assert ObjectionCreate.model_validate({**data, field: "有误的理由\n第二行"})
+
+
+def _schemas() -> list[tuple[Any, str, dict[str, Any]]]:
+    """(model, field, other required values) of the input schemas whose text a person types."""
+    from shudata.analysis.schemas import AckRequest
+    from shudata.market.schemas import ListingDecision, OrderCreate, ReasonBody, ReviewCreate
+    from shudata.portal.schemas import (
+        ApplicationCreate,
+        ApplicationDecide,
+        DataRequestAnswer,
+        DataRequestCreate,
+        KeyCreate,
+        WithdrawCreate,
+    )
+    from shudata.security.schemas import TokenCreate
+    from shudata.sharing.schemas import DecisionCreate, DisputeCreate, DisputeResolve, RevokeCreate
+
+    request = {"title": "企业名录", "description": "需要企业名录数据", "requester_name": "张三",
+               "contact_email": "a@example.cn"}
+    order = {"buyer_id": 1, "product_id": 1, "plan_id": 1, "purpose": "信用评估", "delivery_mode": "api"}
+    return [
+        (TokenCreate, "name", {}), (KeyCreate, "name", {}),
+        (ApplicationCreate, "purpose", {"dataset": "d", "purpose": "科研分析用途", "accept_agreement": True}),
+        (ApplicationDecide, "reason", {"approve": False}), (DataRequestAnswer, "answer", {}),
+        (DataRequestCreate, "title", request), (DataRequestCreate, "description", request),
+        (DataRequestCreate, "requester_name", request), (WithdrawCreate, "reason", {"resource": "101001/000001"}),
+        (DecisionCreate, "reason", {"decision": "refuse"}), (DisputeCreate, "reason", {}),
+        (DisputeResolve, "resolution", {"grant": False}), (RevokeCreate, "reason", {}),
+        (ReviewCreate, "reason", {"decision": "refuse"}), (ListingDecision, "reason", {"decision": "refuse"}),
+        (ReasonBody, "reason", {}), (OrderCreate, "purpose", order), (AckRequest, "comment", {}),
+    ]
+
+
+@pytest.mark.parametrize("case", range(18))
+def test_text_a_person_types_into_these_schemas_refuses_control_characters(case: int) -> None:
+    """Found by submitting each text field of each form alone with NUL and a right-to-left override:
+    token and key names, public data requests and their answers, sharing decisions, disputes and
+    revocations, market reviews, orders' purposes and alert acknowledgements stored them."""
+    from pydantic import ValidationError
+
+    model, field, base = _schemas()[case]
+    with pytest.raises(ValidationError, match="控制字符"):
+        model.model_validate({**base, field: "理由说明文字\x00\u202e"})
+    assert getattr(model.model_validate({**base, field: "理由说明文字\n第二行"}), field) == "理由说明文字\n第二行"
+
+
+@pytest.mark.parametrize(("model", "data"), [
+    ("ResourceUpdate", {"abstract": "全省企业登记信息\x00"}),  # the entry form's abstract
+    ("SharingAttributes", {"type": 2, "condition": "须签订协议\u202e"}),  # its sharing condition
+    ("OpenAttributes", {"type": 2, "condition": "须实名申请\x1b[2J"}),  # its open condition
+])
+def test_a_catalog_entrys_abstract_and_conditions_refuse_control_characters(model: str,
+                                                                           data: dict[str, Any]) -> None:
+    from pydantic import ValidationError
+
+    from shudata.catalog import schemas
+
+    with pytest.raises(ValidationError, match="控制字符"):
+        getattr(schemas, model).model_validate(data)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from shudata.core.textsafe import PlainText
+
 
 class IndicatorWrite(BaseModel):
     """An indicator's definition (新建或修改指标)."""
@@ -116,7 +118,7 @@ class AlertsPage(BaseModel):
 
 
 class AckRequest(BaseModel):
-    comment: str | None = Field(None, max_length=500, description="确认说明（可选）")
+    comment: PlainText | None = Field(None, max_length=500, description="确认说明（可选）")
 
 
 class SubscriptionWrite(BaseModel):

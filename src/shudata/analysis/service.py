@@ -49,6 +49,7 @@ from shudata.catalog.actions import RESOURCE_EDIT
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from shudata.core.textsafe import require_plain_text
 from shudata.core.types import Actor, ResourceRef
 from shudata.lake.service import latest_version
 from shudata.security.authz import require
@@ -486,6 +487,7 @@ def list_alerts(session: Session, actor: Actor, *, indicator: str | None = None,
 
 
 def ack_alert(session: Session, actor: Actor, alert_id: int, comment: str | None = None) -> AlertRead:
+    require_plain_text(comment, "comment")
     a = session.get(AnalysisAlert, alert_id)
     ind = session.get(AnalysisIndicator, a.indicator_id) if a is not None else None
     if a is None or ind is None or not can_see(actor, ind):

@@ -118,7 +118,7 @@ class InformationItem(BaseModel):
 
 class SharingAttributes(BaseModel):
     type: SharingType = Field(description="共享类型 1/2/3")
-    condition: str | None = Field(None, max_length=1000, description="共享条件（有条件共享）或不予共享依据")
+    condition: PlainText | None = Field(None, max_length=1000, description="共享条件（有条件共享）或不予共享依据")
     method: SharingMethod = Field(SharingMethod.API, description="共享方式：库表/接口/文件")
 
     @model_validator(mode="after")
@@ -132,7 +132,7 @@ class SharingAttributes(BaseModel):
 
 class OpenAttributes(BaseModel):
     type: OpenType = Field(OpenType.NONE, description="开放类型")
-    condition: str | None = Field(None, max_length=1000, description="开放条件")
+    condition: PlainText | None = Field(None, max_length=1000, description="开放条件")
 
 
 class ResourceBase(BaseModel):
@@ -140,7 +140,7 @@ class ResourceBase(BaseModel):
     alias: str | None = Field(None, description="SQL 中可用的友好别名（字母、数字、下划线或汉字）")
     classification: Classification = Field(Classification.DEPARTMENT, description="资源分类：基础/主题/部门")
     category_path: str | None = Field(None, max_length=200, description="类-项-目-细目 名称路径，如 “人口/户籍/…”")
-    abstract: str = Field(min_length=1, max_length=4000, description="信息资源摘要")
+    abstract: PlainText = Field(min_length=1, max_length=4000, description="信息资源摘要")
     format_category: FormatCategory = Field(FormatCategory.DATABASE, description="资源格式分类")
     format_type: str = Field("csv", max_length=40, description="资源格式类型，如 csv/xlsx/json/parquet/mysql")
     information_items: list[InformationItem] = Field(default_factory=list, description="信息项")
@@ -191,7 +191,7 @@ class ResourceUpdate(BaseModel):
     alias: str | None = None
     classification: Classification | None = None
     category_path: str | None = None
-    abstract: str | None = Field(None, min_length=1, max_length=4000)
+    abstract: PlainText | None = Field(None, min_length=1, max_length=4000)
     format_category: FormatCategory | None = None
     format_type: str | None = None
     information_items: list[InformationItem] | None = None

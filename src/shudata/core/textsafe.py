@@ -17,6 +17,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator
 
+from shudata.core.errors import InvalidInput
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -63,3 +65,21 @@ def no_control_chars(value: str) -> str:
 
 PlainText = Annotated[str, AfterValidator(no_control_chars)]
 """Text a person types (titles, reasons, descriptions): no control characters."""
+
+
+def require_plain_text(value: str | None, field: str) -> str | None:
+    """``value`` unchanged, or :class:`~shudata.core.errors.InvalidInput` (422
+    ``control_characters``) when it holds a control character — for services that take text as
+    a plain argument rather than through a :data:`PlainText` schema field.
+
+    >>> require_plain_text("已核实\\n", "comment"), require_plain_text(None, "comment")
+    ('已核实\\n', None)
+    >>> require_plain_text("已核实\\x1b[2J", "comment")
+    Traceback (most recent call last):
+    shudata.core.errors.InvalidInput: comment：含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），请删去后重试
+    """
+    if value is not None and CONTROL_CHARS.search(value):
+        raise InvalidInput(f"{field}：含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），请删去后重试",
+                           f"{field}: contains invisible control characters (NUL, ESC, text direction overrides); "
+                           "remove them", code="control_characters", details={"field": field})
+    return value

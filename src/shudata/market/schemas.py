@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shudata.core.textsafe import PlainText
 from shudata.standards.uscc import is_valid_uscc
 
 # What a participant acts as: 供方, 需方 and the 数商 service types.
@@ -99,7 +100,7 @@ class ReviewCreate(BaseModel):
 
     decision: Literal["approve", "refuse", "suspend", "reinstate", "revoke", "grade"]
     grade: Grade | None = Field(None, description="评级 A/B/C（通过时必填，评级时必填）")
-    reason: str | None = Field(None, max_length=2000, description="不通过、暂停、撤销须说明理由")
+    reason: PlainText | None = Field(None, max_length=2000, description="不通过、暂停、撤销须说明理由")
 
 
 class DocumentRead(BaseModel):
@@ -235,13 +236,13 @@ class ListingDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["approve", "refuse"]
-    reason: str | None = Field(None, max_length=2000)
+    reason: PlainText | None = Field(None, max_length=2000)
 
 
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=2, max_length=2000)
+    reason: PlainText = Field(min_length=2, max_length=2000)
 
 
 PlanKind = Literal["one_off", "subscription", "metered", "private"]
@@ -330,7 +331,7 @@ class OrderCreate(BaseModel):
     buyer_id: int = Field(ge=1)
     product_id: int = Field(ge=1)
     plan_id: int = Field(ge=1)
-    purpose: str = Field(min_length=2, max_length=2000, description="用途 / 应用场景")
+    purpose: PlainText = Field(min_length=2, max_length=2000, description="用途 / 应用场景")
     delivery_mode: DeliveryMode
     term_days: int = Field(365, ge=1, le=3660, description="使用期限（天）")
     territory: str = Field("中华人民共和国境内", min_length=2, max_length=100, description="使用地域")

@@ -20,6 +20,7 @@ from shudata.catalog.access import resource_ref
 from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Unauthenticated
+from shudata.core.textsafe import require_plain_text
 from shudata.core.types import Actor
 from shudata.db.deferred import before_commit
 from shudata.portal import actions as A
@@ -168,6 +169,7 @@ def new_key() -> str:
 
 
 def create_key(*, session: Session, dev: PortalDeveloper, name: str) -> KeyCreated:
+    require_plain_text(name, "name")
     live = session.scalar(select(func.count(PortalApiKey.id)).where(
         PortalApiKey.developer_id == dev.id, PortalApiKey.revoked_at.is_(None))) or 0
     if live >= 10:

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shudata.core.textsafe import PlainText
+
 
 class PublicationRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -37,7 +39,7 @@ class PublishCreate(BaseModel):
 class WithdrawCreate(BaseModel):
     resource: str
     version: int | None = Field(None, description="要撤回的版本（默认当前发布的版本）")
-    reason: str = Field(min_length=2, max_length=500, description="撤回原因")
+    reason: PlainText = Field(min_length=2, max_length=500, description="撤回原因")
 
 
 class DeveloperCreate(BaseModel):
@@ -60,7 +62,7 @@ class DeveloperRead(BaseModel):
 
 
 class KeyCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: PlainText = Field(min_length=1, max_length=100)
 
 
 class KeyRead(BaseModel):
@@ -80,13 +82,13 @@ class KeyCreated(KeyRead):
 
 class ApplicationCreate(BaseModel):
     dataset: str = Field(description="数据集名称或资源代码")
-    purpose: str = Field(min_length=5, max_length=2000, description="用途说明")
+    purpose: PlainText = Field(min_length=5, max_length=2000, description="用途说明")
     accept_agreement: bool = Field(description="是否接受数据使用协议（必须为 true）")
 
 
 class ApplicationDecide(BaseModel):
     approve: bool
-    reason: str | None = Field(None, max_length=1000)
+    reason: PlainText | None = Field(None, max_length=1000)
 
 
 class ApplicationRead(BaseModel):
@@ -107,15 +109,15 @@ class ApplicationRead(BaseModel):
 
 
 class DataRequestCreate(BaseModel):
-    title: str = Field(min_length=2, max_length=200)
-    description: str = Field(min_length=5, max_length=4000)
-    requester_name: str = Field(min_length=1, max_length=100)
+    title: PlainText = Field(min_length=2, max_length=200)
+    description: PlainText = Field(min_length=5, max_length=4000)
+    requester_name: PlainText = Field(min_length=1, max_length=100)
     contact_email: str = Field(max_length=200)
     department_id: int | None = None
 
 
 class DataRequestAnswer(BaseModel):
-    answer: str = Field(min_length=2, max_length=4000)
+    answer: PlainText = Field(min_length=2, max_length=4000)
     dataset: str | None = Field(None, description="答复所指向的数据集（可选）")
 
 

@@ -25,6 +25,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, ShudataError
+from shudata.core.textsafe import require_plain_text
 from shudata.core.types import Actor
 from shudata.db.deferred import before_commit
 from shudata.lake.models import LakeVersion
@@ -277,6 +278,7 @@ def withdraw(*, session: Session, settings: Settings, actor: Actor, resource: st
              version: int | None = None) -> PublicationRead:
     """Withdraw a published version at once; the dataset falls back to an older published
     version, or disappears from the portal when none is left."""
+    require_plain_text(reason, "reason")
     res = find_resource(session, resource)
     require(actor, A.WITHDRAW, resource_ref(res))
     if version is None:

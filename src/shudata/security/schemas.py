@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shudata.core.textsafe import PlainText
 from shudata.core.types import Role
 from shudata.security.names import normalise_username
 from shudata.standards.regions import all_regions
@@ -120,7 +121,7 @@ class UserRead(BaseModel):
 
 
 class TokenCreate(BaseModel):
-    name: str = Field("api", min_length=1, max_length=100)
+    name: PlainText = Field("api", min_length=1, max_length=100)
     expires_in_days: int | None = Field(90, ge=1, le=3650)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validat
 
 from shudata.catalog.schemas import SharingMethod
 from shudata.core.clock import utcnow
+from shudata.core.textsafe import PlainText
 
 
 class Purpose(StrEnum):
@@ -50,7 +51,7 @@ class Decision(StrEnum):
 
 class DecisionCreate(BaseModel):
     decision: Decision
-    reason: str | None = Field(None, max_length=2000, description="拒绝或部分批准的理由")
+    reason: PlainText | None = Field(None, max_length=2000, description="拒绝或部分批准的理由")
     fields: list[str] | None = Field(None, description="部分批准：批准的信息项（须为申请的子集）")
     row_filter: str | None = Field(None, max_length=2000, description="部分批准：行过滤条件")
     use_until: dt.date | None = Field(None, description="部分批准：缩短的使用期限")
@@ -66,16 +67,16 @@ class DecisionCreate(BaseModel):
 
 
 class DisputeCreate(BaseModel):
-    reason: str = Field(min_length=2, max_length=2000)
+    reason: PlainText = Field(min_length=2, max_length=2000)
 
 
 class DisputeResolve(BaseModel):
     grant: bool = Field(description="true：协调后予以共享；false：维持拒绝")
-    resolution: str = Field(min_length=2, max_length=2000)
+    resolution: PlainText = Field(min_length=2, max_length=2000)
 
 
 class RevokeCreate(BaseModel):
-    reason: str = Field(min_length=2, max_length=1000)
+    reason: PlainText = Field(min_length=2, max_length=1000)
 
 
 class GrantRead(BaseModel):
