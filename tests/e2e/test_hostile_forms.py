@@ -40,7 +40,9 @@ from shudata.db.runtime import Runtime
 from shudata.web.app import create_app
 from support.demo_store import loaded_demo_copy
 
-pytestmark = pytest.mark.sqlite_only
+# slow: ~40 s a test, ~8 min the file: handed out among the first files (tests/conftest.py), not last by its
+# test count, where it ran on alone at the end of the suite
+pytestmark = [pytest.mark.sqlite_only, pytest.mark.slow]
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8", "Accept-Language": "zh-CN,zh;q=0.9"}
 LONG = "长" * 10_000
