@@ -13,6 +13,7 @@ recommends. Numbers are left alone (``-3`` as a number is fine).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
@@ -46,6 +47,38 @@ def safe_filename(name: str, default: str = "download") -> str:
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
+CONTROL_MESSAGE = ("含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），请删去后重试 / contains invisible control "
+                   "characters (NUL, ESC, text direction overrides); remove them")
+
+
+class ControlCharacters(ValueError):
+    """A value holds control characters (raised by :func:`no_control_chars` and the validators built
+    on it, so a refusal can be told apart in a pydantic error: :func:`is_control_error`)."""
+
+
+def is_control_error(err: Mapping[str, Any]) -> bool:
+    """Whether one error of a pydantic ``ValidationError.errors()`` is a control-character refusal."""
+    return isinstance((err.get("ctx") or {}).get("error"), ControlCharacters)
+
+
+def holds_control_chars(value: Any) -> bool:
+    """Whether any text in ``value`` (a string, or strings and keys nested in lists, tuples, sets
+    and mappings) holds a control character of :data:`CONTROL_CHARS`.
+
+    >>> holds_control_chars({"labels": ["低", "中\\t"], "mapping": {"a": "b"}})
+    False
+    >>> holds_control_chars(["x", {"\\x00": 1}])
+    True
+    """
+    if isinstance(value, str):
+        return CONTROL_CHARS.search(value) is not None
+    if isinstance(value, Mapping):
+        return any(holds_control_chars(k) or holds_control_chars(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(holds_control_chars(v) for v in value)
+    return False
+
+
 def no_control_chars(value: str) -> str:
     """``value`` if it holds no control character a person cannot type or see, else ``ValueError``
     with a message for the form (NUL, ESC, a right-to-left override pasted into a title). Tabs and
@@ -55,11 +88,10 @@ def no_control_chars(value: str) -> str:
     '四川省\\t企业名录\\r\\n'
     >>> no_control_chars("名录\\x00")
     Traceback (most recent call last):
-    ValueError: 含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），请删去后重试 / contains invisible ...
+    shudata.core.textsafe.ControlCharacters: 含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），请删去后重试 / ...
     """
     if CONTROL_CHARS.search(value):
-        raise ValueError("含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），请删去后重试 / contains invisible "
-                         "control characters (NUL, ESC, text direction overrides); remove them")
+        raise ControlCharacters(CONTROL_MESSAGE)
     return value
 
 

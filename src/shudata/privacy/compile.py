@@ -68,6 +68,11 @@ def compile_plan(policy: Policy, schema: pa.Schema, *, findings: Mapping[str, st
     for name, op in ops.items():
         if op.name == "keep":
             continue
+        if op.writes_control_chars():  # parsing refuses them; a spec built around it must not run either
+            raise InvalidInput(f"列“{name}”的脱敏算子“{op.zh}”（{op.name}）的参数含有不可见的控制字符，不能用它脱敏；"
+                               "请在策略编辑器中改正后重新保存", f"A parameter of the masking operator {op.name} of "
+                               f"column {name!r} holds control characters: it cannot mask; correct and save the policy",
+                               code="control_characters", details={"column": name, "operator": op.name})
         field = schema.field(name)
         ctx = CompileContext(column=name, family=type_family(field.type), arrow_type=field.type, keys=keys, udfs=udfs,
                              binding=binding)

@@ -44,6 +44,7 @@ from shudata.catalog.models import CatalogResource
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound
 from shudata.core.plugins import plugins_of
+from shudata.core.textsafe import is_control_error
 from shudata.core.types import Actor
 from shudata.core.validation import message_zh
 from shudata.lake.service import latest_version
@@ -65,6 +66,7 @@ from shudata.privacy.labels import choice_label, operator_label, operator_text, 
 from shudata.privacy.mask import mask_table
 from shudata.privacy.models import PrivacyPolicy, PrivacyScanReport
 from shudata.privacy.operators.base import Operator, type_family
+from shudata.privacy.operators.registry import problems
 from shudata.privacy.policy import Policy, operators, resolve, validate_policy
 from shudata.privacy.profiles import PROFILES
 from shudata.privacy.review import apply_reviews, in_force
@@ -187,6 +189,8 @@ def _zh_problem(err: Mapping[str, Any]) -> str:
         return f"应为以下之一：{ctx.get('expected', '')}"
     if kind == "value_error":
         msg = str(ctx.get("error", err.get("msg", "")))
+        if is_control_error(err):  # zh first (core.textsafe)
+            return msg.split(" / ", 1)[0]
         return msg.split(" / ", 1)[1] if " / " in msg else msg
     return message_zh(err)  # the platform's one table for the rest
 
@@ -198,7 +202,10 @@ def zh_errors(exc: ValidationError, names: Mapping[str, str] | None = None) -> s
         loc = [str(x) for x in e["loc"]]
         name = (names or {}).get(loc[0]) or param_label(loc[0]) if loc else ""
         problem = _zh_problem(e)
-        parts.append(f"{name}{problem}" if name and e["type"] != "value_error" else problem)
+        if name and is_control_error(e):
+            parts.append(f"{name}：{problem}")
+        else:
+            parts.append(f"{name}{problem}" if name and e["type"] != "value_error" else problem)
     return "；".join(parts)
 
 
@@ -255,11 +262,10 @@ def parse_operator(column: str, data: Mapping[str, Any]) -> Operator:
     try:
         return cls.model_validate(_coerce(cls, data))
     except ValidationError as exc:
-        zh = zh_errors(exc)
-        en = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise InvalidInput(f"列“{column}”的算子“{operator_text(name)}”参数有误：{zh}",
-                           f"Bad parameters of operator {name} for column {column!r}: {en}",
-                           code="bad_operator_params", details={"column": column, "operator": name}) from None
+        _, en, code = problems(exc, "bad_operator_params")
+        raise InvalidInput(f"列“{column}”的算子“{operator_text(name)}”参数有误：{zh_errors(exc)}",
+                           f"Bad parameters of operator {name} for column {column!r}: {en}", code=code,
+                           details={"column": column, "operator": name}) from None
 
 
 def build_policy(draft: PolicyDraft, res: CatalogResource, schema: pa.Schema | None) -> Policy:

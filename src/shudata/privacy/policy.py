@@ -1,7 +1,9 @@
 """Policies: columns (or detected entity types, with a default) → operators, as YAML/JSON.
 
 A policy names a profile (``open``, ``share-conditional``, ``trade``, ``internal``); entity
-types it does not mention take the profile's default. :func:`validate_policy` checks a
+types it does not mention take the profile's default. Its description and its operators' text
+parameters hold no control characters (422 ``control_characters``, however the policy arrives:
+API, editor, YAML/JSON file, CLI, or a stored row read back to run it). :func:`validate_policy` checks a
 policy against a table schema and the available keys when it is saved.
 
 >>> p = Policy.parse({"name": "demo", "profile": "open",
@@ -21,9 +23,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, field_validator
 
 from shudata.core.errors import InvalidInput, NotFound
+from shudata.core.textsafe import PlainText
 from shudata.privacy.entities import ENTITIES
 from shudata.privacy.operators.base import ANY, Operator, type_family
-from shudata.privacy.operators.registry import OperatorRegistry, default_registry
+from shudata.privacy.operators.registry import OperatorRegistry, default_registry, problems
 from shudata.privacy.profiles import PROFILES, ProfileName
 
 _REGISTRY: OperatorRegistry | None = None
@@ -44,7 +47,7 @@ class Policy(BaseModel):
 
     name: str = Field(min_length=1, max_length=100, pattern=r"^[\w\-\u4e00-\u9fff .]+$")
     profile: ProfileName = "internal"
-    description: str = ""
+    description: PlainText = ""
     columns: dict[str, SerializeAsAny[Operator]] = Field(default_factory=dict)
     entities: dict[str, SerializeAsAny[Operator]] = Field(default_factory=dict)
     default: SerializeAsAny[Operator] | None = None
@@ -75,9 +78,8 @@ class Policy(BaseModel):
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise InvalidInput(f"脱敏策略有误：{problems}", f"Invalid masking policy: {problems}",
-                               code="invalid_policy") from None
+            zh, en, code = problems(exc, "invalid_policy")
+            raise InvalidInput(f"脱敏策略有误：{zh}", f"Invalid masking policy: {en}", code=code) from None
 
     @classmethod
     def from_text(cls, text: str) -> Policy:

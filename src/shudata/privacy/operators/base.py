@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar
 
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from sqlglot import exp
 
+from shudata.core.textsafe import CONTROL_MESSAGE, ControlCharacters, holds_control_chars
 from shudata.query.engines.base import ScalarUdf
 
 
@@ -93,10 +94,41 @@ class PreflightCheck:
     en: str
 
 
+def one_printable(value: str) -> str:
+    """A mask character: one printable character (``*``, ``＊``, ``×``, a Chinese character); a tab,
+    a line break or any other control character is refused (it would be delivered in the data).
+
+    >>> one_printable("＊"), one_printable("×")
+    ('＊', '×')
+    >>> one_printable("\\t")
+    Traceback (most recent call last):
+    shudata.core.textsafe.ControlCharacters: 应为一个可打印字符（不能是制表符、换行或其他控制字符） / must be one ...
+    """
+    if not value.isprintable():
+        raise ControlCharacters("应为一个可打印字符（不能是制表符、换行或其他控制字符） / must be one printable "
+                                "character (no tab, line break or other control character)")
+    return value
+
+
+MaskChar = Annotated[str, Field(min_length=1, max_length=1), AfterValidator(one_printable)]
+"""The character an operator masks with."""
+
+
 class Operator(BaseModel):
-    """Base class of operator specs. Subclasses set the class attributes."""
+    """Base class of operator specs. Subclasses set the class attributes.
+
+    No text parameter may hold a control character (:data:`shudata.core.textsafe.CONTROL_CHARS`):
+    markers, labels, fixed texts and hierarchy values are written into the delivered data.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        if holds_control_chars(value):
+            raise ControlCharacters(CONTROL_MESSAGE)
+        return value
 
     name: ClassVar[str]
     zh: ClassVar[str]
@@ -118,6 +150,10 @@ class Operator(BaseModel):
     def params(self) -> dict[str, object]:
         """The spec as plain data, with its operator name (round-trips through the registry)."""
         return {"op": self.name, **self.model_dump(mode="json")}
+
+    def writes_control_chars(self) -> bool:
+        """Whether a parameter holds a control character (a spec built without validation)."""
+        return holds_control_chars(self.model_dump(mode="json"))
 
 
 def lit(v: str | int | float) -> exp.Expression:

@@ -17,7 +17,7 @@ from typing import ClassVar
 from pydantic import Field
 from sqlglot import exp
 
-from shudata.privacy.operators.base import CompileContext, Operator, Technique, as_text, lit
+from shudata.privacy.operators.base import CompileContext, MaskChar, Operator, Technique, as_text, lit
 
 
 class MaskAll(Operator):
@@ -27,7 +27,7 @@ class MaskAll(Operator):
     zh: ClassVar[str] = "全部遮盖"
     technique: ClassVar[Technique] = Technique.SUPPRESSION
 
-    char: str = Field("*", min_length=1, max_length=1)
+    char: MaskChar = "*"
     fixed: str | None = Field(None, description="固定替换文本；为空时按原长度遮盖")
 
     def compile(self, col: exp.Expression, ctx: CompileContext) -> exp.Expression:

@@ -31,7 +31,7 @@ from typing import ClassVar
 from pydantic import Field
 from sqlglot import exp
 
-from shudata.privacy.operators.base import CompileContext, Operator, Technique, as_text, lit
+from shudata.privacy.operators.base import CompileContext, MaskChar, Operator, Technique, as_text, lit
 
 STARS = 32  # runs of up to this many mask characters come from a constant list
 
@@ -45,7 +45,7 @@ class PartialMask(Operator):
 
     keep_head: int = Field(0, ge=0, le=32)
     keep_tail: int = Field(0, ge=0, le=32)
-    char: str = Field("*", min_length=1, max_length=1)
+    char: MaskChar = "*"
 
     def compile(self, col: exp.Expression, ctx: CompileContext) -> exp.Expression:
         text = as_text(col, ctx)

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from shudata.core.errors import InvalidInput
+from shudata.core.textsafe import is_control_error
 from shudata.privacy.operators import (
     bucket,
     date_generalize,
@@ -71,9 +72,34 @@ class OperatorRegistry:
         try:
             return cls.model_validate(params)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-            raise InvalidInput(f"算子 {name} 的参数有误：{problems}", f"Bad parameters for operator {name}: {problems}",
-                               code="bad_operator_params") from None
+            zh, en, code = problems(exc, "bad_operator_params")
+            raise InvalidInput(f"算子 {name} 的参数有误：{zh}", f"Bad parameters for operator {name}: {en}",
+                               code=code) from None
+
+
+def problems(exc: ValidationError, code: str) -> tuple[str, str, str]:
+    """(zh, en, code) of a refused spec: each error with its place; the code is
+    ``control_characters`` when a text holds control characters, else ``code``.
+
+    >>> try:
+    ...     default_registry().get("suppress").model_validate({"marker": "已隐藏\\x00"})
+    ... except ValidationError as exc:
+    ...     zh, en, code = problems(exc, "bad_operator_params")
+    >>> zh[:17], en[:27], code
+    ('marker：含有不可见的控制字符', 'marker: contains invisible ', 'control_characters')
+    """
+    zh, en, control = [], [], False
+    for e in exc.errors():
+        where = ".".join(str(x) for x in e["loc"])
+        if is_control_error(e):
+            control = True
+            said_zh, _, said_en = str(e["ctx"]["error"]).partition(" / ")
+            zh.append(f"{where}：{said_zh}" if where else said_zh)
+            en.append(f"{where}: {said_en or said_zh}" if where else said_en or said_zh)
+        else:
+            zh.append(f"{where}: {e['msg']}")
+            en.append(f"{where}: {e['msg']}")
+    return "; ".join(zh), "; ".join(en), "control_characters" if control else code
 
 
 def register_builtins(reg: OperatorRegistry) -> None:
