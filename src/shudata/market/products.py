@@ -40,6 +40,7 @@ from shudata.core.clock import utcnow
 from shudata.core.config import Settings
 from shudata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from shudata.core.plugins import plugins_of
+from shudata.core.textsafe import require_plain_text
 from shudata.core.types import Actor
 from shudata.lake.service import get_version, latest_version
 from shudata.market import actions as A
@@ -339,7 +340,9 @@ def review_product(*, session: Session, actor: Actor, product_id: int, data: Lis
 
 
 def delist_product(*, session: Session, actor: Actor, product_id: int, reason: str) -> ProductRead:
-    """De-list (摘牌) by the seller or the exchange operator; open orders go on, no new ones."""
+    """De-list (摘牌) by the seller or the exchange operator; open orders go on, no new ones. The
+    reason is text a person types: no control characters (422 ``control_characters``)."""
+    require_plain_text(reason, "reason")
     p = get_product_row(session, product_id)
     if not allowed(actor, A.PRODUCT_REVIEW):
         _seller_of(session, actor, p)

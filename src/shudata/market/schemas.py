@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shudata.core.textsafe import PlainText
+from shudata.core.textsafe import CONTROL_MESSAGE, ControlCharacters, PlainText, holds_control_chars
 from shudata.standards.uscc import is_valid_uscc
 
 # What a participant acts as: 供方, 需方 and the 数商 service types.
@@ -59,14 +59,14 @@ class ParticipantCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=2, max_length=200, description="企业（机构）名称")
+    name: PlainText = Field(min_length=2, max_length=200, description="企业（机构）名称")
     uscc: str = Field(description="统一社会信用代码 (GB 32100)，校验位不对即拒绝")
     kinds: list[Kind] = Field(min_length=1, description="供方、需方或数商服务类型，可多选")
-    legal_representative: str = Field(min_length=1, max_length=100, description="法定代表人")
-    contact_name: str = Field(min_length=1, max_length=100)
-    contact_phone: str = Field(min_length=5, max_length=40)
+    legal_representative: PlainText = Field(min_length=1, max_length=100, description="法定代表人")
+    contact_name: PlainText = Field(min_length=1, max_length=100)
+    contact_phone: PlainText = Field(min_length=5, max_length=40)
     contact_email: str | None = Field(None, max_length=200)
-    address: str | None = Field(None, max_length=300)
+    address: PlainText | None = Field(None, max_length=300)
     account: AccountCreate | None = Field(None, description="企业的首个账号（登录名、显示名称、密码），必填")
 
     @field_validator("uscc")
@@ -86,11 +86,11 @@ class DepartmentSellerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     department_id: int = Field(ge=1)
-    authorisation: str = Field(min_length=4, max_length=4000,
-                               description="授权运营依据（文件名称、文号、授权范围与期限）")
-    legal_representative: str = Field(min_length=1, max_length=100)
-    contact_name: str = Field(min_length=1, max_length=100)
-    contact_phone: str = Field(min_length=5, max_length=40)
+    authorisation: PlainText = Field(min_length=4, max_length=4000,
+                                     description="授权运营依据（文件名称、文号、授权范围与期限）")
+    legal_representative: PlainText = Field(min_length=1, max_length=100)
+    contact_name: PlainText = Field(min_length=1, max_length=100)
+    contact_phone: PlainText = Field(min_length=5, max_length=40)
 
 
 class ReviewCreate(BaseModel):
@@ -194,42 +194,50 @@ class ProductSheet(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(min_length=4, max_length=4000, description="数据内容")
-    fields: list[str] = Field(default_factory=list, max_length=500, description="字段（不填取目录信息项）")
-    coverage: str = Field("", max_length=1000, description="覆盖范围（地域、时间、对象）")
-    update_cycle: str = Field("", max_length=100, description="更新周期")
-    scenarios: list[str] = Field(default_factory=list, max_length=50, description="应用场景（无场景不交易）")
-    restrictions: str = Field("", max_length=2000, description="使用限制")
+    content: PlainText = Field(min_length=4, max_length=4000, description="数据内容")
+    fields: list[PlainText] = Field(default_factory=list, max_length=500, description="字段（不填取目录信息项）")
+    coverage: PlainText = Field("", max_length=1000, description="覆盖范围（地域、时间、对象）")
+    update_cycle: PlainText = Field("", max_length=100, description="更新周期")
+    scenarios: list[PlainText] = Field(default_factory=list, max_length=50, description="应用场景（无场景不交易）")
+    restrictions: PlainText = Field("", max_length=2000, description="使用限制")
     fingerprint: dict[str, Any] | None = Field(None, description="离线文件指纹设置（关键列、各列容差）")
     release_rules: dict[str, Any] | None = Field(None, description="托管计算的结果释放规则（最小分组、差分隐私）")
+
+    @field_validator("fingerprint", "release_rules")
+    @classmethod
+    def _plain(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Column names and settings typed in the sheet: no control characters either."""
+        if holds_control_chars(v):
+            raise ControlCharacters(CONTROL_MESSAGE)
+        return v
 
 
 class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seller_id: int = Field(ge=1)
-    name: str = Field(min_length=2, max_length=200)
-    category: str = Field("", max_length=100)
+    name: PlainText = Field(min_length=2, max_length=200)
+    category: PlainText = Field("", max_length=100)
     sources: list[SourceRef] = Field(min_length=1, max_length=20)
     sheet: ProductSheet
     delivery_modes: list[DeliveryMode] = Field(min_length=1)
     masking_profile: ProfileName = "trade"
     rights: list[Right] = Field(default_factory=list, description="卖方持有的数据权利")
-    source_evidence: str = Field("", max_length=4000, description="数据来源合法性说明")
-    personal_authorisation: str | None = Field(None, max_length=4000, description="个人信息处理的授权或法律依据")
+    source_evidence: PlainText = Field("", max_length=4000, description="数据来源合法性说明")
+    personal_authorisation: PlainText | None = Field(None, max_length=4000, description="个人信息处理的授权或法律依据")
 
 
 class ProductUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=2, max_length=200)
-    category: str | None = Field(None, max_length=100)
+    name: PlainText | None = Field(None, min_length=2, max_length=200)
+    category: PlainText | None = Field(None, max_length=100)
     sheet: ProductSheet | None = None
     delivery_modes: list[DeliveryMode] | None = Field(None, min_length=1)
     masking_profile: ProfileName | None = None
     rights: list[Right] | None = None
-    source_evidence: str | None = Field(None, max_length=4000)
-    personal_authorisation: str | None = Field(None, max_length=4000)
+    source_evidence: PlainText | None = Field(None, max_length=4000)
+    personal_authorisation: PlainText | None = Field(None, max_length=4000)
 
 
 class ListingDecision(BaseModel):

@@ -46,6 +46,7 @@ from shudata.market.valuation import service as valuation
 from shudata.security.authz import allowed
 from shudata.security.service import list_departments
 from shudata.web.deps import ActorDep, LangDep, SessionDep, SettingsDep, UserDep
+from shudata.web.errors import audit_refusal
 from shudata.web.ui import charts
 from shudata.web.ui.pages_portal import check_csrf, ensure_csrf
 from shudata.web.ui.render import blank_to_none, flash, redirect, render, validation_messages
@@ -88,13 +89,16 @@ def _errors(exc: Exception, lang: str) -> list[str]:
 
 
 def _attempt(request: Request, session: Any, call: Callable[[], Any], ok_zh: str, ok_en: str) -> Any:
-    """Run ``call``; on a refusal roll back (nothing partial is kept) and flash it in Chinese."""
+    """Run ``call``; on a refusal roll back (nothing partial is kept), flash it in Chinese and record
+    it in the audit trail as a refused form (call it from a worker thread: the record is written here)."""
     try:
         out = call()
     except (ValidationError, ShudataError) as exc:
         session.rollback()
         zh, en = _refusal(exc, "zh-CN")
         flash(request, "danger", zh, en)
+        status = exc.status if isinstance(exc, ShudataError) else 422
+        audit_refusal(request, status, exc.code if isinstance(exc, ShudataError) else "invalid_input", zh)
         return None
     flash(request, "success", ok_zh, ok_en)
     return out
@@ -424,7 +428,11 @@ def _fingerprint(form: Any) -> dict[str, Any] | None:
 
 
 def _release_rules(form: Any) -> dict[str, Any] | None:
-    k = parse_id(str(form.get("min_group", "")))  # ASCII digits only: int("²") raised (500)
+    text = str(form.get("min_group", "")).strip()
+    k = parse_id(text)  # ASCII digits only: int("²") raised (500)
+    if text and k is None:  # was left out without a word: the sheet saved without the rule the seller typed
+        raise InvalidInput("托管计算最小分组（k）应为正整数", "The minimum group size k of hosted jobs must be a whole "
+                           "number", code="invalid_value", details={"field": "min_group"})
     return {"min_group_size": k} if k is not None else None
 
 
