@@ -25,6 +25,7 @@ from shudata.catalog.schemas import UPDATE_CYCLE_DAYS, UpdateCycle
 from shudata.core.config import Settings
 from shudata.core.errors import InvalidInput, NotFound, PermissionDenied
 from shudata.core.plugins import plugins_of
+from shudata.core.textsafe import holds_control_chars, require_plain_text
 from shudata.core.types import Actor
 from shudata.lake.models import LakeVersion
 from shudata.lake.service import get_version, latest_version, version_files
@@ -186,6 +187,9 @@ def accept_suggestions(*, session: Session, actor: Actor, resource: str, rules: 
     with the same key."""
     res = find_resource(session, resource)
     require_raw_reader(actor, res, A.RULES_EDIT)
+    require_plain_text(comment, "comment")
+    for n, rule in enumerate(rules, start=1):
+        _refuse_control_chars(rule, n)
     kept = parse_rule_set(list(rules), plugins=plugins_of(session))
     chosen: list[Any] = [r.model_dump(mode="json", exclude_none=True) for r in kept.rules]
     current, _ = current_rule_set(session, res.id)
@@ -198,6 +202,27 @@ def accept_suggestions(*, session: Session, actor: Actor, resource: str, rules: 
         details["dropped"] = max(0, offered - len(kept.rules))
     return save_rule_set(session=session, actor=actor, resource=res.code, spec=spec,
                          comment=comment or "采纳建议规则 / accepted suggested rules", audit=details)
+
+
+def _refuse_control_chars(rule: Any, n: int) -> None:
+    """A kept suggestion's text (code-list values, bounds, note) as the steward edited it: no control
+    characters (422 ``control_characters``). Column names are the data's own and are left alone.
+
+    >>> _refuse_control_chars({"type": "enum", "column": "性别", "values": ["男", "女\\n"]}, 1)
+    >>> _refuse_control_chars({"type": "enum", "column": "性别", "values": ["男", "女\\x00"]}, 2)
+    Traceback (most recent call last):
+    shudata.core.errors.InvalidInput: 第 2 条规则的 values：含有不可见的控制字符（如 NUL、ESC 或文字方向控制符）...
+    """
+    if not isinstance(rule, Mapping):
+        return
+    for key, value in rule.items():
+        if key in ("column", "columns") or str(key).endswith("_column"):
+            continue
+        if holds_control_chars(value):
+            raise InvalidInput(f"第 {n} 条规则的 {key}：含有不可见的控制字符（如 NUL、ESC 或文字方向控制符），"
+                               "请删去后重试",
+                               f"Rule {n}, {key}: contains invisible control characters (NUL, ESC, text direction "
+                               "overrides); remove them", code="control_characters", details={"rule": n, "field": key})
 
 
 def current_rule_set(session: Session, resource_id: int) -> tuple[RuleSet, int | None]:

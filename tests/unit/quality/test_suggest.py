@@ -187,6 +187,33 @@ def test_api_refusals(client: Any, world: World, scenic_entry: str, add_resource
     assert r.status_code == 200 and r.json()["version"] is None and r.json()["suggestions"] == []
 
 
+def test_api_refuses_control_characters_in_accepted_suggestions(client: Any, world: World, scenic_entry: str,
+                                                                 token_for: Headers) -> None:
+    """A code list's values (and the comment) as the steward edited them: NUL, ESC or a right-to-left
+    override is refused (422 control_characters, the refusal audited, no rule set saved); line breaks
+    in a value stay (a value must match the data exactly). Found by the forms sweep."""
+    from sqlalchemy import select
+
+    from shudata.audit.models import AuditEntry
+
+    h = token_for("steward1")
+    url = f"/api/v1/quality/resources/{scenic_entry}/rules/suggestions"
+    grades = {"type": "enum", "column": "等级", "values": ["1A", "2A", "3A", "4A", "5A"]}
+    for body in ({"rules": [{**grades, "values": ["1A", "2A\x00", "3A"]}]},
+                 {"rules": [{**grades, "values": ["1A", "\u202e5A"]}]},
+                 {"rules": [{**grades, "note": "代码表\x1b[2J"}]},
+                 {"rules": [grades], "comment": "按建议\x00"}):
+        r = client.post(url, headers=h, json=body)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "control_characters" and "控制字符" in r.json()["error"]["message"]
+    assert client.get(f"/api/v1/quality/resources/{scenic_entry}/rules", headers=h).json() is None
+    with world.rt.transaction() as s:
+        said = [json.loads(e.details) for e in s.scalars(select(AuditEntry).where(AuditEntry.outcome == "rejected"))]
+        assert sum(1 for d in said if d.get("code") == "control_characters" and d.get("path") == url) == 4
+    r = client.post(url, headers=h, json={"rules": [{**grades, "values": [*grades["values"], "6A\n"]}]})
+    assert r.status_code == 200 and r.json()["spec"]["rules"][0]["values"][-1] == "6A\n", r.text
+
+
 # -- pages -------------------------------------------------------------------------------------------
 
 def _login(client: Any) -> None:
