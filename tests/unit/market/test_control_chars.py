@@ -108,3 +108,33 @@ def test_a_department_sellers_authorisation_refuses_control_characters() -> None
     for field in ("authorisation", "legal_representative", "contact_name"):
         with pytest.raises(ValidationError, match="控制字符"):
             DepartmentSellerCreate.model_validate({**data, field: f"{data[field]}{BAD}"})
+
+
+@pytest.mark.sqlite_only
+def test_the_delist_form_refuses_them_says_why_and_the_refusal_is_audited(
+        rt: Any, client: Any, make_user: Any, make_department: Any) -> None:
+    import json
+    import re
+
+    from shudata.audit.models import AuditEntry
+    from support.market import PASSWORD
+
+    op = make_user("exchange_op", Role.MARKET_OPERATOR)
+    ds = department_seller(rt, make_user, make_department, operator=op)
+    product_id, _ = listed_product(rt, ds, op, ds.gdp)
+    r = client.post("/login", data={"username": "dsj_steward", "password": PASSWORD}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    csrf = re.search(r'<meta name="csrf-token" content="([^"]*)"', client.get("/market/seller").text)
+    assert csrf is not None
+    path = f"/market/products/{product_id}/delist"
+    r = client.post(path, data={"csrf_token": csrf.group(1), "reason": "数据更新" + BAD}, follow_redirects=True)
+    assert r.status_code == 200 and "alert-danger" in r.text and "控制字符" in r.text
+    with rt.transaction() as s:
+        assert s.get(MarketProduct, product_id).status == "listed"  # type: ignore[union-attr]
+        said = [json.loads(e.details) for e in s.scalars(select(AuditEntry).where(AuditEntry.outcome == "rejected"))]
+    assert [d["code"] for d in said if d.get("path") == path] == ["control_characters"]
+    # the product sheet's hosted group size: text is refused, not dropped
+    r = client.post(f"/market/seller/products/{product_id}/edit",
+                    data={"csrf_token": csrf.group(1), "name": "产品", "content": "测试数据产品",
+                          "scenarios": "区域经济研究", "delivery_modes": "api", "min_group": "十"})
+    assert r.status_code == 422 and "最小分组" in r.text
