@@ -1,5 +1,6 @@
 """Browser-test fixtures: a real uvicorn server over a temp data folder, seeded through the
-services, and one headless Debian Chromium per module (Playwright).
+services, and one headless Debian Chromium per xdist worker (Playwright), closed when the next test does
+not use it.
 
 ``playwright install`` is never called: the tests drive ``/usr/bin/chromium`` and are skipped
 with the reason when it is missing (outside CI).
@@ -168,7 +169,43 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
+class _WorkerChromium:
+    """The Chromium of this process (one per xdist worker), started when a test first asks for it and kept
+    for the browser tests that follow; each test opens a fresh context (its own cookies and storage)."""
+
+    def __init__(self) -> None:
+        self._launched: contextlib.AbstractContextManager[Any] | None = None
+        self._browser: Any = None
+
+    def get(self) -> Any:
+        if self._browser is None or not self._browser.is_connected():
+            self.close()
+            self._launched = launch_chromium()
+            self._browser = self._launched.__enter__()
+        return self._browser
+
+    def close(self) -> None:
+        launched, self._launched, self._browser = self._launched, None, None
+        if launched is not None:
+            launched.__exit__(None, None, None)
+
+
+_CHROMIUM = _WorkerChromium()
+
+
+@pytest.fixture
+def browser() -> Any:
+    """The worker's Chromium (started once, not once per module or test); open a new context per test."""
+    require_chromium()
+    return _CHROMIUM.get()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """Close the worker's Chromium once the next test does not use it: while the sync Playwright API runs,
+    it marks the thread's asyncio loop as running, which other tests' ``asyncio.run`` would refuse."""
+    try:
+        return (yield)
+    finally:
+        if nextitem is None or "browser" not in getattr(nextitem, "fixturenames", ()):
+            _CHROMIUM.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.e2e.conftest import PASSWORD, _user, launch_chromium, new_runtime, require_chromium, serving
+from tests.e2e.conftest import PASSWORD, _user, new_runtime, require_chromium, serving
 
 from shudata.analysis import service
 from shudata.analysis.schemas import IndicatorWrite, RuleWrite, SubscriptionWrite
@@ -80,50 +80,50 @@ def _login(page: Any, site: str, username: str) -> None:
     page.wait_for_url(site + "/", timeout=TIMEOUT_MS)
 
 
-def test_a_new_version_raises_an_alert_that_is_acknowledged_on_the_alerts_page(site: tuple[str, str, Path]) -> None:
+def test_a_new_version_raises_an_alert_that_is_acknowledged_on_the_alerts_page(site: tuple[str, str, Path],
+                                                                               browser: Any) -> None:
     url, token, tmp = site
-    with launch_chromium() as browser:
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
-        page = ctx.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        _login(page, url, "tj_user")
-        page.goto(url + "/analysis/alerts")
-        expect(page.locator("#no-alerts")).to_be_visible()
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _login(page, url, "tj_user")
+    page.goto(url + "/analysis/alerts")
+    expect(page.locator("#no-alerts")).to_be_visible()
 
-        # a revised export arrives over the API: Sichuan's 2024 GDP revised from 64537.9 to 50000 亿元
-        revised = tmp / "gdp_100m_yuan.csv"
-        revised.write_bytes(RAW.read_bytes().decode("gbk").replace("四川省,64537.9,", "四川省,50000.0,").encode("gbk"))
-        with revised.open("rb") as f:
-            r = httpx.post(f"{url}/api/v1/resources/{GDP}/versions", headers={"Authorization": f"Bearer {token}"},
-                           files={"file": ("gdp_100m_yuan.csv", f, "text/csv")}, data={"comment": "修订"},
-                           timeout=120)
-        assert r.status_code == 201, r.text
-        assert r.json()["version"] == 2
+    # a revised export arrives over the API: Sichuan's 2024 GDP revised from 64537.9 to 50000 亿元
+    revised = tmp / "gdp_100m_yuan.csv"
+    revised.write_bytes(RAW.read_bytes().decode("gbk").replace("四川省,64537.9,", "四川省,50000.0,").encode("gbk"))
+    with revised.open("rb") as f:
+        r = httpx.post(f"{url}/api/v1/resources/{GDP}/versions", headers={"Authorization": f"Bearer {token}"},
+                       files={"file": ("gdp_100m_yuan.csv", f, "text/csv")}, data={"comment": "修订"},
+                       timeout=120)
+    assert r.status_code == 201, r.text
+    assert r.json()["version"] == 2
 
-        page.goto(url + "/analysis/alerts")
-        rows = page.locator("#alerts-table tbody tr")
-        expect(rows).to_have_count(1)
-        row = rows.first
-        expect(row).to_contain_text("四川省")
-        expect(row).to_contain_text("严重")
-        expect(row).to_contain_text("低于预警线 -10")
-        row.locator("input[name=comment]").fill("已核实：修订数")
-        row.locator(".ack-button").click()
-        page.wait_for_url("**/analysis/alerts?status=open")
-        expect(page.locator("#no-alerts")).to_be_visible()
-        page.goto(url + "/analysis/alerts?status=all")
-        done = page.locator("#alerts-table tbody tr").first.locator(".ack-done")
-        expect(done).to_contain_text("tj_user")
-        expect(done).to_contain_text("已核实：修订数")
+    page.goto(url + "/analysis/alerts")
+    rows = page.locator("#alerts-table tbody tr")
+    expect(rows).to_have_count(1)
+    row = rows.first
+    expect(row).to_contain_text("四川省")
+    expect(row).to_contain_text("严重")
+    expect(row).to_contain_text("低于预警线 -10")
+    row.locator("input[name=comment]").fill("已核实：修订数")
+    row.locator(".ack-button").click()
+    page.wait_for_url("**/analysis/alerts?status=open")
+    expect(page.locator("#no-alerts")).to_be_visible()
+    page.goto(url + "/analysis/alerts?status=all")
+    done = page.locator("#alerts-table tbody tr").first.locator(".ack-done")
+    expect(done).to_contain_text("tj_user")
+    expect(done).to_contain_text("已核实：修订数")
 
-        # the indicator page: the revised value, its chart and the drill-down to the file's cell
-        page.goto(url + "/analysis/indicators/GDP")
-        expect(page.locator("#series-chart canvas")).to_have_count(1)
-        expect(page.locator("#values-table")).to_contain_text("50,000.00")
-        page.locator("#values-table a", has_text="来源数据").first.click()
-        expect(page.locator("#trace-cells")).to_contain_text("gdp_100m_yuan.csv")
-        expect(page.locator("#trace-sources")).to_contain_text("第2 版")
-        assert not errors, errors
-        ctx.close()
+    # the indicator page: the revised value, its chart and the drill-down to the file's cell
+    page.goto(url + "/analysis/indicators/GDP")
+    expect(page.locator("#series-chart canvas")).to_have_count(1)
+    expect(page.locator("#values-table")).to_contain_text("50,000.00")
+    page.locator("#values-table a", has_text="来源数据").first.click()
+    expect(page.locator("#trace-cells")).to_contain_text("gdp_100m_yuan.csv")
+    expect(page.locator("#trace-sources")).to_contain_text("第2 版")
+    assert not errors, errors
+    ctx.close()

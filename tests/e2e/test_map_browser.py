@@ -22,7 +22,6 @@ from tests.e2e.conftest import (
     PASSWORD,
     _entry,
     _user,
-    launch_chromium,
     new_runtime,
     require_chromium,
     serving,
@@ -73,12 +72,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         yield {"url": url, "quakes": quakes, "gdp": gdp.replace("/", "-")}
     rt.close()
     shutil.rmtree(tmp, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def browser(world: dict[str, Any]) -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
 
 
 def _page(browser: Any, world: dict[str, Any], width: int = 1366) -> tuple[Any, list[str]]:

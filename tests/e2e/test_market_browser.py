@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
-from tests.e2e.conftest import launch_chromium, new_runtime, require_chromium, serving
+from tests.e2e.conftest import new_runtime, require_chromium, serving
 from tests.support.market import DepartmentSeller
 from tests.support.market_pages import power_entry
 
@@ -84,12 +84,12 @@ def _approve(page: Any, pid: int) -> None:
     assert "已处理" in page.inner_text(".alert-success")
 
 
-def test_list_buy_deliver_and_trace_in_the_browser(tmp_path: Path) -> None:
+def test_list_buy_deliver_and_trace_in_the_browser(tmp_path: Path, browser: Any) -> None:
     require_chromium()
     rt = new_runtime(tmp_path)
     _operator, steward, ds = _world(rt)
     code = power_entry(rt, ds, rows=6000)
-    with serving(rt) as url, launch_chromium() as browser:
+    with serving(rt) as url:
         context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN", accept_downloads=True)
         context.set_default_timeout(30_000)
         page = context.new_page()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import launch_chromium, new_runtime, require_chromium, serving
+from tests.e2e.conftest import new_runtime, require_chromium, serving
 
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.search_index import index_entry
@@ -85,10 +85,9 @@ def portal_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PortalSite
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def portal_browser(portal_site: PortalSite) -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
+@pytest.fixture
+def portal_browser(portal_site: PortalSite, browser: Any) -> Any:
+    return browser  # the worker's (tests/e2e/conftest.py)
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from tests.e2e.conftest import (
     PASSWORD,
     _entry,
     _user,
-    launch_chromium,
     new_runtime,
     require_chromium,
     serving,
@@ -91,10 +90,9 @@ def wb_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkbenchSite]
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
+@pytest.fixture
+def chromium(browser: Any) -> Any:
+    return browser  # the worker's (tests/e2e/conftest.py)
 
 
 def _login(page: Any, url: str, username: str) -> None:

@@ -18,7 +18,6 @@ from tests.e2e.conftest import (
     PASSWORD,
     _entry,
     _user,
-    launch_chromium,
     new_runtime,
     require_chromium,
     serving,
@@ -79,10 +78,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with launch_chromium() as b:
-        yield b
+@pytest.fixture
+def chromium(browser: Any) -> Any:
+    return browser  # the worker's (tests/e2e/conftest.py)
 
 
 def _run(page: Any, sql: str) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.e2e.conftest import launch_chromium, require_chromium, serving
+from tests.e2e.conftest import require_chromium, serving
 
 from shudata.analysis.dashboards_models import AnalysisDashboard
 from shudata.catalog.models import CatalogDemand, CatalogResource
@@ -348,13 +348,14 @@ CHART_PAGES = ("/exchange/stats", "/portal/stats", "/quality/runs/{run_id}", "/c
 
 
 @pytest.mark.browser
-def test_chart_titles_drawn_in_the_browser_are_chinese(demo: Demo) -> None:
+def test_chart_titles_drawn_in_the_browser_are_chinese(demo: Demo, browser: Any) -> None:
     require_chromium()
     steward = next(u for u in demo_users() if u.username == demo.params["steward"])  # reads the data raw
     drawn: dict[str, tuple[int, list[str]]] = {}
     overlaps: dict[str, list[Any]] = {}
-    with serving(demo.rt) as url, launch_chromium() as browser:
-        page = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900}).new_page()
+    with serving(demo.rt) as url:
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+        page = context.new_page()
         page.set_default_timeout(60_000)
         page.goto(f"{url}/login")
         page.fill("input[name=username]", steward.username)
@@ -366,6 +367,7 @@ def test_chart_titles_drawn_in_the_browser_are_chinese(demo: Demo) -> None:
             page.wait_for_load_state("networkidle")
             drawn[path] = page.evaluate(DRAWN_TEXTS)
             overlaps[path] = page.evaluate(OVERLAPS)
+        context.close()
     assert drawn["/quality/runs/{run_id}"][0] >= 3, {p: n for p, (n, _) in drawn.items()}
     assert drawn["/quality/runs/{run_id}"][1], "the quality report's charts have titles"
     leaks = {path: [p for t in texts for p in english_phrases(str(t))] for path, (_, texts) in drawn.items()}
