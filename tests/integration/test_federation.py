@@ -53,21 +53,31 @@ class Node:
         env = {**os.environ, "SHUDATA_DATA_DIR": str(self.settings.data_dir), "SHUDATA_NODE_CODE": self.code,
                "SHUDATA_ENV": "test"}
         env.pop("SHUDATA_DATABASE_URL", None)
-        self.proc = subprocess.Popen([sys.executable, "-m", "shudata", "serve", "--port", str(self.port)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        # The server's log goes to a file: a pipe nobody reads while it runs fills up and blocks the
+        # server, and reading it after a failed start waited for an end that never came (a 900 s hang).
+        log = self.settings.data_dir.parent / f"node-{self.code}.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "shudata", "serve", "--port", str(self.port)],
+                                         env=env, stdout=subprocess.DEVNULL, stderr=out)
+        deadline = time.monotonic() + 180  # a loaded CI machine: the embedded store and demo setup are slow
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
                 if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.2)
-        raise RuntimeError(f"node {self.code} did not start: {self.proc.stderr.read() if self.proc.stderr else ''}")
+        self.stop()
+        raise RuntimeError(f"node {self.code} did not start: {log.read_text(errors='replace')[-4000:]}")
 
     def stop(self) -> None:
         if self.proc is not None:
             self.proc.terminate()
-            self.proc.wait(timeout=20)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
             self.proc = None
 
     def runtime(self) -> Runtime:
@@ -79,9 +89,9 @@ class Node:
 def nodes(tmp_path: Path) -> Iterator[tuple[Node, Node]]:
     province = Node("510000", Settings(env="test", data_dir=tmp_path / "province", node_code="510000"), _free_port())
     city = Node("510100", Settings(env="test", data_dir=tmp_path / "city", node_code="510100"), _free_port())
-    for n in (province, city):
-        n.start()
     try:
+        for n in (province, city):
+            n.start()
         yield province, city
     finally:
         for n in (province, city):
