@@ -15,13 +15,13 @@ class IndicatorWrite(BaseModel):
 
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$", description="指标代码（唯一）")
     name: str = Field(min_length=1, max_length=200, description="中文名称")
-    name_en: str | None = Field(None, max_length=200, description="英文名称")
-    unit: str | None = Field(None, max_length=40, description="计量单位")
+    name_en: PlainText | None = Field(None, max_length=200, description="英文名称")
+    unit: PlainText | None = Field(None, max_length=40, description="计量单位")
     frequency: Literal["时", "日", "月", "季", "年"] = Field("年", description="频度")
     region_level: Literal["全国", "省", "市州", "区县", "站点"] = Field("省", description="地区层级")
     parent: str | None = Field(None, description="上级指标代码（一级指标为空）")
     definition: dict[str, Any] = Field(description="定义：group / sql / series / formula（见 docs/analysis.md）")
-    description: str | None = Field(None, max_length=2000, description="说明")
+    description: PlainText | None = Field(None, max_length=2000, description="说明")
     owner_department_id: int | None = Field(None, description="所属部门（默认：操作者所在部门）")
     publication: Literal["open", "share-conditional", "trade", "internal"] = Field(
         "internal", description="发布范围：open 公开 / share-conditional 平台内 / internal 本部门")

@@ -201,7 +201,7 @@ class ResourceUpdate(BaseModel):
     publish_date: dt.date | None = None
     related_codes: list[str] | None = None
     tags: list[str] | None = None
-    comment: str | None = Field(None, max_length=500, description="变更说明")
+    comment: PlainText | None = Field(None, max_length=500, description="变更说明")
 
 
 class ResourceRead(ResourceBase):

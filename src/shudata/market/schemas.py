@@ -344,14 +344,14 @@ class OrderCreate(BaseModel):
     term_days: int = Field(365, ge=1, le=3660, description="使用期限（天）")
     territory: str = Field("中华人民共和国境内", min_length=2, max_length=100, description="使用地域")
     broker_id: int | None = Field(None, ge=1, description="居间服务的数商（收取数商服务费）")
-    message: str = Field("", max_length=2000)
+    message: PlainText = Field("", max_length=2000)
 
 
 class OfferCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     price_fen: int = Field(ge=0, le=10**13)
-    note: str = Field("", max_length=2000)
+    note: PlainText = Field("", max_length=2000)
 
 
 class OfferRead(BaseModel):

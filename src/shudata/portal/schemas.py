@@ -46,7 +46,7 @@ class DeveloperCreate(BaseModel):
     email: str = Field(max_length=200)
     phone: str = Field(max_length=20)
     name: str = Field(min_length=1, max_length=100)
-    organisation: str | None = Field(None, max_length=200)
+    organisation: PlainText | None = Field(None, max_length=200)
     password: str = Field(min_length=8, max_length=200)
 
 

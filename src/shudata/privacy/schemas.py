@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from shudata.core.textsafe import PlainText
 from shudata.privacy.detect.base import ColumnFinding
 
 
@@ -51,7 +52,7 @@ class PolicyRead(BaseModel):
 
 class KeyCreate(BaseModel):
     key_id: str = Field(min_length=1, max_length=64)
-    purpose: str = Field("", max_length=200)
+    purpose: PlainText = Field("", max_length=200)
 
 
 class KeyRead(BaseModel):

@@ -26,7 +26,7 @@ class RequestCreate(BaseModel):
     resource: str = Field(description="资源代码、别名或名称")
     fields: list[str] = Field(min_length=1, description="申请的信息项")
     purpose: Purpose
-    purpose_text: str | None = Field(None, max_length=1000, description="用途说明（“其他”时必填）")
+    purpose_text: PlainText | None = Field(None, max_length=1000, description="用途说明（“其他”时必填）")
     basis: str = Field(min_length=2, max_length=2000, description="法律法规或业务依据")
     use_from: dt.date
     use_until: dt.date
