@@ -193,6 +193,20 @@ class _WorkerChromium:
 _CHROMIUM = _WorkerChromium()
 
 
+@contextlib.contextmanager
+def checked_page(browser: Any, timeout_ms: int, **context: Any) -> Iterator[Any]:
+    """A page in a fresh zh-CN browser context (``context``: viewport, downloads …) that fails the
+    test when a JavaScript error was raised on it."""
+    ctx = browser.new_context(locale="zh-CN", **context)
+    ctx.set_default_timeout(timeout_ms)
+    pg = ctx.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield pg
+    ctx.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
 @pytest.fixture
 def browser() -> Any:
     """The worker's Chromium (started once, not once per module or test); open a new context per test."""

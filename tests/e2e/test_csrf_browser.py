@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.e2e.conftest import _user
+from tests.e2e.conftest import _user, checked_page
 
 from shudata.core.types import Role
 from shudata.security.models import ApiToken
@@ -26,14 +26,8 @@ TIMEOUT_MS = 15_000
 
 @pytest.fixture
 def page(browser: Any, site: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with checked_page(browser, TIMEOUT_MS, viewport={"width": 1366, "height": 900}) as pg:
+        yield pg
 
 
 def login(page: Any, base: str, username: str) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from tests.e2e.conftest import new_runtime, require_chromium, serving
+from tests.e2e.conftest import checked_page, new_runtime, require_chromium, serving
 
 from shudata.catalog.models import CatalogResource
 from shudata.catalog.writes import write_version
@@ -108,14 +108,8 @@ def policy_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PolicySite
 
 @pytest.fixture
 def page(policy_site: PolicySite, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with checked_page(browser, TIMEOUT_MS, viewport={"width": 1440, "height": 1000}) as pg:
+        yield pg
 
 
 def _login(page: Any, base: str, user: str) -> None:

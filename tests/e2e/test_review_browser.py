@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.conftest import new_runtime, require_chromium, serving
+from tests.e2e.conftest import checked_page, new_runtime, require_chromium, serving
 
 from shudata.catalog.models import CatalogResource
 from shudata.core.types import Actor, Role
@@ -85,14 +85,8 @@ def review_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewSite
 
 @pytest.fixture
 def page(review_site: ReviewSite, browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1600, "height": 1000}, locale="zh-CN", accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with checked_page(browser, TIMEOUT_MS, viewport={"width": 1600, "height": 1000}, accept_downloads=True) as pg:
+        yield pg
 
 
 def test_steward_overrules_a_column_and_the_portal_delivers_it_unmasked(page: Any, review_site: ReviewSite,
