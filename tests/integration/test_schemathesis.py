@@ -7,6 +7,10 @@ platform admin, data steward, department user, auditor — and anonymously. The 
 is schemathesis' ``not_a_server_error``: whatever the input, the answer is never a 5xx.
 Generation is derandomized and bounded (``SHUDATA_SCHEMATHESIS_EXAMPLES`` examples per
 operation, default 8; about a minute) so the run stays within two minutes on two cores.
+The operations are dealt into :data:`SHARDS` shards, one test file each (this one and
+test_schemathesis_shard1.py, test_schemathesis_shard2.py): xdist's ``--dist loadfile`` keeps a file on one
+worker, and the whole API in one file was ~2.5 minutes on one core while the other waited or ran
+short files. Each shard probes its operations in a store of its own, with every role.
 
 Issue #14 item 11 lists what an earlier run found (integers above 2^63, nulls in PATCH
 bodies, deep JSON, …); the failures are collected for all operations before the test
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -74,15 +79,24 @@ def _prober(strategy: Any, label: str, role_headers: dict[str, dict[str, str]],
     return probe
 
 
-@pytest.mark.sqlite_only
-def test_no_operation_answers_5xx_for_any_role(rt: Runtime, role_headers: dict[str, dict[str, str]]):
+SHARDS = 3
+
+
+def shard_of(operations: list[Any], shard: int) -> list[Any]:
+    """The operations of one shard: every SHARDS-th of the schema's list, from ``shard`` on (the shards
+    together are the whole list, each operation in one of them)."""
+    return operations[shard::SHARDS]
+
+
+def probe_operations(rt: Runtime, role_headers: dict[str, dict[str, str]], shard: int) -> None:
+    """Generated requests to the operations of ``shard``, with each role; fails listing every 5xx."""
     app = create_app(runtime=rt, migrate=False)
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [r.ok() for r in schema.get_all_operations()]
     assert len(operations) > 100  # the whole API, not a corner of it
     failures: dict[str, str] = {}
 
-    for op in operations:
+    for op in shard_of(operations, shard):
         label = f"{op.method.upper()} {op.path}"
         if (op.method.upper(), op.path) in SKIP:
             continue
@@ -90,6 +104,20 @@ def test_no_operation_answers_5xx_for_any_role(rt: Runtime, role_headers: dict[s
         probe = _prober(op.as_strategy(), label, role_headers, failures)
         probe()
     assert not failures, "5xx answers:\n" + "\n".join(f"{k}\n    {v}" for k, v in sorted(failures.items()))
+
+
+def test_every_shard_has_its_file() -> None:
+    """Shard 0 runs below; each other shard in test_schemathesis_shard{n}.py (a shard without its file
+    would leave its operations unprobed)."""
+    here = Path(__file__).parent
+    for shard in range(1, SHARDS):
+        text = (here / f"test_schemathesis_shard{shard}.py").read_text(encoding="utf-8")
+        assert f"probe_operations(rt, role_headers, {shard})" in text, shard
+
+
+@pytest.mark.sqlite_only
+def test_no_operation_answers_5xx_for_any_role(rt: Runtime, role_headers: dict[str, dict[str, str]]):
+    probe_operations(rt, role_headers, 0)  # shards 1 and 2: test_schemathesis_shard1.py, test_schemathesis_shard2.py
 
 
 HUGE = 2**64  # above every 64-bit column and SQLite's INTEGER
