@@ -10,6 +10,10 @@ answered, so the tests pick a connection held by each worker:
   worker 1;
 - SIGTERM under load stops parent and workers within 10 s; ``kill -9`` of the parent leaves no
   worker holding the port (a new server binds it at once).
+
+The store plays no part in the rate limit, the cancel and kill -9 (files of the data folder,
+processes, the port): those run on SQLite only; SIGTERM under load, whose traffic reads and writes
+the store, on both.
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ def _seconds_left_in_minute() -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # the counters live in a file of the data folder, not in the store
 def test_portal_rate_limit_counts_once_across_workers(rt: Runtime, tmp_path: Path) -> None:
     limit = 12
     server = ServeProcess(rt, free_port(), tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS,
@@ -86,6 +91,7 @@ def test_portal_rate_limit_counts_once_across_workers(rt: Runtime, tmp_path: Pat
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # a cancel reaches the other worker through a file of the data folder
 def test_a_cancel_reaching_another_worker_stops_the_run(rt: Runtime, tmp_path: Path, make_department: Any,
                                                         make_user: Any) -> None:
     store = build_store(rt, *make_people(rt, make_department, make_user))
@@ -167,6 +173,7 @@ def test_sigterm_under_load_stops_all_workers_within_10_s(rt: Runtime, tmp_path:
 
 
 @pytest.mark.slow
+@pytest.mark.sqlite_only  # processes and the port; both stores' workers: the SIGTERM test
 def test_kill_9_of_the_parent_leaves_no_worker_on_the_port(rt: Runtime, tmp_path: Path) -> None:
     port = free_port()
     server = ServeProcess(rt, port, tmp_path / "serve.log", SHUDATA_WORKERS=WORKERS).start(START_S)
