@@ -14,6 +14,9 @@ from shudata.db.runtime import Runtime
 from shudata.web.app import create_app
 from shudata.web.security_headers import CSP
 
+# The headers are set by the app's middleware on every answer, whichever store is behind it: SQLite only.
+pytestmark = pytest.mark.sqlite_only
+
 REQUIRED = {"x-frame-options": "DENY", "x-content-type-options": "nosniff", "referrer-policy": "same-origin"}
 
 
